@@ -1,0 +1,74 @@
+/**
+ * The models as TensorFlow.js graphs. One trunk walker (`forward`) serves training, evaluation
+ * of checkpoints, and the graph rebuilt from a .bnn for white-box attacks; what differs between
+ * them is only how a binary layer binarizes its input and which weights it uses, passed in as a
+ * `LayerOps` strategy.
+ */
+import { tf } from '../tfjs/backend.js';
+import type { ConvLayerSpec, ModelSpec } from './spec.js';
+
+type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
+
+/** ±1 with the bnn-edge convention sign(0) = +1 (bit 0 ↔ +1, bit 1 ↔ −1, as the sign bit). */
+export function binarize(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sub(1, tf.mul(2, tf.cast(tf.less(x, 0), 'float32'))));
+}
+
+/**
+ * sign with the straight-through gradient of the paper's code: the incoming gradient, clipped
+ * to [−1, 1], passes through unchanged.
+ */
+export const signSte = tf.customGrad(((x: tf.Tensor) => ({
+  value: binarize(x),
+  gradFunc: (dy: tf.Tensor) => tf.clipByValue(dy, -1, 1),
+})) as unknown as CustomGradientFunc) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * Weights resampled as ±1 ~ Bernoulli(p), p = clip((w+1)/2, 0, 1) (model S). E[w_b] = clip(w,
+ * −1, 1), so the straight-through gradient is the clipped incoming gradient where |w| < 1.
+ */
+export function bernoulliSte(w: tf.Tensor, seed: number): tf.Tensor {
+  const f = tf.customGrad(((v: tf.Tensor) => {
+    const value = tf.tidy(() => {
+      const p = tf.clipByValue(tf.div(tf.add(v, 1), 2), 0, 1);
+      const u = tf.randomUniform(v.shape, 0, 1, 'float32', seed);
+      return tf.sub(tf.mul(2, tf.cast(tf.less(u, p), 'float32')), 1);
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.mul(tf.clipByValue(dy, -1, 1), tf.cast(tf.lessEqual(tf.abs(v), 1), 'float32'))),
+    };
+  }) as unknown as CustomGradientFunc) as (v: tf.Tensor) => tf.Tensor;
+  return f(w);
+}
+
+/** How one variant of the graph treats the layers (training, checkpoint eval, deployed .bnn). */
+export interface LayerOps {
+  /** The weight tensor a layer convolves / multiplies with (float, sign(w), or sampled ±1). */
+  weights(layerName: string): tf.Tensor;
+  /**
+   * ±1 input of a binary layer, from the previous layer's output `post` = scale·relu(pre) or its
+   * pre-activation `pre` (the deployed graph folds relu, scale and batch norm into a threshold
+   * on `pre`).
+   */
+  binarizeInput(layer: ConvLayerSpec, pre: tf.Tensor4D, post: tf.Tensor4D): tf.Tensor4D;
+  /** The trainable SReLU scalar of a scaled layer. */
+  scale(layerName: string): tf.Tensor;
+}
+
+/** Logits [n, classes] for images x [n, 28, 28, 1]. */
+export function forward(spec: ModelSpec, ops: LayerOps, x: tf.Tensor4D): tf.Tensor2D {
+  let pre: tf.Tensor4D = x;
+  let post: tf.Tensor4D = x;
+  for (const layer of spec.layers) {
+    if (layer.kind === 'dense') {
+      const flat = tf.reshape(post, [post.shape[0], -1]) as tf.Tensor2D;
+      return tf.matMul(flat, ops.weights(layer.name) as tf.Tensor2D);
+    }
+    const input = layer.binary ? ops.binarizeInput(layer, pre, post) : post;
+    pre = tf.conv2d(input, ops.weights(layer.name) as tf.Tensor4D, layer.stride, layer.padding);
+    post = tf.relu(pre);
+    if (layer.scaled) post = tf.mul(post, ops.scale(layer.name));
+  }
+  throw new Error(`model ${spec.arch}${spec.k} has no dense output layer`);
+}

@@ -1,0 +1,69 @@
+/**
+ * tfjs — which TensorFlow.js backend trains and attacks the models, and the kernels bnn-edge adds
+ * to it. Order of preference: tfjs-node (native TensorFlow, when installed — it is an optional
+ * dependency that cannot install offline), then tfjs-backend-wasm with the project's conv
+ * gradient kernels (fast on this machine), then the pure-JS CPU backend (reference; slow).
+ * Override with BNN_EDGE_TFJS_BACKEND=tensorflow|wasm|cpu.
+ */
+// The union package, not tfjs-core alone: only its Node bundle registers the gradient functions
+// (tfjs-core's own gradient modules are extensionless ESM that Node cannot load). It shares
+// tfjs-core's engine, so kernels registered here are seen by every op.
+import * as tf from '@tensorflow/tfjs';
+import { registerConvGradKernels } from './conv_grad_kernels.js';
+
+export type TfjsBackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+const loaders: Record<TfjsBackendName, () => Promise<boolean>> = {
+  async tensorflow() {
+    try {
+      // Optional dependency; its import registers the "tensorflow" backend.
+      await import('@tensorflow/tfjs-node' as string);
+    } catch {
+      return false;
+    }
+    return tf.findBackendFactory('tensorflow') !== null;
+  },
+  async wasm() {
+    await import('@tensorflow/tfjs-backend-wasm');
+    registerConvGradKernels('wasm');
+    return true;
+  },
+  async cpu() {
+    return true; // bundled with @tensorflow/tfjs
+  },
+};
+
+let current: Promise<TfjsBackendName> | undefined;
+
+/**
+ * Initializes tfjs once per process and returns the backend in use. `prefer` (or the
+ * BNN_EDGE_TFJS_BACKEND environment variable) forces one backend; "auto" takes the fastest
+ * available.
+ */
+export function initTfjs(prefer: TfjsBackendName | 'auto' = 'auto'): Promise<TfjsBackendName> {
+  const forced = (process.env['BNN_EDGE_TFJS_BACKEND'] as TfjsBackendName | undefined) ?? (prefer === 'auto' ? undefined : prefer);
+  if (current) return current;
+  current = (async () => {
+    // PROD silences tfjs's "install tfjs-node" banner and its per-op debug checks.
+    tf.env().set('PROD', true);
+    const order: TfjsBackendName[] = forced ? [forced] : ['tensorflow', 'wasm', 'cpu'];
+    for (const name of order) {
+      if (!(name in loaders)) throw new Error(`unknown tfjs backend "${name}" (expected tensorflow, wasm or cpu)`);
+      if ((await loaders[name]()) && (await tf.setBackend(name))) {
+        await tf.ready();
+        return name;
+      }
+    }
+    throw new Error(`tfjs backend ${order.join(' / ')} is not available`);
+  })();
+  return current;
+}
+
+/** Switches to another (already loadable) backend, e.g. the CPU reference in parity tests. */
+export async function useTfjsBackend(name: TfjsBackendName): Promise<void> {
+  if (!(await loaders[name]())) throw new Error(`tfjs backend ${name} is not available`);
+  if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} failed to initialize`);
+  await tf.ready();
+}
+
+export { tf };

@@ -1,0 +1,137 @@
+/**
+ * The work of one gradient shard: given the current parameters and a slice of a batch, compute
+ * the mean loss's gradient, the batch-norm moments and the hit count (optionally on a 50/50
+ * clean/PGD loss). Stateless between calls — every request carries its parameters and seeds —
+ * so a result never depends on which thread ran it, and training is reproducible for a seed
+ * whatever the number of workers.
+ */
+import { tf, initTfjs } from '../tfjs/backend.js';
+import { pgdLinf } from '../attacks/pgd.js';
+import { initParams } from '../model/params.js';
+import { modelSpec, type Arch } from '../model/spec.js';
+import { TrainableModel, type BatchMoments } from '../model/trainable.js';
+import { flatLayout, type FlatLayout } from './flat.js';
+
+export interface ShardModel {
+  readonly arch: Arch;
+  readonly k: number;
+}
+
+export interface StepRequest {
+  /** Trainable parameters, flat (see flatLayout). */
+  readonly params: Float32Array;
+  /** n × 784 pixels. */
+  readonly images: Float32Array;
+  readonly labels: Int32Array;
+  readonly adversarial: { readonly eps: number; readonly step: number; readonly steps: number } | null;
+  readonly pgdSeed: number;
+  readonly sampleSeed: number;
+}
+
+export interface StepResult {
+  /** Gradient of the shard's mean loss, flat. */
+  readonly grads: Float32Array;
+  /** Batch mean and (biased) variance of every BN layer's input, flat. */
+  readonly moments: Float32Array;
+  /** Σ over the shard of the loss (mean loss × n). */
+  readonly lossSum: number;
+  /** Clean images classified correctly. */
+  readonly hits: number;
+  readonly n: number;
+}
+
+export interface PredictRequest {
+  readonly params: Float32Array;
+  /** Moving mean and variance of every BN layer, in the moments layout. */
+  readonly moving: Float32Array;
+  readonly images: Float32Array;
+  readonly sampleSeed: number;
+}
+
+export class ShardTrainer {
+  readonly layout: FlatLayout;
+  private readonly model: TrainableModel;
+
+  private constructor(readonly shape: ShardModel) {
+    const spec = modelSpec(shape.arch, shape.k);
+    this.layout = flatLayout(spec);
+    this.model = new TrainableModel(spec, initParams(spec, 0));
+  }
+
+  static async create(shape: ShardModel): Promise<ShardTrainer> {
+    await initTfjs();
+    return new ShardTrainer(shape);
+  }
+
+  private setParams(flat: Float32Array, moving?: Float32Array): void {
+    if (flat.length !== this.layout.size) throw new RangeError(`expected ${this.layout.size} parameters, got ${flat.length}`);
+    const values = new Map<string, Float32Array>();
+    for (const p of this.layout.params) values.set(p.name, flat.subarray(p.offset, p.offset + p.size));
+    if (moving) {
+      for (const b of this.layout.bnLayers) {
+        values.set(`${b.layer}/bn_mean`, moving.subarray(b.offset, b.offset + b.channels));
+        values.set(`${b.layer}/bn_variance`, moving.subarray(b.offset + b.channels, b.offset + 2 * b.channels));
+      }
+    }
+    this.model.assign(values);
+  }
+
+  step(req: StepRequest): StepResult {
+    this.setParams(req.params);
+    this.model.reseed(req.sampleSeed);
+    const n = req.labels.length;
+    const vars = this.model.trainableVars();
+    const moments: BatchMoments = new Map();
+    // Only tensors leave the tidy: it walks its result looking for tensors, and walking a large
+    // typed array key by key costs hundreds of milliseconds.
+    const out = tf.tidy(() => {
+      const x = tf.tensor4d(req.images, [n, 28, 28, 1]);
+      const labels = tf.tensor1d(req.labels, 'int32');
+      const onehot = tf.oneHot(labels, 10);
+      const ce = (logits: tf.Tensor2D) => tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
+      const adv = req.adversarial;
+      // Crafted against the current parameters with batch statistics, as the model trains.
+      const xAdv = adv
+        ? pgdLinf((xa) => tf.mul(ce(this.model.logits(xa, 'batch')), n) as tf.Scalar, x, { ...adv, randomStart: true, seed: req.pgdSeed })
+        : null;
+      let hits: tf.Tensor | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = this.model.logits(x, 'batch', moments);
+        hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')));
+        const clean = ce(logits);
+        return xAdv ? (tf.add(tf.mul(clean, 0.5), tf.mul(ce(this.model.logits(xAdv, 'batch')), 0.5)) as tf.Scalar) : clean;
+      }, vars);
+      return { loss: value, hits: hits!, grads: vars.map((v) => grads[v.name]!) };
+    });
+    const flat = new Float32Array(this.layout.size);
+    this.layout.params.forEach((p, i) => flat.set(out.grads[i]!.dataSync() as Float32Array, p.offset));
+    const loss = out.loss.dataSync()[0]!;
+    const hits = out.hits.dataSync()[0]!;
+    tf.dispose([out.loss, out.hits, ...out.grads]);
+    const m = new Float32Array(this.layout.momentsSize);
+    for (const b of this.layout.bnLayers) {
+      const mm = moments.get(b.layer)!;
+      m.set(mm.mean.dataSync() as Float32Array, b.offset);
+      m.set(mm.variance.dataSync() as Float32Array, b.offset + b.channels);
+      tf.dispose([mm.mean, mm.variance]);
+    }
+    return { grads: flat, moments: m, lossSum: loss * n, hits, n };
+  }
+
+  predict(req: PredictRequest): Int32Array {
+    this.setParams(req.params, req.moving);
+    this.model.reseed(req.sampleSeed);
+    const n = req.images.length / 784;
+    const out = new Int32Array(n);
+    for (let s = 0; s < n; s += 256) {
+      const b = Math.min(256, n - s);
+      const labels = tf.tidy(() => tf.argMax(this.model.logits(tf.tensor4d(req.images.subarray(s * 784, (s + b) * 784), [b, 28, 28, 1]), 'moving'), 1).dataSync());
+      out.set(labels, s);
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * train — fits a model of the paper (A, B, C or S at width K) with Adam on the training split,
+ * optionally with Madry-style PGD adversarial training (50/50 clean/adversarial loss after some
+ * clean epochs).
+ *
+ * Each batch is cut into a fixed number of shards (default 2; batch norm sees per-shard "ghost
+ * batch" statistics) whose gradients are computed on worker threads and averaged; Adam runs
+ * here on the host. Deterministic for a given seed, whatever the number of workers:
+ * initialization, batch order, PGD random starts and model S's weight sampling all derive from
+ * the seed, and a shard's result does not depend on the thread that computed it.
+ */
+import type { DataSplit } from '../data/dataset.js';
+import { initParams, type ParamValues } from '../model/params.js';
+import { modelSpec, type Arch } from '../model/spec.js';
+import { Progress } from '../util/progress.js';
+import { Rng } from '../util/rng.js';
+import { Adam } from './adam.js';
+import type { Checkpoint, EpochRecord, TrainingRecord } from './checkpoint.js';
+import { flatLayout, flattenTrainable, unflattenTrainable, type FlatLayout } from './flat.js';
+import { createRunner, defaultWorkers, type ShardRunner } from './pool.js';
+import type { StepResult } from './shard.js';
+
+export interface AdversarialTraining {
+  readonly eps: number;
+  readonly step: number;
+  readonly steps: number;
+  /** Epochs of clean training before the adversarial half of the loss is switched on. */
+  readonly cleanEpochs: number;
+}
+
+export interface TrainOptions {
+  readonly arch: Arch;
+  readonly k: number;
+  readonly data: DataSplit;
+  readonly epochs?: number;
+  readonly batchSize?: number;
+  readonly learningRate?: number;
+  readonly seed?: number;
+  readonly adversarial?: AdversarialTraining | null;
+  /** Momentum of the batch-norm moving averages. */
+  readonly bnMomentum?: number;
+  /** Use only the first N training images (quick runs and tests). */
+  readonly limit?: number;
+  /** Shards per batch (part of the result: fixes the ghost-batch size). Default 2. */
+  readonly shards?: number;
+  /** Worker threads; 0 runs shards in this thread. Default: one per core, ≤ shards. */
+  readonly workers?: number;
+  /** Recorded in the checkpoint. */
+  readonly command?: string;
+  /** Show a progress bar on stderr (default true). */
+  readonly progress?: boolean;
+  /** Called after every epoch. */
+  readonly onEpoch?: (r: EpochRecord) => void;
+  /** Start from these parameters instead of a fresh initialization. */
+  readonly initial?: ParamValues;
+}
+
+export const TRAIN_DEFAULTS = { epochs: 15, batchSize: 128, learningRate: 1e-3, seed: 1, bnMomentum: 0.99, shards: 2 } as const;
+
+/** Pools per-shard batch moments into whole-batch mean and variance. */
+function poolMoments(layout: FlatLayout, results: StepResult[]): Float32Array {
+  const out = new Float32Array(layout.momentsSize);
+  const total = results.reduce((a, r) => a + r.n, 0);
+  for (const b of layout.bnLayers) {
+    for (let c = 0; c < b.channels; c++) {
+      let mean = 0;
+      let second = 0;
+      for (const r of results) {
+        const m = r.moments[b.offset + c]!;
+        const v = r.moments[b.offset + b.channels + c]!;
+        mean += (r.n / total) * m;
+        second += (r.n / total) * (v + m * m);
+      }
+      out[b.offset + c] = mean;
+      out[b.offset + b.channels + c] = Math.max(0, second - mean * mean);
+    }
+  }
+  return out;
+}
+
+export async function train(opts: TrainOptions): Promise<Checkpoint> {
+  const epochs = opts.epochs ?? TRAIN_DEFAULTS.epochs;
+  const batchSize = opts.batchSize ?? TRAIN_DEFAULTS.batchSize;
+  const lr = opts.learningRate ?? TRAIN_DEFAULTS.learningRate;
+  const seed = opts.seed ?? TRAIN_DEFAULTS.seed;
+  const momentum = opts.bnMomentum ?? TRAIN_DEFAULTS.bnMomentum;
+  const shards = opts.shards ?? TRAIN_DEFAULTS.shards;
+  const adv = opts.adversarial ?? null;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
+  if (!Number.isInteger(batchSize) || batchSize < shards) throw new RangeError(`batch size must be an integer ≥ ${shards} (the shard count), got ${batchSize}`);
+  const spec = modelSpec(opts.arch, opts.k);
+  const layout = flatLayout(spec);
+  const { train: trainSet, test: testSet } = opts.data;
+  const n = Math.min(opts.limit ?? trainSet.n, trainSet.n);
+  const px = trainSet.height * trainSet.width;
+  if (px !== 784) throw new RangeError(`the models take 28×28 images, data has ${trainSet.height}×${trainSet.width}`);
+
+  const rng = new Rng(seed);
+  const values: ParamValues = new Map(opts.initial ?? initParams(spec, rng.seed()));
+  const params = flattenTrainable(layout, values);
+  const moving = new Float32Array(layout.momentsSize);
+  for (const b of layout.bnLayers) {
+    moving.set(values.get(`${b.layer}/bn_mean`)!, b.offset);
+    moving.set(values.get(`${b.layer}/bn_variance`)!, b.offset + b.channels);
+  }
+  const adam = new Adam(layout.size, lr);
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const batches = Math.ceil(n / batchSize);
+  const history: EpochRecord[] = [];
+  const workers = opts.workers ?? defaultWorkers(shards);
+  const runner: ShardRunner = await createRunner({ arch: opts.arch, k: opts.k }, workers);
+
+  const evaluate = async (): Promise<number> => {
+    const per = Math.ceil(testSet.n / shards);
+    const reqs = [];
+    for (let s = 0; s < shards; s++) {
+      const lo = Math.min(s * per, testSet.n);
+      const hi = Math.min(lo + per, testSet.n);
+      reqs.push({ params, moving, images: testSet.images.slice(lo * px, hi * px), sampleSeed: seed + 7919 * s });
+    }
+    const preds = await runner.predict(reqs);
+    let ok = 0;
+    let i = 0;
+    for (const p of preds) for (const label of p) ok += label === testSet.labels[i++] ? 1 : 0;
+    return ok / testSet.n;
+  };
+
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      rng.shuffle(order);
+      const adversarialNow = adv !== null && epoch > adv.cleanEpochs;
+      const bar = new Progress({ label: `epoch ${epoch}/${epochs}${adversarialNow ? ' (pgd)' : ''}`, total: batches, stream: opts.progress === false ? null : undefined });
+      let lossSum = 0;
+      let hits = 0;
+      let seen = 0;
+      for (let b = 0; b < batches; b++) {
+        const start = b * batchSize;
+        const size = Math.min(batchSize, n - start);
+        const per = Math.ceil(size / shards);
+        const reqs = [];
+        for (let s = 0; s < shards; s++) {
+          const lo = Math.min(start + s * per, start + size);
+          const hi = Math.min(lo + per, start + size);
+          if (hi <= lo) continue;
+          const images = new Float32Array((hi - lo) * px);
+          const labels = new Int32Array(hi - lo);
+          for (let i = lo; i < hi; i++) {
+            const src = order[i]!;
+            images.set(trainSet.images.subarray(src * px, (src + 1) * px), (i - lo) * px);
+            labels[i - lo] = trainSet.labels[src]!;
+          }
+          reqs.push({
+            params,
+            images,
+            labels,
+            adversarial: adversarialNow ? { eps: adv.eps, step: adv.step, steps: adv.steps } : null,
+            pgdSeed: rng.seed(),
+            sampleSeed: rng.seed(),
+          });
+        }
+        const results = await runner.step(reqs);
+        const grads = new Float32Array(layout.size);
+        let batchLoss = 0;
+        for (const r of results) {
+          const w = r.n / size;
+          for (let i = 0; i < grads.length; i++) grads[i] = grads[i]! + w * r.grads[i]!;
+          batchLoss += r.lossSum;
+          hits += r.hits;
+        }
+        if (!Number.isFinite(batchLoss)) throw new Error(`training diverged: loss is ${batchLoss / size} at epoch ${epoch}, batch ${b + 1}`);
+        adam.step(params, grads);
+        const pooled = poolMoments(layout, results);
+        for (let i = 0; i < moving.length; i++) moving[i] = momentum * moving[i]! + (1 - momentum) * pooled[i]!;
+        lossSum += batchLoss;
+        seen += size;
+        bar.update(b + 1, `loss ${(lossSum / seen).toFixed(4)} acc ${((100 * hits) / seen).toFixed(2)}%`);
+      }
+      const seconds = bar.elapsedSeconds();
+      const testAccuracy = await evaluate();
+      const record: EpochRecord = { epoch, loss: lossSum / seen, trainAccuracy: hits / seen, testAccuracy, seconds };
+      bar.finish(`loss ${record.loss.toFixed(4)} acc ${(100 * record.trainAccuracy).toFixed(2)}% test ${(100 * testAccuracy).toFixed(2)}% (${seconds.toFixed(1)} s/epoch)`);
+      history.push(record);
+      opts.onEpoch?.(record);
+    }
+  } finally {
+    await runner.close();
+  }
+  unflattenTrainable(layout, params, values);
+  for (const b of layout.bnLayers) {
+    values.set(`${b.layer}/bn_mean`, moving.slice(b.offset, b.offset + b.channels));
+    values.set(`${b.layer}/bn_variance`, moving.slice(b.offset + b.channels, b.offset + 2 * b.channels));
+  }
+  const training: TrainingRecord = {
+    command: opts.command ?? `bnn-edge train --arch ${opts.arch} --k ${opts.k} --epochs ${epochs} --seed ${seed}`,
+    seed,
+    epochs,
+    batchSize,
+    learningRate: lr,
+    data: opts.data.source,
+    trainImages: n,
+    adversarial: adv ? { kind: 'pgd', ...adv } : null,
+    backend: process.env['BNN_EDGE_TFJS_BACKEND'] ?? 'auto',
+  };
+  return { spec, params: values, training, history, testAccuracy: history[history.length - 1]!.testAccuracy };
+}

@@ -1,0 +1,74 @@
+/**
+ * A progress bar for long jobs (training, attacks, benchmarks). Draws on stderr when it is a
+ * TTY, redrawing at most ~10 times a second; otherwise prints a plain line every few seconds so
+ * CI logs show progress without flooding.
+ */
+export interface ProgressOptions {
+  /** Text before the bar, e.g. "epoch 3/15". */
+  label: string;
+  total: number;
+  /** Stream to draw on; defaults to process.stderr. Pass null to disable. */
+  stream?: NodeJS.WriteStream | null;
+}
+
+export class Progress {
+  private readonly start = performance.now();
+  private lastDraw = 0;
+  private done = 0;
+  private info = '';
+  private readonly stream: NodeJS.WriteStream | null;
+  private readonly tty: boolean;
+
+  constructor(private readonly opts: ProgressOptions) {
+    this.stream = opts.stream === undefined ? process.stderr : opts.stream;
+    this.tty = Boolean(this.stream?.isTTY);
+  }
+
+  /** Advance to `done` items, with a short status text such as "loss 0.31 acc 91.2%". */
+  update(done: number, info = ''): void {
+    this.done = done;
+    this.info = info;
+    const now = performance.now();
+    const interval = this.tty ? 100 : 5000;
+    if (now - this.lastDraw >= interval || done >= this.opts.total) {
+      this.lastDraw = now;
+      this.draw(false);
+    }
+  }
+
+  /** Final line (always printed), e.g. with the epoch's summary. */
+  finish(info?: string): void {
+    if (info !== undefined) this.info = info;
+    this.draw(true);
+  }
+
+  elapsedSeconds(): number {
+    return (performance.now() - this.start) / 1000;
+  }
+
+  private draw(final: boolean): void {
+    if (!this.stream) return;
+    const { total, label } = this.opts;
+    const frac = total > 0 ? Math.min(1, this.done / total) : 1;
+    const elapsed = this.elapsedSeconds();
+    const eta = frac > 0 && !final ? (elapsed * (1 - frac)) / frac : 0;
+    const width = 24;
+    const filled = Math.round(frac * width);
+    const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
+    const time = final ? `${formatSeconds(elapsed)}` : `${formatSeconds(elapsed)} eta ${formatSeconds(eta)}`;
+    const line = `${label} ${bar} ${this.done}/${total} ${time}${this.info ? '  ' + this.info : ''}`;
+    if (this.tty) {
+      this.stream.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
+    } else {
+      this.stream.write(line + '\n');
+    }
+  }
+}
+
+export function formatSeconds(s: number): string {
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  const r = Math.round(s - m * 60);
+  if (m < 60) return `${m}m${String(r).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
