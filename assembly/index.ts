@@ -1,0 +1,91 @@
+// bnn-edge WebAssembly kernels.
+//
+// This module is the compute core of the bnn-edge runtime: XOR/popcount binary convolutions over
+// bit-packed ±1 tensors, the float first layer (conv + binarization), output transforms
+// (threshold-and-pack, ReLU/scale), a dense head, argmax, stochastic weight sampling, and a
+// streaming XOR+popcount ceiling used by the benchmarks. It is built twice from the same source:
+// build/bnn-scalar.wasm (no SIMD) and build/bnn-simd.wasm (`--enable simd`, ASC_FEATURE_SIMD).
+//
+// Interface: flat functions taking numbers only. Pointers are byte offsets into this module's
+// linear memory; the TypeScript wrapper owns the layout (all buffers at or above heapBase(),
+// 16-byte aligned; it grows `memory` itself). Kernels never allocate, and each one validates
+// dims and buffer bounds first, aborting (trapping) on a bad call. Bit conventions and the
+// packed layouts are documented in types.ts.
+
+import { heapStart, fail } from "./types";
+import { checkBconv2dArgs } from "./bconv2d/args";
+import { bconv2dPopcountReferenceImpl } from "./bconv2d/reference";
+import { bconv2dPopcountScalarImpl } from "./bconv2d/scalar";
+import { bconv2dPopcountSimdImpl } from "./bconv2d/simd";
+
+export { fconv2d, fconv2dThresholdPack } from "./fconv2d";
+export { thresholdPackI32, reluScaleI32 } from "./transform";
+export { denseF32, argmaxF32 } from "./dense";
+export { bernoulliPack } from "./random";
+export { xorPopcountPeak, xorPopcountPeakScalar } from "./peak";
+
+/** First byte callers may use for buffers: __heap_base rounded up to 16. */
+export function heapBase(): usize {
+  return heapStart();
+}
+
+/** 1 in the simd build, 0 in the scalar build. */
+export function simdBuild(): i32 {
+  return ASC_FEATURE_SIMD ? 1 : 0;
+}
+
+/**
+ * i32 out[n][outH][outW][cout] = popcount(input window XOR filter o), VALID binary conv.
+ * input: packed u32 [n][inH][inW][wpp]; weights: packed u32 [cout][kh][kw][wpp].
+ * The ±1 dot product is kh·kw·cin - 2·out. Uses the SIMD variant in the simd build.
+ */
+export function bconv2dPopcount(
+  input: usize, weights: usize, out: usize,
+  n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
+  kh: i32, kw: i32, stride: i32, outH: i32, outW: i32
+): void {
+  checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+  if (ASC_FEATURE_SIMD) {
+    bconv2dPopcountSimdImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+  } else {
+    bconv2dPopcountScalarImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+  }
+}
+
+/** Same contract as bconv2dPopcount: plain nested loops, i32 popcnt per word (the spec). */
+export function bconv2dPopcountReference(
+  input: usize, weights: usize, out: usize,
+  n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
+  kh: i32, kw: i32, stride: i32, outH: i32, outW: i32
+): void {
+  checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+  bconv2dPopcountReferenceImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+}
+
+/** Same contract as bconv2dPopcount: scalar i64.popcnt, 4 output channels per pass. */
+export function bconv2dPopcountScalar(
+  input: usize, weights: usize, out: usize,
+  n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
+  kh: i32, kw: i32, stride: i32, outH: i32, outW: i32
+): void {
+  checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+  bconv2dPopcountScalarImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+}
+
+/**
+ * Same contract as bconv2dPopcount: v128 XOR + i8x16.popcnt. AssemblyScript cannot make an export
+ * conditional, so the symbol exists in both builds, but in the scalar build (where the SIMD code is
+ * not compiled at all) calling it aborts. Check simdBuild() first.
+ */
+export function bconv2dPopcountSimd(
+  input: usize, weights: usize, out: usize,
+  n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
+  kh: i32, kw: i32, stride: i32, outH: i32, outW: i32
+): void {
+  if (ASC_FEATURE_SIMD) {
+    checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+    bconv2dPopcountSimdImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+  } else {
+    fail("bconv2dPopcountSimd: not available in the scalar build (simdBuild() == 0)");
+  }
+}

@@ -1,0 +1,244 @@
+// Independent plain-TypeScript reference for the WebAssembly kernels (assembly/).
+//
+// Everything here works on UNPACKED tensors (±1 Int8Arrays, Float32Arrays) with the most direct
+// loops possible; the only functions that know the packed layout are packSigns / unpackSigns,
+// which implement the project's bit convention:
+//   bit 0 <-> +1, bit 1 <-> -1 (sign bit), sign(0) = +1;
+//   per pixel, channel ch is bit (ch % 32) of word (ch >> 5); wpp = ceil(c / 32); padding bits 0.
+
+/** Words per pixel for c channels. */
+export function wordsPerPixel(c: number): number {
+  return Math.ceil(c / 32);
+}
+
+/** Packs `pixels` × `c` values (negative → bit 1, else bit 0) into u32 words [pixels][wpp]. */
+export function packSigns(values: Int8Array | Float32Array, pixels: number, c: number): Uint32Array {
+  if (values.length !== pixels * c) throw new Error(`packSigns: ${values.length} != ${pixels}·${c}`);
+  const wpp = wordsPerPixel(c);
+  const out = new Uint32Array(pixels * wpp);
+  for (let p = 0; p < pixels; p++) {
+    for (let ch = 0; ch < c; ch++) {
+      if (values[p * c + ch]! < 0) out[p * wpp + (ch >> 5)]! |= (1 << (ch & 31)) >>> 0;
+    }
+  }
+  return out;
+}
+
+/** Inverse of packSigns: ±1 Int8Array [pixels][c]. */
+export function unpackSigns(words: Uint32Array, pixels: number, c: number): Int8Array {
+  const wpp = wordsPerPixel(c);
+  const out = new Int8Array(pixels * c);
+  for (let p = 0; p < pixels; p++) {
+    for (let ch = 0; ch < c; ch++) {
+      out[p * c + ch] = (words[p * wpp + (ch >> 5)]! >>> (ch & 31)) & 1 ? -1 : 1;
+    }
+  }
+  return out;
+}
+
+/** Popcount of a 32-bit value. */
+export function popcount32(x: number): number {
+  x = x >>> 0;
+  let n = 0;
+  while (x) {
+    x &= x - 1;
+    n++;
+  }
+  return n;
+}
+
+/** Deterministic test PRNG (mulberry32). */
+export class TestRng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
+  /** Uniform u32. */
+  u32(): number {
+    this.s = (this.s + 0x6d2b79f5) >>> 0;
+    let t = this.s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+  /** Uniform in [0, 1). */
+  float(): number {
+    return this.u32() / 4294967296;
+  }
+  /** Uniform integer in [lo, hi]. */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.float() * (hi - lo + 1));
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.float() * xs.length)]!;
+  }
+  /** Random ±1 values. */
+  signs(n: number): Int8Array {
+    const a = new Int8Array(n);
+    for (let i = 0; i < n; i++) a[i] = this.u32() & 1 ? -1 : 1;
+    return a;
+  }
+  /** Uniform floats in [-1, 1). */
+  floats(n: number): Float32Array {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = this.float() * 2 - 1;
+    return a;
+  }
+}
+
+/**
+ * ±1 VALID convolution: x [n][h][w][c] (±1), filters [cout][kh][kw][c] (±1) → Int32Array
+ * [n][outH][outW][cout] of dot products, outH = floor((h - kh) / stride) + 1.
+ */
+export function conv2dSigns(
+  x: Int8Array, n: number, h: number, w: number, c: number,
+  filters: Int8Array, cout: number, kh: number, kw: number, stride: number,
+): { dot: Int32Array; outH: number; outW: number } {
+  const outH = Math.floor((h - kh) / stride) + 1;
+  const outW = Math.floor((w - kw) / stride) + 1;
+  const dot = new Int32Array(n * outH * outW * cout);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++)
+        for (let o = 0; o < cout; o++) {
+          let s = 0;
+          for (let ky = 0; ky < kh; ky++)
+            for (let kx = 0; kx < kw; kx++)
+              for (let ch = 0; ch < c; ch++) {
+                const xv = x[((b * h + oy * stride + ky) * w + ox * stride + kx) * c + ch]!;
+                const fv = filters[((o * kh + ky) * kw + kx) * c + ch]!;
+                s += xv * fv;
+              }
+          dot[((b * outH + oy) * outW + ox) * cout + o] = s;
+        }
+  return { dot, outH, outW };
+}
+
+/** TensorFlow SAME geometry for one spatial dim: output size and padding before (top/left). */
+export function samePadding(inSize: number, k: number, stride: number): { out: number; before: number } {
+  const out = Math.ceil(inSize / stride);
+  const total = Math.max((out - 1) * stride + k - inSize, 0);
+  return { out, before: Math.floor(total / 2) };
+}
+
+/**
+ * Float conv in f64: x [n][h][w][cin], weights HWIO [kh][kw][cin][cout], explicit top/left
+ * padding (outside positions read as 0) → Float64Array [n][outH][outW][cout].
+ */
+export function conv2dFloat(
+  x: Float32Array, n: number, h: number, w: number, cin: number,
+  weights: Float32Array, cout: number, kh: number, kw: number, stride: number,
+  padTop: number, padLeft: number, outH: number, outW: number,
+): Float64Array {
+  const y = new Float64Array(n * outH * outW * cout);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++)
+        for (let o = 0; o < cout; o++) {
+          let s = 0;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * stride - padTop + ky;
+            if (iy < 0 || iy >= h) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * stride - padLeft + kx;
+              if (ix < 0 || ix >= w) continue;
+              for (let ci = 0; ci < cin; ci++) {
+                s += x[((b * h + iy) * w + ix) * cin + ci]! * weights[((ky * kw + kx) * cin + ci) * cout + o]!;
+              }
+            }
+          }
+          y[((b * outH + oy) * outW + ox) * cout + o] = s;
+        }
+  return y;
+}
+
+/** ±1 of "popcount ≤ thr" (flip = 0) or "popcount ≥ thr" (flip ≠ 0): Int8Array [m][c]. */
+export function thresholdSignsI32(acc: Int32Array, m: number, c: number, thr: Int32Array, flip: Int32Array): Int8Array {
+  const s = new Int8Array(m * c);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < c; j++) {
+      const a = acc[i * c + j]!;
+      s[i * c + j] = (flip[j] === 0 ? a <= thr[j]! : a >= thr[j]!) ? 1 : -1;
+    }
+  return s;
+}
+
+/** ±1 of "y ≥ thr" (flip = 0) or "y ≤ thr" (flip ≠ 0) on floats: Int8Array [m][c]. */
+export function thresholdSignsF32(y: ArrayLike<number>, m: number, c: number, thr: Float32Array, flip: Int32Array): Int8Array {
+  const s = new Int8Array(m * c);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < c; j++) {
+      const v = y[i * c + j]!;
+      s[i * c + j] = (flip[j] === 0 ? v >= thr[j]! : v <= thr[j]!) ? 1 : -1;
+    }
+  return s;
+}
+
+/** max(nValid - 2·acc, 0) · scale, rounded to f32 like the kernel: Float32Array [m·c]. */
+export function reluScaleRef(acc: Int32Array, nValid: number, scale: number): Float32Array {
+  const out = new Float32Array(acc.length);
+  const sc = Math.fround(scale);
+  for (let i = 0; i < acc.length; i++) out[i] = Math.fround(Math.max(nValid - 2 * acc[i]!, 0) * sc);
+  return out;
+}
+
+/** x [m][fin] · w [fin][fout] in f64 → Float64Array [m][fout]. */
+export function denseRef(x: Float32Array, w: Float32Array, m: number, fin: number, fout: number): Float64Array {
+  const out = new Float64Array(m * fout);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < fout; j++) {
+      let s = 0;
+      for (let k = 0; k < fin; k++) s += x[i * fin + k]! * w[k * fout + j]!;
+      out[i * fout + j] = s;
+    }
+  return out;
+}
+
+/** Row-wise argmax, ties → lowest index: Int32Array [m]. */
+export function argmaxRef(x: Float32Array, m: number, c: number): Int32Array {
+  const out = new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    let best = 0;
+    for (let j = 1; j < c; j++) if (x[i * c + j]! > x[i * c + best]!) best = j;
+    out[i] = best;
+  }
+  return out;
+}
+
+/** One xoshiro128** step on a 4-word state (mutated in place); returns the u32 output. */
+export function xoshiro128ss(s: Uint32Array): number {
+  const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+  const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
+  const t = (s[1]! << 9) >>> 0;
+  s[2]! ^= s[0]!;
+  s[3]! ^= s[1]!;
+  s[1]! ^= s[2]!;
+  s[0]! ^= s[3]!;
+  s[2]! ^= t;
+  s[3] = rotl(s[3]!, 11);
+  return result;
+}
+
+/**
+ * Mirror of the documented bernoulliPack draw order, on unpacked signs: weights in prob order,
+ * low 16 bits of each xoshiro output first, then the high 16 bits; r = (half·255) >>> 16;
+ * +1 iff r < q. A leftover high half at the end of a call is discarded. Mutates `state`.
+ */
+export function bernoulliSignsRef(prob: Uint8Array, state: Uint32Array): Int8Array {
+  const out = new Int8Array(prob.length);
+  let high = -1;
+  for (let i = 0; i < prob.length; i++) {
+    let half: number;
+    if (high >= 0) {
+      half = high;
+      high = -1;
+    } else {
+      const v = xoshiro128ss(state);
+      half = v & 0xffff;
+      high = v >>> 16;
+    }
+    const r = (half * 255) >>> 16;
+    out[i] = r < prob[i]! ? 1 : -1;
+  }
+  return out;
+}
