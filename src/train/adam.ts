@@ -9,7 +9,8 @@ export class Adam {
 
   constructor(
     size: number,
-    readonly learningRate = 1e-3,
+    /** May be changed between steps (learning-rate schedules). */
+    public learningRate = 1e-3,
     readonly beta1 = 0.9,
     readonly beta2 = 0.999,
     readonly epsilon = 1e-7,

@@ -53,6 +53,10 @@ export interface TrainOptions {
   readonly onEpoch?: (r: EpochRecord) => void;
   /** Start from these parameters instead of a fresh initialization. */
   readonly initial?: ParamValues;
+  /** Learning-rate schedule: constant (the paper) or cosine decay to 0 over the run. */
+  readonly lrSchedule?: 'constant' | 'cosine';
+  /** Random translation of training images by up to this many pixels (0 = none, the paper). */
+  readonly augmentShift?: number;
 }
 
 export const TRAIN_DEFAULTS = { epochs: 15, batchSize: 128, learningRate: 1e-3, seed: 1, bnMomentum: 0.99, shards: 2 } as const;
@@ -78,6 +82,14 @@ function poolMoments(layout: FlatLayout, results: StepResult[]): Float32Array {
   return out;
 }
 
+/** Copies a 28×28 image shifted by (dx, dy) pixels, zero-filled. */
+function translate(src: Float32Array, dst: Float32Array, dx: number, dy: number): void {
+  dst.fill(0);
+  for (let y = Math.max(0, dy); y < Math.min(28, 28 + dy); y++) {
+    for (let x = Math.max(0, dx); x < Math.min(28, 28 + dx); x++) dst[y * 28 + x] = src[(y - dy) * 28 + (x - dx)]!;
+  }
+}
+
 export async function train(opts: TrainOptions): Promise<Checkpoint> {
   const epochs = opts.epochs ?? TRAIN_DEFAULTS.epochs;
   const batchSize = opts.batchSize ?? TRAIN_DEFAULTS.batchSize;
@@ -86,6 +98,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   const momentum = opts.bnMomentum ?? TRAIN_DEFAULTS.bnMomentum;
   const shards = opts.shards ?? TRAIN_DEFAULTS.shards;
   const adv = opts.adversarial ?? null;
+  const shift = opts.augmentShift ?? 0;
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < shards) throw new RangeError(`batch size must be an integer ≥ ${shards} (the shard count), got ${batchSize}`);
   const spec = modelSpec(opts.arch, opts.k);
@@ -146,7 +159,9 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
           const labels = new Int32Array(hi - lo);
           for (let i = lo; i < hi; i++) {
             const src = order[i]!;
-            images.set(trainSet.images.subarray(src * px, (src + 1) * px), (i - lo) * px);
+            const image = trainSet.images.subarray(src * px, (src + 1) * px);
+            if (shift > 0) translate(image, images.subarray((i - lo) * px, (i - lo + 1) * px), rng.int(2 * shift + 1) - shift, rng.int(2 * shift + 1) - shift);
+            else images.set(image, (i - lo) * px);
             labels[i - lo] = trainSet.labels[src]!;
           }
           reqs.push({
@@ -158,6 +173,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
             sampleSeed: rng.seed(),
           });
         }
+        if (opts.lrSchedule === 'cosine') adam.learningRate = 0.5 * lr * (1 + Math.cos((Math.PI * ((epoch - 1) * batches + b)) / (epochs * batches)));
         const results = await runner.step(reqs);
         const grads = new Float32Array(layout.size);
         let batchLoss = 0;

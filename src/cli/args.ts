@@ -1,0 +1,84 @@
+/**
+ * A small layer over node:util's parseArgs: every command declares its options once, and the
+ * same table produces the parser, `--help`, and errors that name the bad option.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly help: string;
+  /** Shown in help; also the value when absent (strings only). */
+  readonly default?: string;
+  readonly metavar?: string;
+}
+
+export interface CommandSpec {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: Record<string, OptionSpec>;
+  /** Extra help text (examples, notes). */
+  readonly details?: string;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function helpText(cmd: CommandSpec): string {
+  const lines = [`Usage: ${cmd.usage}`, '', cmd.summary, ''];
+  const opts = Object.entries({ ...cmd.options, help: { type: 'boolean', short: 'h', help: 'show this help' } as OptionSpec });
+  if (opts.length) {
+    lines.push('Options:');
+    const left = opts.map(([name, o]) => `  ${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.metavar ?? name.toUpperCase()}` : ''}`);
+    const width = Math.max(...left.map((l) => l.length)) + 2;
+    opts.forEach(([, o], i) => lines.push(`${left[i]!.padEnd(width)}${o.help}${o.default !== undefined ? ` (default: ${o.default})` : ''}`));
+  }
+  if (cmd.details) lines.push('', cmd.details.trim());
+  return lines.join('\n') + '\n';
+}
+
+export interface Parsed {
+  readonly values: Record<string, string | boolean | undefined>;
+  readonly positionals: string[];
+  readonly help: boolean;
+}
+
+export function parseCommand(cmd: CommandSpec, argv: string[]): Parsed {
+  const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, o] of Object.entries(cmd.options)) options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}) };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/, '')}\nRun "bnn-edge ${cmd.name} --help" for usage.`);
+  }
+  const values = { ...parsed.values } as Record<string, string | boolean | undefined>;
+  for (const [name, o] of Object.entries(cmd.options)) if (values[name] === undefined && o.default !== undefined && o.type === 'string') values[name] = o.default;
+  return { values, positionals: parsed.positionals, help: Boolean(parsed.values['help']) };
+}
+
+/** Reads a numeric option, with a clear error naming it. */
+export function numberOption(p: Parsed, name: string, check: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
+  const raw = p.values[name];
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  const bad = typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v) || (check.integer && !Number.isInteger(v)) || (check.min !== undefined && v < check.min) || (check.max !== undefined && v > check.max);
+  if (bad) {
+    const range = check.min !== undefined || check.max !== undefined ? ` in [${check.min ?? '-∞'}, ${check.max ?? '∞'}]` : '';
+    throw new UsageError(`--${name} must be ${check.integer ? 'an integer' : 'a number'}${range}, got "${String(raw)}"`);
+  }
+  return v;
+}
+
+export function stringOption(p: Parsed, name: string): string | undefined {
+  const v = p.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function requirePositional(p: Parsed, cmd: CommandSpec, what: string, count = 1): string[] {
+  if (p.positionals.length < count) throw new UsageError(`missing ${what}\nUsage: ${cmd.usage}`);
+  if (p.positionals.length > count) throw new UsageError(`unexpected argument "${p.positionals[count]}"\nUsage: ${cmd.usage}`);
+  return p.positionals;
+}

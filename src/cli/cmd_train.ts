@@ -1,0 +1,95 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadData } from '../data/index.js';
+import { modelFromParams } from '../format/model.js';
+import { serializeBnn } from '../format/write.js';
+import { parseArch } from '../model/spec.js';
+import { saveCheckpoint } from '../train/checkpoint.js';
+import { train, TRAIN_DEFAULTS } from '../train/train.js';
+import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
+
+export const trainCommand: CommandSpec = {
+  name: 'train',
+  summary: 'Train model A, B, C or S of width K on the training split; writes a checkpoint and its exported model.bnn into --out.',
+  usage: 'bnn-edge train --arch A|B|C|S --k K --out DIR [options]',
+  options: {
+    arch: { type: 'string', help: 'architecture: A (float), B (binary), C (binary, scaled ReLU), S (C + stochastic conv3)', metavar: 'A|B|C|S' },
+    k: { type: 'string', help: 'filters of conv1 (64, 128, 256, or any positive integer)', default: '64' },
+    out: { type: 'string', help: 'output directory (checkpoint.json, weights.bin, model.bnn)', metavar: 'DIR' },
+    epochs: { type: 'string', help: 'training epochs', default: String(TRAIN_DEFAULTS.epochs), metavar: 'N' },
+    'batch-size': { type: 'string', help: 'batch size', default: String(TRAIN_DEFAULTS.batchSize), metavar: 'N' },
+    lr: { type: 'string', help: 'Adam learning rate', default: String(TRAIN_DEFAULTS.learningRate), metavar: 'X' },
+    'lr-schedule': { type: 'string', help: 'constant or cosine (decay to 0)', default: 'constant', metavar: 'NAME' },
+    augment: { type: 'string', help: 'random translation of training images by up to N pixels', default: '0', metavar: 'N' },
+    seed: { type: 'string', help: 'random seed (initialization, batch order, PGD starts, S sampling)', default: String(TRAIN_DEFAULTS.seed), metavar: 'N' },
+    adv: { type: 'string', help: 'adversarial training: "pgd" (Madry: 50/50 clean/PGD loss)', metavar: 'pgd' },
+    'adv-eps': { type: 'string', help: 'PGD L∞ radius', default: '0.3', metavar: 'X' },
+    'adv-step': { type: 'string', help: 'PGD step size', default: '0.01', metavar: 'X' },
+    'adv-steps': { type: 'string', help: 'PGD iterations (fewer is faster)', default: '40', metavar: 'N' },
+    'adv-clean-epochs': { type: 'string', help: 'clean epochs before adversarial training starts', default: '0', metavar: 'N' },
+    data: { type: 'string', help: 'directory of MNIST-format IDX files (default: the embedded 10,000 MNIST digits)', metavar: 'DIR' },
+    limit: { type: 'string', help: 'use only the first N training images', metavar: 'N' },
+    workers: { type: 'string', help: 'worker threads (0 = this thread); default: one per core', metavar: 'N' },
+    quiet: { type: 'boolean', short: 'q', help: 'no progress bar' },
+  },
+  details: `Examples:
+  bnn-edge train --arch B --k 64 --out runs/b64
+  bnn-edge train --arch A --k 64 --adv pgd --adv-steps 10 --adv-clean-epochs 2 --out runs/a64-pgd`,
+};
+
+export async function runTrain(argv: string[]): Promise<number> {
+  const p = parseCommand(trainCommand, argv);
+  if (p.help) return process.stdout.write(helpText(trainCommand)), 0;
+  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  const archRaw = stringOption(p, 'arch');
+  if (!archRaw) throw new UsageError('--arch is required (A, B, C or S)');
+  const out = stringOption(p, 'out');
+  if (!out) throw new UsageError('--out DIR is required');
+  const arch = (() => {
+    try {
+      return parseArch(archRaw);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  })();
+  const advKind = stringOption(p, 'adv');
+  if (advKind !== undefined && advKind !== 'pgd') throw new UsageError(`--adv must be "pgd", got "${advKind}"`);
+  const schedule = stringOption(p, 'lr-schedule');
+  if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got "${schedule}"`);
+  const epochs = numberOption(p, 'epochs', { integer: true, min: 1 })!;
+  const data = loadData({ dir: stringOption(p, 'data') });
+  const ckpt = await train({
+    arch,
+    k: numberOption(p, 'k', { integer: true, min: 1, max: 4096 })!,
+    data,
+    epochs,
+    batchSize: numberOption(p, 'batch-size', { integer: true, min: 2 })!,
+    learningRate: numberOption(p, 'lr', { min: 0 })!,
+    lrSchedule: schedule,
+    augmentShift: numberOption(p, 'augment', { integer: true, min: 0, max: 8 })!,
+    seed: numberOption(p, 'seed', { integer: true })!,
+    adversarial: advKind
+      ? {
+          eps: numberOption(p, 'adv-eps', { min: 0, max: 1 })!,
+          step: numberOption(p, 'adv-step', { min: 0, max: 1 })!,
+          steps: numberOption(p, 'adv-steps', { integer: true, min: 1 })!,
+          cleanEpochs: numberOption(p, 'adv-clean-epochs', { integer: true, min: 0 })!,
+        }
+      : null,
+    limit: numberOption(p, 'limit', { integer: true, min: 1 }),
+    workers: numberOption(p, 'workers', { integer: true, min: 0, max: 64 }),
+    progress: !p.values['quiet'],
+    command: ['bnn-edge', 'train', ...argv].join(' '),
+  });
+  saveCheckpoint(out, ckpt);
+  const bnnPath = join(out, 'model.bnn');
+  writeFileSync(bnnPath, serializeBnn(modelFromParams(ckpt.spec, ckpt.params)));
+  const last = ckpt.history[ckpt.history.length - 1]!;
+  const secs = ckpt.history.reduce((a, r) => a + r.seconds, 0) / ckpt.history.length;
+  process.stdout.write(
+    `trained ${arch}-${ckpt.spec.k}: test accuracy ${(100 * ckpt.testAccuracy).toFixed(2)}% (train ${(100 * last.trainAccuracy).toFixed(2)}%), ${secs.toFixed(1)} s/epoch\n` +
+      `checkpoint: ${out}/checkpoint.json + weights.bin\nmodel:      ${bnnPath}\n`,
+  );
+  return 0;
+}
+

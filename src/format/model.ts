@@ -1,0 +1,114 @@
+/**
+ * The decoded content of a .bnn file — what the writer serializes and the reader returns — and
+ * the mapping between a trained checkpoint's parameters and the tensors each layer stores.
+ */
+import { BN_EPSILON, layerShapes, type LayerShape, type ModelSpec } from '../model/spec.js';
+import type { ParamValues } from '../model/params.js';
+import { packConvSigns, quantizeProbabilities } from './bits.js';
+import { Role, ROLE_DTYPE, tensorByteLength, type RoleCode } from './layout.js';
+
+export interface BatchNormParams {
+  readonly mean: Float32Array;
+  readonly variance: Float32Array;
+  readonly beta: Float32Array;
+  readonly gamma: Float32Array;
+}
+
+export interface BnnLayer {
+  readonly shape: LayerShape;
+  /** Float layers: conv HWIO, dense [in, out]. */
+  readonly weightsF32?: Float32Array;
+  /** Deterministic binary conv: packed sign words [cout][kh][kw][⌈cin/32⌉]. */
+  readonly signWords?: Uint32Array;
+  /** Stochastic binary conv: q per weight, OHWI, P(+1) = q/255. */
+  readonly probabilities?: Uint8Array;
+  /** Batch norm on the input of a binary layer. */
+  readonly bn?: BatchNormParams;
+  /** SReLU scalar of a scaled layer. */
+  readonly scale?: number;
+}
+
+export interface BnnModel {
+  readonly spec: ModelSpec;
+  readonly version: { readonly major: number; readonly minor: number };
+  readonly bnEpsilon: number;
+  readonly layers: readonly BnnLayer[];
+}
+
+export interface TensorPlanEntry {
+  readonly role: RoleCode;
+  readonly dims: readonly number[];
+}
+
+/** The tensors a layer stores, in file order. One definition for writer and reader. */
+export function layerTensorPlan(shape: LayerShape): TensorPlanEntry[] {
+  const l = shape.layer;
+  const cin = shape.in[2];
+  const cout = shape.out[2];
+  if (l.kind === 'dense') return [{ role: Role.weightsF32, dims: [cin, cout] }];
+  const plan: TensorPlanEntry[] = [];
+  if (l.binary) {
+    for (const role of [Role.bnMean, Role.bnVariance, Role.bnBeta, Role.bnGamma]) plan.push({ role, dims: [cin] });
+    plan.push({ role: l.stochastic ? Role.weightsProb : Role.weightsSign, dims: [cout, l.kernel, l.kernel, cin] });
+  } else {
+    plan.push({ role: Role.weightsF32, dims: [l.kernel, l.kernel, cin, cout] });
+  }
+  if (l.scaled) plan.push({ role: Role.sreluScale, dims: [1] });
+  return plan;
+}
+
+/** Bytes a layer takes in the payload (without alignment padding). */
+export function layerPayloadBytes(shape: LayerShape): number {
+  return layerTensorPlan(shape).reduce((n, t) => n + tensorByteLength(ROLE_DTYPE[t.role], t.dims), 0);
+}
+
+/** Encodes trained parameters (a checkpoint) as the deployable model. */
+export function modelFromParams(spec: ModelSpec, params: ParamValues): BnnModel {
+  const get = (name: string): Float32Array => {
+    const v = params.get(name);
+    if (!v) throw new Error(`cannot export ${spec.arch}${spec.k}: parameter ${name} is missing`);
+    return v;
+  };
+  const layers = layerShapes(spec).map((shape): BnnLayer => {
+    const l = shape.layer;
+    const kernel = get(`${l.name}/kernel`);
+    if (l.kind === 'dense') return { shape, weightsF32: kernel };
+    const [kh, kw, cin, cout] = shape.weights as [number, number, number, number];
+    const scale = l.scaled ? get(`${l.name}/scale`)[0]! : undefined;
+    if (!l.binary) return { shape, weightsF32: kernel, ...(scale !== undefined ? { scale } : {}) };
+    const bn: BatchNormParams = {
+      mean: get(`${l.name}/bn_mean`),
+      variance: get(`${l.name}/bn_variance`),
+      beta: get(`${l.name}/bn_beta`),
+      gamma: new Float32Array(cin).fill(1),
+    };
+    const weights = l.stochastic ? { probabilities: quantizeProbabilities(kernel, kh, kw, cin, cout) } : { signWords: packConvSigns(kernel, kh, kw, cin, cout) };
+    return { shape, bn, ...weights, ...(scale !== undefined ? { scale } : {}) };
+  });
+  return { spec, version: { major: 1, minor: 0 }, bnEpsilon: BN_EPSILON, layers };
+}
+
+/** The values of a decoded layer's tensor of a given role. */
+export function tensorValues(layer: BnnLayer, role: RoleCode): Float32Array | Uint32Array | Uint8Array {
+  const missing = (): never => {
+    throw new Error(`layer ${layer.shape.layer.name} has no ${role} tensor`);
+  };
+  switch (role) {
+    case Role.weightsF32:
+      return layer.weightsF32 ?? missing();
+    case Role.weightsSign:
+      return layer.signWords ?? missing();
+    case Role.weightsProb:
+      return layer.probabilities ?? missing();
+    case Role.bnMean:
+      return layer.bn?.mean ?? missing();
+    case Role.bnVariance:
+      return layer.bn?.variance ?? missing();
+    case Role.bnBeta:
+      return layer.bn?.beta ?? missing();
+    case Role.bnGamma:
+      return layer.bn?.gamma ?? missing();
+    case Role.sreluScale:
+      return layer.scale !== undefined ? new Float32Array([layer.scale]) : missing();
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The tfjs graph rebuilt from a .bnn file: what the white-box attacks differentiate, so that
+ * what is attacked is exactly what ships. Binary layers binarize their input with the folded
+ * per-channel thresholds the runtime uses (see fold.ts) and convolve with the ±1 weights decoded
+ * from the packed sign bits; model S samples its stochastic layer at every forward pass. The
+ * gradient through each binarization is the straight-through estimate of training:
+ * clip(g, −1, 1) · α · [y > 0].
+ */
+import { tf } from '../tfjs/backend.js';
+import { probabilitiesHwio, unpackConvSigns } from '../format/bits.js';
+import type { BnnModel } from '../format/model.js';
+import { Rng } from '../util/rng.js';
+import { floatThresholds, foldBinaryInput, integerThresholds } from './fold.js';
+import { forward, type LayerOps } from './graph.js';
+import type { LogitsFn } from './predict.js';
+
+type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
+
+interface BinaryInput {
+  readonly thr: tf.Tensor1D;
+  readonly flip: tf.Tensor1D;
+  readonly slope: tf.Tensor1D;
+}
+
+export class DeployedGraph {
+  private readonly weights = new Map<string, tf.Tensor>();
+  private readonly probabilities = new Map<string, tf.Tensor>();
+  private readonly scales = new Map<string, tf.Scalar>();
+  private readonly inputs = new Map<string, BinaryInput>();
+  private sampler: Rng;
+
+  constructor(
+    readonly model: BnnModel,
+    seed = 0,
+  ) {
+    this.sampler = new Rng(seed);
+    let prevBinary = false;
+    let prevScale = 1;
+    for (const layer of model.layers) {
+      const l = layer.shape.layer;
+      const w = layer.shape.weights;
+      if (l.kind === 'dense' || !l.binary) {
+        this.weights.set(l.name, tf.tensor(layer.weightsF32!, w as number[]));
+      } else {
+        const [kh, kw, cin, cout] = w as [number, number, number, number];
+        if (l.stochastic) this.probabilities.set(l.name, tf.tensor4d(probabilitiesHwio(layer.probabilities!, kh, kw, cin, cout), [kh, kw, cin, cout]));
+        else this.weights.set(l.name, tf.tensor4d(unpackConvSigns(layer.signWords!, kh, kw, cin, cout), [kh, kw, cin, cout]));
+        const folded = foldBinaryInput(layer.bn!, model.bnEpsilon, prevScale);
+        // The previous layer's output y is an exact integer when that layer is binary.
+        const { thr, flip } = prevBinary ? integerThresholds(folded, 0x3fffffff) : floatThresholds(folded);
+        this.inputs.set(l.name, {
+          thr: tf.tensor1d(Float32Array.from(thr)),
+          flip: tf.tensor1d(Float32Array.from(flip)),
+          slope: tf.tensor1d(Float32Array.from(folded, (c) => c.slope)),
+        });
+      }
+      if (l.kind === 'conv' && l.scaled) this.scales.set(l.name, tf.scalar(layer.scale!));
+      prevBinary = l.kind === 'conv' && l.binary;
+      prevScale = layer.scale ?? 1;
+    }
+  }
+
+  /** Restarts model S's weight sampling. */
+  reseed(seed: number): void {
+    this.sampler = new Rng(seed);
+  }
+
+  private readonly ops: LayerOps = {
+    weights: (name) => {
+      const p = this.probabilities.get(name);
+      if (p) {
+        const seed = this.sampler.seed();
+        return tf.tidy(() => tf.sub(tf.mul(2, tf.cast(tf.less(tf.randomUniform(p.shape, 0, 1, 'float32', seed), p), 'float32')), 1));
+      }
+      return this.weights.get(name)!;
+    },
+    binarizeInput: (layer, pre) => {
+      const { thr, flip, slope } = this.inputs.get(layer.name)!;
+      const f = tf.customGrad(((y: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
+        save([y]);
+        // (tf.where does not broadcast its condition on the wasm backend: blend with 0/1 masks.)
+        const value = tf.tidy(() => {
+          const ge = tf.mul(tf.cast(tf.greaterEqual(y, thr), 'float32'), tf.sub(1, flip));
+          const le = tf.mul(tf.cast(tf.lessEqual(y, thr), 'float32'), flip);
+          return tf.sub(tf.mul(2, tf.add(ge, le)), 1);
+        });
+        return {
+          value,
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+            tf.tidy(() => tf.mul(tf.mul(tf.clipByValue(dy, -1, 1), slope), tf.cast(tf.greater(saved[0]!, 0), 'float32'))),
+        };
+      }) as unknown as CustomGradientFunc) as (y: tf.Tensor) => tf.Tensor;
+      return f(pre) as tf.Tensor4D;
+    },
+    scale: (name) => this.scales.get(name)!,
+  };
+
+  /** Logits [n, classes] for images [n, 28, 28, 1]. */
+  logits(x: tf.Tensor4D): tf.Tensor2D {
+    return forward(this.model.spec, this.ops, x);
+  }
+
+  /** `logits` as a LogitsFn (for predictLabels / accuracy). */
+  readonly logitsFn: LogitsFn = (x) => this.logits(x);
+
+  dispose(): void {
+    tf.dispose([...this.weights.values(), ...this.probabilities.values(), ...this.scales.values()]);
+    for (const b of this.inputs.values()) tf.dispose([b.thr, b.flip, b.slope]);
+    this.weights.clear();
+    this.probabilities.clear();
+    this.scales.clear();
+    this.inputs.clear();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Folding a binary layer's input transform — the previous layer's ReLU and SReLU scale, then
+ * batch norm, then sign — into one comparison per channel on the previous layer's
+ * pre-activation y:
+ *
+ *   +1  ⟺  γ·(s·relu(y) − μ)/√(σ²+ε) + β ≥ 0  ⟺  α·relu(y) + b ≥ 0,   α = s·γ/√(σ²+ε), b = β − μ·γ/√(σ²+ε)
+ *
+ * α > 0: relu(y) ≥ t = −b/α, i.e. always when t ≤ 0, else y ≥ t.
+ * α < 0: relu(y) ≤ t, i.e. never when t < 0, else y ≤ t.
+ * α = 0: the sign of b.
+ *
+ * This is the deployed semantics: the runtime (on integers or floats) and the tfjs graph rebuilt
+ * from a .bnn both use exactly these thresholds, so they agree bit for bit given the same y.
+ */
+import type { BatchNormParams } from '../format/model.js';
+
+export type FoldDirection = 'ge' | 'le' | 'always' | 'never';
+
+export interface FoldedChannel {
+  readonly direction: FoldDirection;
+  /** Threshold t on y (meaningful for 'ge' / 'le'). */
+  readonly threshold: number;
+  /** α, the slope of the pre-sign value in relu(y): the straight-through gradient's scale. */
+  readonly slope: number;
+}
+
+export function foldBinaryInput(bn: BatchNormParams, epsilon: number, prevScale = 1): FoldedChannel[] {
+  const out: FoldedChannel[] = [];
+  for (let c = 0; c < bn.mean.length; c++) {
+    const a = bn.gamma[c]! / Math.sqrt(bn.variance[c]! + epsilon);
+    const slope = prevScale * a;
+    const b = bn.beta[c]! - bn.mean[c]! * a;
+    let direction: FoldDirection;
+    let threshold = 0;
+    if (slope > 0) {
+      threshold = -b / slope;
+      direction = threshold <= 0 ? 'always' : 'ge';
+    } else if (slope < 0) {
+      threshold = -b / slope;
+      direction = threshold < 0 ? 'never' : 'le';
+    } else {
+      direction = b >= 0 ? 'always' : 'never';
+    }
+    out.push({ direction, threshold, slope });
+  }
+  return out;
+}
+
+/**
+ * Thresholds for a float y (e.g. conv1's output): +1 iff (flip ? y ≤ thr : y ≥ thr), compared
+ * in float32. The float32 threshold is part of the deployed semantics.
+ */
+export function floatThresholds(ch: readonly FoldedChannel[]): { thr: Float32Array; flip: Int32Array } {
+  const thr = new Float32Array(ch.length);
+  const flip = new Int32Array(ch.length);
+  ch.forEach((c, i) => {
+    if (c.direction === 'always') thr[i] = -Infinity;
+    else if (c.direction === 'never') thr[i] = Infinity;
+    else thr[i] = c.threshold;
+    flip[i] = c.direction === 'le' ? 1 : 0;
+  });
+  return { thr, flip };
+}
+
+/**
+ * Thresholds for an integer y (a binary conv's ±1 dot product): +1 iff (flip ? y ≤ thr : y ≥ thr)
+ * with integer thr; `always` / `never` become bounds outside [−n, n].
+ */
+export function integerThresholds(ch: readonly FoldedChannel[], n: number): { thr: Int32Array; flip: Int32Array } {
+  const thr = new Int32Array(ch.length);
+  const flip = new Int32Array(ch.length);
+  ch.forEach((c, i) => {
+    switch (c.direction) {
+      case 'always':
+        thr[i] = -n - 1;
+        break;
+      case 'never':
+        thr[i] = n + 1;
+        break;
+      case 'ge':
+        thr[i] = Math.min(n + 1, Math.ceil(c.threshold));
+        break;
+      case 'le':
+        thr[i] = Math.max(-n - 1, Math.floor(c.threshold));
+        flip[i] = 1;
+        break;
+    }
+  });
+  return { thr, flip };
+}
+
+/**
+ * The same integer thresholds expressed on P = popcount(x XOR w), since y = n − 2P:
+ * y ≥ t ⟺ P ≤ ⌊(n − t)/2⌋ and y ≤ t ⟺ P ≥ ⌈(n − t)/2⌉. +1 iff (flip ? P ≥ thr : P ≤ thr).
+ */
+export function popcountThresholds(ch: readonly FoldedChannel[], n: number): { thr: Int32Array; flip: Int32Array } {
+  const { thr: yThr, flip } = integerThresholds(ch, n);
+  const thr = new Int32Array(ch.length);
+  for (let i = 0; i < ch.length; i++) {
+    // y ≤ t ⟺ P ≥ ⌈(n−t)/2⌉ (flip); y ≥ t ⟺ P ≤ ⌊(n−t)/2⌋.
+    thr[i] = flip[i] ? Math.ceil((n - yThr[i]!) / 2) : Math.floor((n - yThr[i]!) / 2);
+  }
+  return { thr, flip };
+}

@@ -1,0 +1,286 @@
+/**
+ * BnnRuntime: loads a .bnn file into the WebAssembly kernels and classifies images. Binary
+ * layers run as XNOR/XOR + popcount with integer thresholds; the float first layer emits packed
+ * bits directly; model A runs on the float path. Batches of any size are streamed through
+ * buffers sized once at load, so memory stays flat however many calls are made.
+ */
+import { parseBnn } from '../format/read.js';
+import type { BnnModel } from '../format/model.js';
+import { wordsPerPixel } from '../format/layout.js';
+import { splitmix32 } from '../util/rng.js';
+import { BnnInputError, BnnRuntimeError } from './errors.js';
+import { Arena, convOutputBytes, planSteps, type ConvStep, type Step } from './plan.js';
+import { instantiateKernels, simdSupported, type KernelExports, type WasmFlavor } from './wasm.js';
+
+export interface RuntimeOptions {
+  /** Use the simd128 build (default: when the engine supports it). false forces the scalar build. */
+  readonly simd?: boolean;
+  /** Images per kernel pass; larger batches are streamed in chunks of this size. Default 128. */
+  readonly maxBatch?: number;
+  /** Seed of model S's weight sampling (default 0). */
+  readonly seed?: number;
+  /** Model S: draw new weights once per call (default) or for every image. */
+  readonly resample?: 'per-call' | 'per-image';
+  /** Pixels outside [0, 1]: reject with an error (default) or clip. NaN/Infinity are always rejected. */
+  readonly inputRange?: 'reject' | 'clip';
+}
+
+/** Images as floats in [0, 1] or bytes 0–255 (divided by 255), n × 784 values, row-major. */
+export type ImageBatch = Float32Array | Uint8Array;
+
+interface StepBuffers {
+  weights: number;
+  probabilities: number;
+  thr: number;
+  flip: number;
+  scratch: number;
+  acc: number;
+  out: number;
+}
+
+export interface LayerTrace {
+  readonly layer: string;
+  /** bconv: i32 popcounts P [n][outH][outW][cout] (y = nValid − 2P). */
+  readonly popcounts?: Int32Array;
+  /** bits output: packed words [n][outH][outW][⌈cout/32⌉]. */
+  readonly bits?: Uint32Array;
+  /** float output [n][outH][outW][cout] (or logits for dense). */
+  readonly floats?: Float32Array;
+}
+
+export class BnnRuntime {
+  readonly flavor: WasmFlavor;
+  readonly maxBatch: number;
+  private readonly steps: Step[];
+  private readonly bufs: StepBuffers[];
+  private readonly input: number;
+  private readonly logitsPtr: number;
+  private readonly labelsPtr: number;
+  private readonly rngState: number;
+  private disposed = false;
+
+  private constructor(
+    readonly model: BnnModel,
+    private readonly ex: KernelExports,
+    flavor: WasmFlavor,
+    private readonly opts: RuntimeOptions,
+  ) {
+    this.flavor = flavor;
+    this.maxBatch = opts.maxBatch ?? 128;
+    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1 || this.maxBatch > 65536) throw new RangeError(`maxBatch must be an integer in 1..65536, got ${opts.maxBatch}`);
+    this.steps = planSteps(model);
+    const m = this.maxBatch;
+    const arena = new Arena(ex.heapBase());
+    const [h, w, c] = model.spec.input;
+    this.input = arena.alloc(m * h * w * c * 4);
+    this.bufs = this.steps.map((s) => {
+      const b: StepBuffers = { weights: 0, probabilities: 0, thr: 0, flip: 0, scratch: 0, acc: 0, out: 0 };
+      if (s.kind === 'dense') {
+        b.weights = arena.alloc(s.layer.weightsF32!.byteLength);
+        return b;
+      }
+      if (s.kind === 'fconv') b.weights = arena.alloc(s.layer.weightsF32!.byteLength);
+      else if (s.stochastic) {
+        b.probabilities = arena.alloc(s.layer.probabilities!.byteLength);
+        b.weights = arena.alloc(s.cout * s.k * s.k * wordsPerPixel(s.cin) * 4);
+      } else b.weights = arena.alloc(s.layer.signWords!.byteLength);
+      if (s.output === 'bits') {
+        b.thr = arena.alloc(s.cout * 4);
+        b.flip = arena.alloc(s.cout * 4);
+        if (s.kind === 'fconv') b.scratch = arena.alloc(s.cout * 4);
+      }
+      if (s.kind === 'bconv') b.acc = arena.alloc(m * s.outH * s.outW * s.cout * 4);
+      b.out = arena.alloc(m * convOutputBytes(s));
+      return b;
+    });
+    this.logitsPtr = arena.alloc(m * model.spec.classes * 4);
+    this.labelsPtr = arena.alloc(m * 4);
+    this.rngState = arena.alloc(16);
+    const need = arena.end - ex.memory.buffer.byteLength;
+    if (need > 0) ex.memory.grow(Math.ceil(need / 65536));
+
+    // Static data: weights, thresholds, the sampler's state.
+    this.steps.forEach((s, i) => {
+      const b = this.bufs[i]!;
+      if (s.kind === 'dense' || s.kind === 'fconv') this.write(b.weights, s.layer.weightsF32!);
+      else if (s.stochastic) this.write(b.probabilities, s.layer.probabilities!);
+      else this.write(b.weights, s.layer.signWords!);
+      if (s.kind !== 'dense' && s.output === 'bits') {
+        this.write(b.thr, s.thr!);
+        this.write(b.flip, s.flip!);
+      }
+    });
+    this.reseed(opts.seed ?? 0);
+  }
+
+  /** Loads a .bnn (bytes) onto a fresh kernel instance. Throws BnnFormatError for a bad file. */
+  static async load(bytes: Uint8Array | ArrayBuffer, opts: RuntimeOptions = {}): Promise<BnnRuntime> {
+    const model = parseBnn(bytes);
+    return BnnRuntime.fromModel(model, opts);
+  }
+
+  /** Loads an already decoded model. */
+  static async fromModel(model: BnnModel, opts: RuntimeOptions = {}): Promise<BnnRuntime> {
+    const simd = opts.simd ?? simdSupported();
+    if (simd && !simdSupported()) throw new Error('simd128 was requested but this WebAssembly engine does not support it');
+    const flavor: WasmFlavor = simd ? 'simd' : 'scalar';
+    return new BnnRuntime(model, await instantiateKernels(flavor), flavor, opts);
+  }
+
+  /** Restarts model S's weight sampler (xoshiro128** seeded by SplitMix32, as util/rng.ts). */
+  reseed(seed: number): void {
+    const words = new Uint32Array(4);
+    let st = seed | 0;
+    for (let i = 0; i < 4; i++) {
+      const [v, next] = splitmix32(st);
+      words[i] = v;
+      st = next;
+    }
+    if ((words[0]! | words[1]! | words[2]! | words[3]!) === 0) words[0] = 1;
+    this.write(this.rngState, words);
+  }
+
+  /** Predicted class of each of n images. */
+  predict(images: ImageBatch, n: number): Int32Array {
+    const out = new Int32Array(this.checkBatch(images, n));
+    this.run(images, n, (start, m) => {
+      this.call('argmaxF32', () => this.ex.argmaxF32(this.logitsPtr, m, this.model.spec.classes, this.labelsPtr));
+      out.set(new Int32Array(this.ex.memory.buffer, this.labelsPtr, m), start);
+    });
+    return out;
+  }
+
+  /** Logits [n][classes]. */
+  logits(images: ImageBatch, n: number): Float32Array {
+    const classes = this.model.spec.classes;
+    const out = new Float32Array(this.checkBatch(images, n) * classes);
+    this.run(images, n, (start, m) => out.set(new Float32Array(this.ex.memory.buffer, this.logitsPtr, m * classes), start * classes));
+    return out;
+  }
+
+  /** Every layer's output for n ≤ maxBatch images (for parity tests and debugging). */
+  trace(images: ImageBatch, n: number): LayerTrace[] {
+    this.checkBatch(images, n);
+    if (n > this.maxBatch) throw new BnnInputError('BAD_COUNT', `trace takes at most maxBatch = ${this.maxBatch} images, got ${n}`);
+    const traces: LayerTrace[] = [];
+    this.run(images, n, (_start, m) => {
+      this.steps.forEach((s, i) => {
+        const b = this.bufs[i]!;
+        const buf = this.ex.memory.buffer;
+        if (s.kind === 'dense') {
+          traces.push({ layer: s.layer.shape.layer.name, floats: new Float32Array(buf, this.logitsPtr, m * s.fout).slice() });
+          return;
+        }
+        const count = m * s.outH * s.outW;
+        traces.push({
+          layer: s.layer.shape.layer.name,
+          ...(s.kind === 'bconv' ? { popcounts: new Int32Array(buf, b.acc, count * s.cout).slice() } : {}),
+          ...(s.output === 'bits' ? { bits: new Uint32Array(buf, b.out, count * wordsPerPixel(s.cout)).slice() } : { floats: new Float32Array(buf, b.out, count * s.cout).slice() }),
+        });
+      });
+    });
+    return traces;
+  }
+
+  /** Bytes of linear memory this instance uses. */
+  get memoryBytes(): number {
+    return this.ex.memory.buffer.byteLength;
+  }
+
+  /** Releases the instance; later calls throw. */
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  private checkBatch(images: ImageBatch, n: number): number {
+    if (this.disposed) throw new BnnInputError('DISPOSED', 'this runtime was disposed');
+    if (!(images instanceof Float32Array) && !(images instanceof Uint8Array)) throw new BnnInputError('BAD_TYPE', 'images must be a Float32Array (pixels in [0, 1]) or a Uint8Array (0–255)');
+    if (!Number.isInteger(n) || n < 1) throw new BnnInputError('BAD_COUNT', `image count must be a positive integer, got ${n}`);
+    const px = this.model.spec.input[0] * this.model.spec.input[1] * this.model.spec.input[2];
+    if (images.length !== n * px) {
+      throw new BnnInputError('BAD_LENGTH', `expected ${n} images × ${px} pixels = ${n * px} values, got ${images.length}` + (images.length % px === 0 ? ` (${images.length / px} images)` : ''));
+    }
+    return n;
+  }
+
+  /** Streams n images through the layers in chunks of maxBatch, calling `done` after each. */
+  private run(images: ImageBatch, n: number, done: (start: number, m: number) => void): void {
+    const px = this.model.spec.input[0] * this.model.spec.input[1] * this.model.spec.input[2];
+    const clip = this.opts.inputRange === 'clip';
+    for (let start = 0; start < n; start += this.maxBatch) {
+      const m = Math.min(this.maxBatch, n - start);
+      const dst = new Float32Array(this.ex.memory.buffer, this.input, m * px);
+      if (images instanceof Uint8Array) {
+        for (let i = 0; i < m * px; i++) dst[i] = images[start * px + i]! / 255;
+      } else {
+        for (let i = 0; i < m * px; i++) {
+          const v = images[start * px + i]!;
+          if (!Number.isFinite(v)) throw new BnnInputError('NOT_FINITE', `pixel ${(start * px + i) % px} of image ${Math.floor((start * px + i) / px)} is ${v}`, start * px + i);
+          if (v < 0 || v > 1) {
+            if (!clip) throw new BnnInputError('OUT_OF_RANGE', `pixel ${(start * px + i) % px} of image ${Math.floor((start * px + i) / px)} is ${v}, outside [0, 1] (pass inputRange: 'clip' to clip)`, start * px + i);
+            dst[i] = v < 0 ? 0 : 1;
+          } else dst[i] = v;
+        }
+      }
+      this.forward(m);
+      done(start, m);
+    }
+  }
+
+  private forward(m: number): void {
+    let cur = this.input;
+    this.steps.forEach((s, i) => {
+      const b = this.bufs[i]!;
+      if (s.kind === 'dense') {
+        this.call('denseF32', () => this.ex.denseF32(cur, b.weights, this.logitsPtr, m, s.fin, s.fout));
+        return;
+      }
+      if (s.kind === 'fconv') {
+        if (s.output === 'bits') {
+          this.call('fconv2dThresholdPack', () =>
+            this.ex.fconv2dThresholdPack(cur, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
+          );
+        } else {
+          this.call('fconv2d', () => this.ex.fconv2d(cur, b.weights, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW, 1));
+        }
+      } else {
+        this.bconv(s, b, cur, m);
+        const rows = m * s.outH * s.outW;
+        if (s.output === 'bits') this.call('thresholdPackI32', () => this.ex.thresholdPackI32(b.acc, rows, s.cout, b.thr, b.flip, b.out));
+        else this.call('reluScaleI32', () => this.ex.reluScaleI32(b.acc, rows, s.cout, s.nValid, s.scale, b.out));
+      }
+      cur = b.out;
+    });
+  }
+
+  private bconv(s: ConvStep, b: StepBuffers, input: number, m: number): void {
+    const wpp = wordsPerPixel(s.cin);
+    const conv = (inPtr: number, outPtr: number, count: number) =>
+      this.call('bconv2dPopcount', () => this.ex.bconv2dPopcount(inPtr, b.weights, outPtr, count, s.inH, s.inW, wpp, s.cout, s.k, s.k, s.stride, s.outH, s.outW));
+    const resample = () => this.call('bernoulliPack', () => this.ex.bernoulliPack(b.probabilities, s.cin, s.cout * s.k * s.k, b.weights, this.rngState));
+    if (!s.stochastic) return conv(input, b.acc, m);
+    if (this.opts.resample !== 'per-image') {
+      resample();
+      return conv(input, b.acc, m);
+    }
+    const inBytes = s.inH * s.inW * wpp * 4;
+    const outBytes = s.outH * s.outW * s.cout * 4;
+    for (let j = 0; j < m; j++) {
+      resample();
+      conv(input + j * inBytes, b.acc + j * outBytes, 1);
+    }
+  }
+
+  private write(ptr: number, data: ArrayBufferView): void {
+    new Uint8Array(this.ex.memory.buffer, ptr, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  private call(kernel: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      throw new BnnRuntimeError(kernel, e);
+    }
+  }
+}
+

@@ -1,0 +1,82 @@
+/**
+ * Finding, compiling and instantiating the kernel module. Two builds of the same AssemblyScript
+ * source exist: build/bnn-simd.wasm (simd128) and build/bnn-scalar.wasm (for engines without
+ * simd128). Compiled modules are cached per build so loading many models is cheap.
+ */
+import { instantiate } from '@assemblyscript/loader';
+
+export type WasmFlavor = 'simd' | 'scalar';
+
+/** The kernel exports (see assembly/index.ts for their contracts). */
+export interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  simdBuild(): number;
+  bconv2dPopcount(input: number, weights: number, out: number, n: number, inH: number, inW: number, wpp: number, cout: number, kh: number, kw: number, stride: number, outH: number, outW: number): void;
+  bconv2dPopcountReference(input: number, weights: number, out: number, n: number, inH: number, inW: number, wpp: number, cout: number, kh: number, kw: number, stride: number, outH: number, outW: number): void;
+  bconv2dPopcountScalar(input: number, weights: number, out: number, n: number, inH: number, inW: number, wpp: number, cout: number, kh: number, kw: number, stride: number, outH: number, outW: number): void;
+  bconv2dPopcountSimd(input: number, weights: number, out: number, n: number, inH: number, inW: number, wpp: number, cout: number, kh: number, kw: number, stride: number, outH: number, outW: number): void;
+  thresholdPackI32(acc: number, m: number, c: number, thr: number, flip: number, out: number): void;
+  reluScaleI32(acc: number, m: number, c: number, nValid: number, scale: number, out: number): void;
+  fconv2d(input: number, weights: number, out: number, n: number, inH: number, inW: number, cin: number, cout: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number, outH: number, outW: number, relu: number): void;
+  fconv2dThresholdPack(input: number, weights: number, thr: number, flip: number, out: number, scratch: number, n: number, inH: number, inW: number, cin: number, cout: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number, outH: number, outW: number): void;
+  denseF32(x: number, w: number, out: number, m: number, fin: number, fout: number): void;
+  argmaxF32(x: number, m: number, c: number, out: number): void;
+  bernoulliPack(prob: number, count: number, groups: number, out: number, state: number): void;
+  xorPopcountPeak(a: number, b: number, words: number, reps: number): bigint;
+  xorPopcountPeakScalar(a: number, b: number, words: number, reps: number): bigint;
+}
+
+/**
+ * A minimal module that uses simd128 (i32.const 0; i8x16.splat; i8x16.popcnt): it validates
+ * exactly when the engine supports simd128.
+ */
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x0a, 0x01, 0x08, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0xfd, 0x62, 0x0b, // code
+]);
+
+export function simdSupported(): boolean {
+  try {
+    return WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+const compiled = new Map<WasmFlavor, Promise<WebAssembly.Module>>();
+
+/** Bytes of a build; Node reads build/<name>.wasm beside the package, browsers fetch it. */
+async function wasmBytes(flavor: WasmFlavor): Promise<ArrayBuffer | Uint8Array> {
+  const url = new URL(`../../../build/bnn-${flavor}.wasm`, import.meta.url);
+  if (url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      return await readFile(url);
+    } catch (e) {
+      throw new Error(`cannot read the runtime's WebAssembly (${url.pathname}): ${(e as Error).message}. Run \`npm run build\` first.`);
+    }
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`cannot fetch ${url}: HTTP ${res.status}`);
+  return res.arrayBuffer();
+}
+
+export function compileKernels(flavor: WasmFlavor): Promise<WebAssembly.Module> {
+  let m = compiled.get(flavor);
+  if (!m) {
+    m = wasmBytes(flavor).then((b) => WebAssembly.compile(b as BufferSource));
+    compiled.set(flavor, m);
+    m.catch(() => compiled.delete(flavor));
+  }
+  return m;
+}
+
+/** A fresh instance (own memory) of the requested build. */
+export async function instantiateKernels(flavor: WasmFlavor): Promise<KernelExports> {
+  const module = await compileKernels(flavor);
+  const { exports } = await instantiate<KernelExports & Record<string, unknown>>(module, {});
+  return exports as unknown as KernelExports;
+}
