@@ -4,7 +4,8 @@ import { classCounts, subset, type Dataset } from './dataset.js';
 /**
  * Deterministic stratified split: each class contributes to the test set in proportion to its
  * size (largest-remainder rounding, so the test set has exactly `testSize` images), chosen by a
- * seeded shuffle of that class's indices. Both halves keep the original image order, so the
+ * seeded shuffle of that class's indices. Both halves are then put in a seeded random order (the
+ * source files are sorted by class, so "the first N images" of a half is a fair sample). The
  * split depends on nothing but the labels, `testSize` and `seed`.
  */
 export function stratifiedSplit(d: Dataset, testSize: number, seed: number): { train: Dataset; test: Dataset } {
@@ -34,5 +35,7 @@ export function stratifiedSplit(d: Dataset, testSize: number, seed: number): { t
   const train: number[] = [];
   const test: number[] = [];
   for (let i = 0; i < d.n; i++) (isTest[i] ? test : train).push(i);
+  rng.shuffle(train);
+  rng.shuffle(test);
   return { train: subset(d, train, `${d.name} [train]`), test: subset(d, test, `${d.name} [test]`) };
 }

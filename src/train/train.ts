@@ -120,6 +120,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const batches = Math.ceil(n / batchSize);
   const history: EpochRecord[] = [];
+  let step = 0;
   const workers = opts.workers ?? defaultWorkers(shards);
   const runner: ShardRunner = await createRunner({ arch: opts.arch, k: opts.k }, workers);
 
@@ -186,7 +187,11 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
         if (!Number.isFinite(batchLoss)) throw new Error(`training diverged: loss is ${batchLoss / size} at epoch ${epoch}, batch ${b + 1}`);
         adam.step(params, grads);
         const pooled = poolMoments(layout, results);
-        for (let i = 0; i < moving.length; i++) moving[i] = momentum * moving[i]! + (1 - momentum) * pooled[i]!;
+        // Early in training the averages warm up faster (TensorFlow's ExponentialMovingAverage
+        // with num_updates), so short runs and first epochs are evaluated with sensible statistics.
+        const decay = Math.min(momentum, (1 + step) / (10 + step));
+        step++;
+        for (let i = 0; i < moving.length; i++) moving[i] = decay * moving[i]! + (1 - decay) * pooled[i]!;
         lossSum += batchLoss;
         seen += size;
         bar.update(b + 1, `loss ${(lossSum / seen).toFixed(4)} acc ${((100 * hits) / seen).toFixed(2)}%`);

@@ -1,0 +1,147 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { packConvSigns, packSigns, unpackConvSigns, unpackSigns } from '../src/format/bits.js';
+import { BnnFormatError } from '../src/format/errors.js';
+import { HEADER_SIZE, LAYER_RECORD_SIZE, TENSOR_RECORD_SIZE } from '../src/format/layout.js';
+import { parseBnn } from '../src/format/read.js';
+import { serializeBnn } from '../src/format/write.js';
+import { foldBinaryInput, integerThresholds, popcountThresholds } from '../src/model/fold.js';
+import { floatParamCount, modelSpec, ARCHS } from '../src/model/spec.js';
+import { Rng } from '../src/util/rng.js';
+import { fixCrc, randomModel, randomModelBytes } from './helpers.js';
+
+test('packSigns / unpackSigns round trip, any channel count; padding bits stay 0', () => {
+  const rng = new Rng(3);
+  for (const c of [1, 5, 31, 32, 33, 64, 100, 129]) {
+    const pixels = 7;
+    const v = Float32Array.from({ length: pixels * c }, () => rng.normal());
+    const words = packSigns(v, pixels, c);
+    assert.equal(words.length, pixels * Math.ceil(c / 32));
+    const back = unpackSigns(words, pixels, c);
+    for (let i = 0; i < v.length; i++) assert.equal(back[i], v[i]! < 0 ? -1 : 1);
+    if (c % 32) for (let p = 0; p < pixels; p++) assert.equal(words[p * Math.ceil(c / 32) + Math.ceil(c / 32) - 1]! >>> c % 32, 0);
+  }
+  assert.equal(packSigns([0, -0, -1e-30], 1, 3)[0], 0b100, 'sign(0) = +1 (bit 0), sign(-0) = +1');
+});
+
+test('conv weights: HWIO floats → packed OHWI signs → HWIO ±1', () => {
+  const rng = new Rng(4);
+  const [kh, kw, cin, cout] = [3, 2, 37, 5];
+  const w = Float32Array.from({ length: kh * kw * cin * cout }, () => rng.normal());
+  const back = unpackConvSigns(packConvSigns(w, kh, kw, cin, cout), kh, kw, cin, cout);
+  for (let i = 0; i < w.length; i++) assert.equal(back[i], w[i]! < 0 ? -1 : 1);
+});
+
+test('export → parse → serialize is byte-identical for every architecture', () => {
+  for (const arch of ARCHS) {
+    const model = randomModel(arch, 16, 2);
+    const bytes = serializeBnn(model);
+    const parsed = parseBnn(bytes);
+    assert.deepEqual(parsed.spec, model.spec);
+    assert.deepEqual(serializeBnn(parsed), bytes, `${arch}: re-serialized bytes differ`);
+    parsed.layers.forEach((l, i) => {
+      const m = model.layers[i]!;
+      assert.deepEqual(l.weightsF32, m.weightsF32);
+      assert.deepEqual(l.signWords, m.signWords);
+      assert.deepEqual(l.probabilities, m.probabilities);
+      assert.equal(l.scale === undefined ? undefined : Math.fround(l.scale), m.scale === undefined ? undefined : Math.fround(m.scale));
+    });
+  }
+});
+
+test('B-64 is ≥ 25× smaller than its float32 weights', () => {
+  const bytes = randomModelBytes('B', 64);
+  const ratio = (floatParamCount(modelSpec('B', 64)) * 4) / bytes.length;
+  assert.ok(ratio >= 25, `ratio ${ratio.toFixed(2)}`);
+});
+
+function rejects(bytes: Uint8Array, code: string, offset?: number, msg?: RegExp): void {
+  assert.throws(
+    () => parseBnn(bytes, { source: 'm.bnn' }),
+    (e: unknown) => {
+      assert.ok(e instanceof BnnFormatError, `expected BnnFormatError, got ${String(e)}`);
+      assert.equal(e.code, code, e.message);
+      if (offset !== undefined) assert.equal(e.offset, offset, e.message);
+      if (msg) assert.match(e.message, msg);
+      assert.match(e.message, /^m\.bnn: /);
+      return true;
+    },
+  );
+}
+
+test('corrupt files are rejected with a code and the byte offset', () => {
+  const good = randomModelBytes('S', 16);
+  const edit = (f: (b: Uint8Array, v: DataView) => void, crc = true) => {
+    const b = good.slice();
+    f(b, new DataView(b.buffer));
+    return crc ? fixCrc(b) : b;
+  };
+  rejects(good.subarray(0, 10), 'TRUNCATED');
+  rejects(good.subarray(0, good.length - 16), 'TRUNCATED', good.length - 16);
+  rejects(Uint8Array.of(...good, 0), 'SIZE_MISMATCH', 16);
+  rejects(edit((b) => (b[1] = 0x43), false), 'BAD_MAGIC', 1);
+  rejects(edit((_, v) => v.setUint16(8, 2, true), false), 'BAD_VERSION', 8, /version 2\.0/);
+  rejects(edit((b) => (b[b.length - 20] ^= 1), false), 'BAD_CHECKSUM', 20);
+  rejects(edit((_, v) => v.setUint16(26, 17, true)), 'SHAPE_MISMATCH');
+  rejects(edit((b) => (b[24] = 9)), 'BAD_ARCH', 24);
+  rejects(edit((_, v) => v.setUint16(28, 32, true)), 'SHAPE_MISMATCH', 28);
+  // conv2's record says 3×3 kernel instead of 6×6.
+  rejects(edit((b) => (b[HEADER_SIZE + LAYER_RECORD_SIZE + 2] = 3)), 'SHAPE_MISMATCH', HEADER_SIZE + LAYER_RECORD_SIZE + 2, /conv2.*kernel is 3/);
+  const t0 = HEADER_SIZE + 4 * LAYER_RECORD_SIZE; // first tensor record
+  rejects(edit((_, v) => v.setUint32(t0 + 20, good.length + 64, true)), 'TENSOR_OUT_OF_BOUNDS', t0 + 20);
+  rejects(edit((_, v) => v.setUint32(t0 + 20, v.getUint32(t0 + 20, true) + 4, true)), 'BAD_TENSOR', t0 + 20, /aligned/);
+  rejects(edit((_, v) => v.setUint32(t0 + 24, 12, true)), 'SIZE_MISMATCH', t0 + 24);
+  rejects(edit((_, v) => v.setUint32(t0 + 4, 0xffffffff, true)), 'LIMIT_EXCEEDED', t0 + 4);
+  rejects(edit((b) => (b[t0 + 1] = 99)), 'BAD_TENSOR', t0 + 1);
+  rejects(edit((b) => b.copyWithin(t0 + TENSOR_RECORD_SIZE, t0, t0 + TENSOR_RECORD_SIZE)), 'DUPLICATE_TENSOR', t0 + TENSOR_RECORD_SIZE + 1);
+  // A NaN in conv1's float weights (first tensor's data).
+  const w0 = new DataView(good.buffer).getUint32(t0 + 20, true);
+  rejects(edit((_, v) => v.setFloat32(w0 + 8, NaN, true)), 'BAD_VALUE', w0 + 8, /NaN/);
+});
+
+test('packed sign padding bits and negative variances are rejected', () => {
+  const good = randomModelBytes('B', 8); // conv2 has cin = 8: 24 padding bits per word
+  const model = parseBnn(good);
+  const b = good.slice();
+  const v = new DataView(b.buffer);
+  // Find conv2's weightsSign tensor record (layer 1, role 2).
+  let rec = -1;
+  for (let i = 0; i < 20; i++) {
+    const r = HEADER_SIZE + 4 * LAYER_RECORD_SIZE + i * TENSOR_RECORD_SIZE;
+    if (b[r] === 1 && b[r + 1] === 2) {
+      rec = r;
+      break;
+    }
+  }
+  assert.ok(rec > 0 && model.layers[1]!.signWords);
+  const at = v.getUint32(rec + 20, true);
+  v.setUint32(at, v.getUint32(at, true) | 0x80000000, true);
+  rejects(fixCrc(b), 'BAD_VALUE', at, /padding bits/);
+});
+
+test('folded thresholds reproduce sign(BN(s·relu(y))) and the popcount form is equivalent', () => {
+  const rng = new Rng(9);
+  const c = 200;
+  const bn = {
+    mean: Float32Array.from({ length: c }, () => 5 * rng.normal()),
+    variance: Float32Array.from({ length: c }, () => 10 * rng.next()),
+    beta: Float32Array.from({ length: c }, () => rng.normal()),
+    gamma: Float32Array.from({ length: c }, (_, i) => (i % 5 === 0 ? -1 : i % 7 === 0 ? 0 : 0.5 + rng.next())),
+  };
+  const eps = 1e-5;
+  const scale = 0.07;
+  const folded = foldBinaryInput(bn, eps, scale);
+  const n = 97;
+  const { thr: yThr, flip } = integerThresholds(folded, n);
+  const { thr: pThr, flip: pFlip } = popcountThresholds(folded, n);
+  for (let ch = 0; ch < c; ch++) {
+    for (let p = 0; p <= n; p++) {
+      const y = n - 2 * p;
+      const z = (bn.gamma[ch]! * (scale * Math.max(y, 0) - bn.mean[ch]!)) / Math.sqrt(bn.variance[ch]! + eps) + bn.beta[ch]!;
+      if (Math.abs(z) < 1e-9) continue; // exactly on the boundary: either side is fine
+      const want = z >= 0;
+      assert.equal(flip[ch] ? y <= yThr[ch]! : y >= yThr[ch]!, want, `channel ${ch}, y = ${y}`);
+      assert.equal(pFlip[ch] ? p >= pThr[ch]! : p <= pThr[ch]!, want, `channel ${ch}, P = ${p}`);
+    }
+  }
+});

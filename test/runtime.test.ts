@@ -1,0 +1,138 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { unpackSigns } from '../src/format/bits.js';
+import { serializeBnn } from '../src/format/write.js';
+import { floatThresholds, foldBinaryInput } from '../src/model/fold.js';
+import { DeployedGraph } from '../src/model/deployed.js';
+import { BnnInputError, BnnRuntime } from '../src/runtime/index.js';
+import { initTfjs, tf } from '../src/tfjs/backend.js';
+import { calibratedModel, randomImages } from './helpers.js';
+
+const N = 64;
+const images = randomImages(N, 5);
+
+function argmax(logits: Float32Array, n: number, c: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let j = 1; j < c; j++) if (logits[i * c + j]! > logits[i * c + best]!) best = j;
+    out[i] = best;
+  }
+  return out;
+}
+
+test('binary layers: runtime integer pre-activations equal the tfjs ones exactly, given the same input bits', async () => {
+  await initTfjs();
+  for (const arch of ['B', 'C', 'S'] as const) {
+    const model = await calibratedModel(arch, 32, 11, images);
+    const rt = await BnnRuntime.fromModel(model, { seed: 3 });
+    const trace = rt.trace(images, N);
+    const conv2 = model.layers[1]!;
+    const [, , cin, cout] = conv2.shape.weights as number[];
+    const bits1 = trace[0]!.bits!; // conv1's packed output = conv2's input
+    const x = tf.tensor4d(unpackSigns(bits1, N * 14 * 14, cin!), [N, 14, 14, cin!]);
+    const graph = new DeployedGraph(model);
+    const w = tf.tidy(() => (graph as unknown as { ops: { weights(n: string): tf.Tensor } }).ops.weights('conv2').clone());
+    const y = tf.conv2d(x, w as tf.Tensor4D, 2, 'valid').dataSync();
+    const p = trace[1]!.popcounts!;
+    const nValid = 6 * 6 * cin!;
+    assert.equal(p.length, y.length);
+    for (let i = 0; i < p.length; i++) assert.equal(nValid - 2 * p[i]!, y[i], `${arch}: element ${i}`);
+    // Some outputs land on each side of zero: the test exercised real data.
+    assert.ok(y.some((v) => v > 0) && y.some((v) => v < 0));
+    assert.equal(trace[1]!.bits!.length, N * 25 * Math.ceil(cout! / 32));
+    tf.dispose([x, w]);
+    graph.dispose();
+  }
+});
+
+test('conv1 bits: runtime thresholds match the tfjs graph except at float rounding ties', async () => {
+  await initTfjs();
+  const model = await calibratedModel('B', 32, 12, images);
+  const rt = await BnnRuntime.fromModel(model);
+  const bits = unpackSigns(rt.trace(images, N)[0]!.bits!, N * 196, 32);
+  const { thr, flip } = floatThresholds(foldBinaryInput(model.layers[1]!.bn!, model.bnEpsilon, 1));
+  const pre = tf.tidy(() => tf.conv2d(tf.tensor4d(images, [N, 28, 28, 1]), tf.tensor4d(model.layers[0]!.weightsF32!, [8, 8, 1, 32]), 2, 'same').dataSync());
+  let differ = 0;
+  let plus = 0;
+  for (let i = 0; i < pre.length; i++) {
+    const c = i % 32;
+    const want = flip[c] ? pre[i]! <= thr[c]! : pre[i]! >= thr[c]!;
+    if ((bits[i] === 1) !== want) {
+      differ++;
+      assert.ok(Math.abs(pre[i]! - thr[c]!) < 1e-4, `bit ${i} differs far from its threshold (${pre[i]} vs ${thr[c]})`);
+    }
+    if (bits[i] === 1) plus++;
+  }
+  assert.ok(differ <= pre.length * 1e-3, `${differ} of ${pre.length} bits differ`);
+  assert.ok(plus > pre.length * 0.05 && plus < pre.length * 0.95, 'thresholds split the activations');
+});
+
+test('runtime labels and logits match the rebuilt tfjs graph (A, B, C) and simd = scalar bit for bit', async () => {
+  await initTfjs();
+  for (const arch of ['A', 'B', 'C'] as const) {
+    const model = await calibratedModel(arch, 16, 13, images);
+    const simd = await BnnRuntime.fromModel(model, { simd: true, maxBatch: 24 });
+    const scalar = await BnnRuntime.fromModel(model, { simd: false });
+    const ls = simd.logits(images, N);
+    assert.deepEqual(scalar.logits(images, N), ls, `${arch}: scalar and simd logits differ`);
+    const graph = new DeployedGraph(model);
+    const lt = tf.tidy(() => graph.logits(tf.tensor4d(images, [N, 28, 28, 1])).dataSync() as Float32Array);
+    const a = argmax(ls, N, 10);
+    const b = argmax(lt, N, 10);
+    let agree = 0;
+    for (let i = 0; i < N; i++) agree += a[i] === b[i] ? 1 : 0;
+    assert.ok(agree >= N - 1, `${arch}: ${agree}/${N} labels agree`);
+    assert.deepEqual(simd.predict(images, N), a);
+    graph.dispose();
+  }
+});
+
+test('model S resamples its stochastic layer: per call, per image, reproducible by seed', async () => {
+  const model = await calibratedModel('S', 16, 14, images);
+  const rt = await BnnRuntime.fromModel(model, { seed: 42 });
+  const eight = images.subarray(0, 8 * 784);
+  const first = rt.logits(eight, 8);
+  const second = rt.logits(eight, 8);
+  assert.notDeepEqual(first, second, 'two calls draw different weights');
+  rt.reseed(42);
+  assert.deepEqual(rt.logits(eight, 8), first, 'same seed, same draw');
+  const perImage = await BnnRuntime.fromModel(model, { seed: 42, resample: 'per-image' });
+  const same = new Float32Array(8 * 784);
+  for (let i = 0; i < 8; i++) same.set(images.subarray(0, 784), i * 784);
+  const l = perImage.logits(same, 8);
+  let distinct = 0;
+  for (let i = 1; i < 8; i++) if (l.subarray(i * 10, i * 10 + 10).some((v, j) => v !== l[j])) distinct++;
+  assert.ok(distinct >= 6, `per-image sampling gives one image different logits in each slot (${distinct}/7)`);
+});
+
+test('bad inputs get typed errors; the runtime keeps working after them', async () => {
+  const rt = await BnnRuntime.load(serializeBnn(await calibratedModel('B', 8, 15, images)));
+  const err = (f: () => unknown, code: string) => assert.throws(f, (e: unknown) => e instanceof BnnInputError && e.code === code);
+  err(() => rt.predict(images.subarray(0, 783), 1), 'BAD_LENGTH');
+  err(() => rt.predict(images, 0), 'BAD_COUNT');
+  err(() => rt.predict(images, 1.5), 'BAD_COUNT');
+  err(() => rt.predict([1, 2] as unknown as Float32Array, 1), 'BAD_TYPE');
+  const bad = images.slice(0, 784);
+  bad[300] = NaN;
+  err(() => rt.predict(bad, 1), 'NOT_FINITE');
+  bad[300] = 1.5;
+  err(() => rt.predict(bad, 1), 'OUT_OF_RANGE');
+  const clipped = await BnnRuntime.load(serializeBnn(await calibratedModel('B', 8, 15, images)), { inputRange: 'clip' });
+  const ok = bad.slice();
+  ok[300] = 1;
+  assert.deepEqual(clipped.predict(bad, 1), clipped.predict(ok, 1));
+  // Bytes 0–255 are pixels / 255.
+  const u8 = Uint8Array.from(images.subarray(0, 784 * 4), (v) => Math.round(v * 255));
+  assert.deepEqual(rt.logits(u8, 4), rt.logits(Float32Array.from(u8, (v) => v / 255), 4));
+  assert.equal(rt.predict(images, N).length, N);
+});
+
+test('memory stays flat over 10,000 calls', async () => {
+  const rt = await BnnRuntime.fromModel(await calibratedModel('C', 16, 16, images), { maxBatch: 32 });
+  const one = images.subarray(0, 784);
+  rt.predict(images, N); // streams in chunks of 32
+  const before = rt.memoryBytes;
+  for (let i = 0; i < 10000; i++) rt.predict(one, 1);
+  assert.equal(rt.memoryBytes, before);
+});

@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadData } from '../src/data/index.js';
+import { initParams } from '../src/model/params.js';
+import { signSte, bernoulliSte } from '../src/model/graph.js';
+import { modelSpec } from '../src/model/spec.js';
+import { TrainableModel } from '../src/model/trainable.js';
+import { Adam } from '../src/train/adam.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { train } from '../src/train/train.js';
+import { initTfjs, tf } from '../src/tfjs/backend.js';
+
+const data = loadData();
+
+test('a short training run lowers the loss and beats chance by far', async () => {
+  const ckpt = await train({ arch: 'C', k: 16, data, epochs: 3, limit: 4096, seed: 5, progress: false });
+  const [e1, , e3] = ckpt.history;
+  assert.ok(e3!.loss < e1!.loss, `loss ${e1!.loss} → ${e3!.loss}`);
+  assert.ok(ckpt.testAccuracy > 0.5, `test accuracy ${ckpt.testAccuracy} (chance is 0.1)`);
+});
+
+test('training is deterministic for a seed, whatever the number of workers', async () => {
+  const opts = { arch: 'S' as const, k: 8, data, epochs: 1, limit: 640, seed: 9, progress: false };
+  const a = await train({ ...opts, workers: 0 });
+  const b = await train({ ...opts, workers: 2 });
+  for (const [name, v] of a.params) assert.deepEqual(b.params.get(name), v, `${name} differs`);
+  assert.equal(a.testAccuracy, b.testAccuracy);
+  const c = await train({ ...opts, workers: 0, seed: 10 });
+  assert.notDeepEqual(c.params.get('conv1/kernel'), a.params.get('conv1/kernel'));
+});
+
+test('checkpoints round-trip', async () => {
+  const ckpt = await train({ arch: 'C', k: 8, data, epochs: 1, limit: 256, progress: false, workers: 0 });
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-ckpt-'));
+  saveCheckpoint(dir, ckpt);
+  const back = loadCheckpoint(dir);
+  assert.deepEqual(back.spec, ckpt.spec);
+  for (const [name, v] of ckpt.params) assert.deepEqual(back.params.get(name), v);
+  assert.equal(back.training.seed, ckpt.training.seed);
+});
+
+test('PGD adversarial training runs and records its settings', async () => {
+  const ckpt = await train({ arch: 'A', k: 8, data, epochs: 2, limit: 256, progress: false, workers: 0, adversarial: { eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 1 } });
+  assert.deepEqual(ckpt.training.adversarial, { kind: 'pgd', eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 1 });
+  assert.ok(Number.isFinite(ckpt.history[1]!.loss));
+});
+
+test('sign straight-through estimator: ±1 forward (sign(0) = +1), clipped identity backward', async () => {
+  await initTfjs();
+  const x = tf.tensor1d([-2, -0.5, 0, 0.3, 4]);
+  const g = tf.tensor1d([0.5, -3, 2, 0.1, -0.2]);
+  assert.deepEqual(Array.from(signSte(x).dataSync()), [-1, -1, 1, 1, 1]);
+  const grad = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(signSte(v), g)))(x);
+  assert.deepEqual(grad.dataSync(), Float32Array.from([0.5, -1, 1, 0.1, -0.2]));
+  // Bernoulli weights: ±1 values, gradient passes where |w| ≤ 1.
+  const w = tf.tensor1d([-1.5, -0.2, 0.7, 2]);
+  const sample = bernoulliSte(w, 1).dataSync();
+  assert.ok(Array.from(sample).every((v) => v === 1 || v === -1));
+  assert.equal(sample[0], -1, 'p = 0 for w ≤ −1');
+  assert.equal(sample[3], 1, 'p = 1 for w ≥ 1');
+  const gw = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(bernoulliSte(v, 2), tf.tensor1d([2, 0.5, -0.5, 1]))))(w);
+  assert.deepEqual(gw.dataSync(), Float32Array.from([0, 0.5, -0.5, 0]));
+});
+
+test('SReLU scales the ReLU output and learns; model S resamples conv3 at every call', async () => {
+  await initTfjs();
+  const spec = modelSpec('S', 8);
+  const params = initParams(spec, 3);
+  const model = new TrainableModel(spec, params, 4);
+  const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const a = model.logits(x, 'moving').dataSync();
+  const b = model.logits(x, 'moving').dataSync();
+  assert.notDeepEqual(a, b, 'two forward passes sample different conv3 weights');
+  model.reseed(7);
+  const c = model.logits(x, 'moving').dataSync();
+  model.reseed(7);
+  assert.deepEqual(model.logits(x, 'moving').dataSync(), c);
+  // The logits are linear in conv3's SReLU scale (dense has no bias): doubling it doubles them.
+  const scale = model.vars.get('conv3/scale')!;
+  model.reseed(7);
+  scale.assign(tf.scalar(2 * scale.dataSync()[0]!));
+  const doubled = model.logits(x, 'moving').dataSync();
+  c.forEach((v, i) => assert.ok(Math.abs(doubled[i]! - 2 * v) <= 1e-4 * Math.abs(v) + 1e-6));
+  // And the scale gets a gradient.
+  const { grads } = tf.variableGrads(() => tf.sum(model.logits(x, 'batch')) as tf.Scalar, [scale]);
+  assert.notEqual(grads[scale.name]!.dataSync()[0], 0);
+  model.dispose();
+});
+
+test('host Adam matches tf.train.adam', async () => {
+  await initTfjs();
+  const init = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i));
+  const target = Float32Array.from({ length: 50 }, (_, i) => Math.cos(i));
+  const v = tf.variable(tf.tensor1d(init));
+  const t = tf.tensor1d(target);
+  const opt = tf.train.adam(0.01);
+  const mine = new Adam(50, 0.01);
+  const p = init.slice();
+  for (let s = 0; s < 20; s++) {
+    opt.minimize(() => tf.sum(tf.square(tf.sub(v, t))) as tf.Scalar, false, [v]);
+    const g = p.map((x, i) => 2 * (x - target[i]!));
+    mine.step(p, g);
+  }
+  const ref = v.dataSync();
+  for (let i = 0; i < 50; i++) assert.ok(Math.abs(ref[i]! - p[i]!) < 1e-5, `param ${i}: ${ref[i]} vs ${p[i]}`);
+});
