@@ -7,12 +7,14 @@ import { BnnFormatError } from '../format/errors.js';
 import { DataError } from '../data/dataset.js';
 import { BnnInputError, BnnRuntimeError } from '../runtime/errors.js';
 import { UsageError, type CommandSpec } from './args.js';
+import { demoCommand, runDemoCommand } from './cmd_demo.js';
 import { evalCommand, runEval } from './cmd_eval.js';
 import { exportCommand, runExport } from './cmd_export.js';
 import { infoCommand, runInfo } from './cmd_info.js';
 import { runTrain, trainCommand } from './cmd_train.js';
 
 const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[] = [
+  { spec: demoCommand, run: runDemoCommand },
   { spec: trainCommand, run: runTrain },
   { spec: exportCommand, run: runExport },
   { spec: infoCommand, run: runInfo },

@@ -1,0 +1,73 @@
+/**
+ * The one table a user acts on: per shipped model its size, runtime speed, clean accuracy on the
+ * rebuilt tfjs graph and on the runtime, and accuracy under an FGSM attack crafted on tfjs and
+ * replayed on the runtime, with the agreement of the two.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { head, type Dataset } from '../data/dataset.js';
+import { fgsm } from '../attacks/whitebox.js';
+import { describeModel } from '../format/info.js';
+import { parseBnn } from '../format/read.js';
+import { DeployedGraph } from '../model/deployed.js';
+import { BnnRuntime } from '../runtime/index.js';
+import { initTfjs } from '../tfjs/backend.js';
+import { evaluateParity } from './parity.js';
+import { replay, type ReplayResult } from './replay.js';
+
+export interface DemoRow {
+  readonly model: string;
+  readonly fileBytes: number;
+  readonly compression: number;
+  readonly runtimeImagesPerSecond: number;
+  readonly clean: { readonly images: number; readonly tfjsAccuracy: number; readonly runtimeAccuracy: number; readonly agreement: number };
+  readonly attack: { readonly name: string; readonly eps: number } & ReplayResult;
+}
+
+export interface DemoOptions {
+  /** Clean evaluation images (default: the whole test set). */
+  readonly cleanImages?: number;
+  /** Images attacked (default 500). */
+  readonly attackImages?: number;
+  readonly eps?: number;
+  readonly onModel?: (name: string, i: number, total: number) => void;
+}
+
+export function listModels(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.bnn'))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((f) => join(dir, f));
+}
+
+export async function runDemo(paths: string[], test: Dataset, opts: DemoOptions = {}): Promise<DemoRow[]> {
+  await initTfjs();
+  const eps = opts.eps ?? 0.1;
+  const rows: DemoRow[] = [];
+  for (const [i, path] of paths.entries()) {
+    const name = basename(path, '.bnn');
+    opts.onModel?.(name, i, paths.length);
+    const bytes = readFileSync(path);
+    const model = parseBnn(bytes, { source: path });
+    const info = describeModel(model, bytes.length);
+    const clean = await evaluateParity(name, model, test, opts.cleanImages ? { limit: opts.cleanImages } : {});
+    const attacked = head(test, opts.attackImages ?? 500);
+    const graph = new DeployedGraph(model);
+    const rt = await BnnRuntime.fromModel(model);
+    try {
+      const adv = fgsm(graph.logitsFn, attacked.images, attacked.labels, eps);
+      rows.push({
+        model: name,
+        fileBytes: info.fileBytes,
+        compression: info.compression,
+        runtimeImagesPerSecond: clean.runtime.imagesPerSecond,
+        clean: { images: clean.images, tfjsAccuracy: clean.tfjsAccuracy, runtimeAccuracy: clean.runtimeAccuracy, agreement: clean.agreement },
+        attack: { name: 'FGSM', eps, ...replay(adv, attacked, graph.logitsFn, rt) },
+      });
+    } finally {
+      graph.dispose();
+      rt.dispose();
+    }
+  }
+  return rows;
+}

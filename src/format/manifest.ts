@@ -1,0 +1,50 @@
+/**
+ * models/manifest.json: for every shipped .bnn, how it was made (command, seed, epochs, data)
+ * and what it scored. Written by `bnn-edge ship`, read by the demo and the tests.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ManifestEntry {
+  readonly file: string;
+  readonly arch: string;
+  readonly k: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly training: {
+    readonly command: string;
+    readonly seed: number;
+    readonly epochs: number;
+    readonly batchSize: number;
+    readonly learningRate: number;
+    readonly lrSchedule: string;
+    readonly augmentShift: number;
+    readonly adversarial: unknown;
+    readonly data: string;
+    readonly trainImages: number;
+    readonly secondsPerEpoch: number;
+  };
+  /** Clean accuracy on the 2,000 held-out test images. */
+  readonly testAccuracy: { readonly checkpoint: number; readonly tfjs: number; readonly runtime: number; readonly agreement: number };
+}
+
+export interface Manifest {
+  readonly description: string;
+  readonly models: ManifestEntry[];
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function readManifest(dir: string): Manifest {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) return { description: 'Trained models shipped with bnn-edge.', models: [] };
+  return JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+}
+
+export function writeManifest(dir: string, m: Manifest): void {
+  const models = [...m.models].sort((a, b) => a.file.localeCompare(b.file, 'en', { numeric: true }));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...m, models }, null, 2) + '\n');
+}
