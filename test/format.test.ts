@@ -145,3 +145,10 @@ test('folded thresholds reproduce sign(BN(s·relu(y))) and the popcount form is 
     }
   }
 });
+
+test('docs/FORMAT.md is generated from the layout and current', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { formatDoc } = await import('../src/format/doc.js');
+  const committed = readFileSync(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
+  assert.equal(committed, formatDoc(), 'run `node dist/src/cli/main.js format-doc --out docs/FORMAT.md`');
+});

@@ -10,6 +10,7 @@ import { UsageError, type CommandSpec } from './args.js';
 import { demoCommand, runDemoCommand } from './cmd_demo.js';
 import { evalCommand, runEval } from './cmd_eval.js';
 import { exportCommand, runExport } from './cmd_export.js';
+import { formatDocCommand, runFormatDoc } from './cmd_format_doc.js';
 import { infoCommand, runInfo } from './cmd_info.js';
 import { runTrain, trainCommand } from './cmd_train.js';
 
@@ -19,6 +20,7 @@ const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[
   { spec: exportCommand, run: runExport },
   { spec: infoCommand, run: runInfo },
   { spec: evalCommand, run: runEval },
+  { spec: formatDocCommand, run: runFormatDoc },
 ];
 
 function usage(): string {
