@@ -19,8 +19,8 @@ export const trainCommand: CommandSpec = {
     epochs: { type: 'string', help: 'training epochs', default: String(TRAIN_DEFAULTS.epochs), metavar: 'N' },
     'batch-size': { type: 'string', help: 'batch size', default: String(TRAIN_DEFAULTS.batchSize), metavar: 'N' },
     lr: { type: 'string', help: 'Adam learning rate', default: String(TRAIN_DEFAULTS.learningRate), metavar: 'X' },
-    'lr-schedule': { type: 'string', help: 'constant or cosine (decay to 0)', default: 'constant', metavar: 'NAME' },
-    augment: { type: 'string', help: 'random translation of training images by up to N pixels', default: '0', metavar: 'N' },
+    'lr-schedule': { type: 'string', help: 'cosine (decay to 0) or constant (the paper)', default: TRAIN_DEFAULTS.lrSchedule, metavar: 'NAME' },
+    augment: { type: 'string', help: 'random translation of training images by up to N pixels (0 = the paper)', default: String(TRAIN_DEFAULTS.augmentShift), metavar: 'N' },
     seed: { type: 'string', help: 'random seed (initialization, batch order, PGD starts, S sampling)', default: String(TRAIN_DEFAULTS.seed), metavar: 'N' },
     adv: { type: 'string', help: 'adversarial training: "pgd" (Madry: 50/50 clean/PGD loss)', metavar: 'pgd' },
     'adv-eps': { type: 'string', help: 'PGD L∞ radius', default: '0.3', metavar: 'X' },
@@ -34,7 +34,8 @@ export const trainCommand: CommandSpec = {
   },
   details: `Examples:
   bnn-edge train --arch B --k 64 --out runs/b64
-  bnn-edge train --arch A --k 64 --adv pgd --adv-steps 10 --adv-clean-epochs 2 --out runs/a64-pgd`,
+  bnn-edge train --arch A --k 64 --adv pgd --adv-steps 10 --adv-clean-epochs 2 --out runs/a64-pgd
+  bnn-edge train --arch C --k 64 --lr-schedule constant --augment 0 --out runs/c64-paper   # the paper's recipe`,
 };
 
 export async function runTrain(argv: string[]): Promise<number> {

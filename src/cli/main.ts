@@ -12,6 +12,7 @@ import { evalCommand, runEval } from './cmd_eval.js';
 import { exportCommand, runExport } from './cmd_export.js';
 import { formatDocCommand, runFormatDoc } from './cmd_format_doc.js';
 import { infoCommand, runInfo } from './cmd_info.js';
+import { runShip, shipCommand } from './cmd_ship.js';
 import { runTrain, trainCommand } from './cmd_train.js';
 
 const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[] = [
@@ -20,6 +21,7 @@ const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[
   { spec: exportCommand, run: runExport },
   { spec: infoCommand, run: runInfo },
   { spec: evalCommand, run: runEval },
+  { spec: shipCommand, run: runShip },
   { spec: formatDocCommand, run: runFormatDoc },
 ];
 

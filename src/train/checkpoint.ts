@@ -18,6 +18,8 @@ export interface TrainingRecord {
   readonly epochs: number;
   readonly batchSize: number;
   readonly learningRate: number;
+  readonly lrSchedule: 'constant' | 'cosine';
+  readonly augmentShift: number;
   readonly data: string;
   readonly trainImages: number;
   readonly adversarial: { readonly kind: 'pgd'; readonly eps: number; readonly step: number; readonly steps: number; readonly cleanEpochs: number } | null;

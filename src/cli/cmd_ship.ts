@@ -1,0 +1,65 @@
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadData } from '../data/index.js';
+import { evaluateParity } from '../eval/parity.js';
+import { readManifest, sha256, writeManifest, type ManifestEntry } from '../format/manifest.js';
+import { parseBnn } from '../format/read.js';
+import { modelName } from '../model/spec.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
+import { helpText, parseCommand, requirePositional, stringOption, type CommandSpec } from './args.js';
+import { pct } from './format.js';
+
+const SHIPPED = fileURLToPath(new URL('../../../models/', import.meta.url));
+
+export const shipCommand: CommandSpec = {
+  name: 'ship',
+  summary: 'Copy a trained run (from `train --out DIR`) into models/ as NAME.bnn, measure it, and record it in models/manifest.json.',
+  usage: 'bnn-edge ship RUN_DIR [--name NAME] [--models DIR]',
+  options: {
+    name: { type: 'string', help: 'file name without .bnn (default: arch + K, e.g. b64)', metavar: 'NAME' },
+    models: { type: 'string', help: 'models directory', default: 'the repository models/', metavar: 'DIR' },
+  },
+};
+
+export async function runShip(argv: string[]): Promise<number> {
+  const p = parseCommand(shipCommand, argv);
+  if (p.help) return process.stdout.write(helpText(shipCommand)), 0;
+  const [run] = requirePositional(p, shipCommand, 'RUN_DIR');
+  const dir = stringOption(p, 'models') === shipCommand.options['models']!.default ? SHIPPED : stringOption(p, 'models')!;
+  const ckpt = loadCheckpoint(run!);
+  const name = stringOption(p, 'name') ?? modelName(ckpt.spec);
+  const src = join(run!, 'model.bnn');
+  const bytes = readFileSync(src);
+  const model = parseBnn(bytes, { source: src });
+  const data = loadData(ckpt.training.data.startsWith('idx:') ? { dir: ckpt.training.data.slice(4) } : {});
+  const r = await evaluateParity(name, model, data.test);
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(src, join(dir, `${name}.bnn`));
+  const t = ckpt.training;
+  const entry: ManifestEntry = {
+    file: `${name}.bnn`,
+    arch: ckpt.spec.arch,
+    k: ckpt.spec.k,
+    bytes: bytes.length,
+    sha256: sha256(bytes),
+    training: {
+      command: t.command,
+      seed: t.seed,
+      epochs: t.epochs,
+      batchSize: t.batchSize,
+      learningRate: t.learningRate,
+      lrSchedule: t.lrSchedule,
+      augmentShift: t.augmentShift,
+      adversarial: t.adversarial,
+      data: t.data,
+      trainImages: t.trainImages,
+      secondsPerEpoch: ckpt.history.reduce((a, h) => a + h.seconds, 0) / ckpt.history.length,
+    },
+    testAccuracy: { checkpoint: ckpt.testAccuracy, tfjs: r.tfjsAccuracy, runtime: r.runtimeAccuracy, agreement: r.agreement },
+  };
+  const manifest = readManifest(dir);
+  writeManifest(dir, { ...manifest, models: [...manifest.models.filter((m) => m.file !== entry.file), entry] });
+  process.stdout.write(`shipped ${join(dir, entry.file)}: tfjs ${pct(r.tfjsAccuracy)}, runtime ${pct(r.runtimeAccuracy)}, agreement ${pct(r.agreement)}\n`);
+  return 0;
+}
