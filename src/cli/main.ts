@@ -7,6 +7,7 @@ import { BnnFormatError } from '../format/errors.js';
 import { DataError } from '../data/dataset.js';
 import { BnnInputError, BnnRuntimeError } from '../runtime/errors.js';
 import { UsageError, type CommandSpec } from './args.js';
+import { attackCommand, blackboxCommand, hsjCommand, runAttack, runBlackbox, runHsj } from './cmd_attack.js';
 import { demoCommand, runDemoCommand } from './cmd_demo.js';
 import { evalCommand, runEval } from './cmd_eval.js';
 import { exportCommand, runExport } from './cmd_export.js';
@@ -21,6 +22,9 @@ const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[
   { spec: exportCommand, run: runExport },
   { spec: infoCommand, run: runInfo },
   { spec: evalCommand, run: runEval },
+  { spec: attackCommand, run: runAttack },
+  { spec: blackboxCommand, run: runBlackbox },
+  { spec: hsjCommand, run: runHsj },
   { spec: shipCommand, run: runShip },
   { spec: formatDocCommand, run: runFormatDoc },
 ];

@@ -52,10 +52,10 @@ export async function runDemo(paths: string[], test: Dataset, opts: DemoOptions 
     const info = describeModel(model, bytes.length);
     const clean = await evaluateParity(name, model, test, opts.cleanImages ? { limit: opts.cleanImages } : {});
     const attacked = head(test, opts.attackImages ?? 500);
-    const graph = new DeployedGraph(model);
+    const graph = new DeployedGraph(model, 0, name);
     const rt = await BnnRuntime.fromModel(model);
     try {
-      const adv = fgsm(graph.logitsFn, attacked.images, attacked.labels, eps);
+      const adv = fgsm(graph, attacked.images, attacked.labels, eps).adversarial;
       rows.push({
         model: name,
         fileBytes: info.fileBytes,

@@ -28,12 +28,18 @@ export class DeployedGraph {
   private readonly scales = new Map<string, tf.Scalar>();
   private readonly inputs = new Map<string, BinaryInput>();
   private sampler: Rng;
+  /** True for model S: every forward pass samples the stochastic layer's weights. */
+  readonly stochastic: boolean;
+  readonly name: string;
 
   constructor(
     readonly model: BnnModel,
     seed = 0,
+    name?: string,
   ) {
     this.sampler = new Rng(seed);
+    this.stochastic = model.layers.some((l) => l.shape.layer.kind === 'conv' && l.shape.layer.stochastic);
+    this.name = name ?? `${model.spec.arch.toLowerCase()}${model.spec.k}`;
     let prevBinary = false;
     let prevScale = 1;
     for (const layer of model.layers) {

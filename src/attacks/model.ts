@@ -1,0 +1,53 @@
+/**
+ * What an attack may know about its target (as in Foolbox): every model has pixel bounds and
+ * classifies; a DifferentiableModel also exposes logits as a tfjs graph to take gradients of.
+ * An Oracle is the narrowest view — labels only, with a query counter — and is all that
+ * black-box and label-only attacks receive, so they cannot read logits by construction.
+ */
+import type { tf } from '../tfjs/backend.js';
+import type { BnnRuntime } from '../runtime/index.js';
+
+/** Labels only, counted. */
+export interface Oracle {
+  /** Predicted class of each of n images (n × 784 pixels in [0, 1]). */
+  labels(images: Float32Array, n: number): Int32Array;
+  /** Images classified so far. */
+  readonly queries: number;
+}
+
+export interface DifferentiableModel {
+  readonly name: string;
+  /** Logits [n, classes] of images [n, 28, 28, 1], differentiable with tf.grad. */
+  logits(x: tf.Tensor4D): tf.Tensor2D;
+  /** Whether each forward pass samples weights (model S): attacks then need EOT. */
+  readonly stochastic: boolean;
+}
+
+/** The packed runtime as a label-only oracle; the runtime itself stays private. */
+export class RuntimeOracle implements Oracle {
+  #rt: BnnRuntime;
+  #queries = 0;
+  #budget: number;
+
+  constructor(rt: BnnRuntime, budget = Infinity) {
+    this.#rt = rt;
+    this.#budget = budget;
+  }
+
+  labels(images: Float32Array, n: number): Int32Array {
+    if (this.#queries + n > this.#budget) throw new QueryBudgetExceeded(this.#budget);
+    this.#queries += n;
+    return this.#rt.predict(images, n);
+  }
+
+  get queries(): number {
+    return this.#queries;
+  }
+}
+
+export class QueryBudgetExceeded extends Error {
+  override readonly name = 'QueryBudgetExceeded';
+  constructor(readonly budget: number) {
+    super(`query budget of ${budget} images exhausted`);
+  }
+}

@@ -1,0 +1,174 @@
+import { basename } from 'node:path';
+import { loadData } from '../data/index.js';
+import { blackboxEval, hsjEval, whiteboxEval, WHITEBOX_ATTACKS, type WhiteboxAttack } from '../eval/attacks.js';
+import { Progress } from '../util/progress.js';
+import { readModelFile } from './files.js';
+import { helpText, numberOption, parseCommand, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
+import { pct, table } from './format.js';
+
+const dataOption = { type: 'string', help: 'directory of MNIST-format IDX files (default: embedded MNIST test split)', metavar: 'DIR' } as const;
+
+export const attackCommand: CommandSpec = {
+  name: 'attack',
+  summary: 'White-box attack crafted on the tfjs graph rebuilt from the .bnn, replayed on the packed runtime: accuracy on both and their agreement.',
+  usage: 'bnn-edge attack MODEL.bnn --attack fgsm|pgd|cw|cw-paper|eot-pgd [--eps 0.1,0.2,0.3] [--n N] [--json]',
+  options: {
+    attack: { type: 'string', help: `one of ${WHITEBOX_ATTACKS.join(', ')} (cw = stronger defaults, cw-paper = 1 search step, lr 0.1, c 10, 100 iterations)`, default: 'fgsm', metavar: 'NAME' },
+    eps: { type: 'string', help: 'L∞ radii, comma-separated (FGSM / PGD)', default: '0.1,0.2,0.3', metavar: 'LIST' },
+    n: { type: 'string', help: 'images attacked', default: '1000', metavar: 'N' },
+    steps: { type: 'string', help: 'PGD iterations', default: '40', metavar: 'N' },
+    step: { type: 'string', help: 'PGD step size', default: '0.01', metavar: 'X' },
+    restarts: { type: 'string', help: 'PGD random restarts', default: '1', metavar: 'N' },
+    eot: { type: 'string', help: 'average gradients over N forward passes (default 10 for eot-pgd, else 1)', metavar: 'N' },
+    temperature: { type: 'string', help: 'divide logits by T in the attack loss (undoes softmax saturation)', default: '1', metavar: 'T' },
+    seed: { type: 'string', help: 'random seed (PGD starts, S sampling)', default: '0', metavar: 'N' },
+    data: dataOption,
+    json: { type: 'boolean', help: 'print JSON' },
+  },
+};
+
+export async function runAttack(argv: string[]): Promise<number> {
+  const p = parseCommand(attackCommand, argv);
+  if (p.help) return process.stdout.write(helpText(attackCommand)), 0;
+  const [path] = requirePositional(p, attackCommand, 'MODEL.bnn');
+  const attack = stringOption(p, 'attack') as WhiteboxAttack;
+  if (!WHITEBOX_ATTACKS.includes(attack)) throw new UsageError(`--attack must be one of ${WHITEBOX_ATTACKS.join(', ')}, got "${attack}"`);
+  const eps = stringOption(p, 'eps')!.split(',').map((s) => {
+    const v = Number(s);
+    if (!Number.isFinite(v) || v < 0 || v > 1) throw new UsageError(`--eps values must be numbers in [0, 1], got "${s}"`);
+    return v;
+  });
+  const { model } = readModelFile(path!);
+  const data = loadData({ dir: stringOption(p, 'data') });
+  const n = Math.min(numberOption(p, 'n', { integer: true, min: 1 })!, data.test.n);
+  const runs = attack.startsWith('cw') ? 1 : eps.length;
+  const bar = new Progress({ label: `${attack} ${basename(path!)}`, total: n * runs, stream: p.values['json'] ? null : undefined });
+  const report = await whiteboxEval(basename(path!, '.bnn'), model, data.test, {
+    attack,
+    eps,
+    n,
+    steps: numberOption(p, 'steps', { integer: true, min: 1 })!,
+    step: numberOption(p, 'step', { min: 0 })!,
+    restarts: numberOption(p, 'restarts', { integer: true, min: 1 })!,
+    ...(p.values['eot'] !== undefined ? { eot: numberOption(p, 'eot', { integer: true, min: 1 })! } : {}),
+    temperature: numberOption(p, 'temperature', { min: 1e-6 })!,
+    seed: numberOption(p, 'seed', { integer: true })!,
+    onProgress: (done) => bar.update(done),
+  });
+  bar.finish();
+  if (p.values['json']) {
+    process.stdout.write(JSON.stringify({ ...report, data: data.source }, null, 2) + '\n');
+    return 0;
+  }
+  process.stdout.write(`\n${report.model}: ${attack} on ${report.images} test images (clean runtime accuracy ${pct(report.cleanRuntimeAccuracy)})\n\n`);
+  process.stdout.write(
+    table(
+      ['eps', 'tfjs accuracy', 'runtime accuracy', 'agreement', 'attack success (tfjs)', ...(attack.startsWith('cw') ? ['mean L2 (successes)'] : [])],
+      report.rows.map((r) => [r.eps ?? '-', pct(r.tfjsAccuracy), pct(r.runtimeAccuracy), pct(r.agreement), pct(r.successRate), ...(r.meanL2 !== null ? [r.meanL2.toFixed(3)] : [])]),
+    ),
+  );
+  for (const w of report.warnings) process.stdout.write(`warning: ${w}\n`);
+  return 0;
+}
+
+export const blackboxCommand: CommandSpec = {
+  name: 'blackbox',
+  summary: 'Papernot substitute attack with the packed runtime as a label-only oracle: 150 seed images, Jacobian augmentation, MLP substitute, FGSM on it, replayed on the runtime.',
+  usage: 'bnn-edge blackbox MODEL.bnn [--substitute-from-runtime] [options] [--json]',
+  options: {
+    'substitute-from-runtime': { type: 'boolean', help: 'label the substitute\'s data with the packed runtime (the only oracle; kept for clarity)' },
+    'seed-images': { type: 'string', help: 'held-out test images that seed the substitute', default: '150', metavar: 'N' },
+    rounds: { type: 'string', help: 'Jacobian augmentation rounds', default: '6', metavar: 'N' },
+    lambda: { type: 'string', help: 'Jacobian augmentation step', default: '0.1', metavar: 'X' },
+    epochs: { type: 'string', help: 'substitute epochs per round', default: '10', metavar: 'N' },
+    eps: { type: 'string', help: 'FGSM radius on the substitute', default: '0.3', metavar: 'X' },
+    n: { type: 'string', help: 'evaluation images (default: the rest of the test set)', metavar: 'N' },
+    seed: { type: 'string', help: 'random seed', default: '0', metavar: 'N' },
+    data: dataOption,
+    json: { type: 'boolean', help: 'print JSON' },
+  },
+};
+
+export async function runBlackbox(argv: string[]): Promise<number> {
+  const p = parseCommand(blackboxCommand, argv);
+  if (p.help) return process.stdout.write(helpText(blackboxCommand)), 0;
+  const [path] = requirePositional(p, blackboxCommand, 'MODEL.bnn');
+  const { model } = readModelFile(path!);
+  const data = loadData({ dir: stringOption(p, 'data') });
+  const rounds = numberOption(p, 'rounds', { integer: true, min: 1 })!;
+  const bar = new Progress({ label: `substitute ${basename(path!)}`, total: rounds, stream: p.values['json'] ? null : undefined });
+  const r = await blackboxEval(basename(path!, '.bnn'), model, data.test, {
+    seedImages: numberOption(p, 'seed-images', { integer: true, min: 1 })!,
+    rounds,
+    lambda: numberOption(p, 'lambda', { min: 0 })!,
+    epochsPerRound: numberOption(p, 'epochs', { integer: true, min: 1 })!,
+    eps: numberOption(p, 'eps', { min: 0, max: 1 })!,
+    ...(p.values['n'] !== undefined ? { n: numberOption(p, 'n', { integer: true, min: 1 })! } : {}),
+    seed: numberOption(p, 'seed', { integer: true })!,
+    onRound: (s) => bar.update(s.round, `${s.trainImages} images, ${s.queries} queries`),
+  });
+  bar.finish();
+  if (p.values['json']) {
+    process.stdout.write(JSON.stringify({ ...r, data: data.source }, null, 2) + '\n');
+    return 0;
+  }
+  process.stdout.write(
+    `\n${r.model}: substitute trained on ${r.substituteTrainImages} images labelled by the runtime (${r.queries} oracle queries, labels only)\n` +
+      `substitute clean accuracy ${pct(r.substituteAccuracy)} on ${r.images} held-out images\n` +
+      `FGSM ε=${r.eps} crafted on the substitute: runtime accuracy ${pct(r.runtimeAccuracy)}, tfjs accuracy ${pct(r.tfjsAccuracy)}, agreement ${pct(r.agreement)}\n`,
+  );
+  return 0;
+}
+
+export const hsjCommand: CommandSpec = {
+  name: 'hsj',
+  summary: 'HopSkipJump, a label-only attack run straight on the packed runtime: success rate and median L2 at query budgets.',
+  usage: 'bnn-edge hsj MODEL.bnn [--queries 20000] [--budgets 1000,5000,20000] [--n 20] [--json]',
+  options: {
+    queries: { type: 'string', help: 'largest query budget per image', default: '20000', metavar: 'N' },
+    budgets: { type: 'string', help: 'budgets to report (comma-separated, ≤ --queries)', default: '1000,5000,20000', metavar: 'LIST' },
+    n: { type: 'string', help: 'images attacked', default: '20', metavar: 'N' },
+    radius: { type: 'string', help: 'L2 radius for "success within radius"', default: '2', metavar: 'X' },
+    seed: { type: 'string', help: 'random seed', default: '0', metavar: 'N' },
+    data: dataOption,
+    json: { type: 'boolean', help: 'print JSON' },
+  },
+};
+
+export async function runHsj(argv: string[]): Promise<number> {
+  const p = parseCommand(hsjCommand, argv);
+  if (p.help) return process.stdout.write(helpText(hsjCommand)), 0;
+  const [path] = requirePositional(p, hsjCommand, 'MODEL.bnn');
+  const { model } = readModelFile(path!);
+  const data = loadData({ dir: stringOption(p, 'data') });
+  const max = numberOption(p, 'queries', { integer: true, min: 10 })!;
+  const budgets = stringOption(p, 'budgets')!
+    .split(',')
+    .map(Number)
+    .filter((b) => b <= max);
+  if (!budgets.includes(max)) budgets.push(max);
+  if (budgets.some((b) => !Number.isInteger(b) || b < 1)) throw new UsageError('--budgets must be positive integers');
+  const n = numberOption(p, 'n', { integer: true, min: 1 })!;
+  const bar = new Progress({ label: `hsj ${basename(path!)}`, total: n, stream: p.values['json'] ? null : undefined });
+  const r = await hsjEval(basename(path!, '.bnn'), model, data.test, {
+    n,
+    budgets,
+    seed: numberOption(p, 'seed', { integer: true })!,
+    l2Radius: numberOption(p, 'radius', { min: 0 })!,
+    onImage: (i) => bar.update(i),
+  });
+  bar.finish();
+  if (p.values['json']) {
+    process.stdout.write(JSON.stringify({ ...r, data: data.source }, null, 2) + '\n');
+    return 0;
+  }
+  process.stdout.write(`\n${r.model}: HopSkipJump (L2, label-only) on ${r.images} images, straight on the packed runtime\n\n`);
+  process.stdout.write(
+    table(
+      ['query budget', 'adversarial found', `L2 ≤ ${r.l2Radius}`, 'median L2'],
+      r.budgets.map((b) => [b.queries.toLocaleString('en-US'), pct(b.successRate), pct(b.successAtL2), Number.isFinite(b.medianL2) ? b.medianL2.toFixed(3) : '∞']),
+    ),
+  );
+  process.stdout.write(`\n${r.totalQueries.toLocaleString('en-US')} runtime queries in ${r.seconds.toFixed(1)} s (${Math.round(r.queriesPerSecond).toLocaleString('en-US')} queries/s)\n`);
+  return 0;
+}

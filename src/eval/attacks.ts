@@ -1,0 +1,202 @@
+/**
+ * Attack evaluations of a shipped model, each replayed on the packed runtime: white-box attacks
+ * crafted on the tfjs graph rebuilt from the .bnn, the substitute black-box attack with the
+ * runtime as a label-only oracle, and HopSkipJump straight on the runtime. Results carry the
+ * warnings an honest harness owes its user (gradient masking signs, AutoAttack-style).
+ */
+import { head, type Dataset } from '../data/dataset.js';
+import { carliniWagnerL2, CW_PAPER, CW_STRONG, fgsm, meanSuccessfulL2, pgd, type AttackOutcome, type CommonOptions } from '../attacks/whitebox.js';
+import { hopSkipJump, l2AtBudget, type HsjTrace } from '../attacks/hopskipjump.js';
+import { RuntimeOracle } from '../attacks/model.js';
+import { trainSubstitute, type SubstituteOptions } from '../attacks/substitute.js';
+import type { BnnModel } from '../format/model.js';
+import { DeployedGraph } from '../model/deployed.js';
+import { predictLabels } from '../model/predict.js';
+import { BnnRuntime } from '../runtime/index.js';
+import { initTfjs } from '../tfjs/backend.js';
+import { accuracyOf } from './parity.js';
+import { replay, type ReplayResult } from './replay.js';
+
+export type WhiteboxAttack = 'fgsm' | 'pgd' | 'cw' | 'cw-paper' | 'eot-pgd';
+export const WHITEBOX_ATTACKS: readonly WhiteboxAttack[] = ['fgsm', 'pgd', 'cw', 'cw-paper', 'eot-pgd'];
+
+export interface WhiteboxOptions extends CommonOptions {
+  readonly attack: WhiteboxAttack;
+  /** L∞ radii (FGSM / PGD); ignored by CW. */
+  readonly eps?: readonly number[];
+  /** Images attacked (from the start of the test set). */
+  readonly n?: number;
+  readonly steps?: number;
+  readonly step?: number;
+  readonly restarts?: number;
+}
+
+export interface WhiteboxRow extends ReplayResult {
+  readonly eps: number | null;
+  /** Share of images the attack fooled on the crafting (tfjs) model. */
+  readonly successRate: number;
+  /** CW: mean L2 over successful images. */
+  readonly meanL2: number | null;
+  readonly zeroGradientFraction: number;
+}
+
+export interface WhiteboxReport {
+  readonly model: string;
+  readonly attack: WhiteboxAttack;
+  readonly images: number;
+  readonly cleanRuntimeAccuracy: number;
+  readonly rows: WhiteboxRow[];
+  readonly warnings: string[];
+}
+
+export async function whiteboxEval(name: string, model: BnnModel, test: Dataset, o: WhiteboxOptions): Promise<WhiteboxReport> {
+  await initTfjs();
+  const data = head(test, o.n ?? 1000);
+  const graph = new DeployedGraph(model, o.seed ?? 0, name);
+  const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
+  const warnings: string[] = [];
+  try {
+    const cleanRuntimeAccuracy = accuracyOf(rt.predict(data.images, data.n), data.labels);
+    const epsList = o.eps ?? [0.1, 0.2, 0.3];
+    const total = (o.attack.startsWith('cw') ? 1 : epsList.length) * data.n;
+    // Progress is reported over all runs (one per ε), not per run.
+    const progressFrom = (offset: number): CommonOptions['onProgress'] => (d) => o.onProgress?.(offset + d, total);
+    const common: CommonOptions = { ...o, eot: o.attack === 'eot-pgd' ? (o.eot ?? 10) : (o.eot ?? 1), onProgress: progressFrom(0) };
+    const runs: { eps: number | null; out: AttackOutcome }[] = [];
+    if (o.attack === 'cw' || o.attack === 'cw-paper') {
+      runs.push({ eps: null, out: carliniWagnerL2(graph, data.images, data.labels, { ...(o.attack === 'cw' ? CW_STRONG : CW_PAPER), ...common }) });
+    } else {
+      for (const [i, eps] of epsList.entries()) {
+        const common2 = { ...common, onProgress: progressFrom(i * data.n) };
+        const out =
+          o.attack === 'fgsm'
+            ? fgsm(graph, data.images, data.labels, eps, common2)
+            : pgd(graph, data.images, data.labels, { ...common2, eps, step: o.step ?? 0.01, steps: o.steps ?? 40, randomStart: true, restarts: o.restarts ?? 1 });
+        runs.push({ eps, out });
+      }
+    }
+    const rows = runs.map(({ eps, out }): WhiteboxRow => {
+      let s = 0;
+      for (const v of out.success) s += v;
+      return {
+        eps,
+        ...replay(out.adversarial, data, graph.logitsFn, rt),
+        successRate: s / data.n,
+        meanL2: o.attack.startsWith('cw') ? meanSuccessfulL2(out) : null,
+        zeroGradientFraction: out.zeroGradientFraction,
+      };
+    });
+    for (const r of rows) {
+      if (r.zeroGradientFraction > 0.1) warnings.push(`${(100 * r.zeroGradientFraction).toFixed(0)}% of inputs have an all-zero loss gradient: gradients are masked (saturated softmax?); retry with --temperature, or use a gradient-free attack (hsj, blackbox).`);
+      if (r.agreement < 0.99) warnings.push(`runtime and tfjs disagree on ${(100 * (1 - r.agreement)).toFixed(1)}% of adversarial inputs${r.eps !== null ? ` at ε=${r.eps}` : ''}: inputs near the decision boundary flip with float rounding in conv1.`);
+    }
+    if (graph.stochastic && o.attack !== 'eot-pgd' && (o.eot ?? 1) === 1) warnings.push('model S samples its weights at every pass: gradients of one sample understate the attack; use --attack eot-pgd (EOT).');
+    return { model: name, attack: o.attack, images: data.n, cleanRuntimeAccuracy, rows, warnings: [...new Set(warnings)] };
+  } finally {
+    graph.dispose();
+    rt.dispose();
+  }
+}
+
+export interface BlackboxReport {
+  readonly model: string;
+  readonly seedImages: number;
+  readonly substituteTrainImages: number;
+  /** Oracle queries spent training the substitute (labels only). */
+  readonly queries: number;
+  readonly eps: number;
+  readonly images: number;
+  /** Substitute's clean accuracy on the evaluation images (true labels). */
+  readonly substituteAccuracy: number;
+  /** Target accuracy on the substitute's FGSM images. */
+  readonly runtimeAccuracy: number;
+  readonly tfjsAccuracy: number;
+  readonly agreement: number;
+}
+
+export async function blackboxEval(name: string, model: BnnModel, test: Dataset, o: SubstituteOptions & { seedImages?: number; eps?: number; n?: number } = {}): Promise<BlackboxReport> {
+  await initTfjs();
+  const seeds = o.seedImages ?? 150;
+  if (test.n <= seeds) throw new RangeError(`the test set has ${test.n} images; the attack needs more than its ${seeds} seed images`);
+  const px = 784;
+  const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
+  const oracle = new RuntimeOracle(rt);
+  const { substitute, queries, trainImages } = trainSubstitute(oracle, test.images.slice(0, seeds * px), o);
+  const graph = new DeployedGraph(model, o.seed ?? 0, name);
+  try {
+    const rest = Math.min(test.n - seeds, o.n ?? test.n - seeds);
+    const data = { n: rest, images: test.images.slice(seeds * px, (seeds + rest) * px), labels: test.labels.slice(seeds, seeds + rest) };
+    const eps = o.eps ?? 0.3;
+    const adv = fgsm(substitute, data.images, data.labels, eps).adversarial;
+    const r = replay(adv, data, graph.logitsFn, rt);
+    return {
+      model: name,
+      seedImages: seeds,
+      substituteTrainImages: trainImages,
+      queries,
+      eps,
+      images: rest,
+      substituteAccuracy: accuracyOf(predictLabels((x) => substitute.logits(x), data.images, rest), data.labels),
+      runtimeAccuracy: r.runtimeAccuracy,
+      tfjsAccuracy: r.tfjsAccuracy,
+      agreement: r.agreement,
+    };
+  } finally {
+    substitute.dispose();
+    graph.dispose();
+    rt.dispose();
+  }
+}
+
+export interface HsjReport {
+  readonly model: string;
+  readonly images: number;
+  readonly budgets: { readonly queries: number; readonly successRate: number; readonly medianL2: number; readonly successAtL2: number }[];
+  /** L2 radius used for successAtL2. */
+  readonly l2Radius: number;
+  readonly totalQueries: number;
+  readonly seconds: number;
+  readonly queriesPerSecond: number;
+}
+
+export async function hsjEval(name: string, model: BnnModel, test: Dataset, o: { n?: number; budgets?: readonly number[]; seed?: number; l2Radius?: number; onImage?: (i: number, n: number) => void } = {}): Promise<HsjReport> {
+  const budgets = [...(o.budgets ?? [1000, 5000, 20000])].sort((a, b) => a - b);
+  const maxBudget = budgets[budgets.length - 1]!;
+  const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
+  const data = head(test, o.n ?? 20);
+  const clean = rt.predict(data.images, data.n);
+  const traces: (HsjTrace | null)[] = [];
+  const t0 = performance.now();
+  let total = 0;
+  for (let i = 0; i < data.n; i++) {
+    o.onImage?.(i, data.n);
+    const x = data.images.slice(i * 784, (i + 1) * 784);
+    if (clean[i] !== data.labels[i]) {
+      traces.push(null); // already misclassified: distance 0
+      continue;
+    }
+    const oracle = new RuntimeOracle(rt, maxBudget);
+    traces.push(hopSkipJump(oracle, x, data.labels[i]!, { budget: maxBudget, seed: (o.seed ?? 0) + i }));
+    total += oracle.queries;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  rt.dispose();
+  const radius = o.l2Radius ?? 2;
+  return {
+    model: name,
+    images: data.n,
+    budgets: budgets.map((q) => {
+      const d = traces.map((t) => (t === null ? 0 : l2AtBudget(t, q))).sort((a, b) => a - b);
+      return {
+        queries: q,
+        successRate: d.filter((v) => v < Infinity).length / d.length,
+        medianL2: d[Math.floor((d.length - 1) / 2)]!,
+        successAtL2: d.filter((v) => v <= radius).length / d.length,
+      };
+    }),
+    l2Radius: radius,
+    totalQueries: total,
+    seconds,
+    queriesPerSecond: total / seconds,
+  };
+}
