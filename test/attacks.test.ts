@@ -1,0 +1,139 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { head } from '../src/data/dataset.js';
+import { loadData } from '../src/data/index.js';
+import { hopSkipJump } from '../src/attacks/hopskipjump.js';
+import { RuntimeOracle, type Oracle } from '../src/attacks/model.js';
+import { trainSubstitute } from '../src/attacks/substitute.js';
+import { carliniWagnerL2, CW_PAPER, fgsm, meanSuccessfulL2, pgd } from '../src/attacks/whitebox.js';
+import { replay } from '../src/eval/replay.js';
+import { whiteboxEval } from '../src/eval/attacks.js';
+import { modelFromParams, type BnnModel } from '../src/format/model.js';
+import { DeployedGraph } from '../src/model/deployed.js';
+import { accuracy } from '../src/model/predict.js';
+import { BnnRuntime } from '../src/runtime/index.js';
+import { initTfjs, tf } from '../src/tfjs/backend.js';
+import { train } from '../src/train/train.js';
+
+const data = loadData();
+const attacked = head(data.test, 96);
+let modelA: BnnModel;
+let modelC: BnnModel;
+
+before(async () => {
+  await initTfjs();
+  const recipe = { data, epochs: 2, limit: 4096, seed: 3, progress: false, lrSchedule: 'constant', augmentShift: 0 } as const;
+  const a = await train({ ...recipe, arch: 'A', k: 8 });
+  const c = await train({ ...recipe, arch: 'C', k: 16 });
+  modelA = modelFromParams(a.spec, a.params);
+  modelC = modelFromParams(c.spec, c.params);
+});
+
+function lossOf(graph: DeployedGraph, images: Float32Array, labels: Uint8Array): number {
+  return tf.tidy(() => {
+    const n = labels.length;
+    const y = tf.oneHot(tf.tensor1d(Int32Array.from(labels), 'int32'), 10);
+    return tf.losses.softmaxCrossEntropy(y, graph.logits(tf.tensor4d(images, [n, 28, 28, 1]))).dataSync()[0]!;
+  });
+}
+
+function linf(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+test('FGSM and PGD raise the loss and lower accuracy, within ε and [0, 1]', () => {
+  for (const model of [modelA, modelC]) {
+    const graph = new DeployedGraph(model);
+    const clean = accuracy(graph.logitsFn, attacked);
+    assert.ok(clean > 0.6, `the small model learned something (${clean})`);
+    const cleanLoss = lossOf(graph, attacked.images, attacked.labels);
+    for (const out of [fgsm(graph, attacked.images, attacked.labels, 0.2), pgd(graph, attacked.images, attacked.labels, { eps: 0.2, step: 0.05, steps: 10, randomStart: true, restarts: 2, seed: 1 })]) {
+      assert.ok(lossOf(graph, out.adversarial, attacked.labels) > cleanLoss);
+      assert.ok(accuracy(graph.logitsFn, { ...attacked, images: out.adversarial }) < clean - 0.2);
+      assert.ok(linf(out.adversarial, attacked.images) <= 0.2 + 1e-6, 'perturbation within ε');
+      assert.ok(out.adversarial.every((v) => v >= 0 && v <= 1), 'pixels within [0, 1]');
+      let s = 0;
+      for (const v of out.success) s += v;
+      assert.ok(s > 0);
+    }
+    graph.dispose();
+  }
+});
+
+test('Carlini–Wagner L2 succeeds with small perturbations; L2 is averaged over successes only', () => {
+  const graph = new DeployedGraph(modelA);
+  const small = head(attacked, 24);
+  const out = carliniWagnerL2(graph, small.images, small.labels, { ...CW_PAPER, iterations: 50 });
+  let s = 0;
+  for (const v of out.success) s += v;
+  assert.ok(s >= 12, `${s}/24 succeeded`);
+  assert.ok(out.adversarial.every((v) => v >= 0 && v <= 1));
+  const mean = meanSuccessfulL2(out);
+  let manual = 0;
+  for (let i = 0; i < 24; i++) if (out.success[i]) manual += out.l2[i]!;
+  assert.ok(Math.abs(mean - manual / s) < 1e-6);
+  for (let i = 0; i < 24; i++) if (!out.success[i]) assert.equal(out.l2[i], 0, 'a failed image is returned unperturbed');
+  assert.ok(mean > 0 && mean < 5);
+  assert.ok(Number.isNaN(meanSuccessfulL2({ success: new Uint8Array(3), l2: new Float32Array(3) })));
+  graph.dispose();
+});
+
+test('the substitute attack reads nothing from its oracle but labels', async () => {
+  const rt = await BnnRuntime.fromModel(modelA);
+  const inner = new RuntimeOracle(rt);
+  const touched = new Set<string | symbol>();
+  const spy = new Proxy(inner, {
+    get(target, prop) {
+      touched.add(prop);
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  }) as Oracle;
+  const { substitute, queries, trainImages } = trainSubstitute(spy, data.test.images.slice(0, 50 * 784), { rounds: 3, epochsPerRound: 2, seed: 1 });
+  assert.deepEqual([...touched].sort(), ['labels', 'queries']);
+  assert.equal(trainImages, 200);
+  assert.equal(queries, 200, 'every image is labelled exactly once');
+  assert.equal(inner.queries, 200);
+  const subAcc = accuracy((x) => substitute.logits(x), head(data.test, 500));
+  assert.ok(subAcc > 0.3, `the substitute learned from labels alone (${subAcc})`);
+  substitute.dispose();
+  // The oracle object exposes labels and a counter, not the runtime.
+  assert.deepEqual(Object.keys(inner), []);
+});
+
+test('HopSkipJump finds label-only adversarials and respects its query budget', async () => {
+  const rt = await BnnRuntime.fromModel(modelA);
+  const pred = rt.predict(attacked.images, attacked.n);
+  let tried = 0;
+  for (let i = 0; i < attacked.n && tried < 3; i++) {
+    if (pred[i] !== attacked.labels[i]) continue;
+    tried++;
+    const oracle = new RuntimeOracle(rt);
+    const x = attacked.images.slice(i * 784, (i + 1) * 784);
+    const trace = hopSkipJump(oracle, x, attacked.labels[i]!, { budget: 1500, seed: i });
+    assert.ok(oracle.queries <= 1500, `used ${oracle.queries} queries`);
+    assert.equal(trace.queries, oracle.queries);
+    assert.ok(trace.found);
+    assert.notEqual(rt.predict(trace.adversarial, 1)[0], attacked.labels[i], 'the result is adversarial on the runtime');
+    const l2s = trace.trajectory.map((p) => p.l2);
+    for (let j = 1; j < l2s.length; j++) assert.ok(l2s[j]! < l2s[j - 1]!, 'the distance only improves');
+    assert.ok(trace.adversarial.every((v) => v >= 0 && v <= 1));
+  }
+  assert.equal(tried, 3);
+});
+
+test('replay scores adversarial inputs on tfjs and the runtime and reports their agreement', async () => {
+  const graph = new DeployedGraph(modelC);
+  const rt = await BnnRuntime.fromModel(modelC);
+  const adv = fgsm(graph, attacked.images, attacked.labels, 0.1).adversarial;
+  const r = replay(adv, attacked, graph.logitsFn, rt);
+  assert.equal(r.images, attacked.n);
+  assert.ok(r.agreement >= 0.97, `agreement ${r.agreement}`);
+  assert.ok(Math.abs(r.tfjsAccuracy - r.runtimeAccuracy) <= 1 - r.agreement + 1e-9);
+  const report = await whiteboxEval('c16', modelC, data.test, { attack: 'fgsm', eps: [0.05, 0.3], n: 64 });
+  assert.equal(report.rows.length, 2);
+  assert.ok(report.rows[1]!.runtimeAccuracy <= report.rows[0]!.runtimeAccuracy, 'a larger ε hurts more');
+  graph.dispose();
+});
