@@ -21,6 +21,8 @@ export interface AttackOutcome {
   readonly l2: Float32Array;
   /** Share of images whose loss gradient was exactly zero at the start (gradient masking). */
   readonly zeroGradientFraction: number;
+  /** CW: iteration (1-based, counted over all search steps) of each image's first success; 0 if none. */
+  readonly firstSuccess?: Int32Array;
 }
 
 export interface CommonOptions {
@@ -145,6 +147,7 @@ export function carliniWagnerL2(model: DifferentiableModel, images: Float32Array
   const adversarial = images.slice();
   const success = new Uint8Array(n);
   const bestL2 = new Float32Array(n).fill(Infinity);
+  const firstSuccess = new Int32Array(n);
   for (const [start, b] of batches(n, o.batchSize ?? 128)) {
     const clean = images.subarray(start * 784, (start + b) * 784);
     const lab = labels.subarray(start, start + b);
@@ -194,6 +197,7 @@ export function carliniWagnerL2(model: DifferentiableModel, images: Float32Array
           for (let j = i * 784; j < (i + 1) * 784; j++) s += (xa![j]! - clean[j]!) ** 2;
           found[i] = 1;
           const g = start + i;
+          if (!firstSuccess[g]) firstSuccess[g] = bs * o.iterations + it;
           if (s < bestL2[g]! ** 2) {
             bestL2[g] = Math.sqrt(s);
             success[g] = 1;
@@ -215,7 +219,7 @@ export function carliniWagnerL2(model: DifferentiableModel, images: Float32Array
     tf.dispose([x0, onehot, w0]);
     o.onProgress?.(start + b, n);
   }
-  return { adversarial, success, l2: l2Norms(adversarial, images, n), zeroGradientFraction: 0 };
+  return { adversarial, success, l2: l2Norms(adversarial, images, n), zeroGradientFraction: 0, firstSuccess };
 }
 
 /** Mean L2 over the successful images only (NaN when none succeeded). */

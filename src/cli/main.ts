@@ -13,6 +13,7 @@ import { evalCommand, runEval } from './cmd_eval.js';
 import { exportCommand, runExport } from './cmd_export.js';
 import { formatDocCommand, runFormatDoc } from './cmd_format_doc.js';
 import { infoCommand, runInfo } from './cmd_info.js';
+import { reproCommand, runRepro } from './cmd_repro.js';
 import { runShip, shipCommand } from './cmd_ship.js';
 import { runTrain, trainCommand } from './cmd_train.js';
 
@@ -25,6 +26,7 @@ const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[
   { spec: attackCommand, run: runAttack },
   { spec: blackboxCommand, run: runBlackbox },
   { spec: hsjCommand, run: runHsj },
+  { spec: reproCommand, run: runRepro },
   { spec: shipCommand, run: runShip },
   { spec: formatDocCommand, run: runFormatDoc },
 ];

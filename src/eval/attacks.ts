@@ -38,6 +38,8 @@ export interface WhiteboxRow extends ReplayResult {
   /** CW: mean L2 over successful images. */
   readonly meanL2: number | null;
   readonly zeroGradientFraction: number;
+  /** CW: accuracy of the crafting model after each iteration (index 0 = after iteration 1). */
+  readonly cwCurve?: number[];
 }
 
 export interface WhiteboxReport {
@@ -84,6 +86,7 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
         successRate: s / data.n,
         meanL2: o.attack.startsWith('cw') ? meanSuccessfulL2(out) : null,
         zeroGradientFraction: out.zeroGradientFraction,
+        ...(out.firstSuccess ? { cwCurve: successCurve(out.firstSuccess) } : {}),
       };
     });
     for (const r of rows) {
@@ -96,6 +99,20 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
     graph.dispose();
     rt.dispose();
   }
+}
+
+/** Accuracy after each iteration, from the iteration at which each image was first fooled. */
+function successCurve(first: Int32Array): number[] {
+  const last = Math.max(0, ...first);
+  const fooledBy = new Array<number>(last + 1).fill(0);
+  for (const f of first) if (f > 0) fooledBy[f]!++;
+  const curve: number[] = [];
+  let fooled = 0;
+  for (let it = 1; it <= last; it++) {
+    fooled += fooledBy[it]!;
+    curve.push(1 - fooled / first.length);
+  }
+  return curve;
 }
 
 export interface BlackboxReport {

@@ -1,0 +1,66 @@
+import { fileURLToPath } from 'node:url';
+import { loadData } from '../data/index.js';
+import { Repro } from '../eval/repro.js';
+import { renderReproduction } from '../eval/repro_doc.js';
+import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
+
+const DOC = fileURLToPath(new URL('../../../docs/REPRODUCTION.md', import.meta.url));
+
+export const reproCommand: CommandSpec = {
+  name: 'repro',
+  summary: "Reproduce the paper's tables on the packed runtime: trains what it needs (resumable), runs every attack, writes docs/REPRODUCTION.md with plots.",
+  usage: 'bnn-edge repro [options]',
+  options: {
+    widths: { type: 'string', help: 'K values', default: '64,128,256', metavar: 'LIST' },
+    seeds: { type: 'string', help: 'seeds per clean model', default: '3', metavar: 'N' },
+    epochs: { type: 'string', help: 'epochs per clean model (paper recipe)', default: '15', metavar: 'N' },
+    'adv-seeds': { type: 'string', help: 'seeds per PGD-trained model', default: '3', metavar: 'N' },
+    'adv-epochs': { type: 'string', help: 'epochs per PGD-trained model', default: '15', metavar: 'N' },
+    'adv-clean-epochs': { type: 'string', help: 'clean epochs before adversarial training', default: '5', metavar: 'N' },
+    'adv-steps': { type: 'string', help: 'PGD steps in adversarial training', default: '40', metavar: 'N' },
+    'adv-step': { type: 'string', help: 'PGD step size in adversarial training', default: '0.01', metavar: 'X' },
+    n: { type: 'string', help: 'images attacked by FGSM / PGD', default: '1000', metavar: 'N' },
+    'cw-n': { type: 'string', help: 'images attacked by Carlini–Wagner', default: '500', metavar: 'N' },
+    'bb-n': { type: 'string', help: 'black-box evaluation images (after the 150 seeds)', default: '1850', metavar: 'N' },
+    'hsj-n': { type: 'string', help: 'images attacked by HopSkipJump', default: '20', metavar: 'N' },
+    'hsj-queries': { type: 'string', help: 'HopSkipJump query budget per image', default: '5000', metavar: 'N' },
+    dir: { type: 'string', help: 'cache of checkpoints and results (resumes from it)', default: 'runs/repro', metavar: 'DIR' },
+    out: { type: 'string', help: 'markdown to write (SVGs go beside it)', default: 'docs/REPRODUCTION.md', metavar: 'FILE' },
+    'render-only': { type: 'boolean', help: 'only re-render the document from cached results' },
+  },
+  details: 'The full default run trains 27 clean and 18 PGD-trained models and takes days on 2 cores; a reduced run, e.g.\n  bnn-edge repro --widths 64 --adv-seeds 1 --adv-steps 7 --adv-step 0.1\ntakes a few hours. Every finished model and evaluation is cached, so a run can be stopped and resumed.',
+};
+
+export async function runRepro(argv: string[]): Promise<number> {
+  const p = parseCommand(reproCommand, argv);
+  if (p.help) return process.stdout.write(helpText(reproCommand)), 0;
+  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  const widths = stringOption(p, 'widths')!.split(',').map((s) => {
+    const v = Number(s);
+    if (!Number.isInteger(v) || v < 1 || v > 4096) throw new UsageError(`--widths must be positive integers, got "${s}"`);
+    return v;
+  });
+  const int = (name: string, min = 1) => numberOption(p, name, { integer: true, min })!;
+  const out = stringOption(p, 'out')!;
+  const repro = new Repro(
+    {
+      widths,
+      seeds: int('seeds'),
+      epochs: int('epochs'),
+      adv: { seeds: int('adv-seeds'), epochs: int('adv-epochs'), cleanEpochs: int('adv-clean-epochs', 0), steps: int('adv-steps'), step: numberOption(p, 'adv-step', { min: 0 })!, eps: 0.3 },
+      attackImages: int('n'),
+      cwImages: int('cw-n'),
+      blackboxImages: int('bb-n'),
+      hsjImages: int('hsj-n'),
+      hsjQueries: int('hsj-queries', 10),
+      dir: stringOption(p, 'dir')!,
+      out: out === 'docs/REPRODUCTION.md' ? DOC : out,
+      log: (m) => process.stderr.write(`[repro] ${m}\n`),
+    },
+    loadData(),
+  );
+  if (p.values['render-only']) renderReproduction(repro);
+  else await repro.run();
+  process.stdout.write(`wrote ${repro.config.out}\n`);
+  return 0;
+}

@@ -1,0 +1,160 @@
+/**
+ * `bnn-edge repro`: reproduces the paper's tables on bnn-edge's shipped pipeline. It trains the
+ * models it needs (cached as checkpoints, so an interrupted run resumes), evaluates every attack
+ * on the packed runtime (results cached in results.json), and renders docs/REPRODUCTION.md with
+ * the paper's figures beside ours, SVG plots, and the same models under stronger attacks.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DataSplit } from '../data/dataset.js';
+import { modelFromParams, type BnnModel } from '../format/model.js';
+import type { Arch } from '../model/spec.js';
+import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { train, type AdversarialTraining } from '../train/train.js';
+import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type HsjReport, type WhiteboxReport } from './attacks.js';
+import { renderReproduction } from './repro_doc.js';
+
+export interface ReproConfig {
+  readonly widths: readonly number[];
+  /** Seeds per clean model (the paper: ≥ 3). */
+  readonly seeds: number;
+  readonly epochs: number;
+  /** PGD adversarial training of the "+" models. */
+  readonly adv: AdversarialTraining & { readonly seeds: number; readonly epochs: number };
+  /** Images attacked by FGSM / PGD. */
+  readonly attackImages: number;
+  readonly cwImages: number;
+  readonly blackboxImages: number;
+  readonly hsjImages: number;
+  readonly hsjQueries: number;
+  /** Where checkpoints and results.json live. */
+  readonly dir: string;
+  /** Output markdown path; SVGs are written beside it. */
+  readonly out: string;
+  readonly log: (msg: string) => void;
+}
+
+export interface ModelKey {
+  readonly arch: Arch;
+  readonly k: number;
+  readonly adv: boolean;
+  readonly seed: number;
+}
+
+export function keyName(m: ModelKey): string {
+  return `${m.arch}${m.adv ? '+' : ''}${m.k}-s${m.seed}`;
+}
+
+export type ReproResults = Record<string, WhiteboxReport | BlackboxReport | HsjReport>;
+
+export class Repro {
+  readonly results: ReproResults;
+  private readonly resultsPath: string;
+  private readonly models = new Map<string, BnnModel>();
+
+  constructor(
+    readonly config: ReproConfig,
+    readonly data: DataSplit,
+  ) {
+    mkdirSync(config.dir, { recursive: true });
+    this.resultsPath = join(config.dir, 'results.json');
+    this.results = existsSync(this.resultsPath) ? (JSON.parse(readFileSync(this.resultsPath, 'utf8')) as ReproResults) : {};
+  }
+
+  /** A model, trained with the paper's recipe unless its checkpoint exists. */
+  async model(m: ModelKey): Promise<BnnModel> {
+    const name = keyName(m);
+    const cached = this.models.get(name);
+    if (cached) return cached;
+    const dir = join(this.config.dir, name);
+    let params;
+    let spec;
+    if (existsSync(join(dir, 'checkpoint.json'))) {
+      ({ params, spec } = loadCheckpoint(dir));
+    } else {
+      this.config.log(`training ${name}`);
+      const ckpt = await train({
+        arch: m.arch,
+        k: m.k,
+        data: this.data,
+        epochs: m.adv ? this.config.adv.epochs : this.config.epochs,
+        seed: m.seed,
+        lrSchedule: 'constant',
+        augmentShift: 0,
+        adversarial: m.adv ? this.config.adv : null,
+        command: `bnn-edge train --arch ${m.arch} --k ${m.k} --seed ${m.seed} --epochs ${m.adv ? this.config.adv.epochs : this.config.epochs} --lr-schedule constant --augment 0${m.adv ? ` --adv pgd --adv-eps ${this.config.adv.eps} --adv-step ${this.config.adv.step} --adv-steps ${this.config.adv.steps} --adv-clean-epochs ${this.config.adv.cleanEpochs}` : ''}`,
+      });
+      saveCheckpoint(dir, ckpt);
+      ({ params, spec } = ckpt);
+    }
+    const model = modelFromParams(spec, params);
+    this.models.set(name, model);
+    return model;
+  }
+
+  /** Runs `fn` once per id; later runs read the cached result. */
+  async cached<T extends WhiteboxReport | BlackboxReport | HsjReport>(id: string, fn: () => Promise<T>): Promise<T> {
+    const hit = this.results[id];
+    if (hit) return hit as T;
+    this.config.log(`evaluating ${id}`);
+    const r = await fn();
+    this.results[id] = r;
+    writeFileSync(this.resultsPath, JSON.stringify(this.results, null, 1) + '\n');
+    return r;
+  }
+
+  seedsFor(adv: boolean): number[] {
+    return Array.from({ length: adv ? this.config.adv.seeds : this.config.seeds }, (_, i) => i + 1);
+  }
+
+  async run(): Promise<void> {
+    const c = this.config;
+    const test = this.data.test;
+    const fgsmOf = async (m: ModelKey) =>
+      this.cached(`fgsm:${keyName(m)}`, async () => whiteboxEval(keyName(m), await this.model(m), test, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n: c.attackImages }));
+    // Table 1: FGSM on A, B, C; table 2: the PGD-trained A+ and C+.
+    for (const k of c.widths) {
+      for (const arch of ['A', 'B', 'C'] as const) for (const seed of this.seedsFor(false)) await fgsmOf({ arch, k, adv: false, seed });
+      for (const arch of ['A', 'C'] as const) for (const seed of this.seedsFor(true)) await fgsmOf({ arch, k, adv: true, seed });
+    }
+    // Table 3: Carlini–Wagner (the paper's setting) on B, B+ and S.
+    for (const k of c.widths) {
+      for (const [arch, adv] of [['B', false], ['B', true], ['S', false]] as const) {
+        for (const seed of this.seedsFor(adv).slice(0, 1)) {
+          const m = { arch, k, adv, seed };
+          await this.cached(`cw-paper:${keyName(m)}`, async () => whiteboxEval(keyName(m), await this.model(m), test, { attack: 'cw-paper', n: c.cwImages }));
+        }
+      }
+    }
+    // Table 4: black-box substitute attack on A, A+, B, B+.
+    for (const k of c.widths) {
+      for (const [arch, adv] of [['A', false], ['A', true], ['B', false], ['B', true]] as const) {
+        const m = { arch, k, adv, seed: 1 };
+        await this.cached(`blackbox:${keyName(m)}`, async () => blackboxEval(keyName(m), await this.model(m), test, { n: c.blackboxImages, seed: 1 }));
+      }
+    }
+    // Stronger attacks on the smallest width: PGD (BPDA through sign), temperature scaling,
+    // EOT for S, and the label-only HopSkipJump.
+    const k = c.widths[0]!;
+    const strong: ModelKey[] = [
+      { arch: 'A', k, adv: false, seed: 1 },
+      { arch: 'B', k, adv: false, seed: 1 },
+      { arch: 'C', k, adv: false, seed: 1 },
+      { arch: 'S', k, adv: false, seed: 1 },
+      { arch: 'A', k, adv: true, seed: 1 },
+      { arch: 'C', k, adv: true, seed: 1 },
+    ];
+    for (const m of strong) {
+      const name = keyName(m);
+      const model = await this.model(m);
+      await fgsmOf(m);
+      await this.cached(`pgd:${name}`, async () => whiteboxEval(name, model, test, { attack: 'pgd', eps: [0.1, 0.3], n: c.attackImages, steps: 40, step: 0.01, seed: 1 }));
+      await this.cached(`pgd-t100:${name}`, async () => whiteboxEval(name, model, test, { attack: 'pgd', eps: [0.1, 0.3], n: c.attackImages, steps: 40, step: 0.01, temperature: 100, seed: 1 }));
+      if (m.arch === 'S') await this.cached(`eot-pgd:${name}`, async () => whiteboxEval(name, model, test, { attack: 'eot-pgd', eps: [0.1, 0.3], n: Math.min(c.attackImages, 500), steps: 40, step: 0.01, eot: 10, seed: 1 }));
+      await this.cached(`blackbox:${name}`, async () => blackboxEval(name, model, test, { n: c.blackboxImages, seed: 1 }));
+      await this.cached(`hsj:${name}`, async () => hsjEval(name, model, test, { n: c.hsjImages, budgets: [1000, c.hsjQueries], seed: 1 }));
+      await this.cached(`cw-paper:${name}`, async () => whiteboxEval(name, model, test, { attack: 'cw-paper', n: c.cwImages }));
+    }
+    renderReproduction(this);
+  }
+}
