@@ -7,11 +7,19 @@ import { loadResults, machine, saveResults, SUITE_ORDER, type SuiteResult } from
 import { trainSuite } from './suites/train.js';
 import { sizeSuite } from './suites/size.js';
 import { paritySuite } from './suites/parity.js';
+import { kernelsSuite } from './suites/kernels.js';
+import { modelsSuite } from './suites/models.js';
+import { poolSuite } from './suites/pool.js';
+import { memorySuite } from './suites/memory.js';
 
 const suites: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
   size: sizeSuite,
   parity: paritySuite,
+  kernels: kernelsSuite,
+  models: modelsSuite,
+  pool: poolSuite,
+  memory: memorySuite,
 };
 
 const { values } = parseArgs({ options: { suite: { type: 'string' } } });

@@ -1,28 +1,74 @@
-/** Size of every shipped model: .bnn bytes vs the same model's float32 weights, per layer. */
+/**
+ * Sizes: every shipped model as .bnn vs its float32 weights vs the same graph saved the tfjs way
+ * (model.json + weights .bin), per layer; and the runtime's own footprint (.wasm + JS, gzipped).
+ */
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { listModels } from '../../src/eval/demo.js';
 import { describeModel } from '../../src/format/info.js';
 import { parseBnn } from '../../src/format/read.js';
+import { DeployedGraph } from '../../src/model/deployed.js';
+import { initTfjs, tf } from '../../src/tfjs/backend.js';
 import { fmt, mdTable } from '../lib.js';
 
 export const MODELS_DIR = fileURLToPath(new URL('../../../models/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Bytes of the rebuilt graph saved as tfjs would: weights manifest JSON + float32 .bin. */
+async function tfjsSavedBytes(graph: DeployedGraph): Promise<number> {
+  const g = graph as unknown as { weights: Map<string, tf.Tensor>; probabilities: Map<string, tf.Tensor>; scales: Map<string, tf.Tensor>; inputs: Map<string, { thr: tf.Tensor; flip: tf.Tensor; slope: tf.Tensor }> };
+  const named: tf.NamedTensorMap = {};
+  for (const [k, v] of [...g.weights, ...g.probabilities, ...g.scales]) named[k] = v;
+  for (const [k, v] of g.inputs) Object.assign(named, { [`${k}/thr`]: v.thr, [`${k}/flip`]: v.flip });
+  const { data, specs } = await tf.io.encodeWeights(named);
+  const modelJson = JSON.stringify({ format: 'graph-model', generatedBy: 'bnn-edge', modelTopology: { node: Object.keys(named) }, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: specs }] });
+  return data.byteLength + modelJson.length;
+}
+
+/** Relative-import closure of a compiled ESM file (what a bundler would include). */
+export function importClosure(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]/g)) visit(join(dirname(file), m[1]!));
+  };
+  visit(entry);
+  return [...seen];
+}
 
 export async function sizeSuite(): Promise<{ markdown: string; data: unknown }> {
-  const infos = listModels(MODELS_DIR).map((p) => {
+  await initTfjs();
+  const rows: (string | number)[][] = [];
+  const data = [];
+  for (const p of listModels(MODELS_DIR)) {
     const bytes = readFileSync(p);
-    return { name: basename(p, '.bnn'), info: describeModel(parseBnn(bytes, { source: p }), bytes.length) };
-  });
-  const rows = infos.map(({ name, info }) => [
-    name,
-    fmt(info.fileBytes),
-    fmt(info.float32Bytes),
-    `${info.compression.toFixed(1)}×`,
-    info.layers.map((l) => `${l.name} ${fmt(l.bytes)}`).join(', '),
-  ]);
+    const model = parseBnn(bytes, { source: p });
+    const info = describeModel(model, bytes.length);
+    const graph = new DeployedGraph(model);
+    const tfjsBytes = await tfjsSavedBytes(graph);
+    graph.dispose();
+    const name = basename(p, '.bnn');
+    rows.push([name, fmt(info.fileBytes), fmt(info.float32Bytes), `${info.compression.toFixed(1)}×`, fmt(tfjsBytes), `${(tfjsBytes / info.fileBytes).toFixed(1)}×`, info.layers.map((l) => `${l.name} ${fmt(l.bytes)}`).join(', ')]);
+    data.push({ name, fileBytes: info.fileBytes, float32Bytes: info.float32Bytes, compression: info.compression, tfjsBytes });
+  }
+  // The runtime's own footprint: the kernel modules and the JS that loads and drives them.
+  const wasm = ['bnn-simd.wasm', 'bnn-scalar.wasm'].map((f) => ({ f, b: readFileSync(join(ROOT, 'build', f)) }));
+  const js = importClosure(join(ROOT, 'dist/src/runtime/index.js'));
+  const loader = join(ROOT, 'node_modules/@assemblyscript/loader/index.js');
+  const jsBytes = Buffer.concat([...js, loader].map((f) => readFileSync(f)));
+  const foot = [
+    ...wasm.map(({ f, b }) => [`build/${f}`, fmt(b.length), fmt(gzipSync(b, { level: 9 }).length)]),
+    [`runtime JS (${js.length} modules + @assemblyscript/loader)`, fmt(jsBytes.length), fmt(gzipSync(jsBytes, { level: 9 }).length)],
+  ];
   const markdown =
-    mdTable(['model', '.bnn bytes', 'float32 weights bytes', 'smaller by', 'bytes per layer'], rows) +
-    '\n\nfloat32 weights = every parameter of the same model (batch-norm statistics and SReLU scales included) as 4-byte floats. Binary layers pack 32 weights per 4-byte word; conv1 and dense stay float32.';
-  return { markdown, data: infos.map(({ name, info }) => ({ name, fileBytes: info.fileBytes, float32Bytes: info.float32Bytes, compression: info.compression })) };
+    mdTable(['model', '.bnn bytes', 'float32 weights bytes', '.bnn smaller by', 'tfjs model.json + .bin bytes', 'tfjs / .bnn', 'bytes per layer in the .bnn'], rows) +
+    '\n\nfloat32 weights = every parameter of the same model (batch-norm statistics and SReLU scales included) as 4-byte floats. Binary layers pack 32 weights per 4-byte word; conv1 is int8 in binary models (float32 in A) and dense stays float32. The tfjs column saves the graph rebuilt from the .bnn with tf.io.encodeWeights (float32 ±1 weights plus the folded thresholds).\n\n' +
+    'Runtime footprint (what ships besides the model):\n\n' +
+    mdTable(['file', 'bytes', 'gzipped'], foot) +
+    `\n\nRuntime JS modules: ${js.map((f) => f.slice(ROOT.length)).join(', ')}.`;
+  return { markdown, data: { models: data, wasm: wasm.map(({ f, b }) => ({ f, bytes: b.length, gzip: gzipSync(b, { level: 9 }).length })), jsBytes: jsBytes.length, jsGzip: gzipSync(jsBytes, { level: 9 }).length } };
 }

@@ -38,6 +38,8 @@ const ROLE_DOCS: Record<RoleCode, string> = {
   [Role.bnBeta]: 'shift β `[cin]`',
   [Role.bnGamma]: 'scale γ `[cin]` (all 1 for the paper\'s models, trained without one)',
   [Role.sreluScale]: 'SReLU scalar s `[1]`: this layer\'s ReLU output is multiplied by s',
+  [Role.weightsI8]: 'quantized float conv: int8 weights q `[kh, kw, cin, cout]` (HWIO), w ≈ q · weightScale[cout]',
+  [Role.weightScale]: 'quantized float conv: per-output-channel scale `[cout]`, each > 0',
 };
 
 export function formatDoc(): string {
@@ -79,7 +81,7 @@ One record per layer, in execution order:
 
 ${fieldTable(LAYER_FIELDS)}
 
-Flags: \`BINARY\` = ${LayerFlag.BINARY}, \`STOCHASTIC\` = ${LayerFlag.STOCHASTIC}, \`SCALED\` = ${LayerFlag.SCALED}, \`RELU\` = ${LayerFlag.RELU}.
+Flags: \`BINARY\` = ${LayerFlag.BINARY}, \`STOCHASTIC\` = ${LayerFlag.STOCHASTIC}, \`SCALED\` = ${LayerFlag.SCALED}, \`RELU\` = ${LayerFlag.RELU}, \`QUANTIZED\` = ${LayerFlag.QUANTIZED}.
 
 A layer computes, on its input x (the previous layer's output, or the image for layer 0):
 
@@ -90,6 +92,12 @@ A layer computes, on its input x (the previous layer's output, or the image for 
   (\`weightsSign\`, or for \`STOCHASTIC\` layers a fresh sample of \`weightsProb\` at every forward
   pass). Binary layers use VALID padding. Since x̂ and Ŵ are ±1, y = n − 2·popcount(x̂ XOR Ŵ) over
   the window, n = kh·kw·cin.
+- **conv2d, quantized** (\`QUANTIZED\` set; only on a float first layer whose successor is binary): the
+  image is quantized to u8, x_q = ⌊x·255 + ½⌋ computed in float32 (multiply, add, floor), and
+  convolved with the int8 weights q as exact integers: acc = Σ x_q·q. Its real value is
+  y = acc · weightScale[c] / 255, and since the successor only compares y with per-channel
+  thresholds, a runtime compares acc with thresholds t·255/weightScale[c] (rounded up for ≥,
+  down for ≤) — integer arithmetic end to end, identical on every platform.
 - After a conv: \`RELU\` → relu(y); \`SCALED\` → multiplied by the layer's \`sreluScale\`.
 - **dense**: the input is flattened in (h, w, c) order and multiplied by W \`[cin, cout]\`; its outputs
   are the logits.
@@ -108,10 +116,10 @@ Roles (each layer has exactly the tensors its kind requires, each once):
 |---|---|---|---|
 ${roleRows.join('\n')}
 
-Element encodings: dtype ${DType.f32} = f32; dtype ${DType.signBits} = packed sign bits in u32 words; dtype ${DType.probU8} = u8.
-\`byteLength\` must equal: 4·Π dims (f32), Π dims (u8), 4·cout·kh·kw·⌈cin/32⌉ (sign bits).
+Element encodings: dtype ${DType.f32} = f32; dtype ${DType.signBits} = packed sign bits in u32 words; dtype ${DType.probU8} = u8; dtype ${DType.i8} = i8 (two's complement).
+\`byteLength\` must equal: 4·Π dims (f32), Π dims (u8, i8), 4·cout·kh·kw·⌈cin/32⌉ (sign bits).
 
-Required tensors: a float conv has \`weightsF32\`; a binary conv has \`bnMean\`, \`bnVariance\`, \`bnBeta\`,
+Required tensors: a float conv has \`weightsF32\` (or, if \`QUANTIZED\`, \`weightsI8\` and \`weightScale\`); a binary conv has \`bnMean\`, \`bnVariance\`, \`bnBeta\`,
 \`bnGamma\` and either \`weightsSign\` or (if \`STOCHASTIC\`) \`weightsProb\`; a \`SCALED\` layer has
 \`sreluScale\`; a dense layer has \`weightsF32\`.
 

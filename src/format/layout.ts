@@ -55,7 +55,7 @@ export const HEADER_FIELDS = [
 
 export const LAYER_FIELDS = [
   { name: 'kind', type: 'u8', offset: 0, doc: 'layer kind: 1 = conv2d, 2 = dense' },
-  { name: 'flags', type: 'u8', offset: 1, doc: 'bit 0 BINARY, bit 1 STOCHASTIC, bit 2 SCALED, bit 3 RELU (see below)' },
+  { name: 'flags', type: 'u8', offset: 1, doc: 'bit 0 BINARY, bit 1 STOCHASTIC, bit 2 SCALED, bit 3 RELU, bit 4 QUANTIZED (see below)' },
   { name: 'kernel', type: 'u8', offset: 2, doc: 'square kernel size (conv; 0 for dense)' },
   { name: 'stride', type: 'u8', offset: 3, doc: 'stride (conv; 0 for dense)' },
   { name: 'padding', type: 'u8', offset: 4, doc: 'padding: 0 = VALID, 1 = SAME (TensorFlow rules; conv only)' },
@@ -72,7 +72,7 @@ export const LAYER_FIELDS = [
 export const TENSOR_FIELDS = [
   { name: 'layer', type: 'u8', offset: 0, doc: 'index of the layer the tensor belongs to' },
   { name: 'role', type: 'u8', offset: 1, doc: 'what the tensor is (table below)' },
-  { name: 'dtype', type: 'u8', offset: 2, doc: 'element encoding: 1 = f32, 2 = packed sign bits (u32 words), 3 = u8 probability' },
+  { name: 'dtype', type: 'u8', offset: 2, doc: 'element encoding: 1 = f32, 2 = packed sign bits (u32 words), 3 = u8 probability, 4 = i8' },
   { name: 'ndim', type: 'u8', offset: 3, doc: 'number of dimensions used (1–4)' },
   { name: 'dim0', type: 'u32', offset: 4, doc: 'dimension 0' },
   { name: 'dim1', type: 'u32', offset: 8, doc: 'dimension 1 (1 if unused)' },
@@ -90,9 +90,9 @@ export type TensorFieldName = (typeof TENSOR_FIELDS)[number]['name'];
 export const ARCH_CODES = ['A', 'B', 'C', 'S'] as const;
 
 export const LayerKind = { conv2d: 1, dense: 2 } as const;
-export const LayerFlag = { BINARY: 1, STOCHASTIC: 2, SCALED: 4, RELU: 8 } as const;
+export const LayerFlag = { BINARY: 1, STOCHASTIC: 2, SCALED: 4, RELU: 8, QUANTIZED: 16 } as const;
 export const Padding = { valid: 0, same: 1 } as const;
-export const DType = { f32: 1, signBits: 2, probU8: 3 } as const;
+export const DType = { f32: 1, signBits: 2, probU8: 3, i8: 4 } as const;
 export type DTypeCode = (typeof DType)[keyof typeof DType];
 
 /**
@@ -123,6 +123,10 @@ export const Role = {
   bnGamma: 7,
   /** SReLU scalar [1]: the layer's ReLU output is multiplied by it. */
   sreluScale: 8,
+  /** Quantized float layer: int8 weights [kh, kw, cin, cout] (HWIO), w ≈ q · scale[cout]. */
+  weightsI8: 9,
+  /** Quantized float layer: per-output-channel weight scale [cout] (> 0). */
+  weightScale: 10,
 } as const;
 export type RoleCode = (typeof Role)[keyof typeof Role];
 
@@ -135,6 +139,8 @@ export const ROLE_NAMES: Record<RoleCode, string> = {
   6: 'bnBeta',
   7: 'bnGamma',
   8: 'sreluScale',
+  9: 'weightsI8',
+  10: 'weightScale',
 };
 
 export const ROLE_DTYPE: Record<RoleCode, DTypeCode> = {
@@ -146,6 +152,8 @@ export const ROLE_DTYPE: Record<RoleCode, DTypeCode> = {
   6: DType.f32,
   7: DType.f32,
   8: DType.f32,
+  9: DType.i8,
+  10: DType.f32,
 };
 
 export function alignUp(n: number, a: number): number {

@@ -2,9 +2,10 @@
  * The decoded content of a .bnn file — what the writer serializes and the reader returns — and
  * the mapping between a trained checkpoint's parameters and the tensors each layer stores.
  */
-import { BN_EPSILON, layerShapes, type LayerShape, type ModelSpec } from '../model/spec.js';
+import { BN_EPSILON, layerShapes, withQuantizedInput, type LayerShape, type ModelSpec } from '../model/spec.js';
 import type { ParamValues } from '../model/params.js';
 import { packConvSigns, quantizeProbabilities } from './bits.js';
+import { quantizeWeightsPerChannel } from './quantize.js';
 import { Role, ROLE_DTYPE, tensorByteLength, type RoleCode } from './layout.js';
 
 export interface BatchNormParams {
@@ -18,6 +19,9 @@ export interface BnnLayer {
   readonly shape: LayerShape;
   /** Float layers: conv HWIO, dense [in, out]. */
   readonly weightsF32?: Float32Array;
+  /** Quantized float conv: int8 HWIO weights, w ≈ q · weightScale[cout]. */
+  readonly weightsI8?: Int8Array;
+  readonly weightScale?: Float32Array;
   /** Deterministic binary conv: packed sign words [cout][kh][kw][⌈cin/32⌉]. */
   readonly signWords?: Uint32Array;
   /** Stochastic binary conv: q per weight, OHWI, P(+1) = q/255. */
@@ -50,6 +54,9 @@ export function layerTensorPlan(shape: LayerShape): TensorPlanEntry[] {
   if (l.binary) {
     for (const role of [Role.bnMean, Role.bnVariance, Role.bnBeta, Role.bnGamma]) plan.push({ role, dims: [cin] });
     plan.push({ role: l.stochastic ? Role.weightsProb : Role.weightsSign, dims: [cout, l.kernel, l.kernel, cin] });
+  } else if (l.quantized) {
+    plan.push({ role: Role.weightsI8, dims: [l.kernel, l.kernel, cin, cout] });
+    plan.push({ role: Role.weightScale, dims: [cout] });
   } else {
     plan.push({ role: Role.weightsF32, dims: [l.kernel, l.kernel, cin, cout] });
   }
@@ -62,8 +69,24 @@ export function layerPayloadBytes(shape: LayerShape): number {
   return layerTensorPlan(shape).reduce((n, t) => n + tensorByteLength(ROLE_DTYPE[t.role], t.dims), 0);
 }
 
+export interface ExportOptions {
+  /**
+   * Quantize the first layer (u8 image, int8 weights; exact runtime/tfjs parity, faster). Default:
+   * yes whenever the first layer feeds a binary layer (models B, C, S).
+   */
+  readonly quantizeInput?: boolean;
+}
+
+/** Whether a spec's first layer can be quantized (a float conv feeding a binary conv). */
+export function canQuantizeInput(spec: ModelSpec): boolean {
+  const [first, next] = spec.layers;
+  return first?.kind === 'conv' && !first.binary && next?.kind === 'conv' && next.binary;
+}
+
 /** Encodes trained parameters (a checkpoint) as the deployable model. */
-export function modelFromParams(spec: ModelSpec, params: ParamValues): BnnModel {
+export function modelFromParams(trained: ModelSpec, params: ParamValues, opts: ExportOptions = {}): BnnModel {
+  const quantize = opts.quantizeInput ?? canQuantizeInput(trained);
+  const spec = quantize ? withQuantizedInput(trained) : trained;
   const get = (name: string): Float32Array => {
     const v = params.get(name);
     if (!v) throw new Error(`cannot export ${spec.arch}${spec.k}: parameter ${name} is missing`);
@@ -75,6 +98,10 @@ export function modelFromParams(spec: ModelSpec, params: ParamValues): BnnModel 
     if (l.kind === 'dense') return { shape, weightsF32: kernel };
     const [kh, kw, cin, cout] = shape.weights as [number, number, number, number];
     const scale = l.scaled ? get(`${l.name}/scale`)[0]! : undefined;
+    if (!l.binary && l.quantized) {
+      const { q, scale: weightScale } = quantizeWeightsPerChannel(kernel, cout);
+      return { shape, weightsI8: q, weightScale, ...(scale !== undefined ? { scale } : {}) };
+    }
     if (!l.binary) return { shape, weightsF32: kernel, ...(scale !== undefined ? { scale } : {}) };
     const bn: BatchNormParams = {
       mean: get(`${l.name}/bn_mean`),
@@ -89,7 +116,7 @@ export function modelFromParams(spec: ModelSpec, params: ParamValues): BnnModel 
 }
 
 /** The values of a decoded layer's tensor of a given role. */
-export function tensorValues(layer: BnnLayer, role: RoleCode): Float32Array | Uint32Array | Uint8Array {
+export function tensorValues(layer: BnnLayer, role: RoleCode): Float32Array | Uint32Array | Uint8Array | Int8Array {
   const missing = (): never => {
     throw new Error(`layer ${layer.shape.layer.name} has no ${role} tensor`);
   };
@@ -110,5 +137,9 @@ export function tensorValues(layer: BnnLayer, role: RoleCode): Float32Array | Ui
       return layer.bn?.gamma ?? missing();
     case Role.sreluScale:
       return layer.scale !== undefined ? new Float32Array([layer.scale]) : missing();
+    case Role.weightsI8:
+      return layer.weightsI8 ?? missing();
+    case Role.weightScale:
+      return layer.weightScale ?? missing();
   }
 }

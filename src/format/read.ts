@@ -4,7 +4,7 @@
  * overflow, finite floats, probabilities, padding bits, the checksum — and every rejection is a
  * BnnFormatError with a code and the byte offset of the offending field.
  */
-import { layerShapes, modelSpec, type ModelSpec } from '../model/spec.js';
+import { layerShapes, modelSpec, withQuantizedInput, type ModelSpec } from '../model/spec.js';
 import { crc32 } from './crc32.js';
 import { BnnFormatError, type BnnFormatErrorCode } from './errors.js';
 import {
@@ -16,6 +16,7 @@ import {
   HEADER_SIZE,
   LAYER_FIELDS,
   LAYER_RECORD_SIZE,
+  LayerFlag,
   LIMITS,
   MAGIC,
   PAYLOAD_ALIGN,
@@ -85,7 +86,16 @@ export function parseBnn(input: Uint8Array | ArrayBuffer, opts: ParseOptions = {
   for (const r of ['reserved0', 'reserved1', 'reserved2'] as const) if (h[r] !== 0) fail('BAD_HEADER', at(r), `reserved header field ${r} is ${h[r]}, expected 0`);
   if (h.arch >= ARCH_CODES.length) fail('BAD_ARCH', at('arch'), `unknown architecture code ${h.arch}`);
   if (h.k < 1 || h.k > 4096) fail('BAD_ARCH', at('k'), `K = ${h.k} is out of range 1..4096`);
-  const spec: ModelSpec = modelSpec(ARCH_CODES[h.arch]!, h.k);
+  let spec: ModelSpec = modelSpec(ARCH_CODES[h.arch]!, h.k);
+  // The one variation a file may choose: a quantized (integer) first layer.
+  const firstFlagsAt = HEADER_SIZE + offsetOf(LAYER_FIELDS, 'flags');
+  if (h.layerCount >= 1 && bytes.length >= firstFlagsAt + 1 && (bytes[firstFlagsAt]! & LayerFlag.QUANTIZED) !== 0) {
+    try {
+      spec = withQuantizedInput(spec);
+    } catch (e) {
+      fail('SHAPE_MISMATCH', firstFlagsAt, (e as Error).message);
+    }
+  }
   const expectHeader = (name: 'inputHeight' | 'inputWidth' | 'inputChannels' | 'classes', want: number) => {
     if (h[name] !== want) fail('SHAPE_MISMATCH', at(name), `${name} is ${h[name]}, architecture ${spec.arch} expects ${want}`);
   };
@@ -142,7 +152,7 @@ export function parseBnn(input: Uint8Array | ArrayBuffer, opts: ParseOptions = {
       fail('SHAPE_MISMATCH', fAt('dim0'), `tensor ${i} (${ROLE_NAMES[role]} of ${shapes[t.layer]!.layer.name}) has shape [${used.join(', ')}], expected [${want.join(', ')}]`);
     }
     // Dims are ≤ 2^16 and now equal the planned shape, so this product is exact.
-    const expected = role === Role.weightsSign ? want[0]! * want[1]! * want[2]! * wordsPerPixel(want[3]!) * 4 : want.reduce((a, b) => a * b, 1) * (t.dtype === DType.probU8 ? 1 : 4);
+    const expected = role === Role.weightsSign ? want[0]! * want[1]! * want[2]! * wordsPerPixel(want[3]!) * 4 : want.reduce((a, b) => a * b, 1) * (t.dtype === DType.f32 ? 4 : 1);
     if (expected > LIMITS.maxTensorBytes) fail('LIMIT_EXCEEDED', fAt('byteLength'), `tensor ${i} would take ${expected} bytes (limit ${LIMITS.maxTensorBytes})`);
     if (t.byteLength !== expected) fail('SIZE_MISMATCH', fAt('byteLength'), `tensor ${i} (${ROLE_NAMES[role]}) is ${t.byteLength} bytes, its shape needs ${expected}`);
     if (t.offset % PAYLOAD_ALIGN !== 0) fail('BAD_TENSOR', fAt('offset'), `tensor ${i} data at ${t.offset} is not ${PAYLOAD_ALIGN}-byte aligned`);
@@ -195,6 +205,10 @@ export function parseBnn(input: Uint8Array | ArrayBuffer, opts: ParseOptions = {
     }
     const p = ref(Role.weightsProb);
     if (p) layer.probabilities = bytes.slice(p.offset, p.offset + p.byteLength);
+    const q = ref(Role.weightsI8);
+    if (q) layer.weightsI8 = new Int8Array(bytes.slice(q.offset, q.offset + q.byteLength).buffer);
+    const qs = ref(Role.weightScale);
+    if (qs) layer.weightScale = f32(qs, (v) => v > 0, 'a positive scale');
     if (l.kind === 'conv' && l.binary) {
       layer.bn = {
         mean: f32(ref(Role.bnMean)!),

@@ -52,7 +52,9 @@ function writeRecord<F extends readonly Field[]>(view: DataView, base: number, f
 export function layerRecord(s: LayerShape): Record<(typeof LAYER_FIELDS)[number]['name'], number> {
   const l = s.layer;
   const conv = l.kind === 'conv' ? l : null;
-  const flags = conv ? (conv.binary ? LayerFlag.BINARY : 0) | (conv.stochastic ? LayerFlag.STOCHASTIC : 0) | (conv.scaled ? LayerFlag.SCALED : 0) | LayerFlag.RELU : 0;
+  const flags = conv
+    ? (conv.binary ? LayerFlag.BINARY : 0) | (conv.stochastic ? LayerFlag.STOCHASTIC : 0) | (conv.scaled ? LayerFlag.SCALED : 0) | LayerFlag.RELU | (conv.quantized ? LayerFlag.QUANTIZED : 0)
+    : 0;
   return {
     kind: conv ? LayerKind.conv2d : LayerKind.dense,
     flags,
@@ -81,7 +83,7 @@ export function serializeBnn(model: BnnModel): Uint8Array {
     const dtype = ROLE_DTYPE[t.role];
     const byteLength = tensorByteLength(dtype, t.dims);
     const values = tensorValues(model.layers[t.layer]!, t.role);
-    const expected = dtype === DType.signBits ? byteLength / 4 : dtype === DType.f32 ? byteLength / 4 : byteLength;
+    const expected = dtype === DType.signBits || dtype === DType.f32 ? byteLength / 4 : byteLength;
     if (values.length !== expected) throw new Error(`layer ${t.layer} role ${t.role}: ${values.length} values, expected ${expected}`);
     const offset = cursor;
     cursor = alignUp(cursor + byteLength, PAYLOAD_ALIGN);
@@ -129,11 +131,12 @@ export function serializeBnn(model: BnnModel): Uint8Array {
       byteLength: t.byteLength,
       reserved: 0,
     });
-    const step = t.dtype === DType.probU8 ? 1 : 4;
+    const step = t.dtype === DType.probU8 || t.dtype === DType.i8 ? 1 : 4;
     for (let j = 0; j < t.values.length; j++) {
       const at = t.offset + j * step;
       if (t.dtype === DType.f32) view.setFloat32(at, t.values[j]!, true);
       else if (t.dtype === DType.signBits) view.setUint32(at, t.values[j]!, true);
+      else if (t.dtype === DType.i8) view.setInt8(at, t.values[j]!);
       else view.setUint8(at, t.values[j]!);
     }
   });

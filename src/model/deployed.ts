@@ -10,7 +10,7 @@ import { tf } from '../tfjs/backend.js';
 import { probabilitiesHwio, unpackConvSigns } from '../format/bits.js';
 import type { BnnModel } from '../format/model.js';
 import { Rng } from '../util/rng.js';
-import { floatThresholds, foldBinaryInput, integerThresholds } from './fold.js';
+import { floatThresholds, foldBinaryInput, integerThresholds, quantizedMaxAbs, quantizedThresholds } from './fold.js';
 import { forward, type LayerOps } from './graph.js';
 import type { LogitsFn } from './predict.js';
 
@@ -22,12 +22,19 @@ interface BinaryInput {
   readonly slope: tf.Tensor1D;
 }
 
+/** x_q = ⌊x·255 + ½⌋ in float32 (the runtime's formula); straight-through gradient 255. */
+const quantizeSte = tf.customGrad(((x: tf.Tensor) => ({
+  value: tf.tidy(() => tf.clipByValue(tf.floor(tf.add(tf.mul(x, 255), 0.5)), 0, 255)),
+  gradFunc: (dy: tf.Tensor) => tf.mul(dy, 255),
+})) as unknown as CustomGradientFunc) as (x: tf.Tensor4D) => tf.Tensor4D;
+
 export class DeployedGraph {
   private readonly weights = new Map<string, tf.Tensor>();
   private readonly probabilities = new Map<string, tf.Tensor>();
   private readonly scales = new Map<string, tf.Scalar>();
   private readonly inputs = new Map<string, BinaryInput>();
   private sampler: Rng;
+  private readonly quantizeInput: boolean;
   /** True for model S: every forward pass samples the stochastic layer's weights. */
   readonly stochastic: boolean;
   readonly name: string;
@@ -42,27 +49,36 @@ export class DeployedGraph {
     this.name = name ?? `${model.spec.arch.toLowerCase()}${model.spec.k}`;
     let prevBinary = false;
     let prevScale = 1;
+    let prevQuantized: { scale: Float32Array; maxAbs: number } | null = null;
+    this.quantizeInput = false;
     for (const layer of model.layers) {
       const l = layer.shape.layer;
       const w = layer.shape.weights;
-      if (l.kind === 'dense' || !l.binary) {
+      if (l.kind === 'conv' && l.quantized) {
+        // Integer first layer: int8 weights as (exact) floats; the input is quantized to u8.
+        this.weights.set(l.name, tf.tensor(Float32Array.from(layer.weightsI8!), w as number[]));
+        this.quantizeInput = true;
+      } else if (l.kind === 'dense' || !l.binary) {
         this.weights.set(l.name, tf.tensor(layer.weightsF32!, w as number[]));
       } else {
         const [kh, kw, cin, cout] = w as [number, number, number, number];
         if (l.stochastic) this.probabilities.set(l.name, tf.tensor4d(probabilitiesHwio(layer.probabilities!, kh, kw, cin, cout), [kh, kw, cin, cout]));
         else this.weights.set(l.name, tf.tensor4d(unpackConvSigns(layer.signWords!, kh, kw, cin, cout), [kh, kw, cin, cout]));
         const folded = foldBinaryInput(layer.bn!, model.bnEpsilon, prevScale);
-        // The previous layer's output y is an exact integer when that layer is binary.
-        const { thr, flip } = prevBinary ? integerThresholds(folded, 0x3fffffff) : floatThresholds(folded);
+        // The previous layer's output is an exact integer when that layer is binary or quantized.
+        const { thr, flip, slope } = prevQuantized
+          ? quantizedThresholds(folded, prevQuantized.scale, prevQuantized.maxAbs)
+          : { ...(prevBinary ? integerThresholds(folded, 0x3fffffff) : floatThresholds(folded)), slope: Float32Array.from(folded, (c) => c.slope) };
         this.inputs.set(l.name, {
           thr: tf.tensor1d(Float32Array.from(thr)),
           flip: tf.tensor1d(Float32Array.from(flip)),
-          slope: tf.tensor1d(Float32Array.from(folded, (c) => c.slope)),
+          slope: tf.tensor1d(slope),
         });
       }
       if (l.kind === 'conv' && l.scaled) this.scales.set(l.name, tf.scalar(layer.scale!));
       prevBinary = l.kind === 'conv' && l.binary;
       prevScale = layer.scale ?? 1;
+      prevQuantized = l.kind === 'conv' && l.quantized ? { scale: layer.weightScale!, maxAbs: quantizedMaxAbs(layer.shape.weights) } : null;
     }
   }
 
@@ -99,6 +115,7 @@ export class DeployedGraph {
       return f(pre) as tf.Tensor4D;
     },
     scale: (name) => this.scales.get(name)!,
+    prepareInput: (x) => (this.quantizeInput ? quantizeSte(x) : x),
   };
 
   /** Logits [n, classes] for images [n, 28, 28, 1]. */

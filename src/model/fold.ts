@@ -102,3 +102,42 @@ export function popcountThresholds(ch: readonly FoldedChannel[], n: number): { t
   }
   return { thr, flip };
 }
+
+/**
+ * Thresholds for a quantized first layer (see ConvLayerSpec.quantized): its output is the integer
+ * acc with real value y = acc · scale[c] / 255, so y ≥ t ⟺ acc ≥ ⌈t·255/scale⌉ and
+ * y ≤ t ⟺ acc ≤ ⌊t·255/scale⌋. +1 iff (flip ? acc ≤ thr : acc ≥ thr); |acc| ≤ maxAbs.
+ * Also returns the straight-through slope per unit of acc, α · scale / 255.
+ */
+export function quantizedThresholds(ch: readonly FoldedChannel[], scale: Float32Array, maxAbs: number): { thr: Int32Array; flip: Int32Array; slope: Float32Array } {
+  const thr = new Int32Array(ch.length);
+  const flip = new Int32Array(ch.length);
+  const slope = new Float32Array(ch.length);
+  ch.forEach((c, i) => {
+    const s = scale[i]!;
+    const t = (c.threshold * 255) / s;
+    switch (c.direction) {
+      case 'always':
+        thr[i] = -maxAbs - 1;
+        break;
+      case 'never':
+        thr[i] = maxAbs + 1;
+        break;
+      case 'ge':
+        thr[i] = Math.max(-maxAbs - 1, Math.min(maxAbs + 1, Math.ceil(t)));
+        break;
+      case 'le':
+        thr[i] = Math.max(-maxAbs - 1, Math.min(maxAbs + 1, Math.floor(t)));
+        flip[i] = 1;
+        break;
+    }
+    slope[i] = (c.slope * s) / 255;
+  });
+  return { thr, flip, slope };
+}
+
+/** Largest |acc| of a quantized layer with weights [kh, kw, cin, ·]: taps · 255 · 127. */
+export function quantizedMaxAbs(weightShape: readonly number[]): number {
+  const [kh, kw, cin] = weightShape as [number, number, number];
+  return kh * kw * cin * 255 * 127;
+}

@@ -54,12 +54,14 @@ export interface LayerOps {
   binarizeInput(layer: ConvLayerSpec, pre: tf.Tensor4D, post: tf.Tensor4D): tf.Tensor4D;
   /** The trainable SReLU scalar of a scaled layer. */
   scale(layerName: string): tf.Tensor;
+  /** Transforms the image before the first layer (the deployed graph's u8 quantization). */
+  prepareInput?(x: tf.Tensor4D): tf.Tensor4D;
 }
 
 /** Logits [n, classes] for images x [n, 28, 28, 1]. */
 export function forward(spec: ModelSpec, ops: LayerOps, x: tf.Tensor4D): tf.Tensor2D {
   let pre: tf.Tensor4D = x;
-  let post: tf.Tensor4D = x;
+  let post: tf.Tensor4D = ops.prepareInput ? ops.prepareInput(x) : x;
   for (const layer of spec.layers) {
     if (layer.kind === 'dense') {
       const flat = tf.reshape(post, [post.shape[0], -1]) as tf.Tensor2D;

@@ -29,6 +29,12 @@ export interface ConvLayerSpec {
   readonly stochastic: boolean;
   /** ReLU output multiplied by one trainable scalar (init 0.05), "scale output after ReLU". */
   readonly scaled: boolean;
+  /**
+   * Deployed as integers (a first float layer feeding a binary one): the image is quantized to
+   * u8 (round(255·x)) and the weights to int8 with one scale per output channel, so the runtime
+   * and the tfjs rebuild compute exactly the same integer sums. Set at export, not in training.
+   */
+  readonly quantized?: boolean;
 }
 
 export interface DenseLayerSpec {
@@ -89,6 +95,24 @@ export function modelSpec(arch: Arch, k: number): ModelSpec {
       { kind: 'dense', name: 'dense', units: 10 },
     ],
   };
+}
+
+/**
+ * The spec with its first layer quantized (see ConvLayerSpec.quantized). Only a float first
+ * conv whose successor is binary can be: its output is only ever compared with thresholds.
+ */
+export function withQuantizedInput(spec: ModelSpec): ModelSpec {
+  const [first, next] = spec.layers;
+  if (first?.kind !== 'conv' || first.binary || next?.kind !== 'conv' || !next.binary) {
+    throw new RangeError(`model ${spec.arch}${spec.k}: only a float first conv followed by a binary conv can be quantized`);
+  }
+  return { ...spec, layers: [{ ...first, quantized: true }, ...spec.layers.slice(1)] };
+}
+
+/** Whether the spec's first layer is quantized. */
+export function hasQuantizedInput(spec: ModelSpec): boolean {
+  const first = spec.layers[0];
+  return first?.kind === 'conv' && first.quantized === true;
 }
 
 /** "b64", "a256": the short name used for files in models/. */

@@ -6,14 +6,15 @@
  */
 import { wordsPerPixel } from '../format/layout.js';
 import type { BnnLayer, BnnModel } from '../format/model.js';
-import { floatThresholds, foldBinaryInput, popcountThresholds } from '../model/fold.js';
+import { floatThresholds, foldBinaryInput, popcountThresholds, quantizedMaxAbs, quantizedThresholds } from '../model/fold.js';
 import { convPadBefore } from '../model/spec.js';
 
 /** How a layer's output leaves it: packed bits for a binary successor, floats otherwise. */
 export type OutputForm = 'bits' | 'f32';
 
 export interface ConvStep {
-  readonly kind: 'fconv' | 'bconv';
+  /** fconv: float conv; qconv: integer (quantized) first layer; bconv: XNOR-popcount conv. */
+  readonly kind: 'fconv' | 'qconv' | 'bconv';
   readonly layer: BnnLayer;
   readonly inH: number;
   readonly inW: number;
@@ -26,7 +27,10 @@ export interface ConvStep {
   readonly outH: number;
   readonly outW: number;
   readonly output: OutputForm;
-  /** bits output: +1 iff (flip ? v ≤ thr : v ≥ thr) for floats, (flip ? P ≥ thr : P ≤ thr) for popcounts. */
+  /**
+   * bits output: +1 iff (flip ? v ≤ thr : v ≥ thr) for floats and quantized sums,
+   * (flip ? P ≥ thr : P ≤ thr) for popcounts.
+   */
   readonly thr?: Float32Array | Int32Array;
   readonly flip?: Int32Array;
   /** bconv with float output: y = nValid − 2P, out = max(y, 0) · scale. */
@@ -64,6 +68,7 @@ export function planSteps(model: BnnModel): Step[] {
     if (l.binary && i === 0) throw new UnsupportedModelError(`the first layer (${l.name}) cannot be binary: its input is an image`);
     if (l.binary && l.padding !== 'valid') throw new UnsupportedModelError(`binary layer ${l.name} must use VALID padding`);
     if (!l.binary && l.scaled && !nextBinary) throw new UnsupportedModelError(`float layer ${l.name} with an SReLU scale feeding a float layer is not supported`);
+    if (l.quantized && (i !== 0 || !nextBinary)) throw new UnsupportedModelError(`quantized layer ${l.name} must be the first layer and feed a binary layer`);
     const nValid = l.kernel * l.kernel * cin;
     const scale = layer.scale ?? 1;
     const base = {
@@ -84,6 +89,10 @@ export function planSteps(model: BnnModel): Step[] {
     };
     if (!nextBinary) return { ...base, kind: l.binary ? 'bconv' : 'fconv', output: 'f32' };
     const folded = foldBinaryInput(layers[i + 1]!.bn!, model.bnEpsilon, scale);
+    if (l.quantized) {
+      const { thr, flip } = quantizedThresholds(folded, layer.weightScale!, quantizedMaxAbs(layer.shape.weights));
+      return { ...base, kind: 'qconv', output: 'bits', thr, flip };
+    }
     const { thr, flip } = l.binary ? popcountThresholds(folded, nValid) : floatThresholds(folded);
     return { ...base, kind: l.binary ? 'bconv' : 'fconv', output: 'bits', thr, flip };
   });

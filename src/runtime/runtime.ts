@@ -30,6 +30,8 @@ export type ImageBatch = Float32Array | Uint8Array;
 
 interface StepBuffers {
   weights: number;
+  /** qconv: the u8 image. */
+  inputU8: number;
   probabilities: number;
   thr: number;
   flip: number;
@@ -58,6 +60,8 @@ export class BnnRuntime {
   private readonly labelsPtr: number;
   private readonly rngState: number;
   private disposed = false;
+  /** When set, forward() adds each step's milliseconds here (profile()). */
+  private timings: Float64Array | null = null;
 
   private constructor(
     readonly model: BnnModel,
@@ -74,20 +78,24 @@ export class BnnRuntime {
     const [h, w, c] = model.spec.input;
     this.input = arena.alloc(m * h * w * c * 4);
     this.bufs = this.steps.map((s) => {
-      const b: StepBuffers = { weights: 0, probabilities: 0, thr: 0, flip: 0, scratch: 0, acc: 0, out: 0 };
+      const b: StepBuffers = { weights: 0, inputU8: 0, probabilities: 0, thr: 0, flip: 0, scratch: 0, acc: 0, out: 0 };
       if (s.kind === 'dense') {
         b.weights = arena.alloc(s.layer.weightsF32!.byteLength);
         return b;
       }
       if (s.kind === 'fconv') b.weights = arena.alloc(s.layer.weightsF32!.byteLength);
-      else if (s.stochastic) {
+      else if (s.kind === 'qconv') {
+        b.probabilities = arena.alloc(s.layer.weightsI8!.byteLength); // int8 HWIO staging
+        b.weights = arena.alloc(ex.qconv2dPackedWeightBytes(s.k, s.k, s.cin, s.cout));
+        b.inputU8 = arena.alloc(m * s.inH * s.inW * s.cin);
+      } else if (s.stochastic) {
         b.probabilities = arena.alloc(s.layer.probabilities!.byteLength);
         b.weights = arena.alloc(s.cout * s.k * s.k * wordsPerPixel(s.cin) * 4);
       } else b.weights = arena.alloc(s.layer.signWords!.byteLength);
       if (s.output === 'bits') {
         b.thr = arena.alloc(s.cout * 4);
         b.flip = arena.alloc(s.cout * 4);
-        if (s.kind === 'fconv') b.scratch = arena.alloc(s.cout * 4);
+        if (s.kind !== 'bconv') b.scratch = arena.alloc(s.cout * 4);
       }
       if (s.kind === 'bconv') b.acc = arena.alloc(m * s.outH * s.outW * s.cout * 4);
       b.out = arena.alloc(m * convOutputBytes(s));
@@ -103,7 +111,10 @@ export class BnnRuntime {
     this.steps.forEach((s, i) => {
       const b = this.bufs[i]!;
       if (s.kind === 'dense' || s.kind === 'fconv') this.write(b.weights, s.layer.weightsF32!);
-      else if (s.stochastic) this.write(b.probabilities, s.layer.probabilities!);
+      else if (s.kind === 'qconv') {
+        this.write(b.probabilities, s.layer.weightsI8!);
+        ex.qconv2dPackWeights(b.probabilities, b.weights, s.k, s.k, s.cin, s.cout);
+      } else if (s.stochastic) this.write(b.probabilities, s.layer.probabilities!);
       else this.write(b.weights, s.layer.signWords!);
       if (s.kind !== 'dense' && s.output === 'bits') {
         this.write(b.thr, s.thr!);
@@ -182,6 +193,31 @@ export class BnnRuntime {
     return traces;
   }
 
+  /**
+   * Mean milliseconds per call of each layer's kernels (and of input copying), over `reps`
+   * passes of n ≤ maxBatch images: where the time goes.
+   */
+  profile(images: ImageBatch, n: number, reps = 10): { layer: string; kind: string; ms: number }[] {
+    this.checkBatch(images, n);
+    if (n > this.maxBatch) throw new BnnInputError('BAD_COUNT', `profile takes at most maxBatch = ${this.maxBatch} images, got ${n}`);
+    const totals = new Float64Array(this.steps.length + 1);
+    this.timings = totals;
+    try {
+      for (let r = 0; r < reps; r++) {
+        const t0 = performance.now();
+        this.run(images, n, () => {});
+        totals[this.steps.length]! += performance.now() - t0;
+      }
+    } finally {
+      this.timings = null;
+    }
+    const layerSum = totals.subarray(0, this.steps.length).reduce((a, b) => a + b, 0);
+    return [
+      ...this.steps.map((s, i) => ({ layer: s.layer.shape.layer.name, kind: s.kind, ms: totals[i]! / reps })),
+      { layer: 'input + overhead', kind: 'js', ms: (totals[this.steps.length]! - layerSum) / reps },
+    ];
+  }
+
   /** Bytes of linear memory this instance uses. */
   get memoryBytes(): number {
     return this.ex.memory.buffer.byteLength;
@@ -230,27 +266,39 @@ export class BnnRuntime {
   private forward(m: number): void {
     let cur = this.input;
     this.steps.forEach((s, i) => {
-      const b = this.bufs[i]!;
-      if (s.kind === 'dense') {
-        this.call('denseF32', () => this.ex.denseF32(cur, b.weights, this.logitsPtr, m, s.fin, s.fout));
-        return;
-      }
-      if (s.kind === 'fconv') {
-        if (s.output === 'bits') {
-          this.call('fconv2dThresholdPack', () =>
-            this.ex.fconv2dThresholdPack(cur, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
-          );
-        } else {
-          this.call('fconv2d', () => this.ex.fconv2d(cur, b.weights, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW, 1));
-        }
-      } else {
-        this.bconv(s, b, cur, m);
-        const rows = m * s.outH * s.outW;
-        if (s.output === 'bits') this.call('thresholdPackI32', () => this.ex.thresholdPackI32(b.acc, rows, s.cout, b.thr, b.flip, b.out));
-        else this.call('reluScaleI32', () => this.ex.reluScaleI32(b.acc, rows, s.cout, s.nValid, s.scale, b.out));
-      }
-      cur = b.out;
+      const t0 = this.timings ? performance.now() : 0;
+      this.step(s, i, cur, m);
+      if (this.timings) this.timings[i]! += performance.now() - t0;
+      cur = this.bufs[i]!.out;
     });
+  }
+
+  private step(s: Step, i: number, cur: number, m: number): void {
+    const b = this.bufs[i]!;
+    if (s.kind === 'dense') {
+      this.call('denseF32', () => this.ex.denseF32(cur, b.weights, this.logitsPtr, m, s.fin, s.fout));
+      return;
+    }
+    if (s.kind === 'qconv') {
+      const count = m * s.inH * s.inW * s.cin;
+      this.call('quantizeInputU8', () => this.ex.quantizeInputU8(cur, b.inputU8, count));
+      this.call('qconv2dThresholdPack', () =>
+        this.ex.qconv2dThresholdPack(b.inputU8, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
+      );
+    } else if (s.kind === 'fconv') {
+      if (s.output === 'bits') {
+        this.call('fconv2dThresholdPack', () =>
+          this.ex.fconv2dThresholdPack(cur, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
+        );
+      } else {
+        this.call('fconv2d', () => this.ex.fconv2d(cur, b.weights, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW, 1));
+      }
+    } else {
+      this.bconv(s, b, cur, m);
+      const rows = m * s.outH * s.outW;
+      if (s.output === 'bits') this.call('thresholdPackI32', () => this.ex.thresholdPackI32(b.acc, rows, s.cout, b.thr, b.flip, b.out));
+      else this.call('reluScaleI32', () => this.ex.reluScaleI32(b.acc, rows, s.cout, s.nValid, s.scale, b.out));
+    }
   }
 
   private bconv(s: ConvStep, b: StepBuffers, input: number, m: number): void {

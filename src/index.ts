@@ -1,0 +1,31 @@
+/**
+ * bnn-edge as a library (Node, ESM + types). The pipeline, in order:
+ *   data → model / train → format → runtime → attacks / eval
+ * `bnn-edge/runtime` (src/runtime) is the dependency-free part that ships to devices; this entry
+ * adds training, the tfjs graph rebuilt from a .bnn, and the attack harness (they load tfjs).
+ */
+export * from './data/index.js';
+export * from './model/spec.js';
+export { initParams, checkParams, type ParamValues } from './model/params.js';
+export { foldBinaryInput, floatThresholds, integerThresholds, popcountThresholds, quantizedThresholds, type FoldedChannel, type FoldDirection } from './model/fold.js';
+export { DeployedGraph } from './model/deployed.js';
+export { TrainableModel } from './model/trainable.js';
+export { accuracy, predictLabels, type LogitsFn } from './model/predict.js';
+export { initTfjs, useTfjsBackend, type TfjsBackendName } from './tfjs/backend.js';
+export { train, TRAIN_DEFAULTS, type TrainOptions, type AdversarialTraining } from './train/train.js';
+export { saveCheckpoint, loadCheckpoint, type Checkpoint, type TrainingRecord, type EpochRecord } from './train/checkpoint.js';
+export { parseBnn, type ParseOptions } from './format/read.js';
+export { serializeBnn } from './format/write.js';
+export { modelFromParams, canQuantizeInput, layerTensorPlan, type BnnModel, type BnnLayer, type ExportOptions } from './format/model.js';
+export { BnnFormatError, type BnnFormatErrorCode } from './format/errors.js';
+export { describeModel, type ModelInfo, type LayerInfo } from './format/info.js';
+export { packSigns, unpackSigns, packConvSigns, unpackConvSigns } from './format/bits.js';
+export * from './runtime/index.js';
+export { BnnPool, type PoolOptions } from './runtime/pool.js';
+export { RuntimeOracle, QueryBudgetExceeded, type Oracle, type DifferentiableModel } from './attacks/model.js';
+export { fgsm, pgd, carliniWagnerL2, meanSuccessfulL2, CW_PAPER, CW_STRONG, type AttackOutcome, type LinfOptions, type CwOptions } from './attacks/whitebox.js';
+export { trainSubstitute, SubstituteMlp, type SubstituteOptions } from './attacks/substitute.js';
+export { hopSkipJump, l2AtBudget, type HsjOptions, type HsjTrace } from './attacks/hopskipjump.js';
+export { evaluateParity, type ParityReport } from './eval/parity.js';
+export { replay, type ReplayResult } from './eval/replay.js';
+export { whiteboxEval, blackboxEval, hsjEval, type WhiteboxReport, type BlackboxReport, type HsjReport } from './eval/attacks.js';
