@@ -19,6 +19,7 @@ import { bconv2dPopcountScalarImpl } from "./bconv2d/scalar";
 import { bconv2dPopcountSimdImpl } from "./bconv2d/simd";
 
 export { fconv2d, fconv2dThresholdPack } from "./fconv2d";
+export { quantizeInputU8, qconv2dPackWeights, qconv2dPackedWeightBytes, qconv2dThresholdPack } from "./qconv";
 export { thresholdPackI32, reluScaleI32 } from "./transform";
 export { denseF32, argmaxF32 } from "./dense";
 export { bernoulliPack } from "./random";

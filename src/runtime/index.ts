@@ -10,3 +10,7 @@ export { BnnRuntime, type RuntimeOptions, type ImageBatch, type LayerTrace } fro
 export { BnnInputError, BnnRuntimeError, type BnnInputErrorCode } from './errors.js';
 export { simdSupported, type WasmFlavor } from './wasm.js';
 export { planSteps, UnsupportedModelError, type Step, type ConvStep, type DenseStep } from './plan.js';
+export { parseBnn, type ParseOptions } from '../format/read.js';
+export { BnnFormatError, type BnnFormatErrorCode } from '../format/errors.js';
+export { describeModel, type ModelInfo, type LayerInfo } from '../format/info.js';
+export type { BnnModel, BnnLayer } from '../format/model.js';

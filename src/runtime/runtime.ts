@@ -23,6 +23,8 @@ export interface RuntimeOptions {
   readonly resample?: 'per-call' | 'per-image';
   /** Pixels outside [0, 1]: reject with an error (default) or clip. NaN/Infinity are always rejected. */
   readonly inputRange?: 'reject' | 'clip';
+  /** Directory (URL) holding bnn-simd.wasm and bnn-scalar.wasm, if not beside the runtime. */
+  readonly wasmBase?: string | URL;
 }
 
 /** Images as floats in [0, 1] or bytes 0–255 (divided by 255), n × 784 values, row-major. */
@@ -135,7 +137,7 @@ export class BnnRuntime {
     const simd = opts.simd ?? simdSupported();
     if (simd && !simdSupported()) throw new Error('simd128 was requested but this WebAssembly engine does not support it');
     const flavor: WasmFlavor = simd ? 'simd' : 'scalar';
-    return new BnnRuntime(model, await instantiateKernels(flavor), flavor, opts);
+    return new BnnRuntime(model, await instantiateKernels(flavor, opts.wasmBase), flavor, opts);
   }
 
   /** Restarts model S's weight sampler (xoshiro128** seeded by SplitMix32, as util/rng.ts). */

@@ -50,37 +50,55 @@ export function simdSupported(): boolean {
   }
 }
 
-const compiled = new Map<WasmFlavor, Promise<WebAssembly.Module>>();
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-/** Bytes of a build; Node reads build/<name>.wasm beside the package, browsers fetch it. */
-async function wasmBytes(flavor: WasmFlavor): Promise<ArrayBuffer | Uint8Array> {
-  const url = new URL(`../../../build/bnn-${flavor}.wasm`, import.meta.url);
-  if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
-    try {
-      return await readFile(url);
-    } catch (e) {
-      throw new Error(`cannot read the runtime's WebAssembly (${url.pathname}): ${(e as Error).message}. Run \`npm run build\` first.`);
-    }
-  }
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`cannot fetch ${url}: HTTP ${res.status}`);
-  return res.arrayBuffer();
+/**
+ * Where a build may live: beside this module (the standalone bundle, dist/runtime/) or in the
+ * package's build/ folder (running from dist/src/runtime/). `base` overrides both.
+ */
+function candidates(flavor: WasmFlavor, base?: string | URL): URL[] {
+  const file = `bnn-${flavor}.wasm`;
+  if (base !== undefined) return [new URL(file, base)];
+  return [new URL(`./${file}`, import.meta.url), new URL(`../../../build/${file}`, import.meta.url)];
 }
 
-export function compileKernels(flavor: WasmFlavor): Promise<WebAssembly.Module> {
-  let m = compiled.get(flavor);
+async function compileFrom(url: URL): Promise<WebAssembly.Module> {
+  if (url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    return WebAssembly.compile(await readFile(url));
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  // Streaming compilation needs the application/wasm content type; fall back to bytes.
+  if (typeof WebAssembly.compileStreaming === 'function' && res.headers.get('content-type')?.startsWith('application/wasm')) return WebAssembly.compileStreaming(res);
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+/** Compiles (once per build and location) the kernel module. */
+export function compileKernels(flavor: WasmFlavor, base?: string | URL): Promise<WebAssembly.Module> {
+  const key = `${flavor}|${base ?? ''}`;
+  let m = compiled.get(key);
   if (!m) {
-    m = wasmBytes(flavor).then((b) => WebAssembly.compile(b as BufferSource));
-    compiled.set(flavor, m);
-    m.catch(() => compiled.delete(flavor));
+    m = (async () => {
+      const errors: string[] = [];
+      for (const url of candidates(flavor, base)) {
+        try {
+          return await compileFrom(url);
+        } catch (e) {
+          errors.push(`${url.href}: ${(e as Error).message}`);
+        }
+      }
+      throw new Error(`cannot load the runtime's WebAssembly (bnn-${flavor}.wasm); tried ${errors.join('; ')}. Run \`npm run build\` or pass wasmBase.`);
+    })();
+    compiled.set(key, m);
+    m.catch(() => compiled.delete(key));
   }
   return m;
 }
 
 /** A fresh instance (own memory) of the requested build. */
-export async function instantiateKernels(flavor: WasmFlavor): Promise<KernelExports> {
-  const module = await compileKernels(flavor);
+export async function instantiateKernels(flavor: WasmFlavor, base?: string | URL): Promise<KernelExports> {
+  const module = await compileKernels(flavor, base);
   const { exports } = await instantiate<KernelExports & Record<string, unknown>>(module, {});
   return exports as unknown as KernelExports;
 }

@@ -1,0 +1,433 @@
+// Exact-integer first layer: u8 input × i8 weights → i32 accumulators → per-channel threshold →
+// packed bits. Integer math is exact (no rounding, no summation-order effects), so the scalar and
+// simd builds — and any emulation that does the same integer conv — agree bit for bit.
+//
+// Input quantization (quantizeInputU8): q = clamp(floor(x·255 + 0.5), 0, 255) evaluated in f32
+// (f32 multiply, then f32 add, then floor). NaN maps to 0.
+//
+// Convolution (qconv2dThresholdPack): input u8 NHWC [n][inH][inW][cin]; explicit top/left padding
+// with TensorFlow SAME semantics (positions outside the input are 0, which adds 0 to the sum);
+// acc[co] = Σ_window (i32)x · (i32)w[tap][co], exact in i32 because kh·kw·cin <= 65536
+// (|acc| <= 65536·255·128 < 2^31). Channel co is +1 (bit 0) iff
+//   flip[co] == 0 ? acc >= thr[co] : acc <= thr[co]
+// else -1 (bit 1). thr, flip: i32[cout] (any nonzero flip = flipped). Output: packed u32
+// [n][outH][outW][ceil(cout/32)], padding bits 0 (the same convention as fconv2dThresholdPack).
+//
+// Packed weight layout (produced by qconv2dPackWeights from int8 HWIO [kh][kw][cin][cout]):
+//   taps t = (ky·kw + kx)·cin + ci, T = kh·kw·cin, P = ceil(T/2) tap pairs,
+//   C = cout rounded up to a multiple of 16 (= cout for 64, 128, 256),
+//   i16 [P][C][2], element [p][co][j] = w[tap 2p + j][co], 0 for the odd padding tap (t = T) and for
+//   the padding channels co >= cout; qconv2dPackedWeightBytes = P·C·4 bytes.
+// One 16-byte vector of row p therefore holds the tap pair (2p, 2p+1) of 4 consecutive channels,
+// the operand of i32x4.dot_i16x8_s against the splat input pair x[2p] | x[2p+1] << 16.
+//
+// Both builds first gather each output pixel's window into a "patch" (u16 per tap in tap order,
+// zeros outside the input) in a static buffer, then run the pairs against the weights. Windows
+// larger than the patch buffer allows (T > 8192) take a plain per-pixel scalar path.
+import { count5, fail, requireBuffer, requireNonNegative, requirePositive, wordsFor } from "./types";
+
+/** Largest kh·kw·cin accepted (keeps the i32 accumulator exact). */
+// @ts-ignore: decorator
+@inline const MAX_TAPS: i32 = 65536;
+/** Bytes of the static patch buffer (u16 per tap): two pixels of up to 8192 taps. */
+// @ts-ignore: decorator
+@inline const PATCH_BYTES: i32 = 32768;
+/** Static scratch: patches (+ 16 bytes slack for vector overshoot). Below heapBase, never grows. */
+const patchBuf: usize = memory.data(PATCH_BYTES + 16, 16);
+/** thr and flip of the last, partial 16-channel block, padded with zeros. */
+const tailThr: usize = memory.data(64, 16);
+const tailFlip: usize = memory.data(64, 16);
+
+/** Channels of the packed weight layout: cout rounded up to a multiple of 16. */
+// @ts-ignore: decorator
+@inline function paddedCout(cout: i32): i32 {
+  return (cout + 15) & ~15;
+}
+
+/** Validates kh, kw, cin, cout and returns the number of pairs P (aborts when T > MAX_TAPS). */
+function checkWeightDims(kh: i32, kw: i32, cin: i32, cout: i32): i32 {
+  requirePositive(kh, "qconv2d: kh must be > 0");
+  requirePositive(kw, "qconv2d: kw must be > 0");
+  requirePositive(cin, "qconv2d: cin must be > 0");
+  requirePositive(cout, "qconv2d: cout must be > 0");
+  if (count5(kh, kw, cin, 1, 1) > <u64>MAX_TAPS) fail("qconv2d: kh·kw·cin must be <= 65536");
+  if (cout > 0x7fffffff - 15) fail("qconv2d: cout too large");
+  return (kh * kw * cin + 1) >> 1;
+}
+
+/** Bytes of the packed weights: ceil(kh·kw·cin / 2) · roundUp(cout, 16) · 4. */
+export function qconv2dPackedWeightBytes(kh: i32, kw: i32, cin: i32, cout: i32): i32 {
+  const pairs = checkWeightDims(kh, kw, cin, cout);
+  const bytes = count5(pairs, paddedCout(cout), 4, 1, 1);
+  if (bytes > 0x7fffffff) fail("qconv2d: packed weights exceed 2 GiB");
+  return <i32>bytes;
+}
+
+/** int8 HWIO [kh][kw][cin][cout] at src → the packed layout above at dst. */
+export function qconv2dPackWeights(src: usize, dst: usize, kh: i32, kw: i32, cin: i32, cout: i32): void {
+  const pairs = checkWeightDims(kh, kw, cin, cout);
+  const taps = kh * kw * cin;
+  const c16 = paddedCout(cout);
+  requireBuffer(src, count5(taps, cout, 1, 1, 1), "qconv2dPackWeights: src buffer out of bounds");
+  requireBuffer(dst, count5(pairs, c16, 4, 1, 1), "qconv2dPackWeights: dst buffer out of bounds");
+  let d = dst;
+  for (let p = 0; p < pairs; p++) {
+    const t0 = p << 1;
+    const s0 = src + <usize>t0 * <usize>cout;
+    const has1 = t0 + 1 < taps;
+    for (let co = 0; co < c16; co++, d += 4) {
+      let w0: i32 = 0, w1: i32 = 0;
+      if (co < cout) {
+        w0 = <i32>load<i8>(s0 + <usize>co);
+        if (has1) w1 = <i32>load<i8>(s0 + <usize>cout + <usize>co);
+      }
+      store<u32>(d, (<u32>w0 & 0xffff) | (<u32>w1 << 16));
+    }
+  }
+}
+
+/**
+ * u8 dst[i] = clamp(floor(src[i]·255 + 0.5), 0, 255), in f32 (NaN → 0). src f32[count].
+ * The simd build does 16 values per step with the same f32 operations (mul, add, floor), then
+ * saturating conversion and narrowing, which is the same clamp.
+ */
+export function quantizeInputU8(src: usize, dst: usize, count: i32): void {
+  requirePositive(count, "quantizeInputU8: count must be > 0");
+  requireBuffer(src, count5(count, 4, 1, 1, 1), "quantizeInputU8: src buffer out of bounds");
+  requireBuffer(dst, count5(count, 1, 1, 1, 1), "quantizeInputU8: dst buffer out of bounds");
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const k = f32x4.splat(255);
+    const h = f32x4.splat(0.5);
+    for (; i + 16 <= count; i += 16) {
+      const s = src + (<usize>i << 2);
+      const q0 = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(f32x4.mul(v128.load(s), k), h)));
+      const q1 = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(f32x4.mul(v128.load(s, 16), k), h)));
+      const q2 = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(f32x4.mul(v128.load(s, 32), k), h)));
+      const q3 = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(f32x4.mul(v128.load(s, 48), k), h)));
+      // Signed i32 → u16 saturating (negatives → 0), then i16 → u8 saturating (> 255 → 255).
+      const lo = i16x8.narrow_i32x4_u(q0, q1);
+      const hi = i16x8.narrow_i32x4_u(q2, q3);
+      v128.store(dst + <usize>i, i8x16.narrow_i16x8_u(lo, hi));
+    }
+  }
+  for (; i < count; i++) {
+    const x = load<f32>(src + (<usize>i << 2));
+    let q: f32 = Mathf.floor(x * <f32>255 + <f32>0.5);
+    if (!(q >= 0)) q = 0;             // negatives and NaN
+    else if (q > 255) q = 255;
+    store<u8>(dst + <usize>i, <u8><i32>q);
+  }
+}
+
+/** Writes n u16 zeros at d (the simd build may write up to 14 bytes more, inside the buffer). */
+// @ts-ignore: decorator
+@inline function zeroTaps(d: usize, n: i32): void {
+  if (ASC_FEATURE_SIMD) {
+    const z = i32x4.splat(0);
+    for (let i = 0; i < n; i += 8) v128.store(d + (<usize>i << 1), z);
+  } else {
+    for (let i = 0; i < n; i++) store<u16>(d + (<usize>i << 1), 0);
+  }
+}
+
+/** Widens n bytes at s (reads exactly n bytes) to u16 at d. */
+// @ts-ignore: decorator
+@inline function widenTaps(d: usize, s: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 8 <= n; i += 8) v128.store(d + (<usize>i << 1), i16x8.extend_low_i8x16_u(v128.load64_zero(s + <usize>i)));
+  }
+  for (; i < n; i++) store<u16>(d + (<usize>i << 1), <u16>load<u8>(s + <usize>i));
+}
+
+/**
+ * Gathers the window of the output pixel whose top-left input position is (y0, x0) into the
+ * patch at d: u16 per tap in tap order (ky, kx, ci), zeros outside the input, plus a zero tap
+ * when T is odd. `image` is the pixel's image. Writes are sequential, so a vector overshoot is
+ * always overwritten later (or lands in the buffer's slack).
+ */
+function buildPatch(
+  d: usize, image: usize, y0: i32, x0: i32,
+  inH: i32, inW: i32, cin: i32, kh: i32, kw: i32
+): void {
+  const rowTaps = kw * cin;
+  const kxBeg = max(0, -x0), kxEnd = min(kw, inW - x0);
+  const pre = kxBeg * cin;
+  const mid = (kxEnd - kxBeg) * cin;
+  const post = (kw - kxEnd) * cin;
+  const rowBytes = <usize>inW * <usize>cin;
+  for (let ky = 0; ky < kh; ky++) {
+    const iy = y0 + ky;
+    if (iy < 0 || iy >= inH) {
+      zeroTaps(d, rowTaps);
+      d += <usize>rowTaps << 1;
+      continue;
+    }
+    if (pre > 0) { zeroTaps(d, pre); d += <usize>pre << 1; }
+    widenTaps(d, image + <usize>iy * rowBytes + <usize>(x0 + kxBeg) * <usize>cin, mid);
+    d += <usize>mid << 1;
+    if (post > 0) { zeroTaps(d, post); d += <usize>post << 1; }
+  }
+  if ((kh * kw * cin) & 1) store<u16>(d, 0);
+}
+
+/** Writes 16 (or fewer) result bits of one pixel into its output word. */
+// @ts-ignore: decorator
+@inline function putBits(word: usize, bits: u32, co: i32): void {
+  if ((co & 31) == 0) store<u32>(word, bits);
+  else store<u32>(word, load<u32>(word) | (bits << <u32>(co & 31)));
+}
+
+/** 4 "minus" bits (bit 1 = -1) of acc against thr under the flip mask fm (all-ones = flipped). */
+// @ts-ignore: decorator
+@inline function minusBits4(acc: v128, thr: v128, fm: v128): u32 {
+  // -1 iff !(flip ? acc <= thr : acc >= thr) iff (flip ? acc > thr : acc < thr)
+  return <u32>i32x4.bitmask(v128.bitselect(i32x4.gt_s(acc, thr), i32x4.lt_s(acc, thr), fm));
+}
+
+/** 16 minus bits of one pixel: accumulators a0..a3 (channels co..co+15) vs thr/flip at tp/fp. */
+// @ts-ignore: decorator
+@inline function minusBits16(a0: v128, a1: v128, a2: v128, a3: v128, tp: usize, fp: usize): u32 {
+  const z = i32x4.splat(0);
+  const m0 = minusBits4(a0, v128.load(tp), v128.not(i32x4.eq(v128.load(fp), z)));
+  const m1 = minusBits4(a1, v128.load(tp, 16), v128.not(i32x4.eq(v128.load(fp, 16), z)));
+  const m2 = minusBits4(a2, v128.load(tp, 32), v128.not(i32x4.eq(v128.load(fp, 32), z)));
+  const m3 = minusBits4(a3, v128.load(tp, 48), v128.not(i32x4.eq(v128.load(fp, 48), z)));
+  return m0 | (m1 << 4) | (m2 << 8) | (m3 << 12);
+}
+
+/**
+ * SIMD: two pixels (patches pa, pb) × 16 channels (weights wp, row stride wStride) over `pairs`
+ * tap pairs, then threshold and write bits (mask selects the real channels) to words oa / ob.
+ */
+function qtile2(
+  pa: usize, pb: usize, wp: usize, pairs: i32, wStride: usize,
+  tp: usize, fp: usize, mask: u32, co: i32, oa: usize, ob: usize
+): void {
+  let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  const end = pa + (<usize>pairs << 2);
+  while (pa < end) {
+    const xa = v128.load32_splat(pa);
+    const xb = v128.load32_splat(pb);
+    let w = v128.load(wp);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xa, w));
+    b0 = i32x4.add(b0, i32x4.dot_i16x8_s(xb, w));
+    w = v128.load(wp, 16);
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xa, w));
+    b1 = i32x4.add(b1, i32x4.dot_i16x8_s(xb, w));
+    w = v128.load(wp, 32);
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xa, w));
+    b2 = i32x4.add(b2, i32x4.dot_i16x8_s(xb, w));
+    w = v128.load(wp, 48);
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xa, w));
+    b3 = i32x4.add(b3, i32x4.dot_i16x8_s(xb, w));
+    pa += 4;
+    pb += 4;
+    wp += wStride;
+  }
+  putBits(oa, minusBits16(a0, a1, a2, a3, tp, fp) & mask, co);
+  putBits(ob, minusBits16(b0, b1, b2, b3, tp, fp) & mask, co);
+}
+
+/** SIMD: one pixel × 16 channels (as qtile2). */
+function qtile1(
+  pa: usize, wp: usize, pairs: i32, wStride: usize,
+  tp: usize, fp: usize, mask: u32, co: i32, oa: usize
+): void {
+  let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  const end = pa + (<usize>pairs << 2);
+  while (pa < end) {
+    const xa = v128.load32_splat(pa);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xa, v128.load(wp)));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xa, v128.load(wp, 16)));
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xa, v128.load(wp, 32)));
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xa, v128.load(wp, 48)));
+    pa += 4;
+    wp += wStride;
+  }
+  putBits(oa, minusBits16(a0, a1, a2, a3, tp, fp) & mask, co);
+}
+
+/** The low 16 bits of a pair word as a signed i32 (tap 2p), and the high 16 bits (tap 2p + 1). */
+// @ts-ignore: decorator
+@inline function lo16(v: u32): i32 { return (<i32>(v << 16)) >> 16; }
+// @ts-ignore: decorator
+@inline function hi16(v: u32): i32 { return (<i32>v) >> 16; }
+
+/** Scalar: one pixel (patch pa) × channels co..co+lim-1 (lim <= 4), then threshold and bits. */
+function qtileScalar(
+  pa: usize, wp: usize, pairs: i32, wStride: usize,
+  thr: usize, flip: usize, co: i32, lim: i32, oa: usize
+): void {
+  let s0: i32 = 0, s1: i32 = 0, s2: i32 = 0, s3: i32 = 0;
+  const end = pa + (<usize>pairs << 2);
+  while (pa < end) {
+    const xv = load<u32>(pa);
+    const x0 = <i32>(xv & 0xffff), x1 = <i32>(xv >>> 16);
+    const w0 = load<u32>(wp), w1 = load<u32>(wp, 4), w2 = load<u32>(wp, 8), w3 = load<u32>(wp, 12);
+    s0 += x0 * lo16(w0) + x1 * hi16(w0);
+    s1 += x0 * lo16(w1) + x1 * hi16(w1);
+    s2 += x0 * lo16(w2) + x1 * hi16(w2);
+    s3 += x0 * lo16(w3) + x1 * hi16(w3);
+    pa += 4;
+    wp += wStride;
+  }
+  let bits: u32 = 0;
+  for (let j = 0; j < lim; j++) {
+    const a = j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : s3;
+    const off = <usize>(co + j) << 2;
+    const t = load<i32>(thr + off);
+    const plus = load<i32>(flip + off) == 0 ? a >= t : a <= t;
+    if (!plus) bits |= (<u32>1) << j;
+  }
+  putBits(oa, bits, co);
+}
+
+/**
+ * Fallback for windows too large for the patch buffer: per pixel, accumulators in scratch
+ * (i32[cout]), taps read straight from the input. Plain integer loops, both builds.
+ */
+function qconvDirect(
+  input: usize, weights: usize, thr: usize, flip: usize, out: usize, scratch: usize,
+  n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
+  kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
+): void {
+  const wpp = wordsFor(cout);
+  const c16 = paddedCout(cout);
+  const pairStride = <usize>c16 << 2;
+  const imgBytes = <usize>inH * <usize>inW * <usize>cin;
+  let dst = out;
+  for (let b = 0; b < n; b++) {
+    const image = input + <usize>b * imgBytes;
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++, dst += <usize>wpp << 2) {
+        for (let c = 0; c < cout; c++) store<i32>(scratch + (<usize>c << 2), 0);
+        const y0 = oy * stride - padTop, x0 = ox * stride - padLeft;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = y0 + ky;
+          if (iy < 0 || iy >= inH) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = x0 + kx;
+            if (ix < 0 || ix >= inW) continue;
+            const xp = image + (<usize>iy * <usize>inW + <usize>ix) * <usize>cin;
+            for (let ci = 0; ci < cin; ci++) {
+              const x = <i32>load<u8>(xp + <usize>ci);
+              if (x == 0) continue;
+              const t = (ky * kw + kx) * cin + ci;
+              let wq = weights + <usize>(t >> 1) * pairStride + (<usize>(t & 1) << 1);
+              let s = scratch;
+              for (let c = 0; c < cout; c++, wq += 4, s += 4) store<i32>(s, load<i32>(s) + x * <i32>load<i16>(wq));
+            }
+          }
+        }
+        for (let w = 0; w < wpp; w++) {
+          const base = w << 5;
+          const lim = min(32, cout - base);
+          let bits: u32 = 0;
+          for (let j = 0; j < lim; j++) {
+            const off = <usize>(base + j) << 2;
+            const a = load<i32>(scratch + off);
+            const t = load<i32>(thr + off);
+            const plus = load<i32>(flip + off) == 0 ? a >= t : a <= t;
+            if (!plus) bits |= (<u32>1) << j;
+          }
+          store<u32>(dst + (<usize>w << 2), bits);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Integer conv + threshold + pack (see the header for the contract and the weight layout).
+ * scratch: i32[cout], used only by the large-window fallback.
+ */
+export function qconv2dThresholdPack(
+  input: usize, weights: usize, thr: usize, flip: usize, out: usize, scratch: usize,
+  n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
+  kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
+): void {
+  requirePositive(n, "qconv2d: n must be > 0");
+  requirePositive(inH, "qconv2d: inH must be > 0");
+  requirePositive(inW, "qconv2d: inW must be > 0");
+  const pairs = checkWeightDims(kh, kw, cin, cout);
+  requirePositive(stride, "qconv2d: stride must be > 0");
+  requirePositive(outH, "qconv2d: outH must be > 0");
+  requirePositive(outW, "qconv2d: outW must be > 0");
+  requireNonNegative(padTop, "qconv2d: padTop must be >= 0");
+  requireNonNegative(padLeft, "qconv2d: padLeft must be >= 0");
+  if (padTop >= kh) fail("qconv2d: padTop must be < kh");
+  if (padLeft >= kw) fail("qconv2d: padLeft must be < kw");
+  if (<i64>(outH - 1) * <i64>stride - <i64>padTop >= <i64>inH) fail("qconv2d: last window row starts below the input");
+  if (<i64>(outW - 1) * <i64>stride - <i64>padLeft >= <i64>inW) fail("qconv2d: last window col starts right of the input");
+  const c16 = paddedCout(cout);
+  const wpp = wordsFor(cout);
+  requireBuffer(input, count5(n, inH, inW, cin, 1), "qconv2d: input buffer out of bounds");
+  requireBuffer(weights, count5(pairs, c16, 4, 1, 1), "qconv2d: weights buffer out of bounds");
+  requireBuffer(thr, count5(cout, 4, 1, 1, 1), "qconv2d: thr buffer out of bounds");
+  requireBuffer(flip, count5(cout, 4, 1, 1, 1), "qconv2d: flip buffer out of bounds");
+  requireBuffer(scratch, count5(cout, 4, 1, 1, 1), "qconv2d: scratch buffer out of bounds");
+  requireBuffer(out, count5(n, outH, outW, wpp, 4), "qconv2d: out buffer out of bounds");
+
+  const patchBytes = <usize>pairs << 2;
+  if (<usize>PATCH_BYTES < patchBytes << 1) {
+    qconvDirect(input, weights, thr, flip, out, scratch, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+    return;
+  }
+  // Pixels per group: as many patches as fit (at least 2).
+  const group = <i32>(<usize>PATCH_BYTES / patchBytes);
+  const total = <i64>n * <i64>outH * <i64>outW;   // < 2^31: out (4 bytes per pixel) is in memory
+  const wStride = <usize>c16 << 2;
+  const outPix = <usize>wpp << 2;
+  const imgBytes = <usize>inH * <usize>inW * <usize>cin;
+
+  // Padded copies of thr / flip for the last 16-channel block when cout % 16 != 0.
+  const full16 = cout & ~15;
+  for (let j = 0; j < 16; j++) {
+    const c = full16 + j;
+    store<i32>(tailThr + (<usize>j << 2), c < cout ? load<i32>(thr + (<usize>c << 2)) : 0);
+    store<i32>(tailFlip + (<usize>j << 2), c < cout ? load<i32>(flip + (<usize>c << 2)) : 0);
+  }
+
+  let b = 0, oy = 0, ox = 0;
+  for (let q0: i32 = 0; <i64>q0 < total; q0 += group) {
+    const g = <i32>min<i64>(<i64>group, total - <i64>q0);
+    // Gather the patches of pixels q0 .. q0 + g - 1.
+    let pp = patchBuf;
+    for (let i = 0; i < g; i++, pp += patchBytes) {
+      buildPatch(pp, input + <usize>b * imgBytes, oy * stride - padTop, ox * stride - padLeft, inH, inW, cin, kh, kw);
+      if (++ox == outW) { ox = 0; if (++oy == outH) { oy = 0; b++; } }
+    }
+    const outGroup = out + <usize>q0 * outPix;
+    if (ASC_FEATURE_SIMD) {
+      for (let co = 0; co < c16; co += 16) {
+        const partial = co + 16 > cout;
+        const tp = partial ? tailThr : thr + (<usize>co << 2);
+        const fp = partial ? tailFlip : flip + (<usize>co << 2);
+        const mask: u32 = partial ? ((<u32>1) << <u32>(cout - co)) - 1 : 0xffff;
+        const wp = weights + (<usize>co << 2);
+        const wordOff = <usize>(co >> 5) << 2;
+        let pa = patchBuf;
+        let oa = outGroup + wordOff;
+        let i = 0;
+        for (; i + 2 <= g; i += 2, pa += patchBytes << 1, oa += outPix << 1) {
+          qtile2(pa, pa + patchBytes, wp, pairs, wStride, tp, fp, mask, co, oa, oa + outPix);
+        }
+        if (i < g) qtile1(pa, wp, pairs, wStride, tp, fp, mask, co, oa);
+      }
+    } else {
+      for (let co = 0; co < cout; co += 4) {
+        const lim = min(4, cout - co);
+        const wp = weights + (<usize>co << 2);
+        const wordOff = <usize>(co >> 5) << 2;
+        let pa = patchBuf;
+        let oa = outGroup + wordOff;
+        for (let i = 0; i < g; i++, pa += patchBytes, oa += outPix) {
+          qtileScalar(pa, wp, pairs, wStride, thr, flip, co, lim, oa);
+        }
+      }
+    }
+  }
+}
