@@ -14,6 +14,7 @@ import { exportCommand, runExport } from './cmd_export.js';
 import { formatDocCommand, runFormatDoc } from './cmd_format_doc.js';
 import { infoCommand, runInfo } from './cmd_info.js';
 import { reproCommand, runRepro } from './cmd_repro.js';
+import { runServe, serveCommand } from './cmd_serve.js';
 import { runShip, shipCommand } from './cmd_ship.js';
 import { runTrain, trainCommand } from './cmd_train.js';
 
@@ -26,6 +27,7 @@ const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[
   { spec: attackCommand, run: runAttack },
   { spec: blackboxCommand, run: runBlackbox },
   { spec: hsjCommand, run: runHsj },
+  { spec: serveCommand, run: runServe },
   { spec: reproCommand, run: runRepro },
   { spec: shipCommand, run: runShip },
   { spec: formatDocCommand, run: runFormatDoc },
