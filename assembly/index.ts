@@ -1,7 +1,8 @@
 // bnn-edge WebAssembly kernels.
 //
 // This module is the compute core of the bnn-edge runtime: XOR/popcount binary convolutions over
-// bit-packed ±1 tensors, the float first layer (conv + binarization), output transforms
+// bit-packed ±1 tensors, the float first layer (conv + binarization), an exact-integer first layer
+// (u8 input quantization, u8 × i8 conv + threshold + pack; qconv.ts), output transforms
 // (threshold-and-pack, ReLU/scale), a dense head, argmax, stochastic weight sampling, and a
 // streaming XOR+popcount ceiling used by the benchmarks. It is built twice from the same source:
 // build/bnn-scalar.wasm (no SIMD) and build/bnn-simd.wasm (`--enable simd`, ASC_FEATURE_SIMD).
@@ -10,7 +11,8 @@
 // linear memory; the TypeScript wrapper owns the layout (all buffers at or above heapBase(),
 // 16-byte aligned; it grows `memory` itself). Kernels never allocate, and each one validates
 // dims and buffer bounds first, aborting (trapping) on a bad call. Bit conventions and the
-// packed layouts are documented in types.ts.
+// packed layouts are documented in types.ts (the qconv weight layout in qconv.ts). Some kernels
+// keep small working buffers in static memory below heapBase() (module-level, never grown).
 
 import { heapStart, fail } from "./types";
 import { checkBconv2dArgs } from "./bconv2d/args";

@@ -15,25 +15,36 @@
 //
 // Packed weight layout (produced by qconv2dPackWeights from int8 HWIO [kh][kw][cin][cout]):
 //   taps t = (ky·kw + kx)·cin + ci, T = kh·kw·cin, P = ceil(T/2) tap pairs,
-//   C = cout rounded up to a multiple of 16 (= cout for 64, 128, 256),
-//   i16 [P][C][2], element [p][co][j] = w[tap 2p + j][co], 0 for the odd padding tap (t = T) and for
-//   the padding channels co >= cout; qconv2dPackedWeightBytes = P·C·4 bytes.
-// One 16-byte vector of row p therefore holds the tap pair (2p, 2p+1) of 4 consecutive channels,
-// the operand of i32x4.dot_i16x8_s against the splat input pair x[2p] | x[2p+1] << 16.
+//   C = cout rounded up to a multiple of 16, B = C/16 blocks of 16 output channels;
+//   i16 [B][P][16][2]: element [blk][p][c][j] = w[tap 2p + j][channel 16·blk + c], 0 for the odd
+//   padding tap (t = T) and for the padding channels (>= cout). That is, the i16 weight of tap t
+//   and channel co sits at byte ((co >> 4)·P + (t >> 1))·64 + (co & 15)·4 + (t & 1)·2.
+//   qconv2dPackedWeightBytes = P·C·4 bytes (= ceil(T/2)·cout·4 when cout % 16 == 0).
+// Each 16-channel block is one contiguous run of P rows of 64 bytes; a 16-byte vector of row p
+// holds the tap pair (2p, 2p+1) of 4 consecutive channels, the operand of i32x4.dot_i16x8_s
+// against the splat input pair x[2p] | x[2p+1] << 16.
 //
 // Both builds first gather each output pixel's window into a "patch" (u16 per tap in tap order,
-// zeros outside the input) in a static buffer, then run the pairs against the weights. Windows
-// larger than the patch buffer allows (T > 8192) take a plain per-pixel scalar path.
-import { count5, fail, requireBuffer, requireNonNegative, requirePositive, wordsFor } from "./types";
+// zeros outside the input; read as i32 pairs it is exactly x[2p] | x[2p+1] << 16) in a static
+// buffer, then run the pairs against the weights: the simd build two pixels × 16 channels at a
+// time (8 i32x4 accumulators in registers), the scalar build one pixel × 4 channels. Windows
+// larger than the patch buffer allows (T > 4096) take a plain per-pixel scalar path that keeps
+// its sums in `scratch`.
+import { count5, fail, putBits, requireBuffer, requireNonNegative, requirePositive, wordsFor } from "./types";
 
 /** Largest kh·kw·cin accepted (keeps the i32 accumulator exact). */
 // @ts-ignore: decorator
 @inline const MAX_TAPS: i32 = 65536;
-/** Bytes of the static patch buffer (u16 per tap): two pixels of up to 8192 taps. */
+/** Bytes of the static patch buffer (u16 per tap): at least two pixels of up to 4096 taps. */
 // @ts-ignore: decorator
-@inline const PATCH_BYTES: i32 = 32768;
+@inline const PATCH_BYTES: i32 = 16384;
 /** Static scratch: patches (+ 16 bytes slack for vector overshoot). Below heapBase, never grows. */
 const patchBuf: usize = memory.data(PATCH_BYTES + 16, 16);
+/** Bytes of the static padded-image buffer (one image, u16 per value, zero border). */
+// @ts-ignore: decorator
+@inline const PADIMG_BYTES: i32 = 16384;
+/** Static: the current image widened to u16 with its zero padding (+ slack for vector reads). */
+const padImg: usize = memory.data(PADIMG_BYTES + 32, 16);
 /** thr and flip of the last, partial 16-channel block, padded with zeros. */
 const tailThr: usize = memory.data(64, 16);
 const tailFlip: usize = memory.data(64, 16);
@@ -70,17 +81,17 @@ export function qconv2dPackWeights(src: usize, dst: usize, kh: i32, kw: i32, cin
   const c16 = paddedCout(cout);
   requireBuffer(src, count5(taps, cout, 1, 1, 1), "qconv2dPackWeights: src buffer out of bounds");
   requireBuffer(dst, count5(pairs, c16, 4, 1, 1), "qconv2dPackWeights: dst buffer out of bounds");
-  let d = dst;
   for (let p = 0; p < pairs; p++) {
     const t0 = p << 1;
     const s0 = src + <usize>t0 * <usize>cout;
     const has1 = t0 + 1 < taps;
-    for (let co = 0; co < c16; co++, d += 4) {
+    for (let co = 0; co < c16; co++) {
       let w0: i32 = 0, w1: i32 = 0;
       if (co < cout) {
         w0 = <i32>load<i8>(s0 + <usize>co);
         if (has1) w1 = <i32>load<i8>(s0 + <usize>cout + <usize>co);
       }
+      const d = dst + ((<usize>(co >> 4) * <usize>pairs + <usize>p) << 6) + (<usize>(co & 15) << 2);
       store<u32>(d, (<u32>w0 & 0xffff) | (<u32>w1 << 16));
     }
   }
@@ -105,9 +116,10 @@ export function quantizeInputU8(src: usize, dst: usize, count: i32): void {
       const q1 = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(f32x4.mul(v128.load(s, 16), k), h)));
       const q2 = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(f32x4.mul(v128.load(s, 32), k), h)));
       const q3 = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(f32x4.mul(v128.load(s, 48), k), h)));
-      // Signed i32 → u16 saturating (negatives → 0), then i16 → u8 saturating (> 255 → 255).
-      const lo = i16x8.narrow_i32x4_u(q0, q1);
-      const hi = i16x8.narrow_i32x4_u(q2, q3);
+      // i32 → i16 signed saturating (keeps the sign), then i16 → u8 unsigned saturating:
+      // negatives → 0, > 255 → 255 (trunc_sat already mapped NaN → 0, ±Inf → i32 bounds).
+      const lo = i16x8.narrow_i32x4_s(q0, q1);
+      const hi = i16x8.narrow_i32x4_s(q2, q3);
       v128.store(dst + <usize>i, i8x16.narrow_i16x8_u(lo, hi));
     }
   }
@@ -116,7 +128,9 @@ export function quantizeInputU8(src: usize, dst: usize, count: i32): void {
     let q: f32 = Mathf.floor(x * <f32>255 + <f32>0.5);
     if (!(q >= 0)) q = 0;             // negatives and NaN
     else if (q > 255) q = 255;
-    store<u8>(dst + <usize>i, <u8><i32>q);
+    // q is an integer in [0, 255]: q + 2^23 is exact and its low mantissa byte is q. (Avoids a
+    // float → int conversion, which asc would emit as the post-MVP i32.trunc_sat_f32_s.)
+    store<u8>(dst + <usize>i, <u8>(reinterpret<u32>(q + <f32>8388608)));
   }
 }
 
@@ -128,6 +142,23 @@ export function quantizeInputU8(src: usize, dst: usize, count: i32): void {
     for (let i = 0; i < n; i += 8) v128.store(d + (<usize>i << 1), z);
   } else {
     for (let i = 0; i < n; i++) store<u16>(d + (<usize>i << 1), 0);
+  }
+}
+
+/**
+ * Zeroes n bytes at d, rounded up to 16 (d and the slack are inside a static buffer). A loop, not
+ * memory.fill: the scalar build stays within wasm MVP (no bulk-memory instructions).
+ */
+function zeroBytes(d: usize, n: usize): void {
+  const end = d + n;
+  if (ASC_FEATURE_SIMD) {
+    const z = i32x4.splat(0);
+    for (; d < end; d += 16) v128.store(d, z);
+  } else {
+    for (; d < end; d += 16) {
+      store<u64>(d, 0);
+      store<u64>(d, 0, 8);
+    }
   }
 }
 
@@ -172,11 +203,42 @@ function buildPatch(
   if ((kh * kw * cin) & 1) store<u16>(d, 0);
 }
 
-/** Writes 16 (or fewer) result bits of one pixel into its output word. */
-// @ts-ignore: decorator
-@inline function putBits(word: usize, bits: u32, co: i32): void {
-  if ((co & 31) == 0) store<u32>(word, bits);
-  else store<u32>(word, load<u32>(word) | (bits << <u32>(co & 31)));
+/**
+ * Widens image `image` (u8 [inH][inW][cin]) into padImg as u16 [hp][wp][cin]: padded row r,
+ * column c holds input (r - padTop, c - padLeft), or 0 outside the input. hp·wp·cin·2 bytes must
+ * fit PADIMG_BYTES.
+ */
+function fillPadded(
+  image: usize, inH: i32, inW: i32, cin: i32, padTop: i32, padLeft: i32, hp: i32, wp: i32
+): void {
+  const rowVals = wp * cin;
+  zeroBytes(padImg, <usize>(hp * rowVals) << 1);
+  const rows = min(inH, hp - padTop);
+  const colVals = min(inW, wp - padLeft) * cin;
+  const inRow = <usize>inW * <usize>cin;
+  for (let iy = 0; iy < rows; iy++) {
+    widenTaps(padImg + (<usize>((iy + padTop) * rowVals + padLeft * cin) << 1), image + <usize>iy * inRow, colVals);
+  }
+}
+
+/**
+ * Patch of the pixel whose window starts at padded position (py, px): kh rows of kw·cin values
+ * copied from padImg. Copies may over-read / over-write by up to 14 bytes: reads stay inside
+ * padImg's slack, writes are overwritten by the next row or land in the patch buffer's slack.
+ */
+function copyPatch(d: usize, py: i32, px: i32, cin: i32, kh: i32, kw: i32, wp: i32): void {
+  const rowTaps = kw * cin;
+  const rowBytes = <usize>rowTaps << 1;
+  const pitch = <usize>(wp * cin) << 1;
+  let s = padImg + <usize>py * pitch + (<usize>(px * cin) << 1);
+  for (let ky = 0; ky < kh; ky++, s += pitch, d += rowBytes) {
+    if (ASC_FEATURE_SIMD) {
+      for (let i: usize = 0; i < rowBytes; i += 16) v128.store(d + i, v128.load(s + i));
+    } else {
+      for (let i: usize = 0; i < rowBytes; i += 8) store<u64>(d + i, load<u64>(s + i));
+    }
+  }
+  if ((kh * kw * cin) & 1) store<u16>(d, 0);
 }
 
 /** 4 "minus" bits (bit 1 = -1) of acc against thr under the flip mask fm (all-ones = flipped). */
@@ -198,11 +260,12 @@ function buildPatch(
 }
 
 /**
- * SIMD: two pixels (patches pa, pb) × 16 channels (weights wp, row stride wStride) over `pairs`
- * tap pairs, then threshold and write bits (mask selects the real channels) to words oa / ob.
+ * SIMD: two pixels (patches pa, pb) × 16 channels (the block's weights at wp, 64 bytes per pair)
+ * over `pairs` tap pairs, then threshold and write the bits (mask keeps the real channels) into
+ * the pixels' output words oa / ob.
  */
 function qtile2(
-  pa: usize, pb: usize, wp: usize, pairs: i32, wStride: usize,
+  pa: usize, pb: usize, wp: usize, pairs: i32,
   tp: usize, fp: usize, mask: u32, co: i32, oa: usize, ob: usize
 ): void {
   let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
@@ -225,7 +288,7 @@ function qtile2(
     b3 = i32x4.add(b3, i32x4.dot_i16x8_s(xb, w));
     pa += 4;
     pb += 4;
-    wp += wStride;
+    wp += 64;
   }
   putBits(oa, minusBits16(a0, a1, a2, a3, tp, fp) & mask, co);
   putBits(ob, minusBits16(b0, b1, b2, b3, tp, fp) & mask, co);
@@ -233,7 +296,7 @@ function qtile2(
 
 /** SIMD: one pixel × 16 channels (as qtile2). */
 function qtile1(
-  pa: usize, wp: usize, pairs: i32, wStride: usize,
+  pa: usize, wp: usize, pairs: i32,
   tp: usize, fp: usize, mask: u32, co: i32, oa: usize
 ): void {
   let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
@@ -245,20 +308,68 @@ function qtile1(
     a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xa, v128.load(wp, 32)));
     a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xa, v128.load(wp, 48)));
     pa += 4;
-    wp += wStride;
+    wp += 64;
   }
   putBits(oa, minusBits16(a0, a1, a2, a3, tp, fp) & mask, co);
 }
 
-/** The low 16 bits of a pair word as a signed i32 (tap 2p), and the high 16 bits (tap 2p + 1). */
+/** 1 if acc is -1 under channel j's threshold: !(flip ? acc <= thr : acc >= thr). */
 // @ts-ignore: decorator
-@inline function lo16(v: u32): i32 { return (<i32>(v << 16)) >> 16; }
-// @ts-ignore: decorator
-@inline function hi16(v: u32): i32 { return (<i32>v) >> 16; }
+@inline function minusBitS(a: i32, thr: usize, flip: usize, c: i32): u32 {
+  const off = <usize>c << 2;
+  const t = load<i32>(thr + off);
+  return (load<i32>(flip + off) == 0 ? a >= t : a <= t) ? 0 : 1;
+}
 
-/** Scalar: one pixel (patch pa) × channels co..co+lim-1 (lim <= 4), then threshold and bits. */
-function qtileScalar(
-  pa: usize, wp: usize, pairs: i32, wStride: usize,
+/** Bits of channels co..co+lim-1 (lim <= 4) from the sums s0..s3. */
+// @ts-ignore: decorator
+@inline function minusBitsS4(s0: i32, s1: i32, s2: i32, s3: i32, thr: usize, flip: usize, co: i32, lim: i32): u32 {
+  let bits = minusBitS(s0, thr, flip, co);
+  if (lim > 1) bits |= minusBitS(s1, thr, flip, co + 1) << 1;
+  if (lim > 2) bits |= minusBitS(s2, thr, flip, co + 2) << 2;
+  if (lim > 3) bits |= minusBitS(s3, thr, flip, co + 3) << 3;
+  return bits;
+}
+
+/**
+ * Scalar: two pixels (patches pa, pb) × channels co..co+lim-1 (lim <= 4; wp = their weights
+ * inside the 16-channel block, 64 bytes per pair), then threshold and bits into words oa / ob.
+ * (i16 loads sign-extend with the MVP i32.load16_s: the scalar build needs no post-MVP feature.)
+ */
+function qtileScalar2(
+  pa: usize, pb: usize, wp: usize, pairs: i32,
+  thr: usize, flip: usize, co: i32, lim: i32, oa: usize, ob: usize
+): void {
+  let s0: i32 = 0, s1: i32 = 0, s2: i32 = 0, s3: i32 = 0;
+  let t0: i32 = 0, t1: i32 = 0, t2: i32 = 0, t3: i32 = 0;
+  const end = pa + (<usize>pairs << 2);
+  while (pa < end) {
+    const xv = load<u32>(pa), yv = load<u32>(pb);
+    const x0 = <i32>(xv & 0xffff), x1 = <i32>(xv >>> 16);
+    const y0 = <i32>(yv & 0xffff), y1 = <i32>(yv >>> 16);
+    let w0 = <i32>load<i16>(wp), w1 = <i32>load<i16>(wp, 2);
+    s0 += x0 * w0 + x1 * w1;
+    t0 += y0 * w0 + y1 * w1;
+    w0 = <i32>load<i16>(wp, 4); w1 = <i32>load<i16>(wp, 6);
+    s1 += x0 * w0 + x1 * w1;
+    t1 += y0 * w0 + y1 * w1;
+    w0 = <i32>load<i16>(wp, 8); w1 = <i32>load<i16>(wp, 10);
+    s2 += x0 * w0 + x1 * w1;
+    t2 += y0 * w0 + y1 * w1;
+    w0 = <i32>load<i16>(wp, 12); w1 = <i32>load<i16>(wp, 14);
+    s3 += x0 * w0 + x1 * w1;
+    t3 += y0 * w0 + y1 * w1;
+    pa += 4;
+    pb += 4;
+    wp += 64;
+  }
+  putBits(oa, minusBitsS4(s0, s1, s2, s3, thr, flip, co, lim), co);
+  putBits(ob, minusBitsS4(t0, t1, t2, t3, thr, flip, co, lim), co);
+}
+
+/** Scalar: one pixel × channels co..co+lim-1 (as qtileScalar2). */
+function qtileScalar1(
+  pa: usize, wp: usize, pairs: i32,
   thr: usize, flip: usize, co: i32, lim: i32, oa: usize
 ): void {
   let s0: i32 = 0, s1: i32 = 0, s2: i32 = 0, s3: i32 = 0;
@@ -266,23 +377,14 @@ function qtileScalar(
   while (pa < end) {
     const xv = load<u32>(pa);
     const x0 = <i32>(xv & 0xffff), x1 = <i32>(xv >>> 16);
-    const w0 = load<u32>(wp), w1 = load<u32>(wp, 4), w2 = load<u32>(wp, 8), w3 = load<u32>(wp, 12);
-    s0 += x0 * lo16(w0) + x1 * hi16(w0);
-    s1 += x0 * lo16(w1) + x1 * hi16(w1);
-    s2 += x0 * lo16(w2) + x1 * hi16(w2);
-    s3 += x0 * lo16(w3) + x1 * hi16(w3);
+    s0 += x0 * <i32>load<i16>(wp) + x1 * <i32>load<i16>(wp, 2);
+    s1 += x0 * <i32>load<i16>(wp, 4) + x1 * <i32>load<i16>(wp, 6);
+    s2 += x0 * <i32>load<i16>(wp, 8) + x1 * <i32>load<i16>(wp, 10);
+    s3 += x0 * <i32>load<i16>(wp, 12) + x1 * <i32>load<i16>(wp, 14);
     pa += 4;
-    wp += wStride;
+    wp += 64;
   }
-  let bits: u32 = 0;
-  for (let j = 0; j < lim; j++) {
-    const a = j == 0 ? s0 : j == 1 ? s1 : j == 2 ? s2 : s3;
-    const off = <usize>(co + j) << 2;
-    const t = load<i32>(thr + off);
-    const plus = load<i32>(flip + off) == 0 ? a >= t : a <= t;
-    if (!plus) bits |= (<u32>1) << j;
-  }
-  putBits(oa, bits, co);
+  putBits(oa, minusBitsS4(s0, s1, s2, s3, thr, flip, co, lim), co);
 }
 
 /**
@@ -295,8 +397,7 @@ function qconvDirect(
   kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
 ): void {
   const wpp = wordsFor(cout);
-  const c16 = paddedCout(cout);
-  const pairStride = <usize>c16 << 2;
+  const blockBytes = <usize>((kh * kw * cin + 1) >> 1) << 6;   // weights of one 16-channel block
   const imgBytes = <usize>inH * <usize>inW * <usize>cin;
   let dst = out;
   for (let b = 0; b < n; b++) {
@@ -316,9 +417,12 @@ function qconvDirect(
               const x = <i32>load<u8>(xp + <usize>ci);
               if (x == 0) continue;
               const t = (ky * kw + kx) * cin + ci;
-              let wq = weights + <usize>(t >> 1) * pairStride + (<usize>(t & 1) << 1);
+              const tOff = weights + (<usize>(t >> 1) << 6) + (<usize>(t & 1) << 1);
               let s = scratch;
-              for (let c = 0; c < cout; c++, wq += 4, s += 4) store<i32>(s, load<i32>(s) + x * <i32>load<i16>(wq));
+              for (let c = 0; c < cout; c++, s += 4) {
+                const wq = tOff + <usize>(c >> 4) * blockBytes + (<usize>(c & 15) << 2);
+                store<i32>(s, load<i32>(s) + x * <i32>load<i16>(wq));
+              }
             }
           }
         }
@@ -376,10 +480,10 @@ export function qconv2dThresholdPack(
     qconvDirect(input, weights, thr, flip, out, scratch, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
     return;
   }
-  // Pixels per group: as many patches as fit (at least 2).
+  // Pixels per group: as many patches as fit (at least 2). Each group's patches are built once
+  // and reused by every channel block.
   const group = <i32>(<usize>PATCH_BYTES / patchBytes);
-  const total = <i64>n * <i64>outH * <i64>outW;   // < 2^31: out (4 bytes per pixel) is in memory
-  const wStride = <usize>c16 << 2;
+  const total = <i64>n * <i64>outH * <i64>outW;   // < 2^30: out (>= 4 bytes per pixel) is in memory
   const outPix = <usize>wpp << 2;
   const imgBytes = <usize>inH * <usize>inW * <usize>cin;
 
@@ -391,13 +495,26 @@ export function qconv2dThresholdPack(
     store<i32>(tailFlip + (<usize>j << 2), c < cout ? load<i32>(flip + (<usize>c << 2)) : 0);
   }
 
+  // Padded extent covering every window; when one image fits padImg, patches are plain copies.
+  const hp = (outH - 1) * stride + kh;     // < 2^31: the checks above bound each term
+  const wpad = (outW - 1) * stride + kw;
+  const usePad = <i64>hp * <i64>wpad * <i64>cin * 2 <= <i64>PADIMG_BYTES;
   let b = 0, oy = 0, ox = 0;
+  let padded = -1;                         // image currently in padImg
   for (let q0: i32 = 0; <i64>q0 < total; q0 += group) {
     const g = <i32>min<i64>(<i64>group, total - <i64>q0);
     // Gather the patches of pixels q0 .. q0 + g - 1.
     let pp = patchBuf;
     for (let i = 0; i < g; i++, pp += patchBytes) {
-      buildPatch(pp, input + <usize>b * imgBytes, oy * stride - padTop, ox * stride - padLeft, inH, inW, cin, kh, kw);
+      if (usePad) {
+        if (padded != b) {
+          fillPadded(input + <usize>b * imgBytes, inH, inW, cin, padTop, padLeft, hp, wpad);
+          padded = b;
+        }
+        copyPatch(pp, oy * stride, ox * stride, cin, kh, kw, wpad);
+      } else {
+        buildPatch(pp, input + <usize>b * imgBytes, oy * stride - padTop, ox * stride - padLeft, inH, inW, cin, kh, kw);
+      }
       if (++ox == outW) { ox = 0; if (++oy == outH) { oy = 0; b++; } }
     }
     const outGroup = out + <usize>q0 * outPix;
@@ -407,26 +524,28 @@ export function qconv2dThresholdPack(
         const tp = partial ? tailThr : thr + (<usize>co << 2);
         const fp = partial ? tailFlip : flip + (<usize>co << 2);
         const mask: u32 = partial ? ((<u32>1) << <u32>(cout - co)) - 1 : 0xffff;
-        const wp = weights + (<usize>co << 2);
+        const wp = weights + ((<usize>(co >> 4) * <usize>pairs) << 6);
         const wordOff = <usize>(co >> 5) << 2;
         let pa = patchBuf;
         let oa = outGroup + wordOff;
         let i = 0;
         for (; i + 2 <= g; i += 2, pa += patchBytes << 1, oa += outPix << 1) {
-          qtile2(pa, pa + patchBytes, wp, pairs, wStride, tp, fp, mask, co, oa, oa + outPix);
+          qtile2(pa, pa + patchBytes, wp, pairs, tp, fp, mask, co, oa, oa + outPix);
         }
-        if (i < g) qtile1(pa, wp, pairs, wStride, tp, fp, mask, co, oa);
+        if (i < g) qtile1(pa, wp, pairs, tp, fp, mask, co, oa);
       }
     } else {
       for (let co = 0; co < cout; co += 4) {
         const lim = min(4, cout - co);
-        const wp = weights + (<usize>co << 2);
+        const wp = weights + ((<usize>(co >> 4) * <usize>pairs) << 6) + (<usize>(co & 15) << 2);
         const wordOff = <usize>(co >> 5) << 2;
         let pa = patchBuf;
         let oa = outGroup + wordOff;
-        for (let i = 0; i < g; i++, pa += patchBytes, oa += outPix) {
-          qtileScalar(pa, wp, pairs, wStride, thr, flip, co, lim, oa);
+        let i = 0;
+        for (; i + 2 <= g; i += 2, pa += patchBytes << 1, oa += outPix << 1) {
+          qtileScalar2(pa, pa + patchBytes, wp, pairs, thr, flip, co, lim, oa, oa + outPix);
         }
+        if (i < g) qtileScalar1(pa, wp, pairs, thr, flip, co, lim, oa);
       }
     }
   }

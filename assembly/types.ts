@@ -84,3 +84,14 @@ export function requireBuffer(ptr: usize, bytes: u64, msg: string): void {
 @inline export function popcnt64(x: u64): i64 {
   return <i64>popcnt<u64>(x);
 }
+
+/**
+ * Writes result bits of one pixel for channels co, co+1, ... (bit j = channel co + j, all inside
+ * one word) into that pixel's output word. Kernels visit channel blocks in ascending order and
+ * every word starts a block, so the block at co % 32 == 0 stores and later blocks OR.
+ */
+// @ts-ignore: decorator
+@inline export function putBits(word: usize, bits: u32, co: i32): void {
+  if ((co & 31) == 0) store<u32>(word, bits);
+  else store<u32>(word, load<u32>(word) | (bits << <u32>(co & 31)));
+}

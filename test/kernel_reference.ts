@@ -242,3 +242,138 @@ export function bernoulliSignsRef(prob: Uint8Array, state: Uint32Array): Int8Arr
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Exact float emulation: the f32 operation order the float kernels document
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Float conv emulating the kernels' f32 arithmetic exactly: per output, s = +0, then for taps in
+ * (ky, kx, ci) ascending order (taps outside the input skipped) s = f32(s + f32(x·w)).
+ * (Math.fround of an f64 sum / product of two f32 values is the correctly rounded f32 result.)
+ * Returns Float32Array [n][outH][outW][cout].
+ */
+export function conv2dFloatF32(
+  x: Float32Array, n: number, h: number, w: number, cin: number,
+  weights: Float32Array, cout: number, kh: number, kw: number, stride: number,
+  padTop: number, padLeft: number, outH: number, outW: number,
+): Float32Array {
+  const y = new Float32Array(n * outH * outW * cout);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++)
+        for (let o = 0; o < cout; o++) {
+          let s = 0;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * stride - padTop + ky;
+            if (iy < 0 || iy >= h) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * stride - padLeft + kx;
+              if (ix < 0 || ix >= w) continue;
+              for (let ci = 0; ci < cin; ci++) {
+                const p = Math.fround(x[((b * h + iy) * w + ix) * cin + ci]! * weights[((ky * kw + kx) * cin + ci) * cout + o]!);
+                s = Math.fround(s + p);
+              }
+            }
+          }
+          y[((b * outH + oy) * outW + ox) * cout + o] = s;
+        }
+  return y;
+}
+
+/** denseF32 in its documented f32 order: per output s = +0, s = f32(s + f32(x[i][k]·w[k][j])), k ascending. */
+export function denseF32Exact(x: Float32Array, w: Float32Array, m: number, fin: number, fout: number): Float32Array {
+  const out = new Float32Array(m * fout);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < fout; j++) {
+      let s = 0;
+      for (let k = 0; k < fin; k++) s = Math.fround(s + Math.fround(x[i * fin + k]! * w[k * fout + j]!));
+      out[i * fout + j] = s;
+    }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integer first layer (quantizeInputU8, qconv2dThresholdPack)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The quantization formula, as a TensorFlow.js emulation computes it:
+ * Math.floor(Math.fround(Math.fround(x · 255) + 0.5)), clamped to [0, 255]; NaN → 0.
+ */
+export function quantizeU8Ref(x: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const q = Math.floor(Math.fround(Math.fround(Math.fround(x[i]!) * 255) + 0.5));
+    out[i] = Number.isNaN(q) ? 0 : Math.min(255, Math.max(0, q));
+  }
+  return out;
+}
+
+/**
+ * Exact integer conv: x u8 [n][h][w][cin], weights int8 HWIO [kh][kw][cin][cout], explicit
+ * top/left padding (outside positions are 0) → Int32Array [n][outH][outW][cout] of Σ x·w.
+ */
+export function conv2dInt(
+  x: Uint8Array, n: number, h: number, w: number, cin: number,
+  weights: Int8Array, cout: number, kh: number, kw: number, stride: number,
+  padTop: number, padLeft: number, outH: number, outW: number,
+): Int32Array {
+  const acc = new Int32Array(n * outH * outW * cout);
+  const s = new Float64Array(cout);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++) {
+        s.fill(0);
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * stride - padTop + ky;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * stride - padLeft + kx;
+            if (ix < 0 || ix >= w) continue;
+            for (let ci = 0; ci < cin; ci++) {
+              const xv = x[((b * h + iy) * w + ix) * cin + ci]!;
+              const wb = ((ky * kw + kx) * cin + ci) * cout;
+              for (let o = 0; o < cout; o++) s[o] += xv * weights[wb + o]!;
+            }
+          }
+        }
+        const base = ((b * outH + oy) * outW + ox) * cout;
+        for (let o = 0; o < cout; o++) {
+          if (!Number.isSafeInteger(s[o]!) || Math.abs(s[o]!) >= 2 ** 31) throw new Error('conv2dInt: sum leaves int32');
+          acc[base + o] = s[o]!;
+        }
+      }
+  return acc;
+}
+
+/** ±1 of "acc ≥ thr" (flip = 0) or "acc ≤ thr" (flip ≠ 0), the first-layer rule: Int8Array [m][c]. */
+export function thresholdSignsGE(acc: ArrayLike<number>, m: number, c: number, thr: ArrayLike<number>, flip: Int32Array): Int8Array {
+  const s = new Int8Array(m * c);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < c; j++) {
+      const a = acc[i * c + j]!;
+      s[i * c + j] = (flip[j] === 0 ? a >= thr[j]! : a <= thr[j]!) ? 1 : -1;
+    }
+  return s;
+}
+
+/**
+ * The documented qconv2d packed weight layout, built independently: i16 [B][P][16][2] with
+ * P = ceil(kh·kw·cin / 2), B = ceil(cout / 16); element [blk][p][c][j] = w[tap 2p + j][16·blk + c]
+ * (tap t = (ky·kw + kx)·cin + ci), 0 for the odd padding tap and for channels >= cout.
+ */
+export function packQconvWeightsRef(w: Int8Array, kh: number, kw: number, cin: number, cout: number): Int16Array {
+  const taps = kh * kw * cin;
+  const pairs = Math.ceil(taps / 2);
+  const blocks = Math.ceil(cout / 16);
+  const out = new Int16Array(blocks * pairs * 16 * 2);
+  for (let blk = 0; blk < blocks; blk++)
+    for (let p = 0; p < pairs; p++)
+      for (let c = 0; c < 16; c++)
+        for (let j = 0; j < 2; j++) {
+          const t = 2 * p + j, co = 16 * blk + c;
+          out[((blk * pairs + p) * 16 + c) * 2 + j] = t < taps && co < cout ? w[t * cout + co]! : 0;
+        }
+  return out;
+}

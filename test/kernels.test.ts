@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  TestRng, argmaxRef, bernoulliSignsRef, conv2dFloat, conv2dSigns, denseRef, packSigns, popcount32,
-  reluScaleRef, samePadding, thresholdSignsF32, thresholdSignsI32, unpackSigns, wordsPerPixel,
+  TestRng, argmaxRef, bernoulliSignsRef, conv2dFloat, conv2dFloatF32, conv2dInt, conv2dSigns, denseF32Exact, denseRef,
+  packQconvWeightsRef, packSigns, popcount32, quantizeU8Ref, reluScaleRef, samePadding, thresholdSignsF32,
+  thresholdSignsGE, thresholdSignsI32, unpackSigns, wordsPerPixel,
 } from './kernel_reference.js';
 
 type Ptr = number;
@@ -26,6 +27,12 @@ interface KernelExports {
   fconv2d(input: Ptr, weights: Ptr, out: Ptr, n: number, inH: number, inW: number, cin: number, cout: number,
     kh: number, kw: number, stride: number, padTop: number, padLeft: number, outH: number, outW: number, relu: number): void;
   fconv2dThresholdPack(input: Ptr, weights: Ptr, thr: Ptr, flip: Ptr, out: Ptr, scratch: Ptr, n: number, inH: number,
+    inW: number, cin: number, cout: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number,
+    outH: number, outW: number): void;
+  quantizeInputU8(src: Ptr, dst: Ptr, count: number): void;
+  qconv2dPackWeights(src: Ptr, dst: Ptr, kh: number, kw: number, cin: number, cout: number): void;
+  qconv2dPackedWeightBytes(kh: number, kw: number, cin: number, cout: number): number;
+  qconv2dThresholdPack(input: Ptr, weights: Ptr, thr: Ptr, flip: Ptr, out: Ptr, scratch: Ptr, n: number, inH: number,
     inW: number, cin: number, cout: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number,
     outH: number, outW: number): void;
   denseF32(x: Ptr, w: Ptr, out: Ptr, m: number, fin: number, fout: number): void;
@@ -72,7 +79,7 @@ class Kernels {
     return ptr;
   }
 
-  put(a: Uint32Array | Int32Array | Float32Array | Uint8Array): Ptr {
+  put(a: Uint32Array | Int32Array | Float32Array | Uint8Array | Int8Array | Int16Array): Ptr {
     const p = this.alloc(a.byteLength);
     new Uint8Array(this.k.memory.buffer, p, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     return p;
@@ -93,6 +100,12 @@ class Kernels {
   }
   f32(p: Ptr, n: number): Float32Array {
     return new Float32Array(this.k.memory.buffer, p, n).slice();
+  }
+  u8(p: Ptr, n: number): Uint8Array {
+    return new Uint8Array(this.k.memory.buffer, p, n).slice();
+  }
+  i16(p: Ptr, n: number): Int16Array {
+    return new Int16Array(this.k.memory.buffer, p, n).slice();
   }
   memBytes(): number {
     return this.k.memory.buffer.byteLength;
@@ -332,11 +345,16 @@ function relErr(got: Float32Array, ref: Float64Array): number {
   return diff / scale;
 }
 
-interface FconvCase { n: number; h: number; w: number; cin: number; cout: number; k: number; stride: number }
+/** A conv case; SAME padding unless `valid`, square kernel k unless kw is given. */
+interface FconvCase { n: number; h: number; w: number; cin: number; cout: number; k: number; kw?: number; stride: number; valid?: boolean }
 
 function fconvGeometry(s: FconvCase) {
-  const ph = samePadding(s.h, s.k, s.stride), pw = samePadding(s.w, s.k, s.stride);
-  return { outH: ph.out, outW: pw.out, padTop: ph.before, padLeft: pw.before };
+  const kw = s.kw ?? s.k;
+  if (s.valid) {
+    return { outH: Math.floor((s.h - s.k) / s.stride) + 1, outW: Math.floor((s.w - kw) / s.stride) + 1, padTop: 0, padLeft: 0, kh: s.k, kw };
+  }
+  const ph = samePadding(s.h, s.k, s.stride), pw = samePadding(s.w, kw, s.stride);
+  return { outH: ph.out, outW: pw.out, padTop: ph.before, padLeft: pw.before, kh: s.k, kw };
 }
 
 const fconvCases: FconvCase[] = [
@@ -344,28 +362,38 @@ const fconvCases: FconvCase[] = [
   { n: 1, h: 28, w: 28, cin: 1, cout: 70, k: 8, stride: 2 }, // cout % 16 and % 4 tails
   { n: 2, h: 9, w: 7, cin: 3, cout: 7, k: 3, stride: 1 },
   { n: 1, h: 9, w: 10, cin: 5, cout: 33, k: 5, stride: 2 },
+  // VALID layers with windows > 192 taps take the segmented path (chunks of 64 pixels, row
+  // segments, sums parked between segments): conv2 / conv3 geometry of model A, an odd pixel
+  // count across images, rows of 2 and 3 segments, channel tails.
+  { n: 3, h: 14, w: 14, cin: 64, cout: 35, k: 6, stride: 2, valid: true },   // 75 pixels, span 384
+  { n: 5, h: 5, w: 5, cin: 128, cout: 20, k: 5, stride: 1, valid: true },    // 1×1 outputs, span 640
+  { n: 1, h: 11, w: 9, cin: 40, cout: 16, k: 4, kw: 5, stride: 3, valid: true }, // kh ≠ kw, span 200
+  { n: 2, h: 6, w: 6, cin: 9, cout: 18, k: 5, stride: 1, valid: true },      // 225 taps, span 45
 ];
 
-test('fconv2d with SAME padding == float reference (1e-5 relative), relu, builds bit-identical', () => {
+test('fconv2d (SAME and VALID) == float reference (1e-5 relative) and == the f32 order exactly, relu, builds bit-identical', () => {
   const rng = new TestRng(6);
   // The model's conv1 geometry: 8×8 stride 2 on 28×28 → 14×14, pads top/left 3.
-  assert.deepEqual(fconvGeometry(fconvCases[0]!), { outH: 14, outW: 14, padTop: 3, padLeft: 3 });
+  assert.deepEqual(fconvGeometry(fconvCases[0]!), { outH: 14, outW: 14, padTop: 3, padLeft: 3, kh: 8, kw: 8 });
   for (const s of fconvCases) {
     const g = fconvGeometry(s);
     const x = rng.floats(s.n * s.h * s.w * s.cin);
-    const wt = rng.floats(s.k * s.k * s.cin * s.cout);
-    const ref = conv2dFloat(x, s.n, s.h, s.w, s.cin, wt, s.cout, s.k, s.k, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const wt = rng.floats(g.kh * g.kw * s.cin * s.cout);
+    const ref = conv2dFloat(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    // The documented summation order, emulated in f32: the kernels must match it bit for bit.
+    const exact = conv2dFloatF32(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
     const count = s.n * g.outH * g.outW * s.cout;
     const results: Float32Array[] = [];
     for (const m of builds) {
       for (const relu of [0, 1]) {
         m.reset();
         const px = m.put(x), pw = m.put(wt), pout = m.junk(count * 4);
-        m.k.fconv2d(px, pw, pout, s.n, s.h, s.w, s.cin, s.cout, s.k, s.k, s.stride, g.padTop, g.padLeft, g.outH, g.outW, relu);
+        m.k.fconv2d(px, pw, pout, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW, relu);
         const got = m.f32(pout, count);
         const expect = relu ? ref.map((v) => Math.max(v, 0)) : ref;
         const err = relErr(got, expect);
         assert.ok(err <= 1e-5, `${m.name} relu=${relu} ${JSON.stringify(s)}: rel err ${err}`);
+        assert.deepEqual(got, relu ? exact.map((v) => Math.max(v, 0)) : exact, `${m.name} relu=${relu} ${JSON.stringify(s)}: not the documented f32 order`);
         if (relu) assert.ok(got.every((v) => v >= 0));
         else results.push(got);
       }
@@ -374,12 +402,38 @@ test('fconv2d with SAME padding == float reference (1e-5 relative), relu, builds
   }
 });
 
+test('fconv2d: random shapes (SAME / VALID, strides, kh ≠ kw, channel tails) == the f32 order exactly in both builds', () => {
+  const rng = new TestRng(61);
+  let segmented = 0;
+  for (let it = 0; it < 80; it++) {
+    const k = rng.int(1, 7), kw = rng.int(1, 7), stride = rng.int(1, 3);
+    const s: FconvCase = {
+      n: rng.int(1, 3), h: k + rng.int(0, 7), w: kw + rng.int(0, 7), cin: rng.pick([1, 2, 3, 8, 17, 40, 64]),
+      cout: rng.pick([1, 3, 4, 5, 16, 17, 21, 32, 36]), k, kw, stride, valid: rng.int(0, 1) === 1,
+    };
+    const g = fconvGeometry(s);
+    if (g.padTop >= g.kh || g.padLeft >= g.kw) continue;
+    if (s.valid && g.kh * g.kw * s.cin > 192) segmented++;
+    const x = rng.floats(s.n * s.h * s.w * s.cin);
+    const wt = rng.floats(g.kh * g.kw * s.cin * s.cout);
+    const exact = conv2dFloatF32(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const count = s.n * g.outH * g.outW * s.cout;
+    for (const m of builds) {
+      m.reset();
+      const px = m.put(x), pw = m.put(wt), pout = m.junk(count * 4);
+      m.k.fconv2d(px, pw, pout, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW, 0);
+      assert.deepEqual(m.f32(pout, count), exact, `${m.name} ${JSON.stringify(s)}`);
+    }
+  }
+  assert.ok(segmented >= 8, `only ${segmented} shapes took the segmented path`);
+});
+
 test('fconv2dThresholdPack == threshold(fconv2d) exactly, incl. ±Infinity and flip', () => {
   const rng = new TestRng(7);
   for (const s of fconvCases) {
     const g = fconvGeometry(s);
     const x = rng.floats(s.n * s.h * s.w * s.cin);
-    const wt = rng.floats(s.k * s.k * s.cin * s.cout);
+    const wt = rng.floats(g.kh * g.kw * s.cin * s.cout);
     const pixels = s.n * g.outH * g.outW;
     const thr = new Float32Array(s.cout).map(() => rng.float() - 0.5);
     const flip = new Int32Array(s.cout).map(() => rng.int(0, 1));
@@ -393,7 +447,7 @@ test('fconv2dThresholdPack == threshold(fconv2d) exactly, incl. ±Infinity and f
       m.reset();
       const px = m.put(x), pw = m.put(wt), pthr = m.put(thr), pflip = m.put(flip);
       const py = m.junk(pixels * s.cout * 4);
-      m.k.fconv2d(px, pw, py, s.n, s.h, s.w, s.cin, s.cout, s.k, s.k, s.stride, g.padTop, g.padLeft, g.outH, g.outW, 0);
+      m.k.fconv2d(px, pw, py, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW, 0);
       const y = m.f32(py, pixels * s.cout);
       // Exact threshold of a value in the middle of the data must hit the equality case too.
       const pthr2 = m.put(thr.map((t, j) => (j === s.cout - 1 ? y[s.cout - 1]! : t)));
@@ -402,7 +456,7 @@ test('fconv2dThresholdPack == threshold(fconv2d) exactly, incl. ±Infinity and f
         const expect = packSigns(thresholdSignsF32(y, pixels, s.cout, thrNow, flip), pixels, s.cout);
         const pout = m.junk(pixels * wpp * 4);
         const scratch = m.junk(s.cout * 4);
-        m.k.fconv2dThresholdPack(px, pw, tp, pflip, pout, scratch, s.n, s.h, s.w, s.cin, s.cout, s.k, s.k, s.stride,
+        m.k.fconv2dThresholdPack(px, pw, tp, pflip, pout, scratch, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride,
           g.padTop, g.padLeft, g.outH, g.outW);
         const got = m.u32(pout, pixels * wpp);
         assert.deepEqual(got, expect, `${m.name} ${JSON.stringify(s)}`);
@@ -419,11 +473,12 @@ test('fconv2dThresholdPack == threshold(fconv2d) exactly, incl. ±Infinity and f
   }
 });
 
-test('denseF32 == reference (1e-5 relative), builds bit-identical', () => {
+test('denseF32 == reference (1e-5 relative) and == the f32 order exactly, builds bit-identical', () => {
   const rng = new TestRng(8);
-  for (const [mm, fin, fout] of [[1, 1, 1], [3, 50, 10], [4, 200, 37], [2, 33, 64]] as const) {
+  for (const [mm, fin, fout] of [[1, 1, 1], [3, 50, 10], [4, 200, 37], [2, 33, 64], [5, 128, 10], [7, 9, 23], [128, 128, 10]] as const) {
     const x = rng.floats(mm * fin), w = rng.floats(fin * fout);
     const ref = denseRef(x, w, mm, fin, fout);
+    const exact = denseF32Exact(x, w, mm, fin, fout);
     const results: Float32Array[] = [];
     for (const m of builds) {
       m.reset();
@@ -431,6 +486,7 @@ test('denseF32 == reference (1e-5 relative), builds bit-identical', () => {
       m.k.denseF32(px, pw, pout, mm, fin, fout);
       const got = m.f32(pout, mm * fout);
       assert.ok(relErr(got, ref) <= 1e-5, `${m.name} ${mm}x${fin}x${fout}`);
+      assert.deepEqual(got, exact, `${m.name} ${mm}x${fin}x${fout}: not the documented f32 order`);
       results.push(got);
     }
     assert.deepEqual(results[1], results[0]);
@@ -594,5 +650,267 @@ test('bad calls trap (out of bounds, non-positive dims, window > input) and the 
     const px = m.put(x), po = m.junk(4);
     k.argmaxF32(px, 1, 4, po);
     assert.equal(m.i32(po, 1)[0], 1);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Integer first layer: quantizeInputU8, qconv2dPackWeights, qconv2dThresholdPack
+// ---------------------------------------------------------------------------------------------
+
+/** The f32 neighbours of v (next below, next above). */
+function f32Neighbours(v: number): [number, number] {
+  const f = new Float32Array([v]);
+  const u = new Uint32Array(f.buffer);
+  const bits = u[0]!;
+  if (v === 0) return [-1.401298464324817e-45, 1.401298464324817e-45];
+  u[0] = v > 0 ? bits - 1 : bits + 1;
+  const below = f[0]!;
+  u[0] = v > 0 ? bits + 1 : bits - 1;
+  return [below, f[0]!];
+}
+
+test('quantizeInputU8 == Math.floor(fround(fround(x·255) + 0.5)) on edge values, both builds, every lane position', () => {
+  const vals: number[] = [0, 1, 0.5 / 255, 1 / 255, 254.5 / 255, 0.5, 0.25, 0.75];
+  for (let k = 0; k < 256; k++) {
+    const mid = Math.fround((k + 0.5) / 255);
+    vals.push(mid, ...f32Neighbours(mid), Math.fround(k / 255), ...f32Neighbours(Math.fround(k / 255)));
+  }
+  const rng = new TestRng(20);
+  for (let i = 0; i < 500; i++) vals.push(rng.float());
+  vals.push(...f32Neighbours(1), ...f32Neighbours(0.5 / 255));
+  // "Be safe": out-of-range inputs the caller should never pass still clamp (NaN → 0).
+  const unsafe = [-0, -1e-30, -0.5, -1, 1.0001, 1.5, 255, 1e9, 3e38, Infinity, -Infinity, NaN, 1e-45, -3e38, 128.6 / 255];
+  const x = Float32Array.from([...vals, ...unsafe]);
+  const expect = quantizeU8Ref(x);
+  // Spot checks of the formula itself.
+  assert.equal(expect[0], 0);
+  assert.equal(expect[1], 255);
+  assert.equal(quantizeU8Ref([0.5 / 255])[0], 1);
+  assert.deepEqual(Array.from(quantizeU8Ref([NaN, -1, 2, Infinity, -Infinity])), [0, 0, 255, 255, 0]);
+  for (const m of builds) {
+    // Every start offset 0..16 so each value passes through every SIMD lane and the scalar tail.
+    for (let shift = 0; shift <= 16; shift++) {
+      const xs = x.slice(shift);
+      m.reset();
+      const ps = m.put(xs), pd = m.junk(xs.length);
+      m.k.quantizeInputU8(ps, pd, xs.length);
+      assert.deepEqual(m.u8(pd, xs.length), expect.slice(shift), `${m.name} shift ${shift}`);
+    }
+    // Short counts (tail only) and an exact multiple of 16.
+    for (const count of [1, 2, 15, 16, 17, 32]) {
+      m.reset();
+      const ps = m.put(x.slice(0, count)), pd = m.junk(count + 16);
+      m.k.quantizeInputU8(ps, pd, count);
+      assert.deepEqual(m.u8(pd, count), expect.slice(0, count), `${m.name} count ${count}`);
+      assert.ok(m.u8(pd + count, 16).every((v) => v === 0xa5), `${m.name} count ${count}: wrote past the end`);
+    }
+  }
+});
+
+test('qconv2dPackWeights / qconv2dPackedWeightBytes: the documented [C/16][P][16][2] i16 layout', () => {
+  const rng = new TestRng(21);
+  for (const [kh, kw, cin, cout] of [[8, 8, 1, 64], [8, 8, 3, 33], [3, 3, 1, 5], [3, 3, 3, 16], [1, 1, 1, 1], [2, 3, 5, 47]] as const) {
+    const w = Int8Array.from({ length: kh * kw * cin * cout }, () => rng.int(-128, 127));
+    w[0] = -128;
+    w[w.length - 1] = 127;
+    const expect = packQconvWeightsRef(w, kh, kw, cin, cout);
+    for (const m of builds) {
+      const bytes = m.k.qconv2dPackedWeightBytes(kh, kw, cin, cout);
+      assert.equal(bytes, Math.ceil((kh * kw * cin) / 2) * Math.ceil(cout / 16) * 16 * 4, `${m.name} bytes ${kh}x${kw}x${cin}x${cout}`);
+      assert.equal(bytes, expect.byteLength);
+      m.reset();
+      const ps = m.put(w), pd = m.junk(bytes + 16);
+      m.k.qconv2dPackWeights(ps, pd, kh, kw, cin, cout);
+      assert.deepEqual(m.i16(pd, bytes / 2), expect, `${m.name} layout ${kh}x${kw}x${cin}x${cout}`);
+      assert.ok(m.u8(pd + bytes, 16).every((v) => v === 0xa5), `${m.name}: wrote past the end`);
+    }
+  }
+  // The model shapes: exactly ceil(T/2)·cout·4 bytes (no channel padding when cout % 16 == 0).
+  for (const K of [64, 128, 256]) assert.equal(scalarBuild.k.qconv2dPackedWeightBytes(8, 8, 1, K), 32 * K * 4);
+});
+
+interface QconvCase { n: number; h: number; w: number; cin: number; cout: number; k: number; kw?: number; stride: number; valid?: boolean }
+
+/** Packs int8 HWIO weights w in build m and runs qconv2dThresholdPack; returns the packed words. */
+function runQconv(m: Kernels, s: QconvCase, x: Uint8Array, w: Int8Array, thr: Int32Array, flip: Int32Array): Uint32Array {
+  const g = fconvGeometry(s);
+  const pixels = s.n * g.outH * g.outW;
+  const wpp = wordsPerPixel(s.cout);
+  m.reset();
+  const px = m.put(x), pw8 = m.put(w);
+  const pw = m.junk(m.k.qconv2dPackedWeightBytes(g.kh, g.kw, s.cin, s.cout));
+  m.k.qconv2dPackWeights(pw8, pw, g.kh, g.kw, s.cin, s.cout);
+  const pthr = m.put(thr), pflip = m.put(flip), scratch = m.junk(s.cout * 4);
+  const pout = m.junk(pixels * wpp * 4 + 16);
+  m.k.qconv2dThresholdPack(px, pw, pthr, pflip, pout, scratch, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride,
+    g.padTop, g.padLeft, g.outH, g.outW);
+  assert.ok(m.u8(pout + pixels * wpp * 4, 16).every((v) => v === 0xa5), `${m.name}: wrote past the end of out`);
+  return m.u32(pout, pixels * wpp);
+}
+
+const I32_MIN = -(2 ** 31), I32_MAX = 2 ** 31 - 1;
+
+test('qconv2dThresholdPack == integer conv reference + threshold, SIMD == scalar bit for bit', () => {
+  const rng = new TestRng(22);
+  const cases: QconvCase[] = [];
+  // The first layer: 8×8 stride 2 SAME on 28×28 (pads 3/3), cin 1 and 3, K up to 256 and tails.
+  for (const cout of [64, 33, 5, 256]) cases.push({ n: 2, h: 28, w: 28, cin: 1, cout, k: 8, stride: 2 });
+  for (const cout of [64, 33, 5]) cases.push({ n: 1, h: 28, w: 28, cin: 3, cout, k: 8, stride: 2 });
+  // 3×3 stride 1 (SAME and VALID), odd tap counts (T = 9, 27), odd pixel counts.
+  for (const cout of [5, 33, 64]) {
+    cases.push({ n: 3, h: 7, w: 5, cin: 1, cout, k: 3, stride: 1 });
+    cases.push({ n: 1, h: 9, w: 8, cin: 3, cout, k: 3, stride: 1, valid: true });
+  }
+  cases.push(
+    { n: 2, h: 10, w: 11, cin: 2, cout: 17, k: 4, kw: 5, stride: 3 },            // kh ≠ kw, stride 3
+    { n: 1, h: 48, w: 48, cin: 4, cout: 20, k: 5, stride: 2 },                   // image > padded buffer: clipped gather
+    { n: 1, h: 9, w: 9, cin: 64, cout: 17, k: 8, stride: 2 },                    // T = 4096: two patches fill the buffer
+    { n: 1, h: 5, w: 4, cin: 2049, cout: 5, k: 2, kw: 1, stride: 2, valid: true }, // T = 4098 > 4096: direct path
+    { n: 1, h: 12, w: 12, cin: 130, cout: 37, k: 8, stride: 2 },                 // T = 8320: direct path, SAME
+    { n: 2, h: 3, w: 3, cin: 1, cout: 1, k: 3, stride: 1, valid: true },         // one pixel per image, one channel
+    { n: 1, h: 1, w: 1, cin: 1, cout: 3, k: 1, stride: 1 },
+  );
+  for (const s of cases) {
+    const g = fconvGeometry(s);
+    const pixels = s.n * g.outH * g.outW;
+    const x = Uint8Array.from({ length: s.n * s.h * s.w * s.cin }, () => rng.int(0, 255));
+    const w = Int8Array.from({ length: g.kh * g.kw * s.cin * s.cout }, () => rng.int(-128, 127));
+    // Extreme pixels: a saturated region and the most negative weights.
+    x.fill(255, 0, Math.min(x.length, 3 * s.w * s.cin));
+    w.fill(-128, 0, Math.min(w.length, s.cout * 2));
+    const acc = conv2dInt(x, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    // Thresholds: mostly an actual sum (equality) or near one, so both outcomes occur; plus the
+    // int32 bounds (always / never true) on a few channels.
+    const thr = new Int32Array(s.cout).map((_, j) => acc[rng.int(0, pixels - 1) * s.cout + j]! + rng.int(-2, 2));
+    const flip = new Int32Array(s.cout).map(() => rng.int(0, 1));
+    if (s.cout > 4) {
+      thr[0] = I32_MIN + 1; flip[0] = 0;  // acc ≥ -2^31+1: always +1
+      thr[1] = I32_MAX; flip[1] = 0;      // acc ≥ 2^31-1: always -1
+      thr[2] = I32_MIN + 1; flip[2] = 1;  // acc ≤ -2^31+1: always -1
+      thr[3] = I32_MAX; flip[3] = 7;      // acc ≤ 2^31-1 (any nonzero flip): always +1
+      thr[4] = I32_MIN; flip[4] = 0;      // acc ≥ -2^31: always +1
+    }
+    const expect = packSigns(thresholdSignsGE(acc, pixels, s.cout, thr, flip), pixels, s.cout);
+    const what = JSON.stringify(s);
+    const got = builds.map((m) => runQconv(m, s, x, w, thr, flip));
+    assert.deepEqual(got[0], expect, `scalar ${what}`);
+    assert.deepEqual(got[1], got[0], `simd != scalar ${what}`);
+    assertPaddingZero(got[0]!, pixels, s.cout, what);
+    const signs = unpackSigns(got[0]!, pixels, s.cout);
+    if (s.cout > 4) {
+      for (let p = 0; p < pixels; p++) {
+        assert.deepEqual(Array.from(signs.slice(p * s.cout, p * s.cout + 5)), [1, -1, -1, 1, 1], `${what} pixel ${p}`);
+      }
+    }
+    // Both outcomes occur on the data-driven channels.
+    if (s.cout > 8 && pixels > 8) assert.ok(signs.some((v) => v === 1) && signs.some((v) => v === -1), what);
+  }
+});
+
+test('qconv2dThresholdPack: random shapes and extreme sums, both builds == reference', () => {
+  const rng = new TestRng(23);
+  for (let it = 0; it < 40; it++) {
+    const k = rng.int(1, 8), kw = rng.int(1, 8), stride = rng.int(1, 3);
+    const s: QconvCase = {
+      n: rng.int(1, 3), h: k + rng.int(0, 9), w: kw + rng.int(0, 9), cin: rng.pick([1, 2, 3, 5]),
+      cout: rng.pick([1, 4, 5, 15, 16, 17, 31, 33, 48, 64]), k, kw, stride, valid: rng.int(0, 1) === 1,
+    };
+    const g = fconvGeometry(s);
+    if (g.padTop >= g.kh || g.padLeft >= g.kw) continue;
+    const pixels = s.n * g.outH * g.outW;
+    // Half of the shapes use extreme values only (255 × ±128), the largest possible sums.
+    const extreme = it % 2 === 0;
+    const x = Uint8Array.from({ length: s.n * s.h * s.w * s.cin }, () => (extreme ? rng.pick([0, 255]) : rng.int(0, 255)));
+    const w = Int8Array.from({ length: g.kh * g.kw * s.cin * s.cout }, () => (extreme ? rng.pick([-128, 127]) : rng.int(-128, 127)));
+    const acc = conv2dInt(x, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const thr = new Int32Array(s.cout).map((_, j) => acc[rng.int(0, pixels - 1) * s.cout + j]!);
+    const flip = new Int32Array(s.cout).map(() => rng.int(0, 1));
+    const expect = packSigns(thresholdSignsGE(acc, pixels, s.cout, thr, flip), pixels, s.cout);
+    for (const m of builds) assert.deepEqual(runQconv(m, s, x, w, thr, flip), expect, `${m.name} ${JSON.stringify(s)}`);
+  }
+});
+
+test('qconv2dThresholdPack: quantized float images give the same bits as the integer reference', () => {
+  // End to end as the runtime will use it: f32 image in [0,1] → quantizeInputU8 → qconv.
+  const rng = new TestRng(24);
+  const s: QconvCase = { n: 4, h: 28, w: 28, cin: 1, cout: 64, k: 8, stride: 2 };
+  const g = fconvGeometry(s);
+  const pixels = s.n * g.outH * g.outW;
+  const img = Float32Array.from({ length: s.n * 784 }, () => (rng.float() < 0.3 ? 0 : rng.float()));
+  const xq = quantizeU8Ref(img);
+  const w = Int8Array.from({ length: 64 * s.cout }, () => rng.int(-128, 127));
+  const acc = conv2dInt(xq, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+  const thr = new Int32Array(s.cout).map(() => rng.int(-20000, 20000));
+  const flip = new Int32Array(s.cout).map(() => rng.int(0, 1));
+  const expect = packSigns(thresholdSignsGE(acc, pixels, s.cout, thr, flip), pixels, s.cout);
+  for (const m of builds) {
+    m.reset();
+    const pimg = m.put(img), pq = m.junk(img.length);
+    m.k.quantizeInputU8(pimg, pq, img.length);
+    const q = m.u8(pq, img.length);
+    assert.deepEqual(q, xq, m.name);
+    assert.deepEqual(runQconv(m, s, q, w, thr, flip), expect, m.name);
+  }
+});
+
+test('integer first layer: bad calls trap and the instance keeps working', () => {
+  for (const m of builds) {
+    const s: QconvCase = { n: 2, h: 28, w: 28, cin: 1, cout: 33, k: 8, stride: 2 };
+    const g = fconvGeometry(s);
+    const rng = new TestRng(25);
+    const x = Uint8Array.from({ length: s.n * 784 }, () => rng.int(0, 255));
+    const w = Int8Array.from({ length: 64 * s.cout }, () => rng.int(-128, 127));
+    const acc = conv2dInt(x, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const thr = new Int32Array(s.cout).map((_, j) => acc[j]!);
+    const flip = new Int32Array(s.cout).map(() => rng.int(0, 1));
+    const good = runQconv(m, s, x, w, thr, flip);
+
+    m.reset();
+    const px = m.put(x), pw8 = m.put(w);
+    const wBytes = m.k.qconv2dPackedWeightBytes(8, 8, 1, s.cout);
+    const pw = m.junk(wBytes);
+    m.k.qconv2dPackWeights(pw8, pw, 8, 8, 1, s.cout);
+    const pthr = m.put(thr), pflip = m.put(flip), scratch = m.junk(s.cout * 4);
+    const outWords = s.n * 14 * 14 * 2;
+    const pout = m.junk(outWords * 4);
+    const f = m.junk(64 * 4);
+    const end = m.memBytes();
+    const k = m.k;
+    const args = [px, pw, pthr, pflip, pout, scratch, s.n, 28, 28, 1, s.cout, 8, 8, 2, 3, 3, 14, 14];
+    const call = (a: number[]) => () => (k.qconv2dThresholdPack as (...v: number[]) => void)(...a);
+    const withArg = (i: number, v: number) => args.map((a, j) => (j === i ? v : a));
+    const bad: [string, () => unknown, RegExp][] = [
+      ['input past end', call(withArg(0, end - 100)), /input buffer out of bounds/],
+      ['input below heapBase', call(withArg(0, 0)), /input buffer out of bounds/],
+      ['weights past end', call(withArg(1, end - wBytes + 4)), /weights buffer out of bounds/],
+      ['thr past end', call(withArg(2, end - 8)), /thr buffer out of bounds/],
+      ['flip near 4 GiB', call(withArg(3, 0xfffffff0)), /flip buffer out of bounds/],
+      ['out past end', call(withArg(4, end - 16)), /out buffer out of bounds/],
+      ['scratch past end', call(withArg(5, end - 4)), /scratch buffer out of bounds/],
+      ['n = 0', call(withArg(6, 0)), /n must be > 0/],
+      ['inH < 0', call(withArg(7, -28)), /inH must be > 0/],
+      ['cin = 0', call(withArg(9, 0)), /cin must be > 0/],
+      ['cout = 0', call(withArg(10, 0)), /cout must be > 0/],
+      ['stride = 0', call(withArg(13, 0)), /stride must be > 0/],
+      ['padTop >= kh', call(withArg(14, 8)), /padTop must be < kh/],
+      ['padLeft < 0', call(withArg(15, -1)), /padLeft must be >= 0/],
+      ['windows below the input', call(withArg(16, 20)), /last window row/],
+      ['windows right of the input', call(withArg(17, 20)), /last window col/],
+      ['too many taps', call([px, pw, pthr, pflip, pout, scratch, 1, 300, 300, 1, 1, 257, 256, 1, 0, 0, 1, 1]), /must be <= 65536/],
+      ['overflowing dims', call([px, pw, pthr, pflip, pout, scratch, 65536, 65536, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1]), /input buffer out of bounds/],
+      ['pack: src past end', () => k.qconv2dPackWeights(end - 100, pw, 8, 8, 1, s.cout), /src buffer out of bounds/],
+      ['pack: dst past end', () => k.qconv2dPackWeights(pw8, end - 100, 8, 8, 1, s.cout), /dst buffer out of bounds/],
+      ['pack: kh = 0', () => k.qconv2dPackWeights(pw8, pw, 0, 8, 1, s.cout), /kh must be > 0/],
+      ['bytes: cout < 0', () => k.qconv2dPackedWeightBytes(8, 8, 1, -5), /cout must be > 0/],
+      ['bytes: too many taps', () => k.qconv2dPackedWeightBytes(256, 256, 2, 1), /must be <= 65536/],
+      ['quantize: src past end', () => k.quantizeInputU8(end - 32, f, 16), /src buffer out of bounds/],
+      ['quantize: dst past end', () => k.quantizeInputU8(f, end - 8, 16), /dst buffer out of bounds/],
+      ['quantize: count = 0', () => k.quantizeInputU8(f, f, 0), /count must be > 0/],
+      ['quantize: huge count', () => k.quantizeInputU8(f, f, 0x7fffffff), /src buffer out of bounds/],
+    ];
+    for (const [what, fn, re] of bad) assert.throws(fn, re, `${m.name}: ${what}`);
+    // Still usable after the traps.
+    k.qconv2dThresholdPack(px, pw, pthr, pflip, pout, scratch, s.n, 28, 28, 1, s.cout, 8, 8, 2, 3, 3, 14, 14);
+    assert.deepEqual(m.u32(pout, outWords), good, `${m.name} after traps`);
   }
 });

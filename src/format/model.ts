@@ -85,7 +85,7 @@ export function canQuantizeInput(spec: ModelSpec): boolean {
 
 /** Encodes trained parameters (a checkpoint) as the deployable model. */
 export function modelFromParams(trained: ModelSpec, params: ParamValues, opts: ExportOptions = {}): BnnModel {
-  const quantize = opts.quantizeInput ?? false;
+  const quantize = opts.quantizeInput ?? canQuantizeInput(trained);
   const spec = quantize ? withQuantizedInput(trained) : trained;
   const get = (name: string): Float32Array => {
     const v = params.get(name);
