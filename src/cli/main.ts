@@ -65,6 +65,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`bnn-edge ${name}: ${e.message}\n`);
       return 1;
     }
+    // Anything else is reported by message; BNN_EDGE_DEBUG=1 shows the stack.
+    if (e instanceof Error && !process.env['BNN_EDGE_DEBUG']) {
+      process.stderr.write(`bnn-edge ${name}: ${e.message}\n`);
+      return 1;
+    }
     throw e;
   }
 }

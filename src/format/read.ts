@@ -204,9 +204,10 @@ export function parseBnn(input: Uint8Array | ArrayBuffer, opts: ParseOptions = {
       layer.signWords = words;
     }
     const p = ref(Role.weightsProb);
-    if (p) layer.probabilities = bytes.slice(p.offset, p.offset + p.byteLength);
+    // Copies (a Node Buffer's slice() would alias the file's memory).
+    if (p) layer.probabilities = Uint8Array.prototype.slice.call(bytes, p.offset, p.offset + p.byteLength);
     const q = ref(Role.weightsI8);
-    if (q) layer.weightsI8 = new Int8Array(bytes.slice(q.offset, q.offset + q.byteLength).buffer);
+    if (q) layer.weightsI8 = new Int8Array(bytes.buffer, bytes.byteOffset + q.offset, q.byteLength).slice();
     const qs = ref(Role.weightScale);
     if (qs) layer.weightScale = f32(qs, (v) => v > 0, 'a positive scale');
     if (l.kind === 'conv' && l.binary) {
