@@ -32,9 +32,9 @@ test('conv weights: HWIO floats → packed OHWI signs → HWIO ±1', () => {
   for (let i = 0; i < w.length; i++) assert.equal(back[i], w[i]! < 0 ? -1 : 1);
 });
 
-test('export → parse → serialize is byte-identical for every architecture', () => {
-  for (const arch of ARCHS) {
-    const model = randomModel(arch, 16, 2);
+test('export → parse → serialize is byte-identical for every architecture, float or quantized first layer', () => {
+  for (const [arch, quantizeInput] of [...ARCHS.map((a) => [a, false] as const), ['B', true], ['C', true], ['S', true]] as const) {
+    const model = randomModel(arch, 16, 2, quantizeInput);
     const bytes = serializeBnn(model);
     const parsed = parseBnn(bytes);
     assert.deepEqual(parsed.spec, model.spec);
@@ -44,6 +44,8 @@ test('export → parse → serialize is byte-identical for every architecture', 
       assert.deepEqual(l.weightsF32, m.weightsF32);
       assert.deepEqual(l.signWords, m.signWords);
       assert.deepEqual(l.probabilities, m.probabilities);
+      assert.deepEqual(l.weightsI8, m.weightsI8);
+      assert.deepEqual(l.weightScale, m.weightScale);
       assert.equal(l.scale === undefined ? undefined : Math.fround(l.scale), m.scale === undefined ? undefined : Math.fround(m.scale));
     });
   }
@@ -94,9 +96,18 @@ test('corrupt files are rejected with a code and the byte offset', () => {
   rejects(edit((_, v) => v.setUint32(t0 + 4, 0xffffffff, true)), 'LIMIT_EXCEEDED', t0 + 4);
   rejects(edit((b) => (b[t0 + 1] = 99)), 'BAD_TENSOR', t0 + 1);
   rejects(edit((b) => b.copyWithin(t0 + TENSOR_RECORD_SIZE, t0, t0 + TENSOR_RECORD_SIZE)), 'DUPLICATE_TENSOR', t0 + TENSOR_RECORD_SIZE + 1);
-  // A NaN in conv1's float weights (first tensor's data).
-  const w0 = new DataView(good.buffer).getUint32(t0 + 20, true);
+  // A NaN in the first float tensor's data.
+  let f32rec = t0;
+  while (good[f32rec + 2] !== 1) f32rec += TENSOR_RECORD_SIZE;
+  const w0 = new DataView(good.buffer).getUint32(f32rec + 20, true);
   rejects(edit((_, v) => v.setFloat32(w0 + 8, NaN, true)), 'BAD_VALUE', w0 + 8, /NaN/);
+  // A zero weight scale of the quantized first layer.
+  let scaleRec = t0;
+  while (good[scaleRec + 1] !== 10) scaleRec += TENSOR_RECORD_SIZE;
+  const s0 = new DataView(good.buffer).getUint32(scaleRec + 20, true);
+  rejects(edit((_, v) => v.setFloat32(s0, 0, true)), 'BAD_VALUE', s0, /positive scale/);
+  // QUANTIZED on a layer that cannot be quantized (conv2).
+  rejects(edit((b) => (b[HEADER_SIZE + LAYER_RECORD_SIZE + 1]! |= 16)), 'SHAPE_MISMATCH', HEADER_SIZE + LAYER_RECORD_SIZE + 1);
 });
 
 test('packed sign padding bits and negative variances are rejected', () => {

@@ -1,5 +1,5 @@
 /** Shared fixtures: random-but-valid models of every architecture, images, byte surgery. */
-import { modelFromParams, type BnnModel } from '../src/format/model.js';
+import { modelFromParams, type BnnModel, type ExportOptions } from '../src/format/model.js';
 import { serializeBnn } from '../src/format/write.js';
 import { initParams, type ParamValues } from '../src/model/params.js';
 import { modelSpec, type Arch } from '../src/model/spec.js';
@@ -20,8 +20,8 @@ export function randomParams(arch: Arch, k: number, seed: number): ParamValues {
   return p;
 }
 
-export function randomModel(arch: Arch, k: number, seed = 1): BnnModel {
-  return modelFromParams(modelSpec(arch, k), randomParams(arch, k, seed));
+export function randomModel(arch: Arch, k: number, seed = 1, quantizeInput?: boolean): BnnModel {
+  return modelFromParams(modelSpec(arch, k), randomParams(arch, k, seed), quantizeInput === undefined ? {} : { quantizeInput });
 }
 
 export function randomModelBytes(arch: Arch, k: number, seed = 1): Uint8Array {
@@ -54,7 +54,7 @@ export function fixCrc(bytes: Uint8Array): Uint8Array {
  * A random model whose batch-norm statistics are measured on `images` (as training would leave
  * them), so every binary layer's thresholds split its inputs and the bits are informative.
  */
-export async function calibratedModel(arch: Arch, k: number, seed: number, images: Float32Array): Promise<BnnModel> {
+export async function calibratedModel(arch: Arch, k: number, seed: number, images: Float32Array, exportOptions: ExportOptions = {}): Promise<BnnModel> {
   const { initTfjs, tf } = await import('../src/tfjs/backend.js');
   const { TrainableModel } = await import('../src/model/trainable.js');
   await initTfjs();
@@ -73,5 +73,5 @@ export async function calibratedModel(arch: Arch, k: number, seed: number, image
     tf.dispose([m.mean, m.variance]);
   }
   model.dispose();
-  return modelFromParams(spec, params);
+  return modelFromParams(spec, params, exportOptions);
 }

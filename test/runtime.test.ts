@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { unpackSigns } from '../src/format/bits.js';
 import { serializeBnn } from '../src/format/write.js';
-import { floatThresholds, foldBinaryInput } from '../src/model/fold.js';
+import { floatThresholds, foldBinaryInput, quantizedMaxAbs, quantizedThresholds } from '../src/model/fold.js';
+import { quantizePixel } from '../src/format/quantize.js';
 import { DeployedGraph } from '../src/model/deployed.js';
 import { BnnInputError, BnnRuntime } from '../src/runtime/index.js';
 import { initTfjs, tf } from '../src/tfjs/backend.js';
@@ -46,9 +47,9 @@ test('binary layers: runtime integer pre-activations equal the tfjs ones exactly
   }
 });
 
-test('conv1 bits: runtime thresholds match the tfjs graph except at float rounding ties', async () => {
+test('float conv1 bits: runtime thresholds match the tfjs graph except at float rounding ties', async () => {
   await initTfjs();
-  const model = await calibratedModel('B', 32, 12, images);
+  const model = await calibratedModel('B', 32, 12, images, { quantizeInput: false });
   const rt = await BnnRuntime.fromModel(model);
   const bits = unpackSigns(rt.trace(images, N)[0]!.bits!, N * 196, 32);
   const { thr, flip } = floatThresholds(foldBinaryInput(model.layers[1]!.bn!, model.bnEpsilon, 1));
@@ -66,6 +67,35 @@ test('conv1 bits: runtime thresholds match the tfjs graph except at float roundi
   }
   assert.ok(differ <= pre.length * 1e-3, `${differ} of ${pre.length} bits differ`);
   assert.ok(plus > pre.length * 0.05 && plus < pre.length * 0.95, 'thresholds split the activations');
+});
+
+test('quantized conv1: runtime bits equal the tfjs emulation exactly (u8 image, int8 weights, integer thresholds)', async () => {
+  await initTfjs();
+  for (const arch of ['B', 'C', 'S'] as const) {
+    const model = await calibratedModel(arch, 32, 17, images);
+    const l0 = model.layers[0]!;
+    assert.ok(l0.weightsI8 && l0.shape.layer.kind === 'conv' && l0.shape.layer.quantized, 'binary models export a quantized first layer');
+    const rt = await BnnRuntime.fromModel(model);
+    const bits = unpackSigns(rt.trace(images, N)[0]!.bits!, N * 196, 32);
+    const xq = Float32Array.from(images, quantizePixel);
+    const acc = tf.tidy(() => tf.conv2d(tf.tensor4d(xq, [N, 28, 28, 1]), tf.tensor4d(Float32Array.from(l0.weightsI8!), [8, 8, 1, 32]), 2, 'same').dataSync());
+    const { thr, flip } = quantizedThresholds(foldBinaryInput(model.layers[1]!.bn!, model.bnEpsilon, 1), l0.weightScale!, quantizedMaxAbs([8, 8, 1]));
+    let plus = 0;
+    for (let i = 0; i < acc.length; i++) {
+      const c = i % 32;
+      const want = flip[c] ? acc[i]! <= thr[c]! : acc[i]! >= thr[c]!;
+      assert.equal(bits[i] === 1, want, `${arch}: bit ${i}`);
+      if (want) plus++;
+    }
+    assert.ok(plus > acc.length * 0.05 && plus < acc.length * 0.95, 'thresholds split the activations');
+    // And end to end: every logit equal, not just the labels (deterministic models).
+    if (arch !== 'S') {
+      const graph = new DeployedGraph(model);
+      const lt = tf.tidy(() => graph.logits(tf.tensor4d(images, [N, 28, 28, 1])).dataSync() as Float32Array);
+      assert.deepEqual(argmax(rt.logits(images, N), N, 10), argmax(lt, N, 10));
+      graph.dispose();
+    }
+  }
 });
 
 test('runtime labels and logits match the rebuilt tfjs graph (A, B, C) and simd = scalar bit for bit', async () => {
