@@ -1,8 +1,10 @@
 /**
- * npm run bench [-- --suite NAME[,NAME…]] — runs benchmark suites and rewrites bench/RESULTS.md
- * and bench/results.json (sections of suites not run are kept).
+ * The benchmark runner behind `npm run bench` and `bnn-edge bench`: runs suites, rewrites
+ * bench/RESULTS.md and bench/results.json (sections of suites not run are kept), and returns the
+ * figures.
  */
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { loadResults, machine, saveResults, SUITE_ORDER, type SuiteResult } from './lib.js';
 import { trainSuite } from './suites/train.js';
 import { sizeSuite } from './suites/size.js';
@@ -12,7 +14,7 @@ import { modelsSuite } from './suites/models.js';
 import { poolSuite } from './suites/pool.js';
 import { memorySuite } from './suites/memory.js';
 
-const suites: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
+export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
   size: sizeSuite,
   parity: paritySuite,
@@ -22,17 +24,34 @@ const suites: Record<string, () => Promise<{ markdown: string; data: unknown }>>
   memory: memorySuite,
 };
 
-const { values } = parseArgs({ options: { suite: { type: 'string' } } });
-const chosen = values.suite ? values.suite.split(',') : SUITE_ORDER.filter((s) => s in suites);
-for (const s of chosen) if (!(s in suites)) throw new Error(`unknown suite "${s}" (have: ${Object.keys(suites).join(', ')})`);
-
-const all = loadResults();
-for (const name of chosen) {
-  process.stderr.write(`\n== ${name} ==\n`);
-  const { markdown, data } = await suites[name]!();
-  const result: SuiteResult = { suite: name, command: `npm run bench -- --suite ${name}`, machine: machine(), markdown, data };
-  all[name] = result;
-  saveResults(all);
-  process.stdout.write(`\n## ${name}\n${markdown}\n`);
+export interface BenchOptions {
+  readonly suites?: readonly string[];
+  /** How the run was started, recorded in RESULTS.md. */
+  readonly command?: (suite: string) => string;
+  /** Print each suite's markdown as it finishes. */
+  readonly print?: boolean;
 }
-process.exit(0);
+
+export async function runBench(opts: BenchOptions = {}): Promise<Record<string, SuiteResult>> {
+  const chosen = opts.suites?.length ? [...opts.suites] : SUITE_ORDER.filter((s) => s in SUITES);
+  for (const s of chosen) if (!(s in SUITES)) throw new Error(`unknown suite "${s}" (have: ${Object.keys(SUITES).join(', ')})`);
+  const all = loadResults();
+  const ran: Record<string, SuiteResult> = {};
+  for (const name of chosen) {
+    process.stderr.write(`\n== ${name} ==\n`);
+    const { markdown, data } = await SUITES[name]!();
+    const result: SuiteResult = { suite: name, command: opts.command?.(name) ?? `npm run bench -- --suite ${name}`, machine: machine(), markdown, data };
+    all[name] = result;
+    ran[name] = result;
+    saveResults(all);
+    if (opts.print) process.stdout.write(`\n## ${name}\n${markdown}\n`);
+  }
+  return ran;
+}
+
+// `node dist/bench/run.js [--suite a,b]` (npm run bench).
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { values } = parseArgs({ options: { suite: { type: 'string' } } });
+  await runBench({ suites: values.suite?.split(','), print: true });
+  process.exit(0);
+}

@@ -8,6 +8,7 @@ import { DataError } from '../data/dataset.js';
 import { BnnInputError, BnnRuntimeError } from '../runtime/errors.js';
 import { UsageError, type CommandSpec } from './args.js';
 import { attackCommand, blackboxCommand, hsjCommand, runAttack, runBlackbox, runHsj } from './cmd_attack.js';
+import { benchCommand, runBenchCommand } from './cmd_bench.js';
 import { demoCommand, runDemoCommand } from './cmd_demo.js';
 import { evalCommand, runEval } from './cmd_eval.js';
 import { exportCommand, runExport } from './cmd_export.js';
@@ -27,6 +28,7 @@ const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[
   { spec: attackCommand, run: runAttack },
   { spec: blackboxCommand, run: runBlackbox },
   { spec: hsjCommand, run: runHsj },
+  { spec: benchCommand, run: runBenchCommand },
   { spec: serveCommand, run: runServe },
   { spec: reproCommand, run: runRepro },
   { spec: shipCommand, run: runShip },
