@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { loadResults, machine, saveResults, SUITE_ORDER, type SuiteResult } from './lib.js';
+import { loadResults, machine, saveResults, type SuiteResult } from './lib.js';
 import { trainSuite } from './suites/train.js';
 import { sizeSuite } from './suites/size.js';
 import { paritySuite } from './suites/parity.js';
@@ -13,6 +13,7 @@ import { kernelsSuite } from './suites/kernels.js';
 import { modelsSuite } from './suites/models.js';
 import { poolSuite } from './suites/pool.js';
 import { memorySuite } from './suites/memory.js';
+import { accuracySuite } from './suites/accuracy.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -22,7 +23,11 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   models: modelsSuite,
   pool: poolSuite,
   memory: memorySuite,
+  accuracy: accuracySuite,
 };
+
+/** Suites run by default (accuracy trains eight models: ask for it by name). */
+export const DEFAULT_SUITES = ['train', 'size', 'parity', 'kernels', 'models', 'pool', 'memory'];
 
 export interface BenchOptions {
   readonly suites?: readonly string[];
@@ -33,7 +38,7 @@ export interface BenchOptions {
 }
 
 export async function runBench(opts: BenchOptions = {}): Promise<Record<string, SuiteResult>> {
-  const chosen = opts.suites?.length ? [...opts.suites] : SUITE_ORDER.filter((s) => s in SUITES);
+  const chosen = opts.suites?.length ? [...opts.suites] : DEFAULT_SUITES;
   for (const s of chosen) if (!(s in SUITES)) throw new Error(`unknown suite "${s}" (have: ${Object.keys(SUITES).join(', ')})`);
   const all = loadResults();
   const ran: Record<string, SuiteResult> = {};

@@ -1,4 +1,4 @@
-import { runBench, SUITES } from '../../bench/run.js';
+import { DEFAULT_SUITES, runBench, SUITES } from '../../bench/run.js';
 import { helpText, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 
 export const benchCommand: CommandSpec = {
@@ -6,7 +6,7 @@ export const benchCommand: CommandSpec = {
   summary: 'Measure: training speed, sizes, parity, kernel throughput vs the XOR+popcount peak, model images/s vs tfjs, multi-core scaling, memory. Rewrites bench/RESULTS.md.',
   usage: 'bnn-edge bench [--suite NAME[,NAME…]] [--json]',
   options: {
-    suite: { type: 'string', help: `suites to run (default: all of ${Object.keys(SUITES).join(', ')})`, metavar: 'LIST' },
+    suite: { type: 'string', help: `suites to run (default: ${DEFAULT_SUITES.join(', ')}; also: ${Object.keys(SUITES).filter((s) => !DEFAULT_SUITES.includes(s)).join(', ')})`, metavar: 'LIST' },
     json: { type: 'boolean', help: 'print the figures as JSON' },
   },
 };

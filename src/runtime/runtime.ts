@@ -251,13 +251,25 @@ export class BnnRuntime {
       if (images instanceof Uint8Array) {
         for (let i = 0; i < m * px; i++) dst[i] = images[start * px + i]! / 255;
       } else {
-        for (let i = 0; i < m * px; i++) {
-          const v = images[start * px + i]!;
-          if (!Number.isFinite(v)) throw new BnnInputError('NOT_FINITE', `pixel ${(start * px + i) % px} of image ${Math.floor((start * px + i) / px)} is ${v}`, start * px + i);
-          if (v < 0 || v > 1) {
-            if (!clip) throw new BnnInputError('OUT_OF_RANGE', `pixel ${(start * px + i) % px} of image ${Math.floor((start * px + i) / px)} is ${v}, outside [0, 1] (pass inputRange: 'clip' to clip)`, start * px + i);
-            dst[i] = v < 0 ? 0 : 1;
-          } else dst[i] = v;
+        const src = images.subarray(start * px, (start + m) * px);
+        dst.set(src);
+        // Fast check on the copy's bits: a float is in [0, 1] iff its bits are ≤ those of 1.0
+        // as an unsigned integer (NaN, negatives, > 1 are all larger; −0 takes the slow path).
+        const bits = new Uint32Array(this.ex.memory.buffer, this.input, m * px);
+        let bad = -1;
+        for (let i = 0; i < bits.length; i++) {
+          if (bits[i]! > 0x3f800000) {
+            bad = i;
+            break;
+          }
+        }
+        for (let i = bad; bad >= 0 && i < src.length; i++) {
+          const v = src[i]!;
+          if (v >= 0 && v <= 1) continue;
+          const where = `pixel ${i % px} of image ${start + Math.floor(i / px)}`;
+          if (!Number.isFinite(v)) throw new BnnInputError('NOT_FINITE', `${where} is ${v}`, start * px + i);
+          if (!clip) throw new BnnInputError('OUT_OF_RANGE', `${where} is ${v}, outside [0, 1] (pass inputRange: 'clip' to clip)`, start * px + i);
+          dst[i] = v < 0 ? 0 : 1;
         }
       }
       this.forward(m);
