@@ -43,6 +43,7 @@ export async function runShip(argv: string[]): Promise<number> {
     k: ckpt.spec.k,
     bytes: bytes.length,
     sha256: sha256(bytes),
+    firstLayer: model.layers[0]?.weightsI8 ? 'int8' : 'float32',
     training: {
       command: t.command,
       seed: t.seed,

@@ -12,6 +12,8 @@ export interface ManifestEntry {
   readonly k: number;
   readonly bytes: number;
   readonly sha256: string;
+  /** How the first layer ships: int8 weights on a u8 image (quantized at export) or float32. */
+  readonly firstLayer: 'int8' | 'float32';
   readonly training: {
     readonly command: string;
     readonly seed: number;
