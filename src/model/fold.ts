@@ -67,23 +67,25 @@ export function floatThresholds(ch: readonly FoldedChannel[]): { thr: Float32Arr
  * with integer thr; `always` / `never` become bounds outside [−n, n].
  */
 export function integerThresholds(ch: readonly FoldedChannel[], n: number): { thr: Int32Array; flip: Int32Array } {
+  return roundedThresholds(ch, n, (c) => c.threshold);
+}
+
+/**
+ * Integer thresholds on a value v with |v| ≤ bound whose real counterpart y relates to it by
+ * y ≥ t ⟺ v ≥ toV(t) (monotone increasing): ⌈toV(t)⌉ for ≥, ⌊toV(t)⌋ for ≤, clamped just
+ * outside [−bound, bound], which is also where `always` / `never` go.
+ */
+function roundedThresholds(ch: readonly FoldedChannel[], bound: number, toV: (c: FoldedChannel, i: number) => number): { thr: Int32Array; flip: Int32Array } {
   const thr = new Int32Array(ch.length);
   const flip = new Int32Array(ch.length);
+  const clamp = (v: number) => Math.max(-bound - 1, Math.min(bound + 1, v));
   ch.forEach((c, i) => {
-    switch (c.direction) {
-      case 'always':
-        thr[i] = -n - 1;
-        break;
-      case 'never':
-        thr[i] = n + 1;
-        break;
-      case 'ge':
-        thr[i] = Math.min(n + 1, Math.ceil(c.threshold));
-        break;
-      case 'le':
-        thr[i] = Math.max(-n - 1, Math.floor(c.threshold));
-        flip[i] = 1;
-        break;
+    if (c.direction === 'always') thr[i] = -bound - 1;
+    else if (c.direction === 'never') thr[i] = bound + 1;
+    else if (c.direction === 'ge') thr[i] = clamp(Math.ceil(toV(c, i)));
+    else {
+      thr[i] = clamp(Math.floor(toV(c, i)));
+      flip[i] = 1;
     }
   });
   return { thr, flip };
@@ -110,30 +112,8 @@ export function popcountThresholds(ch: readonly FoldedChannel[], n: number): { t
  * Also returns the straight-through slope per unit of acc, α · scale / 255.
  */
 export function quantizedThresholds(ch: readonly FoldedChannel[], scale: Float32Array, maxAbs: number): { thr: Int32Array; flip: Int32Array; slope: Float32Array } {
-  const thr = new Int32Array(ch.length);
-  const flip = new Int32Array(ch.length);
-  const slope = new Float32Array(ch.length);
-  ch.forEach((c, i) => {
-    const s = scale[i]!;
-    const t = (c.threshold * 255) / s;
-    switch (c.direction) {
-      case 'always':
-        thr[i] = -maxAbs - 1;
-        break;
-      case 'never':
-        thr[i] = maxAbs + 1;
-        break;
-      case 'ge':
-        thr[i] = Math.max(-maxAbs - 1, Math.min(maxAbs + 1, Math.ceil(t)));
-        break;
-      case 'le':
-        thr[i] = Math.max(-maxAbs - 1, Math.min(maxAbs + 1, Math.floor(t)));
-        flip[i] = 1;
-        break;
-    }
-    slope[i] = (c.slope * s) / 255;
-  });
-  return { thr, flip, slope };
+  const { thr, flip } = roundedThresholds(ch, maxAbs, (c, i) => (c.threshold * 255) / scale[i]!);
+  return { thr, flip, slope: Float32Array.from(ch, (c, i) => (c.slope * scale[i]!) / 255) };
 }
 
 /** Largest |acc| of a quantized layer with weights [kh, kw, cin, ·]: taps · 255 · 127. */
