@@ -14,6 +14,7 @@ import { modelsSuite } from './suites/models.js';
 import { poolSuite } from './suites/pool.js';
 import { memorySuite } from './suites/memory.js';
 import { accuracySuite } from './suites/accuracy.js';
+import { arm64Suite } from './suites/arm64.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -24,6 +25,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   pool: poolSuite,
   memory: memorySuite,
   accuracy: accuracySuite,
+  arm64: arm64Suite,
 };
 
 /** Suites run by default (accuracy trains eight models: ask for it by name). */
