@@ -15,6 +15,7 @@ import { poolSuite } from './suites/pool.js';
 import { memorySuite } from './suites/memory.js';
 import { accuracySuite } from './suites/accuracy.js';
 import { arm64Suite } from './suites/arm64.js';
+import { attacksSuite } from './suites/attacks.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -26,6 +27,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   memory: memorySuite,
   accuracy: accuracySuite,
   arm64: arm64Suite,
+  attacks: attacksSuite,
 };
 
 /** Suites run by default (accuracy trains eight models: ask for it by name). */
