@@ -37,7 +37,10 @@ export async function runEval(argv: string[]): Promise<number> {
   process.stdout.write(
     `${r.model} on ${r.images} test images (${data.source}):\n` +
       `  runtime (${r.runtime.flavor}) accuracy ${pct(r.runtimeAccuracy)}   tfjs accuracy ${pct(r.tfjsAccuracy)}   agreement ${pct(r.agreement)} (${r.disagreements.length} differ)\n` +
-      `  runtime throughput ${Math.round(r.runtime.imagesPerSecond)} images/s\n`,
+      `  runtime throughput ${Math.round(r.runtime.imagesPerSecond)} images/s\n` +
+      (model.layers.some((l) => l.shape.layer.kind === 'conv' && l.shape.layer.stochastic)
+        ? '  (this model samples its stochastic layer independently on each side: agreement measures sampling noise, not a defect)\n'
+        : ''),
   );
   return 0;
 }
