@@ -38,6 +38,8 @@ export interface StepResult {
   /** Clean images classified correctly. */
   readonly hits: number;
   readonly n: number;
+  /** The tfjs backend that computed it. */
+  readonly backend: string;
 }
 
 export interface PredictRequest {
@@ -52,15 +54,17 @@ export class ShardTrainer {
   readonly layout: FlatLayout;
   private readonly model: TrainableModel;
 
-  private constructor(readonly shape: ShardModel) {
+  private constructor(
+    readonly shape: ShardModel,
+    readonly backend: string,
+  ) {
     const spec = modelSpec(shape.arch, shape.k);
     this.layout = flatLayout(spec);
     this.model = new TrainableModel(spec, initParams(spec, 0));
   }
 
   static async create(shape: ShardModel): Promise<ShardTrainer> {
-    await initTfjs();
-    return new ShardTrainer(shape);
+    return new ShardTrainer(shape, await initTfjs());
   }
 
   private setParams(flat: Float32Array, moving?: Float32Array): void {
@@ -115,7 +119,7 @@ export class ShardTrainer {
       m.set(mm.variance.dataSync() as Float32Array, b.offset + b.channels);
       tf.dispose([mm.mean, mm.variance]);
     }
-    return { grads: flat, moments: m, lossSum: loss * n, hits, n };
+    return { grads: flat, moments: m, lossSum: loss * n, hits, n, backend: this.backend };
   }
 
   predict(req: PredictRequest): Int32Array {

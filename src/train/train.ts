@@ -127,6 +127,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   const batches = Math.ceil(n / batchSize);
   const history: EpochRecord[] = [];
   let step = 0;
+  let backend = 'unknown';
   const workers = opts.workers ?? defaultWorkers(shards);
   const runner: ShardRunner = await createRunner({ arch: opts.arch, k: opts.k }, workers);
 
@@ -182,6 +183,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
         }
         if ((opts.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule) === 'cosine') adam.learningRate = 0.5 * lr * (1 + Math.cos((Math.PI * ((epoch - 1) * batches + b)) / (epochs * batches)));
         const results = await runner.step(reqs);
+        backend = results[0]!.backend;
         const grads = new Float32Array(layout.size);
         let batchLoss = 0;
         for (const r of results) {
@@ -228,7 +230,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
     data: opts.data.source,
     trainImages: n,
     adversarial: adv ? { kind: 'pgd', ...adv } : null,
-    backend: process.env['BNN_EDGE_TFJS_BACKEND'] ?? 'auto',
+    backend: `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`,
   };
   return { spec, params: values, training, history, testAccuracy: history[history.length - 1]!.testAccuracy };
 }
