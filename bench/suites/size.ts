@@ -18,10 +18,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Bytes of the rebuilt graph saved as tfjs would: weights manifest JSON + float32 .bin. */
 async function tfjsSavedBytes(graph: DeployedGraph): Promise<number> {
-  const g = graph as unknown as { weights: Map<string, tf.Tensor>; probabilities: Map<string, tf.Tensor>; scales: Map<string, tf.Tensor>; inputs: Map<string, { thr: tf.Tensor; flip: tf.Tensor; slope: tf.Tensor }> };
-  const named: tf.NamedTensorMap = {};
-  for (const [k, v] of [...g.weights, ...g.probabilities, ...g.scales]) named[k] = v;
-  for (const [k, v] of g.inputs) Object.assign(named, { [`${k}/thr`]: v.thr, [`${k}/flip`]: v.flip });
+  const named = graph.namedTensors();
   const { data, specs } = await tf.io.encodeWeights(named);
   const modelJson = JSON.stringify({ format: 'graph-model', generatedBy: 'bnn-edge', modelTopology: { node: Object.keys(named) }, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: specs }] });
   return data.byteLength + modelJson.length;

@@ -92,69 +92,66 @@ export class Repro {
     return model;
   }
 
-  /** Runs `fn` once per id; later runs read the cached result. */
-  async cached<T extends WhiteboxReport | BlackboxReport | HsjReport>(id: string, fn: () => Promise<T>): Promise<T> {
-    const hit = this.results[id];
-    if (hit) return hit as T;
-    this.config.log(`evaluating ${id}`);
-    const r = await fn();
-    this.results[id] = r;
-    writeFileSync(this.resultsPath, JSON.stringify(this.results, null, 1) + '\n');
-    return r;
-  }
-
   seedsFor(adv: boolean): number[] {
     return Array.from({ length: adv ? this.config.adv.seeds : this.config.seeds }, (_, i) => i + 1);
   }
 
-  async run(): Promise<void> {
+  /** Every evaluation of the run, in order: its cache id and how to compute it. */
+  plan(): ReproTask[] {
     const c = this.config;
     const test = this.data.test;
-    const fgsmOf = async (m: ModelKey) =>
-      this.cached(`fgsm:${keyName(m)}`, async () => whiteboxEval(keyName(m), await this.model(m), test, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n: c.attackImages }));
+    const tasks: ReproTask[] = [];
+    const add = (id: string, m: ModelKey, fn: (model: BnnModel) => Promise<ReproResults[string]>) => {
+      if (!tasks.some((t) => t.id === id)) tasks.push({ id, model: m, fn });
+    };
+    const fgsm = (m: ModelKey) => add(`fgsm:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n: c.attackImages }));
+    const cwPaper = (m: ModelKey) => add(`cw-paper:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'cw-paper', n: c.cwImages }));
+    const blackbox = (m: ModelKey) => add(`blackbox:${keyName(m)}`, m, (model) => blackboxEval(keyName(m), model, test, { n: c.blackboxImages, seed: 1 }));
     // Table 1: FGSM on A, B, C; table 2: the PGD-trained A+ and C+.
     for (const k of c.widths) {
-      for (const arch of ['A', 'B', 'C'] as const) for (const seed of this.seedsFor(false)) await fgsmOf({ arch, k, adv: false, seed });
-      for (const arch of ['A', 'C'] as const) for (const seed of this.seedsFor(true)) await fgsmOf({ arch, k, adv: true, seed });
+      for (const arch of ['A', 'B', 'C'] as const) for (const seed of this.seedsFor(false)) fgsm({ arch, k, adv: false, seed });
+      for (const arch of ['A', 'C'] as const) for (const seed of this.seedsFor(true)) fgsm({ arch, k, adv: true, seed });
     }
     // Table 3: Carlini–Wagner (the paper's setting) on B, B+ and S.
-    for (const k of c.widths) {
-      for (const [arch, adv] of [['B', false], ['B', true], ['S', false]] as const) {
-        for (const seed of this.seedsFor(adv).slice(0, 1)) {
-          const m = { arch, k, adv, seed };
-          await this.cached(`cw-paper:${keyName(m)}`, async () => whiteboxEval(keyName(m), await this.model(m), test, { attack: 'cw-paper', n: c.cwImages }));
-        }
-      }
-    }
+    for (const k of c.widths) for (const [arch, adv] of [['B', false], ['B', true], ['S', false]] as const) cwPaper({ arch, k, adv, seed: 1 });
     // Table 4: black-box substitute attack on A, A+, B, B+.
-    for (const k of c.widths) {
-      for (const [arch, adv] of [['A', false], ['A', true], ['B', false], ['B', true]] as const) {
-        const m = { arch, k, adv, seed: 1 };
-        await this.cached(`blackbox:${keyName(m)}`, async () => blackboxEval(keyName(m), await this.model(m), test, { n: c.blackboxImages, seed: 1 }));
-      }
-    }
+    for (const k of c.widths) for (const [arch, adv] of [['A', false], ['A', true], ['B', false], ['B', true]] as const) blackbox({ arch, k, adv, seed: 1 });
     // Stronger attacks on the smallest width: PGD (BPDA through sign), temperature scaling,
     // EOT for S, and the label-only HopSkipJump.
     const k = c.widths[0]!;
-    const strong: ModelKey[] = [
-      { arch: 'A', k, adv: false, seed: 1 },
-      { arch: 'B', k, adv: false, seed: 1 },
-      { arch: 'C', k, adv: false, seed: 1 },
-      { arch: 'S', k, adv: false, seed: 1 },
-      { arch: 'A', k, adv: true, seed: 1 },
-      { arch: 'C', k, adv: true, seed: 1 },
-    ];
+    const strong: ModelKey[] = (['A', 'B', 'C', 'S'] as const).map((arch) => ({ arch, k, adv: false, seed: 1 }));
+    strong.push({ arch: 'A', k, adv: true, seed: 1 }, { arch: 'C', k, adv: true, seed: 1 });
+    const pgd = { attack: 'pgd', eps: [0.1, 0.3], n: c.attackImages, steps: 40, step: 0.01, seed: 1 } as const;
     for (const m of strong) {
       const name = keyName(m);
-      const model = await this.model(m);
-      await fgsmOf(m);
-      await this.cached(`pgd:${name}`, async () => whiteboxEval(name, model, test, { attack: 'pgd', eps: [0.1, 0.3], n: c.attackImages, steps: 40, step: 0.01, seed: 1 }));
-      await this.cached(`pgd-t100:${name}`, async () => whiteboxEval(name, model, test, { attack: 'pgd', eps: [0.1, 0.3], n: c.attackImages, steps: 40, step: 0.01, temperature: 100, seed: 1 }));
-      if (m.arch === 'S') await this.cached(`eot-pgd:${name}`, async () => whiteboxEval(name, model, test, { attack: 'eot-pgd', eps: [0.1, 0.3], n: Math.min(c.attackImages, 500), steps: 40, step: 0.01, eot: 10, seed: 1 }));
-      await this.cached(`blackbox:${name}`, async () => blackboxEval(name, model, test, { n: c.blackboxImages, seed: 1 }));
-      await this.cached(`hsj:${name}`, async () => hsjEval(name, model, test, { n: c.hsjImages, budgets: [1000, c.hsjQueries], seed: 1 }));
-      await this.cached(`cw-paper:${name}`, async () => whiteboxEval(name, model, test, { attack: 'cw-paper', n: c.cwImages }));
+      fgsm(m);
+      add(`pgd:${name}`, m, (model) => whiteboxEval(name, model, test, pgd));
+      add(`pgd-t100:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, temperature: 100 }));
+      if (m.arch === 'S') add(`eot-pgd:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, attack: 'eot-pgd', n: Math.min(c.attackImages, 500), eot: 10 }));
+      blackbox(m);
+      add(`hsj:${name}`, m, (model) => hsjEval(name, model, test, { n: c.hsjImages, budgets: [1000, c.hsjQueries], seed: 1 }));
+      cwPaper(m);
+    }
+    return tasks;
+  }
+
+  /** Runs every task not yet cached, re-rendering the document after each so a stopped run leaves a current one. */
+  async run(): Promise<void> {
+    const tasks = this.plan();
+    for (const [i, t] of tasks.entries()) {
+      if (this.results[t.id]) continue;
+      this.config.log(`evaluation ${i + 1}/${tasks.length}: ${t.id}`);
+      this.results[t.id] = await t.fn(await this.model(t.model));
+      writeFileSync(this.resultsPath, JSON.stringify(this.results, null, 1) + '\n');
+      renderReproduction(this);
     }
     renderReproduction(this);
   }
+}
+
+export interface ReproTask {
+  /** Cache key in results.json, e.g. `fgsm:A64-s1`. */
+  readonly id: string;
+  readonly model: ModelKey;
+  readonly fn: (model: BnnModel) => Promise<ReproResults[string]>;
 }

@@ -126,6 +126,16 @@ export class DeployedGraph {
   /** `logits` as a LogitsFn (for predictLabels / accuracy). */
   readonly logitsFn: LogitsFn = (x) => this.logits(x);
 
+  /** Every tensor the graph holds, by a unique name (`conv2/weights`, `conv3/probabilities`, …) — what a tfjs save would write. */
+  namedTensors(): Record<string, tf.Tensor> {
+    const named: Record<string, tf.Tensor> = {};
+    for (const [k, v] of this.weights) named[`${k}/weights`] = v;
+    for (const [k, v] of this.probabilities) named[`${k}/probabilities`] = v;
+    for (const [k, v] of this.scales) named[`${k}/scale`] = v;
+    for (const [k, v] of this.inputs) Object.assign(named, { [`${k}/threshold`]: v.thr, [`${k}/flip`]: v.flip, [`${k}/slope`]: v.slope });
+    return named;
+  }
+
   dispose(): void {
     tf.dispose([...this.weights.values(), ...this.probabilities.values(), ...this.scales.values()]);
     for (const b of this.inputs.values()) tf.dispose([b.thr, b.flip, b.slope]);
