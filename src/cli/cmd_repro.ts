@@ -26,6 +26,7 @@ export const reproCommand: CommandSpec = {
     'hsj-queries': { type: 'string', help: 'HopSkipJump query budget per image', default: '5000', metavar: 'N' },
     dir: { type: 'string', help: 'cache of checkpoints and results (resumes from it)', default: 'runs/repro', metavar: 'DIR' },
     out: { type: 'string', help: 'markdown to write (SVGs go beside it)', default: 'docs/REPRODUCTION.md', metavar: 'FILE' },
+    'stop-after': { type: 'string', help: 'run at most N new evaluations, then write the (partial) document', metavar: 'N' },
     'render-only': { type: 'boolean', help: 'only re-render the document from cached results' },
   },
   details: 'The full default run trains 27 clean and 18 PGD-trained models and takes days on 2 cores; a reduced run, e.g.\n  bnn-edge repro --widths 64 --adv-seeds 1 --adv-steps 7 --adv-step 0.1\ntakes a few hours. Every finished model and evaluation is cached, so a run can be stopped and resumed.',
@@ -60,7 +61,7 @@ export async function runRepro(argv: string[]): Promise<number> {
     loadData(),
   );
   if (p.values['render-only']) renderReproduction(repro);
-  else await repro.run();
+  else await repro.run(p.values['stop-after'] === undefined ? Infinity : int('stop-after'));
   process.stdout.write(`wrote ${repro.config.out}\n`);
   return 0;
 }

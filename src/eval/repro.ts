@@ -135,11 +135,16 @@ export class Repro {
     return tasks;
   }
 
-  /** Runs every task not yet cached, re-rendering the document after each so a stopped run leaves a current one. */
-  async run(): Promise<void> {
+  /**
+   * Runs the tasks not yet cached (at most `limit` of them), re-rendering the document after each
+   * so that a stopped run leaves a current one.
+   */
+  async run(limit = Infinity): Promise<void> {
     const tasks = this.plan();
+    let ran = 0;
     for (const [i, t] of tasks.entries()) {
       if (this.results[t.id]) continue;
+      if (ran++ >= limit) break;
       this.config.log(`evaluation ${i + 1}/${tasks.length}: ${t.id}`);
       this.results[t.id] = await t.fn(await this.model(t.model));
       writeFileSync(this.resultsPath, JSON.stringify(this.results, null, 1) + '\n');

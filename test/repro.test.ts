@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadData } from '../src/data/index.js';
+import type { WhiteboxReport } from '../src/eval/attacks.js';
+import { Repro, type ReproConfig } from '../src/eval/repro.js';
+
+test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resumes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-repro-'));
+  try {
+    const config: ReproConfig = {
+      widths: [8],
+      seeds: 1,
+      epochs: 1,
+      adv: { seeds: 1, epochs: 1, cleanEpochs: 0, steps: 2, step: 0.15, eps: 0.3 },
+      attackImages: 64,
+      cwImages: 8,
+      blackboxImages: 64,
+      hsjImages: 2,
+      hsjQueries: 100,
+      dir,
+      out: join(dir, 'REPRODUCTION.md'),
+      log: () => {},
+    };
+    const data = loadData();
+    const plan = new Repro(config, data).plan().map((t) => t.id);
+    assert.equal(new Set(plan).size, plan.length, 'every evaluation is planned once');
+    assert.equal(plan[0], 'fgsm:A8-s1');
+
+    await new Repro(config, data).run(1); // trains A8-s1 for real, attacks it, renders
+    assert.ok(existsSync(join(dir, 'A8-s1', 'checkpoint.json')), 'the trained model is cached');
+    const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Record<string, WhiteboxReport>;
+    assert.deepEqual(Object.keys(results), ['fgsm:A8-s1']);
+    const fgsm = results['fgsm:A8-s1']!;
+    assert.equal(fgsm.rows.length, 3);
+    assert.ok(fgsm.rows[2]!.runtimeAccuracy <= fgsm.cleanRuntimeAccuracy, 'FGSM at ε=0.3 does not raise accuracy');
+
+    const doc = readFileSync(config.out, 'utf8');
+    assert.match(doc, new RegExp(`Partial run: 1 of ${plan.length} evaluations`));
+    const row = doc.split('\n').find((l) => l.startsWith('| A | 8 |'));
+    assert.ok(row, 'the FGSM table has the A row');
+    assert.ok(row.includes((100 * fgsm.rows[2]!.runtimeAccuracy).toFixed(1)), `row shows the measured ε=0.3 accuracy: ${row}`);
+    assert.ok(existsSync(join(dir, 'repro-fgsm.svg')), 'the plot is written beside the document');
+
+    // Resuming reads the cache: no new evaluation with a limit of 0, same document status.
+    const again = new Repro(config, data);
+    assert.equal(Object.keys(again.results).length, 1);
+    await again.run(0);
+    assert.match(readFileSync(config.out, 'utf8'), new RegExp(`Partial run: 1 of ${plan.length}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
