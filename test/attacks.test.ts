@@ -7,7 +7,7 @@ import { RuntimeOracle, type Oracle } from '../src/attacks/model.js';
 import { trainSubstitute } from '../src/attacks/substitute.js';
 import { carliniWagnerL2, CW_PAPER, fgsm, meanSuccessfulL2, pgd } from '../src/attacks/whitebox.js';
 import { replay } from '../src/eval/replay.js';
-import { whiteboxEval } from '../src/eval/attacks.js';
+import { saturatedFraction, SATURATION_MARGIN, whiteboxEval } from '../src/eval/attacks.js';
 import { modelFromParams, type BnnModel } from '../src/format/model.js';
 import { DeployedGraph } from '../src/model/deployed.js';
 import { accuracy } from '../src/model/predict.js';
@@ -136,4 +136,17 @@ test('replay scores adversarial inputs on tfjs and the runtime and reports their
   assert.equal(report.rows.length, 2);
   assert.ok(report.rows[1]!.runtimeAccuracy <= report.rows[0]!.runtimeAccuracy, 'a larger ε hurts more');
   graph.dispose();
+});
+
+test('saturatedFraction: counts images whose float32 softmax rounds p(label) to 1, temperature undoes it', () => {
+  // Three images, three classes: margins 20 (saturated), 5 (not), and a misclassified one.
+  const logits = Float32Array.from([20, 0, -1, 0, 5, 0, 3, 0, 0]);
+  const labels = [0, 1, 1];
+  assert.equal(saturatedFraction(logits, labels), 1 / 3);
+  assert.equal(saturatedFraction(logits, labels, 100), 0);
+  // The boundary is where float32 really rounds: p(label) at margin just above it is exactly 1.
+  const p = (margin: number) => Math.fround(1 / Math.fround(1 + Math.fround(Math.exp(-margin))));
+  assert.equal(p(SATURATION_MARGIN + 0.1), 1);
+  assert.ok(p(SATURATION_MARGIN - 1) < 1);
+  assert.equal(saturatedFraction(new Float32Array(0), []), 0);
 });

@@ -48,7 +48,32 @@ export interface WhiteboxReport {
   readonly images: number;
   readonly cleanRuntimeAccuracy: number;
   readonly rows: WhiteboxRow[];
+  /** Share of attacked images whose softmax is saturated in float32 at the attack's temperature (see `saturatedFraction`). */
+  readonly saturatedFraction: number;
   readonly warnings: string[];
+}
+
+/** Logit margin above which float32 rounds p(label) to exactly 1: −ln(2⁻²⁴). */
+export const SATURATION_MARGIN = 24 * Math.LN2;
+
+/**
+ * Share of images whose logit margin (label logit minus the best other, divided by `temperature`)
+ * exceeds SATURATION_MARGIN. There softmax cross-entropy's gradient loses its true-class term
+ * (p − 1 = 0 in float32), so loss-gradient attacks follow only the runner-up classes — the
+ * gradient masking that makes FGSM understate what an attacker can do.
+ */
+export function saturatedFraction(logits: Float32Array, labels: ArrayLike<number>, temperature = 1): number {
+  const n = labels.length;
+  if (n === 0) return 0;
+  const classes = logits.length / n;
+  let saturated = 0;
+  for (let i = 0; i < n; i++) {
+    const y = labels[i]!;
+    let other = -Infinity;
+    for (let j = 0; j < classes; j++) if (j !== y) other = Math.max(other, logits[i * classes + j]!);
+    if ((logits[i * classes + y]! - other) / temperature > SATURATION_MARGIN) saturated++;
+  }
+  return saturated / n;
 }
 
 export async function whiteboxEval(name: string, model: BnnModel, test: Dataset, o: WhiteboxOptions): Promise<WhiteboxReport> {
@@ -59,6 +84,7 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
   const warnings: string[] = [];
   try {
     const cleanRuntimeAccuracy = accuracyOf(rt.predict(data.images, data.n), data.labels);
+    const saturated = saturatedFraction(rt.logits(data.images, data.n), data.labels, o.temperature ?? 1);
     const epsList = o.eps ?? [0.1, 0.2, 0.3];
     const total = (o.attack.startsWith('cw') ? 1 : epsList.length) * data.n;
     // Progress is reported over all runs (one per ε), not per run.
@@ -93,8 +119,10 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
       if (r.zeroGradientFraction > 0.1) warnings.push(`${(100 * r.zeroGradientFraction).toFixed(0)}% of inputs have an all-zero loss gradient: gradients are masked (saturated softmax?); retry with --temperature, or use a gradient-free attack (hsj, blackbox).`);
       if (r.agreement < 0.99) warnings.push(`runtime and tfjs disagree on ${(100 * (1 - r.agreement)).toFixed(1)}% of adversarial inputs${r.eps !== null ? ` at ε=${r.eps}` : ''}: inputs near the decision boundary flip with float rounding in conv1.`);
     }
+    if (!o.attack.startsWith('cw') && saturated > 0.25)
+      warnings.push(`${(100 * saturated).toFixed(0)}% of the attacked images have a softmax saturated in float32 (logit margin > ${SATURATION_MARGIN.toFixed(1)}${o.temperature ? ` at temperature ${o.temperature}` : ''}): there the cross-entropy gradient loses its true-class term, so this attack understates a gradient attacker; retry with --temperature 100, or --attack cw (margin loss).`);
     if (graph.stochastic && o.attack !== 'eot-pgd' && (o.eot ?? 1) === 1) warnings.push('model S samples its weights at every pass: gradients of one sample understate the attack; use --attack eot-pgd (EOT).');
-    return { model: name, attack: o.attack, images: data.n, cleanRuntimeAccuracy, rows, warnings: [...new Set(warnings)] };
+    return { model: name, attack: o.attack, images: data.n, cleanRuntimeAccuracy, rows, saturatedFraction: saturated, warnings: [...new Set(warnings)] };
   } finally {
     graph.dispose();
     rt.dispose();
