@@ -7,6 +7,7 @@ import { RuntimeOracle, type Oracle } from '../src/attacks/model.js';
 import { trainSubstitute } from '../src/attacks/substitute.js';
 import { carliniWagnerL2, CW_PAPER, fgsm, meanSuccessfulL2, pgd } from '../src/attacks/whitebox.js';
 import { replay } from '../src/eval/replay.js';
+import { transferMatrix } from '../src/eval/transfer.js';
 import { saturatedFraction, SATURATION_MARGIN, whiteboxEval } from '../src/eval/attacks.js';
 import { modelFromParams, type BnnModel } from '../src/format/model.js';
 import { DeployedGraph } from '../src/model/deployed.js';
@@ -149,4 +150,25 @@ test('saturatedFraction: counts images whose float32 softmax rounds p(label) to 
   assert.equal(p(SATURATION_MARGIN + 0.1), 1);
   assert.ok(p(SATURATION_MARGIN - 1) < 1);
   assert.equal(saturatedFraction(new Float32Array(0), []), 0);
+});
+
+test('transferMatrix: crafts on each source, scores every runtime; the diagonal is the replayed white-box attack', async () => {
+  const r = await transferMatrix(
+    [
+      { name: 'a8', model: modelA },
+      { name: 'c16', model: modelC },
+    ],
+    data.test,
+    { attack: 'fgsm', eps: 0.3, n: 96 },
+  );
+  assert.deepEqual(r.models, ['a8', 'c16']);
+  assert.equal(r.images, 96);
+  assert.equal(r.accuracy.length, 2);
+  for (const row of r.accuracy) assert.equal(row.length, 2);
+  for (let s = 0; s < 2; s++) {
+    assert.ok(r.accuracy[s]![s]! < r.cleanAccuracy[s]! - 0.2, `the white-box attack on ${r.models[s]} lowers its accuracy`);
+    assert.equal(r.accuracy[s]![s], r.replay[s]!.runtimeAccuracy, 'diagonal = the replay on the source runtime');
+    assert.ok(r.replay[s]!.agreement >= 0.95);
+  }
+  await assert.rejects(transferMatrix([], data.test, { attack: 'fgsm', eps: 0.3 }), /at least one model/);
 });

@@ -1,13 +1,15 @@
 /**
  * The shipped models under attack, every adversarial set replayed on the packed runtime:
  * FGSM (plain and on temperature-scaled logits), 40-step PGD (BPDA through sign; EOT for S),
- * the substitute black-box attack (runtime labels only) and HopSkipJump on the runtime.
+ * the substitute black-box attack (runtime labels only), HopSkipJump on the runtime, and the
+ * transfer matrix between the four architectures.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadData } from '../../src/data/index.js';
 import { listModels } from '../../src/eval/demo.js';
 import { blackboxEval, hsjEval, whiteboxEval, type WhiteboxReport } from '../../src/eval/attacks.js';
+import { transferMatrix } from '../../src/eval/transfer.js';
 import { parseBnn } from '../../src/format/read.js';
 import { fmt, mdTable, pct } from '../lib.js';
 import { MODELS_DIR } from './size.js';
@@ -19,9 +21,10 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
   const agreeRows: (string | number)[][] = [];
   const out = [];
   const warnings: string[] = [];
-  for (const path of listModels(MODELS_DIR).filter((p) => /\/[abcs]64\.bnn$/.test(p))) {
-    const name = basename(path, '.bnn');
-    const model = parseBnn(readFileSync(path), { source: path });
+  const shipped = listModels(MODELS_DIR)
+    .filter((p) => /\/[abcs]64\.bnn$/.test(p))
+    .map((path) => ({ name: basename(path, '.bnn'), model: parseBnn(readFileSync(path), { source: path }) }));
+  for (const { name, model } of shipped) {
     const stochastic = name.startsWith('s');
     const f1 = await whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n });
     const f100 = await whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.3], n, temperature: 100 });
@@ -47,12 +50,20 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
     agreeRows.push([name, `black-box ε=${bb.eps} (${bb.images} images)`, pct(bb.tfjsAccuracy, 1), pct(bb.runtimeAccuracy, 1), pct(bb.agreement, 2), Math.round((1 - bb.agreement) * bb.images)]);
     out.push({ model: name, fgsm: f1, fgsmT100: f100, pgd: p, blackbox: bb, hsj });
   }
+  const transfer = await transferMatrix(shipped, test, { attack: 'fgsm', eps: 0.3, n });
+  const transferMd =
+    `Transfer (\`bnn-edge transfer --n ${n}\`): FGSM ε=0.3 crafted on each row's tfjs graph (EOT over 10 samples for s64), runtime accuracy (%) of each column's model.\n\n` +
+    mdTable(
+      ['crafted on ↓ / scored on →', ...transfer.models],
+      [['(clean)', ...transfer.cleanAccuracy.map((a) => pct(a, 1))], ...transfer.models.map((m, s) => [m, ...transfer.accuracy[s]!.map((a) => pct(a, 1))])],
+    );
   const markdown =
     `Accuracy on the packed runtime (%), first ${n} test images for the white-box attacks, the 1,850 after the substitute's 150 seeds for black-box, 10 for HopSkipJump (${fmt(5000)} queries: share not fooled within L2 ≤ 2 / median L2). PGD: 40 steps of 0.01, random start, sign crossed by the straight-through gradient; for s64, EOT over 10 weight samples.\n\n` +
     mdTable(['model', 'clean', 'FGSM ε=0.1', 'FGSM ε=0.2', 'FGSM ε=0.3', 'FGSM ε=0.3, logits/100', 'PGD ε=0.3', 'black-box ε=0.3', 'HSJ', 'worst white-box ε=0.3'], rows) +
     (warnings.length ? `\n\n${warnings.map((w) => `- ${w}`).join('\n')}` : '') +
     '\n\nReplay: the same adversarial images scored by the tfjs graph they were crafted on and by the runtime.\n\n' +
     mdTable(['model', 'attack', 'tfjs accuracy', 'runtime accuracy', 'agreement', 'images that differ'], agreeRows) +
-    '\n\nFor the deterministic models the runtime and the rebuilt graph compute the same integers in every binary layer and (int8 first layer) in conv1 too, so they cannot disagree except through the dense layer\'s float sums on exact logit ties; a64 keeps a float conv1, where a bit on its threshold can flip with summation order. s64 samples its stochastic layer independently on each side, so its agreement measures sampling noise.';
-  return { markdown, data: out };
+    '\n\nFor the deterministic models the runtime and the rebuilt graph compute the same integers in every binary layer and (int8 first layer) in conv1 too, so they cannot disagree except through the dense layer\'s float sums on exact logit ties; a64 keeps a float conv1, where a bit on its threshold can flip with summation order. s64 samples its stochastic layer independently on each side, so its agreement measures sampling noise.\n\n' +
+    transferMd;
+  return { markdown, data: { models: out, transfer } };
 }

@@ -1,11 +1,9 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadData } from '../data/index.js';
 import { listModels, runDemo } from '../eval/demo.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
+import { SHIPPED_MODELS } from './files.js';
 import { bytes, pct, table } from './format.js';
-
-const SHIPPED = fileURLToPath(new URL('../../../models/', import.meta.url));
 
 export const demoCommand: CommandSpec = {
   name: 'demo',
@@ -24,7 +22,7 @@ export const demoCommand: CommandSpec = {
 export async function runDemoCommand(argv: string[]): Promise<number> {
   const p = parseCommand(demoCommand, argv);
   if (p.help) return process.stdout.write(helpText(demoCommand)), 0;
-  const dir = stringOption(p, 'models') === demoCommand.options['models']!.default ? SHIPPED : stringOption(p, 'models')!;
+  const dir = stringOption(p, 'models') === demoCommand.options['models']!.default ? SHIPPED_MODELS : stringOption(p, 'models')!;
   const paths = p.positionals.length ? p.positionals : existsSync(dir) ? listModels(dir) : [];
   if (!paths.length) throw new UsageError(`no .bnn models found in ${dir}`);
   const data = loadData({ dir: stringOption(p, 'data') });

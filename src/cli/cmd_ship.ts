@@ -1,6 +1,5 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadData } from '../data/index.js';
 import { evaluateParity } from '../eval/parity.js';
 import { readManifest, sha256, writeManifest, type ManifestEntry } from '../format/manifest.js';
@@ -8,9 +7,8 @@ import { parseBnn } from '../format/read.js';
 import { modelName } from '../model/spec.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { helpText, parseCommand, requirePositional, stringOption, type CommandSpec } from './args.js';
+import { SHIPPED_MODELS } from './files.js';
 import { pct } from './format.js';
-
-const SHIPPED = fileURLToPath(new URL('../../../models/', import.meta.url));
 
 export const shipCommand: CommandSpec = {
   name: 'ship',
@@ -26,7 +24,7 @@ export async function runShip(argv: string[]): Promise<number> {
   const p = parseCommand(shipCommand, argv);
   if (p.help) return process.stdout.write(helpText(shipCommand)), 0;
   const [run] = requirePositional(p, shipCommand, 'RUN_DIR');
-  const dir = stringOption(p, 'models') === shipCommand.options['models']!.default ? SHIPPED : stringOption(p, 'models')!;
+  const dir = stringOption(p, 'models') === shipCommand.options['models']!.default ? SHIPPED_MODELS : stringOption(p, 'models')!;
   const ckpt = loadCheckpoint(run!);
   const name = stringOption(p, 'name') ?? modelName(ckpt.spec);
   const src = join(run!, 'model.bnn');

@@ -18,6 +18,7 @@ import { reproCommand, runRepro } from './cmd_repro.js';
 import { runServe, serveCommand } from './cmd_serve.js';
 import { runShip, shipCommand } from './cmd_ship.js';
 import { runTrain, trainCommand } from './cmd_train.js';
+import { runTransfer, transferCommand } from './cmd_transfer.js';
 
 const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[] = [
   { spec: demoCommand, run: runDemoCommand },
@@ -28,6 +29,7 @@ const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[
   { spec: attackCommand, run: runAttack },
   { spec: blackboxCommand, run: runBlackbox },
   { spec: hsjCommand, run: runHsj },
+  { spec: transferCommand, run: runTransfer },
   { spec: benchCommand, run: runBenchCommand },
   { spec: serveCommand, run: runServe },
   { spec: reproCommand, run: runRepro },
