@@ -1,0 +1,82 @@
+/** The `bnn-edge` command as a user meets it: help for every command, exit codes, clear errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const MODELS = fileURLToPath(new URL('../../models/', import.meta.url));
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('every command listed by --help has its own --help with usage and options', () => {
+  const top = cli('--help');
+  assert.equal(top.code, 0);
+  const names = top.stdout
+    .split('Commands:\n')[1]!
+    .split('\n\n')[0]!
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0]!);
+  for (const expected of ['demo', 'train', 'export', 'info', 'eval', 'attack', 'blackbox', 'hsj', 'transfer', 'bench', 'serve', 'repro', 'ship']) assert.ok(names.includes(expected), `${expected} is listed`);
+  for (const name of names) {
+    const r = cli(name, '--help');
+    assert.equal(r.code, 0, `${name} --help exits 0`);
+    assert.match(r.stdout, new RegExp(`^Usage: bnn-edge ${name}`), `${name} --help starts with its usage`);
+    assert.match(r.stdout, /Options:\n[\s\S]*-h, --help/, `${name} --help lists its options`);
+  }
+});
+
+test('usage errors exit 2 and say what was wrong', () => {
+  const unknown = cli('frobnicate');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  const badArch = cli('train', '--arch', 'Z', '--out', join(tmpdir(), 'never'));
+  assert.equal(badArch.code, 2);
+  assert.match(badArch.stderr, /unknown architecture "Z" \(expected one of A, B, C, S\)/);
+  const badAttack = cli('attack', join(MODELS, 'b64.bnn'), '--attack', 'nope');
+  assert.equal(badAttack.code, 2);
+  assert.match(badAttack.stderr, /--attack must be one of/);
+  const badEps = cli('transfer', '--eps', '2');
+  assert.equal(badEps.code, 2);
+  assert.match(badEps.stderr, /--eps must be a number in \[0, 1\]/);
+});
+
+test('a missing or corrupt model file exits 1 with a message naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-cli-'));
+  try {
+    const missing = cli('info', join(dir, 'nope.bnn'));
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nope\.bnn: model file not found/);
+    const truncated = join(dir, 'truncated.bnn');
+    writeFileSync(truncated, readFileSync(join(MODELS, 'b64.bnn')).subarray(0, 5000));
+    const r = cli('eval', truncated);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /truncated\.bnn/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('info and eval --json report what the issue promises', () => {
+  const info = JSON.parse(cli('info', join(MODELS, 'b64.bnn'), '--json').stdout) as { arch: string; compression: number; layers: { name: string; bytes: number }[] };
+  assert.equal(info.arch, 'B');
+  assert.ok(info.compression >= 25, `b64 is ${info.compression.toFixed(1)}× smaller than float32`);
+  assert.deepEqual(
+    info.layers.map((l) => l.name),
+    ['conv1', 'conv2', 'conv3', 'dense'],
+  );
+  const r = cli('eval', join(MODELS, 'c64.bnn'), '--n', '300', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const ev = JSON.parse(r.stdout) as Record<string, unknown>;
+  for (const key of ['model', 'images', 'runtimeAccuracy', 'tfjsAccuracy', 'agreement']) assert.ok(key in ev, `eval --json has ${key}`);
+  assert.equal(ev['images'], 300);
+  assert.equal(ev['agreement'], 1);
+  assert.ok((ev['runtimeAccuracy'] as number) > 0.9);
+});
