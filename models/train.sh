@@ -18,4 +18,4 @@ train b64  --arch B --k 64  --epochs 40 --seed 1
 train c64  --arch C --k 64  --epochs 40 --seed 1
 train s64  --arch S --k 64  --epochs 40 --seed 1
 train b128 --arch B --k 128 --epochs 30 --seed 1
-train b256 --arch B --k 256 --epochs 15 --seed 1
+train b256 --arch B --k 256 --epochs 15 --seed 1   # ~65 min alone
