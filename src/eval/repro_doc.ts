@@ -89,6 +89,20 @@ export function renderReproduction(r: Repro): void {
     };
   };
   const t1 = fgsmTable(['A', 'B', 'C'], false, PAPER_FGSM);
+  // Saturation measured on the attacked images (reports from before the field existed lack it).
+  const saturation = (['A', 'B', 'C'] as const)
+    .flatMap((arch) =>
+      c.widths.map((k) => {
+        const xs = seeds(false)
+          .map((seed) => wb(`fgsm:${keyName({ arch, k, adv: false, seed })}`)?.saturatedFraction)
+          .filter((x): x is number => x !== undefined);
+        return xs.length ? `${arch}${k} ${p(stat(xs).mean)}%` : null;
+      }),
+    )
+    .filter((x): x is string => x !== null);
+  const saturationLine = saturation.length
+    ? `Share of attacked images whose softmax is saturated in float32 (logit margin > 16.6, so the cross-entropy gradient loses its true-class term and FGSM follows only the runner-up classes): ${saturation.join(', ')}. Where it is large, FGSM understates the attack; the stronger-attack table below (temperature-scaled logits, PGD) shows by how much.`
+    : '';
   const t2 = fgsmTable(['A', 'C'], true, PAPER_FGSM_ADV);
 
   // CW table.
@@ -208,6 +222,8 @@ Regenerate with: \`bnn-edge repro ${reproArgs(c)}\`
 ${t1.md}
 
 ${t1.summary} ${GAP_REASON}
+
+${saturationLine}
 
 ${svg('repro-fgsm.svg', lineChart('FGSM: accuracy on the runtime vs ε', 'ε (L∞)', 'accuracy', fgsmSeries))}
 
