@@ -6,7 +6,7 @@ import { readModelFile } from './files.js';
 import { helpText, numberOption, parseCommand, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
 import { pct, table } from './format.js';
 
-const dataOption = { type: 'string', help: 'directory of MNIST-format IDX files (default: embedded MNIST test split)', metavar: 'DIR' } as const;
+export const dataOption = { type: 'string', help: 'directory of MNIST-format IDX files (default: embedded MNIST test split)', metavar: 'DIR' } as const;
 
 export const attackCommand: CommandSpec = {
   name: 'attack',

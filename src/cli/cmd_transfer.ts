@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { loadData } from '../data/index.js';
 import { transferMatrix } from '../eval/transfer.js';
 import { Progress } from '../util/progress.js';
+import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 import { readModelFile, SHIPPED_MODELS } from './files.js';
 import { pct, table } from './format.js';
@@ -22,7 +23,7 @@ export const transferCommand: CommandSpec = {
     step: { type: 'string', help: 'PGD step size', default: '0.01', metavar: 'X' },
     temperature: { type: 'string', help: 'divide logits by T in the attack loss (undoes softmax saturation)', default: '1', metavar: 'T' },
     seed: { type: 'string', help: 'random seed (PGD starts, S sampling)', default: '0', metavar: 'N' },
-    data: { type: 'string', help: 'directory of MNIST-format IDX files (default: embedded MNIST test split)', metavar: 'DIR' },
+    data: dataOption,
     json: { type: 'boolean', help: 'print JSON' },
   },
   details: `Without MODEL arguments it uses the shipped ${DEFAULT_MODELS.join(', ')}.`,
