@@ -63,8 +63,10 @@ export async function transferMatrix(models: readonly { name: string; model: Bnn
           o.attack === 'fgsm'
             ? fgsm(graph, data.images, data.labels, o.eps, common)
             : pgd(graph, data.images, data.labels, { ...common, eps: o.eps, step: o.step ?? 0.01, steps: o.steps ?? 40, randomStart: true, restarts: 1 });
-        replays.push(replay(adversarial, data, graph.logitsFn, runtimes[s]!));
-        accuracy.push(runtimes.map((rt) => accuracyOf(rt.predict(adversarial, data.n), data.labels)));
+        const own = replay(adversarial, data, graph.logitsFn, runtimes[s]!);
+        replays.push(own);
+        // The diagonal is the replay's runtime score: no second pass over the source's runtime.
+        accuracy.push(runtimes.map((rt, t) => (t === s ? own.runtimeAccuracy : accuracyOf(rt.predict(adversarial, data.n), data.labels))));
       } finally {
         graph.dispose();
       }
