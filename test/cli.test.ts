@@ -39,6 +39,9 @@ test('usage errors exit 2 and say what was wrong', () => {
   const badArch = cli('train', '--arch', 'Z', '--out', join(tmpdir(), 'never'));
   assert.equal(badArch.code, 2);
   assert.match(badArch.stderr, /unknown architecture "Z" \(expected one of A, B, C, S\)/);
+  const badInit = cli('train', '--arch', 'A', '--init', join(tmpdir(), 'no-such-run'), '--out', join(tmpdir(), 'never'));
+  assert.equal(badInit.code, 2);
+  assert.match(badInit.stderr, /--init .*no-such-run: no checkpoint\.json there/);
   const badAttack = cli('attack', join(MODELS, 'b64.bnn'), '--attack', 'nope');
   assert.equal(badAttack.code, 2);
   assert.match(badAttack.stderr, /--attack must be one of/);

@@ -44,8 +44,25 @@ test('checkpoints round-trip', async () => {
 
 test('PGD adversarial training runs and records its settings', async () => {
   const ckpt = await train({ arch: 'A', k: 8, data, epochs: 2, limit: 256, progress: false, workers: 0, adversarial: { eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 1 } });
-  assert.deepEqual(ckpt.training.adversarial, { kind: 'pgd', eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 1 });
+  assert.deepEqual(ckpt.training.adversarial, { kind: 'pgd', eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 1, weight: 0.5 });
   assert.ok(Number.isFinite(ckpt.history[1]!.loss));
+});
+
+test('the adversarial loss weight: 1 trains on PGD loss only (higher than the 50/50 mix); out of (0, 1] is refused', async () => {
+  const base = await train({ arch: 'A', k: 8, data, epochs: 2, limit: 512, progress: false, workers: 0, seed: 3 });
+  const opts = { arch: 'A' as const, k: 8, data, epochs: 1, limit: 512, progress: false, workers: 0, seed: 4, initial: base.params };
+  const adv = { eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 0 };
+  const clean = await train(opts);
+  const mix = await train({ ...opts, adversarial: { ...adv, weight: 0.5 } });
+  const madry = await train({ ...opts, adversarial: { ...adv, weight: 1 } });
+  assert.equal(madry.training.adversarial?.weight, 1);
+  // Same start, same batches: the loss reported is clean < 50/50 mix < adversarial only.
+  assert.ok(clean.history[0]!.loss < mix.history[0]!.loss, `clean ${clean.history[0]!.loss} vs mix ${mix.history[0]!.loss}`);
+  assert.ok(mix.history[0]!.loss < madry.history[0]!.loss, `mix ${mix.history[0]!.loss} vs adversarial ${madry.history[0]!.loss}`);
+  // Starting from trained parameters: the first epoch's loss is below a fresh start's.
+  const fresh = await train({ ...opts, initial: undefined });
+  assert.ok(clean.history[0]!.loss < fresh.history[0]!.loss, `from trained ${clean.history[0]!.loss} vs fresh ${fresh.history[0]!.loss}`);
+  await assert.rejects(train({ ...opts, adversarial: { ...adv, weight: 0 } }), /adversarial loss weight must be in \(0, 1\], got 0/);
 });
 
 test('sign straight-through estimator: ±1 forward (sign(0) = +1), clipped identity backward', async () => {

@@ -1,11 +1,12 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadData } from '../data/index.js';
 import { modelFromParams } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
-import { parseArch } from '../model/spec.js';
-import { saveCheckpoint } from '../train/checkpoint.js';
-import { train, TRAIN_DEFAULTS } from '../train/train.js';
+import type { ParamValues } from '../model/params.js';
+import { parseArch, type Arch } from '../model/spec.js';
+import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { DEFAULT_ADV_WEIGHT, train, TRAIN_DEFAULTS } from '../train/train.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 
 export const trainCommand: CommandSpec = {
@@ -22,11 +23,13 @@ export const trainCommand: CommandSpec = {
     'lr-schedule': { type: 'string', help: 'cosine (decay to 0) or constant (the paper)', default: TRAIN_DEFAULTS.lrSchedule, metavar: 'NAME' },
     augment: { type: 'string', help: 'random translation of training images by up to N pixels (0 = the paper)', default: String(TRAIN_DEFAULTS.augmentShift), metavar: 'N' },
     seed: { type: 'string', help: 'random seed (initialization, batch order, PGD starts, S sampling)', default: String(TRAIN_DEFAULTS.seed), metavar: 'N' },
-    adv: { type: 'string', help: 'adversarial training: "pgd" (Madry: 50/50 clean/PGD loss)', metavar: 'pgd' },
+    adv: { type: 'string', help: 'adversarial training: "pgd" (clean/PGD loss mix, see --adv-weight)', metavar: 'pgd' },
     'adv-eps': { type: 'string', help: 'PGD L∞ radius', default: '0.3', metavar: 'X' },
     'adv-step': { type: 'string', help: 'PGD step size', default: '0.01', metavar: 'X' },
     'adv-steps': { type: 'string', help: 'PGD iterations (fewer is faster)', default: '40', metavar: 'N' },
     'adv-clean-epochs': { type: 'string', help: 'clean epochs before adversarial training starts', default: '0', metavar: 'N' },
+    'adv-weight': { type: 'string', help: "share of the PGD loss: 0.5 = the paper's 50/50 mix, 1 = Madry (adversarial only)", default: String(DEFAULT_ADV_WEIGHT), metavar: 'W' },
+    init: { type: 'string', help: 'start from this checkpoint directory (same architecture and K) instead of a fresh initialization', metavar: 'DIR' },
     data: { type: 'string', help: 'directory of MNIST-format IDX files (default: the embedded 10,000 MNIST digits)', metavar: 'DIR' },
     limit: { type: 'string', help: 'use only the first N training images', metavar: 'N' },
     workers: { type: 'string', help: 'worker threads (0 = this thread); default: one per core', metavar: 'N' },
@@ -35,8 +38,18 @@ export const trainCommand: CommandSpec = {
   details: `Examples:
   bnn-edge train --arch B --k 64 --out runs/b64
   bnn-edge train --arch A --k 64 --adv pgd --adv-steps 10 --adv-clean-epochs 2 --out runs/a64-pgd
-  bnn-edge train --arch C --k 64 --lr-schedule constant --augment 0 --out runs/c64-paper   # the paper's recipe`,
+  bnn-edge train --arch C --k 64 --lr-schedule constant --augment 0 --out runs/c64-paper   # the paper's recipe
+  bnn-edge train --arch A --k 64 --init runs/a64-pgd --adv pgd --adv-weight 1 --adv-steps 10 --adv-step 0.075 --epochs 20 --out runs/a64-madry   # continue, Madry-style`,
 };
+
+/** Parameters of the checkpoint in `dir`, checked against the architecture being trained. */
+function initialParams(dir: string | undefined, arch: Arch, k: number): ParamValues | undefined {
+  if (dir === undefined) return undefined;
+  if (!existsSync(join(dir, 'checkpoint.json'))) throw new UsageError(`--init ${dir}: no checkpoint.json there (expected the --out directory of an earlier \`bnn-edge train\`)`);
+  const { spec, params } = loadCheckpoint(dir);
+  if (spec.arch !== arch || spec.k !== k) throw new UsageError(`--init ${dir}: the checkpoint is ${spec.arch}-${spec.k}, but --arch ${arch} --k ${k} was asked for`);
+  return params;
+}
 
 export async function runTrain(argv: string[]): Promise<number> {
   const p = parseCommand(trainCommand, argv);
@@ -58,10 +71,13 @@ export async function runTrain(argv: string[]): Promise<number> {
   const schedule = stringOption(p, 'lr-schedule');
   if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got "${schedule}"`);
   const epochs = numberOption(p, 'epochs', { integer: true, min: 1 })!;
+  const k = numberOption(p, 'k', { integer: true, min: 1, max: 4096 })!;
+  const initial = initialParams(stringOption(p, 'init'), arch, k);
   const data = loadData({ dir: stringOption(p, 'data') });
   const ckpt = await train({
     arch,
-    k: numberOption(p, 'k', { integer: true, min: 1, max: 4096 })!,
+    k,
+    initial,
     data,
     epochs,
     batchSize: numberOption(p, 'batch-size', { integer: true, min: 2 })!,
@@ -75,6 +91,7 @@ export async function runTrain(argv: string[]): Promise<number> {
           step: numberOption(p, 'adv-step', { min: 0, max: 1 })!,
           steps: numberOption(p, 'adv-steps', { integer: true, min: 1 })!,
           cleanEpochs: numberOption(p, 'adv-clean-epochs', { integer: true, min: 0 })!,
+          weight: numberOption(p, 'adv-weight', { min: 0, max: 1 })!,
         }
       : null,
     limit: numberOption(p, 'limit', { integer: true, min: 1 }),

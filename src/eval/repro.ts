@@ -141,8 +141,12 @@ export class Repro {
    */
   async run(limit = Infinity): Promise<void> {
     const tasks = this.plan();
+    // Evaluations of models already trained go first: a run stopped early then has filled as many
+    // table cells as it could instead of waiting on the next (hour-long) adversarial training.
+    const trained = (t: ReproTask) => this.models.has(keyName(t.model)) || existsSync(join(this.config.dir, keyName(t.model), 'checkpoint.json'));
+    const order = [...tasks.entries()].sort(([i, a], [j, b]) => Number(trained(b)) - Number(trained(a)) || i - j);
     let ran = 0;
-    for (const [i, t] of tasks.entries()) {
+    for (const [i, t] of order) {
       if (this.results[t.id]) continue;
       if (ran++ >= limit) break;
       this.config.log(`evaluation ${i + 1}/${tasks.length}: ${t.id}`);

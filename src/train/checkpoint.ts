@@ -22,7 +22,8 @@ export interface TrainingRecord {
   readonly augmentShift: number;
   readonly data: string;
   readonly trainImages: number;
-  readonly adversarial: { readonly kind: 'pgd'; readonly eps: number; readonly step: number; readonly steps: number; readonly cleanEpochs: number } | null;
+  /** `weight` is the adversarial loss's share (absent in checkpoints written before it existed: 0.5). */
+  readonly adversarial: { readonly kind: 'pgd'; readonly eps: number; readonly step: number; readonly steps: number; readonly cleanEpochs: number; readonly weight?: number } | null;
   readonly backend: string;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The work of one gradient shard: given the current parameters and a slice of a batch, compute
  * the mean loss's gradient, the batch-norm moments and the hit count (optionally on a 50/50
- * clean/PGD loss). Stateless between calls — every request carries its parameters and seeds —
+ * clean/PGD loss, weighted). Stateless between calls — every request carries its parameters and seeds —
  * so a result never depends on which thread ran it, and training is reproducible for a seed
  * whatever the number of workers.
  */
@@ -23,7 +23,8 @@ export interface StepRequest {
   /** n × 784 pixels. */
   readonly images: Float32Array;
   readonly labels: Int32Array;
-  readonly adversarial: { readonly eps: number; readonly step: number; readonly steps: number } | null;
+  /** PGD settings and the adversarial loss's share (absent: 0.5). */
+  readonly adversarial: { readonly eps: number; readonly step: number; readonly steps: number; readonly weight?: number } | null;
   readonly pgdSeed: number;
   readonly sampleSeed: number;
 }
@@ -103,7 +104,10 @@ export class ShardTrainer {
         const logits = this.model.logits(x, 'batch', moments);
         hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')));
         const clean = ce(logits);
-        return xAdv ? (tf.add(tf.mul(clean, 0.5), tf.mul(ce(this.model.logits(xAdv, 'batch')), 0.5)) as tf.Scalar) : clean;
+        if (!xAdv) return clean;
+        const w = adv!.weight ?? 0.5;
+        const advLoss = ce(this.model.logits(xAdv, 'batch'));
+        return (w >= 1 ? advLoss : tf.add(tf.mul(clean, 1 - w), tf.mul(advLoss, w))) as tf.Scalar;
       }, vars);
       return { loss: value, hits: hits!, grads: vars.map((v) => grads[v.name]!) };
     });

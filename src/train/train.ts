@@ -1,7 +1,7 @@
 /**
  * train — fits a model of the paper (A, B, C or S at width K) with Adam on the training split,
- * optionally with Madry-style PGD adversarial training (50/50 clean/adversarial loss after some
- * clean epochs).
+ * optionally with PGD adversarial training after some clean epochs: a weighted mix of clean and
+ * adversarial loss (0.5 = the paper's and Goodfellow's 50/50 mix, 1 = Madry's adversarial-only).
  *
  * Each batch is cut into a fixed number of shards (default 2; batch norm sees per-shard "ghost
  * batch" statistics) whose gradients are computed on worker threads and averaged; Adam runs
@@ -24,9 +24,17 @@ export interface AdversarialTraining {
   readonly eps: number;
   readonly step: number;
   readonly steps: number;
-  /** Epochs of clean training before the adversarial half of the loss is switched on. */
+  /** Epochs of clean training before the adversarial part of the loss is switched on. */
   readonly cleanEpochs: number;
+  /**
+   * Share of the adversarial loss, in (0, 1]; the clean loss gets the rest. Default 0.5 (the
+   * paper's mix). Madry's robust MNIST model trains on adversarial examples only (1).
+   */
+  readonly weight?: number;
 }
+
+/** The paper's clean/adversarial mix. */
+export const DEFAULT_ADV_WEIGHT = 0.5;
 
 export interface TrainOptions {
   readonly arch: Arch;
@@ -107,6 +115,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   const shift = opts.augmentShift ?? TRAIN_DEFAULTS.augmentShift;
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < shards) throw new RangeError(`batch size must be an integer ≥ ${shards} (the shard count), got ${batchSize}`);
+  if (adv && adv.weight !== undefined && !(adv.weight > 0 && adv.weight <= 1)) throw new RangeError(`adversarial loss weight must be in (0, 1], got ${adv.weight}`);
   const spec = modelSpec(opts.arch, opts.k);
   const layout = flatLayout(spec);
   const { train: trainSet, test: testSet } = opts.data;
@@ -176,7 +185,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
             params,
             images,
             labels,
-            adversarial: adversarialNow ? { eps: adv.eps, step: adv.step, steps: adv.steps } : null,
+            adversarial: adversarialNow ? { eps: adv.eps, step: adv.step, steps: adv.steps, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
             pgdSeed: rng.seed(),
             sampleSeed: rng.seed(),
           });
@@ -229,7 +238,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
     augmentShift: shift,
     data: opts.data.source,
     trainImages: n,
-    adversarial: adv ? { kind: 'pgd', ...adv } : null,
+    adversarial: adv ? { kind: 'pgd', ...adv, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
     backend: `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`,
   };
   return { spec, params: values, training, history, testAccuracy: history[history.length - 1]!.testAccuracy };
