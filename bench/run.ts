@@ -44,15 +44,15 @@ export interface BenchOptions {
 export async function runBench(opts: BenchOptions = {}): Promise<Record<string, SuiteResult>> {
   const chosen = opts.suites?.length ? [...opts.suites] : DEFAULT_SUITES;
   for (const s of chosen) if (!(s in SUITES)) throw new Error(`unknown suite "${s}" (have: ${Object.keys(SUITES).join(', ')})`);
-  const all = loadResults();
   const ran: Record<string, SuiteResult> = {};
   for (const name of chosen) {
     process.stderr.write(`\n== ${name} ==\n`);
     const { markdown, data } = await SUITES[name]!();
     const result: SuiteResult = { suite: name, command: opts.command?.(name) ?? `npm run bench -- --suite ${name}`, machine: machine(), markdown, data };
-    all[name] = result;
     ran[name] = result;
-    saveResults(all);
+    // Re-read just before writing: another bench run may have finished a suite in the meantime,
+    // and reading once at start would overwrite its section with the stale copy.
+    saveResults({ ...loadResults(), [name]: result });
     if (opts.print) process.stdout.write(`\n## ${name}\n${markdown}\n`);
   }
   return ran;
