@@ -7,6 +7,9 @@ import { tf } from '../tfjs/backend.js';
 import { Rng } from '../util/rng.js';
 import type { DifferentiableModel, Oracle } from './model.js';
 
+/** Jacobian-augmentation rounds of Papernot et al. (the substitute is trained once per round). */
+export const SUBSTITUTE_ROUNDS = 6;
+
 export interface SubstituteOptions {
   /** Augmentation rounds; the substitute is trained once per round (paper: 6). */
   readonly rounds?: number;
@@ -94,7 +97,7 @@ export interface SubstituteTraining {
  * the new images, trains, then adds x + λ·sign(∇ₓ F[õ(x)]) for every image x of the set.
  */
 export function trainSubstitute(oracle: Oracle, seedImages: Float32Array, opts: SubstituteOptions = {}): SubstituteTraining {
-  const rounds = opts.rounds ?? 6;
+  const rounds = opts.rounds ?? SUBSTITUTE_ROUNDS;
   const lambda = opts.lambda ?? 0.1;
   const rng = new Rng(opts.seed ?? 0);
   const substitute = new SubstituteMlp(opts.hidden ?? [200, 200], rng.seed());

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { loadData } from '../data/index.js';
 import { Repro } from '../eval/repro.js';
 import { renderReproduction } from '../eval/repro_doc.js';
+import { Progress } from '../util/progress.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 
 const DOC = fileURLToPath(new URL('../../../docs/REPRODUCTION.md', import.meta.url));
@@ -43,6 +44,7 @@ export async function runRepro(argv: string[]): Promise<number> {
   });
   const int = (name: string, min = 1) => numberOption(p, name, { integer: true, min })!;
   const out = stringOption(p, 'out')!;
+  let bar: { label: string; progress: Progress } | undefined;
   const repro = new Repro(
     {
       widths,
@@ -57,6 +59,10 @@ export async function runRepro(argv: string[]): Promise<number> {
       dir: stringOption(p, 'dir')!,
       out: out === 'docs/REPRODUCTION.md' ? DOC : out,
       log: (m) => process.stderr.write(`[repro] ${m}\n`),
+      onProgress: (task, done, total) => {
+        if (bar?.label !== task) bar = { label: task, progress: new Progress({ label: task, total }) };
+        bar.progress.update(done);
+      },
     },
     loadData(),
   );

@@ -10,6 +10,7 @@ import type { DataSplit } from '../data/dataset.js';
 import { modelFromParams, type BnnModel } from '../format/model.js';
 import type { Arch } from '../model/spec.js';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { SUBSTITUTE_ROUNDS } from '../attacks/substitute.js';
 import { train, type AdversarialTraining } from '../train/train.js';
 import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type HsjReport, type WhiteboxReport } from './attacks.js';
 import { renderReproduction } from './repro_doc.js';
@@ -32,6 +33,8 @@ export interface ReproConfig {
   /** Output markdown path; SVGs are written beside it. */
   readonly out: string;
   readonly log: (msg: string) => void;
+  /** Progress inside one evaluation (`task` is its cache id): images, or substitute rounds. */
+  readonly onProgress?: (task: string, done: number, total: number) => void;
 }
 
 export interface ModelKey {
@@ -104,9 +107,11 @@ export class Repro {
     const add = (id: string, m: ModelKey, fn: (model: BnnModel) => Promise<ReproResults[string]>) => {
       if (!tasks.some((t) => t.id === id)) tasks.push({ id, model: m, fn });
     };
-    const fgsm = (m: ModelKey) => add(`fgsm:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n: c.attackImages }));
-    const cwPaper = (m: ModelKey) => add(`cw-paper:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'cw-paper', n: c.cwImages }));
-    const blackbox = (m: ModelKey) => add(`blackbox:${keyName(m)}`, m, (model) => blackboxEval(keyName(m), model, test, { n: c.blackboxImages, seed: 1 }));
+    const progress = (id: string) => (done: number, total: number) => c.onProgress?.(id, done, total);
+    const fgsm = (m: ModelKey) => add(`fgsm:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n: c.attackImages, onProgress: progress(`fgsm:${keyName(m)}`) }));
+    const cwPaper = (m: ModelKey) => add(`cw-paper:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'cw-paper', n: c.cwImages, onProgress: progress(`cw-paper:${keyName(m)}`) }));
+    const blackbox = (m: ModelKey) =>
+      add(`blackbox:${keyName(m)}`, m, (model) => blackboxEval(keyName(m), model, test, { n: c.blackboxImages, seed: 1, onRound: (r) => progress(`blackbox:${keyName(m)}`)(r.round, SUBSTITUTE_ROUNDS) }));
     // Table 1: FGSM on A, B, C; table 2: the PGD-trained A+ and C+.
     for (const k of c.widths) {
       for (const arch of ['A', 'B', 'C'] as const) for (const seed of this.seedsFor(false)) fgsm({ arch, k, adv: false, seed });
@@ -125,11 +130,11 @@ export class Repro {
     for (const m of strong) {
       const name = keyName(m);
       fgsm(m);
-      add(`pgd:${name}`, m, (model) => whiteboxEval(name, model, test, pgd));
-      add(`pgd-t100:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, temperature: 100 }));
-      if (m.arch === 'S') add(`eot-pgd:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, attack: 'eot-pgd', n: Math.min(c.attackImages, 500), eot: 10 }));
+      add(`pgd:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, onProgress: progress(`pgd:${name}`) }));
+      add(`pgd-t100:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, temperature: 100, onProgress: progress(`pgd-t100:${name}`) }));
+      if (m.arch === 'S') add(`eot-pgd:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, attack: 'eot-pgd', n: Math.min(c.attackImages, 500), eot: 10, onProgress: progress(`eot-pgd:${name}`) }));
       blackbox(m);
-      add(`hsj:${name}`, m, (model) => hsjEval(name, model, test, { n: c.hsjImages, budgets: [1000, c.hsjQueries], seed: 1 }));
+      add(`hsj:${name}`, m, (model) => hsjEval(name, model, test, { n: c.hsjImages, budgets: [1000, c.hsjQueries], seed: 1, onImage: (i, n) => progress(`hsj:${name}`)(i + 1, n) }));
       cwPaper(m);
     }
     return tasks;
