@@ -264,5 +264,5 @@ const GAP_REASON =
   'Gaps come first from clean accuracy: with 8,000 training images and the paper\'s constant learning rate, B and C reach lower clean accuracy than the paper\'s models (see the clean column), and an attacked accuracy cannot exceed its clean one. B\'s unscaled logits saturate the softmax, so its FGSM gradients are partly masked — the paper\'s "robustness" of B.';
 
 function reproArgs(c: Repro['config']): string {
-  return `--widths ${c.widths.join(',')} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --hsj-n ${c.hsjImages} --out docs/REPRODUCTION.md`;
+  return `--widths ${c.widths.join(',')} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries} --out docs/REPRODUCTION.md`;
 }

@@ -1,7 +1,7 @@
 /**
  * The work of one gradient shard: given the current parameters and a slice of a batch, compute
- * the mean loss's gradient, the batch-norm moments and the hit count (optionally on a 50/50
- * clean/PGD loss, weighted). Stateless between calls — every request carries its parameters and seeds —
+ * the mean loss's gradient, the batch-norm moments and the hit count (optionally on a
+ * weighted mix of clean and PGD loss). Stateless between calls — every request carries its parameters and seeds —
  * so a result never depends on which thread ran it, and training is reproducible for a seed
  * whatever the number of workers.
  */
