@@ -47,6 +47,17 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     // Resuming reads the cache: no new evaluation with a limit of 0, same document status.
     const again = new Repro(config, data);
     assert.equal(Object.keys(again.results).length, 1);
+    // What is left runs the trained A8-s1 first, the adversarially trained models last, and
+    // each model's evaluations together.
+    const pending = again.pending().map((x) => x.task);
+    assert.equal(pending.length, plan.length - 1);
+    assert.ok(!pending.some((t) => t.id === 'fgsm:A8-s1'));
+    assert.equal(pending[0]!.model.arch, 'A');
+    assert.equal(pending[0]!.model.adv, false);
+    const firstAdv = pending.findIndex((t) => t.model.adv);
+    assert.ok(pending.slice(firstAdv).every((t) => t.model.adv), 'adversarially trained models come last');
+    const modelOrder = pending.map((t) => `${t.model.arch}${t.model.adv ? '+' : ''}`).filter((m, i, a) => a[i - 1] !== m);
+    assert.equal(new Set(modelOrder).size, modelOrder.length, `one model's evaluations run together: ${modelOrder.join(' ')}`);
     await again.run(0);
     assert.match(readFileSync(config.out, 'utf8'), new RegExp(`Partial run: 1 of ${plan.length}`));
   } finally {

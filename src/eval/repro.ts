@@ -141,21 +141,33 @@ export class Repro {
   }
 
   /**
+   * The evaluations not yet cached, in the order `run` takes them, each with its place in the
+   * plan. Those of models already trained go first, then those of models cheap to train, then the
+   * adversarially trained ones (an hour each on 2 cores), one model's evaluations together: a run
+   * stopped early has then filled as many table cells as it could.
+   */
+  pending(): { index: number; task: ReproTask }[] {
+    const tasks = this.plan();
+    const first = new Map<string, number>();
+    tasks.forEach((t, i) => first.has(keyName(t.model)) || first.set(keyName(t.model), i));
+    const trained = (m: ModelKey) => this.models.has(keyName(m)) || existsSync(join(this.config.dir, keyName(m), 'checkpoint.json'));
+    const cost = (m: ModelKey) => (trained(m) ? 0 : m.adv ? 2 : 1);
+    return tasks
+      .map((task, index) => ({ index, task, cost: cost(task.model), group: first.get(keyName(task.model))! }))
+      .filter((x) => !this.results[x.task.id])
+      .sort((a, b) => a.cost - b.cost || (a.cost ? a.group - b.group : 0) || a.index - b.index)
+      .map(({ index, task }) => ({ index, task }));
+  }
+
+  /**
    * Runs the tasks not yet cached (at most `limit` of them), re-rendering the document after each
    * so that a stopped run leaves a current one.
    */
   async run(limit = Infinity): Promise<void> {
-    const tasks = this.plan();
-    // Evaluations of models already trained go first: a run stopped early then has filled as many
-    // table cells as it could instead of waiting on the next (hour-long) adversarial training.
-    const trained = (t: ReproTask) => this.models.has(keyName(t.model)) || existsSync(join(this.config.dir, keyName(t.model), 'checkpoint.json'));
-    const order = [...tasks.entries()].sort(([i, a], [j, b]) => Number(trained(b)) - Number(trained(a)) || i - j);
-    let ran = 0;
-    for (const [i, t] of order) {
-      if (this.results[t.id]) continue;
-      if (ran++ >= limit) break;
-      this.config.log(`evaluation ${i + 1}/${tasks.length}: ${t.id}`);
-      this.results[t.id] = await t.fn(await this.model(t.model));
+    const total = this.plan().length;
+    for (const { index, task } of this.pending().slice(0, limit)) {
+      this.config.log(`evaluation ${index + 1}/${total}: ${task.id}`);
+      this.results[task.id] = await task.fn(await this.model(task.model));
       writeFileSync(this.resultsPath, JSON.stringify(this.results, null, 1) + '\n');
       renderReproduction(this);
     }
