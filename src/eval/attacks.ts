@@ -117,7 +117,7 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
     });
     for (const r of rows) {
       if (r.zeroGradientFraction > 0.1) warnings.push(`${(100 * r.zeroGradientFraction).toFixed(0)}% of inputs have an all-zero loss gradient: gradients are masked (saturated softmax?); retry with --temperature, or use a gradient-free attack (hsj, blackbox).`);
-      if (r.agreement < 0.99) warnings.push(`runtime and tfjs disagree on ${(100 * (1 - r.agreement)).toFixed(1)}% of adversarial inputs${r.eps !== null ? ` at ε=${r.eps}` : ''}: inputs near the decision boundary flip with float rounding in conv1.`);
+      if (r.agreement < 0.99) warnings.push(`runtime and tfjs disagree on ${(100 * (1 - r.agreement)).toFixed(1)}% of adversarial inputs${r.eps !== null ? ` at ε=${r.eps}` : ''}: ${graph.stochastic ? "model S draws its own weight sample on each side, so this measures sampling noise (an adversarial input that fools one sample can miss another)" : 'inputs near the decision boundary flip with float rounding in conv1'}.`);
     }
     if (!o.attack.startsWith('cw') && saturated > 0.25)
       warnings.push(`${(100 * saturated).toFixed(0)}% of the attacked images have a softmax saturated in float32 (logit margin > ${SATURATION_MARGIN.toFixed(1)}${o.temperature ? ` at temperature ${o.temperature}` : ''}): there the cross-entropy gradient loses its true-class term, so this attack understates a gradient attacker; retry with --temperature 100, or --attack cw (margin loss).`);

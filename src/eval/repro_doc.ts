@@ -223,6 +223,11 @@ export function renderReproduction(r: Repro): void {
     if (bb && bb.runtimeAccuracy < whiteMin - 0.02) verdicts.push(`**${label}${k0}: the black-box attack (${p(bb.runtimeAccuracy)}%) beats every white-box attack (best ${p(whiteMin)}%) — the white-box gradients are masked.**`);
     if (f && pg.rows[1]!.runtimeAccuracy < f.rows[2]!.runtimeAccuracy - 0.1) verdicts.push(`${label}${k0}: PGD drives accuracy at ε=0.3 from ${p(f.rows[2]!.runtimeAccuracy)}% (FGSM) to ${p(pg.rows[1]!.runtimeAccuracy)}%: single-step numbers overstate its robustness.`);
     if (pt && pt.rows[1]!.runtimeAccuracy < pg.rows[1]!.runtimeAccuracy - 0.05) verdicts.push(`${label}${k0}: dividing the logits by 100 lowers PGD accuracy from ${p(pg.rows[1]!.runtimeAccuracy)}% to ${p(pt.rows[1]!.runtimeAccuracy)}% — saturated softmax was hiding gradients.`);
+    const cwAcc = cw?.rows[0]?.runtimeAccuracy;
+    if (cwAcc !== undefined && cwAcc > worst + 0.2)
+      verdicts.push(
+        `${label}${k0}: the paper's CW leaves ${p(cwAcc)}% on the runtime, yet the worst L∞ attack leaves ${p(worst)}%${m.arch === 'S' ? ": CW optimizes against one sample of the stochastic weights and its examples miss the runtime's fresh samples; averaging gradients over samples (EOT) removes that protection" : ': 100 iterations at c = 10 are too few for this model'}.`,
+      );
     if (eot) verdicts.push(`${label}${k0}: EOT over 10 weight samples gives ${p(eot.rows[1]!.runtimeAccuracy)}% at ε=0.3 vs ${p(pg.rows[1]!.runtimeAccuracy)}% for one-sample PGD.`);
   }
   const fmtR = (l: string) => (robust[l] !== undefined ? `${p(robust[l]!)}%` : 'n/a');
