@@ -33,10 +33,11 @@ function gapSummary(cells: readonly { ours: number; paper: PaperFigure }[]): { t
   if (!cells.length) return { text: '', meanDiff: 0 };
   const inBand = cells.filter((x) => within({ mean: x.ours, std: 0, n: 1 }, x.paper)).length;
   const meanDiff = cells.reduce((a, x) => a + 100 * x.ours - x.paper.mean, 0) / cells.length;
-  return {
-    text: `${inBand} of ${cells.length} ${cells.length === 1 ? 'cell falls' : 'cells fall'} within the paper's band (±2 spreads + 2 points); on average ours are ${Math.abs(meanDiff).toFixed(1)} points ${meanDiff >= 0 ? 'higher' : 'lower'}.`,
-    meanDiff,
-  };
+  return { text: bandSentence(inBand, cells.length, meanDiff), meanDiff };
+}
+
+function bandSentence(inBand: number, cells: number, meanDiff: number): string {
+  return `${inBand} of ${cells} ${cells === 1 ? 'cell falls' : 'cells fall'} within the paper's band (±2 spreads + 2 points); on average ours are ${Math.abs(meanDiff).toFixed(1)} points ${meanDiff >= 0 ? 'higher' : 'lower'}.`;
 }
 
 function table(headers: string[], rows: string[][]): string {
@@ -98,7 +99,7 @@ export function renderReproduction(r: Repro): void {
     return {
       md: table(['model', 'K', 'clean', 'ε=0.1 ours', 'paper', 'ε=0.2 ours', 'paper', 'ε=0.3 ours', 'paper'], rows),
       lower: meanDiff < 0,
-      summary: `${inBand} of ${cells} ${cells === 1 ? 'cell falls' : 'cells fall'} within the paper's band (±2 spreads + 2 points); on average ours are ${Math.abs(meanDiff).toFixed(1)} points ${meanDiff >= 0 ? 'higher' : 'lower'}.`,
+      summary: bandSentence(inBand, cells, meanDiff),
     };
   };
   const t1 = fgsmTable(['A', 'B', 'C'], false, PAPER_FGSM);
@@ -146,7 +147,7 @@ export function renderReproduction(r: Repro): void {
   const substituteAcc: number[] = [];
   const bbBinaryDiffs: number[] = [];
   const bbFloatDiffs: number[] = [];
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const mean = (xs: number[]) => stat(xs).mean;
   for (const [arch, adv, label] of [['A', false, 'A'], ['A', true, 'A+'], ['B', false, 'B'], ['B', true, 'B+']] as const)
     for (const k of c.widths) {
       const rep = res[`blackbox:${keyName({ arch, k, adv, seed: 1 })}`] as BlackboxReport | undefined;
@@ -160,7 +161,7 @@ export function renderReproduction(r: Repro): void {
     }
   const bbGap = gapSummary(bbCells);
   const bbSummary = bbGap.text
-    ? `${bbGap.text} A black-box number measures how well FGSM directions transfer from the substitute (mean clean accuracy here ${p(substituteAcc.reduce((a, b) => a + b, 0) / substituteAcc.length)}%) to the target, so it moves with both models' clean accuracy${bbBinaryDiffs.length && bbFloatDiffs.length && mean(bbBinaryDiffs) < mean(bbFloatDiffs) - 5 ? `; the binarized targets fall furthest below the paper (by ${(-mean(bbBinaryDiffs)).toFixed(1)} points on average, the float ones by ${(-mean(bbFloatDiffs)).toFixed(1)}) because with 8,000 training images they are the weakest models here (see the clean column of the FGSM table)` : ''}. Each cell is one substitute (one seed), whose own spread is several points.`
+    ? `${bbGap.text} A black-box number measures how well FGSM directions transfer from the substitute (mean clean accuracy here ${p(mean(substituteAcc))}%) to the target, so it moves with both models' clean accuracy${bbBinaryDiffs.length && bbFloatDiffs.length && mean(bbBinaryDiffs) < mean(bbFloatDiffs) - 5 ? `; the binarized targets fall furthest below the paper (by ${(-mean(bbBinaryDiffs)).toFixed(1)} points on average, the float ones by ${(-mean(bbFloatDiffs)).toFixed(1)}) because with 8,000 training images they are the weakest models here (see the clean column of the FGSM table)` : ''}. Each cell is one substitute (one seed), whose own spread is several points.`
     : '';
 
   // Plots: FGSM accuracy vs ε; CW accuracy vs iterations.
