@@ -9,6 +9,7 @@ import { carliniWagnerL2, CW_PAPER, fgsm, meanSuccessfulL2, pgd } from '../src/a
 import { replay } from '../src/eval/replay.js';
 import { transferMatrix } from '../src/eval/transfer.js';
 import { saturatedFraction, SATURATION_MARGIN, whiteboxEval } from '../src/eval/attacks.js';
+import { attackLoss } from '../src/attacks/loss.js';
 import { modelFromParams, type BnnModel } from '../src/format/model.js';
 import { DeployedGraph } from '../src/model/deployed.js';
 import { accuracy } from '../src/model/predict.js';
@@ -150,6 +151,47 @@ test('saturatedFraction: counts images whose float32 softmax rounds p(label) to 
   assert.equal(p(SATURATION_MARGIN + 0.1), 1);
   assert.ok(p(SATURATION_MARGIN - 1) < 1);
   assert.equal(saturatedFraction(new Float32Array(0), []), 0);
+});
+
+test("attack loss 'ce' has cross-entropy's exact gradient direction where float32 cross-entropy saturates", () => {
+  // Rows: unsaturated, saturated (margin 30: p(label) = 1 in float32), underflowed (margin 200),
+  // and misclassified. Reference: p − e_y in float64, normalized per row.
+  const z = [
+    [2, 1, -1, 0.5],
+    [30, 0, -2, 1],
+    [200, 0, 3, -5],
+    [0, 4, 1, 0],
+  ];
+  const y = [0, 0, 0, 0];
+  const exact = z.map((row, i) => {
+    const m = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - m));
+    const s = e.reduce((a, b) => a + b, 0);
+    // p_y − 1 written as −Σ_{j≠y} p_j: no cancellation.
+    const g = e.map((v, j) => (j === y[i] ? 0 : v / s));
+    g[y[i]!] = -g.reduce((a, b) => a + b, 0);
+    const scale = Math.max(...g.map(Math.abs));
+    return g.map((v) => v / scale);
+  });
+  const gradOf = (kind: 'ce' | 'ce-float32') =>
+    tf.tidy(() => {
+      const onehot = tf.oneHot(tf.tensor1d(y, 'int32'), 4) as tf.Tensor2D;
+      const g = tf.grad((l: tf.Tensor) => tf.sum(attackLoss(kind, l as tf.Tensor2D, onehot)))(tf.tensor2d(z));
+      return g.arraySync() as number[][];
+    });
+  const ce = gradOf('ce');
+  const f32 = gradOf('ce-float32');
+  for (let i = 0; i < z.length; i++) {
+    const scale = Math.max(...ce[i]!.map(Math.abs));
+    assert.ok(scale > 0, `row ${i}: the gradient survives`);
+    for (let j = 0; j < 4; j++) assert.ok(Math.abs(ce[i]![j]! / scale - exact[i]![j]!) < 1e-5, `row ${i}, class ${j}: ${ce[i]![j]! / scale} vs ${exact[i]![j]}`);
+  }
+  // What the exact form fixes: float32 cross-entropy loses the true-class term, then everything.
+  assert.equal(f32[1]![0], 0, 'float32 cross-entropy drops p_y − 1 at margin 30');
+  assert.ok(f32[2]!.every((v) => v === 0), 'and the whole gradient at margin 200');
+  // Where nothing saturates, the two are the same direction.
+  const s0 = Math.max(...f32[0]!.map(Math.abs));
+  for (let j = 0; j < 4; j++) assert.ok(Math.abs(f32[0]![j]! / s0 - exact[0]![j]!) < 1e-5);
 });
 
 test('transferMatrix: crafts on each source, scores every runtime; the diagonal is the replayed white-box attack', async () => {

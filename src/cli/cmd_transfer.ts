@@ -21,7 +21,7 @@ export const transferCommand: CommandSpec = {
     n: { type: 'string', help: 'images attacked', default: '500', metavar: 'N' },
     steps: { type: 'string', help: 'PGD iterations', default: '40', metavar: 'N' },
     step: { type: 'string', help: 'PGD step size', default: '0.01', metavar: 'X' },
-    temperature: { type: 'string', help: 'divide logits by T in the attack loss (undoes softmax saturation)', default: '1', metavar: 'T' },
+    temperature: { type: 'string', help: 'divide logits by T in the attack loss', default: '1', metavar: 'T' },
     seed: { type: 'string', help: 'random seed (PGD starts, S sampling)', default: '0', metavar: 'N' },
     data: dataOption,
     json: { type: 'boolean', help: 'print JSON' },

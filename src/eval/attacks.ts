@@ -6,6 +6,7 @@
  */
 import { head, type Dataset } from '../data/dataset.js';
 import { carliniWagnerL2, CW_PAPER, CW_STRONG, fgsm, meanSuccessfulL2, pgd, type AttackOutcome, type CommonOptions } from '../attacks/whitebox.js';
+import type { AttackLoss } from '../attacks/loss.js';
 import { hopSkipJump, l2AtBudget, type HsjTrace } from '../attacks/hopskipjump.js';
 import { RuntimeOracle } from '../attacks/model.js';
 import { trainSubstitute, type SubstituteOptions } from '../attacks/substitute.js';
@@ -45,10 +46,15 @@ export interface WhiteboxRow extends ReplayResult {
 export interface WhiteboxReport {
   readonly model: string;
   readonly attack: WhiteboxAttack;
+  /** Loss of the L∞ attacks (CW uses its own margin objective). */
+  readonly loss: AttackLoss;
   readonly images: number;
   readonly cleanRuntimeAccuracy: number;
   readonly rows: WhiteboxRow[];
-  /** Share of attacked images whose softmax is saturated in float32 at the attack's temperature (see `saturatedFraction`). */
+  /**
+   * Share of attacked images whose softmax is saturated in float32 at the attack's temperature
+   * (see `saturatedFraction`): where `--loss ce-float32` would lose its gradient.
+   */
   readonly saturatedFraction: number;
   readonly warnings: string[];
 }
@@ -58,9 +64,9 @@ export const SATURATION_MARGIN = 24 * Math.LN2;
 
 /**
  * Share of images whose logit margin (label logit minus the best other, divided by `temperature`)
- * exceeds SATURATION_MARGIN. There softmax cross-entropy's gradient loses its true-class term
- * (p − 1 = 0 in float32), so loss-gradient attacks follow only the runner-up classes — the
- * gradient masking that makes FGSM understate what an attacker can do.
+ * exceeds SATURATION_MARGIN. There float32 softmax cross-entropy's gradient loses its true-class
+ * term (p − 1 = 0), so attacks on that loss follow only the runner-up classes — the gradient
+ * masking that made FGSM understate an attacker; the default loss ('ce', loss.ts) avoids it.
  */
 export function saturatedFraction(logits: Float32Array, labels: ArrayLike<number>, temperature = 1): number {
   const n = labels.length;
@@ -82,6 +88,7 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
   const graph = new DeployedGraph(model, o.seed ?? 0, name);
   const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
   const warnings: string[] = [];
+  const loss = o.loss ?? 'ce';
   try {
     const cleanRuntimeAccuracy = accuracyOf(rt.predict(data.images, data.n), data.labels);
     const saturated = saturatedFraction(rt.logits(data.images, data.n), data.labels, o.temperature ?? 1);
@@ -116,13 +123,16 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
       };
     });
     for (const r of rows) {
-      if (r.zeroGradientFraction > 0.1) warnings.push(`${(100 * r.zeroGradientFraction).toFixed(0)}% of inputs have an all-zero loss gradient: gradients are masked (saturated softmax?); retry with --temperature, or use a gradient-free attack (hsj, blackbox).`);
+      if (r.zeroGradientFraction > 0.1)
+        warnings.push(
+          `${(100 * r.zeroGradientFraction).toFixed(0)}% of inputs have an all-zero loss gradient: gradients are masked${loss === 'ce-float32' ? ' (saturated float32 softmax; drop --loss ce-float32)' : ''}; use a gradient-free attack (hsj, blackbox) to check.`,
+        );
       if (r.agreement < 0.99) warnings.push(`runtime and tfjs disagree on ${(100 * (1 - r.agreement)).toFixed(1)}% of adversarial inputs${r.eps !== null ? ` at ε=${r.eps}` : ''}: ${graph.stochastic ? "model S draws its own weight sample on each side, so this measures sampling noise (an adversarial input that fools one sample can miss another)" : 'inputs near the decision boundary flip with float rounding in conv1'}.`);
     }
-    if (!o.attack.startsWith('cw') && saturated > 0.25)
-      warnings.push(`${(100 * saturated).toFixed(0)}% of the attacked images have a softmax saturated in float32 (logit margin > ${SATURATION_MARGIN.toFixed(1)}${o.temperature ? ` at temperature ${o.temperature}` : ''}): there the cross-entropy gradient loses its true-class term, so this attack understates a gradient attacker; retry with --temperature 100, or --attack cw (margin loss).`);
+    if (!o.attack.startsWith('cw') && loss === 'ce-float32' && saturated > 0.25)
+      warnings.push(`${(100 * saturated).toFixed(0)}% of the attacked images have a softmax saturated in float32 (logit margin > ${SATURATION_MARGIN.toFixed(1)}${o.temperature ? ` at temperature ${o.temperature}` : ''}): there float32 cross-entropy's gradient loses its true-class term, so this attack understates a gradient attacker; drop --loss ce-float32 (the default computes the same direction exactly).`);
     if (graph.stochastic && o.attack !== 'eot-pgd' && (o.eot ?? 1) === 1) warnings.push('model S samples its weights at every pass: gradients of one sample understate the attack; use --attack eot-pgd (EOT).');
-    return { model: name, attack: o.attack, images: data.n, cleanRuntimeAccuracy, rows, saturatedFraction: saturated, warnings: [...new Set(warnings)] };
+    return { model: name, attack: o.attack, loss, images: data.n, cleanRuntimeAccuracy, rows, saturatedFraction: saturated, warnings: [...new Set(warnings)] };
   } finally {
     graph.dispose();
     rt.dispose();

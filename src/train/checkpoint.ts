@@ -3,7 +3,7 @@
  * table) beside `weights.bin` (the float32 parameters, little-endian, in the table's order).
  * `bnn-edge export` turns it into the deployable .bnn.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkParams, type ParamValues } from '../model/params.js';
 import { modelSpec, paramInfos, type Arch, type ModelSpec } from '../model/spec.js';
@@ -81,8 +81,14 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
     testAccuracy: ckpt.testAccuracy,
     tensors,
   };
-  writeFileSync(join(dir, 'weights.bin'), bin);
-  writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify(json, null, 2) + '\n');
+  // Written beside and renamed into place, so an interrupted save never leaves a torn checkpoint.
+  writeAtomic(join(dir, 'weights.bin'), bin);
+  writeAtomic(join(dir, 'checkpoint.json'), JSON.stringify(json, null, 2) + '\n');
+}
+
+function writeAtomic(path: string, data: Uint8Array | string): void {
+  writeFileSync(`${path}.tmp`, data);
+  renameSync(`${path}.tmp`, path);
 }
 
 export function loadCheckpoint(dir: string): Checkpoint {

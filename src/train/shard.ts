@@ -6,6 +6,7 @@
  * whatever the number of workers.
  */
 import { tf, initTfjs } from '../tfjs/backend.js';
+import { attackLoss } from '../attacks/loss.js';
 import { pgdLinf } from '../attacks/pgd.js';
 import { initParams } from '../model/params.js';
 import { modelSpec, type Arch } from '../model/spec.js';
@@ -92,12 +93,14 @@ export class ShardTrainer {
     const out = tf.tidy(() => {
       const x = tf.tensor4d(req.images, [n, 28, 28, 1]);
       const labels = tf.tensor1d(req.labels, 'int32');
-      const onehot = tf.oneHot(labels, 10);
+      const onehot = tf.oneHot(labels, 10) as tf.Tensor2D;
       const ce = (logits: tf.Tensor2D) => tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
       const adv = req.adversarial;
-      // Crafted against the current parameters with batch statistics, as the model trains.
+      // Crafted against the current parameters with batch statistics, as the model trains, on
+      // the cross-entropy direction computed without float32 saturation (a confident model would
+      // otherwise hand PGD a vanishing gradient and train on weak examples).
       const xAdv = adv
-        ? pgdLinf((xa) => tf.mul(ce(this.model.logits(xa, 'batch')), n) as tf.Scalar, x, { ...adv, randomStart: true, seed: req.pgdSeed })
+        ? pgdLinf((xa) => tf.sum(attackLoss('ce', this.model.logits(xa, 'batch'), onehot)) as tf.Scalar, x, { ...adv, randomStart: true, seed: req.pgdSeed })
         : null;
       let hits: tf.Tensor | null = null;
       const { value, grads } = tf.variableGrads(() => {

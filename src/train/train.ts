@@ -57,8 +57,8 @@ export interface TrainOptions {
   readonly command?: string;
   /** Show a progress bar on stderr (default true). */
   readonly progress?: boolean;
-  /** Called after every epoch. */
-  readonly onEpoch?: (r: EpochRecord) => void;
+  /** Called after every epoch; `snapshot()` returns the model as it stands (e.g. to save it). */
+  readonly onEpoch?: (r: EpochRecord, snapshot: () => Checkpoint) => void;
   /** Start from these parameters instead of a fresh initialization. */
   readonly initial?: ParamValues;
   /** Learning-rate schedule: cosine decay to 0 over the run (default) or constant (the paper). */
@@ -155,6 +155,30 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
     return ok / testSet.n;
   };
 
+  /** The model as it stands: parameters, batch-norm moving averages and the record so far. */
+  const snapshot = (): Checkpoint => {
+    const out: ParamValues = new Map(values);
+    unflattenTrainable(layout, params, out);
+    for (const b of layout.bnLayers) {
+      out.set(`${b.layer}/bn_mean`, moving.slice(b.offset, b.offset + b.channels));
+      out.set(`${b.layer}/bn_variance`, moving.slice(b.offset + b.channels, b.offset + 2 * b.channels));
+    }
+    const training: TrainingRecord = {
+      command: opts.command ?? `bnn-edge train --arch ${opts.arch} --k ${opts.k} --epochs ${epochs} --seed ${seed}`,
+      seed,
+      epochs,
+      batchSize,
+      learningRate: lr,
+      lrSchedule: opts.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
+      augmentShift: shift,
+      data: opts.data.source,
+      trainImages: n,
+      adversarial: adv ? { kind: 'pgd', ...adv, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
+      backend: `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`,
+    };
+    return { spec, params: out, training, history: [...history], testAccuracy: history[history.length - 1]!.testAccuracy };
+  };
+
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
       rng.shuffle(order);
@@ -218,28 +242,10 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
       const record: EpochRecord = { epoch, loss: lossSum / seen, trainAccuracy: hits / seen, testAccuracy, seconds };
       bar.finish(`loss ${record.loss.toFixed(4)} acc ${(100 * record.trainAccuracy).toFixed(2)}% test ${(100 * testAccuracy).toFixed(2)}% (${seconds.toFixed(1)} s/epoch)`);
       history.push(record);
-      opts.onEpoch?.(record);
+      opts.onEpoch?.(record, snapshot);
     }
   } finally {
     await runner.close();
   }
-  unflattenTrainable(layout, params, values);
-  for (const b of layout.bnLayers) {
-    values.set(`${b.layer}/bn_mean`, moving.slice(b.offset, b.offset + b.channels));
-    values.set(`${b.layer}/bn_variance`, moving.slice(b.offset + b.channels, b.offset + 2 * b.channels));
-  }
-  const training: TrainingRecord = {
-    command: opts.command ?? `bnn-edge train --arch ${opts.arch} --k ${opts.k} --epochs ${epochs} --seed ${seed}`,
-    seed,
-    epochs,
-    batchSize,
-    learningRate: lr,
-    lrSchedule: opts.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
-    augmentShift: shift,
-    data: opts.data.source,
-    trainImages: n,
-    adversarial: adv ? { kind: 'pgd', ...adv, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
-    backend: `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`,
-  };
-  return { spec, params: values, training, history, testAccuracy: history[history.length - 1]!.testAccuracy };
+  return snapshot();
 }

