@@ -31,7 +31,11 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
 
     await new Repro(config, data).run(1); // trains A8-s1 for real, attacks it, renders
     assert.ok(existsSync(join(dir, 'A8-s1', 'checkpoint.json')), 'the trained model is cached');
-    const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Record<string, WhiteboxReport>;
+    // The results live beside the document (its source), with the settings they were measured under.
+    const file = JSON.parse(readFileSync(join(dir, 'REPRODUCTION.json'), 'utf8')) as { settings: { data: string; attackImages: number }; results: Record<string, WhiteboxReport> };
+    assert.equal(file.settings.data, 'embedded:mnist');
+    assert.equal(file.settings.attackImages, 64);
+    const results = file.results;
     assert.deepEqual(Object.keys(results), ['fgsm:A8-s1']);
     const fgsm = results['fgsm:A8-s1']!;
     assert.equal(fgsm.rows.length, 3);
@@ -60,6 +64,11 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     assert.equal(new Set(modelOrder).size, modelOrder.length, `one model's evaluations run together: ${modelOrder.join(' ')}`);
     await again.run(0);
     assert.match(readFileSync(config.out, 'utf8'), new RegExp(`Partial run: 1 of ${plan.length}`));
+    // Results measured under other settings are never mixed in.
+    assert.throws(() => new Repro({ ...config, attackImages: 32 }, data), /REPRODUCTION\.json holds results measured with --n 64 \(this run: 32\)/);
+    // Fewer widths for the PGD-trained models: none of them is planned.
+    const noAdv = new Repro({ ...config, advWidths: [] }, data).plan();
+    assert.ok(noAdv.length < plan.length && noAdv.every((t) => !t.model.adv));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

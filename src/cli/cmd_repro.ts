@@ -3,6 +3,7 @@ import { loadData } from '../data/index.js';
 import { Repro } from '../eval/repro.js';
 import { renderReproduction } from '../eval/repro_doc.js';
 import { Progress } from '../util/progress.js';
+import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 
 const DOC = fileURLToPath(new URL('../../../docs/REPRODUCTION.md', import.meta.url));
@@ -13,6 +14,7 @@ export const reproCommand: CommandSpec = {
   usage: 'bnn-edge repro [options]',
   options: {
     widths: { type: 'string', help: 'K values', default: '64,128,256', metavar: 'LIST' },
+    'adv-widths': { type: 'string', help: 'K values of the PGD-trained "+" models (default: all --widths)', metavar: 'LIST' },
     seeds: { type: 'string', help: 'seeds per clean model', default: '3', metavar: 'N' },
     epochs: { type: 'string', help: 'epochs per clean model (paper recipe)', default: '15', metavar: 'N' },
     'adv-seeds': { type: 'string', help: 'seeds per PGD-trained model', default: '3', metavar: 'N' },
@@ -25,8 +27,9 @@ export const reproCommand: CommandSpec = {
     'bb-n': { type: 'string', help: 'black-box evaluation images (after the 150 seeds)', default: '1850', metavar: 'N' },
     'hsj-n': { type: 'string', help: 'images attacked by HopSkipJump', default: '20', metavar: 'N' },
     'hsj-queries': { type: 'string', help: 'HopSkipJump query budget per image', default: '5000', metavar: 'N' },
-    dir: { type: 'string', help: 'cache of checkpoints and results (resumes from it)', default: 'runs/repro', metavar: 'DIR' },
-    out: { type: 'string', help: 'markdown to write (SVGs go beside it)', default: 'docs/REPRODUCTION.md', metavar: 'FILE' },
+    data: dataOption,
+    dir: { type: 'string', help: 'cache of trained checkpoints', default: 'runs/repro', metavar: 'DIR' },
+    out: { type: 'string', help: 'markdown to write; SVGs and the results (.json of the same name, which a run resumes from) go beside it', default: 'docs/REPRODUCTION.md', metavar: 'FILE' },
     'stop-after': { type: 'string', help: 'run at most N new evaluations, then write the (partial) document', metavar: 'N' },
     'render-only': { type: 'boolean', help: 'only re-render the document from cached results' },
   },
@@ -37,17 +40,23 @@ export async function runRepro(argv: string[]): Promise<number> {
   const p = parseCommand(reproCommand, argv);
   if (p.help) return process.stdout.write(helpText(reproCommand)), 0;
   if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
-  const widths = stringOption(p, 'widths')!.split(',').map((s) => {
-    const v = Number(s);
-    if (!Number.isInteger(v) || v < 1 || v > 4096) throw new UsageError(`--widths must be positive integers, got "${s}"`);
-    return v;
-  });
+  const widthList = (name: string) =>
+    stringOption(p, name)!.split(',').map((s) => {
+      const v = Number(s);
+      if (!Number.isInteger(v) || v < 1 || v > 4096) throw new UsageError(`--${name} must be positive integers, got "${s}"`);
+      return v;
+    });
+  const widths = widthList('widths');
+  const advWidths = p.values['adv-widths'] === undefined ? widths : widthList('adv-widths');
+  const stray = advWidths.find((k) => !widths.includes(k));
+  if (stray !== undefined) throw new UsageError(`--adv-widths ${stray} is not one of --widths ${widths.join(',')}`);
   const int = (name: string, min = 1) => numberOption(p, name, { integer: true, min })!;
   const out = stringOption(p, 'out')!;
   let bar: { label: string; progress: Progress } | undefined;
   const repro = new Repro(
     {
       widths,
+      advWidths,
       seeds: int('seeds'),
       epochs: int('epochs'),
       adv: { seeds: int('adv-seeds'), epochs: int('adv-epochs'), cleanEpochs: int('adv-clean-epochs', 0), steps: int('adv-steps'), step: numberOption(p, 'adv-step', { min: 0 })!, eps: 0.3 },
@@ -64,7 +73,7 @@ export async function runRepro(argv: string[]): Promise<number> {
         bar.progress.update(done);
       },
     },
-    loadData(),
+    loadData({ dir: stringOption(p, 'data') }),
   );
   if (p.values['render-only']) renderReproduction(repro);
   else await repro.run(p.values['stop-after'] === undefined ? Infinity : int('stop-after'));

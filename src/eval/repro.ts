@@ -4,7 +4,7 @@
  * on the packed runtime (results cached in results.json), and renders docs/REPRODUCTION.md with
  * the paper's figures beside ours, SVG plots, and the same models under stronger attacks.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSplit } from '../data/dataset.js';
 import { modelFromParams, type BnnModel } from '../format/model.js';
@@ -17,6 +17,8 @@ import { renderReproduction } from './repro_doc.js';
 
 export interface ReproConfig {
   readonly widths: readonly number[];
+  /** Widths at which the PGD-trained "+" models are trained and attacked (default: all widths). */
+  readonly advWidths?: readonly number[];
   /** Seeds per clean model (the paper: ≥ 3). */
   readonly seeds: number;
   readonly epochs: number;
@@ -28,9 +30,12 @@ export interface ReproConfig {
   readonly blackboxImages: number;
   readonly hsjImages: number;
   readonly hsjQueries: number;
-  /** Where checkpoints and results.json live. */
+  /** Where the trained checkpoints are cached. */
   readonly dir: string;
-  /** Output markdown path; SVGs are written beside it. */
+  /**
+   * Output markdown path; SVGs are written beside it, and the measured results in a .json of the
+   * same name — the document's source, kept with it so it can be re-rendered or resumed anywhere.
+   */
   readonly out: string;
   readonly log: (msg: string) => void;
   /** Progress inside one evaluation (`task` is its cache id): images, or substitute rounds. */
@@ -50,9 +55,34 @@ export function keyName(m: ModelKey): string {
 
 export type ReproResults = Record<string, WhiteboxReport | BlackboxReport | HsjReport>;
 
+/** The settings every cached result depends on: results made under other settings are not mixed in. */
+export interface ReproSettings {
+  readonly data: string;
+  readonly trainImages: number;
+  readonly testImages: number;
+  readonly epochs: number;
+  readonly adv: { readonly epochs: number; readonly cleanEpochs: number; readonly steps: number; readonly step: number; readonly eps: number };
+  readonly attackImages: number;
+  readonly cwImages: number;
+  readonly blackboxImages: number;
+  readonly hsjImages: number;
+  readonly hsjQueries: number;
+}
+
+interface ResultsFile {
+  readonly settings: ReproSettings;
+  readonly results: ReproResults;
+}
+
+/** The results file that goes with an output document: REPRODUCTION.md → REPRODUCTION.json. */
+export function resultsPathFor(out: string): string {
+  return out.replace(/\.md$/i, '') + '.json';
+}
+
 export class Repro {
   readonly results: ReproResults;
-  private readonly resultsPath: string;
+  readonly settings: ReproSettings;
+  readonly resultsPath: string;
   private readonly models = new Map<string, BnnModel>();
 
   constructor(
@@ -60,8 +90,32 @@ export class Repro {
     readonly data: DataSplit,
   ) {
     mkdirSync(config.dir, { recursive: true });
-    this.resultsPath = join(config.dir, 'results.json');
-    this.results = existsSync(this.resultsPath) ? (JSON.parse(readFileSync(this.resultsPath, 'utf8')) as ReproResults) : {};
+    const { epochs, cleanEpochs, steps, step, eps } = config.adv;
+    this.settings = {
+      data: data.source,
+      trainImages: data.train.n,
+      testImages: data.test.n,
+      epochs: config.epochs,
+      adv: { epochs, cleanEpochs, steps, step, eps },
+      attackImages: config.attackImages,
+      cwImages: config.cwImages,
+      blackboxImages: config.blackboxImages,
+      hsjImages: config.hsjImages,
+      hsjQueries: config.hsjQueries,
+    };
+    this.resultsPath = resultsPathFor(config.out);
+    this.results = {};
+    if (existsSync(this.resultsPath)) {
+      const file = JSON.parse(readFileSync(this.resultsPath, 'utf8')) as ResultsFile;
+      const clash = settingsClash(file.settings, this.settings);
+      if (clash) throw new Error(`${this.resultsPath} holds results measured with ${clash}: give another --out, or delete it to start over`);
+      Object.assign(this.results, file.results);
+    }
+  }
+
+  /** Whether the results file has every evaluation of the plan. */
+  get complete(): boolean {
+    return this.plan().every((t) => this.results[t.id]);
   }
 
   /** A model, trained with the paper's recipe unless its checkpoint exists. */
@@ -73,7 +127,13 @@ export class Repro {
     let params;
     let spec;
     if (existsSync(join(dir, 'checkpoint.json'))) {
-      ({ params, spec } = loadCheckpoint(dir));
+      const ckpt = loadCheckpoint(dir);
+      const t = ckpt.training;
+      const adv = this.config.adv;
+      const expected = m.adv ? `${adv.epochs} epochs, ${adv.steps} PGD steps of ${adv.step}, ${adv.cleanEpochs} clean` : `${this.config.epochs} epochs`;
+      const found = t.adversarial ? `${t.epochs} epochs, ${t.adversarial.steps} PGD steps of ${t.adversarial.step}, ${t.adversarial.cleanEpochs} clean` : `${t.epochs} epochs`;
+      if (t.data !== this.data.source || found !== expected) throw new Error(`${dir}: cached model was trained on ${t.data} with ${found}, this run needs ${this.data.source} with ${expected}: give another --dir`);
+      ({ params, spec } = ckpt);
     } else {
       this.config.log(`training ${name}`);
       const ckpt = await train({
@@ -95,6 +155,11 @@ export class Repro {
     return model;
   }
 
+  /** Widths of the PGD-trained models. */
+  advWidths(): readonly number[] {
+    return (this.config.advWidths ?? this.config.widths).filter((k) => this.config.widths.includes(k));
+  }
+
   seedsFor(adv: boolean): number[] {
     return Array.from({ length: adv ? this.config.adv.seeds : this.config.seeds }, (_, i) => i + 1);
   }
@@ -113,23 +178,27 @@ export class Repro {
     const blackbox = (m: ModelKey) =>
       add(`blackbox:${keyName(m)}`, m, (model) => blackboxEval(keyName(m), model, test, { n: c.blackboxImages, seed: 1, onRound: (r) => progress(`blackbox:${keyName(m)}`)(r.round, SUBSTITUTE_ROUNDS) }));
     // Table 1: FGSM on A, B, C; table 2: the PGD-trained A+ and C+.
+    const advWidths = this.advWidths();
+    const runs = (k: number, adv: boolean) => !adv || advWidths.includes(k);
     for (const k of c.widths) {
       for (const arch of ['A', 'B', 'C'] as const) for (const seed of this.seedsFor(false)) fgsm({ arch, k, adv: false, seed });
-      for (const arch of ['A', 'C'] as const) for (const seed of this.seedsFor(true)) fgsm({ arch, k, adv: true, seed });
+      if (runs(k, true)) for (const arch of ['A', 'C'] as const) for (const seed of this.seedsFor(true)) fgsm({ arch, k, adv: true, seed });
     }
     // Table 3: Carlini–Wagner (the paper's setting) on B, B+ and S.
-    for (const k of c.widths) for (const [arch, adv] of [['B', false], ['B', true], ['S', false]] as const) cwPaper({ arch, k, adv, seed: 1 });
+    for (const k of c.widths) for (const [arch, adv] of [['B', false], ['B', true], ['S', false]] as const) if (runs(k, adv)) cwPaper({ arch, k, adv, seed: 1 });
     // Table 4: black-box substitute attack on A, A+, B, B+.
-    for (const k of c.widths) for (const [arch, adv] of [['A', false], ['A', true], ['B', false], ['B', true]] as const) blackbox({ arch, k, adv, seed: 1 });
+    for (const k of c.widths) for (const [arch, adv] of [['A', false], ['A', true], ['B', false], ['B', true]] as const) if (runs(k, adv)) blackbox({ arch, k, adv, seed: 1 });
     // Stronger attacks on the smallest width: PGD (BPDA through sign), temperature scaling,
     // EOT for S, and the label-only HopSkipJump.
     const k = c.widths[0]!;
     const strong: ModelKey[] = (['A', 'B', 'C', 'S'] as const).map((arch) => ({ arch, k, adv: false, seed: 1 }));
-    strong.push({ arch: 'A', k, adv: true, seed: 1 }, { arch: 'C', k, adv: true, seed: 1 });
+    if (runs(k, true)) strong.push({ arch: 'A', k, adv: true, seed: 1 }, { arch: 'C', k, adv: true, seed: 1 });
     const pgd = { attack: 'pgd', eps: [0.1, 0.3], n: c.attackImages, steps: 40, step: 0.01, seed: 1 } as const;
     for (const m of strong) {
       const name = keyName(m);
       fgsm(m);
+      // The paper's numerics: float32 cross-entropy, which saturates on confident models.
+      add(`fgsm-f32:${name}`, m, (model) => whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.3], n: c.attackImages, loss: 'ce-float32', onProgress: progress(`fgsm-f32:${name}`) }));
       add(`pgd:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, onProgress: progress(`pgd:${name}`) }));
       add(`pgd-t100:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, temperature: 100, onProgress: progress(`pgd-t100:${name}`) }));
       if (m.arch === 'S') add(`eot-pgd:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, attack: 'eot-pgd', n: Math.min(c.attackImages, 500), eot: 10, onProgress: progress(`eot-pgd:${name}`) }));
@@ -168,11 +237,41 @@ export class Repro {
     for (const { index, task } of this.pending().slice(0, limit)) {
       this.config.log(`evaluation ${index + 1}/${total}: ${task.id}`);
       this.results[task.id] = await task.fn(await this.model(task.model));
-      writeFileSync(this.resultsPath, JSON.stringify(this.results, null, 1) + '\n');
+      this.save();
       renderReproduction(this);
     }
     renderReproduction(this);
   }
+
+  private save(): void {
+    const file: ResultsFile = { settings: this.settings, results: this.results };
+    writeFileSync(`${this.resultsPath}.tmp`, JSON.stringify(file, null, 1) + '\n');
+    renameSync(`${this.resultsPath}.tmp`, this.resultsPath);
+  }
+}
+
+/** The first setting in which two runs differ, as "--flag value (this run: value)"; null if none. */
+function settingsClash(was: ReproSettings, now: ReproSettings): string | null {
+  const flat = (s: ReproSettings): [string, unknown][] => [
+    ['--data', s.data],
+    ['training images', s.trainImages],
+    ['test images', s.testImages],
+    ['--epochs', s.epochs],
+    ['--adv-epochs', s.adv.epochs],
+    ['--adv-clean-epochs', s.adv.cleanEpochs],
+    ['--adv-steps', s.adv.steps],
+    ['--adv-step', s.adv.step],
+    ['adversarial ε', s.adv.eps],
+    ['--n', s.attackImages],
+    ['--cw-n', s.cwImages],
+    ['--bb-n', s.blackboxImages],
+    ['--hsj-n', s.hsjImages],
+    ['--hsj-queries', s.hsjQueries],
+  ];
+  const a = flat(was);
+  const b = flat(now);
+  for (let i = 0; i < a.length; i++) if (a[i]![1] !== b[i]![1]) return `${a[i]![0]} ${String(a[i]![1])} (this run: ${String(b[i]![1])})`;
+  return null;
 }
 
 export interface ReproTask {

