@@ -1,6 +1,7 @@
 /**
  * The shipped models under attack, every adversarial set replayed on the packed runtime:
- * FGSM (plain and on temperature-scaled logits), 40-step PGD (BPDA through sign; EOT for S),
+ * FGSM (on the exact cross-entropy direction, and on float32 cross-entropy as the paper computed
+ * it), 40-step PGD (BPDA through sign; EOT for S),
  * the substitute black-box attack (runtime labels only), HopSkipJump on the runtime, and the
  * transfer matrix between the four architectures.
  */
@@ -22,35 +23,36 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
   const out = [];
   const warnings: string[] = [];
   const shipped = listModels(MODELS_DIR)
-    .filter((p) => /\/[abcs]64\.bnn$/.test(p))
+    .filter((p) => /\/([abcs]64|a64-pgd)\.bnn$/.test(p))
     .map((path) => ({ name: basename(path, '.bnn'), model: parseBnn(readFileSync(path), { source: path }) }));
   for (const { name, model } of shipped) {
     const stochastic = name.startsWith('s');
     const f1 = await whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n });
-    const f100 = await whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.3], n, temperature: 100 });
+    const f32 = await whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.3], n, loss: 'ce-float32' });
     const p = await whiteboxEval(name, model, test, { attack: stochastic ? 'eot-pgd' : 'pgd', eps: [0.3], n, steps: 40, step: 0.01, eot: stochastic ? 10 : 1, seed: 1 });
     const bb = await blackboxEval(name, model, test, { seed: 1 });
     const hsj = await hsjEval(name, model, test, { n: 10, budgets: [1000, 5000], seed: 1 });
-    const whiteMin = Math.min(f1.rows[2]!.runtimeAccuracy, f100.rows[0]!.runtimeAccuracy, p.rows[0]!.runtimeAccuracy);
+    const whiteMin = Math.min(f1.rows[2]!.runtimeAccuracy, f32.rows[0]!.runtimeAccuracy, p.rows[0]!.runtimeAccuracy);
     if (bb.runtimeAccuracy < whiteMin - 0.02) warnings.push(`${name}: the black-box attack (${pct(bb.runtimeAccuracy, 1)}) beats every white-box attack at ε=0.3 (best ${pct(whiteMin, 1)}) — gradient masking.`);
-    if (f100.rows[0]!.runtimeAccuracy < f1.rows[2]!.runtimeAccuracy - 0.1) warnings.push(`${name}: FGSM on logits/100 reaches ${pct(f100.rows[0]!.runtimeAccuracy, 1)} at ε=0.3 against ${pct(f1.rows[2]!.runtimeAccuracy, 1)} on plain logits — a saturated softmax hides the gradient direction.`);
+    if (f32.rows[0]!.runtimeAccuracy > f1.rows[2]!.runtimeAccuracy + 0.1)
+      warnings.push(`${name}: FGSM on float32 cross-entropy leaves ${pct(f32.rows[0]!.runtimeAccuracy, 1)} at ε=0.3 where the exact direction leaves ${pct(f1.rows[2]!.runtimeAccuracy, 1)} — ${pct(f32.saturatedFraction, 0)} of the images saturate the float32 softmax.`);
     const h = hsj.budgets[hsj.budgets.length - 1]!;
     rows.push([
       name,
       pct(f1.cleanRuntimeAccuracy, 1),
       ...f1.rows.map((r) => pct(r.runtimeAccuracy, 1)),
-      pct(f100.rows[0]!.runtimeAccuracy, 1),
+      pct(f32.rows[0]!.runtimeAccuracy, 1),
       pct(p.rows[0]!.runtimeAccuracy, 1),
       pct(bb.runtimeAccuracy, 1),
       `${pct(1 - h.successAtL2, 0)} / ${Number.isFinite(h.medianL2) ? h.medianL2.toFixed(2) : '∞'}`,
       pct(whiteMin, 1),
     ]);
-    const all: WhiteboxReport[] = [f1, f100, p];
-    for (const rep of all) for (const r of rep.rows) agreeRows.push([name, `${rep.attack}${rep === f100 ? ' T=100' : ''} ε=${r.eps}`, pct(r.tfjsAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), r.disagreements]);
+    const all: WhiteboxReport[] = [f1, f32, p];
+    for (const rep of all) for (const r of rep.rows) agreeRows.push([name, `${rep.attack}${rep === f32 ? ' (float32 CE)' : ''} ε=${r.eps}`, pct(r.tfjsAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), r.disagreements]);
     agreeRows.push([name, `black-box ε=${bb.eps} (${bb.images} images)`, pct(bb.tfjsAccuracy, 1), pct(bb.runtimeAccuracy, 1), pct(bb.agreement, 2), Math.round((1 - bb.agreement) * bb.images)]);
-    out.push({ model: name, fgsm: f1, fgsmT100: f100, pgd: p, blackbox: bb, hsj });
+    out.push({ model: name, fgsm: f1, fgsmFloat32: f32, pgd: p, blackbox: bb, hsj });
   }
-  const transfer = await transferMatrix(shipped, test, { attack: 'fgsm', eps: 0.3, n });
+  const transfer = await transferMatrix(shipped.filter((m) => /^[abcs]64$/.test(m.name)), test, { attack: 'fgsm', eps: 0.3, n });
   const transferMd =
     `Transfer (\`bnn-edge transfer --n ${n}\`): FGSM ε=0.3 crafted on each row's tfjs graph (EOT over 10 samples for s64), runtime accuracy (%) of each column's model.\n\n` +
     mdTable(
@@ -58,8 +60,8 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
       [['(clean)', ...transfer.cleanAccuracy.map((a) => pct(a, 1))], ...transfer.models.map((m, s) => [m, ...transfer.accuracy[s]!.map((a) => pct(a, 1))])],
     );
   const markdown =
-    `Accuracy on the packed runtime (%), first ${n} test images for the white-box attacks, the 1,850 after the substitute's 150 seeds for black-box, 10 for HopSkipJump (${fmt(5000)} queries: share not fooled within L2 ≤ 2 / median L2). PGD: 40 steps of 0.01, random start, sign crossed by the straight-through gradient; for s64, EOT over 10 weight samples.\n\n` +
-    mdTable(['model', 'clean', 'FGSM ε=0.1', 'FGSM ε=0.2', 'FGSM ε=0.3', 'FGSM ε=0.3, logits/100', 'PGD ε=0.3', 'black-box ε=0.3', 'HSJ', 'worst white-box ε=0.3'], rows) +
+    `Accuracy on the packed runtime (%), first ${n} test images for the white-box attacks, the 1,850 after the substitute's 150 seeds for black-box, 10 for HopSkipJump (${fmt(5000)} queries: share not fooled within L2 ≤ 2 / median L2). FGSM ascends cross-entropy's exact gradient direction; "float32 CE" is the same attack on tfjs's float32 cross-entropy (the paper's numerics), whose gradient a saturated softmax zeroes. PGD: 40 steps of 0.01, random start, sign crossed by the straight-through gradient; for s64, EOT over 10 weight samples.\n\n` +
+    mdTable(['model', 'clean', 'FGSM ε=0.1', 'FGSM ε=0.2', 'FGSM ε=0.3', 'FGSM ε=0.3, float32 CE', 'PGD ε=0.3', 'black-box ε=0.3', 'HSJ', 'worst white-box ε=0.3'], rows) +
     (warnings.length ? `\n\n${warnings.map((w) => `- ${w}`).join('\n')}` : '') +
     '\n\nReplay: the same adversarial images scored by the tfjs graph they were crafted on and by the runtime.\n\n' +
     mdTable(['model', 'attack', 'tfjs accuracy', 'runtime accuracy', 'agreement', 'images that differ'], agreeRows) +
