@@ -1,6 +1,12 @@
+/**
+ * The L∞ projected-gradient step every sign-gradient attack shares (Madry et al.): the ε-ball
+ * intersected with the pixel bounds, its uniform random start, and x ← Π(x + step · sign(g)).
+ * FGSM is one step of size ε from the clean image; white-box PGD (whitebox.ts) and adversarial
+ * training (train/shard.ts) build on the same pieces.
+ */
 import { tf } from '../tfjs/backend.js';
 
-/** Options of an L∞ projected-gradient attack (Madry et al.). */
+/** Options of an L∞ projected-gradient attack. */
 export interface PgdOptions {
   /** L∞ radius. */
   readonly eps: number;
@@ -15,23 +21,37 @@ export interface PgdOptions {
   readonly bounds?: readonly [number, number];
 }
 
+/** The feasible box around x0: B∞(x0, eps) ∩ [lo, hi]. */
+export interface LinfBox {
+  readonly lower: tf.Tensor4D;
+  readonly upper: tf.Tensor4D;
+}
+
+export function linfBox(x0: tf.Tensor4D, eps: number, [lo, hi]: readonly [number, number] = [0, 1]): LinfBox {
+  return tf.tidy(() => ({ lower: tf.maximum(tf.sub(x0, eps), lo) as tf.Tensor4D, upper: tf.minimum(tf.add(x0, eps), hi) as tf.Tensor4D }));
+}
+
+/** A uniform random point of the box (Madry's random start). */
+export function randomStart(x0: tf.Tensor4D, eps: number, box: LinfBox, seed: number): tf.Tensor4D {
+  return tf.tidy(() => tf.minimum(tf.maximum(tf.add(x0, tf.randomUniform(x0.shape, -eps, eps, 'float32', seed)), box.lower), box.upper) as tf.Tensor4D);
+}
+
+/** One ascent step: Π_box(x + step · sign(g)). */
+export function linfStep(x: tf.Tensor4D, g: tf.Tensor4D, step: number, box: LinfBox): tf.Tensor4D {
+  return tf.tidy(() => tf.minimum(tf.maximum(tf.add(x, tf.mul(step, tf.sign(g))), box.lower), box.upper) as tf.Tensor4D);
+}
+
 /**
  * L∞ PGD: repeat x ← Π_{B∞(x0, eps) ∩ bounds}(x + step · sign(∇ₓ loss)). `loss` must return a
- * scalar to maximize (e.g. summed cross-entropy with the true labels). FGSM is one step of
- * size eps from the clean image.
+ * scalar to maximize (e.g. the summed attack loss of loss.ts).
  */
 export function pgdLinf(loss: (x: tf.Tensor4D) => tf.Scalar, x0: tf.Tensor4D, opts: PgdOptions): tf.Tensor4D {
-  const [lo, hi] = opts.bounds ?? [0, 1];
   const grad = tf.grad((x: tf.Tensor) => loss(x as tf.Tensor4D));
   return tf.tidy(() => {
-    const lower = tf.maximum(tf.sub(x0, opts.eps), lo);
-    const upper = tf.minimum(tf.add(x0, opts.eps), hi);
-    let x: tf.Tensor4D = opts.randomStart ? (tf.clipByValue(tf.add(x0, tf.randomUniform(x0.shape, -opts.eps, opts.eps, 'float32', opts.seed)), lo, hi) as tf.Tensor4D) : x0;
+    const box = linfBox(x0, opts.eps, opts.bounds);
+    let x: tf.Tensor4D = opts.randomStart ? randomStart(x0, opts.eps, box, opts.seed) : x0;
     for (let i = 0; i < opts.steps; i++) {
-      const next = tf.tidy(() => {
-        const g = grad(x);
-        return tf.minimum(tf.maximum(tf.add(x, tf.mul(opts.step, tf.sign(g))), lower), upper) as tf.Tensor4D;
-      });
+      const next = tf.tidy(() => linfStep(x, grad(x) as tf.Tensor4D, opts.step, box));
       if (x !== x0) x.dispose();
       x = next;
     }

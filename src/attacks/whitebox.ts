@@ -12,6 +12,7 @@
  */
 import { tf } from '../tfjs/backend.js';
 import { attackLoss, type AttackLoss } from './loss.js';
+import { linfBox, linfStep, randomStart } from './pgd.js';
 import type { DifferentiableModel } from './model.js';
 
 export interface AttackOutcome {
@@ -105,17 +106,16 @@ export function pgd(model: DifferentiableModel, images: Float32Array, labels: Ui
       const x0 = tf.tensor4d(images.subarray(start * 784, (start + b) * 784), [b, 28, 28, 1]);
       const y = tf.tensor1d(Int32Array.from(labels.subarray(start, start + b)), 'int32');
       const onehot = tf.oneHot(y, 10) as tf.Tensor2D;
-      const lower = tf.maximum(tf.sub(x0, o.eps), 0);
-      const upper = tf.minimum(tf.add(x0, o.eps), 1);
+      const box = linfBox(x0, o.eps);
       let best = x0;
       let fooled = tf.zeros([b], 'bool');
       for (let r = 0; r < restarts; r++) {
-        let x: tf.Tensor4D = o.randomStart ? (tf.clipByValue(tf.add(x0, tf.randomUniform(x0.shape, -o.eps, o.eps, 'float32', (o.seed ?? 0) + 7919 * r + start)), 0, 1) as tf.Tensor4D) : x0;
+        let x: tf.Tensor4D = o.randomStart ? randomStart(x0, o.eps, box, (o.seed ?? 0) + 7919 * r + start) : x0;
         for (let s = 0; s < o.steps; s++) {
           const next = tf.tidy(() => {
             const g = lossGradient(model, x, onehot, temperature, eot, o.loss ?? 'ce');
             if (r === 0 && s === 0) zeroGrad += tf.sum(tf.cast(tf.equal(tf.max(tf.abs(g), [1, 2, 3]), 0), 'int32')).dataSync()[0]!;
-            return tf.minimum(tf.maximum(tf.add(x, tf.mul(o.step, tf.sign(g))), lower), upper) as tf.Tensor4D;
+            return linfStep(x, g, o.step, box);
           });
           if (x !== x0) x.dispose();
           x = next;
