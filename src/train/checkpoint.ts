@@ -22,8 +22,11 @@ export interface TrainingRecord {
   readonly augmentShift: number;
   readonly data: string;
   readonly trainImages: number;
-  /** `weight` is the adversarial loss's share (absent in checkpoints written before it existed: 0.5). */
-  readonly adversarial: { readonly kind: 'pgd'; readonly eps: number; readonly step: number; readonly steps: number; readonly cleanEpochs: number; readonly weight?: number } | null;
+  /**
+   * `weight` is the adversarial loss's share (absent in checkpoints written before it existed:
+   * 0.5); `rampEpochs` the ε warm-up (absent: none).
+   */
+  readonly adversarial: { readonly kind: 'pgd'; readonly eps: number; readonly step: number; readonly steps: number; readonly cleanEpochs: number; readonly weight?: number; readonly rampEpochs?: number } | null;
   readonly backend: string;
 }
 

@@ -31,6 +31,12 @@ export interface AdversarialTraining {
    * paper's mix). Madry's robust MNIST model trains on adversarial examples only (1).
    */
   readonly weight?: number;
+  /**
+   * Epochs over which ε (and the step with it) grows linearly from 0 to `eps` once adversarial
+   * training starts. Default 0. Adversarial-only training at the full ε from the start can sit at
+   * chance level for long; a ramp lets the model learn the task before the attack gets strong.
+   */
+  readonly rampEpochs?: number;
 }
 
 /** The paper's clean/adversarial mix. */
@@ -94,6 +100,13 @@ function poolMoments(layout: FlatLayout, results: StepResult[]): Float32Array {
     }
   }
   return out;
+}
+
+/** ε and step after `epochs` (fractional) epochs of adversarial training, along the ramp. */
+export function rampedAttack(adv: AdversarialTraining, epochs: number): { eps: number; step: number } {
+  const ramp = adv.rampEpochs ?? 0;
+  const f = ramp > 0 ? Math.min(1, Math.max(0, epochs) / ramp) : 1;
+  return { eps: adv.eps * f, step: adv.step * f };
 }
 
 /** Copies a 28×28 image shifted by (dx, dy) pixels, zero-filled. */
@@ -209,7 +222,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
             params,
             images,
             labels,
-            adversarial: adversarialNow ? { eps: adv.eps, step: adv.step, steps: adv.steps, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
+            adversarial: adversarialNow ? { ...rampedAttack(adv, epoch - 1 - adv.cleanEpochs + b / batches), steps: adv.steps, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
             pgdSeed: rng.seed(),
             sampleSeed: rng.seed(),
           });
