@@ -75,9 +75,11 @@ test('ε ramp: grows linearly from 0 to ε over the ramp epochs, the step with i
   // Same start and batches: the ramped first epoch sees weaker attacks, so a lower loss.
   const opts = { arch: 'A' as const, k: 8, data, epochs: 1, limit: 512, progress: false, workers: 0, seed: 4 };
   const full = await train({ ...opts, adversarial: { ...adv, rampEpochs: 0, weight: 1 } });
-  const ramped = await train({ ...opts, adversarial: { ...adv, weight: 1 } });
-  assert.equal(ramped.training.adversarial?.rampEpochs, 2);
+  const ramped = await train({ ...opts, adversarial: { ...adv, rampEpochs: 1, weight: 1 } });
+  assert.equal(ramped.training.adversarial?.rampEpochs, 1);
   assert.ok(ramped.history[0]!.loss < full.history[0]!.loss, `ramped ${ramped.history[0]!.loss} vs full ${full.history[0]!.loss}`);
+  // A ramp that outlasts the adversarial epochs would never reach ε: refused.
+  await assert.rejects(train({ ...opts, adversarial: { ...adv, weight: 1 } }), /the ε ramp \(2 epochs\) must end within the 1 adversarial epochs/);
 });
 
 test('sign straight-through estimator: ±1 forward (sign(0) = +1), clipped identity backward', async () => {

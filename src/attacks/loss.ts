@@ -12,7 +12,11 @@
  *
  * so the "other-class log-sum-exp minus the true logit" has the cross-entropy gradient's exact
  * direction for every image (the factor 1 − p_y > 0 is per image) and never saturates: sign-
- * gradient attacks (FGSM, PGD) that ascend it are the cross-entropy attacks computed exactly.
+ * gradient attacks (FGSM, PGD) that ascend it are the cross-entropy attacks computed exactly —
+ * where each image's logits depend on that image alone and one forward pass is differentiated.
+ * Averaged over EOT samples, or through batch-norm batch statistics in adversarial training, the
+ * per-image factors weight the terms differently from summed cross-entropy: there it is a close
+ * relative that still never saturates.
  * `ce-float32` keeps tfjs's own cross-entropy, which is what the paper's TensorFlow code computed.
  */
 import { tf } from '../tfjs/backend.js';

