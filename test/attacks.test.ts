@@ -9,7 +9,7 @@ import { carliniWagnerL2, CW_PAPER, fgsm, meanSuccessfulL2, pgd } from '../src/a
 import { replay } from '../src/eval/replay.js';
 import { transferMatrix } from '../src/eval/transfer.js';
 import { saturatedFraction, SATURATION_MARGIN, whiteboxEval } from '../src/eval/attacks.js';
-import { attackLoss } from '../src/attacks/loss.js';
+import { attackLoss, type AttackLoss } from '../src/attacks/loss.js';
 import { modelFromParams, type BnnModel } from '../src/format/model.js';
 import { DeployedGraph } from '../src/model/deployed.js';
 import { accuracy } from '../src/model/predict.js';
@@ -173,7 +173,7 @@ test("attack loss 'ce' has cross-entropy's exact gradient direction where float3
     const scale = Math.max(...g.map(Math.abs));
     return g.map((v) => v / scale);
   });
-  const gradOf = (kind: 'ce' | 'ce-float32') =>
+  const gradOf = (kind: AttackLoss) =>
     tf.tidy(() => {
       const onehot = tf.oneHot(tf.tensor1d(y, 'int32'), 4) as tf.Tensor2D;
       const g = tf.grad((l: tf.Tensor) => tf.sum(attackLoss(kind, l as tf.Tensor2D, onehot)))(tf.tensor2d(z));
@@ -189,6 +189,10 @@ test("attack loss 'ce' has cross-entropy's exact gradient direction where float3
   // What the exact form fixes: float32 cross-entropy loses the true-class term, then everything.
   assert.equal(f32[1]![0], 0, 'float32 cross-entropy drops p_y − 1 at margin 30');
   assert.ok(f32[2]!.every((v) => v === 0), 'and the whole gradient at margin 200');
+  // The margin loss pushes exactly the runner-up up and the label down, at any margin.
+  const margin = gradOf('margin');
+  const runnerUp = [1, 3, 2, 1];
+  for (let i = 0; i < z.length; i++) assert.deepEqual(margin[i], [0, 1, 2, 3].map((j) => (j === runnerUp[i] ? 1 : 0) - (j === y[i] ? 1 : 0)), `row ${i}`);
   // Where nothing saturates, the two are the same direction.
   const s0 = Math.max(...f32[0]!.map(Math.abs));
   for (let j = 0; j < 4; j++) assert.ok(Math.abs(f32[0]![j]! / s0 - exact[0]![j]!) < 1e-5);

@@ -18,20 +18,24 @@
  * per-image factors weight the terms differently from summed cross-entropy: there it is a close
  * relative that still never saturates.
  * `ce-float32` keeps tfjs's own cross-entropy, which is what the paper's TensorFlow code computed.
+ * `margin` is Carlini–Wagner's loss, max_{j≠y} z_j − z_y: it pushes only the runner-up class, a
+ * different ascent direction that a defence tuned against cross-entropy may not withstand (the
+ * second loss of AutoAttack-style evaluations).
  */
 import { tf } from '../tfjs/backend.js';
 
-export type AttackLoss = 'ce' | 'ce-float32';
-export const ATTACK_LOSSES: readonly AttackLoss[] = ['ce', 'ce-float32'];
+export type AttackLoss = 'ce' | 'ce-float32' | 'margin';
+export const ATTACK_LOSSES: readonly AttackLoss[] = ['ce', 'ce-float32', 'margin'];
 
 /** Per-image loss [n] of logits [n, classes] for one-hot labels [n, classes]. */
 export function attackLoss(kind: AttackLoss, logits: tf.Tensor2D, onehot: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     if (kind === 'ce-float32') return tf.losses.softmaxCrossEntropy(onehot, logits, undefined, tf.Reduction.NONE) as tf.Tensor1D;
+    const trueLogit = tf.sum(tf.mul(logits, onehot), 1);
+    if (kind === 'margin') return tf.sub(tf.max(tf.sub(logits, tf.mul(onehot, 1e30)), 1), trueLogit) as tf.Tensor1D;
     // Push the true class far below every other logit so the log-sum-exp runs over j ≠ y only;
     // its softmax weight is then exactly 0 and contributes nothing to the gradient.
     const others = tf.logSumExp(tf.sub(logits, tf.mul(onehot, 1e30)), 1);
-    const trueLogit = tf.sum(tf.mul(logits, onehot), 1);
     return tf.sub(others, trueLogit) as tf.Tensor1D;
   });
 }

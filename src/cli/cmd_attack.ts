@@ -21,7 +21,7 @@ export const attackCommand: CommandSpec = {
     step: { type: 'string', help: 'PGD step size', default: '0.01', metavar: 'X' },
     restarts: { type: 'string', help: 'PGD random restarts', default: '1', metavar: 'N' },
     eot: { type: 'string', help: 'average gradients over N forward passes (default 10 for eot-pgd, else 1)', metavar: 'N' },
-    loss: { type: 'string', help: `FGSM / PGD loss: ${ATTACK_LOSSES.join(', ')} (ce = cross-entropy's direction computed without float32 saturation; ce-float32 = tfjs's cross-entropy, as the paper computed it)`, default: 'ce', metavar: 'NAME' },
+    loss: { type: 'string', help: `FGSM / PGD loss: ${ATTACK_LOSSES.join(', ')} (ce = cross-entropy's direction computed without float32 saturation; ce-float32 = tfjs's cross-entropy, as the paper computed it; margin = Carlini–Wagner's max other logit − true logit)`, default: 'ce', metavar: 'NAME' },
     temperature: { type: 'string', help: 'divide logits by T in the attack loss', default: '1', metavar: 'T' },
     seed: { type: 'string', help: 'random seed (PGD starts, S sampling)', default: '0', metavar: 'N' },
     data: dataOption,
