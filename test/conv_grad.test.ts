@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initTfjs, tf, useTfjsBackend } from '../src/tfjs/backend.js';
+import { registerConvGradKernels } from '../src/tfjs/conv_grad_kernels.js';
 import { Rng } from '../src/util/rng.js';
 
 /** [dX, dW] of Σ conv2d(x, w) ⊙ dy on the current backend. */
@@ -45,11 +46,17 @@ for (const K of [64, 128, 256]) {
 cases.push({ name: 'odd: 13x13 k4 s3 valid', batch: 3, h: 13, ci: 5, k: 4, co: 7, s: 3, pad: 'valid' });
 cases.push({ name: 'odd: 11x11 k5 s2 same', batch: 2, h: 11, ci: 3, k: 5, co: 6, s: 2, pad: 'same' });
 cases.push({ name: 'odd: 9x9 k3 s1 same', batch: 2, h: 9, ci: 4, k: 3, co: 5, s: 1, pad: 'same' });
+// The tap-block matrix products (strided, ≥ 16 input channels) on awkward shapes too.
+cases.push({ name: 'tap blocks: 13x13 k5 s2 same', batch: 2, h: 13, ci: 16, k: 5, co: 9, s: 2, pad: 'same' });
+cases.push({ name: 'tap blocks: 12x12 k4 s3 valid', batch: 3, h: 12, ci: 20, k: 4, co: 6, s: 3, pad: 'valid' });
+// A 1×1 output with more images than output channels: dX transposes W rather than dy.
+cases.push({ name: '1x1 output, batch > channels', batch: 4, h: 5, ci: 4, k: 5, co: 3, s: 1, pad: 'valid' });
 
-test('wasm conv gradient kernels match the CPU reference (rel. error ≤ 1e-4)', async (t) => {
+test('wasm conv gradient kernels match the CPU reference (rel. error ≤ 1e-4), with either dX algorithm', async (t) => {
   await initTfjs('wasm');
-  for (const c of cases) {
-    await t.test(c.name, async () => {
+  for (const [c, dx] of [...cases.map((c) => [c, 'auto'] as const), ...cases.filter((c) => c.ci >= 16 || c.h === 5).map((c) => [c, 'phase'] as const)]) {
+    await t.test(`${c.name} (dX: ${dx})`, async () => {
+      registerConvGradKernels('wasm', dx);
       const rng = new Rng(c.h * 1000 + c.co);
       const xs = [c.batch, c.h, c.h, c.ci];
       const ws = [c.k, c.k, c.ci, c.co];
@@ -68,17 +75,21 @@ test('wasm conv gradient kernels match the CPU reference (rel. error ≤ 1e-4)',
       assert.ok(ew <= 1e-4, `dW relative error ${ew}`);
     });
   }
+  registerConvGradKernels('wasm');
 });
 
 test('gradient kernels release their intermediates', async () => {
   await initTfjs('wasm');
   await useTfjsBackend('wasm');
-  const x = tf.randomNormal([2, 14, 14, 8]) as tf.Tensor4D;
-  const w = tf.randomNormal([6, 6, 8, 16]) as tf.Tensor4D;
-  const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'valid')));
-  tf.dispose(g([x, w]));
-  const before = tf.memory().numBytes;
-  for (let i = 0; i < 5; i++) tf.dispose(g([x, w]));
-  assert.equal(tf.memory().numBytes, before);
-  tf.dispose([x, w]);
+  // 8 input channels take the phase convolution, 16 the tap-block products; 1×1 outputs a product.
+  for (const [h, k, ci] of [[14, 6, 8], [14, 6, 16], [5, 5, 16]] as const) {
+    const x = tf.randomNormal([2, h, h, ci]) as tf.Tensor4D;
+    const w = tf.randomNormal([k, k, ci, 16]) as tf.Tensor4D;
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, h === 5 ? 1 : 2, 'valid')));
+    tf.dispose(g([x, w]));
+    const before = tf.memory().numBytes;
+    for (let i = 0; i < 5; i++) tf.dispose(g([x, w]));
+    assert.equal(tf.memory().numBytes, before, `${h}×${h}×${ci}, kernel ${k}`);
+    tf.dispose([x, w]);
+  }
 });

@@ -2,7 +2,8 @@
  * Training speed: one epoch of model B, K=64, over the 8,000 embedded training images on the
  * fast path (tfjs-backend-wasm + bnn-edge's conv gradient kernels, one worker per core), with
  * the same step on the reference tfjs CPU backend timed for comparison (a few batches only —
- * a whole epoch there takes hours).
+ * a whole epoch there takes hours). Then the input-gradient (dX) kernels against the earlier
+ * phase-convolution ones, per layer and per whole training step, in the same process.
  */
 import { loadData } from '../../src/data/index.js';
 import { initParams } from '../../src/model/params.js';
@@ -10,8 +11,11 @@ import { modelSpec } from '../../src/model/spec.js';
 import { TrainableModel } from '../../src/model/trainable.js';
 import { initTfjs, tf, useTfjsBackend } from '../../src/tfjs/backend.js';
 import { train } from '../../src/train/train.js';
+import { ShardTrainer } from '../../src/train/shard.js';
+import { flatLayout, flattenTrainable } from '../../src/train/flat.js';
+import { registerConvGradKernels, type DxAlgorithm } from '../../src/tfjs/conv_grad_kernels.js';
 import { availableParallelism } from 'node:os';
-import { fmt, mdTable } from '../lib.js';
+import { fmt, mdTable, time } from '../lib.js';
 
 export async function trainSuite(): Promise<{ markdown: string; data: unknown }> {
   const data = loadData();
@@ -46,8 +50,57 @@ export async function trainSuite(): Promise<{ markdown: string; data: unknown }>
   tf.dispose([x, y]);
   model.dispose();
   const fast = figures[`epochSeconds_workers${availableParallelism() > 1 ? 2 : 1}`]!;
+  const dx = await dxComparison(data.train.images);
   const markdown =
     mdTable(['what', 'seconds per epoch', 'images/s', 'note'], rows) +
-    `\n\nOne epoch of B-64 over 8,000 images: **${fmt(fast, 1)} s** (target ≤ 30 s); the reference CPU backend would take about ${fmt(cpuStep * 63 / 60, 0)} minutes (${fmt((cpuStep * 63) / fast, 0)}× slower).`;
-  return { markdown, data: figures };
+    `\n\nOne epoch of B-64 over 8,000 images: **${fmt(fast, 1)} s** (target ≤ 30 s); the reference CPU backend would take about ${fmt(cpuStep * 63 / 60, 0)} minutes (${fmt((cpuStep * 63) / fast, 0)}× slower).\n\n` +
+    `Input-gradient (dX) kernels, one core, batch ${DX_BATCH} (one shard of a batch of 128): the tap-block matrix products (conv2) and the product that transposes dy rather than the weights (conv3) against the earlier phase convolution and weight-transposing product, timed alternately in this process. The training step is a whole forward + backward pass of B-K on one shard.\n\n` +
+    mdTable(['what', 'earlier (ms)', 'now (ms)', 'speed-up'], dx.rows);
+  return { markdown, data: { ...figures, dx: dx.data } };
+}
+
+const DX_BATCH = 64;
+
+/** Times dX per layer, then one training step per width, with both dX algorithms. */
+async function dxComparison(images: Float32Array): Promise<{ rows: (string | number)[][]; data: Record<string, { earlier: number; now: number }> }> {
+  const rows: (string | number)[][] = [];
+  const data: Record<string, { earlier: number; now: number }> = {};
+  const both = (label: string, fn: () => void) => {
+    const ms: Record<DxAlgorithm, number> = { auto: 0, phase: 0 };
+    for (const algorithm of ['phase', 'auto', 'phase', 'auto'] as const) {
+      registerConvGradKernels('wasm', algorithm);
+      ms[algorithm] += (1000 * time(`${label} ${algorithm}`, fn, { maxTime: 2 }).seconds) / 2;
+    }
+    registerConvGradKernels('wasm');
+    data[label] = { earlier: ms.phase, now: ms.auto };
+    rows.push([label, fmt(ms.phase, 1), fmt(ms.auto, 1), `${fmt(ms.phase / ms.auto, 2)}×`]);
+  };
+  for (const k of [64, 128, 256]) {
+    const layers = [
+      { name: 'conv2', x: [DX_BATCH, 14, 14, k], w: [6, 6, k, 2 * k], stride: 2 },
+      { name: 'conv3', x: [DX_BATCH, 5, 5, 2 * k], w: [5, 5, 2 * k, 2 * k], stride: 1 },
+    ] as const;
+    for (const l of layers) {
+      const w = tf.randomNormal([...l.w]) as tf.Tensor4D;
+      const dy = tf.randomNormal(tf.tidy(() => tf.conv2d(tf.zeros([...l.x]) as tf.Tensor4D, w, l.stride, 'valid').shape));
+      // The tidy returns nothing: it would walk a returned typed array element by element.
+      both(`${l.name} dX, K=${k}`, () => tf.tidy(() => void tf.conv2dTranspose(dy as tf.Tensor4D, w, [...l.x] as [number, number, number, number], l.stride, 'valid').dataSync()));
+      tf.dispose([w, dy]);
+    }
+  }
+  for (const k of [64, 128, 256]) {
+    const spec = modelSpec('B', k);
+    const trainer = await ShardTrainer.create({ arch: 'B', k });
+    const req = {
+      params: flattenTrainable(flatLayout(spec), initParams(spec, 1)),
+      images: images.slice(0, DX_BATCH * 784),
+      labels: Int32Array.from({ length: DX_BATCH }, (_, i) => i % 10),
+      adversarial: null,
+      pgdSeed: 1,
+      sampleSeed: 1,
+    };
+    both(`training step, B-${k}`, () => trainer.step(req));
+    trainer.dispose();
+  }
+  return { rows, data };
 }
