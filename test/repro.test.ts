@@ -47,6 +47,8 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     assert.ok(row, 'the FGSM table has the A row');
     assert.ok(row.includes((100 * fgsm.rows[2]!.runtimeAccuracy).toFixed(1)), `row shows the measured ε=0.3 accuracy: ${row}`);
     assert.ok(existsSync(join(dir, 'repro-fgsm.svg')), 'the plot is written beside the document');
+    assert.ok(!/\b0 of 0 cells/.test(doc), 'a table with nothing measured says so instead of "0 of 0 cells"');
+    assert.match(doc, /No cell of this table has been measured yet/);
 
     // Resuming reads the cache: no new evaluation with a limit of 0, same document status.
     const again = new Repro(config, data);

@@ -37,6 +37,7 @@ function gapSummary(cells: readonly { ours: number; paper: PaperFigure }[]): { t
 }
 
 function bandSentence(inBand: number, cells: number, meanDiff: number): string {
+  if (!cells) return 'No cell of this table has been measured yet.';
   return `${inBand} of ${cells} ${cells === 1 ? 'cell falls' : 'cells fall'} within the paper's band (±2 spreads + 2 points); on average ours are ${Math.abs(meanDiff).toFixed(1)} points ${meanDiff >= 0 ? 'higher' : 'lower'}.`;
 }
 
@@ -237,7 +238,7 @@ export function renderReproduction(r: Repro): void {
       );
     if (eot) verdicts.push(`${label}${k0}: EOT over 10 weight samples gives ${p(eot.rows[1]!.runtimeAccuracy)}% at ε=0.3 vs ${p(pg.rows[1]!.runtimeAccuracy)}% for one-sample PGD.`);
   }
-  const fmtR = (l: string) => (robust[l] !== undefined ? `${p(robust[l]!)}%` : 'n/a');
+  const fmtR = (l: string) => (robust[l] !== undefined ? `${p(robust[l]!)}%` : '— (not yet measured)');
   const verdict =
     robust['A'] !== undefined
       ? `Under the strongest attack we ran at ε = 0.3 (minimum over both FGSMs, 40-step PGD with straight-through gradients, PGD on temperature-scaled logits, EOT for S, and the substitute black-box attack that sees only the runtime's labels), the float model A keeps ${fmtR('A')}, the binarized B ${fmtR('B')}, C ${fmtR('C')}, the stochastic S ${fmtR('S')}${robust['A+'] !== undefined ? `; adversarial training gives A+ ${fmtR('A+')} and C+ ${fmtR('C+')}` : ''}. ` +
