@@ -102,12 +102,7 @@ export function conv2dBackpropInputAsConv(s: KernelScope, dy: TensorInfo, filter
   } else if ((sh > 1 || sw > 1) && ci >= TAP_BLOCK_MIN_CHANNELS && algorithm === 'auto') {
     ({ full, fullH, fullW } = backpropInputByTapBlocks(s, dy, filter, info));
   } else {
-    const jh = Math.ceil(kh / sh);
-    const jw = Math.ceil(kw / sw);
-    let w = filter;
-    if (jh * sh !== kh || jw * sw !== kw) {
-      w = s.run('PadV2', { x: filter }, { paddings: [[0, jh * sh - kh], [0, jw * sw - kw], [0, 0], [0, 0]], constantValue: 0 });
-    }
+    const { w, jh, jw } = filterPaddedToStride(s, filter, info);
     // Sub-filter of phase (rh, rw), tap (j, k) is W[j·sh + rh, k·sw + rw]; flip the taps, swap
     // in/out channels, and stack the s² phases on the output-channel axis.
     let kr = s.run('Reshape', { x: w }, { shape: [jh, sh, jw, sw, ci, co] });
@@ -138,19 +133,26 @@ export function conv2dBackpropInputAsConv(s: KernelScope, dy: TensorInfo, filter
   return s.run('Slice', { x: full }, { begin: [0, p.top, p.left, 0], size: [n, H, W, ci] });
 }
 
+/**
+ * The filter zero-padded to jh·sh × jw·sw taps (jh = ⌈kh/sh⌉), so that it splits into s×s blocks
+ * of taps: both strided dX algorithms work on those blocks.
+ */
+function filterPaddedToStride(s: KernelScope, filter: TensorInfo, info: Conv2DInfo): { w: TensorInfo; jh: number; jw: number } {
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const jh = Math.ceil(kh / sh);
+  const jw = Math.ceil(kw / sw);
+  const w = jh * sh === kh && jw * sw === kw ? filter : s.run('PadV2', { x: filter }, { paddings: [[0, jh * sh - kh], [0, jw * sw - kw], [0, 0], [0, 0]], constantValue: 0 });
+  return { w, jh, jw };
+}
+
 /** Below this many input channels the phase convolution wins (conv1 has one). */
 const TAP_BLOCK_MIN_CHANNELS = 16;
 
 /** The gradient w.r.t. the padded input, one matrix product per s×s block of taps (see above). */
 function backpropInputByTapBlocks(s: KernelScope, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): { full: TensorInfo; fullH: number; fullW: number } {
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
+  const { strideHeight: sh, strideWidth: sw, inChannels: ci, outChannels: co } = info;
   const { batchSize: n, outHeight: oh, outWidth: ow } = info;
-  const jh = Math.ceil(kh / sh);
-  const jw = Math.ceil(kw / sw);
-  let w = filter;
-  if (jh * sh !== kh || jw * sw !== kw) {
-    w = s.run('PadV2', { x: filter }, { paddings: [[0, jh * sh - kh], [0, jw * sw - kw], [0, 0], [0, 0]], constantValue: 0 });
-  }
+  const { w, jh, jw } = filterPaddedToStride(s, filter, info);
   const fullH = (oh + jh - 1) * sh;
   const fullW = (ow + jw - 1) * sw;
   const a3 = s.run('Reshape', { x: dy }, { shape: [1, n * oh * ow, co] });
