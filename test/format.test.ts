@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { packConvSigns, packSigns, unpackConvSigns, unpackSigns } from '../src/format/bits.js';
 import { BnnFormatError } from '../src/format/errors.js';
 import { HEADER_SIZE, LAYER_RECORD_SIZE, TENSOR_RECORD_SIZE } from '../src/format/layout.js';
+import { modelFromParams, paramsFromModel } from '../src/format/model.js';
 import { parseBnn } from '../src/format/read.js';
 import { serializeBnn } from '../src/format/write.js';
 import { foldBinaryInput, integerThresholds, popcountThresholds } from '../src/model/fold.js';
 import { floatParamCount, modelSpec, ARCHS } from '../src/model/spec.js';
 import { Rng } from '../src/util/rng.js';
-import { fixCrc, randomModel, randomModelBytes } from './helpers.js';
+import { fixCrc, randomModel, randomModelBytes, randomParams } from './helpers.js';
 
 test('packSigns / unpackSigns round trip, any channel count; padding bits stay 0', () => {
   const rng = new Rng(3);
@@ -162,4 +163,18 @@ test('docs/FORMAT.md is generated from the layout and current', async () => {
   const { formatDoc } = await import('../src/format/doc.js');
   const committed = readFileSync(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
   assert.equal(committed, formatDoc(), 'run `node dist/src/cli/main.js format-doc --out docs/FORMAT.md`');
+});
+
+test('paramsFromModel: a .bnn gives back parameters that export to the same file (exact for float model A)', () => {
+  for (const arch of ARCHS) {
+    const model = parseBnn(randomModelBytes(arch, 8, 11));
+    const restored = paramsFromModel(model);
+    assert.equal(restored.exact, arch === 'A', `${arch}: only a float model is restored bit for bit`);
+    assert.deepEqual(restored.spec, modelSpec(arch, 8), `${arch}: the training spec (no export-time quantization flag)`);
+    const again = serializeBnn(modelFromParams(restored.spec, restored.params));
+    assert.deepEqual(again, serializeBnn(model), `${arch}: re-exporting the restored parameters reproduces the file`);
+  }
+  const a = randomParams('A', 8, 11);
+  const back = paramsFromModel(modelFromParams(modelSpec('A', 8), a)).params;
+  for (const [name, v] of a) assert.deepEqual(back.get(name), v, `A: ${name} restored exactly`);
 });

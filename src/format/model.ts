@@ -4,7 +4,7 @@
  */
 import { BN_EPSILON, layerShapes, withQuantizedInput, type LayerShape, type ModelSpec } from '../model/spec.js';
 import type { ParamValues } from '../model/params.js';
-import { packConvSigns, quantizeProbabilities } from './bits.js';
+import { ohwiToHwio, packConvSigns, quantizeProbabilities, unpackConvSigns } from './bits.js';
 import { quantizeWeightsPerChannel } from './quantize.js';
 import { Role, ROLE_DTYPE, tensorByteLength, type RoleCode } from './layout.js';
 
@@ -113,6 +113,70 @@ export function modelFromParams(trained: ModelSpec, params: ParamValues, opts: E
     return { shape, bn, ...weights, ...(scale !== undefined ? { scale } : {}) };
   });
   return { spec, version: { major: 1, minor: 0 }, bnEpsilon: BN_EPSILON, layers };
+}
+
+/**
+ * Magnitude given to a binary weight restored from its sign bit: the file keeps only the sign, so
+ * training resumes from ±this (the spread of a fresh binary initialization), which the forward
+ * pass cannot tell from the original latent weight.
+ */
+export const RESTORED_BINARY_MAGNITUDE = 0.2;
+
+/**
+ * The inverse of modelFromParams: training parameters that export back to this model, for
+ * continuing training from a shipped .bnn. Exact for float layers (all of model A); a binary
+ * layer restarts from its signs (±RESTORED_BINARY_MAGNITUDE) and batch-norm statistics, a
+ * stochastic one from its quantized probabilities (w = 2q/255 − 1), a quantized first conv from
+ * its dequantized int8 weights. `exact` says whether every parameter came back bit for bit.
+ */
+export function paramsFromModel(model: BnnModel): { spec: ModelSpec; params: ParamValues; exact: boolean } {
+  // The training spec: quantization is an export-time flag, not part of the architecture.
+  const spec: ModelSpec = {
+    ...model.spec,
+    layers: model.spec.layers.map((l) => {
+      if (l.kind !== 'conv' || l.quantized === undefined) return l;
+      const { quantized: _, ...trained } = l;
+      return trained;
+    }),
+  };
+  const params: ParamValues = new Map();
+  let exact = true;
+  for (const layer of model.layers) {
+    const l = layer.shape.layer;
+    if (l.kind === 'dense') {
+      params.set(`${l.name}/kernel`, Float32Array.from(layer.weightsF32!));
+      continue;
+    }
+    const [kh, kw, cin, cout] = layer.shape.weights as [number, number, number, number];
+    if (l.scaled) params.set(`${l.name}/scale`, new Float32Array([layer.scale!]));
+    if (!l.binary) {
+      if (layer.weightsF32) params.set(`${l.name}/kernel`, Float32Array.from(layer.weightsF32));
+      else {
+        exact = false;
+        const q = layer.weightsI8!;
+        const w = new Float32Array(q.length);
+        for (let i = 0; i < q.length; i++) w[i] = q[i]! * layer.weightScale![i % cout]!;
+        params.set(`${l.name}/kernel`, w);
+      }
+      continue;
+    }
+    exact = false;
+    const bn = layer.bn!;
+    if (bn.gamma.some((g) => g !== 1)) throw new RangeError(`layer ${l.name}: batch-norm scale γ ≠ 1, which bnn-edge training does not have (the paper's batch norm is centre-only)`);
+    params.set(`${l.name}/bn_beta`, Float32Array.from(bn.beta));
+    params.set(`${l.name}/bn_mean`, Float32Array.from(bn.mean));
+    params.set(`${l.name}/bn_variance`, Float32Array.from(bn.variance));
+    let w: Float32Array;
+    if (layer.probabilities) {
+      const q = layer.probabilities;
+      w = ohwiToHwio(Array.from(q, (v) => (2 * v) / 255 - 1), kh, kw, cin, cout);
+    } else {
+      w = unpackConvSigns(layer.signWords!, kh, kw, cin, cout);
+      for (let i = 0; i < w.length; i++) w[i] = w[i]! * RESTORED_BINARY_MAGNITUDE;
+    }
+    params.set(`${l.name}/kernel`, w);
+  }
+  return { spec, params, exact };
 }
 
 /** The values of a decoded layer's tensor of a given role. */
