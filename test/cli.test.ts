@@ -41,7 +41,10 @@ test('usage errors exit 2 and say what was wrong', () => {
   assert.match(badArch.stderr, /unknown architecture "Z" \(expected one of A, B, C, S\)/);
   const badInit = cli('train', '--arch', 'A', '--init', join(tmpdir(), 'no-such-run'), '--out', join(tmpdir(), 'never'));
   assert.equal(badInit.code, 2);
-  assert.match(badInit.stderr, /--init .*no-such-run: no checkpoint\.json there/);
+  assert.match(badInit.stderr, /--init .*no-such-run: neither a \.bnn file nor a directory with checkpoint\.json/);
+  const wrongInit = cli('train', '--arch', 'A', '--init', join(MODELS, 'b64.bnn'), '--out', join(tmpdir(), 'never'));
+  assert.equal(wrongInit.code, 2);
+  assert.match(wrongInit.stderr, /--init .*b64\.bnn: the model is B-64, but --arch A --k 64 was asked for/);
   const badAttack = cli('attack', join(MODELS, 'b64.bnn'), '--attack', 'nope');
   assert.equal(badAttack.code, 2);
   assert.match(badAttack.stderr, /--attack must be one of/);
