@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadData } from '../src/data/index.js';
 import type { WhiteboxReport } from '../src/eval/attacks.js';
 import { Repro, type ReproConfig } from '../src/eval/repro.js';
@@ -74,6 +76,26 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     // Fewer widths for the PGD-trained models: none of them is planned.
     const noAdv = new Repro({ ...config, advWidths: [] }, data).plan();
     assert.ok(noAdv.length < plan.length && noAdv.every((t) => !t.model.adv));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('docs/REPRODUCTION.md is what its own "Regenerate with" command renders from the committed results', () => {
+  const docs = fileURLToPath(new URL('../../docs/', import.meta.url));
+  const committed = readFileSync(join(docs, 'REPRODUCTION.md'), 'utf8');
+  const command = /^Regenerate with: `bnn-edge repro (.*) --out docs\/REPRODUCTION\.md`$/m.exec(committed);
+  assert.ok(command, 'the document names the command that regenerates it');
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-repro-doc-'));
+  try {
+    copyFileSync(join(docs, 'REPRODUCTION.json'), join(dir, 'REPRODUCTION.json'));
+    const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+    // Run where the copy is, so the command line the document prints differs only in its --out.
+    const r = spawnSync(process.execPath, [cli, 'repro', ...command[1]!.split(' '), '--render-only', '--out', 'REPRODUCTION.md'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const rendered = readFileSync(join(dir, 'REPRODUCTION.md'), 'utf8').replace('--out REPRODUCTION.md`', '--out docs/REPRODUCTION.md`');
+    assert.equal(rendered, committed, 'docs/REPRODUCTION.md differs from its rendering: regenerate it with --render-only');
+    for (const svg of ['repro-fgsm.svg', 'repro-cw.svg']) assert.equal(readFileSync(join(dir, svg), 'utf8'), readFileSync(join(docs, svg), 'utf8'), `docs/${svg} is stale`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

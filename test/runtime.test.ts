@@ -166,3 +166,29 @@ test('memory stays flat over 10,000 calls', async () => {
   for (let i = 0; i < 10000; i++) rt.predict(one, 1);
   assert.equal(rt.memoryBytes, before);
 });
+
+test('model A has no biases, so it is positively homogeneous: logits(αx) = α·logits(x) on the runtime', async () => {
+  // docs/REPRODUCTION.md leans on this to explain why PGD training cannot make A as robust as
+  // Madry's MNIST network: without a bias no unit can threshold a pixel, and an ε-ball around x
+  // holds (1 − ε)·x + ε·u for every u, which A sees as x + ε/(1 − ε)·u.
+  const model = await calibratedModel('A', 16, 13, images);
+  const rt = await BnnRuntime.fromModel(model);
+  const base = rt.logits(images, N);
+  for (const alpha of [0.7, 0.25]) {
+    const scaled = images.map((v) => v * alpha);
+    const got = rt.logits(scaled, N);
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < base.length; i++) {
+      worst = Math.max(worst, Math.abs(got[i]! - alpha * base[i]!));
+      scale = Math.max(scale, Math.abs(base[i]!));
+    }
+    assert.ok(worst <= 1e-4 * scale, `α=${alpha}: logits deviate from α·logits by ${worst} (largest logit ${scale})`);
+    assert.deepEqual(rt.predict(scaled, N), rt.predict(images, N), `α=${alpha}: labels change under scaling`);
+  }
+  // A binarized model is not: batch norm's shift acts as a per-channel threshold.
+  const b = await BnnRuntime.fromModel(await calibratedModel('B', 16, 13, images));
+  const bBase = b.logits(images, N);
+  const bHalf = b.logits(images.map((v) => v * 0.25), N);
+  assert.ok(bBase.some((v, i) => Math.abs(bHalf[i]! - 0.25 * v) > 1e-3 * Math.max(1, Math.abs(v))), 'B scaled exactly like A');
+});
