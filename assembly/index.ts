@@ -22,7 +22,7 @@ import { bconv2dPopcountSimdImpl } from "./bconv2d/simd";
 
 export { fconv2d, fconv2dThresholdPack } from "./fconv2d";
 export { quantizeInputU8, qconv2dPackWeights, qconv2dPackedWeightBytes, qconv2dThresholdPack } from "./qconv";
-export { thresholdPackI32, reluScaleI32 } from "./transform";
+export { thresholdPackI32, reluScaleI32, biasReluF32 } from "./transform";
 export { denseF32, argmaxF32 } from "./dense";
 export { bernoulliPack } from "./random";
 export { xorPopcountPeak, xorPopcountPeakScalar } from "./peak";

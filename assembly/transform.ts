@@ -59,3 +59,30 @@ export function reluScaleI32(acc: usize, m: i32, c: i32, nValid: i32, scale: f32
     store<f32>(out + (i << 2), <f32>d * scale);
   }
 }
+
+/**
+ * In place, x f32[m][c]: x[i][j] += bias[j], then max(·, 0) when relu ≠ 0 (model R's biases: a
+ * float conv or dense layer runs without its ReLU, then this pass; NaN stays NaN).
+ */
+export function biasReluF32(x: usize, m: i32, c: i32, bias: usize, relu: i32): void {
+  requirePositive(m, "biasReluF32: m must be > 0");
+  requirePositive(c, "biasReluF32: c must be > 0");
+  requireBuffer(x, count5(m, c, 4, 1, 1), "biasReluF32: x buffer out of bounds");
+  requireBuffer(bias, count5(c, 4, 1, 1, 1), "biasReluF32: bias buffer out of bounds");
+  for (let i: usize = 0; i < <usize>m; i++) {
+    const row = x + i * (<usize>c << 2);
+    let j: i32 = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= c; j += 4) {
+        const at = row + (<usize>j << 2);
+        const v = f32x4.add(v128.load(at), v128.load(bias + (<usize>j << 2)));
+        v128.store(at, relu != 0 ? f32x4.pmax(v, f32x4.splat(0)) : v);
+      }
+    }
+    for (; j < c; j++) {
+      const at = row + (<usize>j << 2);
+      const v = load<f32>(at) + load<f32>(bias + (<usize>j << 2));
+      store<f32>(at, relu != 0 && v < 0 ? 0 : v);
+    }
+  }
+}

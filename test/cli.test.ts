@@ -38,7 +38,7 @@ test('usage errors exit 2 and say what was wrong', () => {
   assert.match(unknown.stderr, /unknown command "frobnicate"/);
   const badArch = cli('train', '--arch', 'Z', '--out', join(tmpdir(), 'never'));
   assert.equal(badArch.code, 2);
-  assert.match(badArch.stderr, /unknown architecture "Z" \(expected one of A, B, C, S\)/);
+  assert.match(badArch.stderr, /unknown architecture "Z" \(expected one of A, B, C, S, R\)/);
   const badInit = cli('train', '--arch', 'A', '--init', join(tmpdir(), 'no-such-run'), '--out', join(tmpdir(), 'never'));
   assert.equal(badInit.code, 2);
   assert.match(badInit.stderr, /--init .*no-such-run: neither a \.bnn file nor a directory with checkpoint\.json/);

@@ -165,16 +165,37 @@ test('docs/FORMAT.md is generated from the layout and current', async () => {
   assert.equal(committed, formatDoc(), 'run `node dist/src/cli/main.js format-doc --out docs/FORMAT.md`');
 });
 
-test('paramsFromModel: a .bnn gives back parameters that export to the same file (exact for float model A)', () => {
+test('paramsFromModel: a .bnn gives back parameters that export to the same file (exact for float models A and R)', () => {
   for (const arch of ARCHS) {
     const model = parseBnn(randomModelBytes(arch, 8, 11));
     const restored = paramsFromModel(model);
-    assert.equal(restored.exact, arch === 'A', `${arch}: only a float model is restored bit for bit`);
+    assert.equal(restored.exact, arch === 'A' || arch === 'R', `${arch}: only a float model is restored bit for bit`);
     assert.deepEqual(restored.spec, modelSpec(arch, 8), `${arch}: the training spec (no export-time quantization flag)`);
     const again = serializeBnn(modelFromParams(restored.spec, restored.params));
     assert.deepEqual(again, serializeBnn(model), `${arch}: re-exporting the restored parameters reproduces the file`);
   }
-  const a = randomParams('A', 8, 11);
-  const back = paramsFromModel(modelFromParams(modelSpec('A', 8), a)).params;
-  for (const [name, v] of a) assert.deepEqual(back.get(name), v, `A: ${name} restored exactly`);
+  for (const arch of ['A', 'R'] as const) {
+    const a = randomParams(arch, 8, 11);
+    const back = paramsFromModel(modelFromParams(modelSpec(arch, 8), a)).params;
+    for (const [name, v] of a) assert.deepEqual(back.get(name), v, `${arch}: ${name} restored exactly`);
+  }
+});
+
+test('format 1.1: model R stores its biases and is stamped 1.1; every other model stays a 1.0 file', () => {
+  for (const arch of ARCHS) {
+    const bytes = randomModelBytes(arch, 8, 12);
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    assert.equal(view.getUint16(10, true), arch === 'R' ? 1 : 0, `${arch}: minor version`);
+    const model = parseBnn(bytes);
+    assert.equal(model.layers.filter((l) => l.bias).length, arch === 'R' ? 4 : 0, `${arch}: layers with a bias`);
+  }
+  // An R file that claims 1.0 is rejected where the version is, not misread.
+  const r = randomModelBytes('R', 8, 12);
+  new DataView(r.buffer, r.byteOffset).setUint16(10, 0, true);
+  fixCrc(r);
+  assert.throws(() => parseBnn(r), (e: Error) => e instanceof BnnFormatError && e.code === 'BAD_VERSION' && e.offset === 10 && /needs format 1\.1/.test(e.message));
+  // A bias that is not a finite number is refused with its offset.
+  const model = parseBnn(randomModelBytes('R', 8, 12));
+  const bad = serializeBnn({ ...model, layers: model.layers.map((l, i) => (i === 1 ? { ...l, bias: Float32Array.from(l.bias!, (v, j) => (j === 3 ? NaN : v)) } : l)) });
+  assert.throws(() => parseBnn(bad), (e: Error) => e instanceof BnnFormatError && e.code === 'BAD_VALUE' && /bias of layer 1: element 3 is NaN/.test(e.message));
 });

@@ -16,6 +16,8 @@ export function randomParams(arch: Arch, k: number, seed: number): ParamValues {
     if (name.endsWith('/bn_variance')) for (let i = 0; i < v.length; i++) v[i] = name.startsWith('conv2') ? 1e-4 + 4e-4 * rng.next() : 20 + 40 * rng.next();
     if (name.endsWith('/bn_beta')) for (let i = 0; i < v.length; i++) v[i] = 0.5 * rng.normal();
     if (name.endsWith('/scale')) v[0] = 0.02 + 0.1 * rng.next();
+    // Biases (model R) large enough that the ReLU after them clips a good share of units.
+    if (name.endsWith('/bias')) for (let i = 0; i < v.length; i++) v[i] = 0.3 * rng.normal();
   }
   return p;
 }

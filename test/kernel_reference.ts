@@ -182,6 +182,15 @@ export function reluScaleRef(acc: Int32Array, nValid: number, scale: number): Fl
   return out;
 }
 
+/** x [m][c] + bias [c] in float32, then max(·, 0) if relu (NaN stays NaN). */
+export function biasReluRef(x: Float32Array, bias: Float32Array, relu: boolean): Float32Array {
+  const c = bias.length;
+  return x.map((v, i) => {
+    const y = Math.fround(v + bias[i % c]!);
+    return relu && y < 0 ? 0 : y;
+  });
+}
+
 /** x [m][fin] · w [fin][fout] in f64 → Float64Array [m][fout]. */
 export function denseRef(x: Float32Array, w: Float32Array, m: number, fin: number, fout: number): Float64Array {
   const out = new Float64Array(m * fout);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   TestRng, argmaxRef, bernoulliSignsRef, conv2dFloat, conv2dFloatF32, conv2dInt, conv2dSigns, denseF32Exact, denseRef,
-  packQconvWeightsRef, packSigns, popcount32, quantizeU8Ref, reluScaleRef, samePadding, thresholdSignsF32,
+  packQconvWeightsRef, packSigns, popcount32, quantizeU8Ref, reluScaleRef, biasReluRef, samePadding, thresholdSignsF32,
   thresholdSignsGE, thresholdSignsI32, unpackSigns, wordsPerPixel,
 } from './kernel_reference.js';
 
@@ -24,6 +24,7 @@ interface KernelExports {
   bconv2dPopcountSimd: BconvFn;
   thresholdPackI32(acc: Ptr, m: number, c: number, thr: Ptr, flip: Ptr, out: Ptr): void;
   reluScaleI32(acc: Ptr, m: number, c: number, nValid: number, scale: number, out: Ptr): void;
+  biasReluF32(x: Ptr, m: number, c: number, bias: Ptr, relu: number): void;
   fconv2d(input: Ptr, weights: Ptr, out: Ptr, n: number, inH: number, inW: number, cin: number, cout: number,
     kh: number, kw: number, stride: number, padTop: number, padLeft: number, outH: number, outW: number, relu: number): void;
   fconv2dThresholdPack(input: Ptr, weights: Ptr, thr: Ptr, flip: Ptr, out: Ptr, scratch: Ptr, n: number, inH: number,
@@ -335,6 +336,25 @@ test('reluScaleI32 == max(nValid - 2·acc, 0)·scale', () => {
   }
 });
 
+test('biasReluF32 == x + bias, then max(·, 0) when asked, in place (NaN kept)', () => {
+  const rng = new TestRng(6);
+  for (const [m, c] of [[1, 1], [3, 7], [5, 64], [2, 101]] as const) {
+    const x = new Float32Array(m * c).map(() => 2 * rng.float() - 1);
+    x[0] = NaN;
+    const bias = new Float32Array(c).map(() => rng.float() - 0.5);
+    for (const relu of [true, false]) {
+      const expect = biasReluRef(x, bias, relu);
+      assert.ok(!relu || expect.some((v) => v === 0) || m * c < 8, 'the case exercises the ReLU');
+      for (const k of builds) {
+        k.reset();
+        const px = k.put(x);
+        k.k.biasReluF32(px, m, c, k.put(bias), relu ? 1 : 0);
+        assert.deepEqual(k.f32(px, m * c), expect, `${k.name} ${m}x${c} relu=${relu}`);
+      }
+    }
+  }
+});
+
 function relErr(got: Float32Array, ref: Float64Array): number {
   assert.equal(got.length, ref.length);
   let diff = 0, scale = 0;
@@ -626,6 +646,9 @@ test('bad calls trap (out of bounds, non-positive dims, window > input) and the 
       ['thresholdPackI32 m=0', () => k.thresholdPackI32(buf, 0, 8, buf, buf, buf), /m must be > 0/],
       ['reluScaleI32 oob', () => k.reluScaleI32(big - 8, 1, 8, 10, 1, buf), /out of bounds/],
       ['reluScaleI32 c<0', () => k.reluScaleI32(buf, 1, -8, 10, 1, buf), /c must be > 0/],
+      ['biasReluF32 oob x', () => k.biasReluF32(big - 8, 1, 8, buf, 1), /x buffer out of bounds/],
+      ['biasReluF32 oob bias', () => k.biasReluF32(buf, 1, 8, big - 8, 1), /bias buffer out of bounds/],
+      ['biasReluF32 m=0', () => k.biasReluF32(buf, 0, 8, buf, 1), /m must be > 0/],
       ['fconv2d oob weights', () => k.fconv2d(buf, big - 4, buf, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 4, 4, 0), /weights buffer out of bounds/],
       ['fconv2d oob out', () => k.fconv2d(buf, buf, big - 4, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 4, 4, 0), /out buffer out of bounds/],
       ['fconv2d cin=0', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 0, 4, 3, 3, 1, 1, 1, 4, 4, 0), /cin must be > 0/],

@@ -98,9 +98,9 @@ test('quantized conv1: runtime bits equal the tfjs emulation exactly (u8 image, 
   }
 });
 
-test('runtime labels and logits match the rebuilt tfjs graph (A, B, C) and simd = scalar bit for bit', async () => {
+test('runtime labels and logits match the rebuilt tfjs graph (A, B, C, R) and simd = scalar bit for bit', async () => {
   await initTfjs();
-  for (const arch of ['A', 'B', 'C'] as const) {
+  for (const arch of ['A', 'B', 'C', 'R'] as const) {
     const model = await calibratedModel(arch, 16, 13, images);
     const simd = await BnnRuntime.fromModel(model, { simd: true, maxBatch: 24 });
     const scalar = await BnnRuntime.fromModel(model, { simd: false });
@@ -113,6 +113,12 @@ test('runtime labels and logits match the rebuilt tfjs graph (A, B, C) and simd 
     let agree = 0;
     for (let i = 0; i < N; i++) agree += a[i] === b[i] ? 1 : 0;
     assert.ok(agree >= N - 1, `${arch}: ${agree}/${N} labels agree`);
+    if (arch === 'A' || arch === 'R') {
+      // Float end to end: the logits themselves agree up to summation order.
+      const worst = ls.reduce((w, v, i) => Math.max(w, Math.abs(v - lt[i]!)), 0);
+      const scale = lt.reduce((w, v) => Math.max(w, Math.abs(v)), 0);
+      assert.ok(worst <= 1e-4 * scale, `${arch}: runtime logits differ from tfjs by ${worst} (largest ${scale})`);
+    }
     assert.deepEqual(simd.predict(images, N), a);
     graph.dispose();
   }
@@ -186,7 +192,12 @@ test('model A has no biases, so it is positively homogeneous: logits(αx) = α·
     assert.ok(worst <= 1e-4 * scale, `α=${alpha}: logits deviate from α·logits by ${worst} (largest logit ${scale})`);
     assert.deepEqual(rt.predict(scaled, N), rt.predict(images, N), `α=${alpha}: labels change under scaling`);
   }
-  // A binarized model is not: batch norm's shift acts as a per-channel threshold.
+  // With biases (model R) it is not: a bias is what lets a unit threshold its input.
+  const r = await BnnRuntime.fromModel(await calibratedModel('R', 16, 13, images));
+  const rBase = r.logits(images, N);
+  const rQuarter = r.logits(images.map((v) => v * 0.25), N);
+  assert.ok(rBase.some((v, i) => Math.abs(rQuarter[i]! - 0.25 * v) > 1e-3 * Math.max(1, Math.abs(v))), 'R scaled exactly like A');
+  // Nor is a binarized model: batch norm's shift acts as a per-channel threshold.
   const b = await BnnRuntime.fromModel(await calibratedModel('B', 16, 13, images));
   const bBase = b.logits(images, N);
   const bHalf = b.logits(images.map((v) => v * 0.25), N);

@@ -12,10 +12,10 @@ import { helpText, numberOption, parseCommand, stringOption, UsageError, type Co
 
 export const trainCommand: CommandSpec = {
   name: 'train',
-  summary: 'Train model A, B, C or S of width K on the training split; writes a checkpoint and its exported model.bnn into --out.',
-  usage: 'bnn-edge train --arch A|B|C|S --k K --out DIR [options]',
+  summary: 'Train model A, B, C, S (the paper\'s) or R (A with biases) of width K on the training split; writes a checkpoint and its exported model.bnn into --out.',
+  usage: 'bnn-edge train --arch A|B|C|S|R --k K --out DIR [options]',
   options: {
-    arch: { type: 'string', help: 'architecture: A (float), B (binary), C (binary, scaled ReLU), S (C + stochastic conv3)', metavar: 'A|B|C|S' },
+    arch: { type: 'string', help: 'architecture: A (float), B (binary), C (binary, scaled ReLU), S (C + stochastic conv3), R (A with a bias per channel; not in the paper)', metavar: 'A|B|C|S|R' },
     k: { type: 'string', help: 'filters of conv1 (64, 128, 256, or any positive integer)', default: '64' },
     out: { type: 'string', help: 'output directory (checkpoint.json, weights.bin, model.bnn)', metavar: 'DIR' },
     epochs: { type: 'string', help: 'training epochs', default: String(TRAIN_DEFAULTS.epochs), metavar: 'N' },
@@ -69,7 +69,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (p.help) return process.stdout.write(helpText(trainCommand)), 0;
   if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
   const archRaw = stringOption(p, 'arch');
-  if (!archRaw) throw new UsageError('--arch is required (A, B, C or S)');
+  if (!archRaw) throw new UsageError('--arch is required (A, B, C, S or R)');
   const out = stringOption(p, 'out');
   if (!out) throw new UsageError('--out DIR is required');
   const arch = (() => {

@@ -9,9 +9,13 @@
 
 /** "\x89BNN\r\n\x1a\n": non-ASCII first byte and CR/LF/EOF bytes catch text-mode corruption (as PNG). */
 export const MAGIC = [0x89, 0x42, 0x4e, 0x4e, 0x0d, 0x0a, 0x1a, 0x0a] as const;
-/** Readers accept files of the same major version and any minor version. */
+/**
+ * Readers accept files of the same major version and any minor version. 1.1 added architecture R
+ * and its bias tensors; a writer stamps the lowest minor that describes the file (1.0 unless it
+ * uses them), so models of the other architectures stay byte-identical to 1.0 files.
+ */
 export const FORMAT_MAJOR = 1;
-export const FORMAT_MINOR = 0;
+export const FORMAT_MINOR = 1;
 export const HEADER_SIZE = 64;
 export const LAYER_RECORD_SIZE = 32;
 export const TENSOR_RECORD_SIZE = 32;
@@ -32,11 +36,11 @@ export const FIELD_BYTES: Record<FieldType, number> = { u8: 1, u16: 2, u32: 4, f
 /** Header fields after the 8 magic bytes. */
 export const HEADER_FIELDS = [
   { name: 'versionMajor', type: 'u16', offset: 8, doc: 'format major version (1); readers reject other majors' },
-  { name: 'versionMinor', type: 'u16', offset: 10, doc: 'format minor version (0); additions that old readers may ignore' },
+  { name: 'versionMinor', type: 'u16', offset: 10, doc: 'format minor version: 1 if the file uses what 1.1 added (architecture R, `bias` tensors), else 0' },
   { name: 'headerBytes', type: 'u32', offset: 12, doc: 'size of this header: 64' },
   { name: 'fileBytes', type: 'u32', offset: 16, doc: 'total file size in bytes' },
   { name: 'crc32', type: 'u32', offset: 20, doc: 'CRC-32 (IEEE 802.3, as zlib) of bytes [24, fileBytes)' },
-  { name: 'arch', type: 'u8', offset: 24, doc: 'architecture code: 0 = A, 1 = B, 2 = C, 3 = S' },
+  { name: 'arch', type: 'u8', offset: 24, doc: 'architecture code: 0 = A, 1 = B, 2 = C, 3 = S, 4 = R (1.1)' },
   { name: 'reserved0', type: 'u8', offset: 25, doc: 'zero' },
   { name: 'k', type: 'u16', offset: 26, doc: 'K, the number of filters of conv1' },
   { name: 'inputHeight', type: 'u16', offset: 28, doc: 'input image height (28)' },
@@ -55,7 +59,7 @@ export const HEADER_FIELDS = [
 
 export const LAYER_FIELDS = [
   { name: 'kind', type: 'u8', offset: 0, doc: 'layer kind: 1 = conv2d, 2 = dense' },
-  { name: 'flags', type: 'u8', offset: 1, doc: 'bit 0 BINARY, bit 1 STOCHASTIC, bit 2 SCALED, bit 3 RELU, bit 4 QUANTIZED (see below)' },
+  { name: 'flags', type: 'u8', offset: 1, doc: 'bit 0 BINARY, bit 1 STOCHASTIC, bit 2 SCALED, bit 3 RELU, bit 4 QUANTIZED, bit 5 BIAS (see below)' },
   { name: 'kernel', type: 'u8', offset: 2, doc: 'square kernel size (conv; 0 for dense)' },
   { name: 'stride', type: 'u8', offset: 3, doc: 'stride (conv; 0 for dense)' },
   { name: 'padding', type: 'u8', offset: 4, doc: 'padding: 0 = VALID, 1 = SAME (TensorFlow rules; conv only)' },
@@ -87,10 +91,10 @@ export type HeaderName = (typeof HEADER_FIELDS)[number]['name'];
 export type LayerFieldName = (typeof LAYER_FIELDS)[number]['name'];
 export type TensorFieldName = (typeof TENSOR_FIELDS)[number]['name'];
 
-export const ARCH_CODES = ['A', 'B', 'C', 'S'] as const;
+export const ARCH_CODES = ['A', 'B', 'C', 'S', 'R'] as const;
 
 export const LayerKind = { conv2d: 1, dense: 2 } as const;
-export const LayerFlag = { BINARY: 1, STOCHASTIC: 2, SCALED: 4, RELU: 8, QUANTIZED: 16 } as const;
+export const LayerFlag = { BINARY: 1, STOCHASTIC: 2, SCALED: 4, RELU: 8, QUANTIZED: 16, BIAS: 32 } as const;
 export const Padding = { valid: 0, same: 1 } as const;
 export const DType = { f32: 1, signBits: 2, probU8: 3, i8: 4 } as const;
 export type DTypeCode = (typeof DType)[keyof typeof DType];
@@ -127,6 +131,8 @@ export const Role = {
   weightsI8: 9,
   /** Quantized float layer: per-output-channel weight scale [cout] (> 0). */
   weightScale: 10,
+  /** Float layer with `BIAS` (1.1): per-output-channel bias [cout], added before the ReLU. */
+  bias: 11,
 } as const;
 export type RoleCode = (typeof Role)[keyof typeof Role];
 
@@ -141,6 +147,7 @@ export const ROLE_NAMES: Record<RoleCode, string> = {
   8: 'sreluScale',
   9: 'weightsI8',
   10: 'weightScale',
+  11: 'bias',
 };
 
 export const ROLE_DTYPE: Record<RoleCode, DTypeCode> = {
@@ -154,6 +161,7 @@ export const ROLE_DTYPE: Record<RoleCode, DTypeCode> = {
   8: DType.f32,
   9: DType.i8,
   10: DType.f32,
+  11: DType.f32,
 };
 
 export function alignUp(n: number, a: number): number {

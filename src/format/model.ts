@@ -6,7 +6,7 @@ import { BN_EPSILON, layerShapes, withQuantizedInput, type LayerShape, type Mode
 import type { ParamValues } from '../model/params.js';
 import { ohwiToHwio, packConvSigns, quantizeProbabilities, unpackConvSigns } from './bits.js';
 import { quantizeWeightsPerChannel } from './quantize.js';
-import { Role, ROLE_DTYPE, tensorByteLength, type RoleCode } from './layout.js';
+import { FORMAT_MAJOR, Role, ROLE_DTYPE, tensorByteLength, type RoleCode } from './layout.js';
 
 export interface BatchNormParams {
   readonly mean: Float32Array;
@@ -30,6 +30,8 @@ export interface BnnLayer {
   readonly bn?: BatchNormParams;
   /** SReLU scalar of a scaled layer. */
   readonly scale?: number;
+  /** Per-output-channel bias of a layer with one (model R). */
+  readonly bias?: Float32Array;
 }
 
 export interface BnnModel {
@@ -49,7 +51,7 @@ export function layerTensorPlan(shape: LayerShape): TensorPlanEntry[] {
   const l = shape.layer;
   const cin = shape.in[2];
   const cout = shape.out[2];
-  if (l.kind === 'dense') return [{ role: Role.weightsF32, dims: [cin, cout] }];
+  if (l.kind === 'dense') return [{ role: Role.weightsF32, dims: [cin, cout] }, ...(l.bias ? [{ role: Role.bias, dims: [cout] }] : [])];
   const plan: TensorPlanEntry[] = [];
   if (l.binary) {
     for (const role of [Role.bnMean, Role.bnVariance, Role.bnBeta, Role.bnGamma]) plan.push({ role, dims: [cin] });
@@ -60,8 +62,14 @@ export function layerTensorPlan(shape: LayerShape): TensorPlanEntry[] {
   } else {
     plan.push({ role: Role.weightsF32, dims: [l.kernel, l.kernel, cin, cout] });
   }
+  if (l.bias) plan.push({ role: Role.bias, dims: [cout] });
   if (l.scaled) plan.push({ role: Role.sreluScale, dims: [1] });
   return plan;
+}
+
+/** The version a file of this spec is stamped with: the lowest that describes it (see FORMAT_MINOR). */
+export function formatVersionFor(spec: ModelSpec): { major: number; minor: number } {
+  return { major: FORMAT_MAJOR, minor: spec.layers.some((l) => l.bias) ? 1 : 0 };
 }
 
 /** Bytes a layer takes in the payload (without alignment padding). */
@@ -95,14 +103,15 @@ export function modelFromParams(trained: ModelSpec, params: ParamValues, opts: E
   const layers = layerShapes(spec).map((shape): BnnLayer => {
     const l = shape.layer;
     const kernel = get(`${l.name}/kernel`);
-    if (l.kind === 'dense') return { shape, weightsF32: kernel };
+    const bias = l.bias ? { bias: get(`${l.name}/bias`) } : {};
+    if (l.kind === 'dense') return { shape, weightsF32: kernel, ...bias };
     const [kh, kw, cin, cout] = shape.weights as [number, number, number, number];
     const scale = l.scaled ? get(`${l.name}/scale`)[0]! : undefined;
     if (!l.binary && l.quantized) {
       const { q, scale: weightScale } = quantizeWeightsPerChannel(kernel, cout);
       return { shape, weightsI8: q, weightScale, ...(scale !== undefined ? { scale } : {}) };
     }
-    if (!l.binary) return { shape, weightsF32: kernel, ...(scale !== undefined ? { scale } : {}) };
+    if (!l.binary) return { shape, weightsF32: kernel, ...bias, ...(scale !== undefined ? { scale } : {}) };
     const bn: BatchNormParams = {
       mean: get(`${l.name}/bn_mean`),
       variance: get(`${l.name}/bn_variance`),
@@ -112,7 +121,7 @@ export function modelFromParams(trained: ModelSpec, params: ParamValues, opts: E
     const weights = l.stochastic ? { probabilities: quantizeProbabilities(kernel, kh, kw, cin, cout) } : { signWords: packConvSigns(kernel, kh, kw, cin, cout) };
     return { shape, bn, ...weights, ...(scale !== undefined ? { scale } : {}) };
   });
-  return { spec, version: { major: 1, minor: 0 }, bnEpsilon: BN_EPSILON, layers };
+  return { spec, version: formatVersionFor(spec), bnEpsilon: BN_EPSILON, layers };
 }
 
 /**
@@ -143,6 +152,7 @@ export function paramsFromModel(model: BnnModel): { spec: ModelSpec; params: Par
   let exact = true;
   for (const layer of model.layers) {
     const l = layer.shape.layer;
+    if (l.bias) params.set(`${l.name}/bias`, Float32Array.from(layer.bias!));
     if (l.kind === 'dense') {
       params.set(`${l.name}/kernel`, Float32Array.from(layer.weightsF32!));
       continue;
@@ -205,5 +215,7 @@ export function tensorValues(layer: BnnLayer, role: RoleCode): Float32Array | Ui
       return layer.weightsI8 ?? missing();
     case Role.weightScale:
       return layer.weightScale ?? missing();
+    case Role.bias:
+      return layer.bias ?? missing();
   }
 }

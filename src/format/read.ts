@@ -30,7 +30,7 @@ import {
   type Field,
   type RoleCode,
 } from './layout.js';
-import { layerTensorPlan, type BnnLayer, type BnnModel } from './model.js';
+import { formatVersionFor, layerTensorPlan, type BnnLayer, type BnnModel } from './model.js';
 import { layerRecord } from './write.js';
 
 type Values<F extends readonly Field[]> = Record<F[number]['name'], number>;
@@ -96,6 +96,7 @@ export function parseBnn(input: Uint8Array | ArrayBuffer, opts: ParseOptions = {
       fail('SHAPE_MISMATCH', firstFlagsAt, (e as Error).message);
     }
   }
+  if (h.versionMinor < formatVersionFor(spec).minor) fail('BAD_VERSION', at('versionMinor'), `architecture ${spec.arch} needs format ${formatVersionFor(spec).major}.${formatVersionFor(spec).minor}, the file declares ${h.versionMajor}.${h.versionMinor}`);
   const expectHeader = (name: 'inputHeight' | 'inputWidth' | 'inputChannels' | 'classes', want: number) => {
     if (h[name] !== want) fail('SHAPE_MISMATCH', at(name), `${name} is ${h[name]}, architecture ${spec.arch} expects ${want}`);
   };
@@ -220,6 +221,8 @@ export function parseBnn(input: Uint8Array | ArrayBuffer, opts: ParseOptions = {
     }
     const sc = ref(Role.sreluScale);
     if (sc) layer.scale = f32(sc)[0]!;
+    const b = ref(Role.bias);
+    if (b) layer.bias = f32(b);
     return layer;
   });
   return { spec, version: { major: h.versionMajor, minor: h.versionMinor }, bnEpsilon: h.bnEpsilon, layers };

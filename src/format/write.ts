@@ -7,7 +7,6 @@ import {
   DType,
   FIELD_BYTES,
   FORMAT_MAJOR,
-  FORMAT_MINOR,
   HEADER_FIELDS,
   HEADER_SIZE,
   LAYER_FIELDS,
@@ -23,7 +22,7 @@ import {
   tensorByteLength,
   type Field,
 } from './layout.js';
-import { layerTensorPlan, tensorValues, type BnnModel } from './model.js';
+import { formatVersionFor, layerTensorPlan, tensorValues, type BnnModel } from './model.js';
 import type { LayerShape } from '../model/spec.js';
 
 export function writeField(view: DataView, base: number, f: Field, value: number): void {
@@ -53,8 +52,8 @@ export function layerRecord(s: LayerShape): Record<(typeof LAYER_FIELDS)[number]
   const l = s.layer;
   const conv = l.kind === 'conv' ? l : null;
   const flags = conv
-    ? (conv.binary ? LayerFlag.BINARY : 0) | (conv.stochastic ? LayerFlag.STOCHASTIC : 0) | (conv.scaled ? LayerFlag.SCALED : 0) | LayerFlag.RELU | (conv.quantized ? LayerFlag.QUANTIZED : 0)
-    : 0;
+    ? (conv.binary ? LayerFlag.BINARY : 0) | (conv.stochastic ? LayerFlag.STOCHASTIC : 0) | (conv.scaled ? LayerFlag.SCALED : 0) | LayerFlag.RELU | (conv.quantized ? LayerFlag.QUANTIZED : 0) | (conv.bias ? LayerFlag.BIAS : 0)
+    : l.bias ? LayerFlag.BIAS : 0;
   return {
     kind: conv ? LayerKind.conv2d : LayerKind.dense,
     flags,
@@ -95,7 +94,7 @@ export function serializeBnn(model: BnnModel): Uint8Array {
   bytes.set(MAGIC, 0);
   writeRecord(view, 0, HEADER_FIELDS, {
     versionMajor: FORMAT_MAJOR,
-    versionMinor: FORMAT_MINOR,
+    versionMinor: formatVersionFor(model.spec).minor,
     headerBytes: HEADER_SIZE,
     fileBytes,
     crc32: 0,

@@ -32,6 +32,7 @@ export class DeployedGraph {
   private readonly weights = new Map<string, tf.Tensor>();
   private readonly probabilities = new Map<string, tf.Tensor>();
   private readonly scales = new Map<string, tf.Scalar>();
+  private readonly biases = new Map<string, tf.Tensor1D>();
   private readonly inputs = new Map<string, BinaryInput>();
   private sampler: Rng;
   private readonly quantizeInput: boolean;
@@ -76,6 +77,7 @@ export class DeployedGraph {
         });
       }
       if (l.kind === 'conv' && l.scaled) this.scales.set(l.name, tf.scalar(layer.scale!));
+      if (l.bias) this.biases.set(l.name, tf.tensor1d(layer.bias!));
       prevBinary = l.kind === 'conv' && l.binary;
       prevScale = layer.scale ?? 1;
       prevQuantized = l.kind === 'conv' && l.quantized ? { scale: layer.weightScale!, maxAbs: quantizedMaxAbs(layer.shape.weights) } : null;
@@ -115,6 +117,7 @@ export class DeployedGraph {
       return f(pre) as tf.Tensor4D;
     },
     scale: (name) => this.scales.get(name)!,
+    bias: (name) => this.biases.get(name)!,
     prepareInput: (x) => (this.quantizeInput ? quantizeSte(x) : x),
   };
 
@@ -132,16 +135,18 @@ export class DeployedGraph {
     for (const [k, v] of this.weights) named[`${k}/weights`] = v;
     for (const [k, v] of this.probabilities) named[`${k}/probabilities`] = v;
     for (const [k, v] of this.scales) named[`${k}/scale`] = v;
+    for (const [k, v] of this.biases) named[`${k}/bias`] = v;
     for (const [k, v] of this.inputs) Object.assign(named, { [`${k}/threshold`]: v.thr, [`${k}/flip`]: v.flip, [`${k}/slope`]: v.slope });
     return named;
   }
 
   dispose(): void {
-    tf.dispose([...this.weights.values(), ...this.probabilities.values(), ...this.scales.values()]);
+    tf.dispose([...this.weights.values(), ...this.probabilities.values(), ...this.scales.values(), ...this.biases.values()]);
     for (const b of this.inputs.values()) tf.dispose([b.thr, b.flip, b.slope]);
     this.weights.clear();
     this.probabilities.clear();
     this.scales.clear();
+    this.biases.clear();
     this.inputs.clear();
   }
 }

@@ -54,6 +54,8 @@ export interface LayerOps {
   binarizeInput(layer: ConvLayerSpec, pre: tf.Tensor4D, post: tf.Tensor4D): tf.Tensor4D;
   /** The trainable SReLU scalar of a scaled layer. */
   scale(layerName: string): tf.Tensor;
+  /** The per-channel bias of a layer with one (model R). */
+  bias(layerName: string): tf.Tensor;
   /** Transforms the image before the first layer (the deployed graph's u8 quantization). */
   prepareInput?(x: tf.Tensor4D): tf.Tensor4D;
 }
@@ -65,10 +67,12 @@ export function forward(spec: ModelSpec, ops: LayerOps, x: tf.Tensor4D): tf.Tens
   for (const layer of spec.layers) {
     if (layer.kind === 'dense') {
       const flat = tf.reshape(post, [post.shape[0], -1]) as tf.Tensor2D;
-      return tf.matMul(flat, ops.weights(layer.name) as tf.Tensor2D);
+      const logits: tf.Tensor2D = tf.matMul(flat, ops.weights(layer.name) as tf.Tensor2D);
+      return layer.bias ? tf.add<tf.Tensor2D>(logits, ops.bias(layer.name)) : logits;
     }
     const input = layer.binary ? ops.binarizeInput(layer, pre, post) : post;
     pre = tf.conv2d(input, ops.weights(layer.name) as tf.Tensor4D, layer.stride, layer.padding);
+    if (layer.bias) pre = tf.add(pre, ops.bias(layer.name)) as tf.Tensor4D;
     post = tf.relu(pre);
     if (layer.scaled) post = tf.mul(post, ops.scale(layer.name));
   }

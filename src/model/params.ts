@@ -24,7 +24,8 @@ function normalizeColumns(w: Float32Array, cols: number): void {
 /**
  * Initial parameters, as in the paper's code: float convs truncated-normal(0.1) scaled to unit
  * norm per filter; binary convs truncated-normal(0.2) (their sign is what matters); the dense
- * layer normal with unit-norm columns; batch norm shift 0, moving mean 0, variance 1; SReLU 0.05.
+ * layer normal with unit-norm columns; batch norm shift 0, moving mean 0, variance 1; SReLU 0.05;
+ * biases (model R) 0.
  */
 export function initParams(spec: ModelSpec, seed: number): ParamValues {
   const rng = new Rng(seed);
@@ -56,7 +57,7 @@ export function initParams(spec: ModelSpec, seed: number): ParamValues {
       case 'scale':
         v = new Float32Array([SRELU_INIT]);
         break;
-      default: // bn_beta, bn_mean
+      default: // bn_beta, bn_mean, bias
         v = new Float32Array(size);
     }
     values.set(p.name, v);

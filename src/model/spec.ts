@@ -1,14 +1,16 @@
 /**
  * Architectures as data. Every model of the paper is the same trunk (three convolutions and a
  * dense layer, no biases, no pooling) with per-layer flags; the tfjs graph, the .bnn format, the
- * runtime and the CLI all read these specs, so a model is described exactly once.
+ * runtime and the CLI all read these specs, so a model is described exactly once. R is not the
+ * paper's: A with a bias per output channel, which A lacks and without which no unit can
+ * threshold a pixel (the mechanism of robust MNIST networks; see docs/REPRODUCTION.md).
  *
  * Trunk for K filters: conv1 8×8/2 SAME → K, conv2 6×6/2 VALID → 2K, conv3 5×5/1 VALID → 2K
  * (1×1 spatial), flatten, dense → 10.
  */
 
-export type Arch = 'A' | 'B' | 'C' | 'S';
-export const ARCHS: readonly Arch[] = ['A', 'B', 'C', 'S'];
+export type Arch = 'A' | 'B' | 'C' | 'S' | 'R';
+export const ARCHS: readonly Arch[] = ['A', 'B', 'C', 'S', 'R'];
 export const WIDTHS: readonly number[] = [64, 128, 256];
 
 export type Padding = 'same' | 'valid';
@@ -35,12 +37,16 @@ export interface ConvLayerSpec {
    * and the tfjs rebuild compute exactly the same integer sums. Set at export, not in training.
    */
   readonly quantized?: boolean;
+  /** A trainable bias per output channel, added before the ReLU (float layers of model R only). */
+  readonly bias: boolean;
 }
 
 export interface DenseLayerSpec {
   readonly kind: 'dense';
   readonly name: string;
   readonly units: number;
+  /** A trainable bias per logit (model R only). */
+  readonly bias: boolean;
 }
 
 export type LayerSpec = ConvLayerSpec | DenseLayerSpec;
@@ -60,6 +66,7 @@ export const ARCH_DESCRIPTIONS: Record<Arch, string> = {
   B: 'binarized conv2/conv3 (batch norm + sign on input, sign weights), ReLU',
   C: 'as B, ReLU output of conv2/conv3 scaled by a trainable scalar',
   S: 'as C, conv3 weights resampled ±1 ~ Bernoulli at every forward pass',
+  R: 'as A with a bias per output channel (not in the paper: lets PGD training learn input thresholds)',
 };
 
 /** Initial value of the SReLU scalar (paper: 0.05). */
@@ -70,8 +77,9 @@ export const BN_EPSILON = 1e-5;
 export function modelSpec(arch: Arch, k: number): ModelSpec {
   if (!ARCHS.includes(arch)) throw new RangeError(`unknown architecture "${arch}" (expected one of ${ARCHS.join(', ')})`);
   if (!Number.isInteger(k) || k < 1 || k > 4096) throw new RangeError(`K must be a positive integer ≤ 4096, got ${k}`);
-  const binary = arch !== 'A';
+  const binary = arch === 'B' || arch === 'C' || arch === 'S';
   const scaled = arch === 'C' || arch === 'S';
+  const bias = arch === 'R';
   const conv = (name: string, filters: number, kernel: number, stride: number, padding: Padding, isBinary: boolean, stochastic = false): ConvLayerSpec => ({
     kind: 'conv',
     name,
@@ -82,6 +90,7 @@ export function modelSpec(arch: Arch, k: number): ModelSpec {
     binary: isBinary,
     stochastic,
     scaled: isBinary && scaled,
+    bias,
   });
   return {
     arch,
@@ -92,7 +101,7 @@ export function modelSpec(arch: Arch, k: number): ModelSpec {
       conv('conv1', k, 8, 2, 'same', false),
       conv('conv2', 2 * k, 6, 2, 'valid', binary),
       conv('conv3', 2 * k, 5, 1, 'valid', binary, arch === 'S'),
-      { kind: 'dense', name: 'dense', units: 10 },
+      { kind: 'dense', name: 'dense', units: 10, bias },
     ],
   };
 }
@@ -183,6 +192,7 @@ export function paramInfos(spec: ModelSpec): ParamInfo[] {
       infos.push({ name: `${l.name}/bn_variance`, shape: [c], trainable: false });
     }
     infos.push({ name: `${l.name}/kernel`, shape: s.weights, trainable: true });
+    if (l.bias) infos.push({ name: `${l.name}/bias`, shape: [s.out[2]], trainable: true });
     if (l.kind === 'conv' && l.scaled) infos.push({ name: `${l.name}/scale`, shape: [], trainable: true });
   }
   return infos;

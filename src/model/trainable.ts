@@ -81,6 +81,7 @@ export class TrainableModel {
         return signSte(normalized) as tf.Tensor4D;
       },
       scale: (layer) => this.v(`${layer}/scale`),
+      bias: (layer) => this.v(`${layer}/bias`),
     };
   }
 

@@ -68,6 +68,7 @@ export function planSteps(model: BnnModel): Step[] {
     if (l.binary && i === 0) throw new UnsupportedModelError(`the first layer (${l.name}) cannot be binary: its input is an image`);
     if (l.binary && l.padding !== 'valid') throw new UnsupportedModelError(`binary layer ${l.name} must use VALID padding`);
     if (!l.binary && l.scaled && !nextBinary) throw new UnsupportedModelError(`float layer ${l.name} with an SReLU scale feeding a float layer is not supported`);
+    if (l.bias && (l.binary || l.quantized || l.scaled || nextBinary)) throw new UnsupportedModelError(`layer ${l.name}: a bias is supported on a float layer feeding a float layer only`);
     if (l.quantized && (i !== 0 || !nextBinary)) throw new UnsupportedModelError(`quantized layer ${l.name} must be the first layer and feed a binary layer`);
     const nValid = l.kernel * l.kernel * cin;
     const scale = layer.scale ?? 1;

@@ -40,6 +40,8 @@ interface StepBuffers {
   scratch: number;
   acc: number;
   out: number;
+  /** f32[cout] of a layer with biases (model R), else 0. */
+  bias: number;
 }
 
 export interface LayerTrace {
@@ -80,7 +82,8 @@ export class BnnRuntime {
     const [h, w, c] = model.spec.input;
     this.input = arena.alloc(m * h * w * c * 4);
     this.bufs = this.steps.map((s) => {
-      const b: StepBuffers = { weights: 0, inputU8: 0, probabilities: 0, thr: 0, flip: 0, scratch: 0, acc: 0, out: 0 };
+      const b: StepBuffers = { weights: 0, inputU8: 0, probabilities: 0, thr: 0, flip: 0, scratch: 0, acc: 0, out: 0, bias: 0 };
+      if (s.layer.bias) b.bias = arena.alloc(s.layer.bias.byteLength);
       if (s.kind === 'dense') {
         b.weights = arena.alloc(s.layer.weightsF32!.byteLength);
         return b;
@@ -112,6 +115,7 @@ export class BnnRuntime {
     // Static data: weights, thresholds, the sampler's state.
     this.steps.forEach((s, i) => {
       const b = this.bufs[i]!;
+      if (s.layer.bias) this.write(b.bias, s.layer.bias);
       if (s.kind === 'dense' || s.kind === 'fconv') this.write(b.weights, s.layer.weightsF32!);
       else if (s.kind === 'qconv') {
         this.write(b.probabilities, s.layer.weightsI8!);
@@ -291,6 +295,7 @@ export class BnnRuntime {
     const b = this.bufs[i]!;
     if (s.kind === 'dense') {
       this.call('denseF32', () => this.ex.denseF32(cur, b.weights, this.logitsPtr, m, s.fin, s.fout));
+      if (b.bias) this.call('biasReluF32', () => this.ex.biasReluF32(this.logitsPtr, m, s.fout, b.bias, 0));
       return;
     }
     if (s.kind === 'qconv') {
@@ -305,7 +310,9 @@ export class BnnRuntime {
           this.ex.fconv2dThresholdPack(cur, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
         );
       } else {
-        this.call('fconv2d', () => this.ex.fconv2d(cur, b.weights, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW, 1));
+        // With a bias the ReLU must come after it: convolve without, then add and rectify.
+        this.call('fconv2d', () => this.ex.fconv2d(cur, b.weights, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW, b.bias ? 0 : 1));
+        if (b.bias) this.call('biasReluF32', () => this.ex.biasReluF32(b.out, m * s.outH * s.outW, s.cout, b.bias, 1));
       }
     } else {
       this.bconv(s, b, cur, m);

@@ -1,5 +1,5 @@
 /**
- * train — fits a model of the paper (A, B, C or S at width K) with Adam on the training split,
+ * train — fits a model (the paper's A, B, C or S, or R = A with biases, at width K) with Adam on the training split,
  * optionally with PGD adversarial training after some clean epochs: a weighted mix of clean and
  * adversarial loss (0.5 = the paper's and Goodfellow's 50/50 mix, 1 = Madry's adversarial-only).
  *
