@@ -210,6 +210,12 @@ export class Repro {
       add(`hsj:${name}`, m, (model) => hsjEval(name, model, test, { n: c.hsjImages, budgets: [1000, c.hsjQueries], seed: 1, onImage: (i, n) => progress(`hsj:${name}`)(i + 1, n) }));
       cwPaper(m);
     }
+    // Not in the paper: R, model A with a bias per channel, trained with the "+" recipe and attacked
+    // with the same PGD — does A+ fall short of Madry's robustness for want of biases, or of training?
+    if (runs(k, true)) {
+      const r: ModelKey = { arch: 'R', k, adv: true, seed: 1 };
+      add(`pgd:${keyName(r)}`, r, (model) => whiteboxEval(keyName(r), model, test, { ...pgd, onProgress: progress(`pgd:${keyName(r)}`) }));
+    }
     return tasks;
   }
 
