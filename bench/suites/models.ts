@@ -1,6 +1,6 @@
 /**
  * Whole-model speed: images/s at batch 1 and batch 128 on one core, for B and C at K = 64/128/256
- * and A-64, on the packed runtime and on tfjs (the rebuilt graph: float math on ±1 values) with
+ * and A-64 / R-64 (what the biases cost), on the packed runtime and on tfjs (the rebuilt graph: float math on ±1 values) with
  * the wasm backend, the CPU backend, and tfjs-node when installed — ratios from the same run —
  * plus where the runtime's time goes, layer by layer. Every runtime model's labels are checked
  * against the tfjs graph before timing.
@@ -49,6 +49,7 @@ export async function modelsSuite(): Promise<{ markdown: string; data: unknown }
     ['B', 256],
     ['C', 256],
     ['A', 64],
+    ['R', 64],
   ];
   const rows: (string | number)[][] = [];
   const splitRows: (string | number)[][] = [];
