@@ -31,7 +31,7 @@ export function describeModel(model: BnnModel, fileBytes: number): ModelInfo {
   const floatBytesOf = (layer: string) => params.filter((p) => p.name.startsWith(layer + '/')).reduce((n, p) => n + 4 * p.shape.reduce((a, b) => a * b, 1), 0);
   const layers = layerShapes(spec).map((s): LayerInfo => {
     const l = s.layer;
-    const kind = l.kind === 'dense' ? 'dense (float)' : `conv ${l.kernel}×${l.kernel}/${l.stride} ${l.padding.toUpperCase()} ${l.binary ? (l.stochastic ? 'binary stochastic' : 'binary') : l.quantized ? 'int8 (u8 input)' : 'float'}${l.scaled ? ' +SReLU' : ''}`;
+    const kind = (l.kind === 'dense' ? 'dense (float)' : `conv ${l.kernel}×${l.kernel}/${l.stride} ${l.padding.toUpperCase()} ${l.binary ? (l.stochastic ? 'binary stochastic' : 'binary') : l.quantized ? 'int8 (u8 input)' : 'float'}${l.scaled ? ' +SReLU' : ''}`) + (l.bias ? ' +bias' : '');
     return { name: l.name, kind, input: s.in, output: s.out, bytes: layerPayloadBytes(s), float32Bytes: floatBytesOf(l.name) };
   });
   const float32Bytes = layers.reduce((n, l) => n + l.float32Bytes, 0);
