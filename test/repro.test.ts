@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +76,17 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     // Fewer widths for the PGD-trained models: none of them is planned.
     const noAdv = new Repro({ ...config, advWidths: [] }, data).plan();
     assert.ok(noAdv.length < plan.length && noAdv.every((t) => !t.model.adv));
+    // A training stopped part-way (its checkpoint has fewer epochs than it was started for) is
+    // trained again, not refused.
+    const ckptPath = join(dir, 'A8-s1', 'checkpoint.json');
+    const ckpt = JSON.parse(readFileSync(ckptPath, 'utf8')) as { training: { epochs: number } };
+    ckpt.training.epochs = 2;
+    writeFileSync(ckptPath, JSON.stringify(ckpt));
+    const logs: string[] = [];
+    await new Repro({ ...config, log: (msg) => logs.push(msg) }, data).model({ arch: 'A', k: 8, adv: false, seed: 1 });
+    assert.ok(logs.some((l) => l === 'training A8-s1 again: its cached training stopped after 1 of 2 epochs'), logs.join('\n'));
+    const redone = JSON.parse(readFileSync(ckptPath, 'utf8')) as { training: { epochs: number }; history: unknown[] };
+    assert.deepEqual([redone.training.epochs, redone.history.length], [1, 1], 'the retrained checkpoint is complete');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

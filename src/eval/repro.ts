@@ -127,19 +127,22 @@ export class Repro {
     const dir = join(this.config.dir, name);
     let params;
     let spec;
-    if (existsSync(join(dir, 'checkpoint.json'))) {
-      const ckpt = loadCheckpoint(dir);
-      const t = ckpt.training;
+    const cachedCkpt = existsSync(join(dir, 'checkpoint.json')) ? loadCheckpoint(dir) : null;
+    // train saves after every epoch: a run stopped mid-training leaves a checkpoint with fewer
+    // epochs than it was started for, and that model is trained again from the start.
+    const interrupted = cachedCkpt !== null && cachedCkpt.history.length < cachedCkpt.training.epochs;
+    if (cachedCkpt && !interrupted) {
+      const t = cachedCkpt.training;
       const adv = this.config.adv;
-      // A model counts only if trained to the end with this run's recipe (train saves after every epoch).
+      // A model counts only if trained with this run's recipe.
       const recipe = (epochs: number, a: AdversarialTraining | null) =>
         `${epochs} epochs${a ? `, PGD ε ${a.eps} in ${a.steps} steps of ${a.step} after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : ''}`;
       const expected = m.adv ? recipe(adv.epochs, adv) : recipe(this.config.epochs, null);
-      const found = ckpt.history.length < t.epochs ? `only ${ckpt.history.length} of ${t.epochs} epochs` : recipe(t.epochs, t.adversarial);
+      const found = recipe(t.epochs, t.adversarial);
       if (t.data !== this.data.source || found !== expected) throw new Error(`${dir}: cached model was trained on ${t.data} with ${found}, this run needs ${this.data.source} with ${expected}: give another --dir`);
-      ({ params, spec } = ckpt);
+      ({ params, spec } = cachedCkpt);
     } else {
-      this.config.log(`training ${name}`);
+      this.config.log(interrupted ? `training ${name} again: its cached training stopped after ${cachedCkpt.history.length} of ${cachedCkpt.training.epochs} epochs` : `training ${name}`);
       const ckpt = await train({
         arch: m.arch,
         k: m.k,
