@@ -23,7 +23,7 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
   const out = [];
   const warnings: string[] = [];
   const shipped = listModels(MODELS_DIR)
-    .filter((p) => /\/([abcs]64|a64-pgd)\.bnn$/.test(p))
+    .filter((p) => /\/([abcs]64|[ar]64-pgd)\.bnn$/.test(p))
     .map((path) => ({ name: basename(path, '.bnn'), model: parseBnn(readFileSync(path), { source: path }) }));
   for (const { name, model } of shipped) {
     const stochastic = name.startsWith('s');
