@@ -50,8 +50,22 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
     const all: WhiteboxReport[] = [f1, f32, p];
     for (const rep of all) for (const r of rep.rows) agreeRows.push([name, `${rep.attack}${rep === f32 ? ' (float32 CE)' : ''} ε=${r.eps}`, pct(r.tfjsAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), r.disagreements]);
     agreeRows.push([name, `black-box ε=${bb.eps} (${bb.images} images)`, pct(bb.tfjsAccuracy, 1), pct(bb.runtimeAccuracy, 1), pct(bb.agreement, 2), Math.round((1 - bb.agreement) * bb.images)]);
-    out.push({ model: name, fgsm: f1, fgsmFloat32: f32, pgd: p, blackbox: bb, hsj });
+    out.push({ model: name, fgsm: f1, fgsmFloat32: f32, pgd: p, blackbox: bb, hsj, pgdStrong: undefined as WhiteboxReport | undefined });
   }
+  // The PGD-trained models under a stronger PGD: does the robustness survive more steps and restarts?
+  const strongN = 200;
+  const strongRows: (string | number)[][] = [];
+  for (const { name, model } of shipped.filter((m) => m.name.endsWith('-pgd'))) {
+    const pgd40 = out.find((o) => o.model === name)!.pgd;
+    const strong = await whiteboxEval(name, model, test, { attack: 'pgd', eps: [0.3], n: strongN, steps: 100, step: 0.01, restarts: 5, seed: 1 });
+    const r = strong.rows[0]!;
+    strongRows.push([name, pct(pgd40.rows[0]!.runtimeAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), pct(r.zeroGradientFraction, 1)]);
+    out.find((o) => o.model === name)!.pgdStrong = strong;
+  }
+  const strongMd =
+    `PGD-trained models (a64-pgd: the paper's A, no biases; r64-pgd: A with a bias per channel, the same recipe) under PGD at ε=0.3: 40 steps of 0.01 (first ${n} images, as above) and 100 steps of 0.01 with 5 random restarts (\`bnn-edge attack MODEL --attack pgd --eps 0.3 --steps 100 --restarts 5 --seed 1 --n ${strongN}\`).\n\n` +
+    mdTable(['model', `PGD-40 (${n} images)`, `PGD-100 × 5 restarts (${strongN} images)`, 'agreement (tfjs vs runtime)', 'zero input gradients'], strongRows) +
+    '\n\n';
   const transfer = await transferMatrix(shipped.filter((m) => /^[abcs]64$/.test(m.name)), test, { attack: 'fgsm', eps: 0.3, n });
   const transferMd =
     `Transfer (\`bnn-edge transfer --n ${n}\`): FGSM ε=0.3 crafted on each row's tfjs graph (EOT over 10 samples for s64), runtime accuracy (%) of each column's model.\n\n` +
@@ -63,7 +77,9 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
     `Accuracy on the packed runtime (%), first ${n} test images for the white-box attacks, the 1,850 after the substitute's 150 seeds for black-box, 10 for HopSkipJump (${fmt(5000)} queries: share not fooled within L2 ≤ 2 / median L2). FGSM ascends cross-entropy's exact gradient direction; "float32 CE" is the same attack on tfjs's float32 cross-entropy (the paper's numerics), whose gradient a saturated softmax zeroes. PGD: 40 steps of 0.01, random start, sign crossed by the straight-through gradient; for s64, EOT over 10 weight samples.\n\n` +
     mdTable(['model', 'clean', 'FGSM ε=0.1', 'FGSM ε=0.2', 'FGSM ε=0.3', 'FGSM ε=0.3, float32 CE', 'PGD ε=0.3', 'black-box ε=0.3', 'HSJ', 'worst white-box ε=0.3'], rows) +
     (warnings.length ? `\n\n${warnings.map((w) => `- ${w}`).join('\n')}` : '') +
-    '\n\nReplay: the same adversarial images scored by the tfjs graph they were crafted on and by the runtime.\n\n' +
+    '\n\n' +
+    strongMd +
+    'Replay: the same adversarial images scored by the tfjs graph they were crafted on and by the runtime.\n\n' +
     mdTable(['model', 'attack', 'tfjs accuracy', 'runtime accuracy', 'agreement', 'images that differ'], agreeRows) +
     '\n\nFor the deterministic models the runtime and the rebuilt graph compute the same integers in every binary layer and (int8 first layer) in conv1 too, so they cannot disagree except through the dense layer\'s float sums on exact logit ties; a64 keeps a float conv1, where a bit on its threshold can flip with summation order. s64 samples its stochastic layer independently on each side, so its agreement measures sampling noise.\n\n' +
     transferMd;
