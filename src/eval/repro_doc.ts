@@ -249,11 +249,11 @@ export function renderReproduction(r: Repro): void {
         `Binarization alone ${(robust['B'] ?? 0) > (robust['A'] ?? 0) + 0.05 || (robust['C'] ?? 0) > (robust['A'] ?? 0) + 0.05 ? 'leaves some robustness at ε = 0.3 on these models' : 'does not buy robustness once the attack is adapted'}${robust['A+'] !== undefined && Math.max(robust['A+'] ?? 0, robust['C+'] ?? 0) > Math.max(robust['A'] ?? 0, robust['B'] ?? 0, robust['C'] ?? 0, robust['S'] ?? 0) + 0.05 ? '; what robustness there is comes from adversarial training' : ''}.`
       : 'The stronger-attack runs have not completed yet.';
   const aPlus = robust['A+'];
-  const aPlusPgd = wb(`pgd:A+${k0}-s1`)?.rows[1]?.runtimeAccuracy;
-  const rPlusPgd = wb(`pgd:R+${k0}-s1`)?.rows[1]?.runtimeAccuracy;
   const biasTest = (() => {
     const aRep = wb(`pgd:A+${k0}-s1`);
     const rRep = wb(`pgd:R+${k0}-s1`);
+    const aPlusPgd = aRep?.rows[1]?.runtimeAccuracy;
+    const rPlusPgd = rRep?.rows[1]?.runtimeAccuracy;
     if (aPlusPgd === undefined || rPlusPgd === undefined || !aRep || !rRep) return 'The run\'s control — R, model A with a bias per channel, trained with the same recipe — has not been measured yet.';
     const gain = rPlusPgd - aPlusPgd;
     // Standard error of the difference of two accuracies, each over its own attacked images.

@@ -96,7 +96,8 @@ export function parseBnn(input: Uint8Array | ArrayBuffer, opts: ParseOptions = {
       fail('SHAPE_MISMATCH', firstFlagsAt, (e as Error).message);
     }
   }
-  if (h.versionMinor < formatVersionFor(spec).minor) fail('BAD_VERSION', at('versionMinor'), `architecture ${spec.arch} needs format ${formatVersionFor(spec).major}.${formatVersionFor(spec).minor}, the file declares ${h.versionMajor}.${h.versionMinor}`);
+  const needed = formatVersionFor(spec);
+  if (h.versionMinor < needed.minor) fail('BAD_VERSION', at('versionMinor'), `architecture ${spec.arch} needs format ${needed.major}.${needed.minor}, the file declares ${h.versionMajor}.${h.versionMinor}`);
   const expectHeader = (name: 'inputHeight' | 'inputWidth' | 'inputChannels' | 'classes', want: number) => {
     if (h[name] !== want) fail('SHAPE_MISMATCH', at(name), `${name} is ${h[name]}, architecture ${spec.arch} expects ${want}`);
   };
