@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadData } from '../src/data/index.js';
 import type { WhiteboxReport } from '../src/eval/attacks.js';
-import { Repro, type ReproConfig } from '../src/eval/repro.js';
+import { keyName, Repro, type ReproConfig } from '../src/eval/repro.js';
 
 test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resumes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-repro-'));
@@ -69,6 +69,11 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     assert.ok(pending.slice(firstAdv).every((t) => t.model.adv), 'adversarially trained models come last');
     const modelOrder = pending.map((t) => `${t.model.arch}${t.model.adv ? '+' : ''}`).filter((m, i, a) => a[i - 1] !== m);
     assert.equal(new Set(modelOrder).size, modelOrder.length, `one model's evaluations run together: ${modelOrder.join(' ')}`);
+    // With more seeds, every untrained model's seed 1 comes before any seed 2.
+    const seeds = new Repro({ ...config, seeds: 2 }, data).pending().map((x) => x.task.model).filter((m) => !m.adv);
+    const firstSeed2 = seeds.findIndex((m) => m.seed === 2);
+    assert.ok(firstSeed2 > 0 && seeds.slice(firstSeed2).every((m) => m.seed === 2), seeds.map(keyName).join(' '));
+    assert.ok(['B', 'C'].every((arch) => seeds.slice(0, firstSeed2).some((m) => m.arch === arch)), 'B8-s1 and C8-s1 run before A8-s2');
     await again.run(0);
     assert.match(readFileSync(config.out, 'utf8'), new RegExp(`Partial run: 1 of ${plan.length}`));
     // Results measured under other settings are never mixed in.

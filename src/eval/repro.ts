@@ -225,8 +225,9 @@ export class Repro {
   /**
    * The evaluations not yet cached, in the order `run` takes them, each with its place in the
    * plan. Those of models already trained go first, then those of models cheap to train, then the
-   * adversarially trained ones (an hour each on 2 cores), one model's evaluations together: a run
-   * stopped early has then filled as many table cells as it could.
+   * adversarially trained ones (an hour each on 2 cores), one model's evaluations together, and
+   * every model's seed 1 before any seed 2: a run stopped early has then filled as many table cells
+   * as it could, each with one seed before any gets its spread.
    */
   pending(): { index: number; task: ReproTask }[] {
     const tasks = this.plan();
@@ -237,7 +238,7 @@ export class Repro {
     return tasks
       .map((task, index) => ({ index, task, cost: cost(task.model), group: first.get(keyName(task.model))! }))
       .filter((x) => !this.results[x.task.id])
-      .sort((a, b) => a.cost - b.cost || (a.cost ? a.group - b.group : 0) || a.index - b.index)
+      .sort((a, b) => a.cost - b.cost || (a.cost ? a.task.model.seed - b.task.model.seed || a.group - b.group : 0) || a.index - b.index)
       .map(({ index, task }) => ({ index, task }));
   }
 
