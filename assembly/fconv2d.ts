@@ -2,11 +2,11 @@
 // top/left padding with TensorFlow SAME semantics (positions outside the input read as 0; they
 // are skipped, which adds nothing to the sum).
 //
-// Summation order, identical in both builds and in both exported kernels: for each output
+// Summation order, identical in both builds and in all three exported kernels: for each output
 // channel, start from +0 and add x·w over taps in (ky, kx, ci) ascending order (no FMA), skipping
 // taps outside the input. The SIMD path vectorizes over output channels (each f32x4 lane follows
 // the same order), so the simd and scalar builds produce bit-identical floats, and
-// fconv2dThresholdPack sees exactly the values fconv2d (relu = 0) would store.
+// fconv2dThresholdPack and fconv2dBiasRelu see exactly the values fconv2d (relu = 0) would store.
 //
 // Blocking (order of the work, not of the sums): the outer loop walks blocks of output channels
 // (16 = 4 f32x4 in the simd build, 4 scalars in the scalar build; then narrower tails); the inner
@@ -28,6 +28,8 @@ import { count5, fail, putBits, requireBuffer, requireNonNegative, requirePositi
 @inline const MODE_RELU: i32 = 1;         // max(y, 0) to out
 // @ts-ignore: decorator
 @inline const MODE_BITS: i32 = 2;         // threshold, pack into out words
+// @ts-ignore: decorator
+@inline const MODE_BIAS_RELU: i32 = 3;    // max(y + bias, 0) to out; the thr slot carries bias
 
 function checkFconv2dArgs(
   input: usize, weights: usize,
@@ -58,7 +60,8 @@ function checkFconv2dArgs(
 // Every tile reads: rows (window rows inside the input), span (contiguous input floats per
 // window row: clipped kw · cin), inRowBytes (input row pitch), wTap (weight step per tap = cout·4),
 // wSkip (weight bytes of the clipped taps between two rows), mode, and for MODE_BITS the block's
-// thr / flip pointers; it writes its pixels' results to dA (dB).
+// thr / flip pointers (for MODE_BIAS_RELU, tp points at the block's biases); it writes its pixels'
+// results to dA (dB).
 
 // ---------------------------------------------------------------------------------------------
 // SIMD tiles
@@ -84,10 +87,19 @@ function checkFconv2dArgs(
     | (minusBitsF4(a3, v128.load(tp, 48), flipMask(fp, 48)) << 12);
 }
 
-/** Stores 16 sums (optionally ReLU'd) at d. */
+/**
+ * Stores 16 sums at d: as they are (MODE_STORE), ReLU'd (MODE_RELU), or plus the biases at bp,
+ * then ReLU'd (MODE_BIAS_RELU: the bias is added once to the finished sum, as a separate pass would).
+ */
 // @ts-ignore: decorator
-@inline function store16(d: usize, a0: v128, a1: v128, a2: v128, a3: v128, relu: bool): void {
-  if (relu) {
+@inline function store16(d: usize, a0: v128, a1: v128, a2: v128, a3: v128, mode: i32, bp: usize): void {
+  if (mode == MODE_BIAS_RELU) {
+    a0 = f32x4.add(a0, v128.load(bp));
+    a1 = f32x4.add(a1, v128.load(bp, 16));
+    a2 = f32x4.add(a2, v128.load(bp, 32));
+    a3 = f32x4.add(a3, v128.load(bp, 48));
+  }
+  if (mode != MODE_STORE) {
     const z = f32x4.splat(0);
     a0 = f32x4.max(a0, z);
     a1 = f32x4.max(a1, z);
@@ -138,8 +150,8 @@ function tileV16x2(
     putBits(dA, minusBitsF16(a0, a1, a2, a3, tp, fp), co);
     putBits(dB, minusBitsF16(b0, b1, b2, b3, tp, fp), co);
   } else {
-    store16(dA, a0, a1, a2, a3, mode == MODE_RELU);
-    store16(dB, b0, b1, b2, b3, mode == MODE_RELU);
+    store16(dA, a0, a1, a2, a3, mode, tp);
+    store16(dB, b0, b1, b2, b3, mode, tp);
   }
 }
 
@@ -166,7 +178,7 @@ function tileV16x1(
     wp += wSkip;
   }
   if (mode == MODE_BITS) putBits(dA, minusBitsF16(a0, a1, a2, a3, tp, fp), co);
-  else store16(dA, a0, a1, a2, a3, mode == MODE_RELU);
+  else store16(dA, a0, a1, a2, a3, mode, tp);
 }
 
 /** One pixel × 4 channels (tail of cout % 16). */
@@ -188,7 +200,10 @@ function tileV4x1(
     wp += wSkip;
   }
   if (mode == MODE_BITS) putBits(dA, minusBitsF4(a0, v128.load(tp), flipMask(fp, 0)), co);
-  else v128.store(dA, mode == MODE_RELU ? f32x4.max(a0, f32x4.splat(0)) : a0);
+  else {
+    if (mode == MODE_BIAS_RELU) a0 = f32x4.add(a0, v128.load(tp));
+    v128.store(dA, mode != MODE_STORE ? f32x4.max(a0, f32x4.splat(0)) : a0);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,9 +223,16 @@ function tileV4x1(
   return minusBit(s0, tp, fp, 0) | (minusBit(s1, tp, fp, 1) << 1) | (minusBit(s2, tp, fp, 2) << 2) | (minusBit(s3, tp, fp, 3) << 3);
 }
 
+/** Stores 4 sums at d (modes as store16). */
 // @ts-ignore: decorator
-@inline function store4S(d: usize, s0: f32, s1: f32, s2: f32, s3: f32, relu: bool): void {
-  if (relu) {
+@inline function store4S(d: usize, s0: f32, s1: f32, s2: f32, s3: f32, mode: i32, bp: usize): void {
+  if (mode == MODE_BIAS_RELU) {
+    s0 += load<f32>(bp);
+    s1 += load<f32>(bp, 4);
+    s2 += load<f32>(bp, 8);
+    s3 += load<f32>(bp, 12);
+  }
+  if (mode != MODE_STORE) {
     s0 = Mathf.max(s0, 0);
     s1 = Mathf.max(s1, 0);
     s2 = Mathf.max(s2, 0);
@@ -260,8 +282,8 @@ function tileS4x2(
     putBits(dA, minusBits4S(a0, a1, a2, a3, tp, fp), co);
     putBits(dB, minusBits4S(b0, b1, b2, b3, tp, fp), co);
   } else {
-    store4S(dA, a0, a1, a2, a3, mode == MODE_RELU);
-    store4S(dB, b0, b1, b2, b3, mode == MODE_RELU);
+    store4S(dA, a0, a1, a2, a3, mode, tp);
+    store4S(dB, b0, b1, b2, b3, mode, tp);
   }
 }
 
@@ -288,7 +310,7 @@ function tileS4x1(
     wp += wSkip;
   }
   if (mode == MODE_BITS) putBits(dA, minusBits4S(a0, a1, a2, a3, tp, fp), co);
-  else store4S(dA, a0, a1, a2, a3, mode == MODE_RELU);
+  else store4S(dA, a0, a1, a2, a3, mode, tp);
 }
 
 /** One pixel × 1 channel, scalar. */
@@ -310,7 +332,10 @@ function tileS1x1(
     wp += wSkip;
   }
   if (mode == MODE_BITS) putBits(dA, minusBit(a0, tp, fp, 0), co);
-  else store<f32>(dA, mode == MODE_RELU ? Mathf.max(a0, 0) : a0);
+  else {
+    if (mode == MODE_BIAS_RELU) a0 += load<f32>(tp);
+    store<f32>(dA, mode != MODE_STORE ? Mathf.max(a0, 0) : a0);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,11 +482,11 @@ function runBlockSegmented(
       if (ASC_FEATURE_SIMD) {
         const a0 = v128.load(sA), a1 = v128.load(sA, 16), a2 = v128.load(sA, 32), a3 = v128.load(sA, 48);
         if (mode == MODE_BITS) putBits(d, minusBitsF16(a0, a1, a2, a3, tp, fp), co);
-        else store16(d, a0, a1, a2, a3, mode == MODE_RELU);
+        else store16(d, a0, a1, a2, a3, mode, tp);
       } else {
         const a0 = load<f32>(sA), a1 = load<f32>(sA, 4), a2 = load<f32>(sA, 8), a3 = load<f32>(sA, 12);
         if (mode == MODE_BITS) putBits(d, minusBits4S(a0, a1, a2, a3, tp, fp), co);
-        else store4S(d, a0, a1, a2, a3, mode == MODE_RELU);
+        else store4S(d, a0, a1, a2, a3, mode, tp);
       }
     }
   }
@@ -483,7 +508,7 @@ function runBlockSegmented(
 
 /**
  * Runs one channel block (channels co .. co + width - 1, width by kind) over every output pixel.
- * out: f32 [pixels][cout] (MODE_STORE / MODE_RELU) or u32 words [pixels][wpp] (MODE_BITS).
+ * out: f32 [pixels][cout] (MODE_STORE / MODE_RELU / MODE_BIAS_RELU) or u32 words [pixels][wpp] (MODE_BITS).
  */
 function runBlock(
   kind: i32, co: i32, mode: i32,
@@ -591,6 +616,24 @@ export function fconv2d(
   checkFconv2dArgs(input, weights, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
   requireBuffer(out, count5(n, outH, outW, cout, 4), "fconv2d: out buffer out of bounds");
   fconvRun(relu != 0 ? MODE_RELU : MODE_STORE, input, weights, out, 0, 0,
+    n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+}
+
+/**
+ * Float conv with a bias per output channel, then ReLU (model R): out = max(y + bias[j], 0), where
+ * y is exactly the float fconv2d (relu = 0) computes and the bias is added once, in f32, in the
+ * tile's store — the same floats as fconv2d followed by a separate bias + ReLU pass, without a
+ * second trip over the output. bias is f32[cout]; NaN stays NaN.
+ */
+export function fconv2dBiasRelu(
+  input: usize, weights: usize, bias: usize, out: usize,
+  n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
+  kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
+): void {
+  checkFconv2dArgs(input, weights, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+  requireBuffer(bias, count5(cout, 4, 1, 1, 1), "fconv2dBiasRelu: bias buffer out of bounds");
+  requireBuffer(out, count5(n, outH, outW, cout, 4), "fconv2dBiasRelu: out buffer out of bounds");
+  fconvRun(MODE_BIAS_RELU, input, weights, out, bias, 0,
     n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
 }
 

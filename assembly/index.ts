@@ -20,7 +20,7 @@ import { bconv2dPopcountReferenceImpl } from "./bconv2d/reference";
 import { bconv2dPopcountScalarImpl } from "./bconv2d/scalar";
 import { bconv2dPopcountSimdImpl } from "./bconv2d/simd";
 
-export { fconv2d, fconv2dThresholdPack } from "./fconv2d";
+export { fconv2d, fconv2dBiasRelu, fconv2dThresholdPack } from "./fconv2d";
 export { quantizeInputU8, qconv2dPackWeights, qconv2dPackedWeightBytes, qconv2dThresholdPack } from "./qconv";
 export { thresholdPackI32, reluScaleI32, biasReluF32 } from "./transform";
 export { denseF32, argmaxF32 } from "./dense";

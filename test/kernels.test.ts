@@ -27,6 +27,8 @@ interface KernelExports {
   biasReluF32(x: Ptr, m: number, c: number, bias: Ptr, relu: number): void;
   fconv2d(input: Ptr, weights: Ptr, out: Ptr, n: number, inH: number, inW: number, cin: number, cout: number,
     kh: number, kw: number, stride: number, padTop: number, padLeft: number, outH: number, outW: number, relu: number): void;
+  fconv2dBiasRelu(input: Ptr, weights: Ptr, bias: Ptr, out: Ptr, n: number, inH: number, inW: number, cin: number, cout: number,
+    kh: number, kw: number, stride: number, padTop: number, padLeft: number, outH: number, outW: number): void;
   fconv2dThresholdPack(input: Ptr, weights: Ptr, thr: Ptr, flip: Ptr, out: Ptr, scratch: Ptr, n: number, inH: number,
     inW: number, cin: number, cout: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number,
     outH: number, outW: number): void;
@@ -448,6 +450,34 @@ test('fconv2d: random shapes (SAME / VALID, strides, kh ≠ kw, channel tails) =
   assert.ok(segmented >= 8, `only ${segmented} shapes took the segmented path`);
 });
 
+test('fconv2dBiasRelu == max(f32-order conv + bias, 0) exactly == fconv2d then biasReluF32, both builds, NaN kept', () => {
+  const rng = new TestRng(71);
+  for (const s of fconvCases) {
+    const g = fconvGeometry(s);
+    const x = rng.floats(s.n * s.h * s.w * s.cin);
+    x[0] = NaN; // reaches the first output pixel of every channel whose window covers it
+    const wt = rng.floats(g.kh * g.kw * s.cin * s.cout);
+    // Biases large enough that some sums cross zero only because of them.
+    const bias = new Float32Array(s.cout).map(() => 4 * (rng.float() - 0.5));
+    const exact = conv2dFloatF32(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const expect = biasReluRef(exact, bias, true);
+    assert.ok(expect.some((v) => Number.isNaN(v)) && expect.some((v) => v === 0) && expect.some((v) => v > 0), 'the case has NaN, rectified and positive outputs');
+    const count = s.n * g.outH * g.outW * s.cout;
+    for (const m of builds) {
+      m.reset();
+      const px = m.put(x), pw = m.put(wt), pb = m.put(bias);
+      const fused = m.junk(count * 4), twoPass = m.junk(count * 4);
+      m.k.fconv2dBiasRelu(px, pw, pb, fused, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+      m.k.fconv2d(px, pw, twoPass, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW, 0);
+      m.k.biasReluF32(twoPass, count / s.cout, s.cout, pb, 1);
+      // As plain numbers: NaN equals NaN whatever its payload bits (wasm does not fix them).
+      const got = Array.from(m.f32(fused, count));
+      assert.deepEqual(got, Array.from(expect), `${m.name} ${JSON.stringify(s)}`);
+      assert.deepEqual(got, Array.from(m.f32(twoPass, count)), `${m.name} ${JSON.stringify(s)}: fused != two passes`);
+    }
+  }
+});
+
 test('fconv2dThresholdPack == threshold(fconv2d) exactly, incl. ±Infinity and flip', () => {
   const rng = new TestRng(7);
   for (const s of fconvCases) {
@@ -654,6 +684,9 @@ test('bad calls trap (out of bounds, non-positive dims, window > input) and the 
       ['fconv2d cin=0', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 0, 4, 3, 3, 1, 1, 1, 4, 4, 0), /cin must be > 0/],
       ['fconv2d pad >= k', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 1, 3, 1, 4, 4, 0), /padTop must be < kh/],
       ['fconv2d windows past input', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 6, 4, 0), /last window row/],
+      ['fconv2dBiasRelu oob bias', () => k.fconv2dBiasRelu(buf, buf, big - 8, buf, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 4, 4), /bias buffer out of bounds/],
+      ['fconv2dBiasRelu oob out', () => k.fconv2dBiasRelu(buf, buf, buf, big - 4, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 4, 4), /out buffer out of bounds/],
+      ['fconv2dBiasRelu kh=0', () => k.fconv2dBiasRelu(buf, buf, buf, buf, 1, 4, 4, 1, 4, 0, 3, 1, 1, 1, 4, 4), /kh must be > 0/],
       ['fconv2dThresholdPack oob scratch', () => k.fconv2dThresholdPack(buf, buf, buf, buf, buf, big - 4, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 4, 4), /scratch buffer out of bounds/],
       ['fconv2dThresholdPack stride=0', () => k.fconv2dThresholdPack(buf, buf, buf, buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 0, 1, 1, 4, 4), /stride must be > 0/],
       ['denseF32 oob', () => k.denseF32(buf, buf, big - 4, 1, 4, 4), /out buffer out of bounds/],

@@ -2,6 +2,7 @@
  * Binary conv kernel throughput (G binary-MAC/s) for conv2 and conv3 of K = 64/128/256 at batch
  * 16, SIMD and scalar, next to the streaming XOR+popcount peak measured in the same process and
  * engine. A correctness check runs first: the timed kernels must equal the reference kernel.
+ * Then model R's float convs with biases: the fused bias + ReLU store against a separate pass.
  */
 import { instantiateKernels, type KernelExports } from '../../src/runtime/wasm.js';
 import { Rng } from '../../src/util/rng.js';
@@ -81,9 +82,54 @@ export async function kernelsSuite(): Promise<{ markdown: string; data: unknown 
     rows.push([s.name, fmt(macs / batch / 1e6, 2), fmt(simd, 1), `${fmt((100 * simd) / peakSimd, 0)}%`, fmt(scalar, 1), `${fmt((100 * scalar) / peakScalar, 0)}%`]);
     data.push({ shape: s.name, macsPerImage: macs / batch, simdGmacs: simd, scalarGmacs: scalar, simdPctOfPeak: simd / peakSimd, scalarPctOfPeak: scalar / peakScalar });
   }
+  const bias = biasFusion(ex, rng, cursor);
   const markdown =
     `Streaming XOR+popcount peak in this process: **${fmt(peakSimd, 1)} G/s** with simd128 (\`i8x16.popcnt\`), **${fmt(peakScalar, 1)} G/s** scalar (\`i64.popcnt\`), one core.\n\n` +
     mdTable(['binary conv (batch 16)', 'M binary MACs / image', 'simd G MAC/s', '% of simd peak', 'scalar G MAC/s', '% of scalar peak'], rows) +
-    '\n\nEach kernel is first checked against the plain reference kernel on the same inputs (identical popcounts), then timed.';
-  return { markdown, data: { peakSimd, peakScalar, shapes: data } };
+    '\n\nEach kernel is first checked against the plain reference kernel on the same inputs (identical popcounts), then timed.\n\n' +
+    bias.markdown;
+  return { markdown, data: { peakSimd, peakScalar, shapes: data, biasFusion: bias.data } };
+}
+
+/**
+ * Model R (A with a bias per channel, K = 64) convolves in float: fconv2dBiasRelu adds the bias
+ * and rectifies in the tile's store, where the alternative is fconv2d then biasReluF32 over the
+ * output again. Both must give the same floats; then each is timed at batch 128.
+ */
+function biasFusion(ex: KernelExports, rng: Rng, cursor: number): { markdown: string; data: unknown } {
+  const batch = 128;
+  const layers = [
+    { name: 'conv1 28×28×1 → 14×14×64 (8×8 s2 SAME)', inH: 28, cin: 1, k: 8, stride: 2, pad: 3, outH: 14, cout: 64 },
+    { name: 'conv2 14×14×64 → 5×5×128 (6×6 s2 VALID)', inH: 14, cin: 64, k: 6, stride: 2, pad: 0, outH: 5, cout: 128 },
+    { name: 'conv3 5×5×128 → 1×1×128 (5×5 VALID)', inH: 5, cin: 128, k: 5, stride: 1, pad: 0, outH: 1, cout: 128 },
+  ];
+  const rows: (string | number)[][] = [];
+  const data = [];
+  for (const l of layers) {
+    const counts = { input: batch * l.inH * l.inH * l.cin, weights: l.k * l.k * l.cin * l.cout, out: batch * l.outH * l.outH * l.cout };
+    const input = cursor, weights = input + counts.input * 4, bias = weights + counts.weights * 4;
+    const fused = bias + l.cout * 4, separate = fused + counts.out * 4;
+    const floats = (ptr: number, n: number) => new Float32Array(ex.memory.buffer, ptr, n);
+    floats(input, counts.input).set(Float32Array.from({ length: counts.input }, () => rng.next()));
+    floats(weights, counts.weights).set(Float32Array.from({ length: counts.weights }, () => rng.next() - 0.5));
+    floats(bias, l.cout).set(Float32Array.from({ length: l.cout }, () => 2 * rng.next() - 1));
+    const geometry = [batch, l.inH, l.inH, l.cin, l.cout, l.k, l.k, l.stride, l.pad, l.pad, l.outH, l.outH] as const;
+    const runFused = () => ex.fconv2dBiasRelu(input, weights, bias, fused, ...geometry);
+    const runSeparate = () => {
+      ex.fconv2d(input, weights, separate, ...geometry, 0);
+      ex.biasReluF32(separate, counts.out / l.cout, l.cout, bias, 1);
+    };
+    runFused();
+    runSeparate();
+    const a = floats(fused, counts.out), b = floats(separate, counts.out);
+    for (let i = 0; i < counts.out; i++) if (!Object.is(a[i], b[i])) throw new Error(`fused bias differs from the separate pass on ${l.name} at ${i}`);
+    const tFused = time(`${l.name} fused`, runFused);
+    const tSeparate = time(`${l.name} separate`, runSeparate);
+    rows.push([l.name, `${fmt(tFused.seconds * 1e3, 2)} ± ${fmt(tFused.rme, 0)}%`, `${fmt(tSeparate.seconds * 1e3, 2)} ± ${fmt(tSeparate.rme, 0)}%`, `${fmt(tSeparate.seconds / tFused.seconds, 2)}×`]);
+    data.push({ layer: l.name, batch, fusedSeconds: tFused.seconds, separateSeconds: tSeparate.seconds });
+  }
+  const markdown =
+    mdTable([`model R's float convs (batch ${batch}, simd)`, 'fused bias + ReLU, ms', 'fconv2d + biasReluF32, ms', 'separate / fused'], rows) +
+    '\n\nBoth variants are first checked to give identical floats, then timed.';
+  return { markdown, data };
 }

@@ -310,9 +310,9 @@ export class BnnRuntime {
           this.ex.fconv2dThresholdPack(cur, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
         );
       } else {
-        // With a bias the ReLU must come after it: convolve without, then add and rectify.
-        this.call('fconv2d', () => this.ex.fconv2d(cur, b.weights, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW, b.bias ? 0 : 1));
-        if (b.bias) this.call('biasReluF32', () => this.ex.biasReluF32(b.out, m * s.outH * s.outW, s.cout, b.bias, 1));
+        // With a bias the ReLU comes after it; the kernel adds both in its store, in one pass.
+        if (b.bias) this.call('fconv2dBiasRelu', () => this.ex.fconv2dBiasRelu(cur, b.weights, b.bias, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW));
+        else this.call('fconv2d', () => this.ex.fconv2d(cur, b.weights, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW, 1));
       }
     } else {
       this.bconv(s, b, cur, m);

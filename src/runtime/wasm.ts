@@ -20,6 +20,7 @@ export interface KernelExports {
   reluScaleI32(acc: number, m: number, c: number, nValid: number, scale: number, out: number): void;
   biasReluF32(x: number, m: number, c: number, bias: number, relu: number): void;
   fconv2d(input: number, weights: number, out: number, n: number, inH: number, inW: number, cin: number, cout: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number, outH: number, outW: number, relu: number): void;
+  fconv2dBiasRelu(input: number, weights: number, bias: number, out: number, n: number, inH: number, inW: number, cin: number, cout: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number, outH: number, outW: number): void;
   fconv2dThresholdPack(input: number, weights: number, thr: number, flip: number, out: number, scratch: number, n: number, inH: number, inW: number, cin: number, cout: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number, outH: number, outW: number): void;
   quantizeInputU8(src: number, dst: number, count: number): void;
   qconv2dPackWeights(src: number, dst: number, kh: number, kw: number, cin: number, cout: number): void;
