@@ -16,6 +16,7 @@ import { memorySuite } from './suites/memory.js';
 import { accuracySuite } from './suites/accuracy.js';
 import { arm64Suite } from './suites/arm64.js';
 import { attacksSuite } from './suites/attacks.js';
+import { hsjSuite } from './suites/hsj.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -28,6 +29,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   accuracy: accuracySuite,
   arm64: arm64Suite,
   attacks: attacksSuite,
+  hsj: hsjSuite,
 };
 
 /** Suites run by default (accuracy trains eight models: ask for it by name). */

@@ -22,7 +22,7 @@ export { describeModel, type ModelInfo, type LayerInfo } from './format/info.js'
 export { packSigns, unpackSigns, packConvSigns, unpackConvSigns } from './format/bits.js';
 export * from './runtime/index.js';
 export { BnnPool, type PoolOptions } from './runtime/pool.js';
-export { RuntimeOracle, QueryBudgetExceeded, type Oracle, type DifferentiableModel } from './attacks/model.js';
+export { RuntimeOracle, LogitsOracle, QueryBudgetExceeded, type Oracle, type DifferentiableModel } from './attacks/model.js';
 export { fgsm, pgd, carliniWagnerL2, meanSuccessfulL2, CW_PAPER, CW_STRONG, type AttackOutcome, type LinfOptions, type CwOptions } from './attacks/whitebox.js';
 export { trainSubstitute, SubstituteMlp, type SubstituteOptions } from './attacks/substitute.js';
 export { hopSkipJump, l2AtBudget, type HsjOptions, type HsjTrace } from './attacks/hopskipjump.js';

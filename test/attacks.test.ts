@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { head } from '../src/data/dataset.js';
 import { loadData } from '../src/data/index.js';
 import { hopSkipJump } from '../src/attacks/hopskipjump.js';
-import { RuntimeOracle, type Oracle } from '../src/attacks/model.js';
+import { LogitsOracle, QueryBudgetExceeded, RuntimeOracle, type Oracle } from '../src/attacks/model.js';
 import { trainSubstitute } from '../src/attacks/substitute.js';
 import { carliniWagnerL2, CW_PAPER, fgsm, meanSuccessfulL2, pgd } from '../src/attacks/whitebox.js';
 import { replay } from '../src/eval/replay.js';
@@ -12,7 +12,7 @@ import { saturatedFraction, SATURATION_MARGIN, whiteboxEval } from '../src/eval/
 import { attackLoss, type AttackLoss } from '../src/attacks/loss.js';
 import { modelFromParams, type BnnModel } from '../src/format/model.js';
 import { DeployedGraph } from '../src/model/deployed.js';
-import { accuracy } from '../src/model/predict.js';
+import { accuracy, predictLabels } from '../src/model/predict.js';
 import { BnnRuntime } from '../src/runtime/index.js';
 import { initTfjs, tf } from '../src/tfjs/backend.js';
 import { train } from '../src/train/train.js';
@@ -124,6 +124,22 @@ test('HopSkipJump finds label-only adversarials and respects its query budget', 
     assert.ok(trace.adversarial.every((v) => v >= 0 && v <= 1));
   }
   assert.equal(tried, 3);
+});
+
+test('LogitsOracle gives the tfjs graph\'s labels, counts them and keeps its budget', () => {
+  const graph = new DeployedGraph(modelA);
+  const oracle = new LogitsOracle(graph.logitsFn, 10);
+  const some = head(attacked, 8);
+  assert.deepEqual(oracle.labels(some.images, 8), predictLabels(graph.logitsFn, some.images, 8));
+  assert.equal(oracle.queries, 8);
+  assert.throws(() => oracle.labels(head(attacked, 3).images, 3), QueryBudgetExceeded);
+  assert.equal(oracle.queries, 8, 'a refused batch is not counted');
+  // HopSkipJump runs on it as on the runtime.
+  const i = Array.from(predictLabels(graph.logitsFn, attacked.images, attacked.n)).findIndex((l, j) => l === attacked.labels[j]);
+  const trace = hopSkipJump(new LogitsOracle(graph.logitsFn), attacked.images.slice(i * 784, (i + 1) * 784), attacked.labels[i]!, { budget: 800, seed: 1 });
+  assert.ok(trace.found && trace.queries <= 800);
+  assert.notEqual(predictLabels(graph.logitsFn, trace.adversarial, 1)[0], attacked.labels[i]);
+  graph.dispose();
 });
 
 test('replay scores adversarial inputs on tfjs and the runtime and reports their agreement', async () => {

@@ -6,6 +6,7 @@
  */
 import type { tf } from '../tfjs/backend.js';
 import type { BnnRuntime } from '../runtime/index.js';
+import { predictLabels, type LogitsFn } from '../model/predict.js';
 
 /** Labels only, counted. */
 export interface Oracle {
@@ -38,6 +39,31 @@ export class RuntimeOracle implements Oracle {
     if (this.#queries + n > this.#budget) throw new QueryBudgetExceeded(this.#budget);
     this.#queries += n;
     return this.#rt.predict(images, n);
+  }
+
+  get queries(): number {
+    return this.#queries;
+  }
+}
+
+/**
+ * A tfjs graph (any LogitsFn) as a label-only oracle: the same view of the model as RuntimeOracle,
+ * so a label-only attack can be run on both and their costs compared query for query.
+ */
+export class LogitsOracle implements Oracle {
+  #logits: LogitsFn;
+  #queries = 0;
+  #budget: number;
+
+  constructor(logits: LogitsFn, budget = Infinity) {
+    this.#logits = logits;
+    this.#budget = budget;
+  }
+
+  labels(images: Float32Array, n: number): Int32Array {
+    if (this.#queries + n > this.#budget) throw new QueryBudgetExceeded(this.#budget);
+    this.#queries += n;
+    return predictLabels(this.#logits, images, n);
   }
 
   get queries(): number {
