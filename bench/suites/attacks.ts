@@ -12,8 +12,16 @@ import { listModels } from '../../src/eval/demo.js';
 import { blackboxEval, hsjEval, whiteboxEval, type WhiteboxReport } from '../../src/eval/attacks.js';
 import { transferMatrix } from '../../src/eval/transfer.js';
 import { parseBnn } from '../../src/format/read.js';
+import type { BnnModel } from '../../src/format/model.js';
 import { fmt, mdTable, pct } from '../lib.js';
 import { MODELS_DIR } from './size.js';
+
+/** The shipped K = 64 models the attack suites evaluate (a64, b64, c64, s64, a64-pgd, r64-pgd). */
+export function attackedModels(): { name: string; model: BnnModel }[] {
+  return listModels(MODELS_DIR)
+    .filter((p) => /\/([abcs]64|[ar]64-pgd)\.bnn$/.test(p))
+    .map((path) => ({ name: basename(path, '.bnn'), model: parseBnn(readFileSync(path), { source: path }) }));
+}
 
 export async function attacksSuite(): Promise<{ markdown: string; data: unknown }> {
   const test = loadData().test;
@@ -24,9 +32,7 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
   const warnings: string[] = [];
   const strongN = 200;
   const strongRows: (string | number)[][] = [];
-  const shipped = listModels(MODELS_DIR)
-    .filter((p) => /\/([abcs]64|[ar]64-pgd)\.bnn$/.test(p))
-    .map((path) => ({ name: basename(path, '.bnn'), model: parseBnn(readFileSync(path), { source: path }) }));
+  const shipped = attackedModels();
   for (const { name, model } of shipped) {
     const stochastic = name.startsWith('s');
     const f1 = await whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n });

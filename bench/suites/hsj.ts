@@ -3,19 +3,15 @@
  * median L2 after 1k / 5k / 20k queries per image, for each shipped model; then what the runtime's
  * speed buys — the same attack with the rebuilt tfjs graph as the oracle, timed in the same run.
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { loadData } from '../../src/data/index.js';
-import { listModels } from '../../src/eval/demo.js';
 import { hsjEval } from '../../src/eval/attacks.js';
 import { hopSkipJump } from '../../src/attacks/hopskipjump.js';
 import { LogitsOracle, RuntimeOracle, type Oracle } from '../../src/attacks/model.js';
-import { parseBnn } from '../../src/format/read.js';
 import { DeployedGraph } from '../../src/model/deployed.js';
 import { BnnRuntime } from '../../src/runtime/index.js';
 import { initTfjs } from '../../src/tfjs/backend.js';
 import { fmt, mdTable, pct } from '../lib.js';
-import { MODELS_DIR } from './size.js';
+import { attackedModels } from './attacks.js';
 
 const BUDGETS = [1000, 5000, 20000];
 const IMAGES = 10;
@@ -26,9 +22,7 @@ const SPEED_BUDGET = 5000;
 export async function hsjSuite(): Promise<{ markdown: string; data: unknown }> {
   const test = loadData().test;
   const backend = await initTfjs();
-  const shipped = listModels(MODELS_DIR)
-    .filter((p) => /\/([abcs]64|[ar]64-pgd)\.bnn$/.test(p))
-    .map((path) => ({ name: basename(path, '.bnn'), model: parseBnn(readFileSync(path), { source: path }) }));
+  const shipped = attackedModels();
   const rows: (string | number)[][] = [];
   const speedRows: (string | number)[][] = [];
   const data = [];

@@ -24,21 +24,24 @@ export interface DifferentiableModel {
   readonly stochastic: boolean;
 }
 
-/** The packed runtime as a label-only oracle; the runtime itself stays private. */
-export class RuntimeOracle implements Oracle {
-  #rt: BnnRuntime;
+/**
+ * Counts queries and enforces a budget around a classify function it keeps private: what every
+ * label-only oracle shares, whatever answers the queries.
+ */
+class CountedOracle implements Oracle {
+  #classify: (images: Float32Array, n: number) => Int32Array;
   #queries = 0;
   #budget: number;
 
-  constructor(rt: BnnRuntime, budget = Infinity) {
-    this.#rt = rt;
+  constructor(classify: (images: Float32Array, n: number) => Int32Array, budget: number) {
+    this.#classify = classify;
     this.#budget = budget;
   }
 
   labels(images: Float32Array, n: number): Int32Array {
     if (this.#queries + n > this.#budget) throw new QueryBudgetExceeded(this.#budget);
     this.#queries += n;
-    return this.#rt.predict(images, n);
+    return this.#classify(images, n);
   }
 
   get queries(): number {
@@ -46,28 +49,20 @@ export class RuntimeOracle implements Oracle {
   }
 }
 
+/** The packed runtime as a label-only oracle; the runtime itself stays private. */
+export class RuntimeOracle extends CountedOracle {
+  constructor(rt: BnnRuntime, budget = Infinity) {
+    super((images, n) => rt.predict(images, n), budget);
+  }
+}
+
 /**
  * A tfjs graph (any LogitsFn) as a label-only oracle: the same view of the model as RuntimeOracle,
  * so a label-only attack can be run on both and their costs compared query for query.
  */
-export class LogitsOracle implements Oracle {
-  #logits: LogitsFn;
-  #queries = 0;
-  #budget: number;
-
+export class LogitsOracle extends CountedOracle {
   constructor(logits: LogitsFn, budget = Infinity) {
-    this.#logits = logits;
-    this.#budget = budget;
-  }
-
-  labels(images: Float32Array, n: number): Int32Array {
-    if (this.#queries + n > this.#budget) throw new QueryBudgetExceeded(this.#budget);
-    this.#queries += n;
-    return predictLabels(this.#logits, images, n);
-  }
-
-  get queries(): number {
-    return this.#queries;
+    super((images, n) => predictLabels(logits, images, n), budget);
   }
 }
 
