@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +76,18 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     assert.ok(['B', 'C'].every((arch) => seeds.slice(0, firstSeed2).some((m) => m.arch === arch)), 'B8-s1 and C8-s1 run before A8-s2');
     await again.run(0);
     assert.match(readFileSync(config.out, 'utf8'), new RegExp(`Partial run: 1 of ${plan.length}`));
+    // The document names the next evaluation from the results alone: a checkpoint in the local
+    // cache (here C8-s1's, with nothing measured yet) reorders the run, not the committed text.
+    assert.ok(readFileSync(config.out, 'utf8').includes(`(next: \`${pending[0]!.id}\`)`));
+    mkdirSync(join(dir, 'C8-s1'));
+    copyFileSync(join(dir, 'A8-s1', 'checkpoint.json'), join(dir, 'C8-s1', 'checkpoint.json'));
+    const cached = new Repro(config, data);
+    const firstOf = (order: { task: { model: { arch: string } } }[], arch: string) => order.findIndex((x) => x.task.model.arch === arch);
+    assert.ok(firstOf(cached.pending(), 'C') < firstOf(cached.pending(), 'B'), 'the run takes the cached C8-s1 before training B8-s1');
+    assert.deepEqual(cached.pending('results').map((x) => x.task.id), pending.map((t) => t.id));
+    await cached.run(0);
+    assert.ok(readFileSync(config.out, 'utf8').includes(`(next: \`${pending[0]!.id}\`)`), 'the status line ignores the cache');
+    rmSync(join(dir, 'C8-s1'), { recursive: true });
     // Results measured under other settings are never mixed in.
     assert.throws(() => new Repro({ ...config, attackImages: 32 }, data), /REPRODUCTION\.json holds results measured with --n 64 \(this run: 32\)/);
     // Fewer widths for the PGD-trained models: none of them is planned.

@@ -58,7 +58,7 @@ export function renderReproduction(r: Repro): void {
   const status =
     done === planned.length
       ? `All ${planned.length} evaluations of this run are complete.`
-      : `**Partial run: ${done} of ${planned.length} evaluations are complete** (next: \`${planned.find((id) => !res[id])}\`); cells marked — are still pending. Re-running the command below resumes from the cache.`;
+      : `**Partial run: ${done} of ${planned.length} evaluations are complete** (next: \`${r.pending('results')[0]!.task.id}\`); cells marked — are still pending. Re-running the command below resumes from the cache.`;
   const wb = (id: string) => res[id] as WhiteboxReport | undefined;
   const seeds = (adv: boolean) => r.seedsFor(adv);
   const fgsmStat = (arch: 'A' | 'B' | 'C', k: number, adv: boolean, i: number): Stat | null => {
