@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadData } from '../src/data/index.js';
 import type { WhiteboxReport } from '../src/eval/attacks.js';
 import { keyName, Repro, type ReproConfig } from '../src/eval/repro.js';
+import { Claim } from '../src/eval/repro_share.js';
 
 test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resumes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-repro-'));
@@ -88,6 +89,25 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     await cached.run(0);
     assert.ok(readFileSync(config.out, 'utf8').includes(`(next: \`${pending[0]!.id}\`)`), 'the status line ignores the cache');
     rmSync(join(dir, 'C8-s1'), { recursive: true });
+
+    // Two runs of the command share the cache: a model another live run has claimed is skipped,
+    // and each run merges what the other saved instead of overwriting it.
+    const first = new Repro(config, data);
+    const second = new Repro(config, data);
+    const otherRun = new Claim(join(dir, 'A8-s1.claim'));
+    assert.ok(otherRun.acquire());
+    await second.run(1);
+    otherRun.release();
+    const afterSecond = Object.keys(JSON.parse(readFileSync(join(dir, 'REPRODUCTION.json'), 'utf8')).results as object);
+    const secondId = afterSecond.find((id) => id !== 'fgsm:A8-s1')!;
+    assert.equal(afterSecond.length, 2);
+    assert.match(secondId, /:B8-s1$/, 'the second run left the claimed A8-s1 and trained the next model');
+    assert.ok(!existsSync(join(dir, 'B8-s1.claim')), 'a run releases its claim when done with the model');
+    await first.run(1); // never saw the second run's result in memory
+    const merged = Object.keys(JSON.parse(readFileSync(join(dir, 'REPRODUCTION.json'), 'utf8')).results as object);
+    assert.equal(merged.length, 3, merged.join(' '));
+    assert.ok(merged.includes(secondId), 'the first run kept what the second measured');
+    assert.match(readFileSync(config.out, 'utf8'), new RegExp(`Partial run: 3 of ${plan.length}`));
     // Results measured under other settings are never mixed in.
     assert.throws(() => new Repro({ ...config, attackImages: 32 }, data), /REPRODUCTION\.json holds results measured with --n 64 \(this run: 32\)/);
     // Fewer widths for the PGD-trained models: none of them is planned.

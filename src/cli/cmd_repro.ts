@@ -33,7 +33,7 @@ export const reproCommand: CommandSpec = {
     'stop-after': { type: 'string', help: 'run at most N new evaluations, then write the (partial) document', metavar: 'N' },
     'render-only': { type: 'boolean', help: 'only re-render the document from cached results' },
   },
-  details: 'The full default run trains 27 clean and 18 PGD-trained models and takes days on 2 cores; a reduced run, e.g.\n  bnn-edge repro --widths 64 --adv-seeds 1 --adv-steps 7 --adv-step 0.1\ntakes a few hours. Every finished model and evaluation is cached, so a run can be stopped and resumed;\nthe document is rewritten after each evaluation and says how many are done (--stop-after N ends a session early on purpose).',
+  details: 'The full default run trains 27 clean and 18 PGD-trained models and takes days on 2 cores; a reduced run, e.g.\n  bnn-edge repro --widths 64 --adv-seeds 1 --adv-steps 7 --adv-step 0.1\ntakes a few hours. Every finished model and evaluation is cached, so a run can be stopped and resumed;\nthe document is rewritten after each evaluation and says how many are done (--stop-after N ends a session early on purpose).\nTraining uses 2 threads: with more cores, start the same command once per 2 cores; the runs claim different\nmodels in the cache (--dir) and merge what each measured into the one results file.',
 };
 
 export async function runRepro(argv: string[]): Promise<number> {

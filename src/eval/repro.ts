@@ -4,7 +4,7 @@
  * on the packed runtime (results kept in a .json beside the document), and renders docs/REPRODUCTION.md with
  * the paper's figures beside ours, SVG plots, and the same models under stronger attacks.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSplit } from '../data/dataset.js';
 import { modelFromParams, type BnnModel } from '../format/model.js';
@@ -14,6 +14,7 @@ import { SUBSTITUTE_ROUNDS } from '../attacks/substitute.js';
 import { DEFAULT_ADV_WEIGHT, train, type AdversarialTraining } from '../train/train.js';
 import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type HsjReport, type WhiteboxReport } from './attacks.js';
 import { renderReproduction } from './repro_doc.js';
+import { Claim, withLock, writeAtomic } from './repro_share.js';
 
 export interface ReproConfig {
   readonly widths: readonly number[];
@@ -84,6 +85,7 @@ export class Repro {
   readonly settings: ReproSettings;
   readonly resultsPath: string;
   private readonly models = new Map<string, BnnModel>();
+  private readonly claims = new Map<string, Claim>();
 
   constructor(
     readonly config: ReproConfig,
@@ -252,23 +254,58 @@ export class Repro {
 
   /**
    * Runs the tasks not yet cached (at most `limit` of them), re-rendering the document after each
-   * so that a stopped run leaves a current one.
+   * so that a stopped run leaves a current one. It takes one model at a time, claimed in the cache
+   * so that other runs of the same command (one per core) take other models, and it reads what
+   * they measured before choosing the next.
    */
   async run(limit = Infinity): Promise<void> {
     const total = this.plan().length;
-    for (const { index, task } of this.pending().slice(0, limit)) {
-      this.config.log(`evaluation ${index + 1}/${total}: ${task.id}`);
-      this.results[task.id] = await task.fn(await this.model(task.model));
-      this.save();
-      renderReproduction(this);
+    let ran = 0;
+    while (ran < limit) {
+      this.merge();
+      const order = this.pending();
+      const mine = order.map((x) => x.task.model).find((m) => this.claimFor(m).acquire());
+      if (!mine) {
+        if (order.length) this.config.log(`the ${order.length} evaluations left are on models other runs have claimed`);
+        break;
+      }
+      try {
+        for (const { index, task } of order.filter((x) => keyName(x.task.model) === keyName(mine))) {
+          if (ran++ >= limit) break;
+          this.config.log(`evaluation ${index + 1}/${total}: ${task.id}`);
+          this.results[task.id] = await task.fn(await this.model(task.model));
+          this.saveAndRender();
+        }
+      } finally {
+        this.claimFor(mine).release();
+        this.models.delete(keyName(mine));
+      }
     }
-    renderReproduction(this);
+    this.saveAndRender();
   }
 
-  private save(): void {
-    const file: ResultsFile = { settings: this.settings, results: this.results };
-    writeFileSync(`${this.resultsPath}.tmp`, JSON.stringify(file, null, 1) + '\n');
-    renameSync(`${this.resultsPath}.tmp`, this.resultsPath);
+  /** The claim other runs respect while this one trains or attacks model `m`. */
+  private claimFor(m: ModelKey): Claim {
+    const name = keyName(m);
+    let c = this.claims.get(name);
+    if (!c) this.claims.set(name, (c = new Claim(join(this.config.dir, `${name}.claim`))));
+    return c;
+  }
+
+  /** Adds to this run's results those another run has saved since. */
+  private merge(): void {
+    if (!existsSync(this.resultsPath)) return;
+    const file = JSON.parse(readFileSync(this.resultsPath, 'utf8')) as ResultsFile;
+    for (const [id, r] of Object.entries(file.results)) this.results[id] ??= r;
+  }
+
+  private saveAndRender(): void {
+    withLock(`${this.resultsPath}.lock`, () => {
+      this.merge();
+      const file: ResultsFile = { settings: this.settings, results: this.results };
+      writeAtomic(this.resultsPath, JSON.stringify(file, null, 1) + '\n');
+      renderReproduction(this);
+    });
   }
 }
 
