@@ -108,6 +108,15 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     assert.equal(merged.length, 3, merged.join(' '));
     assert.ok(merged.includes(secondId), 'the first run kept what the second measured');
     assert.match(readFileSync(config.out, 'utf8'), new RegExp(`Partial run: 3 of ${plan.length}`));
+    // Every model left claimed by other live runs: this one stops, saying which claims and why.
+    const blockedLog: string[] = [];
+    const blocked = new Repro({ ...config, log: (msg) => blockedLog.push(msg) }, data);
+    const held = [...new Set(blocked.pending().map((x) => keyName(x.task.model)))].map((name) => new Claim(join(dir, `${name}.claim`)));
+    assert.ok(held.every((c) => c.acquire()));
+    await blocked.run(5);
+    held.forEach((c) => c.release());
+    assert.equal(Object.keys(blocked.results).length, 3, 'nothing was evaluated');
+    assert.match(blockedLog.join('\n'), /evaluations left are on models other running repro processes have claimed \(.*A8-s1\.claim.*\); delete a claim file if no such process is running/);
     // Results measured under other settings are never mixed in.
     assert.throws(() => new Repro({ ...config, attackImages: 32 }, data), /REPRODUCTION\.json holds results measured with --n 64 \(this run: 32\)/);
     // Fewer widths for the PGD-trained models: none of them is planned.

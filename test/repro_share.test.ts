@@ -8,7 +8,7 @@ import { Claim, withLock } from '../src/eval/repro_share.js';
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'bnn-share-'));
 
-test('a claim has one live holder; a dead or half-written holder is taken over', () => {
+test('a claim has one live holder; a dead holder or a file that is no claim is taken over', () => {
   const dir = scratch();
   try {
     const path = join(dir, 'A64-s1.claim');
@@ -33,7 +33,7 @@ test('a claim has one live holder; a dead or half-written holder is taken over',
     assert.equal(JSON.parse(readFileSync(path, 'utf8')).pid, process.pid);
     a.release();
 
-    // A run killed while writing its claim leaves a file that is not JSON.
+    // A file that is not a claim (claims are linked into place complete, so no run leaves half of one).
     writeFileSync(path, '{"pid": 12');
     assert.equal(a.acquire(), true);
     a.release();

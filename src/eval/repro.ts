@@ -266,7 +266,10 @@ export class Repro {
       const order = this.pending();
       const mine = order.map((x) => x.task.model).find((m) => this.claimFor(m).acquire());
       if (!mine) {
-        if (order.length) this.config.log(`the ${order.length} evaluations left are on models other runs have claimed`);
+        if (order.length) {
+          const held = [...new Set(order.map((x) => this.claimFor(x.task.model).path))];
+          this.config.log(`the ${order.length} evaluations left are on models other running repro processes have claimed (${held.join(', ')}); delete a claim file if no such process is running`);
+        }
         break;
       }
       try {

@@ -11,7 +11,7 @@
  * was started by mistake.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 interface Holder {
   readonly pid: number;
@@ -29,9 +29,17 @@ function alive(pid: number): boolean {
   }
 }
 
-function readHolder(path: string): Holder | null {
+function readText(path: string): string | null {
   try {
-    const h = JSON.parse(readFileSync(path, 'utf8')) as Partial<Holder>;
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function parseHolder(text: string | null): Holder | null {
+  try {
+    const h = JSON.parse(text ?? '') as Partial<Holder>;
     return typeof h.pid === 'number' && typeof h.token === 'string' ? { pid: h.pid, token: h.token } : null;
   } catch {
     return null;
@@ -46,39 +54,64 @@ export class Claim {
 
   /** Whether a live process other than this holder owns the file. */
   heldByOther(): boolean {
-    const h = readHolder(this.path);
+    const h = parseHolder(readText(this.path));
     return h !== null && h.token !== this.me.token && alive(h.pid);
   }
 
   /** Takes the file if free or stale; false if another live holder has it. */
   acquire(): boolean {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(this.path, 'wx');
-        writeSync(fd, JSON.stringify(this.me));
-        closeSync(fd);
-        return true;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      }
-      const h = readHolder(this.path);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (this.create()) return true;
+      const seen = readText(this.path);
+      if (seen === null) continue; // released in between: try again
+      const h = parseHolder(seen);
       if (h?.token === this.me.token) return true;
-      // A holder that died (or a file half-written when it did) leaves the claim stale. Two runs
-      // taking over the same stale claim race on the rename below; the `wx` retry decides it.
       if (h !== null && alive(h.pid)) return false;
-      const stale = `${this.path}.stale-${this.me.token}`;
+      // Stale: its holder died (or the file is not a claim). Move it aside, then check that what
+      // was moved is the file judged stale, not a claim another run made in between.
+      const aside = `${this.path}.stale-${this.me.token}`;
       try {
-        renameSync(this.path, stale);
-        rmSync(stale, { force: true });
+        renameSync(this.path, aside);
       } catch {
-        // Another run took the stale file over first; the retry sees its claim.
+        continue; // another run moved it first
       }
+      const moved = readText(aside);
+      if (moved !== seen) {
+        // A live claim: put it back (unless yet another claim took its place) and yield.
+        try {
+          linkSync(aside, this.path);
+        } catch {
+          // The newer claim stands.
+        }
+        rmSync(aside, { force: true });
+        return false;
+      }
+      rmSync(aside, { force: true });
     }
     return false;
   }
 
+  /**
+   * Creates the file holding this holder, complete, or returns false if it exists. Written aside
+   * and hard-linked into place: `link` fails if the name exists, and no reader ever sees a
+   * half-written claim (which it would have to judge stale).
+   */
+  private create(): boolean {
+    const tmp = `${this.path}.new-${this.me.token}`;
+    writeFileSync(tmp, JSON.stringify(this.me));
+    try {
+      linkSync(tmp, this.path);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
   release(): void {
-    if (readHolder(this.path)?.token === this.me.token) rmSync(this.path, { force: true });
+    if (parseHolder(readText(this.path))?.token === this.me.token) rmSync(this.path, { force: true });
   }
 }
 
