@@ -117,7 +117,17 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     held.forEach((c) => c.release());
     assert.equal(Object.keys(blocked.results).length, 3, 'nothing was evaluated');
     assert.match(blockedLog.join('\n'), /evaluations left are on models other running repro processes have claimed \(.*A8-s1\.claim.*\); delete a claim file if no such process is running/);
-    // Results measured under other settings are never mixed in.
+    // Results measured under other settings are never mixed in: not at start, and not from a run
+    // with other settings that writes the same file while this one runs.
+    const running = new Repro(config, data);
+    const resultsFile = join(dir, 'REPRODUCTION.json');
+    const onDisk = readFileSync(resultsFile, 'utf8');
+    const other = JSON.parse(onDisk) as { settings: { attackImages: number } };
+    other.settings.attackImages = 32;
+    writeFileSync(resultsFile, JSON.stringify(other));
+    await assert.rejects(running.run(0), /REPRODUCTION\.json now holds results measured with --n 32 \(this run: 64\): another run with other settings is writing it/);
+    writeFileSync(resultsFile, onDisk);
+    assert.ok(!existsSync(`${resultsFile}.lock`), 'the lock is released after the error');
     assert.throws(() => new Repro({ ...config, attackImages: 32 }, data), /REPRODUCTION\.json holds results measured with --n 64 \(this run: 32\)/);
     // Fewer widths for the PGD-trained models: none of them is planned.
     const noAdv = new Repro({ ...config, advWidths: [] }, data).plan();

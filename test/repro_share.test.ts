@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Claim, withLock } from '../src/eval/repro_share.js';
@@ -31,6 +31,30 @@ test('a claim has one live holder; a dead holder or a file that is no claim is t
     assert.equal(a.heldByOther(), false);
     assert.equal(a.acquire(), true, 'the claim of an exited process is stale');
     assert.equal(JSON.parse(readFileSync(path, 'utf8')).pid, process.pid);
+    a.release();
+
+    // The pid of a dead run given to a new process (containers restart with the same low pids):
+    // ours with a token we never issued, or a live pid that started at another time, or no pid.
+    for (const holder of [
+      { pid: process.pid, token: 'earlier-run-same-pid', started: null },
+      ...(existsSync(`/proc/${process.ppid}/stat`) ? [{ pid: process.ppid, token: 'reused-pid', started: '1' }] : []),
+      { pid: 0, token: 'no-pid' },
+    ]) {
+      writeFileSync(path, JSON.stringify(holder));
+      assert.equal(a.acquire(), true, `stale: ${JSON.stringify(holder)}`);
+      a.release();
+    }
+    // A live parent that started when it says it did holds its claim.
+    writeFileSync(path, JSON.stringify({ pid: process.ppid, token: 'parent', started: null }));
+    assert.equal(a.acquire(), false);
+    // Taking over a stale claim goes through a break file: while another run holds one, wait;
+    // one left by a run that died (older than 10 s) is cleared.
+    writeFileSync(path, JSON.stringify({ pid: dead, token: 'killed-run' }));
+    writeFileSync(`${path}.break`, 'other');
+    assert.equal(a.acquire(), false, 'another run is breaking the stale claim');
+    utimesSync(`${path}.break`, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    assert.equal(a.acquire(), true, 'an abandoned break file is cleared');
+    assert.ok(!existsSync(`${path}.break`));
     a.release();
 
     // A file that is not a claim (claims are linked into place complete, so no run leaves half of one).

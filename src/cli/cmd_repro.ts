@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { loadData } from '../data/index.js';
 import { Repro } from '../eval/repro.js';
-import { renderReproduction } from '../eval/repro_doc.js';
 import { Progress } from '../util/progress.js';
 import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
@@ -75,7 +74,7 @@ export async function runRepro(argv: string[]): Promise<number> {
     },
     loadData({ dir: stringOption(p, 'data') }),
   );
-  if (p.values['render-only']) renderReproduction(repro);
+  if (p.values['render-only']) repro.render();
   else await repro.run(p.values['stop-after'] === undefined ? Infinity : int('stop-after'));
   process.stdout.write(`wrote ${repro.config.out}\n`);
   return 0;

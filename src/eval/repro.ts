@@ -75,6 +75,14 @@ interface ResultsFile {
   readonly results: ReproResults;
 }
 
+/** The results file at `path`, or null if there is none; an error if it is not one. */
+function readResults(path: string): ResultsFile | null {
+  if (!existsSync(path)) return null;
+  const file = JSON.parse(readFileSync(path, 'utf8')) as Partial<ResultsFile>;
+  if (!file.settings || !file.results) throw new Error(`${path} is not a bnn-edge repro results file (no settings/results): give another --out`);
+  return file as ResultsFile;
+}
+
 /** The results file that goes with an output document: REPRODUCTION.md → REPRODUCTION.json. */
 export function resultsPathFor(out: string): string {
   return out.replace(/\.md$/i, '') + '.json';
@@ -107,9 +115,8 @@ export class Repro {
     };
     this.resultsPath = resultsPathFor(config.out);
     this.results = {};
-    if (existsSync(this.resultsPath)) {
-      const file = JSON.parse(readFileSync(this.resultsPath, 'utf8')) as Partial<ResultsFile>;
-      if (!file.settings || !file.results) throw new Error(`${this.resultsPath} is not a bnn-edge repro results file (no settings/results): give another --out`);
+    const file = readResults(this.resultsPath);
+    if (file) {
       const clash = settingsClash(file.settings, this.settings);
       if (clash) throw new Error(`${this.resultsPath} holds results measured with ${clash}: give another --out, or delete it to start over`);
       Object.assign(this.results, file.results);
@@ -264,16 +271,20 @@ export class Repro {
     while (ran < limit) {
       this.merge();
       const order = this.pending();
-      const mine = order.map((x) => x.task.model).find((m) => this.claimFor(m).acquire());
+      const models = [...new Map(order.map((x) => [keyName(x.task.model), x.task.model])).values()];
+      const mine = models.find((m) => this.claimFor(m).acquire());
       if (!mine) {
         if (order.length) {
-          const held = [...new Set(order.map((x) => this.claimFor(x.task.model).path))];
+          const held = models.map((m) => this.claimFor(m).path);
           this.config.log(`the ${order.length} evaluations left are on models other running repro processes have claimed (${held.join(', ')}); delete a claim file if no such process is running`);
         }
         break;
       }
       try {
+        // Another run may have finished this model between the merge above and the claim.
+        this.merge();
         for (const { index, task } of order.filter((x) => keyName(x.task.model) === keyName(mine))) {
+          if (this.results[task.id]) continue;
           if (ran++ >= limit) break;
           this.config.log(`evaluation ${index + 1}/${total}: ${task.id}`);
           this.results[task.id] = await task.fn(await this.model(task.model));
@@ -295,10 +306,15 @@ export class Repro {
     return c;
   }
 
-  /** Adds to this run's results those another run has saved since. */
+  /**
+   * Adds to this run's results those another run has saved since. Only adds: to measure an
+   * evaluation again, stop every run before deleting it from the results file.
+   */
   private merge(): void {
-    if (!existsSync(this.resultsPath)) return;
-    const file = JSON.parse(readFileSync(this.resultsPath, 'utf8')) as ResultsFile;
+    const file = readResults(this.resultsPath);
+    if (!file) return;
+    const clash = settingsClash(file.settings, this.settings);
+    if (clash) throw new Error(`${this.resultsPath} now holds results measured with ${clash}: another run with other settings is writing it`);
     for (const [id, r] of Object.entries(file.results)) this.results[id] ??= r;
   }
 
@@ -307,6 +323,14 @@ export class Repro {
       this.merge();
       const file: ResultsFile = { settings: this.settings, results: this.results };
       writeAtomic(this.resultsPath, JSON.stringify(file, null, 1) + '\n');
+      renderReproduction(this);
+    });
+  }
+
+  /** Re-renders the document from the results file (with what other runs have saved), under the lock they write it with. */
+  render(): void {
+    withLock(`${this.resultsPath}.lock`, () => {
+      this.merge();
       renderReproduction(this);
     });
   }

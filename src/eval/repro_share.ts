@@ -5,28 +5,45 @@
  * on a 2-core AMD EPYC, 2026-12-02: two K = 256 trainings at once took ~10 min per epoch each, one
  * alone 4.5 min).
  *
- * Each run claims a model before training or attacking it (a claim file holding its pid, so a claim
- * left by a killed run is taken over), and merges the results file on disk into its own before
+ * Each run claims a model before training or attacking it (a claim file naming its process, so a
+ * claim left by a killed run is taken over), and merges the results file on disk into its own before
  * writing it, under a lock: no run redoes or drops what another measured, even when a second run
- * was started by mistake.
+ * was started by mistake. Processes are told apart on one machine (pid, and on Linux the pid's start
+ * time, so a reused pid does not keep a dead run's claim alive); a cache shared by several machines
+ * is not supported.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 interface Holder {
   readonly pid: number;
+  /** When that pid started (Linux: clock ticks after boot; null elsewhere), so a reused pid is told apart. */
+  readonly started: string | null;
   /** Tells apart two holders in one process (two Repro objects in a test). */
   readonly token: string;
 }
 
-/** Whether the process holding a claim or lock is still running (on this machine). */
-function alive(pid: number): boolean {
+/** Field 22 of /proc/PID/stat, the process's start time; null where /proc is missing. */
+function startTime(pid: number): string | null {
+  const stat = readText(`/proc/${pid}/stat`);
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+  return stat === null ? null : (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null);
+}
+
+/** Tokens this process has handed out: a holder with our pid and another token is a dead run's. */
+const ours = new Set<string>();
+
+/** Whether the process holding a claim or lock is still running. */
+function alive(h: Holder): boolean {
+  if (!Number.isInteger(h.pid) || h.pid <= 0) return false;
+  if (h.pid === process.pid) return ours.has(h.token);
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(h.pid, 0);
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const now = startTime(h.pid);
+  return h.started === null || now === null || now === h.started;
 }
 
 function readText(path: string): string | null {
@@ -40,74 +57,79 @@ function readText(path: string): string | null {
 function parseHolder(text: string | null): Holder | null {
   try {
     const h = JSON.parse(text ?? '') as Partial<Holder>;
-    return typeof h.pid === 'number' && typeof h.token === 'string' ? { pid: h.pid, token: h.token } : null;
+    if (typeof h.pid !== 'number' || typeof h.token !== 'string') return null;
+    return { pid: h.pid, token: h.token, started: typeof h.started === 'string' ? h.started : null };
   } catch {
     return null;
   }
 }
 
+/** Creates `path` holding `text`, complete, or returns false if it exists (written aside, then hard-linked). */
+function createExclusive(path: string, text: string, token: string): boolean {
+  const tmp = `${path}.new-${token}`;
+  writeFileSync(tmp, text);
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** A break file held longer than this belongs to a run that died in the milliseconds it holds one. */
+const BREAK_STALE_MS = 10_000;
+
 /** A file only one live holder can own at a time; a dead holder's file is taken over. */
 export class Claim {
-  private readonly me: Holder = { pid: process.pid, token: randomBytes(8).toString('hex') };
+  private readonly me: Holder;
 
-  constructor(readonly path: string) {}
+  constructor(readonly path: string) {
+    this.me = { pid: process.pid, started: startTime(process.pid), token: randomBytes(8).toString('hex') };
+    ours.add(this.me.token);
+  }
 
-  /** Whether a live process other than this holder owns the file. */
+  /** Whether a live holder other than this one owns the file. */
   heldByOther(): boolean {
     const h = parseHolder(readText(this.path));
-    return h !== null && h.token !== this.me.token && alive(h.pid);
+    return h !== null && h.token !== this.me.token && alive(h);
   }
 
   /** Takes the file if free or stale; false if another live holder has it. */
   acquire(): boolean {
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (this.create()) return true;
+      // Linked into place complete: no reader ever sees half a claim (and judges it stale).
+      if (createExclusive(this.path, JSON.stringify(this.me), this.me.token)) return true;
       const seen = readText(this.path);
-      if (seen === null) continue; // released in between: try again
+      if (seen === null) continue; // released in between
       const h = parseHolder(seen);
       if (h?.token === this.me.token) return true;
-      if (h !== null && alive(h.pid)) return false;
-      // Stale: its holder died (or the file is not a claim). Move it aside, then check that what
-      // was moved is the file judged stale, not a claim another run made in between.
-      const aside = `${this.path}.stale-${this.me.token}`;
-      try {
-        renameSync(this.path, aside);
-      } catch {
-        continue; // another run moved it first
-      }
-      const moved = readText(aside);
-      if (moved !== seen) {
-        // A live claim: put it back (unless yet another claim took its place) and yield.
-        try {
-          linkSync(aside, this.path);
-        } catch {
-          // The newer claim stands.
-        }
-        rmSync(aside, { force: true });
-        return false;
-      }
-      rmSync(aside, { force: true });
+      if (h !== null && alive(h)) return false;
+      // Stale (its holder died, or the file is no claim). Runs that judged it so take turns
+      // through a break file, and each deletes the claim only if it is still the stale one it
+      // read: a claim made meanwhile by a live run is never deleted.
+      if (!this.breakStale(seen)) return false;
     }
     return false;
   }
 
-  /**
-   * Creates the file holding this holder, complete, or returns false if it exists. Written aside
-   * and hard-linked into place: `link` fails if the name exists, and no reader ever sees a
-   * half-written claim (which it would have to judge stale).
-   */
-  private create(): boolean {
-    const tmp = `${this.path}.new-${this.me.token}`;
-    writeFileSync(tmp, JSON.stringify(this.me));
-    try {
-      linkSync(tmp, this.path);
+  /** Deletes the claim if it still reads `seen`; false if another run is breaking it right now. */
+  private breakStale(seen: string): boolean {
+    const brk = `${this.path}.break`;
+    if (!createExclusive(brk, this.me.token, this.me.token)) {
+      const age = Date.now() - (statMtime(brk) ?? Date.now());
+      if (age < BREAK_STALE_MS) return false;
+      rmSync(brk, { force: true }); // left by a run that died while breaking; the next attempt retries
       return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw e;
-    } finally {
-      rmSync(tmp, { force: true });
     }
+    try {
+      if (readText(this.path) === seen) rmSync(this.path, { force: true });
+    } finally {
+      rmSync(brk, { force: true });
+    }
+    return true;
   }
 
   release(): void {
@@ -115,10 +137,21 @@ export class Claim {
   }
 }
 
+function statMtime(path: string): number | null {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
-/** Runs `fn` holding the lock file `path` (held for milliseconds: a read, a merge, a write). */
-export function withLock<T>(path: string, fn: () => T, timeoutMs = 30_000): T {
+/**
+ * Runs `fn` holding the lock file `path` (held for milliseconds: a read, a merge, a write). A lock
+ * held by a live process for longer than `timeoutMs` is an error that names the file.
+ */
+export function withLock<T>(path: string, fn: () => T, timeoutMs = 60_000): T {
   const lock = new Claim(path);
   const start = Date.now();
   while (!lock.acquire()) {
