@@ -86,3 +86,24 @@ test('info and eval --json report what the issue promises', () => {
   assert.equal(ev['agreement'], 1);
   assert.ok((ev['runtimeAccuracy'] as number) > 0.9);
 });
+
+test('train then ship --json: the run lands in a models directory with its manifest entry', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-ship-'));
+  try {
+    const run = join(dir, 'run');
+    const t = cli('train', '--arch', 'C', '--k', '8', '--epochs', '1', '--limit', '512', '--workers', '0', '--quiet', '--out', run);
+    assert.equal(t.code, 0, t.stderr);
+    const models = join(dir, 'models');
+    const r = cli('ship', run, '--name', 'tiny', '--models', models, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const entry = JSON.parse(r.stdout) as { path: string; file: string; arch: string; k: number; bytes: number; testAccuracy: { agreement: number; runtime: number } };
+    assert.equal(entry.path, join(models, 'tiny.bnn'));
+    assert.deepEqual([entry.file, entry.arch, entry.k], ['tiny.bnn', 'C', 8]);
+    assert.equal(entry.bytes, readFileSync(entry.path).length);
+    assert.equal(entry.testAccuracy.agreement, 1, 'a deterministic model agrees with its tfjs graph on every test image');
+    const manifest = JSON.parse(readFileSync(join(models, 'manifest.json'), 'utf8')) as { models: { file: string }[] };
+    assert.deepEqual(manifest.models.map((m) => m.file), ['tiny.bnn']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -97,6 +97,16 @@ test('corrupt files are rejected with a code and the byte offset', () => {
   rejects(edit((_, v) => v.setUint32(t0 + 4, 0xffffffff, true)), 'LIMIT_EXCEEDED', t0 + 4);
   rejects(edit((b) => (b[t0 + 1] = 99)), 'BAD_TENSOR', t0 + 1);
   rejects(edit((b) => b.copyWithin(t0 + TENSOR_RECORD_SIZE, t0, t0 + TENSOR_RECORD_SIZE)), 'DUPLICATE_TENSOR', t0 + TENSOR_RECORD_SIZE + 1);
+  // The last tensor record dropped (count and payload offset kept consistent): the dense layer
+  // lacks its weights.
+  const dropLast = (_: Uint8Array, v: DataView) => {
+    v.setUint16(38, v.getUint16(38, true) - 1, true);
+    v.setUint32(48, v.getUint32(48, true) - TENSOR_RECORD_SIZE, true);
+  };
+  rejects(edit(dropLast), 'MISSING_TENSOR', t0, /layer 3 \(dense\) lacks its weightsF32 tensor/);
+  rejects(edit((_, v) => v.setUint32(12, 80, true)), 'BAD_HEADER', 12, /header size 80/);
+  rejects(edit((b) => (b[25] = 1)), 'BAD_HEADER', 25, /reserved0/);
+  rejects(edit((_, v) => v.setUint32(48, v.getUint32(48, true) + 16, true)), 'BAD_HEADER', 48, /payload at/);
   // A NaN in the first float tensor's data.
   let f32rec = t0;
   while (good[f32rec + 2] !== 1) f32rec += TENSOR_RECORD_SIZE;

@@ -13,10 +13,11 @@ import { pct } from './format.js';
 export const shipCommand: CommandSpec = {
   name: 'ship',
   summary: 'Copy a trained run (from `train --out DIR`) into models/ as NAME.bnn, measure it, and record it in models/manifest.json.',
-  usage: 'bnn-edge ship RUN_DIR [--name NAME] [--models DIR]',
+  usage: 'bnn-edge ship RUN_DIR [--name NAME] [--models DIR] [--json]',
   options: {
     name: { type: 'string', help: 'file name without .bnn (default: arch + K, e.g. b64)', metavar: 'NAME' },
     models: { type: 'string', help: 'models directory', default: 'the repository models/', metavar: 'DIR' },
+    json: { type: 'boolean', help: 'print the manifest entry written, as JSON' },
   },
 };
 
@@ -59,6 +60,7 @@ export async function runShip(argv: string[]): Promise<number> {
   };
   const manifest = readManifest(dir);
   writeManifest(dir, { ...manifest, models: [...manifest.models.filter((m) => m.file !== entry.file), entry] });
-  process.stdout.write(`shipped ${join(dir, entry.file)}: tfjs ${pct(r.tfjsAccuracy)}, runtime ${pct(r.runtimeAccuracy)}, agreement ${pct(r.agreement)}\n`);
+  if (p.values['json']) process.stdout.write(JSON.stringify({ path: join(dir, entry.file), ...entry }, null, 2) + '\n');
+  else process.stdout.write(`shipped ${join(dir, entry.file)}: tfjs ${pct(r.tfjsAccuracy)}, runtime ${pct(r.runtimeAccuracy)}, agreement ${pct(r.agreement)}\n`);
   return 0;
 }

@@ -7,7 +7,6 @@ export type BnnFormatErrorCode =
   | 'SIZE_MISMATCH'
   | 'BAD_CHECKSUM'
   | 'BAD_ARCH'
-  | 'BAD_LAYER'
   | 'SHAPE_MISMATCH'
   | 'BAD_TENSOR'
   | 'TENSOR_OUT_OF_BOUNDS'
