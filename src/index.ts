@@ -23,9 +23,17 @@ export { packSigns, unpackSigns, packConvSigns, unpackConvSigns } from './format
 export * from './runtime/index.js';
 export { BnnPool, type PoolOptions } from './runtime/pool.js';
 export { RuntimeOracle, LogitsOracle, QueryBudgetExceeded, type Oracle, type DifferentiableModel } from './attacks/model.js';
-export { fgsm, pgd, carliniWagnerL2, meanSuccessfulL2, CW_PAPER, CW_STRONG, type AttackOutcome, type LinfOptions, type CwOptions } from './attacks/whitebox.js';
-export { trainSubstitute, SubstituteMlp, type SubstituteOptions } from './attacks/substitute.js';
+export { fgsm, pgd, carliniWagnerL2, meanSuccessfulL2, CW_PAPER, CW_STRONG, type AttackOutcome, type CommonOptions, type LinfOptions, type CwOptions } from './attacks/whitebox.js';
+export { attackLoss, ATTACK_LOSSES, type AttackLoss } from './attacks/loss.js';
+export { trainSubstitute, SubstituteMlp, SUBSTITUTE_ROUNDS, type SubstituteOptions, type SubstituteTraining } from './attacks/substitute.js';
 export { hopSkipJump, l2AtBudget, type HsjOptions, type HsjTrace } from './attacks/hopskipjump.js';
 export { evaluateParity, type ParityReport } from './eval/parity.js';
 export { replay, type ReplayResult } from './eval/replay.js';
-export { whiteboxEval, blackboxEval, hsjEval, type WhiteboxReport, type BlackboxReport, type HsjReport } from './eval/attacks.js';
+export {
+  whiteboxEval, blackboxEval, hsjEval, saturatedFraction, WHITEBOX_ATTACKS,
+  type WhiteboxAttack, type WhiteboxOptions, type WhiteboxRow, type WhiteboxReport, type BlackboxReport, type HsjReport,
+} from './eval/attacks.js';
+export { transferMatrix, type TransferOptions, type TransferReport } from './eval/transfer.js';
+export { runDemo, listModels, type DemoRow, type DemoOptions } from './eval/demo.js';
+export { Repro, keyName, type ReproConfig, type ModelKey, type ReproResults } from './eval/repro.js';
+export { renderReproduction } from './eval/repro_doc.js';
