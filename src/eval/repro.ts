@@ -15,6 +15,7 @@ import { DEFAULT_ADV_WEIGHT, train, type AdversarialTraining } from '../train/tr
 import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type HsjReport, type WhiteboxReport } from './attacks.js';
 import { renderReproduction } from './repro_doc.js';
 import { Claim, withLock, writeAtomic } from './repro_share.js';
+import { formatSeconds } from '../util/progress.js';
 
 export interface ReproConfig {
   readonly widths: readonly number[];
@@ -287,8 +288,11 @@ export class Repro {
           if (this.results[task.id]) continue;
           if (ran++ >= limit) break;
           this.config.log(`evaluation ${index + 1}/${total}: ${task.id}`);
-          this.results[task.id] = await task.fn(await this.model(task.model));
+          const model = await this.model(task.model);
+          const t0 = performance.now();
+          this.results[task.id] = await task.fn(model);
           this.saveAndRender();
+          this.config.log(`${task.id} done in ${formatSeconds((performance.now() - t0) / 1000)} (attack and replay, training excluded)`);
         }
       } finally {
         this.claimFor(mine).release();
