@@ -1,4 +1,4 @@
-import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadData } from '../data/index.js';
 import { modelFromParams, paramsFromModel, RESTORED_BINARY_MAGNITUDE } from '../format/model.js';
@@ -7,6 +7,7 @@ import type { ParamValues } from '../model/params.js';
 import { parseArch, type Arch, type ModelSpec } from '../model/spec.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { DEFAULT_ADV_WEIGHT, train, TRAIN_DEFAULTS } from '../train/train.js';
+import { writeAtomic } from '../util/fs.js';
 import { readModelFile } from './files.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 
@@ -131,7 +132,6 @@ export async function runTrain(argv: string[]): Promise<number> {
 function save(dir: string, ckpt: Checkpoint): string {
   saveCheckpoint(dir, ckpt);
   const bnnPath = join(dir, 'model.bnn');
-  writeFileSync(`${bnnPath}.tmp`, serializeBnn(modelFromParams(ckpt.spec, ckpt.params)));
-  renameSync(`${bnnPath}.tmp`, bnnPath);
+  writeAtomic(bnnPath, serializeBnn(modelFromParams(ckpt.spec, ckpt.params)));
   return bnnPath;
 }

@@ -14,7 +14,8 @@ import { SUBSTITUTE_ROUNDS } from '../attacks/substitute.js';
 import { DEFAULT_ADV_WEIGHT, train, type AdversarialTraining } from '../train/train.js';
 import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type HsjReport, type WhiteboxReport } from './attacks.js';
 import { renderReproduction } from './repro_doc.js';
-import { Claim, withLock, writeAtomic } from './repro_share.js';
+import { Claim, withLock } from './repro_share.js';
+import { writeAtomic } from '../util/fs.js';
 import { formatSeconds } from '../util/progress.js';
 
 export interface ReproConfig {

@@ -13,7 +13,7 @@
  * is not supported.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 interface Holder {
   readonly pid: number;
@@ -163,11 +163,4 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 60_000): T {
   } finally {
     lock.release();
   }
-}
-
-/** Writes a file by renaming a complete copy over it, so a reader never sees half of it. */
-export function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }

@@ -3,10 +3,11 @@
  * table) beside `weights.bin` (the float32 parameters, little-endian, in the table's order).
  * `bnn-edge export` turns it into the deployable .bnn.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkParams, type ParamValues } from '../model/params.js';
 import { modelSpec, paramInfos, type Arch, type ModelSpec } from '../model/spec.js';
+import { writeAtomic } from '../util/fs.js';
 
 export const CHECKPOINT_FORMAT = 'bnn-edge-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -87,11 +88,6 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
   // Written beside and renamed into place, so an interrupted save never leaves a torn checkpoint.
   writeAtomic(join(dir, 'weights.bin'), bin);
   writeAtomic(join(dir, 'checkpoint.json'), JSON.stringify(json, null, 2) + '\n');
-}
-
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  writeFileSync(`${path}.tmp`, data);
-  renameSync(`${path}.tmp`, path);
 }
 
 export function loadCheckpoint(dir: string): Checkpoint {
