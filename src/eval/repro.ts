@@ -300,7 +300,8 @@ export class Repro {
         this.models.delete(keyName(mine));
       }
     }
-    this.saveAndRender();
+    // Every result was saved as it came; what is left is the document, with other runs' results.
+    this.render();
   }
 
   /** The claim other runs respect while this one trains or attacks model `m`. */
