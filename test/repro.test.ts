@@ -117,6 +117,14 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     held.forEach((c) => c.release());
     assert.equal(Object.keys(blocked.results).length, 3, 'nothing was evaluated');
     assert.match(blockedLog.join('\n'), /evaluations left are on models other running repro processes have claimed \(.*A8-s1\.claim.*\); delete a claim file if no such process is running/);
+    // --models: a run takes only the models it is given, whatever the run order says comes first.
+    const picked = new Repro({ ...config, only: ['B8-s1'] }, data);
+    assert.equal(keyName(picked.pending()[0]!.task.model), 'A8-s1', 'without the filter A8-s1 would go next');
+    await picked.run(1);
+    const added = Object.keys(picked.results).filter((id) => !merged.includes(id));
+    assert.equal(added.length, 1);
+    assert.match(added[0]!, /:B8-s1$/);
+    await assert.rejects(new Repro({ ...config, only: ['B8-s1', 'Q8-s9'] }, data).run(1), /no evaluation of this run is on Q8-s9; its models are A8-s1, /);
     // Results measured under other settings are never mixed in: not at start, and not from a run
     // with other settings that writes the same file while this one runs.
     const running = new Repro(config, data);

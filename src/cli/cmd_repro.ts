@@ -29,10 +29,11 @@ export const reproCommand: CommandSpec = {
     data: dataOption,
     dir: { type: 'string', help: 'cache of trained checkpoints', default: 'runs/repro', metavar: 'DIR' },
     out: { type: 'string', help: 'markdown to write; SVGs and the results (.json of the same name, which a run resumes from) go beside it', default: 'docs/REPRODUCTION.md', metavar: 'FILE' },
+    models: { type: 'string', help: 'take only these models, e.g. B256-s2,C256-s2 (default: every model the document needs)', metavar: 'LIST' },
     'stop-after': { type: 'string', help: 'run at most N new evaluations, then write the (partial) document', metavar: 'N' },
     'render-only': { type: 'boolean', help: 'only re-render the document from cached results' },
   },
-  details: 'The full default run trains 27 clean and 18 PGD-trained models and takes days on 2 cores; a reduced run, e.g.\n  bnn-edge repro --widths 64 --adv-seeds 1 --adv-steps 7 --adv-step 0.1\ntakes a few hours. Every finished model and evaluation is cached, so a run can be stopped and resumed;\nthe document is rewritten after each evaluation and says how many are done (--stop-after N ends a session early on purpose).\nTraining uses 2 threads: with more cores, start the same command once per 2 cores; the runs claim different\nmodels in the cache (--dir) and merge what each measured into the one results file.',
+  details: 'The full default run trains 27 clean and 18 PGD-trained models and takes days on 2 cores; a reduced run, e.g.\n  bnn-edge repro --widths 64 --adv-seeds 1 --adv-steps 7 --adv-step 0.1\ntakes a few hours. Every finished model and evaluation is cached, so a run can be stopped and resumed;\nthe document is rewritten after each evaluation and says how many are done (--stop-after N ends a session early on purpose;\n--models picks which models a session trains and attacks).\nTraining uses 2 threads: with more cores, start the same command once per 2 cores; the runs claim different\nmodels in the cache (--dir) and merge what each measured into the one results file.',
 };
 
 export async function runRepro(argv: string[]): Promise<number> {
@@ -50,6 +51,11 @@ export async function runRepro(argv: string[]): Promise<number> {
   const stray = advWidths.find((k) => !widths.includes(k));
   if (stray !== undefined) throw new UsageError(`--adv-widths ${stray} is not one of --widths ${widths.join(',')}`);
   const int = (name: string, min = 1) => numberOption(p, name, { integer: true, min })!;
+  const modelList = (list: string) => {
+    const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+    if (!names.length) throw new UsageError('--models needs model names such as B256-s2,C256-s2');
+    return names;
+  };
   const out = stringOption(p, 'out')!;
   let bar: { label: string; progress: Progress } | undefined;
   const repro = new Repro(
@@ -66,6 +72,7 @@ export async function runRepro(argv: string[]): Promise<number> {
       hsjQueries: int('hsj-queries', 10),
       dir: stringOption(p, 'dir')!,
       out: out === 'docs/REPRODUCTION.md' ? DOC : out,
+      only: p.values.models === undefined ? undefined : modelList(stringOption(p, 'models')!),
       log: (m) => process.stderr.write(`[repro] ${m}\n`),
       onProgress: (task, done, total) => {
         if (bar?.label !== task) bar = { label: task, progress: new Progress({ label: task, total }) };

@@ -43,6 +43,8 @@ export interface ReproConfig {
   readonly log: (msg: string) => void;
   /** Progress inside one evaluation (`task` is its cache id): images, or substitute rounds. */
   readonly onProgress?: (task: string, done: number, total: number) => void;
+  /** Models this run may take (key names such as `B256-s2`); all of the plan's when absent. */
+  readonly only?: readonly string[];
 }
 
 export interface ModelKey {
@@ -268,11 +270,18 @@ export class Repro {
    * they measured before choosing the next.
    */
   async run(limit = Infinity): Promise<void> {
-    const total = this.plan().length;
+    const plan = this.plan();
+    const total = plan.length;
+    const only = this.config.only ? new Set(this.config.only) : null;
+    if (only) {
+      const names = new Set(plan.map((t) => keyName(t.model)));
+      const unknown = [...only].filter((n) => !names.has(n));
+      if (unknown.length) throw new Error(`no evaluation of this run is on ${unknown.join(', ')}; its models are ${[...names].join(', ')}`);
+    }
     let ran = 0;
     while (ran < limit) {
       this.merge();
-      const order = this.pending();
+      const order = this.pending().filter((x) => !only || only.has(keyName(x.task.model)));
       const models = [...new Map(order.map((x) => [keyName(x.task.model), x.task.model])).values()];
       const mine = models.find((m) => this.claimFor(m).acquire());
       if (!mine) {
