@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { head } from '../src/data/dataset.js';
 import { loadData } from '../src/data/index.js';
-import { hopSkipJump } from '../src/attacks/hopskipjump.js';
+import { hopSkipJump, l2AtBudget } from '../src/attacks/hopskipjump.js';
 import { LogitsOracle, QueryBudgetExceeded, RuntimeOracle, type Oracle } from '../src/attacks/model.js';
 import { trainSubstitute } from '../src/attacks/substitute.js';
 import { carliniWagnerL2, CW_PAPER, fgsm, meanSuccessfulL2, pgd } from '../src/attacks/whitebox.js';
@@ -79,7 +79,21 @@ test('Carlini–Wagner L2 succeeds with small perturbations; L2 is averaged over
   for (let i = 0; i < 24; i++) if (!out.success[i]) assert.equal(out.l2[i], 0, 'a failed image is returned unperturbed');
   assert.ok(mean > 0 && mean < 5);
   assert.ok(Number.isNaN(meanSuccessfulL2({ success: new Uint8Array(3), l2: new Float32Array(3) })));
+  // `among` restricts the mean to the marked images (e.g. those classified correctly before the attack).
+  const two = { success: Uint8Array.from([1, 1, 0]), l2: Float32Array.from([0.01, 3, 0]) };
+  assert.equal(meanSuccessfulL2(two, [0, 1, 1]), 3);
+  assert.ok(Number.isNaN(meanSuccessfulL2(two, [0, 0, 1])));
   graph.dispose();
+});
+
+test('whiteboxEval CW reports mean L2 over all successes and over images classified correctly before the attack', async () => {
+  const report = await whiteboxEval('a8', modelA, data.test, { attack: 'cw-paper', n: 24 });
+  const row = report.rows[0]!;
+  assert.ok(row.meanL2 !== null && Number.isFinite(row.meanL2));
+  assert.ok(row.meanL2OfCorrect !== undefined && row.meanL2OfCorrect !== null);
+  // An image misclassified before the attack is a success near L2 = 0, so leaving those out can only raise the mean.
+  assert.ok(row.meanL2OfCorrect >= row.meanL2 - 1e-6, `${row.meanL2OfCorrect} vs ${row.meanL2}`);
+  await assert.rejects(whiteboxEval('a8', modelA, data.test, { attack: 'fgsm', n: 0 }), /images to attack must be a positive integer, got 0/);
 });
 
 test('the substitute attack reads nothing from its oracle but labels', async () => {
@@ -124,6 +138,15 @@ test('HopSkipJump finds label-only adversarials and respects its query budget', 
     assert.ok(trace.adversarial.every((v) => v >= 0 && v <= 1));
   }
   assert.equal(tried, 3);
+  // A budget that runs out inside the first binary search still returns, and scores, the
+  // adversarial point reached so far.
+  const i = Array.from(pred).findIndex((l, j) => l === attacked.labels[j]);
+  const x = attacked.images.slice(i * 784, (i + 1) * 784);
+  const short = hopSkipJump(new RuntimeOracle(rt), x, attacked.labels[i]!, { budget: 8, seed: 1 });
+  assert.ok(short.queries <= 8);
+  assert.ok(short.found, 'uniform noise is adversarial within a few queries');
+  assert.notEqual(rt.predict(short.adversarial, 1)[0], attacked.labels[i]);
+  assert.ok(Number.isFinite(l2AtBudget(short, 8)), 'the point found is in the trajectory');
 });
 
 test('LogitsOracle gives the tfjs graph\'s labels, counts them and keeps its budget', () => {

@@ -51,6 +51,9 @@ test('usage errors exit 2 and say what was wrong', () => {
   const badEps = cli('transfer', '--eps', '2');
   assert.equal(badEps.code, 2);
   assert.match(badEps.stderr, /--eps must be a number in \[0, 1\]/);
+  const badBudget = cli('hsj', join(MODELS, 'b64.bnn'), '--budgets', '1000,5k');
+  assert.equal(badBudget.code, 2);
+  assert.match(badBudget.stderr, /--budgets must be positive integers, got "5k"/);
   const noModels = cli('repro', '--models', ',', '--out', join(tmpdir(), 'never.md'));
   assert.equal(noModels.code, 2);
   assert.match(noModels.stderr, /--models needs model names such as B256-s2,C256-s2/);

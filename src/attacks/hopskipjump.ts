@@ -45,6 +45,7 @@ export function hopSkipJump(oracle: Oracle, x: Float32Array, label: number, o: H
   const rng = new Rng(o.seed ?? 0);
   const start = oracle.queries;
   const used = () => oracle.queries - start;
+  const left = () => o.budget - used();
   const trajectory: { queries: number; l2: number }[] = [];
   const theta = (o.gamma ?? 1) / (Math.sqrt(D) * D);
   const adversarial = (imgs: Float32Array, n: number): Uint8Array => {
@@ -60,7 +61,7 @@ export function hopSkipJump(oracle: Oracle, x: Float32Array, label: number, o: H
       if (adversarial(noise, 1)[0]) best = noise;
     }
     if (!best) return { found: false, adversarial: x.slice(), trajectory, queries: used() };
-    best = binarySearch(x, best, theta, adversarial);
+    best = binarySearch(x, best, theta, adversarial, left);
     trajectory.push({ queries: used(), l2: l2(best, x) });
     // 2. Iterate: gradient-direction estimate, geometric step search, project to the boundary.
     for (let t = 1; ; t++) {
@@ -105,7 +106,7 @@ export function hopSkipJump(oracle: Oracle, x: Float32Array, label: number, o: H
           break;
         }
       }
-      const next = binarySearch(x, candidate, theta, adversarial);
+      const next = binarySearch(x, candidate, theta, adversarial, left);
       if (l2(next, x) < l2(best, x)) {
         best = next;
         trajectory.push({ queries: used(), l2: l2(best, x) });
@@ -117,12 +118,15 @@ export function hopSkipJump(oracle: Oracle, x: Float32Array, label: number, o: H
   return best ? { found: true, adversarial: best, trajectory, queries: used() } : { found: false, adversarial: x.slice(), trajectory, queries: used() };
 }
 
-/** Smallest blend of x toward an adversarial xa that is still adversarial (to tolerance θ). */
-function binarySearch(x: Float32Array, xa: Float32Array, theta: number, adversarial: (imgs: Float32Array, n: number) => Uint8Array): Float32Array {
+/**
+ * Smallest blend of x toward an adversarial xa that is still adversarial (to tolerance θ, or as
+ * close as the queries left allow: a search cut short still returns an adversarial point).
+ */
+function binarySearch(x: Float32Array, xa: Float32Array, theta: number, adversarial: (imgs: Float32Array, n: number) => Uint8Array, left: () => number): Float32Array {
   let lo = 0;
   let hi = 1;
   const probe = new Float32Array(D);
-  while (hi - lo > theta) {
+  while (hi - lo > theta && left() > 0) {
     const mid = (lo + hi) / 2;
     if (adversarial(blend(x, xa, mid, probe), 1)[0]) hi = mid;
     else lo = mid;

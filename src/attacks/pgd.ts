@@ -31,7 +31,7 @@ export function linfBox(x0: tf.Tensor4D, eps: number, [lo, hi]: readonly [number
   return tf.tidy(() => ({ lower: tf.maximum(tf.sub(x0, eps), lo) as tf.Tensor4D, upper: tf.minimum(tf.add(x0, eps), hi) as tf.Tensor4D }));
 }
 
-/** A uniform random point of the box (Madry's random start). */
+/** Madry's random start: x0 plus uniform noise in [−ε, ε], clipped to the box (so the box's faces are drawn more often than its inside). */
 export function randomStart(x0: tf.Tensor4D, eps: number, box: LinfBox, seed: number): tf.Tensor4D {
   return tf.tidy(() => tf.minimum(tf.maximum(tf.add(x0, tf.randomUniform(x0.shape, -eps, eps, 'float32', seed)), box.lower), box.upper) as tf.Tensor4D);
 }

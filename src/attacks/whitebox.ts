@@ -159,7 +159,7 @@ export function carliniWagnerL2(model: DifferentiableModel, images: Float32Array
     const lo = new Float32Array(b);
     const hi = new Float32Array(b).fill(Infinity);
     const x0 = tf.tensor4d(clean, [b, 28, 28, 1]);
-    const onehot = tf.oneHot(tf.tensor1d(Int32Array.from(lab), 'int32'), 10);
+    const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(lab), 'int32'), 10));
     const w0 = tf.tidy(() => tf.atanh(tf.mul(tf.sub(tf.mul(x0, 2), 1), 0.999999)));
     for (let bs = 0; bs < o.binarySteps; bs++) {
       const found = new Uint8Array(b);
@@ -172,7 +172,8 @@ export function carliniWagnerL2(model: DifferentiableModel, images: Float32Array
           const xa = tf.div(tf.add(tf.tanh(wv), 1), 2) as tf.Tensor4D;
           const z = logitsOf(xa);
           const real = tf.sum(tf.mul(z, onehot), 1);
-          const other = tf.max(tf.sub(z, tf.mul(onehot, 1e4)), 1);
+          // The mask must exceed any logit gap (temperature < 1 widens them), as in loss.ts.
+          const other = tf.max(tf.sub(z, tf.mul(onehot, 1e30)), 1);
           const f = tf.relu(tf.add(tf.sub(real, other), o.confidence));
           const dist = tf.sum(tf.square(tf.sub(xa, x0)), [1, 2, 3]);
           return tf.sum(tf.add(dist, tf.mul(cT, f))) as tf.Scalar;
@@ -226,12 +227,15 @@ export function carliniWagnerL2(model: DifferentiableModel, images: Float32Array
   return { adversarial, success, l2: l2Norms(adversarial, images, n), zeroGradientFraction: 0, firstSuccess };
 }
 
-/** Mean L2 over the successful images only (NaN when none succeeded). */
-export function meanSuccessfulL2(r: Pick<AttackOutcome, 'success' | 'l2'>): number {
+/**
+ * Mean L2 over the successful images only (NaN when none succeeded); with `among`, only over the
+ * images it marks (e.g. those the model classified correctly before the attack).
+ */
+export function meanSuccessfulL2(r: Pick<AttackOutcome, 'success' | 'l2'>, among?: ArrayLike<number>): number {
   let s = 0;
   let k = 0;
   for (let i = 0; i < r.success.length; i++) {
-    if (r.success[i]) {
+    if (r.success[i] && (!among || among[i])) {
       s += r.l2[i]!;
       k++;
     }

@@ -68,13 +68,16 @@ export async function runAttack(argv: string[]): Promise<number> {
   process.stdout.write(`\n${report.model}: ${attack} on ${report.images} test images (clean runtime accuracy ${pct(report.cleanRuntimeAccuracy)})\n\n`);
   process.stdout.write(
     table(
-      ['eps', 'tfjs accuracy', 'runtime accuracy', 'agreement', 'attack success (tfjs)', ...(attack.startsWith('cw') ? ['mean L2 (successes)'] : [])],
-      report.rows.map((r) => [r.eps ?? '-', pct(r.tfjsAccuracy), pct(r.runtimeAccuracy), pct(r.agreement), pct(r.successRate), ...(r.meanL2 !== null ? [r.meanL2.toFixed(3)] : [])]),
+      ['eps', 'tfjs accuracy', 'runtime accuracy', 'agreement', 'attack success (tfjs)', ...(attack.startsWith('cw') ? ['mean L2 (successes)', 'mean L2 (of clean-correct)'] : [])],
+      report.rows.map((r) => [r.eps ?? '-', pct(r.tfjsAccuracy), pct(r.runtimeAccuracy), pct(r.agreement), pct(r.successRate), ...(attack.startsWith('cw') ? [l2Cell(r.meanL2), l2Cell(r.meanL2OfCorrect ?? null)] : [])]),
     ),
   );
   for (const w of report.warnings) process.stdout.write(`warning: ${w}\n`);
   return 0;
 }
+
+/** A mean L2 for the table: '—' where no image was fooled. */
+const l2Cell = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
 
 export const blackboxCommand: CommandSpec = {
   name: 'blackbox',
@@ -147,12 +150,12 @@ export async function runHsj(argv: string[]): Promise<number> {
   const { model } = readModelFile(path!);
   const data = loadData({ dir: stringOption(p, 'data') });
   const max = numberOption(p, 'queries', { integer: true, min: 10 })!;
-  const budgets = stringOption(p, 'budgets')!
-    .split(',')
-    .map(Number)
-    .filter((b) => b <= max);
+  const given = stringOption(p, 'budgets')!.split(',');
+  const bad = given.find((b) => !/^\d+$/.test(b.trim()) || Number(b) < 1);
+  if (bad !== undefined) throw new UsageError(`--budgets must be positive integers, got "${bad}"`);
+  // Budgets above --queries cannot be reached; --queries itself is always reported.
+  const budgets = given.map(Number).filter((b) => b <= max);
   if (!budgets.includes(max)) budgets.push(max);
-  if (budgets.some((b) => !Number.isInteger(b) || b < 1)) throw new UsageError('--budgets must be positive integers');
   const n = numberOption(p, 'n', { integer: true, min: 1 })!;
   const bar = new Progress({ label: `hsj ${basename(path!)}`, total: n, stream: p.values['json'] ? null : undefined });
   const r = await hsjEval(basename(path!, '.bnn'), model, data.test, {

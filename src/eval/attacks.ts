@@ -9,7 +9,7 @@ import { carliniWagnerL2, CW_PAPER, CW_STRONG, fgsm, meanSuccessfulL2, pgd, type
 import type { AttackLoss } from '../attacks/loss.js';
 import { hopSkipJump, l2AtBudget, type HsjTrace } from '../attacks/hopskipjump.js';
 import { RuntimeOracle } from '../attacks/model.js';
-import { trainSubstitute, type SubstituteOptions } from '../attacks/substitute.js';
+import { trainSubstitute, type SubstituteMlp, type SubstituteOptions } from '../attacks/substitute.js';
 import type { BnnModel } from '../format/model.js';
 import { DeployedGraph } from '../model/deployed.js';
 import { predictLabels } from '../model/predict.js';
@@ -36,8 +36,13 @@ export interface WhiteboxRow extends ReplayResult {
   readonly eps: number | null;
   /** Share of images the attack fooled on the crafting (tfjs) model. */
   readonly successRate: number;
-  /** CW: mean L2 over successful images. */
+  /**
+   * CW: mean L2 over successful images (null when none). As in Carlini & Wagner's reference code,
+   * an image the model already misclassifies counts as a success found near L2 = 0.
+   */
   readonly meanL2: number | null;
+  /** CW: mean L2 over the successes on images the crafting model classified correctly before the attack (null when none). */
+  readonly meanL2OfCorrect?: number | null;
   readonly zeroGradientFraction: number;
   /** CW: accuracy of the crafting model after each iteration (index 0 = after iteration 1). */
   readonly cwCurve?: number[];
@@ -84,7 +89,7 @@ export function saturatedFraction(logits: Float32Array, labels: ArrayLike<number
 
 export async function whiteboxEval(name: string, model: BnnModel, test: Dataset, o: WhiteboxOptions): Promise<WhiteboxReport> {
   await initTfjs();
-  const data = head(test, o.n ?? 1000);
+  const data = head(test, atLeastOne(o.n ?? 1000, 'images to attack'));
   const graph = new DeployedGraph(model, o.seed ?? 0, name);
   const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
   const warnings: string[] = [];
@@ -110,6 +115,9 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
         runs.push({ eps, out });
       }
     }
+    const cw = o.attack.startsWith('cw');
+    const finite = (v: number) => (Number.isFinite(v) ? v : null);
+    const cleanCorrect = cw ? Uint8Array.from(predictLabels(graph.logitsFn, data.images, data.n), (p, i) => (p === data.labels[i] ? 1 : 0)) : null;
     const rows = runs.map(({ eps, out }): WhiteboxRow => {
       let s = 0;
       for (const v of out.success) s += v;
@@ -117,7 +125,8 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
         eps,
         ...replay(out.adversarial, data, graph.logitsFn, rt),
         successRate: s / data.n,
-        meanL2: o.attack.startsWith('cw') ? meanSuccessfulL2(out) : null,
+        meanL2: cw ? finite(meanSuccessfulL2(out)) : null,
+        ...(cleanCorrect ? { meanL2OfCorrect: finite(meanSuccessfulL2(out, cleanCorrect)) } : {}),
         zeroGradientFraction: out.zeroGradientFraction,
         ...(out.firstSuccess ? { cwCurve: successCurve(out.firstSuccess) } : {}),
       };
@@ -130,7 +139,7 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
       if (r.agreement < 0.99) warnings.push(`runtime and tfjs disagree on ${(100 * (1 - r.agreement)).toFixed(1)}% of adversarial inputs${r.eps !== null ? ` at ε=${r.eps}` : ''}: ${graph.stochastic ? "model S draws its own weight sample on each side, so this measures sampling noise (an adversarial input that fools one sample can miss another)" : 'inputs near the decision boundary flip with float rounding in conv1'}.`);
     }
     if (!o.attack.startsWith('cw') && loss === 'ce-float32' && saturated > 0.25)
-      warnings.push(`${(100 * saturated).toFixed(0)}% of the attacked images have a softmax saturated in float32 (logit margin > ${SATURATION_MARGIN.toFixed(1)}${o.temperature ? ` at temperature ${o.temperature}` : ''}): there float32 cross-entropy's gradient loses its true-class term, so this attack understates a gradient attacker; drop --loss ce-float32 (the default computes the same direction exactly).`);
+      warnings.push(`${(100 * saturated).toFixed(0)}% of the attacked images have a softmax saturated in float32 (logit margin > ${SATURATION_MARGIN.toFixed(1)}${o.temperature !== undefined && o.temperature !== 1 ? ` at temperature ${o.temperature}` : ''}): there float32 cross-entropy's gradient loses its true-class term, so this attack understates a gradient attacker; drop --loss ce-float32 (the default computes the same direction exactly).`);
     if (graph.stochastic && o.attack !== 'eot-pgd' && (o.eot ?? 1) === 1) warnings.push('model S samples its weights at every pass: gradients of one sample understate the attack; use --attack eot-pgd (EOT).');
     return { model: name, attack: o.attack, loss, images: data.n, cleanRuntimeAccuracy, rows, saturatedFraction: saturated, warnings: [...new Set(warnings)] };
   } finally {
@@ -151,6 +160,12 @@ function successCurve(first: Int32Array): number[] {
     curve.push(1 - fooled / first.length);
   }
   return curve;
+}
+
+/** A count of images an evaluation needs at least one of (its accuracies are shares of it). */
+function atLeastOne(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${what} must be a positive integer, got ${n}`);
+  return n;
 }
 
 export interface BlackboxReport {
@@ -174,12 +189,15 @@ export async function blackboxEval(name: string, model: BnnModel, test: Dataset,
   const seeds = o.seedImages ?? 150;
   if (test.n <= seeds) throw new RangeError(`the test set has ${test.n} images; the attack needs more than its ${seeds} seed images`);
   const px = 784;
+  const rest = Math.min(test.n - seeds, atLeastOne(o.n ?? test.n - seeds, 'evaluation images'));
   const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
-  const oracle = new RuntimeOracle(rt);
-  const { substitute, queries, trainImages } = trainSubstitute(oracle, test.images.slice(0, seeds * px), o);
-  const graph = new DeployedGraph(model, o.seed ?? 0, name);
+  let substitute: SubstituteMlp | undefined;
+  let graph: DeployedGraph | undefined;
   try {
-    const rest = Math.min(test.n - seeds, o.n ?? test.n - seeds);
+    const trained = trainSubstitute(new RuntimeOracle(rt), test.images.slice(0, seeds * px), o);
+    substitute = trained.substitute;
+    const { queries, trainImages } = trained;
+    graph = new DeployedGraph(model, o.seed ?? 0, name);
     const data = { n: rest, images: test.images.slice(seeds * px, (seeds + rest) * px), labels: test.labels.slice(seeds, seeds + rest) };
     const eps = o.eps ?? 0.3;
     const adv = fgsm(substitute, data.images, data.labels, eps).adversarial;
@@ -191,14 +209,14 @@ export async function blackboxEval(name: string, model: BnnModel, test: Dataset,
       queries,
       eps,
       images: rest,
-      substituteAccuracy: accuracyOf(predictLabels((x) => substitute.logits(x), data.images, rest), data.labels),
+      substituteAccuracy: accuracyOf(predictLabels((x) => substitute!.logits(x), data.images, rest), data.labels),
       runtimeAccuracy: r.runtimeAccuracy,
       tfjsAccuracy: r.tfjsAccuracy,
       agreement: r.agreement,
     };
   } finally {
-    substitute.dispose();
-    graph.dispose();
+    substitute?.dispose();
+    graph?.dispose();
     rt.dispose();
   }
 }
@@ -217,25 +235,28 @@ export interface HsjReport {
 export async function hsjEval(name: string, model: BnnModel, test: Dataset, o: { n?: number; budgets?: readonly number[]; seed?: number; l2Radius?: number; onImage?: (i: number, n: number) => void } = {}): Promise<HsjReport> {
   const budgets = [...(o.budgets ?? [1000, 5000, 20000])].sort((a, b) => a - b);
   const maxBudget = budgets[budgets.length - 1]!;
+  const data = head(test, atLeastOne(o.n ?? 20, 'images to attack'));
   const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
-  const data = head(test, o.n ?? 20);
-  const clean = rt.predict(data.images, data.n);
   const traces: (HsjTrace | null)[] = [];
   const t0 = performance.now();
   let total = 0;
-  for (let i = 0; i < data.n; i++) {
-    o.onImage?.(i, data.n);
-    const x = data.images.slice(i * 784, (i + 1) * 784);
-    if (clean[i] !== data.labels[i]) {
-      traces.push(null); // already misclassified: distance 0
-      continue;
+  try {
+    const clean = rt.predict(data.images, data.n);
+    for (let i = 0; i < data.n; i++) {
+      o.onImage?.(i, data.n);
+      const x = data.images.slice(i * 784, (i + 1) * 784);
+      if (clean[i] !== data.labels[i]) {
+        traces.push(null); // already misclassified: distance 0
+        continue;
+      }
+      const oracle = new RuntimeOracle(rt, maxBudget);
+      traces.push(hopSkipJump(oracle, x, data.labels[i]!, { budget: maxBudget, seed: (o.seed ?? 0) + i }));
+      total += oracle.queries;
     }
-    const oracle = new RuntimeOracle(rt, maxBudget);
-    traces.push(hopSkipJump(oracle, x, data.labels[i]!, { budget: maxBudget, seed: (o.seed ?? 0) + i }));
-    total += oracle.queries;
+  } finally {
+    rt.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
-  rt.dispose();
   const radius = o.l2Radius ?? 2;
   return {
     model: name,
