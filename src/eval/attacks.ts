@@ -224,6 +224,11 @@ export async function blackboxEval(name: string, model: BnnModel, test: Dataset,
 export interface HsjReport {
   readonly model: string;
   readonly images: number;
+  /**
+   * Per query budget: share fooled at any distance, median L2 of the best adversarial so far (the
+   * lower middle value for an even count; Infinity when fewer than half are fooled; an image
+   * misclassified before the attack counts at 0), and share fooled within `l2Radius`.
+   */
   readonly budgets: { readonly queries: number; readonly successRate: number; readonly medianL2: number; readonly successAtL2: number }[];
   /** L2 radius used for successAtL2. */
   readonly l2Radius: number;
