@@ -17,6 +17,7 @@ import { accuracySuite } from './suites/accuracy.js';
 import { arm64Suite } from './suites/arm64.js';
 import { attacksSuite } from './suites/attacks.js';
 import { hsjSuite } from './suites/hsj.js';
+import { cwSuite } from './suites/cw.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -30,6 +31,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   arm64: arm64Suite,
   attacks: attacksSuite,
   hsj: hsjSuite,
+  cw: cwSuite,
 };
 
 /** Suites run by default (accuracy trains eight models: ask for it by name). */
