@@ -5,7 +5,7 @@ import { loadData } from '../src/data/index.js';
 import { hopSkipJump, l2AtBudget } from '../src/attacks/hopskipjump.js';
 import { LogitsOracle, QueryBudgetExceeded, RuntimeOracle, type Oracle } from '../src/attacks/model.js';
 import { trainSubstitute } from '../src/attacks/substitute.js';
-import { carliniWagnerL2, CW_PAPER, fgsm, meanSuccessfulL2, pgd } from '../src/attacks/whitebox.js';
+import { carliniWagnerL2, CW_PAPER, CW_STRONG, fgsm, meanSuccessfulL2, pgd } from '../src/attacks/whitebox.js';
 import { replay } from '../src/eval/replay.js';
 import { transferMatrix } from '../src/eval/transfer.js';
 import { saturatedFraction, SATURATION_MARGIN, whiteboxEval } from '../src/eval/attacks.js';
@@ -83,6 +83,12 @@ test('Carlini–Wagner L2 succeeds with small perturbations; L2 is averaged over
   const two = { success: Uint8Array.from([1, 1, 0]), l2: Float32Array.from([0.01, 3, 0]) };
   assert.equal(meanSuccessfulL2(two, [0, 1, 1]), 3);
   assert.ok(Number.isNaN(meanSuccessfulL2(two, [0, 0, 1])));
+  // The stronger default fools at least as many images as the paper's setting, closer to the originals.
+  const paper = carliniWagnerL2(graph, small.images, small.labels, CW_PAPER);
+  const strong = carliniWagnerL2(graph, small.images, small.labels, CW_STRONG);
+  const fooled = (o: { success: Uint8Array }) => o.success.reduce((a, v) => a + v, 0);
+  assert.ok(fooled(strong) >= fooled(paper), `strong ${fooled(strong)} vs paper ${fooled(paper)}`);
+  assert.ok(meanSuccessfulL2(strong) < meanSuccessfulL2(paper), `strong ${meanSuccessfulL2(strong)} vs paper ${meanSuccessfulL2(paper)}`);
   graph.dispose();
 });
 

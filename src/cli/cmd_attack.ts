@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { loadData } from '../data/index.js';
 import { ATTACK_LOSSES, type AttackLoss } from '../attacks/loss.js';
+import { CW_PAPER, CW_STRONG } from '../attacks/whitebox.js';
 import { blackboxEval, hsjEval, whiteboxEval, WHITEBOX_ATTACKS, type WhiteboxAttack } from '../eval/attacks.js';
 import { Progress } from '../util/progress.js';
 import { readModelFile } from './files.js';
@@ -9,12 +10,15 @@ import { pct, table } from './format.js';
 
 export const dataOption = { type: 'string', help: 'directory of MNIST-format IDX files, or mnist-full (default: the embedded MNIST test split)', metavar: 'DIR' } as const;
 
+/** A CW setting as the help states it. */
+const cwSetting = (c: typeof CW_PAPER) => `${c.binarySteps} search step${c.binarySteps > 1 ? 's' : ''} over c from ${c.initialConst}, ${c.iterations} iterations${c.binarySteps > 1 ? ' each' : ''} at lr ${c.learningRate}`;
+
 export const attackCommand: CommandSpec = {
   name: 'attack',
   summary: 'White-box attack crafted on the tfjs graph rebuilt from the .bnn, replayed on the packed runtime: accuracy on both and their agreement.',
   usage: 'bnn-edge attack MODEL.bnn --attack fgsm|pgd|cw|cw-paper|eot-pgd [--eps 0.1,0.2,0.3] [--n N] [--json]',
   options: {
-    attack: { type: 'string', help: `one of ${WHITEBOX_ATTACKS.join(', ')} (cw = stronger defaults, cw-paper = 1 search step, lr 0.1, c 10, 100 iterations)`, default: 'fgsm', metavar: 'NAME' },
+    attack: { type: 'string', help: `one of ${WHITEBOX_ATTACKS.join(', ')} (cw = stronger: ${cwSetting(CW_STRONG)}; cw-paper = the paper's: ${cwSetting(CW_PAPER)})`, default: 'fgsm', metavar: 'NAME' },
     eps: { type: 'string', help: 'L∞ radii, comma-separated (FGSM / PGD)', default: '0.1,0.2,0.3', metavar: 'LIST' },
     n: { type: 'string', help: 'images attacked', default: '1000', metavar: 'N' },
     steps: { type: 'string', help: 'PGD iterations', default: '40', metavar: 'N' },
