@@ -8,7 +8,7 @@
  */
 import { loadData } from '../../src/data/index.js';
 import { whiteboxEval, type WhiteboxAttack } from '../../src/eval/attacks.js';
-import { CW_STRONG } from '../../src/attacks/whitebox.js';
+import { CW_PAPER, CW_STRONG } from '../../src/attacks/whitebox.js';
 import { PAPER_CW } from '../../src/eval/paper.js';
 import { fmt, mdTable, pct } from '../lib.js';
 import { attackedModels } from './attacks.js';
@@ -50,7 +50,7 @@ export async function cwSuite(): Promise<{ markdown: string; data: unknown }> {
     }
   }
   const markdown =
-    `Carlini–Wagner L2, untargeted, crafted on the tfjs graph rebuilt from each .bnn and replayed on the runtime. "paper": 1 binary-search step, lr 0.1, c = 10, 100 iterations, first ${PAPER_IMAGES} test images; "strong": ${CW_STRONG.binarySteps} binary-search steps from c = ${CW_STRONG.initialConst}, ${CW_STRONG.iterations} iterations each at lr ${CW_STRONG.learningRate}, first ${STRONG_IMAGES} test images. Mean L2 of successes over all of them (an image the model already misclassifies is a success near L2 = 0, as in Carlini & Wagner's code) and over the images the tfjs graph classified correctly before the attack. s64 resamples its weights at every pass, so its CW (one sample per step, no EOT) crafts against samples the runtime does not draw.\n\n` +
+    `Carlini–Wagner L2, untargeted, crafted on the tfjs graph rebuilt from each .bnn and replayed on the runtime. "paper": ${CW_PAPER.binarySteps} binary-search step from c = ${CW_PAPER.initialConst}, ${CW_PAPER.iterations} iterations at lr ${CW_PAPER.learningRate}, first ${PAPER_IMAGES} test images; "strong": ${CW_STRONG.binarySteps} binary-search steps from c = ${CW_STRONG.initialConst}, ${CW_STRONG.iterations} iterations each at lr ${CW_STRONG.learningRate}, first ${STRONG_IMAGES} test images. Mean L2 of successes over all of them (an image the model already misclassifies is a success near L2 = 0, as in Carlini & Wagner's code) and over the images the tfjs graph classified correctly before the attack. s64 resamples its weights at every pass, so its CW (one sample per step, no EOT) crafts against samples the runtime does not draw.\n\n` +
     mdTable(['model', 'CW', 'images', 'clean (runtime)', 'tfjs accuracy', 'runtime accuracy', 'agreement', 'mean L2, all successes', 'mean L2, clean-correct', 'paper (K=64): accuracy / mean L2', 'seconds'], rows);
   return { markdown, data };
 }

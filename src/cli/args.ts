@@ -72,6 +72,16 @@ export function numberOption(p: Parsed, name: string, check: { integer?: boolean
   return v;
 }
 
+/** Reads a comma-separated list of positive integers (each at most `max`), with a clear error naming the option. */
+export function positiveIntListOption(p: Parsed, name: string, max = Infinity): number[] | undefined {
+  const raw = stringOption(p, name);
+  return raw?.split(',').map((s) => {
+    const v = Number(s);
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new UsageError(`--${name} must be positive integers, got "${s}"`);
+    return v;
+  });
+}
+
 export function stringOption(p: Parsed, name: string): string | undefined {
   const v = p.values[name];
   return typeof v === 'string' ? v : undefined;

@@ -5,7 +5,7 @@ import { CW_PAPER, CW_STRONG } from '../attacks/whitebox.js';
 import { blackboxEval, hsjEval, whiteboxEval, WHITEBOX_ATTACKS, type WhiteboxAttack } from '../eval/attacks.js';
 import { Progress } from '../util/progress.js';
 import { readModelFile } from './files.js';
-import { helpText, numberOption, parseCommand, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
+import { helpText, numberOption, parseCommand, positiveIntListOption, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
 import { pct, table } from './format.js';
 
 export const dataOption = { type: 'string', help: 'directory of MNIST-format IDX files, or mnist-full (default: the embedded MNIST test split)', metavar: 'DIR' } as const;
@@ -154,11 +154,8 @@ export async function runHsj(argv: string[]): Promise<number> {
   const { model } = readModelFile(path!);
   const data = loadData({ dir: stringOption(p, 'data') });
   const max = numberOption(p, 'queries', { integer: true, min: 10 })!;
-  const given = stringOption(p, 'budgets')!.split(',');
-  const bad = given.find((b) => !/^\d+$/.test(b.trim()) || Number(b) < 1);
-  if (bad !== undefined) throw new UsageError(`--budgets must be positive integers, got "${bad}"`);
   // Budgets above --queries cannot be reached; --queries itself is always reported.
-  const budgets = given.map(Number).filter((b) => b <= max);
+  const budgets = positiveIntListOption(p, 'budgets')!.filter((b) => b <= max);
   if (!budgets.includes(max)) budgets.push(max);
   const n = numberOption(p, 'n', { integer: true, min: 1 })!;
   const bar = new Progress({ label: `hsj ${basename(path!)}`, total: n, stream: p.values['json'] ? null : undefined });

@@ -3,7 +3,7 @@ import { loadData } from '../data/index.js';
 import { Repro } from '../eval/repro.js';
 import { Progress } from '../util/progress.js';
 import { dataOption } from './cmd_attack.js';
-import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
+import { helpText, numberOption, parseCommand, positiveIntListOption, stringOption, UsageError, type CommandSpec } from './args.js';
 
 const DOC = fileURLToPath(new URL('../../../docs/REPRODUCTION.md', import.meta.url));
 
@@ -40,12 +40,7 @@ export async function runRepro(argv: string[]): Promise<number> {
   const p = parseCommand(reproCommand, argv);
   if (p.help) return process.stdout.write(helpText(reproCommand)), 0;
   if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
-  const widthList = (name: string) =>
-    stringOption(p, name)!.split(',').map((s) => {
-      const v = Number(s);
-      if (!Number.isInteger(v) || v < 1 || v > 4096) throw new UsageError(`--${name} must be positive integers, got "${s}"`);
-      return v;
-    });
+  const widthList = (name: string) => positiveIntListOption(p, name, 4096)!;
   const widths = widthList('widths');
   const advWidths = p.values['adv-widths'] === undefined ? widths : widthList('adv-widths');
   const stray = advWidths.find((k) => !widths.includes(k));

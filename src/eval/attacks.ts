@@ -9,7 +9,7 @@ import { carliniWagnerL2, CW_PAPER, CW_STRONG, fgsm, meanSuccessfulL2, pgd, type
 import type { AttackLoss } from '../attacks/loss.js';
 import { hopSkipJump, l2AtBudget, type HsjTrace } from '../attacks/hopskipjump.js';
 import { RuntimeOracle } from '../attacks/model.js';
-import { trainSubstitute, type SubstituteMlp, type SubstituteOptions } from '../attacks/substitute.js';
+import { trainSubstitute, type SubstituteOptions, type SubstituteTraining } from '../attacks/substitute.js';
 import type { BnnModel } from '../format/model.js';
 import { DeployedGraph } from '../model/deployed.js';
 import { predictLabels } from '../model/predict.js';
@@ -98,12 +98,13 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
     const cleanRuntimeAccuracy = accuracyOf(rt.predict(data.images, data.n), data.labels);
     const saturated = saturatedFraction(rt.logits(data.images, data.n), data.labels, o.temperature ?? 1);
     const epsList = o.eps ?? [0.1, 0.2, 0.3];
-    const total = (o.attack.startsWith('cw') ? 1 : epsList.length) * data.n;
+    const cw = o.attack === 'cw' || o.attack === 'cw-paper';
+    const total = (cw ? 1 : epsList.length) * data.n;
     // Progress is reported over all runs (one per ε), not per run.
     const progressFrom = (offset: number): CommonOptions['onProgress'] => (d) => o.onProgress?.(offset + d, total);
     const common: CommonOptions = { ...o, eot: o.attack === 'eot-pgd' ? (o.eot ?? 10) : (o.eot ?? 1), onProgress: progressFrom(0) };
     const runs: { eps: number | null; out: AttackOutcome }[] = [];
-    if (o.attack === 'cw' || o.attack === 'cw-paper') {
+    if (cw) {
       runs.push({ eps: null, out: carliniWagnerL2(graph, data.images, data.labels, { ...(o.attack === 'cw' ? CW_STRONG : CW_PAPER), ...common }) });
     } else {
       for (const [i, eps] of epsList.entries()) {
@@ -115,7 +116,6 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
         runs.push({ eps, out });
       }
     }
-    const cw = o.attack.startsWith('cw');
     const finite = (v: number) => (Number.isFinite(v) ? v : null);
     const cleanCorrect = cw ? Uint8Array.from(predictLabels(graph.logitsFn, data.images, data.n), (p, i) => (p === data.labels[i] ? 1 : 0)) : null;
     const rows = runs.map(({ eps, out }): WhiteboxRow => {
@@ -138,7 +138,7 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
         );
       if (r.agreement < 0.99) warnings.push(`runtime and tfjs disagree on ${(100 * (1 - r.agreement)).toFixed(1)}% of adversarial inputs${r.eps !== null ? ` at ε=${r.eps}` : ''}: ${graph.stochastic ? "model S draws its own weight sample on each side, so this measures sampling noise (an adversarial input that fools one sample can miss another)" : 'inputs near the decision boundary flip with float rounding in conv1'}.`);
     }
-    if (!o.attack.startsWith('cw') && loss === 'ce-float32' && saturated > 0.25)
+    if (!cw && loss === 'ce-float32' && saturated > 0.25)
       warnings.push(`${(100 * saturated).toFixed(0)}% of the attacked images have a softmax saturated in float32 (logit margin > ${SATURATION_MARGIN.toFixed(1)}${o.temperature !== undefined && o.temperature !== 1 ? ` at temperature ${o.temperature}` : ''}): there float32 cross-entropy's gradient loses its true-class term, so this attack understates a gradient attacker; drop --loss ce-float32 (the default computes the same direction exactly).`);
     if (graph.stochastic && o.attack !== 'eot-pgd' && (o.eot ?? 1) === 1) warnings.push('model S samples its weights at every pass: gradients of one sample understate the attack; use --attack eot-pgd (EOT).');
     return { model: name, attack: o.attack, loss, images: data.n, cleanRuntimeAccuracy, rows, saturatedFraction: saturated, warnings: [...new Set(warnings)] };
@@ -191,12 +191,11 @@ export async function blackboxEval(name: string, model: BnnModel, test: Dataset,
   const px = 784;
   const rest = Math.min(test.n - seeds, atLeastOne(o.n ?? test.n - seeds, 'evaluation images'));
   const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
-  let substitute: SubstituteMlp | undefined;
+  let trained: SubstituteTraining | undefined;
   let graph: DeployedGraph | undefined;
   try {
-    const trained = trainSubstitute(new RuntimeOracle(rt), test.images.slice(0, seeds * px), o);
-    substitute = trained.substitute;
-    const { queries, trainImages } = trained;
+    trained = trainSubstitute(new RuntimeOracle(rt), test.images.slice(0, seeds * px), o);
+    const { substitute, queries, trainImages } = trained;
     graph = new DeployedGraph(model, o.seed ?? 0, name);
     const data = { n: rest, images: test.images.slice(seeds * px, (seeds + rest) * px), labels: test.labels.slice(seeds, seeds + rest) };
     const eps = o.eps ?? 0.3;
@@ -209,13 +208,13 @@ export async function blackboxEval(name: string, model: BnnModel, test: Dataset,
       queries,
       eps,
       images: rest,
-      substituteAccuracy: accuracyOf(predictLabels((x) => substitute!.logits(x), data.images, rest), data.labels),
+      substituteAccuracy: accuracyOf(predictLabels((x) => substitute.logits(x), data.images, rest), data.labels),
       runtimeAccuracy: r.runtimeAccuracy,
       tfjsAccuracy: r.tfjsAccuracy,
       agreement: r.agreement,
     };
   } finally {
-    substitute?.dispose();
+    trained?.substitute.dispose();
     graph?.dispose();
     rt.dispose();
   }
