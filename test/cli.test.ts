@@ -6,6 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadData } from '../src/data/index.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { train } from '../src/train/train.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const MODELS = fileURLToPath(new URL('../../models/', import.meta.url));
@@ -109,6 +112,39 @@ test('train then ship --json: the run lands in a models directory with its manif
     assert.equal(entry.testAccuracy.agreement, 1, 'a deterministic model agrees with its tfjs graph on every test image');
     const manifest = JSON.parse(readFileSync(join(models, 'manifest.json'), 'utf8')) as { models: { file: string }[] };
     assert.deepEqual(manifest.models.map((m) => m.file), ['tiny.bnn']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('train --resume continues a stopped run to the model an unstopped run ends with, and refuses a finished one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-resume-cli-'));
+  try {
+    // The library run stands in for an interrupted `bnn-edge train`: it saves its state after epoch 1 of 2.
+    const whole = await train({
+      arch: 'C',
+      k: 8,
+      data: loadData(),
+      epochs: 2,
+      limit: 512,
+      workers: 0,
+      progress: false,
+      command: 'bnn-edge train --arch C --k 8 --epochs 2 --limit 512',
+      onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(dir, snapshot()),
+    });
+    const args = ['train', '--arch', 'C', '--k', '8', '--epochs', '2', '--limit', '512', '--workers', '0', '--quiet', '--out', dir, '--resume'];
+    const different = cli(...args.map((a) => (a === '512' ? '500' : a)));
+    assert.equal(different.code, 1);
+    assert.match(different.stderr, /cannot resume: these settings differ .*trainImages 500 \(the run: 512\)/);
+    const r = cli(...args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /resuming C-8 in .* after epoch 1 of 2/);
+    const back = loadCheckpoint(dir);
+    for (const [name, v] of whole.params) assert.deepEqual(back.params.get(name), v, `${name} differs from the unstopped run`);
+    assert.equal(back.training.command, 'bnn-edge train --arch C --k 8 --epochs 2 --limit 512', 'the command that started the run is kept');
+    const again = cli(...args);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /--resume: the run in .* already finished its 2 epochs/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

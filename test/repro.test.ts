@@ -9,24 +9,31 @@ import { loadData } from '../src/data/index.js';
 import type { WhiteboxReport } from '../src/eval/attacks.js';
 import { keyName, Repro, type ReproConfig } from '../src/eval/repro.js';
 import { Claim } from '../src/eval/repro_share.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { train } from '../src/train/train.js';
+
+/** A run small enough for a test: K = 8, one seed, a few images per attack. */
+function smallRun(dir: string, epochs = 1): ReproConfig {
+  return {
+    widths: [8],
+    seeds: 1,
+    epochs,
+    adv: { seeds: 1, epochs: 1, cleanEpochs: 0, steps: 2, step: 0.15, eps: 0.3 },
+    attackImages: 64,
+    cwImages: 8,
+    blackboxImages: 64,
+    hsjImages: 2,
+    hsjQueries: 100,
+    dir,
+    out: join(dir, 'REPRODUCTION.md'),
+    log: () => {},
+  };
+}
 
 test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resumes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-repro-'));
   try {
-    const config: ReproConfig = {
-      widths: [8],
-      seeds: 1,
-      epochs: 1,
-      adv: { seeds: 1, epochs: 1, cleanEpochs: 0, steps: 2, step: 0.15, eps: 0.3 },
-      attackImages: 64,
-      cwImages: 8,
-      blackboxImages: 64,
-      hsjImages: 2,
-      hsjQueries: 100,
-      dir,
-      out: join(dir, 'REPRODUCTION.md'),
-      log: () => {},
-    };
+    const config = smallRun(dir);
     const data = loadData();
     const plan = new Repro(config, data).plan().map((t) => t.id);
     assert.equal(new Set(plan).size, plan.length, 'every evaluation is planned once');
@@ -140,17 +147,44 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     // Fewer widths for the PGD-trained models: none of them is planned.
     const noAdv = new Repro({ ...config, advWidths: [] }, data).plan();
     assert.ok(noAdv.length < plan.length && noAdv.every((t) => !t.model.adv));
-    // A training stopped part-way (its checkpoint has fewer epochs than it was started for) is
-    // trained again, not refused.
+    // A training stopped part-way without the state to resume from (a checkpoint whose run was
+    // longer, written before checkpoints kept optimizer state) is trained again, not refused.
     const ckptPath = join(dir, 'A8-s1', 'checkpoint.json');
     const ckpt = JSON.parse(readFileSync(ckptPath, 'utf8')) as { training: { epochs: number } };
     ckpt.training.epochs = 2;
     writeFileSync(ckptPath, JSON.stringify(ckpt));
     const logs: string[] = [];
     await new Repro({ ...config, log: (msg) => logs.push(msg) }, data).model({ arch: 'A', k: 8, adv: false, seed: 1 });
-    assert.ok(logs.some((l) => l === 'training A8-s1 again: its cached training stopped after 1 of 2 epochs'), logs.join('\n'));
+    assert.ok(logs.some((l) => /^training A8-s1 again from the start: cannot resume: the checkpoint holds no resume state/.test(l)), logs.join('\n'));
     const redone = JSON.parse(readFileSync(ckptPath, 'utf8')) as { training: { epochs: number }; history: unknown[] };
     assert.deepEqual([redone.training.epochs, redone.history.length], [1, 1], 'the retrained checkpoint is complete');
+    // An unreadable cached checkpoint (files from two saves) is trained again, with the reason logged.
+    writeFileSync(join(dir, 'A8-s1', 'weights.bin'), new Uint8Array(16));
+    const tornLogs: string[] = [];
+    await new Repro({ ...config, log: (msg) => tornLogs.push(msg) }, data).model({ arch: 'A', k: 8, adv: false, seed: 1 });
+    assert.ok(tornLogs.some((l) => /^ignoring the cached checkpoint: .*weights\.bin: CRC-32 does not match/.test(l)), tornLogs.join('\n'));
+    assert.ok(tornLogs.includes('training A8-s1'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('repro: a model whose training stopped after an epoch continues from it to the model an unstopped run trains', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-repro-resume-'));
+  try {
+    const data = loadData();
+    const config = smallRun(dir, 2);
+    // The run repro starts for A8-s1 (the paper's recipe), stopped after its first epoch.
+    const recipe = { arch: 'A' as const, k: 8, data, epochs: 2, seed: 1, lrSchedule: 'constant' as const, augmentShift: 0, progress: false };
+    const whole = await train({ ...recipe, onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(join(dir, 'A8-s1'), snapshot()) });
+    const logs: string[] = [];
+    const model = await new Repro({ ...config, log: (msg) => logs.push(msg) }, data).model({ arch: 'A', k: 8, adv: false, seed: 1 });
+    assert.deepEqual(logs, ['resuming A8-s1: its cached training stopped after 1 of 2 epochs']);
+    const cached = loadCheckpoint(join(dir, 'A8-s1'));
+    assert.equal(cached.history.length, 2);
+    assert.equal(cached.resume, undefined, 'the finished model is saved without resume state');
+    for (const [name, v] of whole.params) assert.deepEqual(cached.params.get(name), v, `${name} differs from the unstopped run`);
+    assert.equal(model.spec.arch, 'A');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

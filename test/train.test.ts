@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadData } from '../src/data/index.js';
@@ -140,4 +140,55 @@ test('host Adam matches tf.train.adam', async () => {
   }
   const ref = v.dataSync();
   for (let i = 0; i < 50; i++) assert.ok(Math.abs(ref[i]! - p[i]!) < 1e-5, `param ${i}: ${ref[i]} vs ${p[i]}`);
+});
+
+test('a run stopped between epochs resumes from its checkpoint to the same model, bit for bit', async () => {
+  // S (weight sampling), augmentation and PGD after a clean epoch: every random draw must continue where it stopped.
+  const opts = { arch: 'S' as const, k: 8, data, epochs: 3, limit: 384, seed: 11, progress: false, workers: 0, adversarial: { eps: 0.3, step: 0.1, steps: 2, cleanEpochs: 1 } };
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-resume-'));
+  const whole = await train({
+    ...opts,
+    onEpoch: (r, snapshot) => {
+      if (r.epoch === 2) saveCheckpoint(dir, snapshot());
+    },
+  });
+  assert.equal(whole.resume, undefined, 'a finished run carries no resume state');
+  const stopped = loadCheckpoint(dir);
+  assert.equal(stopped.history.length, 2);
+  assert.ok(stopped.resume, 'a mid-run checkpoint keeps its resume state');
+  const resumed = await train({ ...opts, resume: stopped });
+  for (const [name, v] of whole.params) assert.deepEqual(resumed.params.get(name), v, `${name} differs after resuming`);
+  assert.deepEqual(resumed.history.map((h) => [h.epoch, h.loss, h.testAccuracy]), whole.history.map((h) => [h.epoch, h.loss, h.testAccuracy]));
+  // Saving the finished run drops the resume state.
+  saveCheckpoint(dir, resumed);
+  assert.equal(loadCheckpoint(dir).resume, undefined);
+  assert.ok(!existsSync(join(dir, 'resume.bin')));
+});
+
+test('resuming refuses a different run, a finished run, and damaged resume state', async () => {
+  const opts = { arch: 'C' as const, k: 8, data, epochs: 2, limit: 256, seed: 2, progress: false, workers: 0 };
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-resume-'));
+  const whole = await train({ ...opts, onEpoch: (_, snapshot) => saveCheckpoint(dir, snapshot()) });
+  await assert.rejects(train({ ...opts, resume: whole }), /cannot resume: the checkpoint holds no resume state: it finished its run/);
+  const first = await train({ ...opts, onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(dir, snapshot()) });
+  assert.ok(first);
+  const stopped = loadCheckpoint(dir);
+  await assert.rejects(train({ ...opts, seed: 3, resume: stopped }), /settings differ from the checkpoint's run .*seed 3 \(the run: 2\)/);
+  await assert.rejects(train({ ...opts, lrSchedule: 'constant', resume: stopped }), /lrSchedule "constant" \(the run: "cosine"\)/);
+  await assert.rejects(train({ ...opts, k: 16, resume: stopped }), /the checkpoint is C-8, this run C-16/);
+  await assert.rejects(train({ ...opts, initial: whole.params, resume: stopped }), /either initial parameters or a checkpoint to resume/);
+  // A batch order that is not a permutation must not index past the data.
+  const bad = { ...stopped, resume: { ...stopped.resume!, order: stopped.resume!.order.map(() => 7) } };
+  await assert.rejects(train({ ...opts, resume: bad }), /batch order is not a permutation of the 256 training images/);
+  // Files from different saves are caught by their CRCs.
+  const state = join(dir, 'resume.bin');
+  const bytes = readFileSync(state);
+  bytes[10] = bytes[10]! ^ 0xff;
+  writeFileSync(state, bytes);
+  assert.throws(() => loadCheckpoint(dir), /resume\.bin: CRC-32 does not match checkpoint\.json/);
+  const weights = join(dir, 'weights.bin');
+  const w = readFileSync(weights);
+  w[0] = w[0]! ^ 0xff;
+  writeFileSync(weights, w);
+  assert.throws(() => loadCheckpoint(dir), /weights\.bin: CRC-32 does not match/);
 });

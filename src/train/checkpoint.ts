@@ -1,12 +1,14 @@
 /**
  * A training checkpoint: `checkpoint.json` (spec, how it was trained, what it scored, tensor
  * table) beside `weights.bin` (the float32 parameters, little-endian, in the table's order).
- * `bnn-edge export` turns it into the deployable .bnn.
+ * `bnn-edge export` turns it into the deployable .bnn. A checkpoint saved mid-run also holds
+ * `resume.bin` (optimizer moments and batch order), from which `train` continues the run exactly.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkParams, type ParamValues } from '../model/params.js';
 import { modelSpec, paramInfos, type Arch, type ModelSpec } from '../model/spec.js';
+import { crc32 } from '../format/crc32.js';
 import { writeAtomic } from '../util/fs.js';
 
 export const CHECKPOINT_FORMAT = 'bnn-edge-checkpoint';
@@ -39,6 +41,22 @@ export interface EpochRecord {
   readonly seconds: number;
 }
 
+/**
+ * What continuing an interrupted run takes beyond its parameters, so that the continued run ends
+ * with the same model, bit for bit, as one never stopped.
+ */
+export interface TrainingState {
+  /** Optimizer steps (batches) taken so far. */
+  readonly steps: number;
+  /** The run's random generator (`Rng.state()`). */
+  readonly rng: readonly number[];
+  /** Adam's first and second moment estimates, one per trainable value. */
+  readonly adamM: Float32Array;
+  readonly adamV: Float32Array;
+  /** The batch order: reshuffled in place each epoch, so it carries every earlier shuffle. */
+  readonly order: Int32Array;
+}
+
 export interface Checkpoint {
   readonly spec: ModelSpec;
   readonly params: ParamValues;
@@ -46,7 +64,11 @@ export interface Checkpoint {
   readonly history: readonly EpochRecord[];
   /** Clean accuracy of the final model on the held-out test set. */
   readonly testAccuracy: number;
+  /** Present when the run stopped before its last epoch: what `train({ resume })` continues from. */
+  readonly resume?: TrainingState;
 }
+
+const RESUME_FILE = 'resume.bin';
 
 interface CheckpointJson {
   format: string;
@@ -57,6 +79,10 @@ interface CheckpointJson {
   history: EpochRecord[];
   testAccuracy: number;
   tensors: { name: string; shape: number[]; offset: number; length: number }[];
+  /** CRC-32 of weights.bin (absent in older checkpoints): catches a pair of files from different saves. */
+  weightsCrc32?: number;
+  /** resume.bin holds adamM, adamV (`values` float32 each) then `order` (`images` int32), little-endian. */
+  resume?: { steps: number; rng: number[]; values: number; images: number; crc32: number };
 }
 
 export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
@@ -84,10 +110,23 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
     history: [...ckpt.history],
     testAccuracy: ckpt.testAccuracy,
     tensors,
+    weightsCrc32: crc32(bin),
   };
-  // Written beside and renamed into place, so an interrupted save never leaves a torn checkpoint.
+  const r = ckpt.resume;
+  if (r) {
+    const state = new Uint8Array(4 * (2 * r.adamM.length + r.order.length));
+    const sv = new DataView(state.buffer);
+    let o = 0;
+    for (const a of [r.adamM, r.adamV]) for (let i = 0; i < a.length; i++, o += 4) sv.setFloat32(o, a[i]!, true);
+    for (let i = 0; i < r.order.length; i++, o += 4) sv.setInt32(o, r.order[i]!, true);
+    writeAtomic(join(dir, RESUME_FILE), state);
+    json.resume = { steps: r.steps, rng: [...r.rng], values: r.adamM.length, images: r.order.length, crc32: crc32(state) };
+  }
+  // Each file is written beside and renamed into place, checkpoint.json last; the CRCs it records
+  // tell a reader when a save was cut between files.
   writeAtomic(join(dir, 'weights.bin'), bin);
   writeAtomic(join(dir, 'checkpoint.json'), JSON.stringify(json, null, 2) + '\n');
+  if (!r) rmSync(join(dir, RESUME_FILE), { force: true });
 }
 
 export function loadCheckpoint(dir: string): Checkpoint {
@@ -108,6 +147,9 @@ export function loadCheckpoint(dir: string): Checkpoint {
   } catch (e) {
     throw new Error(`${binPath}: cannot read weights: ${(e as Error).message}`);
   }
+  if (json.weightsCrc32 !== undefined && crc32(bin) !== json.weightsCrc32) {
+    throw new Error(`${binPath}: CRC-32 does not match ${jsonPath} (the two files come from different saves; an interrupted save?)`);
+  }
   const view = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
   const params: ParamValues = new Map();
   for (const t of json.tensors) {
@@ -117,5 +159,22 @@ export function loadCheckpoint(dir: string): Checkpoint {
     params.set(t.name, v);
   }
   checkParams(spec, params, jsonPath);
-  return { spec, params, training: json.training, history: json.history, testAccuracy: json.testAccuracy };
+  const resume = json.resume ? loadResumeState(join(dir, RESUME_FILE), json.resume) : undefined;
+  return { spec, params, training: json.training, history: json.history, testAccuracy: json.testAccuracy, ...(resume ? { resume } : {}) };
+}
+
+function loadResumeState(path: string, meta: NonNullable<CheckpointJson['resume']>): TrainingState {
+  if (!existsSync(path)) throw new Error(`${path}: missing; checkpoint.json says the run can be resumed from it`);
+  const bytes = readFileSync(path);
+  const expected = 4 * (2 * meta.values + meta.images);
+  if (bytes.length !== expected) throw new Error(`${path}: ${bytes.length} bytes, expected ${expected} (${meta.values} optimizer values ×2 and ${meta.images} image indices)`);
+  if (crc32(bytes) !== meta.crc32) throw new Error(`${path}: CRC-32 does not match checkpoint.json (the files come from different saves; an interrupted save?)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const adamM = new Float32Array(meta.values);
+  const adamV = new Float32Array(meta.values);
+  const order = new Int32Array(meta.images);
+  let o = 0;
+  for (const a of [adamM, adamV]) for (let i = 0; i < a.length; i++, o += 4) a[i] = view.getFloat32(o, true);
+  for (let i = 0; i < order.length; i++, o += 4) order[i] = view.getInt32(o, true);
+  return { steps: meta.steps, rng: meta.rng, adamM, adamV, order };
 }

@@ -7,7 +7,8 @@
  * batch" statistics) whose gradients are computed on worker threads and averaged; Adam runs
  * here on the host. Deterministic for a given seed, whatever the number of workers:
  * initialization, batch order, PGD random starts and model S's weight sampling all derive from
- * the seed, and a shard's result does not depend on the thread that computed it.
+ * the seed, and a shard's result does not depend on the thread that computed it. A run stopped
+ * between epochs continues from its checkpoint (`resume`) to the same final model.
  */
 import type { DataSplit } from '../data/dataset.js';
 import { initParams, type ParamValues } from '../model/params.js';
@@ -15,7 +16,7 @@ import { modelSpec, type Arch } from '../model/spec.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { Adam } from './adam.js';
-import type { Checkpoint, EpochRecord, TrainingRecord } from './checkpoint.js';
+import type { Checkpoint, EpochRecord, TrainingRecord, TrainingState } from './checkpoint.js';
 import { flatLayout, flattenTrainable, unflattenTrainable, type FlatLayout } from './flat.js';
 import { createRunner, defaultWorkers, type ShardRunner } from './pool.js';
 import type { StepResult } from './shard.js';
@@ -67,6 +68,12 @@ export interface TrainOptions {
   readonly onEpoch?: (r: EpochRecord, snapshot: () => Checkpoint) => void;
   /** Start from these parameters instead of a fresh initialization. */
   readonly initial?: ParamValues;
+  /**
+   * Continue the run this checkpoint was saved from mid-run (it has `resume`) through its last
+   * epoch. The other options must describe that same run (they are checked against its training
+   * record); the result is, bit for bit, the model the run would have ended with uninterrupted.
+   */
+  readonly resume?: Checkpoint;
   /** Learning-rate schedule: cosine decay to 0 over the run (default) or constant (the paper). */
   readonly lrSchedule?: 'constant' | 'cosine';
   /** Random translation of training images by up to this many pixels (default 2; 0 = none, the paper). */
@@ -109,6 +116,41 @@ export function rampedAttack(adv: AdversarialTraining, epochs: number): { eps: n
   return { eps: adv.eps * f, step: adv.step * f };
 }
 
+/** The settings that decide a run's result: its record but for `command` and `backend`. */
+function runSettings(t: TrainingRecord): Record<string, unknown> {
+  const { command: _command, backend: _backend, adversarial: a, ...settings } = t;
+  return {
+    ...settings,
+    adversarial: a ? `PGD ε ${a.eps}, ${a.steps} steps of ${a.step}, after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : 'none',
+  };
+}
+
+/** A checkpoint cannot be resumed into the run asked for (another run, a finished one, no state). */
+export class ResumeError extends Error {
+  override name = 'ResumeError';
+}
+
+/** Why `resume` cannot continue into a run with training record `now`; null if it can. */
+function resumeMismatch(resume: Checkpoint, arch: Arch, k: number, now: TrainingRecord): string | null {
+  if (!resume.resume) return `the checkpoint holds no resume state: it ${resume.history.length >= resume.training.epochs ? 'finished its run' : 'was saved by a version that did not keep optimizer state'}`;
+  if (resume.history.length >= resume.training.epochs) return `the run already finished all ${resume.training.epochs} epochs`;
+  if (resume.spec.arch !== arch || resume.spec.k !== k) return `the checkpoint is ${resume.spec.arch}-${resume.spec.k}, this run ${arch}-${k}`;
+  const was = runSettings(resume.training);
+  const is = runSettings(now);
+  const diffs = [...new Set([...Object.keys(was), ...Object.keys(is)])].filter((key) => was[key] !== is[key]).map((key) => `${key} ${JSON.stringify(is[key])} (the run: ${JSON.stringify(was[key])})`);
+  return diffs.length ? `these settings differ from the checkpoint's run (${resume.training.command}): ${diffs.join('; ')}` : null;
+}
+
+/** Checks that a saved batch order is a permutation of 0..n-1 (a damaged file must not index past the data). */
+function checkOrder(order: Int32Array, n: number): void {
+  if (order.length !== n) throw new RangeError(`resume state: batch order has ${order.length} entries, the run trains on ${n} images`);
+  const seen = new Uint8Array(n);
+  for (const i of order) {
+    if (!(i >= 0 && i < n) || seen[i]) throw new RangeError(`resume state: batch order is not a permutation of the ${n} training images (entry ${i})`);
+    seen[i] = 1;
+  }
+}
+
 /** Copies a 28×28 image shifted by (dx, dy) pixels, zero-filled. */
 function translate(src: Float32Array, dst: Float32Array, dx: number, dy: number): void {
   dst.fill(0);
@@ -138,8 +180,30 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   const px = trainSet.height * trainSet.width;
   if (px !== 784) throw new RangeError(`the models take 28×28 images, data has ${trainSet.height}×${trainSet.width}`);
 
-  const rng = new Rng(seed);
-  const values: ParamValues = new Map(opts.initial ?? initParams(spec, rng.seed()));
+  if (opts.resume && opts.initial) throw new RangeError('train: give either initial parameters or a checkpoint to resume, not both');
+  /** What the checkpoint will record; `backend` is known after the first batch. A resumed run keeps the command that started it. */
+  const record = (backend: string): TrainingRecord => ({
+    command: opts.resume?.training.command ?? opts.command ?? `bnn-edge train --arch ${opts.arch} --k ${opts.k} --epochs ${epochs} --seed ${seed}`,
+    seed,
+    epochs,
+    batchSize,
+    learningRate: lr,
+    lrSchedule: opts.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
+    augmentShift: shift,
+    data: opts.data.source,
+    trainImages: n,
+    adversarial: adv ? { kind: 'pgd', ...adv, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
+    backend: `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`,
+  });
+  const workers = opts.workers ?? defaultWorkers(shards);
+  const resumed = opts.resume ?? null;
+  if (resumed) {
+    const why = resumeMismatch(resumed, opts.arch, opts.k, record('unknown'));
+    if (why) throw new ResumeError(`cannot resume: ${why}`);
+  }
+
+  const rng = resumed ? Rng.fromState(resumed.resume!.rng) : new Rng(seed);
+  const values: ParamValues = new Map(resumed?.params ?? opts.initial ?? initParams(spec, rng.seed()));
   const params = flattenTrainable(layout, values);
   const moving = new Float32Array(layout.momentsSize);
   for (const b of layout.bnLayers) {
@@ -149,10 +213,16 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   const adam = new Adam(layout.size, lr);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const batches = Math.ceil(n / batchSize);
-  const history: EpochRecord[] = [];
+  const history: EpochRecord[] = [...(resumed?.history ?? [])];
   let step = 0;
+  if (resumed) {
+    const state = resumed.resume!;
+    checkOrder(state.order, n);
+    order.set(state.order);
+    adam.restore(state.adamM, state.adamV, state.steps);
+    step = state.steps;
+  }
   let backend = 'unknown';
-  const workers = opts.workers ?? defaultWorkers(shards);
   const runner: ShardRunner = await createRunner({ arch: opts.arch, k: opts.k }, workers);
 
   const evaluate = async (): Promise<number> => {
@@ -170,7 +240,13 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
     return ok / testSet.n;
   };
 
-  /** The model as it stands: parameters, batch-norm moving averages and the record so far. */
+  /** Mid-run, what continuing needs; copies, since training goes on after a snapshot. */
+  const trainingState = (): TrainingState => {
+    const { m, v } = adam.moments();
+    return { steps: step, rng: rng.state(), adamM: m, adamV: v, order: order.slice() };
+  };
+
+  /** The model as it stands: parameters, batch-norm moving averages, the record so far and, mid-run, the state to resume from. */
   const snapshot = (): Checkpoint => {
     const out: ParamValues = new Map(values);
     unflattenTrainable(layout, params, out);
@@ -178,24 +254,12 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
       out.set(`${b.layer}/bn_mean`, moving.slice(b.offset, b.offset + b.channels));
       out.set(`${b.layer}/bn_variance`, moving.slice(b.offset + b.channels, b.offset + 2 * b.channels));
     }
-    const training: TrainingRecord = {
-      command: opts.command ?? `bnn-edge train --arch ${opts.arch} --k ${opts.k} --epochs ${epochs} --seed ${seed}`,
-      seed,
-      epochs,
-      batchSize,
-      learningRate: lr,
-      lrSchedule: opts.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
-      augmentShift: shift,
-      data: opts.data.source,
-      trainImages: n,
-      adversarial: adv ? { kind: 'pgd', ...adv, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
-      backend: `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`,
-    };
-    return { spec, params: out, training, history: [...history], testAccuracy: history[history.length - 1]!.testAccuracy };
+    const resume = history.length < epochs ? trainingState() : undefined;
+    return { spec, params: out, training: record(backend), history: [...history], testAccuracy: history[history.length - 1]!.testAccuracy, ...(resume ? { resume } : {}) };
   };
 
   try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    for (let epoch = history.length + 1; epoch <= epochs; epoch++) {
       rng.shuffle(order);
       const adversarialNow = adv !== null && epoch > adv.cleanEpochs;
       const bar = new Progress({ label: `epoch ${epoch}/${epochs}${adversarialNow ? ' (pgd)' : ''}`, total: batches, stream: opts.progress === false ? null : undefined });
