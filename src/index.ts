@@ -13,7 +13,7 @@ export { TrainableModel } from './model/trainable.js';
 export { accuracy, predictLabels, type LogitsFn } from './model/predict.js';
 export { initTfjs, useTfjsBackend, type TfjsBackendName } from './tfjs/backend.js';
 export { train, ResumeError, TRAIN_DEFAULTS, type TrainOptions, type AdversarialTraining } from './train/train.js';
-export { saveCheckpoint, loadCheckpoint, type Checkpoint, type TrainingRecord, type EpochRecord, type TrainingState } from './train/checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, CorruptCheckpointError, type Checkpoint, type TrainingRecord, type EpochRecord, type TrainingState } from './train/checkpoint.js';
 export { parseBnn, type ParseOptions } from './format/read.js';
 export { serializeBnn } from './format/write.js';
 export { modelFromParams, canQuantizeInput, layerTensorPlan, type BnnModel, type BnnLayer, type ExportOptions } from './format/model.js';

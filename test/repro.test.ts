@@ -180,7 +180,7 @@ test('repro: a model whose training stopped after an epoch continues from it to 
     const logs: string[] = [];
     const model = await new Repro({ ...config, log: (msg) => logs.push(msg) }, data).model({ arch: 'A', k: 8, adv: false, seed: 1 });
     assert.deepEqual(logs, ['resuming A8-s1: its cached training stopped after 1 of 2 epochs']);
-    const cached = loadCheckpoint(join(dir, 'A8-s1'));
+    const cached = loadCheckpoint(join(dir, 'A8-s1'), { resume: true });
     assert.equal(cached.history.length, 2);
     assert.equal(cached.resume, undefined, 'the finished model is saved without resume state');
     for (const [name, v] of whole.params) assert.deepEqual(cached.params.get(name), v, `${name} differs from the unstopped run`);

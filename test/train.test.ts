@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadData } from '../src/data/index.js';
@@ -9,7 +9,7 @@ import { signSte, bernoulliSte } from '../src/model/graph.js';
 import { modelSpec } from '../src/model/spec.js';
 import { TrainableModel } from '../src/model/trainable.js';
 import { Adam } from '../src/train/adam.js';
-import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { rampedAttack, train } from '../src/train/train.js';
 import { initTfjs, tf } from '../src/tfjs/backend.js';
 
@@ -142,53 +142,76 @@ test('host Adam matches tf.train.adam', async () => {
   for (let i = 0; i < 50; i++) assert.ok(Math.abs(ref[i]! - p[i]!) < 1e-5, `param ${i}: ${ref[i]} vs ${p[i]}`);
 });
 
+/** The resume state files in a checkpoint directory. */
+const resumeFiles = (dir: string) => readdirSync(dir).filter((f) => /^resume-\d+\.bin$/.test(f));
+
 test('a run stopped between epochs resumes from its checkpoint to the same model, bit for bit', async () => {
   // S (weight sampling), augmentation and PGD after a clean epoch: every random draw must continue where it stopped.
   const opts = { arch: 'S' as const, k: 8, data, epochs: 3, limit: 384, seed: 11, progress: false, workers: 0, adversarial: { eps: 0.3, step: 0.1, steps: 2, cleanEpochs: 1 } };
   const dir = mkdtempSync(join(tmpdir(), 'bnn-resume-'));
-  const whole = await train({
-    ...opts,
-    onEpoch: (r, snapshot) => {
-      if (r.epoch === 2) saveCheckpoint(dir, snapshot());
-    },
-  });
-  assert.equal(whole.resume, undefined, 'a finished run carries no resume state');
-  const stopped = loadCheckpoint(dir);
-  assert.equal(stopped.history.length, 2);
-  assert.ok(stopped.resume, 'a mid-run checkpoint keeps its resume state');
-  const resumed = await train({ ...opts, resume: stopped });
-  for (const [name, v] of whole.params) assert.deepEqual(resumed.params.get(name), v, `${name} differs after resuming`);
-  assert.deepEqual(resumed.history.map((h) => [h.epoch, h.loss, h.testAccuracy]), whole.history.map((h) => [h.epoch, h.loss, h.testAccuracy]));
-  // Saving the finished run drops the resume state.
-  saveCheckpoint(dir, resumed);
-  assert.equal(loadCheckpoint(dir).resume, undefined);
-  assert.ok(!existsSync(join(dir, 'resume.bin')));
+  try {
+    const whole = await train({
+      ...opts,
+      onEpoch: (r, snapshot) => {
+        if (r.epoch <= 2) saveCheckpoint(dir, snapshot());
+      },
+    });
+    assert.equal(whole.resume, undefined, 'a finished run carries no resume state');
+    assert.deepEqual(resumeFiles(dir), ['resume-6.bin'], "each save replaces the previous save's state (3 batches per epoch)");
+    const stopped = loadCheckpoint(dir, { resume: true });
+    assert.equal(stopped.history.length, 2);
+    assert.ok(stopped.resume, 'a mid-run checkpoint keeps its resume state');
+    assert.equal(loadCheckpoint(dir).resume, undefined, 'read only when asked for');
+    const resumed = await train({ ...opts, resume: stopped });
+    for (const [name, v] of whole.params) assert.deepEqual(resumed.params.get(name), v, `${name} differs after resuming`);
+    assert.deepEqual(resumed.history.map((h) => [h.epoch, h.loss, h.testAccuracy]), whole.history.map((h) => [h.epoch, h.loss, h.testAccuracy]));
+    // Saving the finished run drops the resume state.
+    saveCheckpoint(dir, resumed);
+    assert.equal(loadCheckpoint(dir, { resume: true }).resume, undefined);
+    assert.deepEqual(resumeFiles(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('resuming refuses a different run, a finished run, and damaged resume state', async () => {
   const opts = { arch: 'C' as const, k: 8, data, epochs: 2, limit: 256, seed: 2, progress: false, workers: 0 };
   const dir = mkdtempSync(join(tmpdir(), 'bnn-resume-'));
-  const whole = await train({ ...opts, onEpoch: (_, snapshot) => saveCheckpoint(dir, snapshot()) });
-  await assert.rejects(train({ ...opts, resume: whole }), /cannot resume: the checkpoint holds no resume state: it finished its run/);
-  const first = await train({ ...opts, onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(dir, snapshot()) });
-  assert.ok(first);
-  const stopped = loadCheckpoint(dir);
-  await assert.rejects(train({ ...opts, seed: 3, resume: stopped }), /settings differ from the checkpoint's run .*seed 3 \(the run: 2\)/);
-  await assert.rejects(train({ ...opts, lrSchedule: 'constant', resume: stopped }), /lrSchedule "constant" \(the run: "cosine"\)/);
-  await assert.rejects(train({ ...opts, k: 16, resume: stopped }), /the checkpoint is C-8, this run C-16/);
-  await assert.rejects(train({ ...opts, initial: whole.params, resume: stopped }), /either initial parameters or a checkpoint to resume/);
-  // A batch order that is not a permutation must not index past the data.
-  const bad = { ...stopped, resume: { ...stopped.resume!, order: stopped.resume!.order.map(() => 7) } };
-  await assert.rejects(train({ ...opts, resume: bad }), /batch order is not a permutation of the 256 training images/);
-  // Files from different saves are caught by their CRCs.
-  const state = join(dir, 'resume.bin');
-  const bytes = readFileSync(state);
-  bytes[10] = bytes[10]! ^ 0xff;
-  writeFileSync(state, bytes);
-  assert.throws(() => loadCheckpoint(dir), /resume\.bin: CRC-32 does not match checkpoint\.json/);
-  const weights = join(dir, 'weights.bin');
-  const w = readFileSync(weights);
-  w[0] = w[0]! ^ 0xff;
-  writeFileSync(weights, w);
-  assert.throws(() => loadCheckpoint(dir), /weights\.bin: CRC-32 does not match/);
+  try {
+    const whole = await train({ ...opts, onEpoch: (_, snapshot) => saveCheckpoint(dir, snapshot()) });
+    await assert.rejects(train({ ...opts, resume: whole }), /cannot resume: the checkpoint holds no resume state: it finished its run/);
+    await train({ ...opts, onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(dir, snapshot()) });
+    const stopped = loadCheckpoint(dir, { resume: true });
+    const state = stopped.resume!;
+    await assert.rejects(train({ ...opts, seed: 3, resume: stopped }), /settings differ from the checkpoint's run .*seed 3 \(the run: 2\)/);
+    await assert.rejects(train({ ...opts, lrSchedule: 'constant', resume: stopped }), /lrSchedule "constant" \(the run: "cosine"\)/);
+    await assert.rejects(train({ ...opts, shards: 4, resume: stopped }), /shards 4 \(the run: 2\)/);
+    await assert.rejects(train({ ...opts, k: 16, resume: stopped }), /the checkpoint is C-8, this run C-16/);
+    await assert.rejects(train({ ...opts, initial: whole.params, resume: stopped }), /either initial parameters or a checkpoint to resume/);
+    // Damaged state is refused before training, never followed into a crash or a silently different model.
+    const damaged = (change: Partial<typeof state>) => train({ ...opts, resume: { ...stopped, resume: { ...state, ...change } } });
+    await assert.rejects(damaged({ order: state.order.map(() => 7) }), /ResumeError: cannot resume: resume state: batch order is not a permutation of the 256 training images/);
+    await assert.rejects(damaged({ steps: state.steps + 1 }), /3 optimizer steps recorded, but 1 epochs of 2 batches were run/);
+    await assert.rejects(damaged({ rng: 'abcd' as unknown as number[] }), /the generator state "abcd" is not four 32-bit words/);
+    await assert.rejects(damaged({ adamV: state.adamV.slice(1) }), /optimizer moments, the model has/);
+    // On disk: files from different saves are caught by their CRCs, malformed fields by name.
+    const jsonPath = join(dir, 'checkpoint.json');
+    const json = readFileSync(jsonPath, 'utf8');
+    writeFileSync(jsonPath, json.replace(/"values": \d+/, '"values": -3'));
+    assert.throws(() => loadCheckpoint(dir, { resume: true }), (e: Error) => e instanceof CorruptCheckpointError && /"resume" must name a resume-N\.bin file and give non-negative integer steps, values/.test(e.message));
+    assert.ok(loadCheckpoint(dir).params.size > 0, 'the model itself still loads (export, --init)');
+    writeFileSync(jsonPath, json);
+    const file = join(dir, resumeFiles(dir)[0]!);
+    const bytes = readFileSync(file);
+    bytes[10] = bytes[10]! ^ 0xff;
+    writeFileSync(file, bytes);
+    assert.throws(() => loadCheckpoint(dir, { resume: true }), /resume-2\.bin: CRC-32 does not match checkpoint\.json/);
+    const weights = join(dir, 'weights.bin');
+    const w = readFileSync(weights);
+    w[0] = w[0]! ^ 0xff;
+    writeFileSync(weights, w);
+    assert.throws(() => loadCheckpoint(dir), (e: Error) => e instanceof CorruptCheckpointError && /weights\.bin: CRC-32 does not match/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

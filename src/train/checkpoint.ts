@@ -2,13 +2,14 @@
  * A training checkpoint: `checkpoint.json` (spec, how it was trained, what it scored, tensor
  * table) beside `weights.bin` (the float32 parameters, little-endian, in the table's order).
  * `bnn-edge export` turns it into the deployable .bnn. A checkpoint saved mid-run also holds
- * `resume.bin` (optimizer moments and batch order), from which `train` continues the run exactly.
+ * `resume-STEPS.bin` (optimizer moments and batch order), from which `train` continues the run exactly.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkParams, type ParamValues } from '../model/params.js';
 import { modelSpec, paramInfos, type Arch, type ModelSpec } from '../model/spec.js';
 import { crc32 } from '../format/crc32.js';
+import { flatLayout } from './flat.js';
 import { writeAtomic } from '../util/fs.js';
 
 export const CHECKPOINT_FORMAT = 'bnn-edge-checkpoint';
@@ -30,6 +31,9 @@ export interface TrainingRecord {
    * 0.5); `rampEpochs` the ε warm-up (absent: none).
    */
   readonly adversarial: { readonly kind: 'pgd'; readonly eps: number; readonly step: number; readonly steps: number; readonly cleanEpochs: number; readonly weight?: number; readonly rampEpochs?: number } | null;
+  /** Shards per batch (they fix the ghost-batch size) and batch-norm momentum; absent in older checkpoints: 2 and 0.99. */
+  readonly shards?: number;
+  readonly bnMomentum?: number;
   readonly backend: string;
 }
 
@@ -68,7 +72,18 @@ export interface Checkpoint {
   readonly resume?: TrainingState;
 }
 
-const RESUME_FILE = 'resume.bin';
+/** Resume state files are named after the step count, so a save never overwrites the one the current checkpoint.json names. */
+const resumeFile = (steps: number) => `resume-${steps}.bin`;
+const RESUME_FILE_PATTERN = /^resume-\d+\.bin$/;
+
+/**
+ * The checkpoint's files are damaged or do not belong together (CRC mismatch, a missing or
+ * malformed file): the model has to be trained again. Unreadable files (permissions, I/O) and
+ * versions this build does not read are plain errors: nothing is wrong with the files.
+ */
+export class CorruptCheckpointError extends Error {
+  override name = 'CorruptCheckpointError';
+}
 
 interface CheckpointJson {
   format: string;
@@ -81,8 +96,8 @@ interface CheckpointJson {
   tensors: { name: string; shape: number[]; offset: number; length: number }[];
   /** CRC-32 of weights.bin (absent in older checkpoints): catches a pair of files from different saves. */
   weightsCrc32?: number;
-  /** resume.bin holds adamM, adamV (`values` float32 each) then `order` (`images` int32), little-endian. */
-  resume?: { steps: number; rng: number[]; values: number; images: number; crc32: number };
+  /** `file` holds adamM, adamV (`values` float32 each) then `order` (`images` int32), little-endian. */
+  resume?: { file: string; steps: number; rng: number[]; values: number; images: number; crc32: number };
 }
 
 export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
@@ -119,23 +134,30 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
     let o = 0;
     for (const a of [r.adamM, r.adamV]) for (let i = 0; i < a.length; i++, o += 4) sv.setFloat32(o, a[i]!, true);
     for (let i = 0; i < r.order.length; i++, o += 4) sv.setInt32(o, r.order[i]!, true);
-    writeAtomic(join(dir, RESUME_FILE), state);
-    json.resume = { steps: r.steps, rng: [...r.rng], values: r.adamM.length, images: r.order.length, crc32: crc32(state) };
+    const file = resumeFile(r.steps);
+    writeAtomic(join(dir, file), state);
+    json.resume = { file, steps: r.steps, rng: [...r.rng], values: r.adamM.length, images: r.order.length, crc32: crc32(state) };
   }
-  // Each file is written beside and renamed into place, checkpoint.json last; the CRCs it records
-  // tell a reader when a save was cut between files.
+  // Each file is written beside and renamed into place, checkpoint.json last, and resume state
+  // under a new name; only a stop between the renames of weights.bin and checkpoint.json (a few
+  // microseconds) leaves a pair from two saves, which the CRCs checkpoint.json records reveal.
   writeAtomic(join(dir, 'weights.bin'), bin);
   writeAtomic(join(dir, 'checkpoint.json'), JSON.stringify(json, null, 2) + '\n');
-  if (!r) rmSync(join(dir, RESUME_FILE), { force: true });
+  for (const f of readdirSync(dir)) if (RESUME_FILE_PATTERN.test(f) && f !== json.resume?.file) rmSync(join(dir, f), { force: true });
 }
 
-export function loadCheckpoint(dir: string): Checkpoint {
+/**
+ * Reads a checkpoint. With `resume: true` it also reads the state a run saved mid-way continues
+ * from (`Checkpoint.resume`); without, that state is left on disk unread.
+ */
+export function loadCheckpoint(dir: string, opts: { resume?: boolean } = {}): Checkpoint {
   const jsonPath = join(dir, 'checkpoint.json');
   const binPath = join(dir, 'weights.bin');
   let json: CheckpointJson;
   try {
     json = JSON.parse(readFileSync(jsonPath, 'utf8')) as CheckpointJson;
   } catch (e) {
+    if (e instanceof SyntaxError) throw new CorruptCheckpointError(`${jsonPath}: not valid JSON: ${e.message}`);
     throw new Error(`${jsonPath}: cannot read checkpoint: ${(e as Error).message}`);
   }
   if (json.format !== CHECKPOINT_FORMAT) throw new Error(`${jsonPath}: not a bnn-edge checkpoint (format "${json.format}")`);
@@ -148,27 +170,37 @@ export function loadCheckpoint(dir: string): Checkpoint {
     throw new Error(`${binPath}: cannot read weights: ${(e as Error).message}`);
   }
   if (json.weightsCrc32 !== undefined && crc32(bin) !== json.weightsCrc32) {
-    throw new Error(`${binPath}: CRC-32 does not match ${jsonPath} (the two files come from different saves; an interrupted save?)`);
+    throw new CorruptCheckpointError(`${binPath}: CRC-32 does not match ${jsonPath} (the two files come from different saves; an interrupted save?)`);
   }
   const view = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
   const params: ParamValues = new Map();
+  if (!Array.isArray(json.tensors)) throw new CorruptCheckpointError(`${jsonPath}: "tensors" is not a list`);
   for (const t of json.tensors) {
-    if (t.offset + 4 * t.length > bin.length) throw new Error(`${binPath}: tensor ${t.name} at offset ${t.offset} runs past the end of the file (${bin.length} bytes)`);
+    if (!(Number.isSafeInteger(t.offset) && t.offset >= 0 && Number.isSafeInteger(t.length) && t.length >= 0)) throw new CorruptCheckpointError(`${jsonPath}: tensor ${t.name} has offset ${t.offset} and length ${t.length}; both must be non-negative integers`);
+    if (t.offset + 4 * t.length > bin.length) throw new CorruptCheckpointError(`${binPath}: tensor ${t.name} at offset ${t.offset} runs past the end of the file (${bin.length} bytes)`);
     const v = new Float32Array(t.length);
     for (let i = 0; i < t.length; i++) v[i] = view.getFloat32(t.offset + 4 * i, true);
     params.set(t.name, v);
   }
   checkParams(spec, params, jsonPath);
-  const resume = json.resume ? loadResumeState(join(dir, RESUME_FILE), json.resume) : undefined;
+  if (!Array.isArray(json.history)) throw new CorruptCheckpointError(`${jsonPath}: "history" is not a list`);
+  const resume = opts.resume && json.resume !== undefined ? loadResumeState(dir, json.resume, flatLayout(spec).size) : undefined;
   return { spec, params, training: json.training, history: json.history, testAccuracy: json.testAccuracy, ...(resume ? { resume } : {}) };
 }
 
-function loadResumeState(path: string, meta: NonNullable<CheckpointJson['resume']>): TrainingState {
-  if (!existsSync(path)) throw new Error(`${path}: missing; checkpoint.json says the run can be resumed from it`);
+function loadResumeState(dir: string, meta: NonNullable<CheckpointJson['resume']>, params: number): TrainingState {
+  const where = join(dir, 'checkpoint.json');
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (typeof meta !== 'object' || meta === null || typeof meta.file !== 'string' || !RESUME_FILE_PATTERN.test(meta.file) || !count(meta.steps) || !count(meta.values) || !count(meta.images) || !count(meta.crc32)) {
+    throw new CorruptCheckpointError(`${where}: "resume" must name a resume-N.bin file and give non-negative integer steps, values, images and crc32; got ${JSON.stringify(meta)}`);
+  }
+  if (meta.values !== params) throw new CorruptCheckpointError(`${where}: resume state for ${meta.values} parameters, the model has ${params}`);
+  const path = join(dir, meta.file);
+  if (!existsSync(path)) throw new CorruptCheckpointError(`${path}: missing; checkpoint.json says the run can be resumed from it`);
   const bytes = readFileSync(path);
   const expected = 4 * (2 * meta.values + meta.images);
-  if (bytes.length !== expected) throw new Error(`${path}: ${bytes.length} bytes, expected ${expected} (${meta.values} optimizer values ×2 and ${meta.images} image indices)`);
-  if (crc32(bytes) !== meta.crc32) throw new Error(`${path}: CRC-32 does not match checkpoint.json (the files come from different saves; an interrupted save?)`);
+  if (bytes.length !== expected) throw new CorruptCheckpointError(`${path}: ${bytes.length} bytes, expected ${expected} (${meta.values} optimizer values ×2 and ${meta.images} image indices)`);
+  if (crc32(bytes) !== meta.crc32) throw new CorruptCheckpointError(`${path}: CRC-32 does not match checkpoint.json (the files come from different saves; an interrupted save?)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const adamM = new Float32Array(meta.values);
   const adamV = new Float32Array(meta.values);
@@ -176,5 +208,9 @@ function loadResumeState(path: string, meta: NonNullable<CheckpointJson['resume'
   let o = 0;
   for (const a of [adamM, adamV]) for (let i = 0; i < a.length; i++, o += 4) a[i] = view.getFloat32(o, true);
   for (let i = 0; i < order.length; i++, o += 4) order[i] = view.getInt32(o, true);
+  for (let i = 0; i < params; i++) {
+    if (!Number.isFinite(adamM[i]!) || !(adamV[i]! >= 0 && adamV[i]! < Infinity)) throw new CorruptCheckpointError(`${path}: optimizer moment ${i} is ${adamM[i]} / ${adamV[i]} (must be finite, the second non-negative)`);
+  }
+  // The generator words and the batch order are checked against the run by train().
   return { steps: meta.steps, rng: meta.rng, adamM, adamV, order };
 }

@@ -116,39 +116,52 @@ export function rampedAttack(adv: AdversarialTraining, epochs: number): { eps: n
   return { eps: adv.eps * f, step: adv.step * f };
 }
 
-/** The settings that decide a run's result: its record but for `command` and `backend`. */
-function runSettings(t: TrainingRecord): Record<string, unknown> {
+/** The settings that decide a run's result: its record but for `command` and `backend`, absent fields at their defaults. */
+function runSettings(t: TrainingRecord): Record<string, string> {
   const { command: _command, backend: _backend, adversarial: a, ...settings } = t;
-  return {
-    ...settings,
-    adversarial: a ? `PGD ε ${a.eps}, ${a.steps} steps of ${a.step}, after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : 'none',
-  };
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, ...settings })) out[key] = JSON.stringify(value);
+  out['adversarial'] = a ? `PGD ε ${a.eps}, ${a.steps} steps of ${a.step}, after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : 'none';
+  return out;
 }
 
-/** A checkpoint cannot be resumed into the run asked for (another run, a finished one, no state). */
+/** A checkpoint cannot be resumed into the run asked for (another run, a finished one, no or damaged state). */
 export class ResumeError extends Error {
   override name = 'ResumeError';
 }
 
 /** Why `resume` cannot continue into a run with training record `now`; null if it can. */
-function resumeMismatch(resume: Checkpoint, arch: Arch, k: number, now: TrainingRecord): string | null {
-  if (!resume.resume) return `the checkpoint holds no resume state: it ${resume.history.length >= resume.training.epochs ? 'finished its run' : 'was saved by a version that did not keep optimizer state'}`;
-  if (resume.history.length >= resume.training.epochs) return `the run already finished all ${resume.training.epochs} epochs`;
+function resumeMismatch(resume: Checkpoint, arch: Arch, k: number, now: TrainingRecord, shape: { params: number; batchesPerEpoch: number }): string | null {
+  const state = resume.resume;
+  const done = Array.isArray(resume.history) ? resume.history.length : NaN;
+  if (!state) return `the checkpoint holds no resume state: it ${done >= resume.training.epochs ? 'finished its run' : 'was saved by a version that did not keep optimizer state (--init DIR continues from its parameters, though not exactly)'}`;
+  if (!(done >= 1)) return 'its epoch history is not a non-empty list';
+  if (done >= resume.training.epochs) return `the run already finished all ${resume.training.epochs} epochs`;
   if (resume.spec.arch !== arch || resume.spec.k !== k) return `the checkpoint is ${resume.spec.arch}-${resume.spec.k}, this run ${arch}-${k}`;
   const was = runSettings(resume.training);
   const is = runSettings(now);
-  const diffs = [...new Set([...Object.keys(was), ...Object.keys(is)])].filter((key) => was[key] !== is[key]).map((key) => `${key} ${JSON.stringify(is[key])} (the run: ${JSON.stringify(was[key])})`);
-  return diffs.length ? `these settings differ from the checkpoint's run (${resume.training.command}): ${diffs.join('; ')}` : null;
+  const diffs = [...new Set([...Object.keys(was), ...Object.keys(is)])].filter((key) => was[key] !== is[key]).map((key) => `${key} ${is[key]} (the run: ${was[key]})`);
+  if (diffs.length) return `these settings differ from the checkpoint's run (${resume.training.command}): ${diffs.join('; ')}`;
+  // The state itself: consistent with the run, so that continuing can neither fail part-way nor go silently wrong.
+  if (state.steps !== done * shape.batchesPerEpoch) return `resume state: ${state.steps} optimizer steps recorded, but ${done} epochs of ${shape.batchesPerEpoch} batches were run`;
+  if (state.adamM.length !== shape.params || state.adamV.length !== shape.params) return `resume state: ${state.adamM.length} and ${state.adamV.length} optimizer moments, the model has ${shape.params} parameters`;
+  if (!isGeneratorState(state.rng)) return `resume state: the generator state ${JSON.stringify(state.rng)} is not four 32-bit words`;
+  return orderProblem(state.order, now.trainImages);
 }
 
-/** Checks that a saved batch order is a permutation of 0..n-1 (a damaged file must not index past the data). */
-function checkOrder(order: Int32Array, n: number): void {
-  if (order.length !== n) throw new RangeError(`resume state: batch order has ${order.length} entries, the run trains on ${n} images`);
+function isGeneratorState(words: unknown): words is number[] {
+  return Array.isArray(words) && words.length === 4 && words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) && words.some((w) => w !== 0);
+}
+
+/** Whether a saved batch order is a permutation of 0..n-1 (a damaged one must not index past the data). */
+function orderProblem(order: Int32Array, n: number): string | null {
+  if (order.length !== n) return `resume state: batch order has ${order.length} entries, the run trains on ${n} images`;
   const seen = new Uint8Array(n);
   for (const i of order) {
-    if (!(i >= 0 && i < n) || seen[i]) throw new RangeError(`resume state: batch order is not a permutation of the ${n} training images (entry ${i})`);
+    if (!(i >= 0 && i < n) || seen[i]) return `resume state: batch order is not a permutation of the ${n} training images (entry ${i})`;
     seen[i] = 1;
   }
+  return null;
 }
 
 /** Copies a 28×28 image shifted by (dx, dy) pixels, zero-filled. */
@@ -193,12 +206,15 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
     data: opts.data.source,
     trainImages: n,
     adversarial: adv ? { kind: 'pgd', ...adv, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
+    shards,
+    bnMomentum: momentum,
     backend: `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`,
   });
   const workers = opts.workers ?? defaultWorkers(shards);
   const resumed = opts.resume ?? null;
+  const batches = Math.ceil(n / batchSize);
   if (resumed) {
-    const why = resumeMismatch(resumed, opts.arch, opts.k, record('unknown'));
+    const why = resumeMismatch(resumed, opts.arch, opts.k, record('unknown'), { params: layout.size, batchesPerEpoch: batches });
     if (why) throw new ResumeError(`cannot resume: ${why}`);
   }
 
@@ -212,12 +228,10 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   }
   const adam = new Adam(layout.size, lr);
   const order = Int32Array.from({ length: n }, (_, i) => i);
-  const batches = Math.ceil(n / batchSize);
   const history: EpochRecord[] = [...(resumed?.history ?? [])];
   let step = 0;
   if (resumed) {
     const state = resumed.resume!;
-    checkOrder(state.order, n);
     order.set(state.order);
     adam.restore(state.adamM, state.adamV, state.steps);
     step = state.steps;

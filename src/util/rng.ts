@@ -42,7 +42,7 @@ export class Rng {
   /** A generator that continues exactly where the one whose `state()` this is stood. */
   static fromState(state: readonly number[]): Rng {
     if (state.length !== 4 || state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) || state.every((w) => w === 0)) {
-      throw new RangeError(`generator state must be four 32-bit words, not all zero; got [${state.join(', ')}]`);
+      throw new RangeError(`generator state must be four 32-bit words, not all zero; got ${JSON.stringify(state)}`);
     }
     const rng = new Rng(0);
     [rng.s0, rng.s1, rng.s2, rng.s3] = state.map((w) => w | 0) as [number, number, number, number];
