@@ -19,11 +19,6 @@ export class Adam {
     this.v = new Float32Array(size);
   }
 
-  /** Steps taken so far. */
-  get steps(): number {
-    return this.t;
-  }
-
   /** The moment estimates, to save with a run that will be continued (see `restore`). */
   moments(): { m: Float32Array; v: Float32Array } {
     return { m: this.m.slice(), v: this.v.slice() };

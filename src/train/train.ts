@@ -14,7 +14,7 @@ import type { DataSplit } from '../data/dataset.js';
 import { initParams, type ParamValues } from '../model/params.js';
 import { modelSpec, type Arch } from '../model/spec.js';
 import { Progress } from '../util/progress.js';
-import { Rng } from '../util/rng.js';
+import { isGeneratorState, Rng } from '../util/rng.js';
 import { Adam } from './adam.js';
 import type { Checkpoint, EpochRecord, TrainingRecord, TrainingState } from './checkpoint.js';
 import { flatLayout, flattenTrainable, unflattenTrainable, type FlatLayout } from './flat.js';
@@ -147,10 +147,6 @@ function resumeMismatch(resume: Checkpoint, arch: Arch, k: number, now: Training
   if (state.adamM.length !== shape.params || state.adamV.length !== shape.params) return `resume state: ${state.adamM.length} and ${state.adamV.length} optimizer moments, the model has ${shape.params} parameters`;
   if (!isGeneratorState(state.rng)) return `resume state: the generator state ${JSON.stringify(state.rng)} is not four 32-bit words`;
   return orderProblem(state.order, now.trainImages);
-}
-
-function isGeneratorState(words: unknown): words is number[] {
-  return Array.isArray(words) && words.length === 4 && words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) && words.some((w) => w !== 0);
 }
 
 /** Whether a saved batch order is a permutation of 0..n-1 (a damaged one must not index past the data). */

@@ -41,7 +41,7 @@ export class Rng {
 
   /** A generator that continues exactly where the one whose `state()` this is stood. */
   static fromState(state: readonly number[]): Rng {
-    if (state.length !== 4 || state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) || state.every((w) => w === 0)) {
+    if (!isGeneratorState(state)) {
       throw new RangeError(`generator state must be four 32-bit words, not all zero; got ${JSON.stringify(state)}`);
     }
     const rng = new Rng(0);
@@ -94,6 +94,11 @@ export class Rng {
       a[j] = t;
     }
   }
+}
+
+/** Whether `words` can be a generator's state: four 32-bit words, not all zero (as `Rng.state()` returns). */
+export function isGeneratorState(words: unknown): words is number[] {
+  return Array.isArray(words) && words.length === 4 && words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) && words.some((w) => w !== 0);
 }
 
 function rotl(x: number, k: number): number {
