@@ -117,7 +117,7 @@ test('train then ship --json: the run lands in a models directory with its manif
   }
 });
 
-test('train --resume continues a stopped run to the model an unstopped run ends with, and refuses a finished one', async () => {
+test('train --resume continues a stopped run, with its recorded settings, to the model an unstopped run ends with; refuses other settings and a finished run', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-resume-cli-'));
   try {
     // The library run stands in for an interrupted `bnn-edge train`: it saves its state after epoch 1 of 2.
@@ -132,10 +132,15 @@ test('train --resume continues a stopped run to the model an unstopped run ends 
       command: 'bnn-edge train --arch C --k 8 --epochs 2 --limit 512',
       onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(dir, snapshot()),
     });
-    const args = ['train', '--arch', 'C', '--k', '8', '--epochs', '2', '--limit', '512', '--workers', '0', '--quiet', '--out', dir, '--resume'];
-    const different = cli(...args.map((a) => (a === '512' ? '500' : a)));
+    const typed = ['train', '--arch', 'C', '--k', '8', '--epochs', '2', '--limit', '500', '--workers', '0', '--quiet', '--out', dir, '--resume'];
+    const different = cli(...typed);
     assert.equal(different.code, 1);
     assert.match(different.stderr, /cannot resume: these settings differ .*trainImages 500 \(the run: 512\)/);
+    const otherSeed = cli('train', '--seed', '7', '--workers', '0', '--quiet', '--out', dir, '--resume');
+    assert.equal(otherSeed.code, 1);
+    assert.match(otherSeed.stderr, /seed 7 \(the run: 1\)/, 'a typed option is checked against the run even when the rest come from its record');
+    // Nothing but --out: every setting comes from the checkpoint's record.
+    const args = ['train', '--workers', '0', '--quiet', '--out', dir, '--resume'];
     const r = cli(...args);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /resuming C-8 in .* after epoch 1 of 2/);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { classCounts, DataError, EMBEDDED_TEST_SIZE, FULL_MNIST, loadData, loadIdxDirectory, parseIdx, stratifiedSplit, type Dataset } from '../src/data/index.js';
+import { classCounts, DataError, dataOptionsOf, EMBEDDED_TEST_SIZE, FULL_MNIST, loadData, loadIdxDirectory, parseIdx, stratifiedSplit, type Dataset } from '../src/data/index.js';
 
 function hasFullMnist(): boolean {
   try {
@@ -124,6 +124,22 @@ test('IDX directory: missing files, bad labels and count mismatches are named', 
   const { train, test: t } = loadIdxDirectory(dir);
   assert.equal(train.n, 2);
   assert.deepEqual(Array.from(t.labels), [4, 5]);
+});
+
+test('a split\'s recorded source names the options that load it again (what train --resume relies on)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-idx-source-'));
+  const img = idx([2, 28, 28], Uint8Array.from({ length: 2 * 784 }, (_, i) => i % 251));
+  for (const name of ['train-images-idx3-ubyte', 't10k-images-idx3-ubyte']) writeFileSync(join(dir, name), img);
+  for (const name of ['train-labels-idx1-ubyte', 't10k-labels-idx1-ubyte']) writeFileSync(join(dir, name), idx([2], Uint8Array.of(3, 7)));
+  for (const opts of [{}, { dir }]) {
+    const first = loadData(opts);
+    assert.deepEqual(dataOptionsOf(first.source), opts);
+    const again = loadData(dataOptionsOf(first.source));
+    assert.equal(again.source, first.source);
+    assert.deepEqual(again.train.images, first.train.images);
+  }
+  assert.deepEqual(dataOptionsOf(FULL_MNIST), { dir: FULL_MNIST });
+  assert.throws(() => dataOptionsOf('somewhere:else'), /unknown data source "somewhere:else"/);
 });
 
 const FASHION = '/usr/share/datasets/fashion-mnist';

