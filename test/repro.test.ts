@@ -190,6 +190,27 @@ test('repro: a model whose training stopped after an epoch continues from it to 
   }
 });
 
+test('repro: a cached model trained with other settings than the run\'s is refused, naming each difference', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-repro-other-'));
+  try {
+    const data = loadData();
+    // A finished A8-s1 with the default recipe (cosine schedule, shifts), not the paper's that repro trains.
+    const other = await train({ arch: 'A', k: 8, data, epochs: 1, seed: 1, limit: 256, progress: false });
+    saveCheckpoint(join(dir, 'A8-s1'), other);
+    await assert.rejects(new Repro(smallRun(dir), data).model({ arch: 'A', k: 8, adv: false, seed: 1 }), (e: Error) => {
+      assert.match(e.message, /A8-s1: the cached model is not the one this run trains: /);
+      assert.match(e.message, /lrSchedule "constant" \(cached: "cosine"\)/);
+      assert.match(e.message, /augmentShift 0 \(cached: 2\)/);
+      assert.match(e.message, /trainImages 8000 \(cached: 256\)/);
+      assert.match(e.message, /Give another --dir/);
+      return true;
+    });
+    assert.equal(loadCheckpoint(join(dir, 'A8-s1')).training.lrSchedule, 'cosine', 'the cached model is left as it was');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('docs/REPRODUCTION.md is what its own "Regenerate with" command renders from the committed results', () => {
   const docs = fileURLToPath(new URL('../../docs/', import.meta.url));
   const committed = readFileSync(join(docs, 'REPRODUCTION.md'), 'utf8');

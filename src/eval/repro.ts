@@ -11,7 +11,7 @@ import { modelFromParams, type BnnModel } from '../format/model.js';
 import type { Arch } from '../model/spec.js';
 import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { SUBSTITUTE_ROUNDS } from '../attacks/substitute.js';
-import { DEFAULT_ADV_WEIGHT, ResumeError, train, type AdversarialTraining, type TrainOptions } from '../train/train.js';
+import { ResumeError, settingsDiff, train, trainingRecord, type AdversarialTraining, type TrainOptions } from '../train/train.js';
 import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type HsjReport, type WhiteboxReport } from './attacks.js';
 import { renderReproduction } from './repro_doc.js';
 import { Claim, withLock } from './repro_share.js';
@@ -138,6 +138,20 @@ export class Repro {
     const cached = this.models.get(name);
     if (cached) return cached;
     const dir = join(this.config.dir, name);
+    const epochs = m.adv ? this.config.adv.epochs : this.config.epochs;
+    const options: TrainOptions = {
+      arch: m.arch,
+      k: m.k,
+      data: this.data,
+      epochs,
+      seed: m.seed,
+      lrSchedule: 'constant',
+      augmentShift: 0,
+      adversarial: m.adv ? this.config.adv : null,
+      command: `bnn-edge train --arch ${m.arch} --k ${m.k} --seed ${m.seed} --epochs ${epochs} --lr-schedule constant --augment 0${m.adv ? ` --adv pgd --adv-eps ${this.config.adv.eps} --adv-step ${this.config.adv.step} --adv-steps ${this.config.adv.steps} --adv-clean-epochs ${this.config.adv.cleanEpochs}` : ''}`,
+      // Saved after every epoch, so a stopped run loses at most the epoch under way.
+      onEpoch: (_, snapshot) => saveCheckpoint(dir, snapshot()),
+    };
     let params;
     let spec;
     const cachedCkpt = this.cachedCheckpoint(dir);
@@ -145,30 +159,12 @@ export class Repro {
     // epochs than it was started for, from which training continues (exactly, see train's `resume`).
     const interrupted = cachedCkpt !== null && cachedCkpt.history.length < cachedCkpt.training.epochs;
     if (cachedCkpt && !interrupted) {
-      const t = cachedCkpt.training;
-      const adv = this.config.adv;
-      // A model counts only if trained with this run's recipe.
-      const recipe = (epochs: number, a: AdversarialTraining | null) =>
-        `${epochs} epochs${a ? `, PGD ε ${a.eps} in ${a.steps} steps of ${a.step} after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : ''}`;
-      const expected = m.adv ? recipe(adv.epochs, adv) : recipe(this.config.epochs, null);
-      const found = recipe(t.epochs, t.adversarial);
-      if (t.data !== this.data.source || found !== expected) throw new Error(`${dir}: cached model was trained on ${t.data} with ${found}, this run needs ${this.data.source} with ${expected}: give another --dir`);
+      // A model counts only if it is the model this run would train: same architecture, same settings.
+      const diffs = settingsDiff(cachedCkpt.training, trainingRecord(options), 'cached');
+      if (cachedCkpt.spec.arch !== m.arch || cachedCkpt.spec.k !== m.k) diffs.unshift(`model ${m.arch}-${m.k} (cached: ${cachedCkpt.spec.arch}-${cachedCkpt.spec.k})`);
+      if (diffs.length) throw new Error(`${dir}: the cached model is not the one this run trains: ${diffs.join('; ')}. Give another --dir`);
       ({ params, spec } = cachedCkpt);
     } else {
-      const epochs = m.adv ? this.config.adv.epochs : this.config.epochs;
-      const options: TrainOptions = {
-        arch: m.arch,
-        k: m.k,
-        data: this.data,
-        epochs,
-        seed: m.seed,
-        lrSchedule: 'constant',
-        augmentShift: 0,
-        adversarial: m.adv ? this.config.adv : null,
-        command: `bnn-edge train --arch ${m.arch} --k ${m.k} --seed ${m.seed} --epochs ${epochs} --lr-schedule constant --augment 0${m.adv ? ` --adv pgd --adv-eps ${this.config.adv.eps} --adv-step ${this.config.adv.step} --adv-steps ${this.config.adv.steps} --adv-clean-epochs ${this.config.adv.cleanEpochs}` : ''}`,
-        // Saved after every epoch, so a stopped run loses at most the epoch under way.
-        onEpoch: (_, snapshot) => saveCheckpoint(dir, snapshot()),
-      };
       let ckpt: Checkpoint | null = null;
       if (interrupted) {
         this.config.log(`resuming ${name}: its cached training stopped after ${cachedCkpt.history.length} of ${cachedCkpt.training.epochs} epochs`);

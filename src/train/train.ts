@@ -116,6 +116,31 @@ export function rampedAttack(adv: AdversarialTraining, epochs: number): { eps: n
   return { eps: adv.eps * f, step: adv.step * f };
 }
 
+/**
+ * What a checkpoint records of the run `opts` describe, defaults filled in. `backend` becomes
+ * known once the first batch ran; a resumed run keeps the command that started it.
+ */
+export function trainingRecord(opts: TrainOptions, backend = 'unknown'): TrainingRecord {
+  const epochs = opts.epochs ?? TRAIN_DEFAULTS.epochs;
+  const seed = opts.seed ?? TRAIN_DEFAULTS.seed;
+  const adv = opts.adversarial ?? null;
+  return {
+    command: opts.resume?.training.command ?? opts.command ?? `bnn-edge train --arch ${opts.arch} --k ${opts.k} --epochs ${epochs} --seed ${seed}`,
+    seed,
+    epochs,
+    batchSize: opts.batchSize ?? TRAIN_DEFAULTS.batchSize,
+    learningRate: opts.learningRate ?? TRAIN_DEFAULTS.learningRate,
+    lrSchedule: opts.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
+    augmentShift: opts.augmentShift ?? TRAIN_DEFAULTS.augmentShift,
+    data: opts.data.source,
+    trainImages: Math.min(opts.limit ?? opts.data.train.n, opts.data.train.n),
+    adversarial: adv ? { kind: 'pgd', ...adv, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
+    shards: opts.shards ?? TRAIN_DEFAULTS.shards,
+    bnMomentum: opts.bnMomentum ?? TRAIN_DEFAULTS.bnMomentum,
+    backend,
+  };
+}
+
 /** The settings that decide a run's result: its record but for `command` and `backend`, absent fields at their defaults. */
 function runSettings(t: TrainingRecord): Record<string, string> {
   const { command: _command, backend: _backend, adversarial: a, ...settings } = t;
@@ -123,6 +148,16 @@ function runSettings(t: TrainingRecord): Record<string, string> {
   for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, ...settings })) out[key] = JSON.stringify(value);
   out['adversarial'] = a ? `PGD ε ${a.eps}, ${a.steps} steps of ${a.step}, after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : 'none';
   return out;
+}
+
+/**
+ * Where run `is` differs from run `was` in a setting that decides the result (so that a model
+ * trained as `was` is not the model `is` would train), each as "setting is-value (label: was-value)".
+ */
+export function settingsDiff(was: TrainingRecord, is: TrainingRecord, label = 'the run'): string[] {
+  const a = runSettings(was);
+  const b = runSettings(is);
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => a[key] !== b[key]).map((key) => `${key} ${b[key]} (${label}: ${a[key]})`);
 }
 
 /** A checkpoint cannot be resumed into the run asked for (another run, a finished one, no or damaged state). */
@@ -138,9 +173,7 @@ function resumeMismatch(resume: Checkpoint, arch: Arch, k: number, now: Training
   if (!(done >= 1)) return 'its epoch history is not a non-empty list';
   if (done >= resume.training.epochs) return `the run already finished all ${resume.training.epochs} epochs`;
   if (resume.spec.arch !== arch || resume.spec.k !== k) return `the checkpoint is ${resume.spec.arch}-${resume.spec.k}, this run ${arch}-${k}`;
-  const was = runSettings(resume.training);
-  const is = runSettings(now);
-  const diffs = [...new Set([...Object.keys(was), ...Object.keys(is)])].filter((key) => was[key] !== is[key]).map((key) => `${key} ${is[key]} (the run: ${was[key]})`);
+  const diffs = settingsDiff(resume.training, now);
   if (diffs.length) return `these settings differ from the checkpoint's run (${resume.training.command}): ${diffs.join('; ')}`;
   // The state itself: consistent with the run, so that continuing can neither fail part-way nor go silently wrong.
   if (state.steps !== done * shape.batchesPerEpoch) return `resume state: ${state.steps} optimizer steps recorded, but ${done} epochs of ${shape.batchesPerEpoch} batches were run`;
@@ -190,22 +223,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   if (px !== 784) throw new RangeError(`the models take 28×28 images, data has ${trainSet.height}×${trainSet.width}`);
 
   if (opts.resume && opts.initial) throw new RangeError('train: give either initial parameters or a checkpoint to resume, not both');
-  /** What the checkpoint will record; `backend` is known after the first batch. A resumed run keeps the command that started it. */
-  const record = (backend: string): TrainingRecord => ({
-    command: opts.resume?.training.command ?? opts.command ?? `bnn-edge train --arch ${opts.arch} --k ${opts.k} --epochs ${epochs} --seed ${seed}`,
-    seed,
-    epochs,
-    batchSize,
-    learningRate: lr,
-    lrSchedule: opts.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
-    augmentShift: shift,
-    data: opts.data.source,
-    trainImages: n,
-    adversarial: adv ? { kind: 'pgd', ...adv, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
-    shards,
-    bnMomentum: momentum,
-    backend: `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`,
-  });
+  const record = (backend: string): TrainingRecord => trainingRecord(opts, `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`);
   const workers = opts.workers ?? defaultWorkers(shards);
   const resumed = opts.resume ?? null;
   const batches = Math.ceil(n / batchSize);
