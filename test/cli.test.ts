@@ -150,6 +150,12 @@ test('train --resume continues a stopped run, with its recorded settings, to the
     const again = cli(...args);
     assert.equal(again.code, 2);
     assert.match(again.stderr, /--resume: the run in .* already finished its 2 epochs/);
+    // A library run may record a value the command line does not take: the error says it is the record's, not a typo.
+    rmSync(dir, { recursive: true, force: true });
+    await train({ arch: 'C', k: 8, data: loadData(), epochs: 2, limit: 128, augmentShift: 9, workers: 0, progress: false, onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(dir, snapshot()) });
+    const outside = cli(...args);
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /--augment must be an integer in \[0, 8\], got "9": the value recorded in .*checkpoint\.json/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadData } from '../data/index.js';
+import { dataOptionsOf, FULL_MNIST, loadData } from '../data/index.js';
 import { evaluateParity } from '../eval/parity.js';
 import { readManifest, sha256, writeManifest, type ManifestEntry } from '../format/manifest.js';
 import { parseBnn } from '../format/read.js';
@@ -31,7 +31,9 @@ export async function runShip(argv: string[]): Promise<number> {
   const src = join(run!, 'model.bnn');
   const bytes = readFileSync(src);
   const model = parseBnn(bytes, { source: src });
-  const data = loadData(ckpt.training.data.startsWith('idx:') ? { dir: ckpt.training.data.slice(4) } : {});
+  // Only the test split is needed; mnist-full's is the embedded one, so its 58,000 training images stay unloaded.
+  const trainedOn = dataOptionsOf(ckpt.training.data);
+  const data = loadData(trainedOn.dir === FULL_MNIST ? {} : trainedOn);
   const r = await evaluateParity(name, model, data.test);
   mkdirSync(dir, { recursive: true });
   copyFileSync(src, join(dir, `${name}.bnn`));

@@ -14,7 +14,7 @@ import { helpText, numberOption, parseCommand, stringOption, UsageError, type Co
 export const trainCommand: CommandSpec = {
   name: 'train',
   summary: 'Train model A, B, C, S (the paper\'s) or R (A with biases) of width K on the training split; writes a checkpoint and its exported model.bnn into --out.',
-  usage: 'bnn-edge train --arch A|B|C|S|R --k K --out DIR [options]',
+  usage: 'bnn-edge train --arch A|B|C|S|R --k K --out DIR [options]  |  bnn-edge train --out DIR --resume',
   options: {
     arch: { type: 'string', help: 'architecture: A (float), B (binary), C (binary, scaled ReLU), S (C + stochastic conv3), R (A with a bias per channel; not in the paper)', metavar: 'A|B|C|S|R' },
     k: { type: 'string', help: 'filters of conv1 (64, 128, 256, or any positive integer)', default: '64' },
@@ -76,34 +76,66 @@ export async function runTrain(argv: string[]): Promise<number> {
   // A resumed run takes its parameters from its own checkpoint (its recorded command may well hold
   // --init), and its settings from its record unless options are given, which must then agree.
   const resume = p.values['resume'] ? resumeFrom(out) : undefined;
-  const o = resume ? withRecordedSettings(p, resume) : p;
+  let settings: ReturnType<typeof trainSettings>;
+  try {
+    settings = trainSettings(resume ? withRecordedSettings(p, resume, out) : p);
+  } catch (e) {
+    // A value the run recorded (a library run may hold one the CLI does not take) is not the user's typo.
+    const option = e instanceof UsageError ? /^--([\w-]+)/.exec(e.message)?.[1] : undefined;
+    if (resume && option && !p.given.has(option)) throw new UsageError(`${(e as Error).message}: the value recorded in ${join(out, 'checkpoint.json')} (a run the command line cannot continue; the library's train({ resume }) can)`);
+    throw e;
+  }
+  const { dataDir, init, ...options } = settings;
+  const initial = resume ? undefined : initialParams(init, options.arch, options.k);
+  const ckpt = await train({
+    ...options,
+    initial,
+    resume,
+    data: loadData({ dir: dataDir }),
+    // Not options of the command, but recorded: a run started from the library may have set them.
+    shards: resume?.training.shards,
+    bnMomentum: resume?.training.bnMomentum,
+    workers: numberOption(p, 'workers', { integer: true, min: 0, max: 64 }),
+    progress: !p.values['quiet'],
+    command: ['bnn-edge', 'train', ...argv].join(' '),
+    // Every epoch leaves a usable model in --out (its history says how many epochs it had), so an
+    // interrupted run still leaves a model to evaluate, and the state to continue it with --resume.
+    onEpoch: (_, snapshot) => save(out, snapshot()),
+  });
+  const arch = options.arch;
+  const bnnPath = save(out, ckpt);
+  const last = ckpt.history[ckpt.history.length - 1]!;
+  const secs = ckpt.history.reduce((a, r) => a + r.seconds, 0) / ckpt.history.length;
+  process.stdout.write(
+    `trained ${arch}-${ckpt.spec.k}: test accuracy ${(100 * ckpt.testAccuracy).toFixed(2)}% (train ${(100 * last.trainAccuracy).toFixed(2)}%), ${secs.toFixed(1)} s/epoch\n` +
+      `checkpoint: ${out}/checkpoint.json + weights.bin\nmodel:      ${bnnPath}\n`,
+  );
+  return 0;
+}
+
+
+/** The options that decide the run, read and checked from the command line. */
+function trainSettings(o: Parsed) {
   const archRaw = stringOption(o, 'arch');
   if (!archRaw) throw new UsageError('--arch is required (A, B, C, S or R)');
   const arch = (() => {
     try {
       return parseArch(archRaw);
     } catch (e) {
-      throw new UsageError((e as Error).message);
+      throw new UsageError(`--arch: ${(e as Error).message}`);
     }
   })();
   const advKind = stringOption(o, 'adv');
   if (advKind !== undefined && advKind !== 'pgd') throw new UsageError(`--adv must be "pgd", got "${advKind}"`);
   const schedule = stringOption(o, 'lr-schedule');
   if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got "${schedule}"`);
-  const epochs = numberOption(o, 'epochs', { integer: true, min: 1 })!;
-  const k = numberOption(o, 'k', { integer: true, min: 1, max: 4096 })!;
-  const initial = resume ? undefined : initialParams(stringOption(o, 'init'), arch, k);
-  const data = loadData({ dir: stringOption(o, 'data') });
-  const ckpt = await train({
+  return {
     arch,
-    k,
-    initial,
-    resume,
-    data,
-    epochs,
+    k: numberOption(o, 'k', { integer: true, min: 1, max: 4096 })!,
+    epochs: numberOption(o, 'epochs', { integer: true, min: 1 })!,
     batchSize: numberOption(o, 'batch-size', { integer: true, min: 2 })!,
     learningRate: numberOption(o, 'lr', { min: 0 })!,
-    lrSchedule: schedule,
+    lrSchedule: schedule as 'constant' | 'cosine',
     augmentShift: numberOption(o, 'augment', { integer: true, min: 0, max: 8 })!,
     seed: numberOption(o, 'seed', { integer: true })!,
     adversarial: advKind
@@ -117,26 +149,10 @@ export async function runTrain(argv: string[]): Promise<number> {
         }
       : null,
     limit: numberOption(o, 'limit', { integer: true, min: 1 }),
-    // Not options of the command, but recorded: a run started from the library may have set them.
-    shards: resume?.training.shards,
-    bnMomentum: resume?.training.bnMomentum,
-    workers: numberOption(o, 'workers', { integer: true, min: 0, max: 64 }),
-    progress: !p.values['quiet'],
-    command: ['bnn-edge', 'train', ...argv].join(' '),
-    // Every epoch leaves a usable model in --out (its history says how many epochs it had), so an
-    // interrupted run still leaves a model to evaluate, and the state to continue it with --resume.
-    onEpoch: (_, snapshot) => save(out, snapshot()),
-  });
-  const bnnPath = save(out, ckpt);
-  const last = ckpt.history[ckpt.history.length - 1]!;
-  const secs = ckpt.history.reduce((a, r) => a + r.seconds, 0) / ckpt.history.length;
-  process.stdout.write(
-    `trained ${arch}-${ckpt.spec.k}: test accuracy ${(100 * ckpt.testAccuracy).toFixed(2)}% (train ${(100 * last.trainAccuracy).toFixed(2)}%), ${secs.toFixed(1)} s/epoch\n` +
-      `checkpoint: ${out}/checkpoint.json + weights.bin\nmodel:      ${bnnPath}\n`,
-  );
-  return 0;
+    dataDir: stringOption(o, 'data'),
+    init: stringOption(o, 'init'),
+  };
 }
-
 
 /** The checkpoint of the stopped run in `dir`, for --resume. */
 function resumeFrom(dir: string): Checkpoint {
@@ -151,8 +167,15 @@ function resumeFrom(dir: string): Checkpoint {
  * The command line of a resumed run: each setting the run recorded, unless typed (a typed one
  * that differs is reported by train's resume check, with the run's value beside it).
  */
-function withRecordedSettings(p: Parsed, ckpt: Checkpoint): Parsed {
+function withRecordedSettings(p: Parsed, ckpt: Checkpoint, dir: string): Parsed {
   const t = ckpt.training;
+  const recordedData = (): string | undefined => {
+    try {
+      return dataOptionsOf(t.data).dir;
+    } catch (e) {
+      throw new UsageError(`--resume: ${join(dir, 'checkpoint.json')}: ${(e as Error).message}; give --data`);
+    }
+  };
   const a = t.adversarial;
   const recorded: Record<string, string | undefined> = {
     arch: ckpt.spec.arch,
@@ -163,7 +186,7 @@ function withRecordedSettings(p: Parsed, ckpt: Checkpoint): Parsed {
     'lr-schedule': t.lrSchedule,
     augment: String(t.augmentShift),
     seed: String(t.seed),
-    data: dataOptionsOf(t.data).dir,
+    ...(p.given.has('data') ? {} : { data: recordedData() }),
     limit: String(t.trainImages),
     adv: a ? a.kind : undefined,
     ...(a

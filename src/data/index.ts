@@ -4,6 +4,7 @@
  * full MNIST training set less the embedded test digits, tested on the same 2,000; or any
  * directory of standard IDX files (MNIST, Fashion-MNIST; gzipped or not) given with `--data DIR`.
  */
+import { resolve } from 'node:path';
 import { loadEmbeddedMnist } from './embedded.js';
 import { loadFullMnistTrain } from './full.js';
 import { loadIdxDirectory } from './idx.js';
@@ -48,7 +49,8 @@ export function loadData(opts: LoadDataOptions = {}): DataSplit {
   }
   if (opts.dir) {
     const { train, test } = loadIdxDirectory(opts.dir);
-    return { source: `${IDX_SOURCE}${opts.dir}`, train, test };
+    // Absolute, so that the recorded source names the same files from any working directory.
+    return { source: `${IDX_SOURCE}${resolve(opts.dir)}`, train, test };
   }
   if (!embeddedCache) {
     const all = loadEmbeddedMnist();

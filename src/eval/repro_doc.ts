@@ -1,6 +1,7 @@
 /** Renders docs/REPRODUCTION.md (and its SVG plots) from a Repro's cached results. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import { dataOptionsOf } from '../data/index.js';
 import type { BlackboxReport, HsjReport, WhiteboxReport } from './attacks.js';
 import { PAPER_BLACKBOX, PAPER_CW, PAPER_FGSM, PAPER_FGSM_ADV, type PaperFigure } from './paper.js';
 import { keyName, resultsPathFor, type ModelKey, type Repro } from './repro.js';
@@ -358,6 +359,7 @@ function dataLine(source: string, trainImages: string): string {
 function reproArgs(r: Repro): string {
   const c = r.config;
   const adv = r.advWidths();
-  const data = r.settings.data === 'embedded:mnist' ? '' : ` --data ${r.settings.data.replace(/^idx:/, '')}`;
+  const dir = dataOptionsOf(r.settings.data).dir;
+  const data = dir === undefined ? '' : ` --data ${dir}`;
   return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries} --out ${relative(process.cwd(), c.out) || c.out}`;
 }

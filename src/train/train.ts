@@ -223,8 +223,8 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   if (px !== 784) throw new RangeError(`the models take 28×28 images, data has ${trainSet.height}×${trainSet.width}`);
 
   if (opts.resume && opts.initial) throw new RangeError('train: give either initial parameters or a checkpoint to resume, not both');
-  const record = (backend: string): TrainingRecord => trainingRecord(opts, `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`);
   const workers = opts.workers ?? defaultWorkers(shards);
+  const record = (backend: string): TrainingRecord => trainingRecord(opts, `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`);
   const resumed = opts.resume ?? null;
   const batches = Math.ceil(n / batchSize);
   if (resumed) {
