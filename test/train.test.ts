@@ -10,7 +10,7 @@ import { modelSpec } from '../src/model/spec.js';
 import { TrainableModel } from '../src/model/trainable.js';
 import { Adam } from '../src/train/adam.js';
 import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
-import { rampedAttack, train } from '../src/train/train.js';
+import { rampedAttack, train, trainDataCrc32 } from '../src/train/train.js';
 import { initTfjs, tf } from '../src/tfjs/backend.js';
 
 const data = loadData();
@@ -187,6 +187,14 @@ test('resuming refuses a different run, a finished run, and damaged resume state
     await assert.rejects(train({ ...opts, lrSchedule: 'constant', resume: stopped }), /lrSchedule "constant" \(the run: "cosine"\)/);
     await assert.rejects(train({ ...opts, shards: 4, resume: stopped }), /shards 4 \(the run: 2\)/);
     await assert.rejects(train({ ...opts, k: 16, resume: stopped }), /the checkpoint is C-8, this run C-16/);
+    // Other images under the same name and count: caught by the CRC of the data; a record without one (older) is known by name and size.
+    const images = data.train.images.slice();
+    images[100 * 784] = 1 - images[100 * 784]!; // the first pixel of image 100
+    const otherData = { ...data, train: { ...data.train, images } };
+    await assert.rejects(train({ ...opts, data: otherData, resume: stopped }), /trainCrc32 0x[0-9a-f]{8} \(the run: 0x[0-9a-f]{8}\)/);
+    assert.equal(stopped.training.trainCrc32, trainDataCrc32(data.train, 256));
+    assert.notEqual(trainDataCrc32(otherData.train, 256), trainDataCrc32(data.train, 256));
+    assert.equal(trainDataCrc32(otherData.train, 99), trainDataCrc32(data.train, 99), 'only the images the run trains on count');
     await assert.rejects(train({ ...opts, initial: whole.params, resume: stopped }), /either initial parameters or a checkpoint to resume/);
     // Damaged state is refused before training, never followed into a crash or a silently different model.
     const damaged = (change: Partial<typeof state>) => train({ ...opts, resume: { ...stopped, resume: { ...state, ...change } } });

@@ -27,6 +27,11 @@ export interface TrainingRecord {
   readonly data: string;
   readonly trainImages: number;
   /**
+   * CRC-32 of those images (float32 bytes) and then their labels: which data the run saw, beyond
+   * its name and size (files under the same directory may change). Absent in older checkpoints.
+   */
+  readonly trainCrc32?: number;
+  /**
    * `weight` is the adversarial loss's share (absent in checkpoints written before it existed:
    * 0.5); `rampEpochs` the ε warm-up (absent: none).
    */

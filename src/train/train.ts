@@ -10,7 +10,8 @@
  * the seed, and a shard's result does not depend on the thread that computed it. A run stopped
  * between epochs continues from its checkpoint (`resume`) to the same final model.
  */
-import type { DataSplit } from '../data/dataset.js';
+import type { Dataset, DataSplit } from '../data/dataset.js';
+import { crc32 } from '../format/crc32.js';
 import { initParams, type ParamValues } from '../model/params.js';
 import { modelSpec, type Arch } from '../model/spec.js';
 import { Progress } from '../util/progress.js';
@@ -124,6 +125,7 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
   const epochs = opts.epochs ?? TRAIN_DEFAULTS.epochs;
   const seed = opts.seed ?? TRAIN_DEFAULTS.seed;
   const adv = opts.adversarial ?? null;
+  const n = Math.min(opts.limit ?? opts.data.train.n, opts.data.train.n);
   return {
     command: opts.resume?.training.command ?? opts.command ?? `bnn-edge train --arch ${opts.arch} --k ${opts.k} --epochs ${epochs} --seed ${seed}`,
     seed,
@@ -133,7 +135,8 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
     lrSchedule: opts.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
     augmentShift: opts.augmentShift ?? TRAIN_DEFAULTS.augmentShift,
     data: opts.data.source,
-    trainImages: Math.min(opts.limit ?? opts.data.train.n, opts.data.train.n),
+    trainImages: n,
+    trainCrc32: trainDataCrc32(opts.data.train, n),
     adversarial: adv ? { kind: 'pgd', ...adv, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
     shards: opts.shards ?? TRAIN_DEFAULTS.shards,
     bnMomentum: opts.bnMomentum ?? TRAIN_DEFAULTS.bnMomentum,
@@ -141,11 +144,19 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
   };
 }
 
+/** CRC-32 of the first `n` images of a data set and their labels (see TrainingRecord.trainCrc32). */
+export function trainDataCrc32(d: Dataset, n: number): number {
+  const px = d.height * d.width;
+  const images = new Uint8Array(d.images.buffer, d.images.byteOffset, n * px * Float32Array.BYTES_PER_ELEMENT);
+  return crc32(d.labels, 0, n, crc32(images));
+}
+
 /** The settings that decide a run's result: its record but for `command` and `backend`, absent fields at their defaults. */
 function runSettings(t: TrainingRecord): Record<string, string> {
-  const { command: _command, backend: _backend, adversarial: a, ...settings } = t;
+  const { command: _command, backend: _backend, adversarial: a, trainCrc32, ...settings } = t;
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, ...settings })) out[key] = JSON.stringify(value);
+  if (trainCrc32 !== undefined) out['trainCrc32'] = typeof trainCrc32 === 'number' ? `0x${trainCrc32.toString(16).padStart(8, '0')}` : JSON.stringify(trainCrc32);
   out['adversarial'] = a ? `PGD ε ${a.eps}, ${a.steps} steps of ${a.step}, after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : 'none';
   return out;
 }
@@ -157,6 +168,8 @@ function runSettings(t: TrainingRecord): Record<string, string> {
 export function settingsDiff(was: TrainingRecord, is: TrainingRecord, label = 'the run'): string[] {
   const a = runSettings(was);
   const b = runSettings(is);
+  // An older record has no CRC of its data: it is then known by name and size only.
+  if (a['trainCrc32'] === undefined || b['trainCrc32'] === undefined) delete a['trainCrc32'], delete b['trainCrc32'];
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => a[key] !== b[key]).map((key) => `${key} ${b[key]} (${label}: ${a[key]})`);
 }
 
@@ -224,7 +237,8 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
 
   if (opts.resume && opts.initial) throw new RangeError('train: give either initial parameters or a checkpoint to resume, not both');
   const workers = opts.workers ?? defaultWorkers(shards);
-  const record = (backend: string): TrainingRecord => trainingRecord(opts, `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}`);
+  const runRecord = trainingRecord(opts);
+  const record = (backend: string): TrainingRecord => ({ ...runRecord, backend: `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}` });
   const resumed = opts.resume ?? null;
   const batches = Math.ceil(n / batchSize);
   if (resumed) {
