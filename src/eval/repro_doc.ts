@@ -145,8 +145,27 @@ export function renderReproduction(r: Repro): void {
       }
     }
   const cwGap = gapSummary(cwCells);
+  // Per-width trends of B and S, beside the paper's: the gaps the band count alone does not explain.
+  const cwRow = (arch: 'B' | 'S', k: number) => wb(`cw-paper:${keyName({ arch, k, adv: false, seed: 1 })}`)?.rows[0];
+  const measuredWidths = (arch: 'B' | 'S') => c.widths.filter((k) => cwRow(arch, k) && PAPER_CW[arch]?.[k]);
+  const span = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? p(xs[0]!) : `${p(Math.min(...xs))}–${p(Math.max(...xs))}`);
+  const paperSpan = (arch: 'B' | 'S', ks: number[]) => ks.map((k) => PAPER_CW[arch]![k]!.acc.mean).join(' → ');
+  const bWidths = measuredWidths('B');
+  const bAcc = bWidths.map((k) => cwRow('B', k)!.runtimeAccuracy);
+  const bTrend =
+    bWidths.length >= 2 && Math.max(...bAcc) <= 0.02
+      ? ` On B, CW leaves ${span(bAcc)}% at every width where the paper's B keeps ${paperSpan('B', bWidths)}% from K = ${bWidths[0]} to ${bWidths[bWidths.length - 1]}: with the thinner margins the mean L2s show, 100 iterations at c = 10 reach a wrong class for every image we attack; the paper's rising figures suggest its wider B's, trained on ${+(60000 / r.settings.trainImages).toFixed(1)}× as many images, had margins 100 iterations could not always cross.`
+      : '';
+  const sWidths = measuredWidths('S');
+  const sAcc = sWidths.map((k) => cwRow('S', k)!.runtimeAccuracy);
+  const sAgree = sWidths.map((k) => cwRow('S', k)!.agreement);
+  const paperFalls = sWidths.length >= 2 && PAPER_CW['S']![sWidths[sWidths.length - 1]!]!.acc.mean < PAPER_CW['S']![sWidths[0]!]!.acc.mean - 10;
+  const sTrend =
+    paperFalls && sAcc[sAcc.length - 1]! >= sAcc[0]! - 0.05
+      ? ` On S, CW leaves ${sAcc.map(p).join(' → ')}% from K = ${sWidths[0]} to ${sWidths[sWidths.length - 1]}, where the paper's S falls ${paperSpan('S', sWidths)}%. CW crafts each example against one sample of S's stochastic weights and the runtime classifies it with a fresh one; our two samples agree on only ${span(sAgree)}% of those inputs at every width, so what fools one sample misses the next about as often at K = ${sWidths[sWidths.length - 1]} as at ${sWidths[0]}. The paper's falling figures suggest its wider S's sampling noise averaged out, so its examples carried over between samples more often. Either way it is the sampling CW fails against, not the model: averaging gradients over samples (EOT, in the stronger-attack table) removes the protection.`
+      : '';
   const cwSummary = cwCells.length
-    ? `${cwGap.text}${cwSmallerL2 ? ` On ${cwSmallerL2} of ${cwL2Cells} models the attack also needs a smaller mean L2 than the paper's: our models, trained on ${trainImages} images, have thinner margins, so the same 100 iterations of CW get further; and, as in Carlini & Wagner's code, an image a model misclassifies before the attack counts as a success near L2 = 0, so our lower clean accuracy pulls the mean down further (\`bnn-edge attack --attack cw-paper\` also reports the mean over the images classified correctly).` : ''}${cwGap.meanDiff > 5 ? ' Where ours is higher, 100 iterations at c = 10 were not enough to cross the decision boundary for those images: the stronger-attack table shows what longer attacks do.' : ''}`
+    ? `${cwGap.text}${cwSmallerL2 ? ` On ${cwSmallerL2} of ${cwL2Cells} models the attack also needs a smaller mean L2 than the paper's: our models, trained on ${trainImages} images, have thinner margins, so the same 100 iterations of CW get further; and, as in Carlini & Wagner's code, an image a model misclassifies before the attack counts as a success near L2 = 0, so our lower clean accuracy pulls the mean down further (\`bnn-edge attack --attack cw-paper\` also reports the mean over the images classified correctly).` : ''}${cwGap.meanDiff > 5 ? ' Where ours is higher, 100 iterations at c = 10 were not enough to cross the decision boundary for those images: the stronger-attack table shows what longer attacks do.' : ''}${bTrend}${sTrend}`
     : cwGap.text;
 
   // Black-box table.
