@@ -135,10 +135,10 @@ test('train --resume continues a stopped run, with its recorded settings, to the
     const typed = ['train', '--arch', 'C', '--k', '8', '--epochs', '2', '--limit', '500', '--workers', '0', '--quiet', '--out', dir, '--resume'];
     const different = cli(...typed);
     assert.equal(different.code, 1);
-    assert.match(different.stderr, /cannot resume: these settings differ .*trainImages 500 \(the run: 512\)/);
+    assert.match(different.stderr, /cannot resume: these settings differ .*trainImages 500 \(the run: 512\) \[set by trainImages: --limit\]/);
     const otherSeed = cli('train', '--seed', '7', '--workers', '0', '--quiet', '--out', dir, '--resume');
     assert.equal(otherSeed.code, 1);
-    assert.match(otherSeed.stderr, /seed 7 \(the run: 1\)/, 'a typed option is checked against the run even when the rest come from its record');
+    assert.match(otherSeed.stderr, /seed 7 \(the run: 1\) \[set by seed: --seed\]/, 'a typed option is checked against the run even when the rest come from its record');
     // Nothing but --out: every setting comes from the checkpoint's record.
     const args = ['train', '--workers', '0', '--quiet', '--out', dir, '--resume'];
     const r = cli(...args);

@@ -6,7 +6,7 @@ import { serializeBnn } from '../format/write.js';
 import type { ParamValues } from '../model/params.js';
 import { parseArch, type Arch, type ModelSpec } from '../model/spec.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
-import { DEFAULT_ADV_WEIGHT, train, TRAIN_DEFAULTS } from '../train/train.js';
+import { DEFAULT_ADV_WEIGHT, ResumeError, train, TRAIN_DEFAULTS } from '../train/train.js';
 import { writeAtomic } from '../util/fs.js';
 import { readModelFile } from './files.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec, type Parsed } from './args.js';
@@ -87,21 +87,26 @@ export async function runTrain(argv: string[]): Promise<number> {
   }
   const { dataDir, init, ...options } = settings;
   const initial = resume ? undefined : initialParams(init, options.arch, options.k);
-  const ckpt = await train({
-    ...options,
-    initial,
-    resume,
-    data: loadData({ dir: dataDir }),
-    // Not options of the command, but recorded: a run started from the library may have set them.
-    shards: resume?.training.shards,
-    bnMomentum: resume?.training.bnMomentum,
-    workers: numberOption(p, 'workers', { integer: true, min: 0, max: 64 }),
-    progress: !p.values['quiet'],
-    command: ['bnn-edge', 'train', ...argv].join(' '),
-    // Every epoch leaves a usable model in --out (its history says how many epochs it had), so an
-    // interrupted run still leaves a model to evaluate, and the state to continue it with --resume.
-    onEpoch: (_, snapshot) => save(out, snapshot()),
-  });
+  let ckpt: Checkpoint;
+  try {
+    ckpt = await train({
+      ...options,
+      initial,
+      resume,
+      data: loadData({ dir: dataDir }),
+      // Not options of the command, but recorded: a run started from the library may have set them.
+      shards: resume?.training.shards,
+      bnMomentum: resume?.training.bnMomentum,
+      workers: numberOption(p, 'workers', { integer: true, min: 0, max: 64 }),
+      progress: !p.values['quiet'],
+      command: ['bnn-edge', 'train', ...argv].join(' '),
+      // Every epoch leaves a usable model in --out (its history says how many epochs it had), so an
+      // interrupted run still leaves a model to evaluate, and the state to continue it with --resume.
+      onEpoch: (_, snapshot) => save(out, snapshot()),
+    });
+  } catch (e) {
+    throw e instanceof ResumeError ? new ResumeError(withOptionNames(e.message)) : e;
+  }
   const arch = options.arch;
   const bnnPath = save(out, ckpt);
   const last = ckpt.history[ckpt.history.length - 1]!;
@@ -196,6 +201,26 @@ function withRecordedSettings(p: Parsed, ckpt: Checkpoint, dir: string): Parsed 
   const values = { ...p.values };
   for (const [name, value] of Object.entries(recorded)) if (!p.given.has(name)) values[name] = value;
   return { ...p, values };
+}
+
+/** The command-line option of each training-record field a resume mismatch can name. */
+const RECORD_FIELD_OPTIONS: Record<string, string> = {
+  epochs: '--epochs',
+  batchSize: '--batch-size',
+  learningRate: '--lr',
+  lrSchedule: '--lr-schedule',
+  augmentShift: '--augment',
+  seed: '--seed',
+  data: '--data',
+  trainImages: '--limit',
+  trainCrc32: '--data (same name, other files)',
+  adversarial: '--adv and --adv-*',
+};
+
+/** A resume mismatch names checkpoint fields; say which options set them. */
+function withOptionNames(message: string): string {
+  const named = Object.entries(RECORD_FIELD_OPTIONS).filter(([field]) => new RegExp(`(?:: |; )${field} `).test(message));
+  return named.length ? `${message} [set by ${named.map(([field, option]) => `${field}: ${option}`).join(', ')}]` : message;
 }
 
 /** Writes the checkpoint and its .bnn export into `dir`; returns the .bnn path. */

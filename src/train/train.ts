@@ -168,8 +168,9 @@ function runSettings(t: TrainingRecord): Record<string, string> {
 export function settingsDiff(was: TrainingRecord, is: TrainingRecord, label = 'the run'): string[] {
   const a = runSettings(was);
   const b = runSettings(is);
-  // An older record has no CRC of its data: it is then known by name and size only.
-  if (a['trainCrc32'] === undefined || b['trainCrc32'] === undefined) delete a['trainCrc32'], delete b['trainCrc32'];
+  // The CRC tells data apart only under the same name and count (otherwise those differ already);
+  // an older record has none, and its data is then known by name and size only.
+  if (a['trainCrc32'] === undefined || b['trainCrc32'] === undefined || a['data'] !== b['data'] || a['trainImages'] !== b['trainImages']) delete a['trainCrc32'], delete b['trainCrc32'];
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => a[key] !== b[key]).map((key) => `${key} ${b[key]} (${label}: ${a[key]})`);
 }
 
