@@ -216,14 +216,10 @@ function translate(src: Float32Array, dst: Float32Array, dx: number, dy: number)
 }
 
 export async function train(opts: TrainOptions): Promise<Checkpoint> {
-  const epochs = opts.epochs ?? TRAIN_DEFAULTS.epochs;
-  const batchSize = opts.batchSize ?? TRAIN_DEFAULTS.batchSize;
-  const lr = opts.learningRate ?? TRAIN_DEFAULTS.learningRate;
-  const seed = opts.seed ?? TRAIN_DEFAULTS.seed;
-  const momentum = opts.bnMomentum ?? TRAIN_DEFAULTS.bnMomentum;
-  const shards = opts.shards ?? TRAIN_DEFAULTS.shards;
+  // The run's settings with their defaults, read from what its checkpoint will record.
+  const runRecord = trainingRecord(opts);
+  const { epochs, batchSize, learningRate: lr, seed, augmentShift: shift, lrSchedule, trainImages: n, shards = TRAIN_DEFAULTS.shards, bnMomentum: momentum = TRAIN_DEFAULTS.bnMomentum } = runRecord;
   const adv = opts.adversarial ?? null;
-  const shift = opts.augmentShift ?? TRAIN_DEFAULTS.augmentShift;
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < shards) throw new RangeError(`batch size must be an integer ≥ ${shards} (the shard count), got ${batchSize}`);
   if (adv && adv.weight !== undefined && !(adv.weight > 0 && adv.weight <= 1)) throw new RangeError(`adversarial loss weight must be in (0, 1], got ${adv.weight}`);
@@ -232,13 +228,11 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   const spec = modelSpec(opts.arch, opts.k);
   const layout = flatLayout(spec);
   const { train: trainSet, test: testSet } = opts.data;
-  const n = Math.min(opts.limit ?? trainSet.n, trainSet.n);
   const px = trainSet.height * trainSet.width;
   if (px !== 784) throw new RangeError(`the models take 28×28 images, data has ${trainSet.height}×${trainSet.width}`);
 
   if (opts.resume && opts.initial) throw new RangeError('train: give either initial parameters or a checkpoint to resume, not both');
   const workers = opts.workers ?? defaultWorkers(shards);
-  const runRecord = trainingRecord(opts);
   const record = (backend: string): TrainingRecord => ({ ...runRecord, backend: `${backend}, ${workers || 'no'} worker thread${workers === 1 ? '' : 's'}` });
   const resumed = opts.resume ?? null;
   const batches = Math.ceil(n / batchSize);
@@ -336,7 +330,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
             sampleSeed: rng.seed(),
           });
         }
-        if ((opts.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule) === 'cosine') adam.learningRate = 0.5 * lr * (1 + Math.cos((Math.PI * ((epoch - 1) * batches + b)) / (epochs * batches)));
+        if (lrSchedule === 'cosine') adam.learningRate = 0.5 * lr * (1 + Math.cos((Math.PI * ((epoch - 1) * batches + b)) / (epochs * batches)));
         const results = await runner.step(reqs);
         backend = results[0]!.backend;
         const grads = new Float32Array(layout.size);
