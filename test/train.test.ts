@@ -10,7 +10,7 @@ import { modelSpec } from '../src/model/spec.js';
 import { TrainableModel } from '../src/model/trainable.js';
 import { Adam } from '../src/train/adam.js';
 import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
-import { rampedAttack, train, trainDataCrc32 } from '../src/train/train.js';
+import { rampedAttack, ResumeError, train, trainDataCrc32 } from '../src/train/train.js';
 import { initTfjs, tf } from '../src/tfjs/backend.js';
 
 const data = loadData();
@@ -184,6 +184,7 @@ test('resuming refuses a different run, a finished run, and damaged resume state
     const stopped = loadCheckpoint(dir, { resume: true });
     const state = stopped.resume!;
     await assert.rejects(train({ ...opts, seed: 3, resume: stopped }), /settings differ from the checkpoint's run .*seed 3 \(the run: 2\)/);
+    await assert.rejects(train({ ...opts, seed: 3, limit: 200, resume: stopped }), (e: Error) => e instanceof ResumeError && e.settings.join() === 'seed,trainImages', 'the error names the differing record fields for callers to act on');
     await assert.rejects(train({ ...opts, lrSchedule: 'constant', resume: stopped }), /lrSchedule "constant" \(the run: "cosine"\)/);
     await assert.rejects(train({ ...opts, shards: 4, resume: stopped }), /shards 4 \(the run: 2\)/);
     await assert.rejects(train({ ...opts, k: 16, resume: stopped }), /the checkpoint is C-8, this run C-16/);

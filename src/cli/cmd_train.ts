@@ -7,6 +7,7 @@ import type { ParamValues } from '../model/params.js';
 import { parseArch, type Arch, type ModelSpec } from '../model/spec.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { DEFAULT_ADV_WEIGHT, ResumeError, train, TRAIN_DEFAULTS } from '../train/train.js';
+import type { TrainingRecord } from '../train/checkpoint.js';
 import { writeAtomic } from '../util/fs.js';
 import { readModelFile } from './files.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec, type Parsed } from './args.js';
@@ -105,7 +106,7 @@ export async function runTrain(argv: string[]): Promise<number> {
       onEpoch: (_, snapshot) => save(out, snapshot()),
     });
   } catch (e) {
-    throw e instanceof ResumeError ? new ResumeError(withOptionNames(e.message)) : e;
+    throw e instanceof ResumeError ? withOptionNames(e) : e;
   }
   const arch = options.arch;
   const bnnPath = save(out, ckpt);
@@ -169,58 +170,67 @@ function resumeFrom(dir: string): Checkpoint {
 }
 
 /**
+ * Each option a checkpoint records: the record field it is kept in (none for the model's own
+ * arch and K, which a resume check names itself) and its value in the record, undefined where
+ * the option was not given (its default, or no value, stands).
+ */
+const RECORDED_OPTIONS: ReadonlyArray<{ option: string; field?: keyof TrainingRecord; value: (c: Checkpoint, dir: string) => string | undefined }> = [
+  { option: 'arch', value: (c) => c.spec.arch },
+  { option: 'k', value: (c) => String(c.spec.k) },
+  { option: 'epochs', field: 'epochs', value: (c) => String(c.training.epochs) },
+  { option: 'batch-size', field: 'batchSize', value: (c) => String(c.training.batchSize) },
+  { option: 'lr', field: 'learningRate', value: (c) => String(c.training.learningRate) },
+  { option: 'lr-schedule', field: 'lrSchedule', value: (c) => c.training.lrSchedule },
+  { option: 'augment', field: 'augmentShift', value: (c) => String(c.training.augmentShift) },
+  { option: 'seed', field: 'seed', value: (c) => String(c.training.seed) },
+  { option: 'data', field: 'data', value: recordedDataDir },
+  { option: 'limit', field: 'trainImages', value: (c) => String(c.training.trainImages) },
+  { option: 'adv', field: 'adversarial', value: (c) => c.training.adversarial?.kind },
+  { option: 'adv-eps', field: 'adversarial', value: recordedAdv((a) => a.eps) },
+  { option: 'adv-step', field: 'adversarial', value: recordedAdv((a) => a.step) },
+  { option: 'adv-steps', field: 'adversarial', value: recordedAdv((a) => a.steps) },
+  { option: 'adv-clean-epochs', field: 'adversarial', value: recordedAdv((a) => a.cleanEpochs) },
+  { option: 'adv-weight', field: 'adversarial', value: recordedAdv((a) => a.weight ?? DEFAULT_ADV_WEIGHT) },
+  { option: 'adv-ramp', field: 'adversarial', value: recordedAdv((a) => a.rampEpochs ?? 0) },
+];
+
+/** The recorded value of an --adv-* option, if the run was adversarial. */
+function recordedAdv(value: (a: NonNullable<TrainingRecord['adversarial']>) => number): (c: Checkpoint) => string | undefined {
+  return (c) => (c.training.adversarial ? String(value(c.training.adversarial)) : undefined);
+}
+
+/** The --data of a recorded data source (undefined: the embedded set). */
+function recordedDataDir(c: Checkpoint, dir: string): string | undefined {
+  try {
+    return dataOptionsOf(c.training.data).dir;
+  } catch (e) {
+    throw new UsageError(`--resume: ${join(dir, 'checkpoint.json')}: ${(e as Error).message}; give --data`);
+  }
+}
+
+/**
  * The command line of a resumed run: each setting the run recorded, unless typed (a typed one
  * that differs is reported by train's resume check, with the run's value beside it).
  */
 function withRecordedSettings(p: Parsed, ckpt: Checkpoint, dir: string): Parsed {
-  const t = ckpt.training;
-  const recordedData = (): string | undefined => {
-    try {
-      return dataOptionsOf(t.data).dir;
-    } catch (e) {
-      throw new UsageError(`--resume: ${join(dir, 'checkpoint.json')}: ${(e as Error).message}; give --data`);
-    }
-  };
-  const a = t.adversarial;
-  const recorded: Record<string, string | undefined> = {
-    arch: ckpt.spec.arch,
-    k: String(ckpt.spec.k),
-    epochs: String(t.epochs),
-    'batch-size': String(t.batchSize),
-    lr: String(t.learningRate),
-    'lr-schedule': t.lrSchedule,
-    augment: String(t.augmentShift),
-    seed: String(t.seed),
-    ...(p.given.has('data') ? {} : { data: recordedData() }),
-    limit: String(t.trainImages),
-    adv: a ? a.kind : undefined,
-    ...(a
-      ? { 'adv-eps': String(a.eps), 'adv-step': String(a.step), 'adv-steps': String(a.steps), 'adv-clean-epochs': String(a.cleanEpochs), 'adv-weight': String(a.weight ?? DEFAULT_ADV_WEIGHT), 'adv-ramp': String(a.rampEpochs ?? 0) }
-      : {}),
-  };
   const values = { ...p.values };
-  for (const [name, value] of Object.entries(recorded)) if (!p.given.has(name)) values[name] = value;
+  for (const { option, value } of RECORDED_OPTIONS) {
+    if (p.given.has(option)) continue;
+    const recorded = value(ckpt, dir);
+    if (recorded !== undefined) values[option] = recorded;
+  }
   return { ...p, values };
 }
 
-/** The command-line option of each training-record field a resume mismatch can name. */
-const RECORD_FIELD_OPTIONS: Record<string, string> = {
-  epochs: '--epochs',
-  batchSize: '--batch-size',
-  learningRate: '--lr',
-  lrSchedule: '--lr-schedule',
-  augmentShift: '--augment',
-  seed: '--seed',
-  data: '--data',
-  trainImages: '--limit',
-  trainCrc32: '--data (same name, other files)',
-  adversarial: '--adv and --adv-*',
-};
-
-/** A resume mismatch names checkpoint fields; say which options set them. */
-function withOptionNames(message: string): string {
-  const named = Object.entries(RECORD_FIELD_OPTIONS).filter(([field]) => new RegExp(`(?:: |; )${field} `).test(message));
-  return named.length ? `${message} [set by ${named.map(([field, option]) => `${field}: ${option}`).join(', ')}]` : message;
+/** A resume refused for differing settings names checkpoint fields; say which options set them. */
+function withOptionNames(e: ResumeError): ResumeError {
+  const named = e.settings.map((field) => {
+    // Data of the same name and size, but other images: --data pointed elsewhere.
+    const options = field === 'trainCrc32' ? ['--data (same name, other files)'] : RECORDED_OPTIONS.filter((o) => o.field === field).map((o) => `--${o.option}`);
+    return options.length ? `${field}: ${options.join(' ')}` : undefined;
+  });
+  const known = named.filter((n) => n !== undefined);
+  return known.length ? new ResumeError(`${e.message} [set by ${known.join(', ')}]`, e.settings) : e;
 }
 
 /** Writes the checkpoint and its .bnn export into `dir`; returns the .bnn path. */

@@ -19,6 +19,11 @@ export class Adam {
     this.v = new Float32Array(size);
   }
 
+  /** Updates taken so far (restored ones included): what a resumed run counts its progress by. */
+  get steps(): number {
+    return this.t;
+  }
+
   /** The moment estimates, to save with a run that will be continued (see `restore`). */
   moments(): { m: Float32Array; v: Float32Array } {
     return { m: this.m.slice(), v: this.v.slice() };

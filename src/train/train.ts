@@ -161,39 +161,66 @@ function runSettings(t: TrainingRecord): Record<string, string> {
   return out;
 }
 
-/**
- * Where run `is` differs from run `was` in a setting that decides the result (so that a model
- * trained as `was` is not the model `is` would train), each as "setting is-value (label: was-value)".
- */
-export function settingsDiff(was: TrainingRecord, is: TrainingRecord, label = 'the run'): string[] {
+/** A setting that decides a run's result, with its values in two runs' records. */
+export interface SettingDifference {
+  /** The record field (see TrainingRecord). */
+  readonly setting: string;
+  readonly was: string;
+  readonly is: string;
+}
+
+/** Where run `is` differs from run `was` in a setting that decides the result (so a model trained as `was` is not the model `is` would train). */
+export function differingSettings(was: TrainingRecord, is: TrainingRecord): SettingDifference[] {
   const a = runSettings(was);
   const b = runSettings(is);
   // The CRC tells data apart only under the same name and count (otherwise those differ already);
   // an older record has none, and its data is then known by name and size only.
   if (a['trainCrc32'] === undefined || b['trainCrc32'] === undefined || a['data'] !== b['data'] || a['trainImages'] !== b['trainImages']) delete a['trainCrc32'], delete b['trainCrc32'];
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => a[key] !== b[key]).map((key) => `${key} ${b[key]} (${label}: ${a[key]})`);
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => a[key] !== b[key]).map((key) => ({ setting: key, was: String(a[key]), is: String(b[key]) }));
+}
+
+/** `differingSettings` as text, each "setting is-value (label: was-value)". */
+export function settingsDiff(was: TrainingRecord, is: TrainingRecord, label = 'the run'): string[] {
+  return differingSettings(was, is).map((d) => differenceText(d, label));
+}
+
+function differenceText(d: SettingDifference, label: string): string {
+  return `${d.setting} ${d.is} (${label}: ${d.was})`;
 }
 
 /** A checkpoint cannot be resumed into the run asked for (another run, a finished one, no or damaged state). */
 export class ResumeError extends Error {
   override name = 'ResumeError';
+  constructor(
+    message: string,
+    /** The record fields in which the run asked for differs from the checkpoint's (empty if that was not the reason). */
+    readonly settings: readonly string[] = [],
+  ) {
+    super(message);
+  }
 }
 
 /** Why `resume` cannot continue into a run with training record `now`; null if it can. */
-function resumeMismatch(resume: Checkpoint, arch: Arch, k: number, now: TrainingRecord, shape: { params: number; batchesPerEpoch: number }): string | null {
+function resumeMismatch(resume: Checkpoint, arch: Arch, k: number, now: TrainingRecord, shape: { params: number; batchesPerEpoch: number }): ResumeError | null {
   const state = resume.resume;
   const done = Array.isArray(resume.history) ? resume.history.length : NaN;
-  if (!state) return `the checkpoint holds no resume state: it ${done >= resume.training.epochs ? 'finished its run' : 'was saved by a version that did not keep optimizer state (--init DIR continues from its parameters, though not exactly)'}`;
-  if (!(done >= 1)) return 'its epoch history is not a non-empty list';
-  if (done >= resume.training.epochs) return `the run already finished all ${resume.training.epochs} epochs`;
-  if (resume.spec.arch !== arch || resume.spec.k !== k) return `the checkpoint is ${resume.spec.arch}-${resume.spec.k}, this run ${arch}-${k}`;
-  const diffs = settingsDiff(resume.training, now);
-  if (diffs.length) return `these settings differ from the checkpoint's run (${resume.training.command}): ${diffs.join('; ')}`;
+  const refuse = (why: string) => new ResumeError(`cannot resume: ${why}`);
+  if (!state) return refuse(`the checkpoint holds no resume state: it ${done >= resume.training.epochs ? 'finished its run' : 'was saved by a version that did not keep optimizer state (--init DIR continues from its parameters, though not exactly)'}`);
+  if (!(done >= 1)) return refuse('its epoch history is not a non-empty list');
+  if (done >= resume.training.epochs) return refuse(`the run already finished all ${resume.training.epochs} epochs`);
+  if (resume.spec.arch !== arch || resume.spec.k !== k) return refuse(`the checkpoint is ${resume.spec.arch}-${resume.spec.k}, this run ${arch}-${k}`);
+  // Settings before state: a run with other settings (batch size, image count) would misread a sound state as damaged.
+  const diffs = differingSettings(resume.training, now);
+  if (diffs.length) {
+    const why = `these settings differ from the checkpoint's run (${resume.training.command}): ${diffs.map((d) => differenceText(d, 'the run')).join('; ')}`;
+    return new ResumeError(`cannot resume: ${why}`, diffs.map((d) => d.setting));
+  }
   // The state itself: consistent with the run, so that continuing can neither fail part-way nor go silently wrong.
-  if (state.steps !== done * shape.batchesPerEpoch) return `resume state: ${state.steps} optimizer steps recorded, but ${done} epochs of ${shape.batchesPerEpoch} batches were run`;
-  if (state.adamM.length !== shape.params || state.adamV.length !== shape.params) return `resume state: ${state.adamM.length} and ${state.adamV.length} optimizer moments, the model has ${shape.params} parameters`;
-  if (!isGeneratorState(state.rng)) return `resume state: the generator state ${JSON.stringify(state.rng)} is not four 32-bit words`;
-  return orderProblem(state.order, now.trainImages);
+  if (state.steps !== done * shape.batchesPerEpoch) return refuse(`resume state: ${state.steps} optimizer steps recorded, but ${done} epochs of ${shape.batchesPerEpoch} batches were run`);
+  if (state.adamM.length !== shape.params || state.adamV.length !== shape.params) return refuse(`resume state: ${state.adamM.length} and ${state.adamV.length} optimizer moments, the model has ${shape.params} parameters`);
+  if (!isGeneratorState(state.rng)) return refuse(`resume state: the generator state ${JSON.stringify(state.rng)} is not four 32-bit words`);
+  const order = orderProblem(state.order, now.trainImages);
+  return order ? refuse(order) : null;
 }
 
 /** Whether a saved batch order is a permutation of 0..n-1 (a damaged one must not index past the data). */
@@ -237,8 +264,8 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   const resumed = opts.resume ?? null;
   const batches = Math.ceil(n / batchSize);
   if (resumed) {
-    const why = resumeMismatch(resumed, opts.arch, opts.k, record('unknown'), { params: layout.size, batchesPerEpoch: batches });
-    if (why) throw new ResumeError(`cannot resume: ${why}`);
+    const mismatch = resumeMismatch(resumed, opts.arch, opts.k, record('unknown'), { params: layout.size, batchesPerEpoch: batches });
+    if (mismatch) throw mismatch;
   }
 
   const rng = resumed ? Rng.fromState(resumed.resume!.rng) : new Rng(seed);
@@ -252,12 +279,10 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   const adam = new Adam(layout.size, lr);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const history: EpochRecord[] = [...(resumed?.history ?? [])];
-  let step = 0;
   if (resumed) {
     const state = resumed.resume!;
     order.set(state.order);
     adam.restore(state.adamM, state.adamV, state.steps);
-    step = state.steps;
   }
   let backend = 'unknown';
   const runner: ShardRunner = await createRunner({ arch: opts.arch, k: opts.k }, workers);
@@ -280,7 +305,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   /** Mid-run, what continuing needs; copies, since training goes on after a snapshot. */
   const trainingState = (): TrainingState => {
     const { m, v } = adam.moments();
-    return { steps: step, rng: rng.state(), adamM: m, adamV: v, order: order.slice() };
+    return { steps: adam.steps, rng: rng.state(), adamM: m, adamV: v, order: order.slice() };
   };
 
   /** The model as it stands: parameters, batch-norm moving averages, the record so far and, mid-run, the state to resume from. */
@@ -344,10 +369,10 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
         if (!Number.isFinite(batchLoss)) throw new Error(`training diverged: loss is ${batchLoss / size} at epoch ${epoch}, batch ${b + 1}`);
         adam.step(params, grads);
         const pooled = poolMoments(layout, results);
-        // Early in training the averages warm up faster (TensorFlow's ExponentialMovingAverage
-        // with num_updates), so short runs and first epochs are evaluated with sensible statistics.
-        const decay = Math.min(momentum, (1 + step) / (10 + step));
-        step++;
+        // Early in training the averages warm up faster, so short runs and first epochs are evaluated
+        // with sensible statistics: TensorFlow's ExponentialMovingAverage caps the decay at
+        // (1 + n) / (10 + n) with n updates before this one, here adam.steps - 1.
+        const decay = Math.min(momentum, adam.steps / (9 + adam.steps));
         for (let i = 0; i < moving.length; i++) moving[i] = decay * moving[i]! + (1 - decay) * pooled[i]!;
         lossSum += batchLoss;
         seen += size;
