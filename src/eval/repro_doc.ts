@@ -56,10 +56,14 @@ export function renderReproduction(r: Repro): void {
   const advWidths = r.advWidths();
   const planned = r.plan().map((t) => t.id);
   const done = planned.filter((id) => res[id]).length;
+  // Which evaluation runs next depends on the cache and on --models, neither of which the document
+  // may depend on (it re-renders the same from the results alone): so it lists what is left.
+  const left = r.pending('results').map((x) => `\`${x.task.id}\``);
+  const shown = left.length > 4 ? `${left.slice(0, 3).join(', ')} and ${left.length - 3} more` : left.join(', ');
   const status =
     done === planned.length
       ? `All ${planned.length} evaluations of this run are complete.`
-      : `**Partial run: ${done} of ${planned.length} evaluations are complete** (next: \`${r.pending('results')[0]!.task.id}\`); cells marked — are still pending. Re-running the command below resumes from the cache.`;
+      : `**Partial run: ${done} of ${planned.length} evaluations are complete** (left: ${shown}); cells marked — are still pending. Re-running the command below resumes from the cache.`;
   const wb = (id: string) => res[id] as WhiteboxReport | undefined;
   const seeds = (adv: boolean) => r.seedsFor(adv);
   const fgsmStat = (arch: 'A' | 'B' | 'C', k: number, adv: boolean, i: number): Stat | null => {
