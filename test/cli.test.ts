@@ -140,6 +140,7 @@ test('train --resume continues a stopped run, with its recorded settings, to the
     assert.equal(otherSeed.code, 1);
     assert.match(otherSeed.stderr, /seed 7 \(the run: 1\) \[set by seed: --seed\]/, 'a typed option is checked against the run even when the rest come from its record');
     const adversarial = cli('train', '--adv', 'pgd', '--workers', '0', '--quiet', '--out', dir, '--resume');
+    assert.equal(adversarial.code, 1);
     assert.match(adversarial.stderr, /adversarial PGD ε 0\.3, 40 steps .*\(the run: none\) \[set by adversarial: --adv --adv-eps --adv-step --adv-steps --adv-clean-epochs --adv-weight --adv-ramp\]/);
     // Nothing but --out: every setting comes from the checkpoint's record.
     const args = ['train', '--workers', '0', '--quiet', '--out', dir, '--resume'];

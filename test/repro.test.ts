@@ -84,9 +84,10 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     assert.ok(['B', 'C'].every((arch) => seeds.slice(0, firstSeed2).some((m) => m.arch === arch)), 'B8-s1 and C8-s1 run before A8-s2');
     await again.run(0);
     assert.match(readFileSync(config.out, 'utf8'), new RegExp(`Partial run: 1 of ${plan.length}`));
-    // The document lists what is left from the results alone: a checkpoint in the local cache
-    // (here C8-s1's, with nothing measured yet) reorders the run, not the committed text.
-    const left = `(left: ${pending.slice(0, 3).map((t) => `\`${t.id}\``).join(', ')} and ${pending.length - 3} more)`;
+    // The document lists what is left, in plan order, from the results alone: a checkpoint in the
+    // local cache (here C8-s1's, with nothing measured yet) reorders the run, not the committed text.
+    const leftIds = plan.filter((id) => !again.results[id]);
+    const left = `(left: ${leftIds.slice(0, 3).map((id) => `\`${id}\``).join(', ')} and ${leftIds.length - 3} more)`;
     assert.ok(readFileSync(config.out, 'utf8').includes(left), left);
     mkdirSync(join(dir, 'C8-s1'));
     copyFileSync(join(dir, 'A8-s1', 'checkpoint.json'), join(dir, 'C8-s1', 'checkpoint.json'));
@@ -148,11 +149,11 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     // Fewer widths for the PGD-trained models: none of them is planned.
     const noAdv = new Repro({ ...config, advWidths: [] }, data).plan();
     assert.ok(noAdv.length < plan.length && noAdv.every((t) => !t.model.adv));
-    // A training stopped part-way without the state to resume from (a checkpoint whose run was
-    // longer, written before checkpoints kept optimizer state) is trained again, not refused.
+    // A training of this run stopped part-way without the state to resume from (as a version that
+    // kept no optimizer state saved it; its history is cut here to fake the stop) is trained again.
     const ckptPath = join(dir, 'A8-s1', 'checkpoint.json');
-    const ckpt = JSON.parse(readFileSync(ckptPath, 'utf8')) as { training: { epochs: number } };
-    ckpt.training.epochs = 2;
+    const ckpt = JSON.parse(readFileSync(ckptPath, 'utf8')) as { history: unknown[] };
+    ckpt.history = [];
     writeFileSync(ckptPath, JSON.stringify(ckpt));
     const logs: string[] = [];
     await new Repro({ ...config, log: (msg) => logs.push(msg) }, data).model({ arch: 'A', k: 8, adv: false, seed: 1 });
@@ -207,6 +208,11 @@ test('repro: a cached model trained with other settings than the run\'s is refus
       return true;
     });
     assert.equal(loadCheckpoint(join(dir, 'A8-s1')).training.lrSchedule, 'cosine', 'the cached model is left as it was');
+    // An unfinished one too: continuing it would finish another run's model.
+    rmSync(join(dir, 'A8-s1'), { recursive: true });
+    await train({ arch: 'A', k: 8, data, epochs: 2, seed: 1, limit: 256, progress: false, onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(join(dir, 'A8-s1'), snapshot()) });
+    await assert.rejects(new Repro(smallRun(dir), data).model({ arch: 'A', k: 8, adv: false, seed: 1 }), /A8-s1: the cached, unfinished model is not the one this run trains: .*epochs 1 \(cached: 2\)/);
+    assert.equal(loadCheckpoint(join(dir, 'A8-s1')).history.length, 1, 'the unfinished model is left as it was');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

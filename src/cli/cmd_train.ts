@@ -5,9 +5,8 @@ import { modelFromParams, paramsFromModel, RESTORED_BINARY_MAGNITUDE } from '../
 import { serializeBnn } from '../format/write.js';
 import type { ParamValues } from '../model/params.js';
 import { parseArch, type Arch, type ModelSpec } from '../model/spec.js';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint, type TrainingRecord } from '../train/checkpoint.js';
 import { DEFAULT_ADV_WEIGHT, ResumeError, train, TRAIN_DEFAULTS } from '../train/train.js';
-import type { TrainingRecord } from '../train/checkpoint.js';
 import { writeAtomic } from '../util/fs.js';
 import { readModelFile } from './files.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec, type Parsed } from './args.js';
@@ -170,28 +169,29 @@ function resumeFrom(dir: string): Checkpoint {
 }
 
 /**
- * Each option a checkpoint records: the record field it is kept in (none for the model's own
- * arch and K, which a resume check names itself) and its value in the record, undefined where
- * the option was not given (its default, or no value, stands).
+ * Each option a checkpoint records: the record fields it sets (none for the model's own arch and
+ * K, which a resume check names itself) and its value in the record; undefined where the run had
+ * no such setting (no adversarial training, the embedded data), so the option stays unset.
  */
-const RECORDED_OPTIONS: ReadonlyArray<{ option: string; field?: keyof TrainingRecord; value: (c: Checkpoint, dir: string) => string | undefined }> = [
-  { option: 'arch', value: (c) => c.spec.arch },
-  { option: 'k', value: (c) => String(c.spec.k) },
-  { option: 'epochs', field: 'epochs', value: (c) => String(c.training.epochs) },
-  { option: 'batch-size', field: 'batchSize', value: (c) => String(c.training.batchSize) },
-  { option: 'lr', field: 'learningRate', value: (c) => String(c.training.learningRate) },
-  { option: 'lr-schedule', field: 'lrSchedule', value: (c) => c.training.lrSchedule },
-  { option: 'augment', field: 'augmentShift', value: (c) => String(c.training.augmentShift) },
-  { option: 'seed', field: 'seed', value: (c) => String(c.training.seed) },
-  { option: 'data', field: 'data', value: recordedDataDir },
-  { option: 'limit', field: 'trainImages', value: (c) => String(c.training.trainImages) },
-  { option: 'adv', field: 'adversarial', value: (c) => c.training.adversarial?.kind },
-  { option: 'adv-eps', field: 'adversarial', value: recordedAdv((a) => a.eps) },
-  { option: 'adv-step', field: 'adversarial', value: recordedAdv((a) => a.step) },
-  { option: 'adv-steps', field: 'adversarial', value: recordedAdv((a) => a.steps) },
-  { option: 'adv-clean-epochs', field: 'adversarial', value: recordedAdv((a) => a.cleanEpochs) },
-  { option: 'adv-weight', field: 'adversarial', value: recordedAdv((a) => a.weight ?? DEFAULT_ADV_WEIGHT) },
-  { option: 'adv-ramp', field: 'adversarial', value: recordedAdv((a) => a.rampEpochs ?? 0) },
+const RECORDED_OPTIONS: ReadonlyArray<{ option: string; fields: ReadonlyArray<keyof TrainingRecord>; value: (c: Checkpoint, dir: string) => string | undefined }> = [
+  { option: 'arch', fields: [], value: (c) => c.spec.arch },
+  { option: 'k', fields: [], value: (c) => String(c.spec.k) },
+  { option: 'epochs', fields: ['epochs'], value: (c) => String(c.training.epochs) },
+  { option: 'batch-size', fields: ['batchSize'], value: (c) => String(c.training.batchSize) },
+  { option: 'lr', fields: ['learningRate'], value: (c) => String(c.training.learningRate) },
+  { option: 'lr-schedule', fields: ['lrSchedule'], value: (c) => c.training.lrSchedule },
+  { option: 'augment', fields: ['augmentShift'], value: (c) => String(c.training.augmentShift) },
+  { option: 'seed', fields: ['seed'], value: (c) => String(c.training.seed) },
+  // The data's name, and the files under it (the CRC differs when the name does not).
+  { option: 'data', fields: ['data', 'trainCrc32'], value: recordedDataDir },
+  { option: 'limit', fields: ['trainImages'], value: (c) => String(c.training.trainImages) },
+  { option: 'adv', fields: ['adversarial'], value: (c) => c.training.adversarial?.kind },
+  { option: 'adv-eps', fields: ['adversarial'], value: recordedAdv((a) => a.eps) },
+  { option: 'adv-step', fields: ['adversarial'], value: recordedAdv((a) => a.step) },
+  { option: 'adv-steps', fields: ['adversarial'], value: recordedAdv((a) => a.steps) },
+  { option: 'adv-clean-epochs', fields: ['adversarial'], value: recordedAdv((a) => a.cleanEpochs) },
+  { option: 'adv-weight', fields: ['adversarial'], value: recordedAdv((a) => a.weight ?? DEFAULT_ADV_WEIGHT) },
+  { option: 'adv-ramp', fields: ['adversarial'], value: recordedAdv((a) => a.rampEpochs ?? 0) },
 ];
 
 /** The recorded value of an --adv-* option, if the run was adversarial. */
@@ -224,13 +224,11 @@ function withRecordedSettings(p: Parsed, ckpt: Checkpoint, dir: string): Parsed 
 
 /** A resume refused for differing settings names checkpoint fields; say which options set them. */
 function withOptionNames(e: ResumeError): ResumeError {
-  const named = e.settings.map((field) => {
-    // Data of the same name and size, but other images: --data pointed elsewhere.
-    const options = field === 'trainCrc32' ? ['--data (same name, other files)'] : RECORDED_OPTIONS.filter((o) => o.field === field).map((o) => `--${o.option}`);
-    return options.length ? `${field}: ${options.join(' ')}` : undefined;
+  const named = e.settings.flatMap((field) => {
+    const options = RECORDED_OPTIONS.filter((o) => o.fields.includes(field)).map((o) => `--${o.option}`);
+    return options.length ? [`${field}: ${options.join(' ')}`] : [];
   });
-  const known = named.filter((n) => n !== undefined);
-  return known.length ? new ResumeError(`${e.message} [set by ${known.join(', ')}]`, e.settings) : e;
+  return named.length ? new ResumeError(`${e.message} [set by ${named.join(', ')}]`, e.settings) : e;
 }
 
 /** Writes the checkpoint and its .bnn export into `dir`; returns the .bnn path. */

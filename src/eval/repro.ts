@@ -158,11 +158,14 @@ export class Repro {
     // Training saves after every epoch: a run stopped mid-training leaves a checkpoint with fewer
     // epochs than it was started for, from which training continues (exactly, see train's `resume`).
     const interrupted = cachedCkpt !== null && cachedCkpt.history.length < cachedCkpt.training.epochs;
-    if (cachedCkpt && !interrupted) {
-      // A model counts only if it is the model this run would train: same architecture, same settings.
+    if (cachedCkpt) {
+      // A model, finished or not, counts only if it is the model this run would train: same
+      // architecture, same settings. Another run's is refused, never trained over.
       const diffs = settingsDiff(cachedCkpt.training, trainingRecord(options), 'cached');
       if (cachedCkpt.spec.arch !== m.arch || cachedCkpt.spec.k !== m.k) diffs.unshift(`model ${m.arch}-${m.k} (cached: ${cachedCkpt.spec.arch}-${cachedCkpt.spec.k})`);
-      if (diffs.length) throw new Error(`${dir}: the cached model is not the one this run trains: ${diffs.join('; ')}. Give another --dir`);
+      if (diffs.length) throw new Error(`${dir}: the cached${interrupted ? ', unfinished' : ''} model is not the one this run trains: ${diffs.join('; ')}. Give another --dir`);
+    }
+    if (cachedCkpt && !interrupted) {
       ({ params, spec } = cachedCkpt);
     } else {
       let ckpt: Checkpoint | null = null;
@@ -171,6 +174,7 @@ export class Repro {
         try {
           ckpt = await train({ ...options, resume: cachedCkpt });
         } catch (e) {
+          // Its settings agree (checked above), so only its saved state can be at fault.
           if (!(e instanceof ResumeError)) throw e;
           this.config.log(`training ${name} again from the start: ${e.message}`);
         }

@@ -56,9 +56,9 @@ export function renderReproduction(r: Repro): void {
   const advWidths = r.advWidths();
   const planned = r.plan().map((t) => t.id);
   const done = planned.filter((id) => res[id]).length;
-  // Which evaluation runs next depends on the cache and on --models, neither of which the document
-  // may depend on (it re-renders the same from the results alone): so it lists what is left.
-  const left = r.pending('results').map((x) => `\`${x.task.id}\``);
+  // What is left, in plan order: which of it runs next depends on the local cache and on --models,
+  // and the document must not (it re-renders the same from the results alone).
+  const left = r.plan().filter((t) => !res[t.id]).map((t) => `\`${t.id}\``);
   const shown = left.length > 4 ? `${left.slice(0, 3).join(', ')} and ${left.length - 3} more` : left.join(', ');
   const status =
     done === planned.length

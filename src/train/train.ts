@@ -162,21 +162,20 @@ function runSettings(t: TrainingRecord): Record<string, string> {
 }
 
 /** A setting that decides a run's result, with its values in two runs' records. */
-export interface SettingDifference {
-  /** The record field (see TrainingRecord). */
-  readonly setting: string;
+interface SettingDifference {
+  readonly setting: keyof TrainingRecord;
   readonly was: string;
   readonly is: string;
 }
 
 /** Where run `is` differs from run `was` in a setting that decides the result (so a model trained as `was` is not the model `is` would train). */
-export function differingSettings(was: TrainingRecord, is: TrainingRecord): SettingDifference[] {
+function differingSettings(was: TrainingRecord, is: TrainingRecord): SettingDifference[] {
   const a = runSettings(was);
   const b = runSettings(is);
   // The CRC tells data apart only under the same name and count (otherwise those differ already);
   // an older record has none, and its data is then known by name and size only.
   if (a['trainCrc32'] === undefined || b['trainCrc32'] === undefined || a['data'] !== b['data'] || a['trainImages'] !== b['trainImages']) delete a['trainCrc32'], delete b['trainCrc32'];
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => a[key] !== b[key]).map((key) => ({ setting: key, was: String(a[key]), is: String(b[key]) }));
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => a[key] !== b[key]).map((key) => ({ setting: key as keyof TrainingRecord, was: String(a[key]), is: String(b[key]) }));
 }
 
 /** `differingSettings` as text, each "setting is-value (label: was-value)". */
@@ -194,7 +193,7 @@ export class ResumeError extends Error {
   constructor(
     message: string,
     /** The record fields in which the run asked for differs from the checkpoint's (empty if that was not the reason). */
-    readonly settings: readonly string[] = [],
+    readonly settings: ReadonlyArray<keyof TrainingRecord> = [],
   ) {
     super(message);
   }
