@@ -94,7 +94,6 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     const cached = new Repro(config, data);
     const firstOf = (order: { task: { model: { arch: string } } }[], arch: string) => order.findIndex((x) => x.task.model.arch === arch);
     assert.ok(firstOf(cached.pending(), 'C') < firstOf(cached.pending(), 'B'), 'the run takes the cached C8-s1 before training B8-s1');
-    assert.deepEqual(cached.pending('results').map((x) => x.task.id), pending.map((t) => t.id));
     await cached.run(0);
     assert.ok(readFileSync(config.out, 'utf8').includes(left), 'the status line ignores the cache');
     rmSync(join(dir, 'C8-s1'), { recursive: true });

@@ -270,20 +270,12 @@ export class Repro {
    * adversarially trained ones (an hour each on 2 cores), one model's evaluations together, and
    * every model's seed 1 before any seed 2: a run stopped early has then filled as many table cells
    * as it could, each with one seed before any gets its spread.
-   *
-   * `trainedBy: 'results'` counts a model as trained when one of its evaluations is in the results
-   * file, not when its checkpoint is in the local cache: the order the document can state, since
-   * it is rendered from the committed results alone and must read the same on a clean clone.
    */
-  pending(trainedBy: 'cache' | 'results' = 'cache'): { index: number; task: ReproTask }[] {
+  pending(): { index: number; task: ReproTask }[] {
     const tasks = this.plan();
     const first = new Map<string, number>();
     tasks.forEach((t, i) => first.has(keyName(t.model)) || first.set(keyName(t.model), i));
-    const measured = new Set(tasks.filter((t) => this.results[t.id]).map((t) => keyName(t.model)));
-    const trained =
-      trainedBy === 'results'
-        ? (m: ModelKey) => measured.has(keyName(m))
-        : (m: ModelKey) => this.models.has(keyName(m)) || existsSync(join(this.config.dir, keyName(m), 'checkpoint.json'));
+    const trained = (m: ModelKey) => this.models.has(keyName(m)) || existsSync(join(this.config.dir, keyName(m), 'checkpoint.json'));
     const cost = (m: ModelKey) => (trained(m) ? 0 : m.adv ? 2 : 1);
     return tasks
       .map((task, index) => ({ index, task, cost: cost(task.model), group: first.get(keyName(task.model))! }))

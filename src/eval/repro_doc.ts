@@ -58,7 +58,7 @@ export function renderReproduction(r: Repro): void {
   const done = planned.filter((id) => res[id]).length;
   // What is left, in plan order: which of it runs next depends on the local cache and on --models,
   // and the document must not (it re-renders the same from the results alone).
-  const left = r.plan().filter((t) => !res[t.id]).map((t) => `\`${t.id}\``);
+  const left = planned.filter((id) => !res[id]).map((id) => `\`${id}\``);
   const shown = left.length > 4 ? `${left.slice(0, 3).join(', ')} and ${left.length - 3} more` : left.join(', ');
   const status =
     done === planned.length

@@ -203,17 +203,14 @@ export class ResumeError extends Error {
 function resumeMismatch(resume: Checkpoint, arch: Arch, k: number, now: TrainingRecord, shape: { params: number; batchesPerEpoch: number }): ResumeError | null {
   const state = resume.resume;
   const done = Array.isArray(resume.history) ? resume.history.length : NaN;
-  const refuse = (why: string) => new ResumeError(`cannot resume: ${why}`);
+  const refuse = (why: string, settings?: ReadonlyArray<keyof TrainingRecord>) => new ResumeError(`cannot resume: ${why}`, settings);
   if (!state) return refuse(`the checkpoint holds no resume state: it ${done >= resume.training.epochs ? 'finished its run' : 'was saved by a version that did not keep optimizer state (--init DIR continues from its parameters, though not exactly)'}`);
   if (!(done >= 1)) return refuse('its epoch history is not a non-empty list');
   if (done >= resume.training.epochs) return refuse(`the run already finished all ${resume.training.epochs} epochs`);
   if (resume.spec.arch !== arch || resume.spec.k !== k) return refuse(`the checkpoint is ${resume.spec.arch}-${resume.spec.k}, this run ${arch}-${k}`);
   // Settings before state: a run with other settings (batch size, image count) would misread a sound state as damaged.
   const diffs = differingSettings(resume.training, now);
-  if (diffs.length) {
-    const why = `these settings differ from the checkpoint's run (${resume.training.command}): ${diffs.map((d) => differenceText(d, 'the run')).join('; ')}`;
-    return new ResumeError(`cannot resume: ${why}`, diffs.map((d) => d.setting));
-  }
+  if (diffs.length) return refuse(`these settings differ from the checkpoint's run (${resume.training.command}): ${diffs.map((d) => differenceText(d, 'the run')).join('; ')}`, diffs.map((d) => d.setting));
   // The state itself: consistent with the run, so that continuing can neither fail part-way nor go silently wrong.
   if (state.steps !== done * shape.batchesPerEpoch) return refuse(`resume state: ${state.steps} optimizer steps recorded, but ${done} epochs of ${shape.batchesPerEpoch} batches were run`);
   if (state.adamM.length !== shape.params || state.adamV.length !== shape.params) return refuse(`resume state: ${state.adamM.length} and ${state.adamV.length} optimizer moments, the model has ${shape.params} parameters`);
