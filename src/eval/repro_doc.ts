@@ -154,11 +154,24 @@ export function renderReproduction(r: Repro): void {
   const measuredWidths = (arch: 'B' | 'S') => c.widths.filter((k) => cwRow(arch, k) && PAPER_CW[arch]?.[k]);
   const span = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? p(xs[0]!) : `${p(Math.min(...xs))}–${p(Math.max(...xs))}`);
   const paperSpan = (arch: 'B' | 'S', ks: number[]) => ks.map((k) => PAPER_CW[arch]![k]!.acc.mean).join(' → ');
+  const cwAdvRow = (k: number) => wb(`cw-paper:${keyName({ arch: 'B', k, adv: true, seed: 1 })}`)?.rows[0];
   const bWidths = measuredWidths('B');
   const bAcc = bWidths.map((k) => cwRow('B', k)!.runtimeAccuracy);
   const bTrend =
     bWidths.length >= 2 && Math.max(...bAcc) <= 0.02
       ? ` On B, CW leaves ${span(bAcc)}% at every width where the paper's B keeps ${paperSpan('B', bWidths)}% from K = ${bWidths[0]} to ${bWidths[bWidths.length - 1]}: with the thinner margins the mean L2s show, 100 iterations at c = 10 reach a wrong class for every image we attack; the paper's rising figures suggest its wider B's, trained on ${+(60000 / r.settings.trainImages).toFixed(1)}× as many images, had margins 100 iterations could not always cross.`
+      : '';
+  // B+ beside the paper's: PGD training on few images leaves B+ both inaccurate and thin-margined.
+  const bPlusWidths = advWidths.filter((k) => cwAdvRow(k) && PAPER_CW['B+']?.[k]);
+  const bPlusAcc = bPlusWidths.map((k) => cwAdvRow(k)!.runtimeAccuracy);
+  const bPlusClean = bPlusWidths.map((k) => wb(`cw-paper:${keyName({ arch: 'B', k, adv: true, seed: 1 })}`)!.cleanRuntimeAccuracy);
+  const bClean = bPlusWidths.map((k) => wb(`cw-paper:${keyName({ arch: 'B', k, adv: false, seed: 1 })}`)?.cleanRuntimeAccuracy);
+  const belowB = bClean.every((x, i) => x !== undefined && x > bPlusClean[i]!)
+    ? `, below our B's ${bClean.map((x) => p(x!)).join(' → ')}% without it,`
+    : ',';
+  const bPlusTrend =
+    bPlusWidths.length && Math.max(...bPlusAcc) <= 0.02 && Math.max(...bPlusWidths.map((k) => PAPER_CW['B+']![k]!.acc.mean)) > 5
+      ? ` On B+, CW leaves ${bPlusAcc.map(p).join(' → ')}% where the paper's B+ keeps ${bPlusWidths.map((k) => PAPER_CW['B+']![k]!.acc.mean).join(' → ')}% (K = ${bPlusWidths.join(', ')}): PGD training on ${trainImages} images brought our B+ to only ${bPlusClean.map(p).join(' → ')}% clean on these images${belowB} so its examples start close to the boundary and 100 iterations cross it for nearly every one.`
       : '';
   const sWidths = measuredWidths('S');
   const sAcc = sWidths.map((k) => cwRow('S', k)!.runtimeAccuracy);
@@ -169,7 +182,7 @@ export function renderReproduction(r: Repro): void {
       ? ` On S, CW leaves ${sAcc.map(p).join(' → ')}% from K = ${sWidths[0]} to ${sWidths[sWidths.length - 1]}, where the paper's S falls ${paperSpan('S', sWidths)}%. CW crafts each example against one sample of S's stochastic weights and the runtime classifies it with a fresh one; our two samples agree on only ${span(sAgree)}% of those inputs at every width, so what fools one sample misses the next about as often at K = ${sWidths[sWidths.length - 1]} as at ${sWidths[0]}. The paper's falling figures suggest its wider S's sampling noise averaged out, so its examples carried over between samples more often. Either way it is the sampling CW fails against, not the model: averaging gradients over samples (EOT, in the stronger-attack table) removes the protection.`
       : '';
   const cwSummary = cwCells.length
-    ? `${cwGap.text}${cwSmallerL2 ? ` On ${cwSmallerL2} of ${cwL2Cells} models the attack also needs a smaller mean L2 than the paper's: our models, trained on ${trainImages} images, have thinner margins, so the same 100 iterations of CW get further; and, as in Carlini & Wagner's code, an image a model misclassifies before the attack counts as a success near L2 = 0, so our lower clean accuracy pulls the mean down further (\`bnn-edge attack --attack cw-paper\` also reports the mean over the images classified correctly).` : ''}${cwGap.meanDiff > 5 ? ' Where ours is higher, 100 iterations at c = 10 were not enough to cross the decision boundary for those images: the stronger-attack table shows what longer attacks do.' : ''}${bTrend}${sTrend}`
+    ? `${cwGap.text}${cwSmallerL2 ? ` On ${cwSmallerL2} of ${cwL2Cells} models the attack also needs a smaller mean L2 than the paper's: our models, trained on ${trainImages} images, have thinner margins, so the same 100 iterations of CW get further; and, as in Carlini & Wagner's code, an image a model misclassifies before the attack counts as a success near L2 = 0, so our lower clean accuracy pulls the mean down further (\`bnn-edge attack --attack cw-paper\` also reports the mean over the images classified correctly).` : ''}${cwGap.meanDiff > 5 ? ' Where ours is higher, 100 iterations at c = 10 were not enough to cross the decision boundary for those images: the stronger-attack table shows what longer attacks do.' : ''}${bTrend}${bPlusTrend}${sTrend}`
     : cwGap.text;
 
   // Black-box table.
