@@ -82,6 +82,10 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     const firstSeed2 = seeds.findIndex((m) => m.seed === 2);
     assert.ok(firstSeed2 > 0 && seeds.slice(firstSeed2).every((m) => m.seed === 2), seeds.map(keyName).join(' '));
     assert.ok(['B', 'C'].every((arch) => seeds.slice(0, firstSeed2).some((m) => m.arch === arch)), 'B8-s1 and C8-s1 run before A8-s2');
+    // A row averaging fewer seeds than planned says so, lest its ± be read as the planned spread.
+    assert.ok(!doc.includes('short of their seeds'), 'with every planned seed measured, no row is flagged');
+    await new Repro({ ...config, seeds: 2 }, data).run(0);
+    assert.ok(readFileSync(config.out, 'utf8').includes('average those measured: A8 over 1 of 2.'));
     await again.run(0);
     assert.match(readFileSync(config.out, 'utf8'), new RegExp(`Partial run: 1 of ${plan.length}`));
     // The document lists what is left, in plan order, from the results alone: a checkpoint in the

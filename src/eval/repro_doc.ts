@@ -91,6 +91,7 @@ export function renderReproduction(r: Repro): void {
     let inBand = 0;
     let cells = 0;
     const diffs: number[] = [];
+    const fewerSeeds: string[] = [];
     for (const arch of archs)
       for (const k of adv ? advWidths : c.widths) {
         const row = [`${arch}${adv ? '+' : ''}`, String(k), showStat(cleanStat(arch, k, adv))];
@@ -105,13 +106,18 @@ export function renderReproduction(r: Repro): void {
           }
         }
         rows.push(row);
+        const measuredSeeds = seeds(adv).filter((seed) => wb(`fgsm:${keyName({ arch, k, adv, seed })}`)).length;
+        if (measuredSeeds > 0 && measuredSeeds < seeds(adv).length) fewerSeeds.push(`${arch}${adv ? '+' : ''}${k} over ${measuredSeeds} of ${seeds(adv).length}`);
       }
+    // A partial run's rows may average fewer seeds than planned; say which, so a ± is read right.
+    const seedNote = fewerSeeds.length ? ` Rows still short of their seeds (partial run) average those measured: ${fewerSeeds.join(', ')}.` : '';
     const meanDiff = diffs.length ? diffs.reduce((a, b) => a + b, 0) / diffs.length : 0;
     return {
       md: table(['model', 'K', 'clean', 'ε=0.1 ours', 'paper', 'ε=0.2 ours', 'paper', 'ε=0.3 ours', 'paper'], rows),
       measured: cells > 0,
       lower: meanDiff < 0,
       summary: bandSentence(inBand, cells, meanDiff),
+      seedNote,
     };
   };
   const t1 = fgsmTable(['A', 'B', 'C'], false, PAPER_FGSM);
@@ -333,7 +339,7 @@ Regenerate with: \`bnn-edge repro ${reproArgs(r)}\`
 
 ${t1.md}
 
-${t1.summary}${t1.measured ? ` ${gapReason(trainImages, t1.lower)}` : ''}
+${t1.summary}${t1.measured ? ` ${gapReason(trainImages, t1.lower)}` : ''}${t1.seedNote}
 
 ${saturationLine}
 
@@ -343,7 +349,7 @@ ${svg('repro-fgsm.svg', lineChart('FGSM: accuracy on the runtime vs ε', 'ε (L�
 
 ${t2.md}
 
-${t2.summary}${t2.lower ? ` Our "+" models were trained with ${c.adv.steps < 40 ? `${c.adv.steps}-step PGD (the paper: 40) ` : ''}on ${trainImages} images (the paper: 60,000; see Setup), so fewer, weaker adversarial examples shaped them.` : ''}
+${t2.summary}${t2.lower ? ` Our "+" models were trained with ${c.adv.steps < 40 ? `${c.adv.steps}-step PGD (the paper: 40) ` : ''}on ${trainImages} images (the paper: 60,000; see Setup), so fewer, weaker adversarial examples shaped them.` : ''}${t2.seedNote}
 
 ## Carlini–Wagner L2 (1 search step, lr 0.1, c = 10, 100 iterations)
 
