@@ -94,7 +94,8 @@ export function renderReproduction(r: Repro): void {
     const fewerSeeds: string[] = [];
     for (const arch of archs)
       for (const k of adv ? advWidths : c.widths) {
-        const row = [`${arch}${adv ? '+' : ''}`, String(k), showStat(cleanStat(arch, k, adv))];
+        const clean = cleanStat(arch, k, adv);
+        const row = [`${arch}${adv ? '+' : ''}`, String(k), showStat(clean)];
         for (let i = 0; i < 3; i++) {
           const ours = fgsmStat(arch, k, adv, i);
           const pf = paper[arch]?.[k]?.[i];
@@ -106,8 +107,7 @@ export function renderReproduction(r: Repro): void {
           }
         }
         rows.push(row);
-        const measuredSeeds = seeds(adv).filter((seed) => wb(`fgsm:${keyName({ arch, k, adv, seed })}`)).length;
-        if (measuredSeeds > 0 && measuredSeeds < seeds(adv).length) fewerSeeds.push(`${arch}${adv ? '+' : ''}${k} over ${measuredSeeds} of ${seeds(adv).length}`);
+        if (clean && clean.n < seeds(adv).length) fewerSeeds.push(`${arch}${adv ? '+' : ''}${k} over ${clean.n} of ${seeds(adv).length}`);
       }
     // A partial run's rows may average fewer seeds than planned; say which, so a ± is read right.
     const seedNote = fewerSeeds.length ? ` Rows still short of their seeds (partial run) average those measured: ${fewerSeeds.join(', ')}.` : '';
@@ -138,14 +138,14 @@ export function renderReproduction(r: Repro): void {
   const t2 = fgsmTable(['A', 'C'], true, PAPER_FGSM_ADV);
 
   // CW table.
+  const cwReport = (arch: 'B' | 'S', k: number, adv = false) => wb(`cw-paper:${keyName({ arch, k, adv, seed: 1 })}`);
   const cwRows: string[][] = [];
   const cwCells: { ours: number; paper: PaperFigure }[] = [];
   let cwSmallerL2 = 0;
   let cwL2Cells = 0;
   for (const [arch, adv, label] of [['B', false, 'B'], ['B', true, 'B+'], ['S', false, 'S']] as const)
     for (const k of adv ? advWidths : c.widths) {
-      const rep = wb(`cw-paper:${keyName({ arch, k, adv, seed: 1 })}`);
-      const row = rep?.rows[0];
+      const row = cwReport(arch, k, adv)?.rows[0];
       const pf = PAPER_CW[label]?.[k];
       cwRows.push([label, String(k), row ? p(row.runtimeAccuracy) : '—', showPaper(pf?.acc), row?.meanL2 != null ? row.meanL2.toFixed(2) : '—', pf ? `${pf.l2.mean} ± ${pf.l2.pm}` : '—']);
       if (row && pf) cwCells.push({ ours: row.runtimeAccuracy, paper: pf.acc });
@@ -156,11 +156,10 @@ export function renderReproduction(r: Repro): void {
     }
   const cwGap = gapSummary(cwCells);
   // Per-width trends of B and S, beside the paper's: the gaps the band count alone does not explain.
-  const cwRow = (arch: 'B' | 'S', k: number) => wb(`cw-paper:${keyName({ arch, k, adv: false, seed: 1 })}`)?.rows[0];
+  const cwRow = (arch: 'B' | 'S', k: number) => cwReport(arch, k)?.rows[0];
   const measuredWidths = (arch: 'B' | 'S') => c.widths.filter((k) => cwRow(arch, k) && PAPER_CW[arch]?.[k]);
   const span = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? p(xs[0]!) : `${p(Math.min(...xs))}–${p(Math.max(...xs))}`);
-  const paperSpan = (arch: 'B' | 'S', ks: number[]) => ks.map((k) => PAPER_CW[arch]![k]!.acc.mean).join(' → ');
-  const cwAdvRow = (k: number) => wb(`cw-paper:${keyName({ arch: 'B', k, adv: true, seed: 1 })}`)?.rows[0];
+  const paperSpan = (label: 'B' | 'B+' | 'S', ks: number[]) => ks.map((k) => PAPER_CW[label]![k]!.acc.mean).join(' → ');
   const bWidths = measuredWidths('B');
   const bAcc = bWidths.map((k) => cwRow('B', k)!.runtimeAccuracy);
   const bTrend =
@@ -168,16 +167,16 @@ export function renderReproduction(r: Repro): void {
       ? ` On B, CW leaves ${span(bAcc)}% at every width where the paper's B keeps ${paperSpan('B', bWidths)}% from K = ${bWidths[0]} to ${bWidths[bWidths.length - 1]}: with the thinner margins the mean L2s show, 100 iterations at c = 10 reach a wrong class for every image we attack; the paper's rising figures suggest its wider B's, trained on ${+(60000 / r.settings.trainImages).toFixed(1)}× as many images, had margins 100 iterations could not always cross.`
       : '';
   // B+ beside the paper's: PGD training on few images leaves B+ both inaccurate and thin-margined.
-  const bPlusWidths = advWidths.filter((k) => cwAdvRow(k) && PAPER_CW['B+']?.[k]);
-  const bPlusAcc = bPlusWidths.map((k) => cwAdvRow(k)!.runtimeAccuracy);
-  const bPlusClean = bPlusWidths.map((k) => wb(`cw-paper:${keyName({ arch: 'B', k, adv: true, seed: 1 })}`)!.cleanRuntimeAccuracy);
-  const bClean = bPlusWidths.map((k) => wb(`cw-paper:${keyName({ arch: 'B', k, adv: false, seed: 1 })}`)?.cleanRuntimeAccuracy);
+  const bPlusWidths = advWidths.filter((k) => cwReport('B', k, true)?.rows[0] && PAPER_CW['B+']?.[k]);
+  const bPlusAcc = bPlusWidths.map((k) => cwReport('B', k, true)!.rows[0]!.runtimeAccuracy);
+  const bPlusClean = bPlusWidths.map((k) => cwReport('B', k, true)!.cleanRuntimeAccuracy);
+  const bClean = bPlusWidths.map((k) => cwReport('B', k)?.cleanRuntimeAccuracy);
   const belowB = bClean.every((x, i) => x !== undefined && x > bPlusClean[i]!)
     ? `, below our B's ${bClean.map((x) => p(x!)).join(' → ')}% without it,`
     : ',';
   const bPlusTrend =
     bPlusWidths.length && Math.max(...bPlusAcc) <= 0.02 && Math.max(...bPlusWidths.map((k) => PAPER_CW['B+']![k]!.acc.mean)) > 5
-      ? ` On B+, CW leaves ${bPlusAcc.map(p).join(' → ')}% where the paper's B+ keeps ${bPlusWidths.map((k) => PAPER_CW['B+']![k]!.acc.mean).join(' → ')}% (K = ${bPlusWidths.join(', ')}): PGD training on ${trainImages} images brought our B+ to only ${bPlusClean.map(p).join(' → ')}% clean on these images${belowB} so its examples start close to the boundary and 100 iterations cross it for nearly every one.`
+      ? ` On B+, CW leaves ${bPlusAcc.map(p).join(' → ')}% where the paper's B+ keeps ${paperSpan('B+', bPlusWidths)}% (K = ${bPlusWidths.join(', ')}): PGD training on ${trainImages} images brought our B+ to only ${bPlusClean.map(p).join(' → ')}% clean on these images${belowB} so its examples start close to the boundary and 100 iterations cross it for nearly every one.`
       : '';
   const sWidths = measuredWidths('S');
   const sAcc = sWidths.map((k) => cwRow('S', k)!.runtimeAccuracy);
@@ -227,7 +226,7 @@ export function renderReproduction(r: Repro): void {
   const cwSeries: Series[] = [];
   for (const [arch, adv, label] of [['B', false, 'B'], ['B', true, 'B+'], ['S', false, 'S']] as const)
     for (const k of adv ? advWidths : c.widths) {
-      const curve = wb(`cw-paper:${keyName({ arch, k, adv, seed: 1 })}`)?.rows[0]?.cwCurve;
+      const curve = cwReport(arch, k, adv)?.rows[0]?.cwCurve;
       if (curve?.length) cwSeries.push({ name: `${label}${k}`, points: curve.filter((_, i) => i % 5 === 4 || i === 0).map((y, i) => ({ x: i === 0 ? 1 : i * 5, y })) });
     }
 
