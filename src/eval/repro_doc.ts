@@ -139,13 +139,14 @@ export function renderReproduction(r: Repro): void {
 
   // CW table.
   const cwReport = (arch: 'B' | 'S', k: number, adv = false) => wb(`cw-paper:${keyName({ arch, k, adv, seed: 1 })}`);
+  const cwRow = (arch: 'B' | 'S', k: number, adv = false) => cwReport(arch, k, adv)?.rows[0];
   const cwRows: string[][] = [];
   const cwCells: { ours: number; paper: PaperFigure }[] = [];
   let cwSmallerL2 = 0;
   let cwL2Cells = 0;
   for (const [arch, adv, label] of [['B', false, 'B'], ['B', true, 'B+'], ['S', false, 'S']] as const)
     for (const k of adv ? advWidths : c.widths) {
-      const row = cwReport(arch, k, adv)?.rows[0];
+      const row = cwRow(arch, k, adv);
       const pf = PAPER_CW[label]?.[k];
       cwRows.push([label, String(k), row ? p(row.runtimeAccuracy) : '—', showPaper(pf?.acc), row?.meanL2 != null ? row.meanL2.toFixed(2) : '—', pf ? `${pf.l2.mean} ± ${pf.l2.pm}` : '—']);
       if (row && pf) cwCells.push({ ours: row.runtimeAccuracy, paper: pf.acc });
@@ -156,7 +157,6 @@ export function renderReproduction(r: Repro): void {
     }
   const cwGap = gapSummary(cwCells);
   // Per-width trends of B and S, beside the paper's: the gaps the band count alone does not explain.
-  const cwRow = (arch: 'B' | 'S', k: number) => cwReport(arch, k)?.rows[0];
   const measuredWidths = (arch: 'B' | 'S') => c.widths.filter((k) => cwRow(arch, k) && PAPER_CW[arch]?.[k]);
   const span = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? p(xs[0]!) : `${p(Math.min(...xs))}–${p(Math.max(...xs))}`);
   const paperSpan = (label: 'B' | 'B+' | 'S', ks: number[]) => ks.map((k) => PAPER_CW[label]![k]!.acc.mean).join(' → ');
@@ -167,8 +167,8 @@ export function renderReproduction(r: Repro): void {
       ? ` On B, CW leaves ${span(bAcc)}% at every width where the paper's B keeps ${paperSpan('B', bWidths)}% from K = ${bWidths[0]} to ${bWidths[bWidths.length - 1]}: with the thinner margins the mean L2s show, 100 iterations at c = 10 reach a wrong class for every image we attack; the paper's rising figures suggest its wider B's, trained on ${+(60000 / r.settings.trainImages).toFixed(1)}× as many images, had margins 100 iterations could not always cross.`
       : '';
   // B+ beside the paper's: PGD training on few images leaves B+ both inaccurate and thin-margined.
-  const bPlusWidths = advWidths.filter((k) => cwReport('B', k, true)?.rows[0] && PAPER_CW['B+']?.[k]);
-  const bPlusAcc = bPlusWidths.map((k) => cwReport('B', k, true)!.rows[0]!.runtimeAccuracy);
+  const bPlusWidths = advWidths.filter((k) => cwRow('B', k, true) && PAPER_CW['B+']?.[k]);
+  const bPlusAcc = bPlusWidths.map((k) => cwRow('B', k, true)!.runtimeAccuracy);
   const bPlusClean = bPlusWidths.map((k) => cwReport('B', k, true)!.cleanRuntimeAccuracy);
   const bClean = bPlusWidths.map((k) => cwReport('B', k)?.cleanRuntimeAccuracy);
   const belowB = bClean.every((x, i) => x !== undefined && x > bPlusClean[i]!)
@@ -226,7 +226,7 @@ export function renderReproduction(r: Repro): void {
   const cwSeries: Series[] = [];
   for (const [arch, adv, label] of [['B', false, 'B'], ['B', true, 'B+'], ['S', false, 'S']] as const)
     for (const k of adv ? advWidths : c.widths) {
-      const curve = cwReport(arch, k, adv)?.rows[0]?.cwCurve;
+      const curve = cwRow(arch, k, adv)?.cwCurve;
       if (curve?.length) cwSeries.push({ name: `${label}${k}`, points: curve.filter((_, i) => i % 5 === 4 || i === 0).map((y, i) => ({ x: i === 0 ? 1 : i * 5, y })) });
     }
 
