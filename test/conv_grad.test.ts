@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initTfjs, tf, useTfjsBackend } from '../src/tfjs/backend.js';
 import { registerConvGradKernels } from '../src/tfjs/conv_grad_kernels.js';
+import { nativeConv, registerNativeConvKernels, unregisterNativeConvKernels } from '../src/tfjs/native_conv.js';
 import { Rng } from '../src/util/rng.js';
 
-/** [dX, dW] of Σ conv2d(x, w) ⊙ dy on the current backend. */
+/** [y, dX, dW] of Σ conv2d(x, w) ⊙ dy on the current backend. */
 function convGrads(x: Float32Array, xs: number[], w: Float32Array, ws: number[], dy: Float32Array, stride: number, pad: 'same' | 'valid') {
   return tf.tidy(() => {
     const xt = tf.tensor4d(x, xs as [number, number, number, number]);
@@ -14,7 +15,7 @@ function convGrads(x: Float32Array, xs: number[], w: Float32Array, ws: number[],
       return tf.sum(tf.mul(y, tf.tensor(dy, y.shape)));
     };
     const [dx, dw] = tf.grads(f as (...a: tf.Tensor[]) => tf.Tensor)([xt, wt]);
-    return [dx!.dataSync() as Float32Array, dw!.dataSync() as Float32Array];
+    return [tf.conv2d(xt, wt, stride, pad).dataSync() as Float32Array, dx!.dataSync() as Float32Array, dw!.dataSync() as Float32Array];
   });
 }
 
@@ -52,30 +53,78 @@ cases.push({ name: 'tap blocks: 12x12 k4 s3 valid', batch: 3, h: 12, ci: 20, k: 
 // A 1×1 output with more images than output channels: dX transposes W rather than dy.
 cases.push({ name: '1x1 output, batch > channels', batch: 4, h: 5, ci: 4, k: 5, co: 3, s: 1, pad: 'valid' });
 
+/** Runs case `c` on wasm (as registered now) and on the CPU reference; returns the relative errors of y, dX, dW. */
+async function parityErrors(c: (typeof cases)[number]): Promise<[number, number, number]> {
+  const rng = new Rng(c.h * 1000 + c.co);
+  const xs = [c.batch, c.h, c.h, c.ci];
+  const ws = [c.k, c.k, c.ci, c.co];
+  const x = random(xs.reduce((a, b) => a * b), rng);
+  const w = random(ws.reduce((a, b) => a * b), rng);
+  await useTfjsBackend('wasm');
+  const oh = c.pad === 'same' ? Math.ceil(c.h / c.s) : Math.floor((c.h - c.k) / c.s) + 1;
+  const dy = random(c.batch * oh * oh * c.co, rng);
+  const wasm = convGrads(x, xs, w, ws, dy, c.s, c.pad);
+  await useTfjsBackend('cpu');
+  const cpu = convGrads(x, xs, w, ws, dy, c.s, c.pad);
+  await useTfjsBackend('wasm');
+  return [0, 1, 2].map((i) => relErr(wasm[i]!, cpu[i]!)) as [number, number, number];
+}
+
 test('wasm conv gradient kernels match the CPU reference (rel. error ≤ 1e-4), with either dX algorithm', async (t) => {
   await initTfjs('wasm');
-  for (const [c, dx] of [...cases.map((c) => [c, 'auto'] as const), ...cases.filter((c) => c.ci >= 16 || c.h === 5).map((c) => [c, 'phase'] as const)]) {
-    await t.test(`${c.name} (dX: ${dx})`, async () => {
-      registerConvGradKernels('wasm', dx);
-      const rng = new Rng(c.h * 1000 + c.co);
-      const xs = [c.batch, c.h, c.h, c.ci];
-      const ws = [c.k, c.k, c.ci, c.co];
-      const x = random(xs.reduce((a, b) => a * b), rng);
-      const w = random(ws.reduce((a, b) => a * b), rng);
-      await useTfjsBackend('wasm');
-      const oh = c.pad === 'same' ? Math.ceil(c.h / c.s) : Math.floor((c.h - c.k) / c.s) + 1;
-      const dy = random(c.batch * oh * oh * c.co, rng);
-      const [dxW, dwW] = convGrads(x, xs, w, ws, dy, c.s, c.pad);
-      await useTfjsBackend('cpu');
-      const [dxC, dwC] = convGrads(x, xs, w, ws, dy, c.s, c.pad);
-      await useTfjsBackend('wasm');
-      const ex = relErr(dxW!, dxC!);
-      const ew = relErr(dwW!, dwC!);
+  unregisterNativeConvKernels('wasm');
+  try {
+    for (const [c, dx] of [...cases.map((c) => [c, 'auto'] as const), ...cases.filter((c) => c.ci >= 16 || c.h === 5).map((c) => [c, 'phase'] as const)]) {
+      await t.test(`${c.name} (dX: ${dx})`, async () => {
+        registerConvGradKernels('wasm', dx);
+        const [, ex, ew] = await parityErrors(c);
+        assert.ok(ex <= 1e-4, `dX relative error ${ex}`);
+        assert.ok(ew <= 1e-4, `dW relative error ${ew}`);
+      });
+    }
+  } finally {
+    registerConvGradKernels('wasm');
+    registerNativeConvKernels('wasm');
+  }
+});
+
+// CI installs libopenblas-dev and sets BNN_EDGE_REQUIRE_NATIVE=1, so there the addon must load.
+const native = nativeConv();
+const requireNative = process.env['BNN_EDGE_REQUIRE_NATIVE'] === '1';
+test('native (OpenBLAS) conv kernels match the CPU reference (rel. error ≤ 1e-4): forward, dX and dW', { skip: !native.module && !requireNative && native.why }, async (t) => {
+  assert.ok(native.module, `native kernels required but not loaded: ${native.why}`);
+  await initTfjs('wasm');
+  assert.ok(registerNativeConvKernels('wasm'));
+  for (const c of cases) {
+    await t.test(c.name, async () => {
+      const [ey, ex, ew] = await parityErrors(c);
+      assert.ok(ey <= 1e-4, `y relative error ${ey}`);
       assert.ok(ex <= 1e-4, `dX relative error ${ex}`);
       assert.ok(ew <= 1e-4, `dW relative error ${ew}`);
     });
   }
-  registerConvGradKernels('wasm');
+  await t.test('an empty batch gives an empty output and a zero filter gradient', () => {
+    const [y, dw] = tf.tidy(() => {
+      const x = tf.zeros([0, 6, 6, 2]) as tf.Tensor4D;
+      const w = tf.ones([3, 3, 2, 4]) as tf.Tensor4D;
+      const g = tf.grad((b: tf.Tensor) => tf.sum(tf.conv2d(x, b as tf.Tensor4D, 1, 'valid')))(w);
+      return [tf.conv2d(x, w, 1, 'valid').shape, Array.from(g.dataSync())];
+    });
+    assert.deepEqual(y, [0, 4, 4, 4]);
+    assert.ok((dw as number[]).every((v) => v === 0));
+  });
+  await t.test('the addon rejects arrays that do not match the geometry it is given', () => {
+    const m = native.module!;
+    // n, h, w, ci, kh, kw, co, sh, sw, padTop, padLeft, oh, ow: x needs 2·4·4·1 = 32 floats.
+    const g = Int32Array.of(2, 4, 4, 1, 3, 3, 2, 1, 1, 0, 0, 2, 2);
+    assert.throws(() => m.conv2dForward(new Float32Array(31), new Float32Array(18), new Float32Array(16), g), /length does not match/);
+    assert.throws(() => m.conv2dForward(new Float32Array(32), new Float32Array(18), new Float32Array(15), g), /length does not match/);
+    assert.throws(() => m.conv2dForward(new Float32Array(32), new Float32Array(18), new Float32Array(16), Int32Array.of(1, 2, 3)), /13 dimensions/);
+    assert.throws(() => m.conv2dForward(new Float32Array(32), new Float32Array(18), new Float32Array(16), Int32Array.of(2, 4, 4, 1, 3, 3, 2, 0, 1, 0, 0, 2, 2)), /out of range/);
+    const huge = Int32Array.of(1 << 20, 1 << 20, 1 << 20, 1 << 20, 1, 1, 1, 1, 1, 0, 0, 1, 1);
+    assert.throws(() => m.conv2dForward(new Float32Array(32), new Float32Array(1), new Float32Array(1), huge), /overflow/);
+    assert.doesNotThrow(() => m.conv2dForward(new Float32Array(32), new Float32Array(18), new Float32Array(16), g));
+  });
 });
 
 test('gradient kernels release their intermediates', async () => {

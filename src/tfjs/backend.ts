@@ -2,14 +2,16 @@
  * tfjs — which TensorFlow.js backend trains and attacks the models, and the kernels bnn-edge adds
  * to it. Order of preference: tfjs-node (native TensorFlow, when installed — it is an optional
  * dependency that cannot install offline), then tfjs-backend-wasm with the project's conv
- * gradient kernels (fast on this machine), then the pure-JS CPU backend (reference; slow).
- * Override with BNN_EDGE_TFJS_BACKEND=tensorflow|wasm|cpu.
+ * gradient kernels — and, when native/ was built (OpenBLAS), native conv kernels in their place —
+ * then the pure-JS CPU backend (reference; slow).
+ * Override with BNN_EDGE_TFJS_BACKEND=tensorflow|wasm|cpu; BNN_EDGE_NATIVE=0 keeps wasm pure.
  */
 // The union package, not tfjs-core alone: only its Node bundle registers the gradient functions
 // (tfjs-core's own gradient modules are extensionless ESM that Node cannot load). It shares
 // tfjs-core's engine, so kernels registered here are seen by every op.
 import * as tf from '@tensorflow/tfjs';
 import { registerConvGradKernels } from './conv_grad_kernels.js';
+import { nativeConv, registerNativeConvKernels } from './native_conv.js';
 
 export type TfjsBackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -26,6 +28,7 @@ const loaders: Record<TfjsBackendName, () => Promise<boolean>> = {
   async wasm() {
     await import('@tensorflow/tfjs-backend-wasm');
     registerConvGradKernels('wasm');
+    registerNativeConvKernels('wasm');
     return true;
   },
   async cpu() {
@@ -57,6 +60,14 @@ export function initTfjs(prefer: TfjsBackendName | 'auto' = 'auto'): Promise<Tfj
     throw new Error(`tfjs backend ${order.join(' / ')} is not available`);
   })();
   return current;
+}
+
+/**
+ * The backend in use, described for training records and reports: "wasm + OpenBLAS conv
+ * kernels" when the native kernels serve the wasm backend.
+ */
+export function describeTfjsBackend(name: TfjsBackendName): string {
+  return name === 'wasm' && nativeConv().module ? 'wasm + OpenBLAS conv kernels' : name;
 }
 
 /** Switches to another (already loadable) backend, e.g. the CPU reference in parity tests. */

@@ -5,7 +5,7 @@
  * so a result never depends on which thread ran it, and training is reproducible for a seed
  * whatever the number of workers.
  */
-import { tf, initTfjs } from '../tfjs/backend.js';
+import { tf, initTfjs, describeTfjsBackend } from '../tfjs/backend.js';
 import { attackLoss } from '../attacks/loss.js';
 import { pgdLinf } from '../attacks/pgd.js';
 import { initParams } from '../model/params.js';
@@ -66,7 +66,7 @@ export class ShardTrainer {
   }
 
   static async create(shape: ShardModel): Promise<ShardTrainer> {
-    return new ShardTrainer(shape, await initTfjs());
+    return new ShardTrainer(shape, describeTfjsBackend(await initTfjs()));
   }
 
   private setParams(flat: Float32Array, moving?: Float32Array): void {
