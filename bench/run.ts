@@ -18,6 +18,7 @@ import { arm64Suite } from './suites/arm64.js';
 import { attacksSuite } from './suites/attacks.js';
 import { hsjSuite } from './suites/hsj.js';
 import { cwSuite } from './suites/cw.js';
+import { nativeSuite } from './suites/native.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -32,6 +33,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   attacks: attacksSuite,
   hsj: hsjSuite,
   cw: cwSuite,
+  native: nativeSuite,
 };
 
 /** Suites run by default (accuracy trains eight models: ask for it by name). */
