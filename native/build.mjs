@@ -3,13 +3,14 @@
 // When any is missing it says which and exits 0: bnn-edge then trains on WebAssembly alone.
 // BNN_EDGE_NATIVE=0 skips the build.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'build', 'bnn-native.node');
 const skip = (why) => {
+  rmSync(out, { force: true }); // an earlier build would no longer match the source or the setting
   console.log(`bnn-edge: native training kernels not built (${why}); training and attacks run on WebAssembly`);
   process.exit(0);
 };
@@ -25,7 +26,14 @@ const cblas = ['/usr/include/cblas.h', '/usr/include/x86_64-linux-gnu/cblas.h', 
 if (!cblas) skip('OpenBLAS headers not found: apt-get install libopenblas-dev');
 
 mkdirSync(dirname(out), { recursive: true });
-const args = ['-O2', '-std=c11', '-fPIC', '-shared', '-Wall', '-Werror', `-I${nodeInclude}`, `-I${dirname(cblas)}`, join(root, 'native', 'conv_blas.c'), '-o', out, '-lopenblas'];
+// Compiled beside the target and renamed over it: a running process that has the old library
+// mapped keeps its own copy, where writing into the file in place would corrupt it.
+const tmp = `${out}.tmp-${process.pid}`;
+const args = ['-O2', '-std=c11', '-fPIC', '-shared', '-Wall', '-Werror', `-I${nodeInclude}`, `-I${dirname(cblas)}`, join(root, 'native', 'conv_blas.c'), '-o', tmp, '-lopenblas'];
 const r = spawnSync(cc, args, { stdio: 'inherit' });
-if (r.status !== 0) skip(`${cc} failed (command: ${cc} ${args.join(' ')})`);
+if (r.status !== 0) {
+  rmSync(tmp, { force: true });
+  skip(`${cc} failed (command: ${cc} ${args.join(' ')})`);
+}
+renameSync(tmp, out);
 console.log(`bnn-edge: built ${out} (OpenBLAS convolution kernels)`);
