@@ -78,7 +78,7 @@ export async function nativeSuite(): Promise<{ markdown: string; data: unknown }
 
   const plus256 = data['PGD-10 training step, A+256']!;
   const markdown =
-    `Native conv kernels (im2col + OpenBLAS sgemm, ${why}) against the WebAssembly path (XNNPACK forward, bnn-edge gradient kernels), one core, batch ${BATCH} (one shard of a batch of 128), each timed alternately in this process. A training step is a whole forward + backward pass on one shard; the PGD-10 step adds ten attack steps (ε 0.3, step 0.075), the recipe of the reproduction's "+" models.\n\n` +
+    `Native conv kernels (im2col + OpenBLAS sgemm) against the WebAssembly path (XNNPACK forward, bnn-edge gradient kernels), one core, batch ${BATCH} (one shard of a batch of 128), each timed alternately in this process. A training step is a whole forward + backward pass on one shard; the PGD-10 step adds ten attack steps (ε 0.3, step 0.075), the recipe of the reproduction's "+" models.\n\n` +
     mdTable(['what', 'wasm (ms)', 'native (ms)', 'speed-up'], rows) +
     `\n\nA PGD-10 epoch of A+256 (63 batches of 128, two shards on two cores) takes about ${fmt((plus256.wasm * 63) / 60000, 1)} min on WebAssembly and ${fmt((plus256.native * 63) / 60000, 1)} min with the native kernels, by these step times.`;
   return { markdown, data };
