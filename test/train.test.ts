@@ -124,6 +124,34 @@ test('SReLU scales the ReLU output and learns; model S resamples conv3 at every 
   model.dispose();
 });
 
+test('frozen binary weights (the PGD steps of adversarial training): same logits and input gradient, bit for bit, and no weight gradient', async () => {
+  await initTfjs();
+  const spec = modelSpec('C', 8);
+  const model = new TrainableModel(spec, initParams(spec, 5), 1);
+  const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const inputGrad = () => tf.grad((xi: tf.Tensor) => tf.sum(tf.square(model.logits(xi as tf.Tensor4D, 'batch'))))(x);
+  const logits = model.logits(x, 'batch').dataSync();
+  const g = inputGrad().dataSync();
+  const before = tf.memory().numTensors;
+  let frozenLogits: tf.TypedArray = new Float32Array();
+  let frozenG: tf.TypedArray = new Float32Array();
+  tf.tidy(() => {
+    [frozenLogits, frozenG] = model.withFrozenBinaryWeights(() => [model.logits(x, 'batch').dataSync(), inputGrad().dataSync()]);
+  });
+  assert.deepEqual(frozenLogits, logits);
+  assert.deepEqual(frozenG, g);
+  assert.ok(g.some((v) => v !== 0), 'the input gradient is not trivially zero');
+  assert.equal(tf.memory().numTensors, before, 'the binarized weights are released');
+  // Inside, conv2's weights are constants: the loss has no gradient path to them.
+  const kernel = model.vars.get('conv2/kernel')!;
+  model.withFrozenBinaryWeights(() => {
+    assert.throws(() => tf.variableGrads(() => tf.sum(model.logits(x, 'batch')) as tf.Scalar, [kernel]), /connection between any variable/);
+  });
+  const { grads } = tf.variableGrads(() => tf.sum(model.logits(x, 'batch')) as tf.Scalar, [kernel]);
+  assert.ok(grads[kernel.name]!.dataSync().some((v) => v !== 0), 'outside, the straight-through gradient reaches the weights');
+  model.dispose();
+});
+
 test('host Adam matches tf.train.adam', async () => {
   await initTfjs();
   const init = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i));

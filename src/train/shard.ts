@@ -100,7 +100,9 @@ export class ShardTrainer {
       // the cross-entropy direction computed without float32 saturation (a confident model would
       // otherwise hand PGD a vanishing gradient and train on weak examples).
       const xAdv = adv
-        ? pgdLinf((xa) => tf.sum(attackLoss('ce', this.model.logits(xa, 'batch'), onehot)) as tf.Scalar, x, { ...adv, randomStart: true, seed: req.pgdSeed })
+        ? this.model.withFrozenBinaryWeights(() =>
+            pgdLinf((xa) => tf.sum(attackLoss('ce', this.model.logits(xa, 'batch'), onehot)) as tf.Scalar, x, { ...adv, randomStart: true, seed: req.pgdSeed }),
+          )
         : null;
       let hits: tf.Tensor | null = null;
       const { value, grads } = tf.variableGrads(() => {
