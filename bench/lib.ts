@@ -6,6 +6,10 @@
 import Benchmark from 'benchmark';
 import { cpus, availableParallelism } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { initParams } from '../src/model/params.js';
+import type { ModelSpec } from '../src/model/spec.js';
+import { flatLayout, flattenTrainable } from '../src/train/flat.js';
+import type { StepRequest } from '../src/train/shard.js';
 
 export interface Machine {
   readonly nproc: number;
@@ -32,6 +36,40 @@ export function time(name: string, fn: () => void, opts: { maxTime?: number; min
   bench.run({ async: false });
   if (bench.error) throw bench.error;
   return { seconds: bench.stats.mean, rme: bench.stats.rme, samples: bench.stats.sample.length };
+}
+
+/**
+ * Mean milliseconds of `fn` under each of two set-ups (kernel registrations, say), timed
+ * alternately a, b, a, b in this process so that drift on a shared machine hits both alike.
+ * `setups` switch the process into a set-up; the second stays in effect afterwards.
+ */
+export function timeAlternately<K extends string>(
+  label: string,
+  setups: readonly [readonly [K, () => void], readonly [K, () => void]],
+  fn: () => void,
+  opts: { maxTime?: number; minSamples?: number } = {},
+): Record<K, number> {
+  const ms = Object.fromEntries(setups.map(([name]) => [name, 0])) as Record<K, number>;
+  for (const [name, setup] of [...setups, ...setups]) {
+    setup();
+    ms[name] += (1000 * time(`${label} ${name}`, fn, opts).seconds) / 2;
+  }
+  return ms;
+}
+
+/**
+ * One training step's request for a freshly initialized ARCH-K on the first `batch` images
+ * (labels cycling 0–9, seeds 1): what the benchmarks time.
+ */
+export function benchStepRequest(spec: ModelSpec, images: Float32Array, batch: number, adversarial: StepRequest['adversarial']): StepRequest {
+  return {
+    params: flattenTrainable(flatLayout(spec), initParams(spec, 1)),
+    images: images.slice(0, batch * 784),
+    labels: Int32Array.from({ length: batch }, (_, i) => i % 10),
+    adversarial,
+    pgdSeed: 1,
+    sampleSeed: 1,
+  };
 }
 
 export interface SuiteResult {

@@ -6,25 +6,17 @@
  *   OPENBLAS_CORETYPE=SkylakeX node dist/bench/pgd_step.js A 256
  */
 import { loadData } from '../src/data/index.js';
-import { initParams } from '../src/model/params.js';
 import { ARCHS, modelSpec, type Arch } from '../src/model/spec.js';
 import { describeTfjsBackend, initTfjs } from '../src/tfjs/backend.js';
-import { flatLayout, flattenTrainable } from '../src/train/flat.js';
-import { ShardTrainer, type StepRequest } from '../src/train/shard.js';
+import { ShardTrainer } from '../src/train/shard.js';
+import { benchStepRequest } from './lib.js';
 
 const arch = (process.argv[2] ?? 'A') as Arch;
 if (!ARCHS.includes(arch)) throw new Error(`usage: pgd_step.js ARCH K (ARCH one of ${ARCHS.join(', ')}), got "${arch}"`);
 const k = Number(process.argv[3] ?? 256);
 const spec = modelSpec(arch, k);
 const trainer = await ShardTrainer.create({ arch, k });
-const req: StepRequest = {
-  params: flattenTrainable(flatLayout(spec), initParams(spec, 1)),
-  images: loadData().train.images.slice(0, 64 * 784),
-  labels: Int32Array.from({ length: 64 }, (_, i) => i % 10),
-  adversarial: { eps: 0.3, step: 0.075, steps: 10 },
-  pgdSeed: 1,
-  sampleSeed: 1,
-};
+const req = benchStepRequest(spec, loadData().train.images, 64, { eps: 0.3, step: 0.075, steps: 10 });
 trainer.step(req); // warm-up
 const reps = 3;
 const t0 = performance.now();

@@ -5,13 +5,11 @@
  * on one shard — clean B-K and A-K, and the PGD-10 step of A+ that dominates `bnn-edge repro`.
  */
 import { loadData } from '../../src/data/index.js';
-import { initParams } from '../../src/model/params.js';
 import { modelSpec, type Arch } from '../../src/model/spec.js';
 import { initTfjs, tf } from '../../src/tfjs/backend.js';
 import { nativeConv, registerNativeConvKernels, unregisterNativeConvKernels } from '../../src/tfjs/native_conv.js';
 import { ShardTrainer, type StepRequest } from '../../src/train/shard.js';
-import { flatLayout, flattenTrainable } from '../../src/train/flat.js';
-import { fmt, mdTable, time } from '../lib.js';
+import { benchStepRequest, fmt, mdTable, timeAlternately } from '../lib.js';
 
 const BATCH = 64;
 
@@ -21,15 +19,17 @@ export async function nativeSuite(): Promise<{ markdown: string; data: unknown }
   await initTfjs('wasm');
   const rows: (string | number)[][] = [];
   const data: Record<string, { wasm: number; native: number }> = {};
-  /** Mean ms of `fn` on each path, measured wasm, native, wasm, native. */
+  /** Mean ms of `fn` on each path, measured wasm, native, wasm, native; native stays registered. */
   const both = (label: string, fn: () => void, maxTime = 2) => {
-    const ms = { wasm: 0, native: 0 };
-    for (const path of ['wasm', 'native', 'wasm', 'native'] as const) {
-      if (path === 'native') registerNativeConvKernels('wasm');
-      else unregisterNativeConvKernels('wasm');
-      ms[path] += (1000 * time(`${label} ${path}`, fn, { maxTime, minSamples: 2 }).seconds) / 2;
-    }
-    registerNativeConvKernels('wasm');
+    const ms = timeAlternately(
+      label,
+      [
+        ['wasm', () => unregisterNativeConvKernels('wasm')],
+        ['native', () => registerNativeConvKernels('wasm')],
+      ],
+      fn,
+      { maxTime, minSamples: 2 },
+    );
     data[label] = ms;
     rows.push([label, fmt(ms.wasm, 1), fmt(ms.native, 1), `${fmt(ms.wasm / ms.native, 2)}×`]);
   };
@@ -58,16 +58,8 @@ export async function nativeSuite(): Promise<{ markdown: string; data: unknown }
 
   const images = loadData().train.images;
   const step = async (arch: Arch, k: number, adversarial: StepRequest['adversarial'], label: string) => {
-    const spec = modelSpec(arch, k);
     const trainer = await ShardTrainer.create({ arch, k });
-    const req: StepRequest = {
-      params: flattenTrainable(flatLayout(spec), initParams(spec, 1)),
-      images: images.slice(0, BATCH * 784),
-      labels: Int32Array.from({ length: BATCH }, (_, i) => i % 10),
-      adversarial,
-      pgdSeed: 1,
-      sampleSeed: 1,
-    };
+    const req = benchStepRequest(modelSpec(arch, k), images, BATCH, adversarial);
     both(label, () => trainer.step(req), 4);
     trainer.dispose();
   };

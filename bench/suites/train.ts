@@ -1,6 +1,6 @@
 /**
  * Training speed: one epoch of model B, K=64, over the 8,000 embedded training images on the
- * fast path (tfjs-backend-wasm + bnn-edge's conv gradient kernels, one worker per core), with
+ * fast path (tfjs-backend-wasm + bnn-edge's conv kernels, native ones when built; one worker per core), with
  * the same step on the reference tfjs CPU backend timed for comparison (a few batches only —
  * a whole epoch there takes hours). Then the input-gradient (dX) kernels against the earlier
  * phase-convolution ones, per layer and per whole training step, in the same process.
@@ -12,10 +12,10 @@ import { TrainableModel } from '../../src/model/trainable.js';
 import { initTfjs, tf, useTfjsBackend } from '../../src/tfjs/backend.js';
 import { train } from '../../src/train/train.js';
 import { ShardTrainer } from '../../src/train/shard.js';
-import { flatLayout, flattenTrainable } from '../../src/train/flat.js';
 import { registerConvGradKernels, type DxAlgorithm } from '../../src/tfjs/conv_grad_kernels.js';
+import { registerNativeConvKernels, unregisterNativeConvKernels } from '../../src/tfjs/native_conv.js';
 import { availableParallelism } from 'node:os';
-import { fmt, mdTable, time } from '../lib.js';
+import { benchStepRequest, fmt, mdTable, timeAlternately } from '../lib.js';
 
 export async function trainSuite(): Promise<{ markdown: string; data: unknown }> {
   const data = loadData();
@@ -25,7 +25,8 @@ export async function trainSuite(): Promise<{ markdown: string; data: unknown }>
     const ckpt = await train({ arch: 'B', k: 64, data, epochs: 1, workers, progress: true });
     const s = ckpt.history[0]!.seconds;
     figures[`epochSeconds_workers${workers}`] = s;
-    rows.push([`B-64, tfjs-wasm + bnn-edge kernels, ${workers} worker${workers > 1 ? 's' : ''}`, fmt(s, 1), fmt(8000 / s, 0), '1 epoch (63 batches of 128)']);
+    // The record names the backend, native conv kernels included when they were built.
+    rows.push([`B-64, ${ckpt.training.backend}`, fmt(s, 1), fmt(8000 / s, 0), '1 epoch (63 batches of 128)']);
   }
   // Reference: the tfjs CPU backend on the same training step (batch 128), 2 steps.
   await initTfjs();
@@ -50,7 +51,9 @@ export async function trainSuite(): Promise<{ markdown: string; data: unknown }>
   tf.dispose([x, y]);
   model.dispose();
   const fast = figures[`epochSeconds_workers${availableParallelism() > 1 ? 2 : 1}`]!;
-  const dx = await dxComparison(data.train.images);
+  // The dX comparison is of the WebAssembly kernels: the native ones (when built) step aside.
+  unregisterNativeConvKernels('wasm');
+  const dx = await dxComparison(data.train.images).finally(() => registerNativeConvKernels('wasm'));
   const markdown =
     mdTable(['what', 'seconds per epoch', 'images/s', 'note'], rows) +
     `\n\nOne epoch of B-64 over 8,000 images: **${fmt(fast, 1)} s** (target ≤ 30 s); the reference CPU backend would take about ${fmt(cpuStep * 63 / 60, 0)} minutes (${fmt((cpuStep * 63) / fast, 0)}× slower).\n\n` +
@@ -66,12 +69,8 @@ async function dxComparison(images: Float32Array): Promise<{ rows: (string | num
   const rows: (string | number)[][] = [];
   const data: Record<string, { earlier: number; now: number }> = {};
   const both = (label: string, fn: () => void) => {
-    const ms: Record<DxAlgorithm, number> = { auto: 0, phase: 0 };
-    for (const algorithm of ['phase', 'auto', 'phase', 'auto'] as const) {
-      registerConvGradKernels('wasm', algorithm);
-      ms[algorithm] += (1000 * time(`${label} ${algorithm}`, fn, { maxTime: 2 }).seconds) / 2;
-    }
-    registerConvGradKernels('wasm');
+    const setup = (algorithm: DxAlgorithm) => [algorithm, () => registerConvGradKernels('wasm', algorithm)] as const;
+    const ms = timeAlternately(label, [setup('phase'), setup('auto')], fn, { maxTime: 2 });
     data[label] = { earlier: ms.phase, now: ms.auto };
     rows.push([label, fmt(ms.phase, 1), fmt(ms.auto, 1), `${fmt(ms.phase / ms.auto, 2)}×`]);
   };
@@ -89,16 +88,8 @@ async function dxComparison(images: Float32Array): Promise<{ rows: (string | num
     }
   }
   for (const k of [64, 128, 256]) {
-    const spec = modelSpec('B', k);
     const trainer = await ShardTrainer.create({ arch: 'B', k });
-    const req = {
-      params: flattenTrainable(flatLayout(spec), initParams(spec, 1)),
-      images: images.slice(0, DX_BATCH * 784),
-      labels: Int32Array.from({ length: DX_BATCH }, (_, i) => i % 10),
-      adversarial: null,
-      pgdSeed: 1,
-      sampleSeed: 1,
-    };
+    const req = benchStepRequest(modelSpec('B', k), images, DX_BATCH, null);
     both(`training step, B-${k}`, () => trainer.step(req));
     trainer.dispose();
   }

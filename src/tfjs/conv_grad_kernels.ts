@@ -42,12 +42,13 @@ import { withKernelScope, type KernelScope } from './kernel_scope.js';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 
-function convInfo(
+/** Conv geometry (dilation 1) of an NHWC conv: shared with the native kernels (native_conv.ts). */
+export function convInfo(
   xShape: [number, number, number, number],
   filterShape: [number, number, number, number],
   attrs: { strides: [number, number] | number; pad: Conv2DBackpropInputAttrs['pad']; dataFormat: string; dimRoundingMode?: 'floor' | 'round' | 'ceil' | undefined },
 ): Conv2DInfo {
-  if (attrs.dataFormat !== 'NHWC') throw new Error(`conv gradient kernels support NHWC only, got ${attrs.dataFormat}`);
+  if (attrs.dataFormat !== 'NHWC') throw new Error(`bnn-edge conv kernels support NHWC only, got ${attrs.dataFormat}`);
   return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
 }
 

@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import {
-  backend_util,
+  type backend_util,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
@@ -25,6 +25,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { convInfo } from './conv_grad_kernels.js';
 
 /** The addon's entry points: (a, b, out, geometry) as documented in native/conv_blas.c. */
 export interface NativeConvModule {
@@ -51,10 +52,6 @@ export function nativeConv(): { module: NativeConvModule | null; why: string } {
 
 type Shape4 = [number, number, number, number];
 
-function convInfo(xShape: Shape4, filterShape: Shape4, attrs: Pick<Conv2DAttrs, 'strides' | 'pad' | 'dimRoundingMode'>): backend_util.Conv2DInfo {
-  return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-}
-
 function geometry(info: backend_util.Conv2DInfo): Int32Array {
   const { batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, outChannels, strideHeight, strideWidth, padInfo, outHeight, outWidth } = info;
   return Int32Array.of(batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, outChannels, strideHeight, strideWidth, padInfo.top, padInfo.left, outHeight, outWidth);
@@ -70,12 +67,10 @@ function runNative(backend: BackendWasm, shape: number[], inputs: [TensorInfo, T
   const out = backend.makeOutput(shape, 'float32');
   const outView = backend.typedArrayFromHeap(out) as Float32Array;
   if (outView.length === 0) return out;
-  if (geom.some((d, i) => d === 0 && i !== 9 && i !== 10)) {
-    outView.fill(0); // an empty batch: the filter gradient is a sum over nothing
-    return out;
-  }
   const [a, b] = inputs.map((t) => backend.typedArrayFromHeap(t) as Float32Array) as [Float32Array, Float32Array];
-  call(a, b, outView, geom);
+  // An empty input (an empty batch, say) leaves every output a sum over nothing.
+  if (a.length === 0 || b.length === 0) outView.fill(0);
+  else call(a, b, outView, geom);
   return out;
 }
 
