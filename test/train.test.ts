@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadData } from '../src/data/index.js';
 import { initParams } from '../src/model/params.js';
+import { batchNormalize, type ChannelMoments } from '../src/model/batch_norm.js';
 import { signSte, bernoulliSte } from '../src/model/graph.js';
 import { modelSpec } from '../src/model/spec.js';
 import { TrainableModel } from '../src/model/trainable.js';
@@ -98,6 +99,40 @@ test('sign straight-through estimator: ±1 forward (sign(0) = +1), clipped ident
   const gw = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(bernoulliSte(v, 2), tf.tensor1d([2, 0.5, -0.5, 1]))))(w);
   assert.deepEqual(gw.dataSync(), Float32Array.from([0, 0.5, -0.5, 0]));
 });
+
+test('batch normalization: the values, moments and gradients of tf.moments and broadcasting ops', async () => {
+  await initTfjs();
+  const shape: [number, number, number, number] = [3, 5, 4, 6];
+  const x = tf.randomNormal(shape, 0.7, 2, 'float32', 3) as tf.Tensor4D;
+  const beta = tf.randomNormal([6], 0, 1, 'float32', 4) as tf.Tensor1D;
+  const weight = tf.randomNormal(shape, 0, 1, 'float32', 5);
+  const reference = (xv: tf.Tensor, bv: tf.Tensor) => {
+    const { mean, variance } = tf.moments(xv, [0, 1, 2]);
+    return tf.add(tf.div(tf.sub(xv, mean), tf.sqrt(tf.add(variance, 1e-3))), bv);
+  };
+  let seen: ChannelMoments | null = null;
+  const ours = batchNormalize(x, beta, 1e-3, (m) => (seen = m));
+  assertClose(ours.dataSync(), reference(x, beta).dataSync(), 1e-5, 'values');
+  const expected = tf.moments(x, [0, 1, 2]);
+  assert.ok(seen, 'the moments were handed out');
+  const got = seen as ChannelMoments;
+  assertClose(got.mean.dataSync(), expected.mean.dataSync(), 1e-5, 'mean');
+  assertClose(got.variance.dataSync(), expected.variance.dataSync(), 1e-5, 'variance');
+  // A loss that weights every output differently, so that no gradient term cancels by symmetry.
+  const loss = (norm: (xv: tf.Tensor, bv: tf.Tensor) => tf.Tensor) => tf.grads((xv: tf.Tensor, bv: tf.Tensor) => tf.sum(tf.mul(tf.square(norm(xv, bv)), weight)));
+  const [dx, dBeta] = loss((xv, bv) => batchNormalize(xv as tf.Tensor4D, bv as tf.Tensor1D, 1e-3))([x, beta]);
+  const [dxRef, dBetaRef] = loss(reference)([x, beta]);
+  assertClose(dx!.dataSync(), dxRef!.dataSync(), 1e-4, 'dx');
+  assertClose(dBeta!.dataSync(), dBetaRef!.dataSync(), 1e-4, 'dβ');
+});
+
+/** |a − b| ≤ tol·(1 + max |b|) elementwise. */
+function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(a.length, b.length, `${what}: lengths`);
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + scale), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+}
 
 test('SReLU scales the ReLU output and learns; model S resamples conv3 at every call', async () => {
   await initTfjs();

@@ -5,6 +5,7 @@
  */
 import { tf } from '../tfjs/backend.js';
 import { Rng } from '../util/rng.js';
+import { batchNormalize } from './batch_norm.js';
 import { bernoulliSte, binarize, forward, signSte, type LayerOps } from './graph.js';
 import { checkParams, type ParamValues } from './params.js';
 import { BN_EPSILON, layerShapes, paramInfos, type ConvLayerSpec, type ModelSpec } from './spec.js';
@@ -70,16 +71,11 @@ export class TrainableModel {
         return w;
       },
       binarizeInput: (layer, _pre, post) => {
-        let mean: tf.Tensor;
-        let variance: tf.Tensor;
-        if (bn === 'batch') {
-          ({ mean, variance } = tf.moments(post, [0, 1, 2]));
-          moments?.set(layer.name, { mean: tf.keep(mean), variance: tf.keep(variance) });
-        } else {
-          mean = this.v(`${layer.name}/bn_mean`);
-          variance = this.v(`${layer.name}/bn_variance`);
-        }
-        const normalized = tf.add(tf.div(tf.sub(post, mean), tf.sqrt(tf.add(variance, BN_EPSILON))), this.v(`${layer.name}/bn_beta`));
+        const beta = this.v(`${layer.name}/bn_beta`) as tf.Tensor as tf.Tensor1D;
+        const normalized =
+          bn === 'batch'
+            ? batchNormalize(post, beta, BN_EPSILON, moments && ((m) => moments.set(layer.name, m)))
+            : tf.add(tf.div(tf.sub(post, this.v(`${layer.name}/bn_mean`)), tf.sqrt(tf.add(this.v(`${layer.name}/bn_variance`), BN_EPSILON))), beta);
         return signSte(normalized) as tf.Tensor4D;
       },
       scale: (layer) => this.v(`${layer}/scale`),
