@@ -11,7 +11,7 @@ import { probabilitiesHwio, unpackConvSigns } from '../format/bits.js';
 import type { BnnModel } from '../format/model.js';
 import { Rng } from '../util/rng.js';
 import { floatThresholds, foldBinaryInput, integerThresholds, quantizedMaxAbs, quantizedThresholds } from './fold.js';
-import { forward, type LayerOps } from './graph.js';
+import { forward, positive, type LayerOps } from './graph.js';
 import type { LogitsFn } from './predict.js';
 
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
@@ -94,7 +94,7 @@ export class DeployedGraph {
       const p = this.probabilities.get(name);
       if (p) {
         const seed = this.sampler.seed();
-        return tf.tidy(() => tf.sub(tf.mul(2, tf.cast(tf.less(tf.randomUniform(p.shape, 0, 1, 'float32', seed), p), 'float32')), 1));
+        return tf.tidy(() => tf.sub(tf.mul(2, positive(tf.sub(p, tf.randomUniform(p.shape, 0, 1, 'float32', seed)))), 1));
       }
       return this.weights.get(name)!;
     },
@@ -104,14 +104,14 @@ export class DeployedGraph {
         save([y]);
         // (tf.where does not broadcast its condition on the wasm backend: blend with 0/1 masks.)
         const value = tf.tidy(() => {
-          const ge = tf.mul(tf.cast(tf.greaterEqual(y, thr), 'float32'), tf.sub(1, flip));
-          const le = tf.mul(tf.cast(tf.lessEqual(y, thr), 'float32'), flip);
+          const ge = tf.mul(tf.sub(1, positive(tf.sub(thr, y))), tf.sub(1, flip));
+          const le = tf.mul(tf.sub(1, positive(tf.sub(y, thr))), flip);
           return tf.sub(tf.mul(2, tf.add(ge, le)), 1);
         });
         return {
           value,
           gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-            tf.tidy(() => tf.mul(tf.mul(tf.clipByValue(dy, -1, 1), slope), tf.cast(tf.greater(saved[0]!, 0), 'float32'))),
+            tf.tidy(() => tf.mul(tf.mul(tf.clipByValue(dy, -1, 1), slope), positive(saved[0]!))),
         };
       }) as unknown as CustomGradientFunc) as (y: tf.Tensor) => tf.Tensor;
       return f(pre) as tf.Tensor4D;
