@@ -4,6 +4,7 @@ import { initTfjs, tf, useTfjsBackend } from '../src/tfjs/backend.js';
 import { registerConvGradKernels } from '../src/tfjs/conv_grad_kernels.js';
 import { nativeConv, registerNativeConvKernels, unregisterNativeConvKernels } from '../src/tfjs/native_conv.js';
 import { Rng } from '../src/util/rng.js';
+import { maxRelErr } from './helpers.js';
 
 /** [y, dX, dW] of Σ conv2d(x, w) ⊙ dy on the current backend. */
 function convGrads(x: Float32Array, xs: number[], w: Float32Array, ws: number[], dy: Float32Array, stride: number, pad: 'same' | 'valid') {
@@ -17,17 +18,6 @@ function convGrads(x: Float32Array, xs: number[], w: Float32Array, ws: number[],
     const [dx, dw] = tf.grads(f as (...a: tf.Tensor[]) => tf.Tensor)([xt, wt]);
     return [tf.conv2d(xt, wt, stride, pad).dataSync() as Float32Array, dx!.dataSync() as Float32Array, dw!.dataSync() as Float32Array];
   });
-}
-
-function relErr(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
 }
 
 function random(n: number, rng: Rng): Float32Array {
@@ -67,7 +57,7 @@ async function parityErrors(c: (typeof cases)[number]): Promise<[number, number,
   await useTfjsBackend('cpu');
   const cpu = convGrads(x, xs, w, ws, dy, c.s, c.pad);
   await useTfjsBackend('wasm');
-  return [0, 1, 2].map((i) => relErr(wasm[i]!, cpu[i]!)) as [number, number, number];
+  return [0, 1, 2].map((i) => maxRelErr(wasm[i]!, cpu[i]!)) as [number, number, number];
 }
 
 test('wasm conv gradient kernels match the CPU reference (rel. error ≤ 1e-4), with either dX algorithm', async (t) => {

@@ -6,6 +6,18 @@ import { modelSpec, type Arch } from '../src/model/spec.js';
 import { Rng } from '../src/util/rng.js';
 import { crc32 } from '../src/format/crc32.js';
 
+/** max |got − ref| / max |ref|: the error of a float result relative to its reference's scale. */
+export function maxRelErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  if (got.length !== ref.length) throw new RangeError(`lengths differ: ${got.length} vs ${ref.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i]! - ref[i]!));
+    scale = Math.max(scale, Math.abs(ref[i]!));
+  }
+  return diff / scale;
+}
+
 /** Parameters with non-trivial batch-norm statistics (as after training) so thresholds vary. */
 export function randomParams(arch: Arch, k: number, seed: number): ParamValues {
   const spec = modelSpec(arch, k);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { builds, assertPaddingZero, convGeometry, type ConvCase } from './kernel_harness.js';
 import { TestRng, argmaxRef, conv2dFloat, conv2dFloatF32, denseF32Exact, denseRef, packSigns, biasReluRef, thresholdSignsF32, unpackSigns, wordsPerPixel } from './kernel_reference.js';
+import { maxRelErr } from './helpers.js';
 
 test('biasReluF32 == x + bias, then max(·, 0) when asked, in place (NaN kept)', () => {
   const rng = new TestRng(6);
@@ -23,16 +24,6 @@ test('biasReluF32 == x + bias, then max(·, 0) when asked, in place (NaN kept)',
     }
   }
 });
-
-function relErr(got: Float32Array, ref: Float64Array): number {
-  assert.equal(got.length, ref.length);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - ref[i]!));
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / scale;
-}
 
 /** A conv case; SAME padding unless `valid`, square kernel k unless kw is given. */
 const fconvCases: ConvCase[] = [
@@ -69,7 +60,7 @@ test('fconv2d (SAME and VALID) == float reference (1e-5 relative) and == the f32
         m.k.fconv2d(px, pw, pout, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW, relu);
         const got = m.f32(pout, count);
         const expect = relu ? ref.map((v) => Math.max(v, 0)) : ref;
-        const err = relErr(got, expect);
+        const err = maxRelErr(got, expect);
         assert.ok(err <= 1e-5, `${m.name} relu=${relu} ${JSON.stringify(s)}: rel err ${err}`);
         assert.deepEqual(got, relu ? exact.map((v) => Math.max(v, 0)) : exact, `${m.name} relu=${relu} ${JSON.stringify(s)}: not the documented f32 order`);
         if (relu) assert.ok(got.every((v) => v >= 0));
@@ -191,7 +182,7 @@ test('denseF32 == reference (1e-5 relative) and == the f32 order exactly, builds
       const px = m.put(x), pw = m.put(w), pout = m.junk(mm * fout * 4);
       m.k.denseF32(px, pw, pout, mm, fin, fout);
       const got = m.f32(pout, mm * fout);
-      assert.ok(relErr(got, ref) <= 1e-5, `${m.name} ${mm}x${fin}x${fout}`);
+      assert.ok(maxRelErr(got, ref) <= 1e-5, `${m.name} ${mm}x${fin}x${fout}`);
       assert.deepEqual(got, exact, `${m.name} ${mm}x${fin}x${fout}: not the documented f32 order`);
       results.push(got);
     }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadData } from '../src/data/index.js';
 import { initParams } from '../src/model/params.js';
 import { batchNormalize, type ChannelMoments } from '../src/model/batch_norm.js';
+import { maxRelErr } from './helpers.js';
 import { signSte, bernoulliSte } from '../src/model/graph.js';
 import { modelSpec } from '../src/model/spec.js';
 import { TrainableModel } from '../src/model/trainable.js';
@@ -126,12 +127,9 @@ test('batch normalization: the values, moments and gradients of tf.moments and b
   assertClose(dBeta!.dataSync(), dBetaRef!.dataSync(), 1e-4, 'dβ');
 });
 
-/** |a − b| ≤ tol·(1 + max |b|) elementwise. */
-function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(a.length, b.length, `${what}: lengths`);
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + scale), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string): void {
+  const err = maxRelErr(got, ref);
+  assert.ok(err <= tol, `${what}: relative error ${err} > ${tol}`);
 }
 
 test('SReLU scales the ReLU output and learns; model S resamples conv3 at every call', async () => {

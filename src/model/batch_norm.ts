@@ -6,7 +6,8 @@
  * each per-channel reduction of a channels-last activation first transposes the whole tensor —
  * twice in the moments, once per broadcast operand in the backward pass — and tf.mean's gradient
  * builds a full-size tensor of ones in JavaScript. Here the gradient is written out and every
- * reduction is a [1, nhw] × [nhw, c] product, which reads the activation where it lies.
+ * per-channel reduction is a product xᵀ·v of the [nhw, c] activation with a constant column
+ * (`rowMean`), which reads the activation where it lies.
  */
 import { tf } from '../tfjs/backend.js';
 

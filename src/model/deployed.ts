@@ -11,7 +11,7 @@ import { probabilitiesHwio, unpackConvSigns } from '../format/bits.js';
 import type { BnnModel } from '../format/model.js';
 import { Rng } from '../util/rng.js';
 import { floatThresholds, foldBinaryInput, integerThresholds, quantizedMaxAbs, quantizedThresholds } from './fold.js';
-import { forward, positive, type LayerOps } from './graph.js';
+import { forward, positive, sampleSigns, type LayerOps } from './graph.js';
 import type { LogitsFn } from './predict.js';
 
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
@@ -93,8 +93,7 @@ export class DeployedGraph {
     weights: (name) => {
       const p = this.probabilities.get(name);
       if (p) {
-        const seed = this.sampler.seed();
-        return tf.tidy(() => tf.sub(tf.mul(2, positive(tf.sub(p, tf.randomUniform(p.shape, 0, 1, 'float32', seed)))), 1));
+        return sampleSigns(p, this.sampler.seed());
       }
       return this.weights.get(name)!;
     },

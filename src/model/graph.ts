@@ -33,17 +33,18 @@ export const signSte = tf.customGrad(((x: tf.Tensor) => ({
   gradFunc: (dy: tf.Tensor) => tf.clipByValue(dy, -1, 1),
 })) as unknown as CustomGradientFunc) as (x: tf.Tensor) => tf.Tensor;
 
+/** ±1 ~ Bernoulli(p): +1 where u < p for u uniform in [0, 1) drawn from `seed`. */
+export function sampleSigns(p: tf.Tensor, seed: number): tf.Tensor {
+  return tf.tidy(() => tf.sub(tf.mul(2, positive(tf.sub(p, tf.randomUniform(p.shape, 0, 1, 'float32', seed)))), 1));
+}
+
 /**
  * Weights resampled as ±1 ~ Bernoulli(p), p = clip((w+1)/2, 0, 1) (model S). E[w_b] = clip(w,
  * −1, 1), so the straight-through gradient is the clipped incoming gradient where |w| < 1.
  */
 export function bernoulliSte(w: tf.Tensor, seed: number): tf.Tensor {
   const f = tf.customGrad(((v: tf.Tensor) => {
-    const value = tf.tidy(() => {
-      const p = tf.clipByValue(tf.div(tf.add(v, 1), 2), 0, 1);
-      const u = tf.randomUniform(v.shape, 0, 1, 'float32', seed);
-      return tf.sub(tf.mul(2, positive(tf.sub(p, u))), 1);
-    });
+    const value = tf.tidy(() => sampleSigns(tf.clipByValue(tf.div(tf.add(v, 1), 2), 0, 1), seed));
     return {
       value,
       gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.mul(tf.clipByValue(dy, -1, 1), tf.sub(1, positive(tf.sub(tf.abs(v), 1))))),
