@@ -9,12 +9,17 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadData } from '../../src/data/index.js';
 import { listModels } from '../../src/eval/demo.js';
-import { blackboxEval, hsjEval, whiteboxEval, type WhiteboxReport } from '../../src/eval/attacks.js';
+import { blackboxEval, hsjEval, whiteboxEval, type WhiteboxOptions, type WhiteboxReport } from '../../src/eval/attacks.js';
 import { transferMatrix } from '../../src/eval/transfer.js';
 import { parseBnn } from '../../src/format/read.js';
 import type { BnnModel } from '../../src/format/model.js';
 import { fmt, mdTable, pct } from '../lib.js';
 import { MODELS_DIR } from './size.js';
+
+/** 40-step PGD at ε = 0.3 (Madry et al.'s evaluation) on the first 500 test images. */
+export const PGD40 = { attack: 'pgd', eps: [0.3], n: 500, steps: 40, step: 0.01, seed: 1 } as const satisfies WhiteboxOptions;
+/** The stronger check of the PGD-trained models: 100 steps, 5 random restarts, first 200 images. */
+export const PGD100X5 = { attack: 'pgd', eps: [0.3], n: 200, steps: 100, step: 0.01, restarts: 5, seed: 1 } as const satisfies WhiteboxOptions;
 
 /** The shipped K = 64 models the attack suites evaluate (a64, b64, c64, s64, a64-pgd, r64-pgd). */
 export function attackedModels(): { name: string; model: BnnModel }[] {
@@ -25,19 +30,19 @@ export function attackedModels(): { name: string; model: BnnModel }[] {
 
 export async function attacksSuite(): Promise<{ markdown: string; data: unknown }> {
   const test = loadData().test;
-  const n = 500;
+  const n = PGD40.n;
   const rows: (string | number)[][] = [];
   const agreeRows: (string | number)[][] = [];
   const out = [];
   const warnings: string[] = [];
-  const strongN = 200;
+  const strongN = PGD100X5.n;
   const strongRows: (string | number)[][] = [];
   const shipped = attackedModels();
   for (const { name, model } of shipped) {
     const stochastic = name.startsWith('s');
     const f1 = await whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n });
     const f32 = await whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.3], n, loss: 'ce-float32' });
-    const p = await whiteboxEval(name, model, test, { attack: stochastic ? 'eot-pgd' : 'pgd', eps: [0.3], n, steps: 40, step: 0.01, eot: stochastic ? 10 : 1, seed: 1 });
+    const p = await whiteboxEval(name, model, test, { ...PGD40, attack: stochastic ? 'eot-pgd' : 'pgd', eot: stochastic ? 10 : 1 });
     const bb = await blackboxEval(name, model, test, { seed: 1 });
     const hsj = await hsjEval(name, model, test, { n: 10, budgets: [1000, 5000], seed: 1 });
     const whiteMin = Math.min(f1.rows[2]!.runtimeAccuracy, f32.rows[0]!.runtimeAccuracy, p.rows[0]!.runtimeAccuracy);
@@ -59,7 +64,7 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
     for (const rep of all) for (const r of rep.rows) agreeRows.push([name, `${rep.attack}${rep === f32 ? ' (float32 CE)' : ''} ε=${r.eps}`, pct(r.tfjsAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), r.disagreements]);
     agreeRows.push([name, `black-box ε=${bb.eps} (${bb.images} images)`, pct(bb.tfjsAccuracy, 1), pct(bb.runtimeAccuracy, 1), pct(bb.agreement, 2), Math.round((1 - bb.agreement) * bb.images)]);
     // The PGD-trained models also under a stronger PGD: does the robustness survive more steps and restarts?
-    const pgdStrong = name.endsWith('-pgd') ? await whiteboxEval(name, model, test, { attack: 'pgd', eps: [0.3], n: strongN, steps: 100, step: 0.01, restarts: 5, seed: 1 }) : undefined;
+    const pgdStrong = name.endsWith('-pgd') ? await whiteboxEval(name, model, test, PGD100X5) : undefined;
     if (pgdStrong) {
       const r = pgdStrong.rows[0]!;
       strongRows.push([name, pct(p.rows[0]!.runtimeAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), pct(r.zeroGradientFraction, 1)]);
