@@ -16,7 +16,6 @@ import { memorySuite } from './suites/memory.js';
 import { accuracySuite } from './suites/accuracy.js';
 import { arm64Suite } from './suites/arm64.js';
 import { attacksSuite } from './suites/attacks.js';
-import { advtrainSuite } from './suites/advtrain.js';
 import { hsjSuite } from './suites/hsj.js';
 import { cwSuite } from './suites/cw.js';
 import { nativeSuite } from './suites/native.js';
@@ -32,7 +31,6 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   accuracy: accuracySuite,
   arm64: arm64Suite,
   attacks: attacksSuite,
-  advtrain: advtrainSuite,
   hsj: hsjSuite,
   cw: cwSuite,
   native: nativeSuite,

@@ -22,7 +22,7 @@ export async function cwSuite(): Promise<{ markdown: string; data: unknown }> {
   const rows: (string | number)[][] = [];
   const data = [];
   const l2 = (v: number | null | undefined) => (v === null || v === undefined ? '—' : fmt(v, 2));
-  for (const { name, model } of attackedModels().filter((m) => !m.name.endsWith('-pgd'))) {
+  for (const { name, model } of attackedModels().filter((m) => !m.adversarial)) {
     const runs: [WhiteboxAttack, number][] = [['cw-paper', PAPER_IMAGES]];
     if (STRONG_MODELS.includes(name)) runs.push(['cw', STRONG_IMAGES]);
     for (const [attack, n] of runs) {
