@@ -41,8 +41,8 @@ export interface AttackedModel {
   readonly adversarial: boolean;
   /** Epochs of training in all, through any `--init` chain of shipped models. */
   readonly epochs: number;
-  /** The shipped model its training started from (`--init`), if any. */
-  readonly init?: string;
+  /** The shipped model its training started from (`--init`), if any, and that model's epochs in all. */
+  readonly init?: { readonly name: string; readonly epochs: number };
 }
 
 /** Every shipped K = 64 model (a64, b64, c64, s64 and the PGD-trained ones), in file-name order. */
@@ -70,7 +70,7 @@ export function attackedModels(): AttackedModel[] {
         model: parseBnn(readFileSync(path), { source: path }),
         adversarial: e.training.adversarial !== null && e.training.adversarial !== undefined,
         epochs: epochsOf(e),
-        ...(init ? { init: basename(init.file, '.bnn') } : {}),
+        ...(init ? { init: { name: basename(init.file, '.bnn'), epochs: epochsOf(init) } } : {}),
       };
     });
 }
@@ -115,7 +115,7 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
     const pgdStrong = adversarial ? await whiteboxEval(name, model, test, PGD100X5) : undefined;
     if (pgdStrong) {
       const r = pgdStrong.rows[0]!;
-      const trained = init ? `${epochs} (from ${init}: +${epochs - shipped.find((m) => m.name === init)!.epochs})` : String(epochs);
+      const trained = init ? `${epochs} (from ${init.name}: +${epochs - init.epochs})` : String(epochs);
       strongRows.push([name, arch === 'A' ? 'A (no biases)' : arch === 'R' ? 'R (A with biases)' : arch, trained, pct(p.rows[0]!.runtimeAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), pct(r.zeroGradientFraction, 1)]);
       strong.push({ name, arch, epochs, pgd40: p.rows[0]!.runtimeAccuracy, pgd100x5: r.runtimeAccuracy });
     }
