@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadData } from '../src/data/index.js';
+import { epochsInAll, readManifest, sha256, trainedFrom } from '../src/format/manifest.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { train } from '../src/train/train.js';
 
@@ -110,8 +111,18 @@ test('train then ship --json: the run lands in a models directory with its manif
     assert.deepEqual([entry.file, entry.arch, entry.k], ['tiny.bnn', 'C', 8]);
     assert.equal(entry.bytes, readFileSync(entry.path).length);
     assert.equal(entry.testAccuracy.agreement, 1, 'a deterministic model agrees with its tfjs graph on every test image');
-    const manifest = JSON.parse(readFileSync(join(models, 'manifest.json'), 'utf8')) as { models: { file: string }[] };
-    assert.deepEqual(manifest.models.map((m) => m.file), ['tiny.bnn']);
+    assert.deepEqual(readManifest(models).models.map((m) => m.file), ['tiny.bnn']);
+    // Trained on from the shipped model, and shipped: the manifest knows which model it grew from.
+    const more = join(dir, 'more');
+    const m = cli('train', '--arch', 'C', '--k', '8', '--epochs', '2', '--limit', '512', '--workers', '0', '--quiet', '--init', entry.path, '--out', more);
+    assert.equal(m.code, 0, m.stderr);
+    assert.deepEqual(loadCheckpoint(more).training.init, { path: entry.path, sha256: sha256(readFileSync(entry.path)) });
+    assert.equal(cli('ship', more, '--name', 'tiny-more', '--models', models).code, 0);
+    const entries = readManifest(models).models;
+    const [tiny, tinyMore] = [entries.find((e) => e.file === 'tiny.bnn')!, entries.find((e) => e.file === 'tiny-more.bnn')!];
+    assert.equal(trainedFrom(entries, tinyMore), tiny);
+    assert.equal(trainedFrom(entries, tiny), undefined, 'a fresh start grew from nothing');
+    assert.equal(epochsInAll(entries, tinyMore), 3, '2 epochs on top of the 1 of the model it started from');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { packConvSigns, packSigns, unpackConvSigns, unpackSigns } from '../src/format/bits.js';
 import { BnnFormatError } from '../src/format/errors.js';
+import { epochsInAll, readManifest, sha256, trainedFrom } from '../src/format/manifest.js';
 import { HEADER_SIZE, LAYER_RECORD_SIZE, TENSOR_RECORD_SIZE } from '../src/format/layout.js';
 import { modelFromParams, paramsFromModel } from '../src/format/model.js';
 import { parseBnn } from '../src/format/read.js';
@@ -208,4 +212,18 @@ test('format 1.1: model R stores its biases and is stamped 1.1; every other mode
   const model = parseBnn(randomModelBytes('R', 8, 12));
   const bad = serializeBnn({ ...model, layers: model.layers.map((l, i) => (i === 1 ? { ...l, bias: Float32Array.from(l.bias!, (v, j) => (j === 3 ? NaN : v)) } : l)) });
   assert.throws(() => parseBnn(bad), (e: Error) => e instanceof BnnFormatError && e.code === 'BAD_VALUE' && /bias of layer 1: element 3 is NaN/.test(e.message));
+});
+
+test('models/manifest.json: each continued model names the shipped model it grew from, by content', () => {
+  const models = fileURLToPath(new URL('../../models/', import.meta.url));
+  const entries = readManifest(models).models;
+  for (const e of entries) assert.equal(e.sha256, sha256(readFileSync(join(models, e.file))), `${e.file} is the file the manifest measured`);
+  const byName = (file: string) => entries.find((e) => e.file === file)!;
+  assert.equal(trainedFrom(entries, byName('a64-pgd94.bnn')), byName('a64-pgd50.bnn'));
+  assert.equal(trainedFrom(entries, byName('a64-pgd50.bnn')), byName('a64-pgd.bnn'));
+  assert.equal(epochsInAll(entries, byName('a64-pgd94.bnn')), 44 + 40 + 10);
+  // A chain that loops (only a hand-edited manifest could hold one) is refused, not followed forever.
+  const a = byName('a64-pgd50.bnn');
+  const looped = { ...a, training: { ...a.training, init: { path: a.file, sha256: a.sha256 } } };
+  assert.throws(() => epochsInAll([looped], looped), /the --init chain of a64-pgd50\.bnn loops/);
 });

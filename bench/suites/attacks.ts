@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { loadData } from '../../src/data/index.js';
 import { blackboxEval, hsjEval, whiteboxEval, type WhiteboxOptions, type WhiteboxReport } from '../../src/eval/attacks.js';
 import { transferMatrix } from '../../src/eval/transfer.js';
-import { readManifest, type ManifestEntry } from '../../src/format/manifest.js';
+import { epochsInAll, readManifest, trainedFrom } from '../../src/format/manifest.js';
 import { parseBnn } from '../../src/format/read.js';
 import type { BnnModel } from '../../src/format/model.js';
 import { A_PLUS_PGD_TARGET } from '../../src/eval/repro_doc.js';
@@ -48,30 +48,19 @@ export interface AttackedModel {
 /** Every shipped K = 64 model (a64, b64, c64, s64 and the PGD-trained ones), in file-name order. */
 export function attackedModels(): AttackedModel[] {
   const entries = readManifest(MODELS_DIR).models;
-  const byFile = new Map(entries.map((e) => [e.file, e]));
-  // A model continued from a shipped one (`train --init models/X.bnn`) carries X's epochs too.
-  const initOf = (e: ManifestEntry) => {
-    const init = /--init (\S+)/.exec(e.training.command)?.[1];
-    return init && byFile.has(basename(init)) ? byFile.get(basename(init))! : undefined;
-  };
-  const epochsOf = (e: ManifestEntry, depth = 0): number => {
-    const init = initOf(e);
-    if (depth > entries.length) throw new Error(`models/manifest.json: the --init chain of ${e.file} loops`);
-    return e.training.epochs + (init ? epochsOf(init, depth + 1) : 0);
-  };
   return entries
     .filter((e) => e.k === 64)
     .map((e) => {
       const path = join(MODELS_DIR, e.file);
-      const init = initOf(e);
-      const initEpochs = init ? epochsOf(init) : 0;
+      // A model continued from a shipped one (`train --init models/X.bnn`) carries X's epochs too.
+      const init = trainedFrom(entries, e);
       return {
         name: basename(e.file, '.bnn'),
         arch: e.arch,
         model: parseBnn(readFileSync(path), { source: path }),
         adversarial: e.training.adversarial !== null && e.training.adversarial !== undefined,
-        epochs: e.training.epochs + initEpochs,
-        ...(init ? { init: { name: basename(init.file, '.bnn'), epochs: initEpochs } } : {}),
+        epochs: epochsInAll(entries, e),
+        ...(init ? { init: { name: basename(init.file, '.bnn'), epochs: epochsInAll(entries, init) } } : {}),
       };
     });
 }

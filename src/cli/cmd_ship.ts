@@ -57,6 +57,7 @@ export async function runShip(argv: string[]): Promise<number> {
       data: t.data,
       trainImages: t.trainImages,
       secondsPerEpoch: ckpt.history.reduce((a, h) => a + h.seconds, 0) / ckpt.history.length,
+      ...(t.init ? { init: t.init } : {}),
     },
     testAccuracy: { checkpoint: ckpt.testAccuracy, tfjs: r.tfjsAccuracy, runtime: r.runtimeAccuracy, agreement: r.agreement },
   };

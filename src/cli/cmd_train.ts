@@ -1,6 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataOptionsOf, loadData } from '../data/index.js';
+import { sha256 } from '../format/manifest.js';
 import { modelFromParams, paramsFromModel, RESTORED_BINARY_MAGNITUDE } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
 import type { ParamValues } from '../model/params.js';
@@ -49,22 +50,26 @@ export const trainCommand: CommandSpec = {
 
 /**
  * Starting parameters from `--init`: an earlier run's checkpoint directory, or a shipped .bnn
- * (exact for float layers; binary layers restart from their signs, see paramsFromModel).
+ * (exact for float layers; binary layers restart from their signs, see paramsFromModel), and
+ * what the checkpoint records of where they came from.
  */
-function initialParams(path: string | undefined, arch: Arch, k: number): ParamValues | undefined {
+function initialParams(path: string | undefined, arch: Arch, k: number): { params: ParamValues; from: NonNullable<TrainingRecord['init']> } | undefined {
   if (path === undefined) return undefined;
   let spec: ModelSpec;
   let params: ParamValues;
+  let bnn: string;
   if (existsSync(path) && statSync(path).isFile()) {
     const restored = paramsFromModel(readModelFile(path).model);
     ({ spec, params } = restored);
     if (!restored.exact) process.stderr.write(`--init ${path}: binary weights restart from their signs (±${RESTORED_BINARY_MAGNITUDE}); a .bnn keeps no latent magnitudes or optimizer state\n`);
+    bnn = path;
   } else {
     if (!existsSync(join(path, 'checkpoint.json'))) throw new UsageError(`--init ${path}: neither a .bnn file nor a directory with checkpoint.json (the --out directory of an earlier \`bnn-edge train\`)`);
     ({ spec, params } = loadCheckpoint(path));
+    bnn = join(path, 'model.bnn');
   }
   if (spec.arch !== arch || spec.k !== k) throw new UsageError(`--init ${path}: the model is ${spec.arch}-${spec.k}, but --arch ${arch} --k ${k} was asked for`);
-  return params;
+  return { params, from: { path, ...(existsSync(bnn) ? { sha256: sha256(readFileSync(bnn)) } : {}) } };
 }
 
 export async function runTrain(argv: string[]): Promise<number> {
@@ -91,7 +96,8 @@ export async function runTrain(argv: string[]): Promise<number> {
   try {
     ckpt = await train({
       ...options,
-      initial,
+      initial: initial?.params,
+      initialFrom: initial?.from,
       resume,
       data: loadData({ dir: dataDir }),
       // Not options of the command, but recorded: a run started from the library may have set them.

@@ -26,6 +26,8 @@ export interface ManifestEntry {
     readonly data: string;
     readonly trainImages: number;
     readonly secondsPerEpoch: number;
+    /** The model training started from (`train --init`): path as given, SHA-256 of its .bnn. */
+    readonly init?: { readonly path: string; readonly sha256?: string };
   };
   /** Clean accuracy on the 2,000 held-out test images. */
   readonly testAccuracy: { readonly checkpoint: number; readonly tfjs: number; readonly runtime: number; readonly agreement: number };
@@ -38,6 +40,27 @@ export interface Manifest {
 
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * The shipped model `entry` was trained on from (`train --init` of a .bnn whose SHA-256 is that
+ * entry's), or undefined: a fresh start, or a start from a model no longer shipped as it was.
+ */
+export function trainedFrom(entries: readonly ManifestEntry[], entry: ManifestEntry): ManifestEntry | undefined {
+  const sha = entry.training.init?.sha256;
+  return sha === undefined ? undefined : entries.find((e) => e.sha256 === sha);
+}
+
+/** Epochs of training in all: `entry`'s own and those of every shipped model it was trained on from. */
+export function epochsInAll(entries: readonly ManifestEntry[], entry: ManifestEntry): number {
+  let epochs = 0;
+  const seen = new Set<ManifestEntry>();
+  for (let e: ManifestEntry | undefined = entry; e; e = trainedFrom(entries, e)) {
+    if (seen.has(e)) throw new Error(`models/manifest.json: the --init chain of ${entry.file} loops back to ${e.file}`);
+    seen.add(e);
+    epochs += e.training.epochs;
+  }
+  return epochs;
 }
 
 export function readManifest(dir: string): Manifest {

@@ -40,6 +40,12 @@ export interface TrainingRecord {
   readonly shards?: number;
   readonly bnMomentum?: number;
   readonly backend: string;
+  /**
+   * The model training started from (`train --init`), absent for a fresh start: the path as given
+   * and the SHA-256 of its .bnn (the file itself, or the model.bnn a checkpoint directory exported),
+   * so `ship` can record which shipped model a continued one grew from even after a rename.
+   */
+  readonly init?: { readonly path: string; readonly sha256?: string };
 }
 
 export interface EpochRecord {

@@ -69,6 +69,8 @@ export interface TrainOptions {
   readonly onEpoch?: (r: EpochRecord, snapshot: () => Checkpoint) => void;
   /** Start from these parameters instead of a fresh initialization. */
   readonly initial?: ParamValues;
+  /** Where `initial` came from; recorded in the checkpoint (TrainingRecord.init). */
+  readonly initialFrom?: TrainingRecord['init'];
   /**
    * Continue the run this checkpoint was saved from mid-run (it has `resume`) through its last
    * epoch. The other options must describe that same run (they are checked against its training
@@ -126,6 +128,7 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
   const seed = opts.seed ?? TRAIN_DEFAULTS.seed;
   const adv = opts.adversarial ?? null;
   const n = Math.min(opts.limit ?? opts.data.train.n, opts.data.train.n);
+  const init = opts.resume ? opts.resume.training.init : opts.initialFrom;
   return {
     command: opts.resume?.training.command ?? opts.command ?? `bnn-edge train --arch ${opts.arch} --k ${opts.k} --epochs ${epochs} --seed ${seed}`,
     seed,
@@ -141,6 +144,7 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
     shards: opts.shards ?? TRAIN_DEFAULTS.shards,
     bnMomentum: opts.bnMomentum ?? TRAIN_DEFAULTS.bnMomentum,
     backend,
+    ...(init ? { init } : {}),
   };
 }
 
