@@ -103,6 +103,13 @@ test('train then ship --json: the run lands in a models directory with its manif
     const run = join(dir, 'run');
     const t = cli('train', '--arch', 'C', '--k', '8', '--epochs', '1', '--limit', '512', '--workers', '0', '--quiet', '--out', run);
     assert.equal(t.code, 0, t.stderr);
+    // The run directory itself is a model argument (its model.bnn), named after the directory.
+    const ev = cli('eval', run, '--n', '50', '--json');
+    assert.equal(ev.code, 0, ev.stderr);
+    assert.equal((JSON.parse(ev.stdout) as { model: string }).model, 'run');
+    const notRun = cli('info', dir);
+    assert.equal(notRun.code, 1);
+    assert.match(notRun.stderr, /a directory without model\.bnn/);
     const models = join(dir, 'models');
     const r = cli('ship', run, '--name', 'tiny', '--models', models, '--json');
     assert.equal(r.code, 0, r.stderr);

@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { loadData } from '../data/index.js';
 import { ATTACK_LOSSES, type AttackLoss } from '../attacks/loss.js';
 import { CW_PAPER, CW_STRONG } from '../attacks/whitebox.js';
@@ -16,7 +15,7 @@ const cwSetting = (c: typeof CW_PAPER) => `${c.binarySteps} search step${c.binar
 export const attackCommand: CommandSpec = {
   name: 'attack',
   summary: 'White-box attack crafted on the tfjs graph rebuilt from the .bnn, replayed on the packed runtime: accuracy on both and their agreement.',
-  usage: 'bnn-edge attack MODEL.bnn --attack fgsm|pgd|cw|cw-paper|eot-pgd [--eps 0.1,0.2,0.3] [--n N] [--json]',
+  usage: 'bnn-edge attack MODEL.bnn|RUN_DIR --attack fgsm|pgd|cw|cw-paper|eot-pgd [--eps 0.1,0.2,0.3] [--n N] [--json]',
   options: {
     attack: { type: 'string', help: `one of ${WHITEBOX_ATTACKS.join(', ')} (cw = stronger: ${cwSetting(CW_STRONG)}; cw-paper = the paper's: ${cwSetting(CW_PAPER)})`, default: 'fgsm', metavar: 'NAME' },
     eps: { type: 'string', help: 'L∞ radii, comma-separated (FGSM / PGD)', default: '0.1,0.2,0.3', metavar: 'LIST' },
@@ -36,7 +35,7 @@ export const attackCommand: CommandSpec = {
 export async function runAttack(argv: string[]): Promise<number> {
   const p = parseCommand(attackCommand, argv);
   if (p.help) return process.stdout.write(helpText(attackCommand)), 0;
-  const [path] = requirePositional(p, attackCommand, 'MODEL.bnn');
+  const [path] = requirePositional(p, attackCommand, 'MODEL.bnn|RUN_DIR');
   const attack = stringOption(p, 'attack') as WhiteboxAttack;
   if (!WHITEBOX_ATTACKS.includes(attack)) throw new UsageError(`--attack must be one of ${WHITEBOX_ATTACKS.join(', ')}, got "${attack}"`);
   const eps = stringOption(p, 'eps')!.split(',').map((s) => {
@@ -46,12 +45,12 @@ export async function runAttack(argv: string[]): Promise<number> {
   });
   const loss = stringOption(p, 'loss') as AttackLoss;
   if (!ATTACK_LOSSES.includes(loss)) throw new UsageError(`--loss must be one of ${ATTACK_LOSSES.join(', ')}, got "${loss}"`);
-  const { model } = readModelFile(path!);
+  const { model, name } = readModelFile(path!);
   const data = loadData({ dir: stringOption(p, 'data') });
   const n = Math.min(numberOption(p, 'n', { integer: true, min: 1 })!, data.test.n);
   const runs = attack.startsWith('cw') ? 1 : eps.length;
-  const bar = new Progress({ label: `${attack} ${basename(path!)}`, total: n * runs, stream: p.values['json'] ? null : undefined });
-  const report = await whiteboxEval(basename(path!, '.bnn'), model, data.test, {
+  const bar = new Progress({ label: `${attack} ${name}`, total: n * runs, stream: p.values['json'] ? null : undefined });
+  const report = await whiteboxEval(name, model, data.test, {
     attack,
     eps,
     n,
@@ -86,7 +85,7 @@ const l2Cell = (v: number | null): string => (v === null ? '—' : v.toFixed(3))
 export const blackboxCommand: CommandSpec = {
   name: 'blackbox',
   summary: 'Papernot substitute attack with the packed runtime as a label-only oracle: 150 seed images, Jacobian augmentation, MLP substitute, FGSM on it, replayed on the runtime.',
-  usage: 'bnn-edge blackbox MODEL.bnn [--substitute-from-runtime] [options] [--json]',
+  usage: 'bnn-edge blackbox MODEL.bnn|RUN_DIR [--substitute-from-runtime] [options] [--json]',
   options: {
     'substitute-from-runtime': { type: 'boolean', help: 'label the substitute\'s data with the packed runtime (the only oracle; kept for clarity)' },
     'seed-images': { type: 'string', help: 'held-out test images that seed the substitute', default: '150', metavar: 'N' },
@@ -104,12 +103,12 @@ export const blackboxCommand: CommandSpec = {
 export async function runBlackbox(argv: string[]): Promise<number> {
   const p = parseCommand(blackboxCommand, argv);
   if (p.help) return process.stdout.write(helpText(blackboxCommand)), 0;
-  const [path] = requirePositional(p, blackboxCommand, 'MODEL.bnn');
-  const { model } = readModelFile(path!);
+  const [path] = requirePositional(p, blackboxCommand, 'MODEL.bnn|RUN_DIR');
+  const { model, name } = readModelFile(path!);
   const data = loadData({ dir: stringOption(p, 'data') });
   const rounds = numberOption(p, 'rounds', { integer: true, min: 1 })!;
-  const bar = new Progress({ label: `substitute ${basename(path!)}`, total: rounds, stream: p.values['json'] ? null : undefined });
-  const r = await blackboxEval(basename(path!, '.bnn'), model, data.test, {
+  const bar = new Progress({ label: `substitute ${name}`, total: rounds, stream: p.values['json'] ? null : undefined });
+  const r = await blackboxEval(name, model, data.test, {
     seedImages: numberOption(p, 'seed-images', { integer: true, min: 1 })!,
     rounds,
     lambda: numberOption(p, 'lambda', { min: 0 })!,
@@ -135,7 +134,7 @@ export async function runBlackbox(argv: string[]): Promise<number> {
 export const hsjCommand: CommandSpec = {
   name: 'hsj',
   summary: 'HopSkipJump, a label-only attack run straight on the packed runtime: success rate and median L2 at query budgets.',
-  usage: 'bnn-edge hsj MODEL.bnn [--queries 20000] [--budgets 1000,5000,20000] [--n 20] [--json]',
+  usage: 'bnn-edge hsj MODEL.bnn|RUN_DIR [--queries 20000] [--budgets 1000,5000,20000] [--n 20] [--json]',
   options: {
     queries: { type: 'string', help: 'largest query budget per image', default: '20000', metavar: 'N' },
     budgets: { type: 'string', help: 'budgets to report (comma-separated, ≤ --queries)', default: '1000,5000,20000', metavar: 'LIST' },
@@ -150,16 +149,16 @@ export const hsjCommand: CommandSpec = {
 export async function runHsj(argv: string[]): Promise<number> {
   const p = parseCommand(hsjCommand, argv);
   if (p.help) return process.stdout.write(helpText(hsjCommand)), 0;
-  const [path] = requirePositional(p, hsjCommand, 'MODEL.bnn');
-  const { model } = readModelFile(path!);
+  const [path] = requirePositional(p, hsjCommand, 'MODEL.bnn|RUN_DIR');
+  const { model, name } = readModelFile(path!);
   const data = loadData({ dir: stringOption(p, 'data') });
   const max = numberOption(p, 'queries', { integer: true, min: 10 })!;
   // Budgets above --queries cannot be reached; --queries itself is always reported.
   const budgets = positiveIntListOption(p, 'budgets')!.filter((b) => b <= max);
   if (!budgets.includes(max)) budgets.push(max);
   const n = numberOption(p, 'n', { integer: true, min: 1 })!;
-  const bar = new Progress({ label: `hsj ${basename(path!)}`, total: n, stream: p.values['json'] ? null : undefined });
-  const r = await hsjEval(basename(path!, '.bnn'), model, data.test, {
+  const bar = new Progress({ label: `hsj ${name}`, total: n, stream: p.values['json'] ? null : undefined });
+  const r = await hsjEval(name, model, data.test, {
     n,
     budgets,
     seed: numberOption(p, 'seed', { integer: true })!,

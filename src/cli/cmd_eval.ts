@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { loadData } from '../data/index.js';
 import { evaluateParity } from '../eval/parity.js';
 import { readModelFile } from './files.js';
@@ -8,7 +7,7 @@ import { pct } from './format.js';
 export const evalCommand: CommandSpec = {
   name: 'eval',
   summary: 'Clean accuracy of a .bnn on the held-out test set, on the packed runtime and on the tfjs graph rebuilt from the same file, and their agreement.',
-  usage: 'bnn-edge eval MODEL.bnn [--data DIR] [--n N] [--json]',
+  usage: 'bnn-edge eval MODEL.bnn|RUN_DIR [--data DIR] [--n N] [--json]',
   options: {
     data: { type: 'string', help: 'directory of MNIST-format IDX files (default: embedded MNIST, 2,000 test images)', metavar: 'DIR' },
     n: { type: 'string', help: 'evaluate only the first N test images', metavar: 'N' },
@@ -21,11 +20,11 @@ export const evalCommand: CommandSpec = {
 export async function runEval(argv: string[]): Promise<number> {
   const p = parseCommand(evalCommand, argv);
   if (p.help) return process.stdout.write(helpText(evalCommand)), 0;
-  const [path] = requirePositional(p, evalCommand, 'MODEL.bnn');
-  const { model } = readModelFile(path!);
+  const [path] = requirePositional(p, evalCommand, 'MODEL.bnn|RUN_DIR');
+  const { model, name } = readModelFile(path!);
   const data = loadData({ dir: stringOption(p, 'data') });
   const limit = numberOption(p, 'n', { integer: true, min: 1 });
-  const r = await evaluateParity(basename(path!, '.bnn'), model, data.test, {
+  const r = await evaluateParity(name, model, data.test, {
     ...(p.values['scalar'] ? { simd: false } : {}),
     seed: numberOption(p, 'seed', { integer: true })!,
     ...(limit ? { limit } : {}),

@@ -6,14 +6,14 @@ import { bytes, table } from './format.js';
 export const infoCommand: CommandSpec = {
   name: 'info',
   summary: 'Show a .bnn model: layers, shapes, bytes per layer, and total size against float32.',
-  usage: 'bnn-edge info MODEL.bnn [--json]',
+  usage: 'bnn-edge info MODEL.bnn|RUN_DIR [--json]',
   options: { json: { type: 'boolean', help: 'print JSON' } },
 };
 
 export async function runInfo(argv: string[]): Promise<number> {
   const p = parseCommand(infoCommand, argv);
   if (p.help) return process.stdout.write(helpText(infoCommand)), 0;
-  const [path] = requirePositional(p, infoCommand, 'MODEL.bnn');
+  const [path] = requirePositional(p, infoCommand, 'MODEL.bnn|RUN_DIR');
   const { bytes: file, model } = readModelFile(path!);
   const info = describeModel(model, file.length);
   if (p.values['json']) {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { loadData } from '../data/index.js';
 import { transferMatrix } from '../eval/transfer.js';
 import { Progress } from '../util/progress.js';
@@ -14,7 +14,7 @@ const DEFAULT_MODELS = ['a64', 'b64', 'c64', 's64'];
 export const transferCommand: CommandSpec = {
   name: 'transfer',
   summary: "Transfer matrix: adversarial images crafted white-box on each model's tfjs graph, scored on every model's packed runtime.",
-  usage: 'bnn-edge transfer [MODEL.bnn ...] [--attack fgsm|pgd] [--eps 0.3] [--n 500] [--json]',
+  usage: 'bnn-edge transfer [MODEL.bnn|RUN_DIR ...] [--attack fgsm|pgd] [--eps 0.3] [--n 500] [--json]',
   options: {
     attack: { type: 'string', help: 'fgsm or pgd (stochastic sources get EOT over 10 samples)', default: 'fgsm', metavar: 'NAME' },
     eps: { type: 'string', help: 'L∞ radius', default: '0.3', metavar: 'X' },
@@ -36,7 +36,7 @@ export async function runTransfer(argv: string[]): Promise<number> {
   if (attack !== 'fgsm' && attack !== 'pgd') throw new UsageError(`--attack must be fgsm or pgd, got "${attack}"`);
   const paths = p.positionals.length ? p.positionals : DEFAULT_MODELS.map((m) => join(SHIPPED_MODELS, `${m}.bnn`)).filter((f) => existsSync(f));
   if (!paths.length) throw new UsageError(`no models given and none of ${DEFAULT_MODELS.join(', ')} found in ${SHIPPED_MODELS}`);
-  const models = paths.map((path) => ({ name: basename(path, '.bnn'), model: readModelFile(path).model }));
+  const models = paths.map((path) => readModelFile(path));
   const data = loadData({ dir: stringOption(p, 'data') });
   const bar = new Progress({ label: `transfer (${attack})`, total: models.length, stream: p.values['json'] ? null : undefined });
   const r = await transferMatrix(models, data.test, {

@@ -1,19 +1,31 @@
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { parseBnn } from '../format/read.js';
 import type { BnnModel } from '../format/model.js';
 
 /** The models shipped in the package's models/ directory. */
 export const SHIPPED_MODELS = fileURLToPath(new URL('../../../models/', import.meta.url));
 
-/** Reads a .bnn file (errors name the file). */
-export function readModelFile(path: string): { bytes: Uint8Array; model: BnnModel } {
+/**
+ * Reads a model: a .bnn file, or a training run's directory (`train --out DIR`, which keeps the
+ * model as it stands after every epoch in DIR/model.bnn, so a run can be attacked mid-way).
+ * `name` is the file's name without .bnn, or the run directory's name. Errors name the path.
+ */
+export function readModelFile(path: string): { bytes: Uint8Array; model: BnnModel; name: string } {
+  let file = path;
+  let name = basename(path, '.bnn');
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    file = join(path, 'model.bnn');
+    name = basename(resolve(path));
+    if (!existsSync(file)) throw new Error(`${path}: a directory without model.bnn (give a .bnn file, or the --out directory of \`bnn-edge train\`)`);
+  }
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: ${code === 'ENOENT' ? 'model file not found' : (e as Error).message}`);
+    throw new Error(`${file}: ${code === 'ENOENT' ? 'model file not found' : (e as Error).message}`);
   }
-  return { bytes, model: parseBnn(bytes, { source: path }) };
+  return { bytes, model: parseBnn(bytes, { source: file }), name };
 }
