@@ -15,6 +15,7 @@ export { initTfjs, useTfjsBackend, type TfjsBackendName } from './tfjs/backend.j
 export { train, ResumeError, TRAIN_DEFAULTS, type TrainOptions, type AdversarialTraining } from './train/train.js';
 export { saveCheckpoint, loadCheckpoint, CorruptCheckpointError, type Checkpoint, type TrainingRecord, type EpochRecord, type TrainingState } from './train/checkpoint.js';
 export { parseBnn, type ParseOptions } from './format/read.js';
+export { readModelFile } from './format/file.js';
 export { serializeBnn } from './format/write.js';
 export { modelFromParams, canQuantizeInput, layerTensorPlan, type BnnModel, type BnnLayer, type ExportOptions } from './format/model.js';
 export { BnnFormatError, type BnnFormatErrorCode } from './format/errors.js';

@@ -3,7 +3,7 @@ import { ATTACK_LOSSES, type AttackLoss } from '../attacks/loss.js';
 import { CW_PAPER, CW_STRONG } from '../attacks/whitebox.js';
 import { blackboxEval, hsjEval, whiteboxEval, WHITEBOX_ATTACKS, type WhiteboxAttack } from '../eval/attacks.js';
 import { Progress } from '../util/progress.js';
-import { readModelFile } from './files.js';
+import { readModelFile } from '../format/file.js';
 import { helpText, numberOption, parseCommand, positiveIntListOption, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
 import { pct, table } from './format.js';
 

@@ -8,7 +8,7 @@ import { bytes, pct, table } from './format.js';
 export const demoCommand: CommandSpec = {
   name: 'demo',
   summary: 'The main job: evaluate every shipped model (size, runtime speed, clean and attacked accuracy on tfjs and on the packed runtime).',
-  usage: 'bnn-edge demo [MODEL.bnn ...] [options]',
+  usage: 'bnn-edge demo [MODEL.bnn|RUN_DIR ...] [options]',
   options: {
     models: { type: 'string', help: 'directory of .bnn files', default: 'the shipped models/', metavar: 'DIR' },
     data: { type: 'string', help: 'directory of MNIST-format IDX files (default: embedded MNIST)', metavar: 'DIR' },

@@ -1,6 +1,6 @@
 import { loadData } from '../data/index.js';
 import { evaluateParity } from '../eval/parity.js';
-import { readModelFile } from './files.js';
+import { readModelFile } from '../format/file.js';
 import { helpText, numberOption, parseCommand, requirePositional, stringOption, type CommandSpec } from './args.js';
 import { pct } from './format.js';
 

@@ -1,5 +1,5 @@
 import { describeModel } from '../format/info.js';
-import { readModelFile } from './files.js';
+import { readModelFile } from '../format/file.js';
 import { helpText, parseCommand, requirePositional, type CommandSpec } from './args.js';
 import { bytes, table } from './format.js';
 

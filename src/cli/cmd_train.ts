@@ -9,7 +9,7 @@ import { parseArch, type Arch, type ModelSpec } from '../model/spec.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type TrainingRecord } from '../train/checkpoint.js';
 import { DEFAULT_ADV_WEIGHT, ResumeError, train, TRAIN_DEFAULTS } from '../train/train.js';
 import { writeAtomic } from '../util/fs.js';
-import { readModelFile } from './files.js';
+import { readModelFile } from '../format/file.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec, type Parsed } from './args.js';
 
 export const trainCommand: CommandSpec = {

@@ -5,7 +5,8 @@ import { transferMatrix } from '../eval/transfer.js';
 import { Progress } from '../util/progress.js';
 import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
-import { readModelFile, SHIPPED_MODELS } from './files.js';
+import { readModelFile } from '../format/file.js';
+import { SHIPPED_MODELS } from './files.js';
 import { pct, table } from './format.js';
 
 /** The default sources and targets: the paper's four architectures as shipped. */

@@ -3,12 +3,12 @@
  * rebuilt tfjs graph and on the runtime, and accuracy under an FGSM attack crafted on tfjs and
  * replayed on the runtime, with the agreement of the two.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { head, type Dataset } from '../data/dataset.js';
 import { fgsm } from '../attacks/whitebox.js';
 import { describeModel } from '../format/info.js';
-import { parseBnn } from '../format/read.js';
+import { readModelFile } from '../format/file.js';
 import { DeployedGraph } from '../model/deployed.js';
 import { BnnRuntime } from '../runtime/index.js';
 import { initTfjs } from '../tfjs/backend.js';
@@ -45,10 +45,8 @@ export async function runDemo(paths: string[], test: Dataset, opts: DemoOptions 
   const eps = opts.eps ?? 0.1;
   const rows: DemoRow[] = [];
   for (const [i, path] of paths.entries()) {
-    const name = basename(path, '.bnn');
+    const { name, bytes, model } = readModelFile(path);
     opts.onModel?.(name, i, paths.length);
-    const bytes = readFileSync(path);
-    const model = parseBnn(bytes, { source: path });
     const info = describeModel(model, bytes.length);
     const clean = await evaluateParity(name, model, test, opts.cleanImages ? { limit: opts.cleanImages } : {});
     const attacked = head(test, opts.attackImages ?? 500);
