@@ -219,9 +219,10 @@ test('models/manifest.json: each continued model names the shipped model it grew
   const entries = readManifest(models).models;
   for (const e of entries) assert.equal(e.sha256, sha256(readFileSync(join(models, e.file))), `${e.file} is the file the manifest measured`);
   const byName = (file: string) => entries.find((e) => e.file === file)!;
+  assert.equal(trainedFrom(entries, byName('a64-pgd134.bnn')), byName('a64-pgd94.bnn'));
   assert.equal(trainedFrom(entries, byName('a64-pgd94.bnn')), byName('a64-pgd50.bnn'));
   assert.equal(trainedFrom(entries, byName('a64-pgd50.bnn')), byName('a64-pgd.bnn'));
-  assert.equal(epochsInAll(entries, byName('a64-pgd94.bnn')), 44 + 40 + 10);
+  assert.equal(epochsInAll(entries, byName('a64-pgd134.bnn')), 40 + 44 + 40 + 10);
   // A chain that loops (only a hand-edited manifest could hold one) is refused, not followed forever.
   const a = byName('a64-pgd50.bnn');
   const looped = { ...a, training: { ...a.training, init: { path: a.file, sha256: a.sha256 } } };
