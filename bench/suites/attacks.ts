@@ -6,13 +6,12 @@
  * transfer matrix between the four architectures. The PGD-trained models (per models/manifest.json)
  * also face 100-step PGD with 5 restarts, and the best bias-free A is held to what #5 asks of A+.
  */
-import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadData } from '../../src/data/index.js';
 import { blackboxEval, hsjEval, whiteboxEval, type WhiteboxOptions, type WhiteboxReport } from '../../src/eval/attacks.js';
 import { transferMatrix } from '../../src/eval/transfer.js';
 import { epochsInAll, readManifest, trainedFrom } from '../../src/format/manifest.js';
-import { parseBnn } from '../../src/format/read.js';
+import { readModelFile } from '../../src/format/file.js';
 import type { BnnModel } from '../../src/format/model.js';
 import { A_PLUS_PGD_TARGET } from '../../src/eval/repro_doc.js';
 import { fmt, mdTable, pct } from '../lib.js';
@@ -51,16 +50,17 @@ export function attackedModels(): AttackedModel[] {
   return entries
     .filter((e) => e.k === 64)
     .map((e) => {
-      const path = join(MODELS_DIR, e.file);
+      const { name, model } = readModelFile(join(MODELS_DIR, e.file));
       // A model continued from a shipped one (`train --init models/X.bnn`) carries X's epochs too.
       const init = trainedFrom(entries, e);
+      const initEpochs = init ? epochsInAll(entries, init) : 0;
       return {
-        name: basename(e.file, '.bnn'),
+        name,
         arch: e.arch,
-        model: parseBnn(readFileSync(path), { source: path }),
+        model,
         adversarial: e.training.adversarial !== null && e.training.adversarial !== undefined,
-        epochs: epochsInAll(entries, e),
-        ...(init ? { init: { name: basename(init.file, '.bnn'), epochs: epochsInAll(entries, init) } } : {}),
+        epochs: e.training.epochs + initEpochs,
+        ...(init ? { init: { name: basename(init.file, '.bnn'), epochs: initEpochs } } : {}),
       };
     });
 }

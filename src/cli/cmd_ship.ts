@@ -1,9 +1,9 @@
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataOptionsOf, FULL_MNIST, loadData } from '../data/index.js';
 import { evaluateParity } from '../eval/parity.js';
 import { readManifest, sha256, writeManifest, type ManifestEntry } from '../format/manifest.js';
-import { parseBnn } from '../format/read.js';
+import { readModelFile } from '../format/file.js';
 import { modelName } from '../model/spec.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { helpText, parseCommand, requirePositional, stringOption, type CommandSpec } from './args.js';
@@ -29,8 +29,7 @@ export async function runShip(argv: string[]): Promise<number> {
   const ckpt = loadCheckpoint(run!);
   const name = stringOption(p, 'name') ?? modelName(ckpt.spec);
   const src = join(run!, 'model.bnn');
-  const bytes = readFileSync(src);
-  const model = parseBnn(bytes, { source: src });
+  const { bytes, model } = readModelFile(src);
   // Only the test split is needed; mnist-full's is the embedded one, so its 58,000 training images stay unloaded.
   const trainedOn = dataOptionsOf(ckpt.training.data);
   const data = loadData(trainedOn.dir === FULL_MNIST ? {} : trainedOn);

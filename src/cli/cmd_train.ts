@@ -57,19 +57,21 @@ function initialParams(path: string | undefined, arch: Arch, k: number): { param
   if (path === undefined) return undefined;
   let spec: ModelSpec;
   let params: ParamValues;
-  let bnn: string;
+  // The .bnn the start is known by: the file itself, or the model.bnn the checkpoint was exported to.
+  let bnn: Uint8Array | undefined;
   if (existsSync(path) && statSync(path).isFile()) {
-    const restored = paramsFromModel(readModelFile(path).model);
+    const { bytes, model } = readModelFile(path);
+    const restored = paramsFromModel(model);
     ({ spec, params } = restored);
     if (!restored.exact) process.stderr.write(`--init ${path}: binary weights restart from their signs (±${RESTORED_BINARY_MAGNITUDE}); a .bnn keeps no latent magnitudes or optimizer state\n`);
-    bnn = path;
+    bnn = bytes;
   } else {
     if (!existsSync(join(path, 'checkpoint.json'))) throw new UsageError(`--init ${path}: neither a .bnn file nor a directory with checkpoint.json (the --out directory of an earlier \`bnn-edge train\`)`);
     ({ spec, params } = loadCheckpoint(path));
-    bnn = join(path, 'model.bnn');
+    if (existsSync(join(path, 'model.bnn'))) bnn = readFileSync(join(path, 'model.bnn'));
   }
   if (spec.arch !== arch || spec.k !== k) throw new UsageError(`--init ${path}: the model is ${spec.arch}-${spec.k}, but --arch ${arch} --k ${k} was asked for`);
-  return { params, from: { path, ...(existsSync(bnn) ? { sha256: sha256(readFileSync(bnn)) } : {}) } };
+  return { params, from: { path, ...(bnn ? { sha256: sha256(bnn) } : {}) } };
 }
 
 export async function runTrain(argv: string[]): Promise<number> {
