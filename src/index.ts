@@ -10,6 +10,7 @@ export { initParams, checkParams, type ParamValues } from './model/params.js';
 export { foldBinaryInput, floatThresholds, integerThresholds, popcountThresholds, quantizedThresholds, type FoldedChannel, type FoldDirection } from './model/fold.js';
 export { DeployedGraph } from './model/deployed.js';
 export { TrainableModel } from './model/trainable.js';
+export { widenParams, WIDEN_SHARE_SPREAD } from './model/widen.js';
 export { accuracy, predictLabels, type LogitsFn } from './model/predict.js';
 export { initTfjs, useTfjsBackend, type TfjsBackendName } from './tfjs/backend.js';
 export { train, ResumeError, TRAIN_DEFAULTS, type TrainOptions, type AdversarialTraining } from './train/train.js';

@@ -9,6 +9,8 @@ import { batchNormalize, type ChannelMoments } from '../src/model/batch_norm.js'
 import { maxRelErr } from './helpers.js';
 import { signSte, bernoulliSte } from '../src/model/graph.js';
 import { modelSpec } from '../src/model/spec.js';
+import { widenParams } from '../src/model/widen.js';
+import { Rng } from '../src/util/rng.js';
 import { TrainableModel } from '../src/model/trainable.js';
 import { Adam } from '../src/train/adam.js';
 import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
@@ -284,4 +286,37 @@ test('resuming refuses a different run, a finished run, and damaged resume state
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('widening a float model (Net2WiderNet) keeps its logits, breaks the copies\' symmetry, and refuses binary models', async () => {
+  await initTfjs();
+  const x = tf.randomUniform([6, 28, 28, 1], 0, 1, 'float32', 7) as tf.Tensor4D;
+  for (const arch of ['A', 'R'] as const) {
+    const spec = modelSpec(arch, 8);
+    const params = initParams(spec, 5);
+    const rng = new Rng(9);
+    // Non-zero biases, so copying them is tested too.
+    for (const [name, v] of params) if (name.endsWith('/bias')) for (let i = 0; i < v.length; i++) v[i] = 0.1 * rng.normal();
+    const narrow = new TrainableModel(spec, params);
+    const before = narrow.logits(x, 'moving').dataSync();
+    for (const toK of [12, 16]) {
+      const widened = widenParams(spec, params, toK, 3);
+      assert.equal(widened.spec.k, toK);
+      const wide = new TrainableModel(widened.spec, widened.params);
+      assertClose(wide.logits(x, 'moving').dataSync(), before, 1e-4, `${arch}-8 → ${toK} logits`);
+      // conv1 unit j + 8 copies unit j: same incoming weights, but different outgoing shares, so
+      // the loss's gradient on the two copies' weights differs.
+      const k1 = widened.params.get('conv1/kernel')!;
+      for (let i = 0; i < k1.length; i += toK) assert.equal(k1[i + 8], k1[i]);
+      const [g] = Object.values(tf.variableGrads(() => tf.sum(tf.square(wide.logits(x, 'moving'))) as tf.Scalar, [wide.vars.get('conv1/kernel')!]).grads);
+      const gv = g!.dataSync();
+      let differ = 0;
+      for (let i = 0; i < gv.length; i += toK) if (Math.abs(gv[i]! - gv[i + 8]!) > 1e-6 * (Math.abs(gv[i]!) + 1e-6)) differ++;
+      assert.ok(differ > 0.9 * (gv.length / toK), `${arch}-8 → ${toK}: the copies' gradients differ on only ${differ} of ${gv.length / toK} weights`);
+      wide.dispose();
+    }
+    narrow.dispose();
+  }
+  assert.throws(() => widenParams(modelSpec('B', 8), initParams(modelSpec('B', 8), 1), 16, 1), /binary layer conv2; only float models/);
+  assert.throws(() => widenParams(modelSpec('A', 8), initParams(modelSpec('A', 8), 1), 4, 1), /below the model's 8/);
 });

