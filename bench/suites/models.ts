@@ -5,11 +5,11 @@
  * plus where the runtime's time goes, layer by layer. Every runtime model's labels are checked
  * against the tfjs graph before timing.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadData } from '../../src/data/index.js';
 import { modelFromParams, type BnnModel } from '../../src/format/model.js';
-import { parseBnn } from '../../src/format/read.js';
+import { readModelFile } from '../../src/format/file.js';
 import { DeployedGraph } from '../../src/model/deployed.js';
 import { initParams } from '../../src/model/params.js';
 import { predictLabels } from '../../src/model/predict.js';
@@ -21,7 +21,7 @@ import { MODELS_DIR } from './size.js';
 
 function loadOrRandom(arch: Arch, k: number): { model: BnnModel; shipped: boolean } {
   const path = join(MODELS_DIR, `${modelName({ arch, k })}.bnn`);
-  if (existsSync(path)) return { model: parseBnn(readFileSync(path), { source: path }), shipped: true };
+  if (existsSync(path)) return { model: readModelFile(path).model, shipped: true };
   // Speed does not depend on the weights: a model of the same shape stands in.
   return { model: modelFromParams(modelSpec(arch, k), initParams(modelSpec(arch, k), 1)), shipped: false };
 }

@@ -3,13 +3,12 @@
  * training produced, the tfjs graph rebuilt from the .bnn, the packed runtime, and the agreement
  * of the last two.
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadData } from '../../src/data/index.js';
 import { listModels } from '../../src/eval/demo.js';
 import { evaluateParity } from '../../src/eval/parity.js';
 import { readManifest } from '../../src/format/manifest.js';
-import { parseBnn } from '../../src/format/read.js';
+import { readModelFile } from '../../src/format/file.js';
 import { mdTable, pct } from '../lib.js';
 import { MODELS_DIR } from './size.js';
 
@@ -20,7 +19,7 @@ export async function paritySuite(): Promise<{ markdown: string; data: unknown }
   const out = [];
   for (const p of listModels(MODELS_DIR)) {
     const name = basename(p, '.bnn');
-    const r = await evaluateParity(name, parseBnn(readFileSync(p), { source: p }), data.test);
+    const r = await evaluateParity(name, readModelFile(p).model, data.test);
     const m = manifest.models.find((e) => e.file === `${name}.bnn`);
     out.push({ name, tfjs: r.tfjsAccuracy, runtime: r.runtimeAccuracy, agreement: r.agreement, disagreements: r.disagreements });
     rows.push([name, m ? `\`${m.training.command}\`` : '', m ? pct(m.testAccuracy.checkpoint) : '', pct(r.tfjsAccuracy), pct(r.runtimeAccuracy), pct(r.agreement, 2), String(r.disagreements.length)]);

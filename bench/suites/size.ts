@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { listModels } from '../../src/eval/demo.js';
 import { describeModel } from '../../src/format/info.js';
-import { parseBnn } from '../../src/format/read.js';
+import { readModelFile } from '../../src/format/file.js';
 import { DeployedGraph } from '../../src/model/deployed.js';
 import { initTfjs, tf } from '../../src/tfjs/backend.js';
 import { fmt, mdTable } from '../lib.js';
@@ -42,8 +42,7 @@ export async function sizeSuite(): Promise<{ markdown: string; data: unknown }> 
   const rows: (string | number)[][] = [];
   const data = [];
   for (const p of listModels(MODELS_DIR)) {
-    const bytes = readFileSync(p);
-    const model = parseBnn(bytes, { source: p });
+    const { bytes, model } = readModelFile(p);
     const info = describeModel(model, bytes.length);
     const graph = new DeployedGraph(model);
     const tfjsBytes = await tfjsSavedBytes(graph);

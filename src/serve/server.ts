@@ -10,7 +10,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadData } from '../data/index.js';
 import { fgsm, pgd } from '../attacks/whitebox.js';
-import { parseBnn } from '../format/read.js';
+import { readModelFile } from '../format/file.js';
 import { DeployedGraph } from '../model/deployed.js';
 import { initTfjs } from '../tfjs/backend.js';
 
@@ -84,7 +84,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
       const file = join(modelsDir, `${name}.bnn`);
       if (!existsSync(file)) throw new HttpError(404, `no model ${name}`);
       await initTfjs();
-      g = new DeployedGraph(parseBnn(readFileSync(file), { source: file }), 0, name);
+      g = new DeployedGraph(readModelFile(file).model, 0, name);
       graphs.set(name, g);
     }
     return g;
