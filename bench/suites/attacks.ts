@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { loadData } from '../../src/data/index.js';
 import { blackboxEval, hsjEval, whiteboxEval, type WhiteboxOptions, type WhiteboxReport } from '../../src/eval/attacks.js';
 import { transferMatrix } from '../../src/eval/transfer.js';
-import { epochsInAll, readManifest, trainedFrom } from '../../src/format/manifest.js';
+import { epochsInAll, readManifest, trainedFrom, type ManifestEntry } from '../../src/format/manifest.js';
 import { readModelFile } from '../../src/format/file.js';
 import type { BnnModel } from '../../src/format/model.js';
 import { A_PLUS_PGD_TARGET } from '../../src/eval/repro_doc.js';
@@ -35,6 +35,7 @@ interface StrongResult {
 export interface AttackedModel {
   readonly name: string;
   readonly arch: string;
+  readonly k: number;
   readonly model: BnnModel;
   /** PGD-trained: the attacks suite adds the stronger PGD check, the CW suite leaves it out. */
   readonly adversarial: boolean;
@@ -44,11 +45,11 @@ export interface AttackedModel {
   readonly init?: { readonly name: string; readonly epochs: number };
 }
 
-/** Every shipped K = 64 model (a64, b64, c64, s64 and the PGD-trained ones), in file-name order. */
+/** Every shipped K = 64 model (a64, b64, c64, s64) and every PGD-trained one, in file-name order. */
 export function attackedModels(): AttackedModel[] {
   const entries = readManifest(MODELS_DIR).models;
   return entries
-    .filter((e) => e.k === 64)
+    .filter((e) => e.k === 64 || isAdversarial(e))
     .map((e) => {
       const { name, model } = readModelFile(join(MODELS_DIR, e.file));
       // A model continued from a shipped one (`train --init models/X.bnn`) carries X's epochs too.
@@ -57,12 +58,17 @@ export function attackedModels(): AttackedModel[] {
       return {
         name,
         arch: e.arch,
+        k: e.k,
         model,
-        adversarial: e.training.adversarial !== null && e.training.adversarial !== undefined,
+        adversarial: isAdversarial(e),
         epochs: e.training.epochs + initEpochs,
         ...(init ? { init: { name: basename(init.file, '.bnn'), epochs: initEpochs } } : {}),
       };
     });
+}
+
+function isAdversarial(e: ManifestEntry): boolean {
+  return e.training.adversarial !== null && e.training.adversarial !== undefined;
 }
 
 export async function attacksSuite(): Promise<{ markdown: string; data: unknown }> {
@@ -76,7 +82,7 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
   const strongRows: (string | number)[][] = [];
   const strong: StrongResult[] = [];
   const shipped = attackedModels();
-  for (const { name, arch, model, adversarial, epochs, init } of shipped) {
+  for (const { name, arch, k, model, adversarial, epochs, init } of shipped) {
     const stochastic = arch === 'S';
     const f1 = await whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n });
     const f32 = await whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.3], n, loss: 'ce-float32' });
@@ -106,7 +112,7 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
     if (pgdStrong) {
       const r = pgdStrong.rows[0]!;
       const trained = init ? `${epochs} (from ${init.name}: +${epochs - init.epochs})` : String(epochs);
-      strongRows.push([name, arch === 'A' ? 'A (no biases)' : arch === 'R' ? 'R (A with biases)' : arch, trained, pct(p.rows[0]!.runtimeAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), pct(r.zeroGradientFraction, 1)]);
+      strongRows.push([name, `${arch}-${k}${arch === 'A' ? ' (no biases)' : arch === 'R' ? ' (A with biases)' : ''}`, trained, pct(p.rows[0]!.runtimeAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), pct(r.zeroGradientFraction, 1)]);
       strong.push({ name, arch, epochs, pgd40: p.rows[0]!.runtimeAccuracy, pgd100x5: r.runtimeAccuracy });
     }
     out.push({ model: name, fgsm: f1, fgsmFloat32: f32, pgd: p, blackbox: bb, hsj, pgdStrong });
