@@ -49,6 +49,12 @@ test('usage errors exit 2 and say what was wrong', () => {
   const wrongInit = cli('train', '--arch', 'A', '--init', join(MODELS, 'b64.bnn'), '--out', join(tmpdir(), 'never'));
   assert.equal(wrongInit.code, 2);
   assert.match(wrongInit.stderr, /--init .*b64\.bnn: the model is B-64, but --arch A --k 64 was asked for/);
+  const narrowed = cli('train', '--arch', 'A', '--k', '32', '--init', join(MODELS, 'a64.bnn'), '--out', join(tmpdir(), 'never'));
+  assert.equal(narrowed.code, 2);
+  assert.match(narrowed.stderr, /the model is A-64, but --arch A --k 32 was asked for \(a model can be widened to a larger K, not changed in architecture or narrowed\)/);
+  const binaryWidened = cli('train', '--arch', 'B', '--k', '128', '--init', join(MODELS, 'b64.bnn'), '--out', join(tmpdir(), 'never'));
+  assert.equal(binaryWidened.code, 2);
+  assert.match(binaryWidened.stderr, /--init .*b64\.bnn: widen: B-64 has binary layer conv2; only float models \(A, R\) can be widened/);
   const badAttack = cli('attack', join(MODELS, 'b64.bnn'), '--attack', 'nope');
   assert.equal(badAttack.code, 2);
   assert.match(badAttack.stderr, /--attack must be one of/);
@@ -130,6 +136,14 @@ test('train then ship --json: the run lands in a models directory with its manif
     assert.equal(trainedFrom(entries, tinyMore), tiny);
     assert.equal(trainedFrom(entries, tiny), undefined, 'a fresh start grew from nothing');
     assert.equal(epochsInAll(entries, tinyMore), 3, '2 epochs on top of the 1 of the model it started from');
+    // A float model given a larger K is widened first, and the record says from which K.
+    const wide = join(dir, 'wide');
+    const a64 = join(MODELS, 'a64.bnn');
+    const w = cli('train', '--arch', 'A', '--k', '80', '--epochs', '1', '--limit', '256', '--workers', '0', '--quiet', '--init', a64, '--out', wide);
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(w.stderr, /widened from K 64 to 80/);
+    assert.deepEqual(loadCheckpoint(wide).training.init, { path: a64, sha256: sha256(readFileSync(a64)), widenedFromK: 64 });
+    assert.equal(loadCheckpoint(wide).spec.k, 80);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
