@@ -136,6 +136,16 @@ test('train then ship --json: the run lands in a models directory with its manif
     assert.equal(trainedFrom(entries, tinyMore), tiny);
     assert.equal(trainedFrom(entries, tiny), undefined, 'a fresh start grew from nothing');
     assert.equal(epochsInAll(entries, tinyMore), 3, '2 epochs on top of the 1 of the model it started from');
+    // Trained on from a run that is never shipped: its epochs and start come along, so the chain holds.
+    const top = join(dir, 'top');
+    const t2 = cli('train', '--arch', 'C', '--k', '8', '--epochs', '1', '--limit', '512', '--workers', '0', '--quiet', '--init', more, '--out', top);
+    assert.equal(t2.code, 0, t2.stderr);
+    assert.deepEqual(loadCheckpoint(top).training.init, { path: more, sha256: sha256(readFileSync(join(more, 'model.bnn'))), epochs: 2, init: { path: entry.path, sha256: sha256(readFileSync(entry.path)) } });
+    assert.equal(cli('ship', top, '--name', 'tiny-top', '--models', models).code, 0);
+    const withTop = readManifest(models).models.filter((e) => e.file !== 'tiny-more.bnn');
+    const tinyTop = withTop.find((e) => e.file === 'tiny-top.bnn')!;
+    assert.equal(trainedFrom(withTop, tinyTop)?.file, 'tiny.bnn', 'the nearest shipped start, through the unshipped run');
+    assert.equal(epochsInAll(withTop, tinyTop), 4, '1 epoch on the 2 of the run it started from, on the 1 of tiny');
     // A float model given a larger K is widened first, and the record says from which K.
     const wide = join(dir, 'wide');
     const a64 = join(MODELS, 'a64.bnn');

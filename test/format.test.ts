@@ -227,4 +227,18 @@ test('models/manifest.json: each continued model names the shipped model it grew
   const a = byName('a64-pgd50.bnn');
   const looped = { ...a, training: { ...a.training, init: { path: a.file, sha256: a.sha256 } } };
   assert.throws(() => epochsInAll([looped], looped), /the --init chain of a64-pgd50\.bnn loops/);
+  // Through runs never shipped: their checkpoints' own epochs and starts come along in the record.
+  const base = byName('a64-pgd.bnn');
+  const top = {
+    ...a,
+    file: 'top.bnn',
+    sha256: 'f'.repeat(64),
+    training: { ...a.training, epochs: 3, init: { path: 'runs/mid', sha256: 'e'.repeat(64), epochs: 5, init: { path: 'runs/low', sha256: 'd'.repeat(64), epochs: 7, init: { path: 'models/a64-pgd.bnn', sha256: base.sha256 } } } },
+  };
+  assert.equal(trainedFrom([...entries, top], top), base);
+  assert.equal(epochsInAll([...entries, top], top), 3 + 5 + 7 + 10);
+  // A start that does not tell its epochs (an unshipped .bnn) ends the chain there.
+  const unknown = { ...top, training: { ...top.training, init: { path: 'elsewhere.bnn', sha256: 'e'.repeat(64), init: { path: 'models/a64-pgd.bnn', sha256: base.sha256 } } } };
+  assert.equal(trainedFrom([...entries, unknown], unknown), undefined);
+  assert.equal(epochsInAll([...entries, unknown], unknown), 3);
 });

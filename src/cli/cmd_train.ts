@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataOptionsOf, loadData } from '../data/index.js';
-import { sha256 } from '../format/manifest.js';
+import { sha256, type InitRecord } from '../format/manifest.js';
 import { modelFromParams, paramsFromModel, RESTORED_BINARY_MAGNITUDE } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
 import type { ParamValues } from '../model/params.js';
@@ -55,12 +55,13 @@ export const trainCommand: CommandSpec = {
  * (exact for float layers; binary layers restart from their signs, see paramsFromModel), and
  * what the checkpoint records of where they came from.
  */
-function initialParams(path: string | undefined, arch: Arch, k: number, seed: number): { params: ParamValues; from: NonNullable<TrainingRecord['init']> } | undefined {
+function initialParams(path: string | undefined, arch: Arch, k: number, seed: number): { params: ParamValues; from: InitRecord } | undefined {
   if (path === undefined) return undefined;
   let spec: ModelSpec;
   let params: ParamValues;
   // The .bnn the start is known by: the file itself, or the model.bnn the checkpoint was exported to.
   let bnn: Uint8Array | undefined;
+  let lineage: Pick<InitRecord, 'epochs' | 'init'> = {};
   if (existsSync(path) && statSync(path).isFile()) {
     const { bytes, model } = readModelFile(path);
     const restored = paramsFromModel(model);
@@ -69,10 +70,13 @@ function initialParams(path: string | undefined, arch: Arch, k: number, seed: nu
     bnn = bytes;
   } else {
     if (!existsSync(join(path, 'checkpoint.json'))) throw new UsageError(`--init ${path}: neither a .bnn file nor a directory with checkpoint.json (the --out directory of an earlier \`bnn-edge train\`)`);
-    ({ spec, params } = loadCheckpoint(path));
+    const start = loadCheckpoint(path);
+    ({ spec, params } = start);
     if (existsSync(join(path, 'model.bnn'))) bnn = readFileSync(join(path, 'model.bnn'));
+    // How the start was made goes along, should it never be shipped itself (InitRecord).
+    lineage = { epochs: start.history.length, ...(start.training.init ? { init: start.training.init } : {}) };
   }
-  const from = { path, ...(bnn ? { sha256: sha256(bnn) } : {}) };
+  const from: InitRecord = { path, ...(bnn ? { sha256: sha256(bnn) } : {}), ...lineage };
   if (spec.arch !== arch || spec.k > k) throw new UsageError(`--init ${path}: the model is ${spec.arch}-${spec.k}, but --arch ${arch} --k ${k} was asked for (a model can be widened to a larger K, not changed in architecture or narrowed)`);
   if (spec.k < k) {
     try {

@@ -6,6 +6,20 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/**
+ * Where training started (`train --init`): the path as given, the SHA-256 of its .bnn (the file
+ * itself, or the model.bnn a checkpoint directory exported), and the K it had when training
+ * widened it (widenParams). A checkpoint directory also tells how it was made: its epochs and its
+ * own start, so a chain through runs that were never shipped still counts every epoch.
+ */
+export interface InitRecord {
+  readonly path: string;
+  readonly sha256?: string;
+  readonly widenedFromK?: number;
+  readonly epochs?: number;
+  readonly init?: InitRecord;
+}
+
 export interface ManifestEntry {
   readonly file: string;
   readonly arch: string;
@@ -26,8 +40,8 @@ export interface ManifestEntry {
     readonly data: string;
     readonly trainImages: number;
     readonly secondsPerEpoch: number;
-    /** The model training started from (`train --init`): path as given, SHA-256 of its .bnn, K before widening. */
-    readonly init?: { readonly path: string; readonly sha256?: string; readonly widenedFromK?: number };
+    /** The model training started from (`train --init`). */
+    readonly init?: InitRecord;
   };
   /** Clean accuracy on the 2,000 held-out test images. */
   readonly testAccuracy: { readonly checkpoint: number; readonly tfjs: number; readonly runtime: number; readonly agreement: number };
@@ -43,22 +57,39 @@ export function sha256(bytes: Uint8Array): string {
 }
 
 /**
- * The shipped model `entry` was trained on from (`train --init` of a .bnn whose SHA-256 is that
- * entry's), or undefined: a fresh start, or a start from a model no longer shipped as it was.
+ * Follows a start record back to the nearest shipped model (a .bnn whose SHA-256 is that entry's)
+ * through any unshipped checkpoint runs in between: the entry, if any, and the epochs of those runs.
  */
-export function trainedFrom(entries: readonly ManifestEntry[], entry: ManifestEntry): ManifestEntry | undefined {
-  const sha = entry.training.init?.sha256;
-  return sha === undefined ? undefined : entries.find((e) => e.sha256 === sha);
+function shippedStart(entries: readonly ManifestEntry[], init: InitRecord | undefined): { entry?: ManifestEntry; between: number } {
+  let between = 0;
+  for (let link = init; link; link = link.init) {
+    const entry = link.sha256 === undefined ? undefined : entries.find((e) => e.sha256 === link.sha256);
+    if (entry) return { entry, between };
+    // A .bnn that is not shipped, or a record from before checkpoints told their epochs: the chain ends.
+    if (link.epochs === undefined) break;
+    between += link.epochs;
+  }
+  return { between };
 }
 
-/** Epochs of training in all: `entry`'s own and those of every shipped model it was trained on from. */
+/**
+ * The nearest shipped model `entry` was trained on from (`train --init`, maybe through runs that
+ * were never shipped), or undefined: a fresh start, or a start from a model no longer shipped as it was.
+ */
+export function trainedFrom(entries: readonly ManifestEntry[], entry: ManifestEntry): ManifestEntry | undefined {
+  return shippedStart(entries, entry.training.init).entry;
+}
+
+/** Epochs of training in all: `entry`'s own and those of every model it was trained on from. */
 export function epochsInAll(entries: readonly ManifestEntry[], entry: ManifestEntry): number {
   let epochs = 0;
   const seen = new Set<ManifestEntry>();
-  for (let e: ManifestEntry | undefined = entry; e; e = trainedFrom(entries, e)) {
+  for (let e: ManifestEntry | undefined = entry; e; ) {
     if (seen.has(e)) throw new Error(`models/manifest.json: the --init chain of ${entry.file} loops back to ${e.file}`);
     seen.add(e);
-    epochs += e.training.epochs;
+    const start = shippedStart(entries, e.training.init);
+    epochs += e.training.epochs + start.between;
+    e = start.entry;
   }
   return epochs;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { checkParams, type ParamValues } from '../model/params.js';
 import { modelSpec, paramInfos, type Arch, type ModelSpec } from '../model/spec.js';
 import { crc32 } from '../format/crc32.js';
+import type { InitRecord } from '../format/manifest.js';
 import { flatLayout } from './flat.js';
 import { writeAtomic } from '../util/fs.js';
 
@@ -41,12 +42,10 @@ export interface TrainingRecord {
   readonly bnMomentum?: number;
   readonly backend: string;
   /**
-   * The model training started from (`train --init`), absent for a fresh start: the path as given
-   * and the SHA-256 of its .bnn (the file itself, or the model.bnn a checkpoint directory exported),
-   * so `ship` can record which shipped model a continued one grew from even after a rename;
-   * `widenedFromK` is the K it had when training widened it to this run's (widenParams).
+   * The model training started from (`train --init`), absent for a fresh start. Its SHA-256 lets
+   * `ship` record which shipped model a continued one grew from even after a rename.
    */
-  readonly init?: { readonly path: string; readonly sha256?: string; readonly widenedFromK?: number };
+  readonly init?: InitRecord;
 }
 
 export interface EpochRecord {
