@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-creates the shipped models: trains each one, then `bnn-edge ship` copies its .bnn here,
 # measures it (tfjs and runtime accuracy, agreement) and records it in manifest.json.
-# Run from the repository root after `npm install`. Takes about thirteen hours on 2 cores.
+# Run from the repository root after `npm install`. Takes about fifteen hours on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cli="node dist/src/cli/main.js"
@@ -34,3 +34,8 @@ train a64-pgd94 --arch A --k 64 --init models/a64-pgd50.bnn --data mnist-full --
 # A+ trained on at a wider ε: a64-pgd94 continued for 40 more epochs of PGD-10 at ε 0.35 (step 0.0875,
 # lr 3e-4, one cosine schedule), 134 epochs in all, after a64-pgd94 is shipped; ~1.9 hours on 2 cores.
 train a64-pgd134 --arch A --k 64 --init models/a64-pgd94.bnn --data mnist-full --adv pgd --adv-weight 1 --adv-eps 0.35 --adv-steps 10 --adv-step 0.0875 --lr 0.0003 --epochs 40 --seed 4
+# A+ widened: a64-pgd134 widened to K 128 (`--init` with a larger K: the same function, each unit
+# copied, see src/model/widen.ts), 10 epochs of PGD-10 at ε 0.3 (lr 5e-4, one cosine schedule), then
+# 5 more at lr 2e-4 from that run (not shipped itself), 149 epochs in all; ~1.9 hours on 2 cores.
+$cli train --arch A --k 128 --init models/a64-pgd134.bnn --data mnist-full --adv pgd --adv-weight 1 --adv-steps 10 --adv-step 0.075 --lr 0.0005 --epochs 10 --seed 5 --out "$runs/a128-wide"
+train a128-pgd149 --arch A --k 128 --init "$runs/a128-wide" --data mnist-full --adv pgd --adv-weight 1 --adv-steps 10 --adv-step 0.075 --lr 0.0002 --epochs 5 --seed 6

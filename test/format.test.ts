@@ -223,6 +223,9 @@ test('models/manifest.json: each continued model names the shipped model it grew
   assert.equal(trainedFrom(entries, byName('a64-pgd94.bnn')), byName('a64-pgd50.bnn'));
   assert.equal(trainedFrom(entries, byName('a64-pgd50.bnn')), byName('a64-pgd.bnn'));
   assert.equal(epochsInAll(entries, byName('a64-pgd134.bnn')), 40 + 44 + 40 + 10);
+  // a128-pgd149 grew from a64-pgd134, widened, through a run that was never shipped (10 epochs).
+  assert.equal(trainedFrom(entries, byName('a128-pgd149.bnn')), byName('a64-pgd134.bnn'));
+  assert.equal(epochsInAll(entries, byName('a128-pgd149.bnn')), 5 + 10 + 134);
   // A chain that loops (only a hand-edited manifest could hold one) is refused, not followed forever.
   const a = byName('a64-pgd50.bnn');
   const looped = { ...a, training: { ...a.training, init: { path: a.file, sha256: a.sha256 } } };

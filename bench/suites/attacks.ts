@@ -26,6 +26,7 @@ const PGD100X5 = { attack: 'pgd', eps: [0.3], n: 200, steps: 100, step: 0.01, re
 interface StrongResult {
   readonly name: string;
   readonly arch: string;
+  readonly k: number;
   readonly epochs: number;
   readonly pgd40: number;
   readonly pgd100x5: number;
@@ -113,7 +114,7 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
       const r = pgdStrong.rows[0]!;
       const trained = init ? `${epochs} (from ${init.name}: +${epochs - init.epochs})` : String(epochs);
       strongRows.push([name, `${arch}-${k}${arch === 'A' ? ' (no biases)' : arch === 'R' ? ' (A with biases)' : ''}`, trained, pct(p.rows[0]!.runtimeAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), pct(r.zeroGradientFraction, 1)]);
-      strong.push({ name, arch, epochs, pgd40: p.rows[0]!.runtimeAccuracy, pgd100x5: r.runtimeAccuracy });
+      strong.push({ name, arch, k, epochs, pgd40: p.rows[0]!.runtimeAccuracy, pgd100x5: r.runtimeAccuracy });
     }
     out.push({ model: name, fgsm: f1, fgsmFloat32: f32, pgd: p, blackbox: bb, hsj, pgdStrong });
   }
@@ -158,6 +159,6 @@ function aPlusVerdict(strong: readonly StrongResult[]): string {
   const underStronger =
     strongest === best ? '' : ` Under 100 steps × 5 restarts the most robust A is ${strongest.name} (${strongest.epochs} epochs): ${p(strongest.pgd100x5)}, with ${p(strongest.pgd40)} under 40 steps.`;
   return best.pgd40 >= A_PLUS_PGD_TARGET
-    ? `A+ (${best.name}, the paper's bias-free A after ${best.epochs} epochs of PGD training) keeps ${p(best.pgd40)} under 40-step PGD, at or above the ${target} asked of it, and ${p(best.pgd100x5)} under 100 steps × 5 restarts.${underStronger}${control}`
+    ? `A+ (${best.name}, the paper's bias-free A at K = ${best.k} after ${best.epochs} epochs of PGD training) keeps ${p(best.pgd40)} under 40-step PGD, at or above the ${target} asked of it, and ${p(best.pgd100x5)} under 100 steps × 5 restarts.${underStronger}${control}`
     : `No shipped bias-free A reaches the ${target} asked of A+ under 40-step PGD: the best, ${best.name} after ${best.epochs} epochs, keeps ${p(best.pgd40)} (${p(best.pgd100x5)} under 100 steps × 5 restarts).${underStronger}${control}`;
 }
