@@ -53,7 +53,8 @@ export function attackedModels(): AttackedModel[] {
     .filter((e) => e.k === 64 || isAdversarial(e))
     .map((e) => {
       const { name, model } = readModelFile(join(MODELS_DIR, e.file));
-      // A model continued from a shipped one (`train --init models/X.bnn`) carries X's epochs too.
+      // A model continued from a shipped one (`train --init models/X.bnn`, maybe through runs never
+      // shipped) carries X's epochs and theirs too.
       const init = trainedFrom(entries, e);
       const initEpochs = init ? epochsInAll(entries, init) : 0;
       return {
@@ -62,7 +63,7 @@ export function attackedModels(): AttackedModel[] {
         k: e.k,
         model,
         adversarial: isAdversarial(e),
-        epochs: e.training.epochs + initEpochs,
+        epochs: epochsInAll(entries, e),
         ...(init ? { init: { name: basename(init.file, '.bnn'), epochs: initEpochs } } : {}),
       };
     });
