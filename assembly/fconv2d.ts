@@ -34,7 +34,7 @@ import { count5, fail, putBits, requireBuffer, requireNonNegative, requirePositi
 function checkFconv2dArgs(
   input: usize, weights: usize,
   n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
 ): void {
   requirePositive(n, "fconv2d: n must be > 0");
   requirePositive(inH, "fconv2d: inH must be > 0");
@@ -43,7 +43,8 @@ function checkFconv2dArgs(
   requirePositive(cout, "fconv2d: cout must be > 0");
   requirePositive(kh, "fconv2d: kh must be > 0");
   requirePositive(kw, "fconv2d: kw must be > 0");
-  requirePositive(stride, "fconv2d: stride must be > 0");
+  requirePositive(strideH, "fconv2d: strideH must be > 0");
+  requirePositive(strideW, "fconv2d: strideW must be > 0");
   requirePositive(outH, "fconv2d: outH must be > 0");
   requirePositive(outW, "fconv2d: outW must be > 0");
   requireNonNegative(padTop, "fconv2d: padTop must be >= 0");
@@ -51,8 +52,8 @@ function checkFconv2dArgs(
   // Every window must overlap the input: first one (pad < k) and last one.
   if (padTop >= kh) fail("fconv2d: padTop must be < kh");
   if (padLeft >= kw) fail("fconv2d: padLeft must be < kw");
-  if (<i64>(outH - 1) * <i64>stride - <i64>padTop >= <i64>inH) fail("fconv2d: last window row starts below the input");
-  if (<i64>(outW - 1) * <i64>stride - <i64>padLeft >= <i64>inW) fail("fconv2d: last window col starts right of the input");
+  if (<i64>(outH - 1) * <i64>strideH - <i64>padTop >= <i64>inH) fail("fconv2d: last window row starts below the input");
+  if (<i64>(outW - 1) * <i64>strideW - <i64>padLeft >= <i64>inW) fail("fconv2d: last window col starts right of the input");
   requireBuffer(input, count5(n, inH, inW, cin, 4), "fconv2d: input buffer out of bounds");
   requireBuffer(weights, count5(kh, kw, cin, cout, 4), "fconv2d: weights buffer out of bounds");
 }
@@ -432,7 +433,7 @@ function runBlockSegmented(
   kind: i32, co: i32, mode: i32,
   input: usize, weights: usize, out: usize, thr: usize, flip: usize,
   n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, outH: i32, outW: i32
 ): void {
   const pixBytes = <usize>cin << 2;
   const inRowBytes = <usize>inW * pixBytes;
@@ -452,7 +453,7 @@ function runBlockSegmented(
     const pc = min(CHUNK_PIXELS, total - q0);
     for (let i = 0; i < pc; i++) {
       store<usize>(chunkPtrs + (<usize>i << 2),
-        input + <usize>b * imgBytes + <usize>(oy * stride) * inRowBytes + <usize>(ox * stride) * pixBytes);
+        input + <usize>b * imgBytes + <usize>(oy * strideH) * inRowBytes + <usize>(ox * strideW) * pixBytes);
       if (++ox == outW) { ox = 0; if (++oy == outH) { oy = 0; b++; } }
     }
     // Odd chunk: a dummy pixel (a copy of the last) fills the pair; its sums are never read.
@@ -514,7 +515,7 @@ function runBlock(
   kind: i32, co: i32, mode: i32,
   input: usize, weights: usize, out: usize, thr: usize, flip: usize,
   n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
 ): void {
   const pixBytes = <usize>cin << 2;
   const inRowBytes = <usize>inW * pixBytes;
@@ -531,7 +532,7 @@ function runBlock(
   let q = 0;
   while (q < total) {
     // Pixel A: window start and its clipping against the input.
-    const yA = oy * stride - padTop, xA = ox * stride - padLeft;
+    const yA = oy * strideH - padTop, xA = ox * strideW - padLeft;
     const kyB = max(0, -yA), kyE = min(kh, inH - yA);
     const kxB = max(0, -xA), kxE = min(kw, inW - xA);
     const pa = input + <usize>b * imgBytes + <usize>(yA + kyB) * inRowBytes + <usize>(xA + kxB) * pixBytes;
@@ -545,7 +546,7 @@ function runBlock(
     const wSkip = (<usize>(kw - cols) * <usize>cin * <usize>cout) << 2;
     // Pixel B (the next one) joins when its window is clipped the same way.
     if (pairs && q < total) {
-      const yB = oy * stride - padTop, xB = ox * stride - padLeft;
+      const yB = oy * strideH - padTop, xB = ox * strideW - padLeft;
       if (max(0, -yB) == kyB && min(kh, inH - yB) == kyE && max(0, -xB) == kxB && min(kw, inW - xB) == kxE) {
         const pb = input + <usize>b * imgBytes + <usize>(yB + kyB) * inRowBytes + <usize>(xB + kxB) * pixBytes;
         const dB = out + <usize>q * outPix + outOff;
@@ -575,48 +576,48 @@ function runBlock(
 function fconvRun(
   mode: i32, input: usize, weights: usize, out: usize, thr: usize, flip: usize,
   n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
 ): void {
   // Segmented path: no window is clipped and a window has more than SEG_TAPS taps.
   const segmented = padTop == 0 && padLeft == 0
-    && <i64>(outH - 1) * <i64>stride + <i64>kh <= <i64>inH
-    && <i64>(outW - 1) * <i64>stride + <i64>kw <= <i64>inW
+    && <i64>(outH - 1) * <i64>strideH + <i64>kh <= <i64>inH
+    && <i64>(outW - 1) * <i64>strideW + <i64>kw <= <i64>inW
     && <i64>kh * <i64>kw * <i64>cin > <i64>SEG_TAPS;
   let co = 0;
   if (ASC_FEATURE_SIMD) {
     for (; co + 16 <= cout; co += 16) {
       if (segmented) {
-        runBlockSegmented(BLOCK_V16, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, stride, outH, outW);
+        runBlockSegmented(BLOCK_V16, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, strideH, strideW, outH, outW);
         continue;
       }
-      runBlock(BLOCK_V16, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+      runBlock(BLOCK_V16, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
     }
     for (; co + 4 <= cout; co += 4) {
-      runBlock(BLOCK_V4, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+      runBlock(BLOCK_V4, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
     }
   } else {
     for (; co + 4 <= cout; co += 4) {
       if (segmented) {
-        runBlockSegmented(BLOCK_S4, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, stride, outH, outW);
+        runBlockSegmented(BLOCK_S4, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, strideH, strideW, outH, outW);
         continue;
       }
-      runBlock(BLOCK_S4, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+      runBlock(BLOCK_S4, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
     }
   }
   for (; co < cout; co++) {
-    runBlock(BLOCK_S1, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+    runBlock(BLOCK_S1, co, mode, input, weights, out, thr, flip, n, inH, inW, cin, cout, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
   }
 }
 
 export function fconv2d(
   input: usize, weights: usize, out: usize,
   n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32, relu: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32, relu: i32
 ): void {
-  checkFconv2dArgs(input, weights, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+  checkFconv2dArgs(input, weights, n, inH, inW, cin, cout, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
   requireBuffer(out, count5(n, outH, outW, cout, 4), "fconv2d: out buffer out of bounds");
   fconvRun(relu != 0 ? MODE_RELU : MODE_STORE, input, weights, out, 0, 0,
-    n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+    n, inH, inW, cin, cout, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
 }
 
 /**
@@ -628,13 +629,13 @@ export function fconv2d(
 export function fconv2dBiasRelu(
   input: usize, weights: usize, bias: usize, out: usize,
   n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
 ): void {
-  checkFconv2dArgs(input, weights, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+  checkFconv2dArgs(input, weights, n, inH, inW, cin, cout, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
   requireBuffer(bias, count5(cout, 4, 1, 1, 1), "fconv2dBiasRelu: bias buffer out of bounds");
   requireBuffer(out, count5(n, outH, outW, cout, 4), "fconv2dBiasRelu: out buffer out of bounds");
   fconvRun(MODE_BIAS_RELU, input, weights, out, bias, 0,
-    n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+    n, inH, inW, cin, cout, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
 }
 
 /**
@@ -647,14 +648,14 @@ export function fconv2dBiasRelu(
 export function fconv2dThresholdPack(
   input: usize, weights: usize, thr: usize, flip: usize, out: usize, scratch: usize,
   n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
 ): void {
-  checkFconv2dArgs(input, weights, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+  checkFconv2dArgs(input, weights, n, inH, inW, cin, cout, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
   const wpp = wordsFor(cout);
   requireBuffer(thr, count5(cout, 4, 1, 1, 1), "fconv2dThresholdPack: thr buffer out of bounds");
   requireBuffer(flip, count5(cout, 4, 1, 1, 1), "fconv2dThresholdPack: flip buffer out of bounds");
   requireBuffer(scratch, count5(cout, 4, 1, 1, 1), "fconv2dThresholdPack: scratch buffer out of bounds");
   requireBuffer(out, count5(n, outH, outW, wpp, 4), "fconv2dThresholdPack: out buffer out of bounds");
   fconvRun(MODE_BITS, input, weights, out, thr, flip,
-    n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+    n, inH, inW, cin, cout, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
 }

@@ -45,13 +45,13 @@ export function simdBuild(): i32 {
 export function bconv2dPopcount(
   input: usize, weights: usize, out: usize,
   n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, outH: i32, outW: i32
 ): void {
-  checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+  checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
   if (ASC_FEATURE_SIMD) {
-    bconv2dPopcountSimdImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+    bconv2dPopcountSimdImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
   } else {
-    bconv2dPopcountScalarImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+    bconv2dPopcountScalarImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
   }
 }
 
@@ -59,20 +59,20 @@ export function bconv2dPopcount(
 export function bconv2dPopcountReference(
   input: usize, weights: usize, out: usize,
   n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, outH: i32, outW: i32
 ): void {
-  checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
-  bconv2dPopcountReferenceImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+  checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
+  bconv2dPopcountReferenceImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
 }
 
 /** Same contract as bconv2dPopcount: scalar i64.popcnt, 4 output channels per pass. */
 export function bconv2dPopcountScalar(
   input: usize, weights: usize, out: usize,
   n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, outH: i32, outW: i32
 ): void {
-  checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
-  bconv2dPopcountScalarImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+  checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
+  bconv2dPopcountScalarImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
 }
 
 /**
@@ -83,11 +83,11 @@ export function bconv2dPopcountScalar(
 export function bconv2dPopcountSimd(
   input: usize, weights: usize, out: usize,
   n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, outH: i32, outW: i32
 ): void {
   if (ASC_FEATURE_SIMD) {
-    checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
-    bconv2dPopcountSimdImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, stride, outH, outW);
+    checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
+    bconv2dPopcountSimdImpl(input, weights, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
   } else {
     fail("bconv2dPopcountSimd: not available in the scalar build (simdBuild() == 0)");
   }

@@ -394,7 +394,7 @@ function qtileScalar1(
 function qconvDirect(
   input: usize, weights: usize, thr: usize, flip: usize, out: usize, scratch: usize,
   n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
 ): void {
   const wpp = wordsFor(cout);
   const blockBytes = <usize>((kh * kw * cin + 1) >> 1) << 6;   // weights of one 16-channel block
@@ -405,7 +405,7 @@ function qconvDirect(
     for (let oy = 0; oy < outH; oy++) {
       for (let ox = 0; ox < outW; ox++, dst += <usize>wpp << 2) {
         for (let c = 0; c < cout; c++) store<i32>(scratch + (<usize>c << 2), 0);
-        const y0 = oy * stride - padTop, x0 = ox * stride - padLeft;
+        const y0 = oy * strideH - padTop, x0 = ox * strideW - padLeft;
         for (let ky = 0; ky < kh; ky++) {
           const iy = y0 + ky;
           if (iy < 0 || iy >= inH) continue;
@@ -451,21 +451,22 @@ function qconvDirect(
 export function qconv2dThresholdPack(
   input: usize, weights: usize, thr: usize, flip: usize, out: usize, scratch: usize,
   n: i32, inH: i32, inW: i32, cin: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32
 ): void {
   requirePositive(n, "qconv2d: n must be > 0");
   requirePositive(inH, "qconv2d: inH must be > 0");
   requirePositive(inW, "qconv2d: inW must be > 0");
   const pairs = checkWeightDims(kh, kw, cin, cout);
-  requirePositive(stride, "qconv2d: stride must be > 0");
+  requirePositive(strideH, "qconv2d: strideH must be > 0");
+  requirePositive(strideW, "qconv2d: strideW must be > 0");
   requirePositive(outH, "qconv2d: outH must be > 0");
   requirePositive(outW, "qconv2d: outW must be > 0");
   requireNonNegative(padTop, "qconv2d: padTop must be >= 0");
   requireNonNegative(padLeft, "qconv2d: padLeft must be >= 0");
   if (padTop >= kh) fail("qconv2d: padTop must be < kh");
   if (padLeft >= kw) fail("qconv2d: padLeft must be < kw");
-  if (<i64>(outH - 1) * <i64>stride - <i64>padTop >= <i64>inH) fail("qconv2d: last window row starts below the input");
-  if (<i64>(outW - 1) * <i64>stride - <i64>padLeft >= <i64>inW) fail("qconv2d: last window col starts right of the input");
+  if (<i64>(outH - 1) * <i64>strideH - <i64>padTop >= <i64>inH) fail("qconv2d: last window row starts below the input");
+  if (<i64>(outW - 1) * <i64>strideW - <i64>padLeft >= <i64>inW) fail("qconv2d: last window col starts right of the input");
   const c16 = paddedCout(cout);
   const wpp = wordsFor(cout);
   requireBuffer(input, count5(n, inH, inW, cin, 1), "qconv2d: input buffer out of bounds");
@@ -477,7 +478,7 @@ export function qconv2dThresholdPack(
 
   const patchBytes = <usize>pairs << 2;
   if (<usize>PATCH_BYTES < patchBytes << 1) {
-    qconvDirect(input, weights, thr, flip, out, scratch, n, inH, inW, cin, cout, kh, kw, stride, padTop, padLeft, outH, outW);
+    qconvDirect(input, weights, thr, flip, out, scratch, n, inH, inW, cin, cout, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
     return;
   }
   // Pixels per group: as many patches as fit (at least 2). Each group's patches are built once
@@ -496,8 +497,8 @@ export function qconv2dThresholdPack(
   }
 
   // Padded extent covering every window; when one image fits padImg, patches are plain copies.
-  const hp = (outH - 1) * stride + kh;     // < 2^31: the checks above bound each term
-  const wpad = (outW - 1) * stride + kw;
+  const hp = (outH - 1) * strideH + kh;     // < 2^31: the checks above bound each term
+  const wpad = (outW - 1) * strideW + kw;
   const usePad = <i64>hp * <i64>wpad * <i64>cin * 2 <= <i64>PADIMG_BYTES;
   let b = 0, oy = 0, ox = 0;
   let padded = -1;                         // image currently in padImg
@@ -511,9 +512,9 @@ export function qconv2dThresholdPack(
           fillPadded(input + <usize>b * imgBytes, inH, inW, cin, padTop, padLeft, hp, wpad);
           padded = b;
         }
-        copyPatch(pp, oy * stride, ox * stride, cin, kh, kw, wpad);
+        copyPatch(pp, oy * strideH, ox * strideW, cin, kh, kw, wpad);
       } else {
-        buildPatch(pp, input + <usize>b * imgBytes, oy * stride - padTop, ox * stride - padLeft, inH, inW, cin, kh, kw);
+        buildPatch(pp, input + <usize>b * imgBytes, oy * strideH - padTop, ox * strideW - padLeft, inH, inW, cin, kh, kw);
       }
       if (++ox == outW) { ox = 0; if (++oy == outH) { oy = 0; b++; } }
     }

@@ -11,10 +11,10 @@ test('a kernel called out of bounds traps cleanly and the instance keeps working
     const base = ex.heapBase();
     const size = ex.memory.buffer.byteLength;
     // 1 image, 3×3 input of 1 word per pixel, 2 filters 3×3 → 1×1 output.
-    const ok = () => ex.bconv2dPopcount(base, base + 64, base + 256, 1, 3, 3, 1, 2, 3, 3, 1, 1, 1);
+    const ok = () => ex.bconv2dPopcount(base, base + 64, base + 256, 1, 3, 3, 1, 2, 3, 3, 1, 1, 1, 1);
     ok();
-    assert.throws(() => ex.bconv2dPopcount(size - 8, base + 64, base + 256, 1, 3, 3, 1, 2, 3, 3, 1, 1, 1), /out of bounds/);
-    assert.throws(() => ex.bconv2dPopcount(base, base + 64, base + 256, 1, 3, 3, 1, 2, 5, 5, 1, 1, 1), /exceed/);
+    assert.throws(() => ex.bconv2dPopcount(size - 8, base + 64, base + 256, 1, 3, 3, 1, 2, 3, 3, 1, 1, 1, 1), /out of bounds/);
+    assert.throws(() => ex.bconv2dPopcount(base, base + 64, base + 256, 1, 3, 3, 1, 2, 5, 5, 1, 1, 1, 1), /exceed/);
     assert.throws(() => ex.denseF32(base, base, base, 0x7fffffff, 0x7fffffff, 2));
     assert.throws(() => ex.thresholdPackI32(base, -1, 3, base, base, base));
     ok();

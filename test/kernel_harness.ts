@@ -8,7 +8,7 @@ import { TestRng, samePadding, wordsPerPixel } from './kernel_reference.js';
 
 export type Ptr = number;
 export type BconvFn = (input: Ptr, weights: Ptr, out: Ptr, n: number, inH: number, inW: number, wpp: number,
-  cout: number, kh: number, kw: number, stride: number, outH: number, outW: number) => void;
+  cout: number, kh: number, kw: number, strideH: number, strideW: number, outH: number, outW: number) => void;
 
 export interface KernelExports {
   memory: WebAssembly.Memory;
@@ -22,17 +22,17 @@ export interface KernelExports {
   reluScaleI32(acc: Ptr, m: number, c: number, nValid: number, scale: number, out: Ptr): void;
   biasReluF32(x: Ptr, m: number, c: number, bias: Ptr, relu: number): void;
   fconv2d(input: Ptr, weights: Ptr, out: Ptr, n: number, inH: number, inW: number, cin: number, cout: number,
-    kh: number, kw: number, stride: number, padTop: number, padLeft: number, outH: number, outW: number, relu: number): void;
+    kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number, relu: number): void;
   fconv2dBiasRelu(input: Ptr, weights: Ptr, bias: Ptr, out: Ptr, n: number, inH: number, inW: number, cin: number, cout: number,
-    kh: number, kw: number, stride: number, padTop: number, padLeft: number, outH: number, outW: number): void;
+    kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
   fconv2dThresholdPack(input: Ptr, weights: Ptr, thr: Ptr, flip: Ptr, out: Ptr, scratch: Ptr, n: number, inH: number,
-    inW: number, cin: number, cout: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number,
+    inW: number, cin: number, cout: number, kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number,
     outH: number, outW: number): void;
   quantizeInputU8(src: Ptr, dst: Ptr, count: number): void;
   qconv2dPackWeights(src: Ptr, dst: Ptr, kh: number, kw: number, cin: number, cout: number): void;
   qconv2dPackedWeightBytes(kh: number, kw: number, cin: number, cout: number): number;
   qconv2dThresholdPack(input: Ptr, weights: Ptr, thr: Ptr, flip: Ptr, out: Ptr, scratch: Ptr, n: number, inH: number,
-    inW: number, cin: number, cout: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number,
+    inW: number, cin: number, cout: number, kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number,
     outH: number, outW: number): void;
   denseF32(x: Ptr, w: Ptr, out: Ptr, m: number, fin: number, fout: number): void;
   argmaxF32(x: Ptr, m: number, c: number, out: Ptr): void;
@@ -133,10 +133,17 @@ export function bconvVariants(m: Kernels): [string, BconvFn][] {
   return v;
 }
 
-export interface BconvShape { n: number; h: number; w: number; c: number; cout: number; kh: number; kw: number; stride: number }
+/** A bconv shape: `stride` is the vertical stride, and the horizontal one too unless `strideW` is given. */
+export interface BconvShape { n: number; h: number; w: number; c: number; cout: number; kh: number; kw: number; stride: number; strideW?: number }
+
+/** Vertical and horizontal strides of a shape with `stride` and an optional `strideW`. */
+export function strides(s: { stride: number; strideW?: number }): { strideH: number; strideW: number } {
+  return { strideH: s.stride, strideW: s.strideW ?? s.stride };
+}
 
 export function outDims(s: BconvShape): { outH: number; outW: number } {
-  return { outH: Math.floor((s.h - s.kh) / s.stride) + 1, outW: Math.floor((s.w - s.kw) / s.stride) + 1 };
+  const { strideH, strideW } = strides(s);
+  return { outH: Math.floor((s.h - s.kh) / strideH) + 1, outW: Math.floor((s.w - s.kw) / strideW) + 1 };
 }
 
 /** Random packed words with padding bits zero. */
@@ -158,7 +165,8 @@ export function runBconv(m: Kernels, fn: BconvFn, s: BconvShape, xw: Uint32Array
   const pw = m.put(ww);
   const count = s.n * outH * outW * s.cout;
   const pout = m.junk(count * 4);
-  fn(pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, s.kw, s.stride, outH, outW);
+  const { strideH, strideW } = strides(s);
+  fn(pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, s.kw, strideH, strideW, outH, outW);
   return m.i32(pout, count);
 }
 
@@ -169,15 +177,19 @@ export function assertPaddingZero(words: Uint32Array, pixels: number, c: number,
   for (let p = 0; p < pixels; p++) assert.equal((words[p * wpp + wpp - 1]! & mask) >>> 0, 0, `${what}: padding bits of pixel ${p}`);
 }
 
-/** A float or integer convolution's shape; `valid` for VALID padding (default SAME). */
-export interface ConvCase { n: number; h: number; w: number; cin: number; cout: number; k: number; kw?: number; stride: number; valid?: boolean }
+/**
+ * A float or integer convolution's shape; `valid` for VALID padding (default SAME). `k` / `stride`
+ * are the vertical kernel size / stride, and the horizontal ones too unless `kw` / `strideW` are given.
+ */
+export interface ConvCase { n: number; h: number; w: number; cin: number; cout: number; k: number; kw?: number; stride: number; strideW?: number; valid?: boolean }
 
 /** Output size and padding of a ConvCase, as tf.conv2d computes them. */
 export function convGeometry(s: ConvCase) {
   const kw = s.kw ?? s.k;
+  const { strideH, strideW } = strides(s);
   if (s.valid) {
-    return { outH: Math.floor((s.h - s.k) / s.stride) + 1, outW: Math.floor((s.w - kw) / s.stride) + 1, padTop: 0, padLeft: 0, kh: s.k, kw };
+    return { outH: Math.floor((s.h - s.k) / strideH) + 1, outW: Math.floor((s.w - kw) / strideW) + 1, padTop: 0, padLeft: 0, kh: s.k, kw, strideH, strideW };
   }
-  const ph = samePadding(s.h, s.k, s.stride), pw = samePadding(s.w, kw, s.stride);
-  return { outH: ph.out, outW: pw.out, padTop: ph.before, padLeft: pw.before, kh: s.k, kw };
+  const ph = samePadding(s.h, s.k, strideH), pw = samePadding(s.w, kw, strideW);
+  return { outH: ph.out, outW: pw.out, padTop: ph.before, padLeft: pw.before, kh: s.k, kw, strideH, strideW };
 }

@@ -88,14 +88,15 @@ export class TestRng {
 
 /**
  * ±1 VALID convolution: x [n][h][w][c] (±1), filters [cout][kh][kw][c] (±1) → Int32Array
- * [n][outH][outW][cout] of dot products, outH = floor((h - kh) / stride) + 1.
+ * [n][outH][outW][cout] of dot products, outH = floor((h - kh) / strideH) + 1,
+ * outW = floor((w - kw) / strideW) + 1.
  */
 export function conv2dSigns(
   x: Int8Array, n: number, h: number, w: number, c: number,
-  filters: Int8Array, cout: number, kh: number, kw: number, stride: number,
+  filters: Int8Array, cout: number, kh: number, kw: number, strideH: number, strideW: number,
 ): { dot: Int32Array; outH: number; outW: number } {
-  const outH = Math.floor((h - kh) / stride) + 1;
-  const outW = Math.floor((w - kw) / stride) + 1;
+  const outH = Math.floor((h - kh) / strideH) + 1;
+  const outW = Math.floor((w - kw) / strideW) + 1;
   const dot = new Int32Array(n * outH * outW * cout);
   for (let b = 0; b < n; b++)
     for (let oy = 0; oy < outH; oy++)
@@ -105,7 +106,7 @@ export function conv2dSigns(
           for (let ky = 0; ky < kh; ky++)
             for (let kx = 0; kx < kw; kx++)
               for (let ch = 0; ch < c; ch++) {
-                const xv = x[((b * h + oy * stride + ky) * w + ox * stride + kx) * c + ch]!;
+                const xv = x[((b * h + oy * strideH + ky) * w + ox * strideW + kx) * c + ch]!;
                 const fv = filters[((o * kh + ky) * kw + kx) * c + ch]!;
                 s += xv * fv;
               }
@@ -127,7 +128,7 @@ export function samePadding(inSize: number, k: number, stride: number): { out: n
  */
 export function conv2dFloat(
   x: Float32Array, n: number, h: number, w: number, cin: number,
-  weights: Float32Array, cout: number, kh: number, kw: number, stride: number,
+  weights: Float32Array, cout: number, kh: number, kw: number, strideH: number, strideW: number,
   padTop: number, padLeft: number, outH: number, outW: number,
 ): Float64Array {
   const y = new Float64Array(n * outH * outW * cout);
@@ -137,10 +138,10 @@ export function conv2dFloat(
         for (let o = 0; o < cout; o++) {
           let s = 0;
           for (let ky = 0; ky < kh; ky++) {
-            const iy = oy * stride - padTop + ky;
+            const iy = oy * strideH - padTop + ky;
             if (iy < 0 || iy >= h) continue;
             for (let kx = 0; kx < kw; kx++) {
-              const ix = ox * stride - padLeft + kx;
+              const ix = ox * strideW - padLeft + kx;
               if (ix < 0 || ix >= w) continue;
               for (let ci = 0; ci < cin; ci++) {
                 s += x[((b * h + iy) * w + ix) * cin + ci]! * weights[((ky * kw + kx) * cin + ci) * cout + o]!;
@@ -264,7 +265,7 @@ export function bernoulliSignsRef(prob: Uint8Array, state: Uint32Array): Int8Arr
  */
 export function conv2dFloatF32(
   x: Float32Array, n: number, h: number, w: number, cin: number,
-  weights: Float32Array, cout: number, kh: number, kw: number, stride: number,
+  weights: Float32Array, cout: number, kh: number, kw: number, strideH: number, strideW: number,
   padTop: number, padLeft: number, outH: number, outW: number,
 ): Float32Array {
   const y = new Float32Array(n * outH * outW * cout);
@@ -274,10 +275,10 @@ export function conv2dFloatF32(
         for (let o = 0; o < cout; o++) {
           let s = 0;
           for (let ky = 0; ky < kh; ky++) {
-            const iy = oy * stride - padTop + ky;
+            const iy = oy * strideH - padTop + ky;
             if (iy < 0 || iy >= h) continue;
             for (let kx = 0; kx < kw; kx++) {
-              const ix = ox * stride - padLeft + kx;
+              const ix = ox * strideW - padLeft + kx;
               if (ix < 0 || ix >= w) continue;
               for (let ci = 0; ci < cin; ci++) {
                 const p = Math.fround(x[((b * h + iy) * w + ix) * cin + ci]! * weights[((ky * kw + kx) * cin + ci) * cout + o]!);
@@ -325,7 +326,7 @@ export function quantizeU8Ref(x: ArrayLike<number>): Uint8Array {
  */
 export function conv2dInt(
   x: Uint8Array, n: number, h: number, w: number, cin: number,
-  weights: Int8Array, cout: number, kh: number, kw: number, stride: number,
+  weights: Int8Array, cout: number, kh: number, kw: number, strideH: number, strideW: number,
   padTop: number, padLeft: number, outH: number, outW: number,
 ): Int32Array {
   const acc = new Int32Array(n * outH * outW * cout);
@@ -335,10 +336,10 @@ export function conv2dInt(
       for (let ox = 0; ox < outW; ox++) {
         s.fill(0);
         for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * stride - padTop + ky;
+          const iy = oy * strideH - padTop + ky;
           if (iy < 0 || iy >= h) continue;
           for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * stride - padLeft + kx;
+            const ix = ox * strideW - padLeft + kx;
             if (ix < 0 || ix >= w) continue;
             for (let ci = 0; ci < cin; ci++) {
               const xv = x[((b * h + iy) * w + ix) * cin + ci]!;

@@ -2,7 +2,7 @@
 // sampling (model S), and the popcount peak probe, each against kernel_reference.ts in both builds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builds, scalarBuild, simdBuild, bconvVariants, type BconvShape, randomPacked, runBconv, assertPaddingZero } from './kernel_harness.js';
+import { builds, scalarBuild, simdBuild, bconvVariants, type BconvShape, randomPacked, runBconv, assertPaddingZero, strides } from './kernel_harness.js';
 import { TestRng, bernoulliSignsRef, conv2dSigns, packSigns, popcount32, reluScaleRef, thresholdSignsI32, unpackSigns, wordsPerPixel } from './kernel_reference.js';
 
 test('reference packing: round trip, bit convention, padding bits zero', () => {
@@ -35,6 +35,12 @@ test('bconv2dPopcount (all variants, both builds) == ±1 conv reference', () => 
     { n: 2, h: 7, w: 8, c: 800, cout: 5, kh: 2, kw: 6, stride: 2 },
     // window equal to the input
     { n: 2, h: 3, w: 4, c: 65, cout: 8, kh: 3, kw: 4, stride: 5 },
+    // strideH ≠ strideW
+    { n: 2, h: 7, w: 9, c: 33, cout: 5, kh: 3, kw: 3, stride: 1, strideW: 2 },
+    { n: 1, h: 9, w: 7, c: 3, cout: 6, kh: 2, kw: 3, stride: 2, strideW: 1 },
+    { n: 3, h: 10, w: 9, c: 100, cout: 9, kh: 3, kw: 2, stride: 3, strideW: 2 },
+    { n: 2, h: 6, w: 11, c: 31, cout: 4, kh: 1, kw: 4, stride: 2, strideW: 3 },
+    { n: 1, h: 7, w: 8, c: 800, cout: 5, kh: 2, kw: 6, stride: 1, strideW: 2 },
   ];
   for (let i = 0; i < 12; i++) {
     const kh = rng.int(1, 5), kw = rng.int(1, 5), stride = rng.int(1, 3);
@@ -43,10 +49,20 @@ test('bconv2dPopcount (all variants, both builds) == ±1 conv reference', () => 
       cout: rng.int(1, 9), kh, kw, stride,
     });
   }
+  // Random shapes with independent strides per axis (drawn from their own generator).
+  const rngS = new TestRng(21);
+  for (let i = 0; i < 12; i++) {
+    const kh = rngS.int(1, 4), kw = rngS.int(1, 4);
+    shapes.push({
+      n: rngS.int(1, 3), h: kh + rngS.int(0, 7), w: kw + rngS.int(0, 7), c: rngS.pick([1, 3, 31, 33, 65, 100]),
+      cout: rngS.int(1, 9), kh, kw, stride: rngS.int(1, 3), strideW: rngS.int(1, 3),
+    });
+  }
   for (const s of shapes) {
     const x = rng.signs(s.n * s.h * s.w * s.c);
     const f = rng.signs(s.cout * s.kh * s.kw * s.c);
-    const ref = conv2dSigns(x, s.n, s.h, s.w, s.c, f, s.cout, s.kh, s.kw, s.stride);
+    const { strideH, strideW } = strides(s);
+    const ref = conv2dSigns(x, s.n, s.h, s.w, s.c, f, s.cout, s.kh, s.kw, strideH, strideW);
     const xw = packSigns(x, s.n * s.h * s.w, s.c);
     const ww = packSigns(f, s.cout * s.kh * s.kw, s.c);
     const nValid = s.kh * s.kw * s.c;
@@ -72,6 +88,15 @@ test('bconv2dPopcount: SIMD variant == scalar variants bit for bit (random + mod
     shapes.push({
       n: rng.int(1, 4), h: kh + rng.int(0, 8), w: kw + rng.int(0, 8), c: rng.int(1, 600),
       cout: rng.int(1, 13), kh, kw, stride,
+    });
+  }
+  // strideH ≠ strideW (their own generator, so the shapes above stay what they were).
+  const rngS = new TestRng(31);
+  for (let i = 0; i < 20; i++) {
+    const kh = rngS.int(1, 7), kw = rngS.int(1, 7), stride = rngS.int(1, 3);
+    shapes.push({
+      n: rngS.int(1, 4), h: kh + rngS.int(0, 8), w: kw + rngS.int(0, 8), c: rngS.int(1, 600),
+      cout: rngS.int(1, 13), kh, kw, stride, strideW: 1 + ((stride - 1 + rngS.int(1, 2)) % 3),
     });
   }
   for (const s of shapes) {
@@ -119,7 +144,7 @@ test('bconv2dPopcountSimd aborts in the scalar build', () => {
   const m = scalarBuild;
   m.reset();
   const p = m.alloc(64);
-  assert.throws(() => m.k.bconv2dPopcountSimd(p, p, p, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1), /not available in the scalar build/);
+  assert.throws(() => m.k.bconv2dPopcountSimd(p, p, p, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1), /not available in the scalar build/);
 });
 
 test('thresholdPackI32 == reference threshold + pack; padding bits zero', () => {

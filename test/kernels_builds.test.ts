@@ -25,7 +25,7 @@ test('bad calls trap (out of bounds, non-positive dims, window > input) and the 
     const pin = m.put(xw), pw = m.put(ww), pout = m.junk(good.length * 4);
     const end = m.memBytes();
     const wpp = wordsPerPixel(s.c);
-    const args = [pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, s.kw, s.stride, 4, 4];
+    const args = [pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, s.kw, s.stride, s.stride, 4, 4];
     const bad: [string, number[], RegExp][] = [
       ['input past end', [end - 64, ...args.slice(1)], /input buffer out of bounds/],
       ['input near 4 GiB', [0xfffffff0, ...args.slice(1)], /input buffer out of bounds/],
@@ -34,20 +34,25 @@ test('bad calls trap (out of bounds, non-positive dims, window > input) and the 
       ['out below heapBase', [pin, pw, 0, ...args.slice(3)], /out buffer out of bounds/],
       ['n = 0', [pin, pw, pout, 0, ...args.slice(4)], /n must be > 0/],
       ['wpp < 0', [pin, pw, pout, s.n, s.h, s.w, -1, ...args.slice(7)], /wpp must be > 0/],
-      ['stride = 0', [...args.slice(0, 10), 0, 4, 4], /stride must be > 0/],
-      ['window rows > input', [...args.slice(0, 11), 5, 4], /window rows exceed input/],
-      ['window cols > input', [...args.slice(0, 11), 4, 5], /window cols exceed input/],
-      ['kernel wider than input', [pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, 7, s.stride, 4, 1], /window cols exceed input/],
+      ['strideH = 0', [...args.slice(0, 10), 0, 1, 4, 4], /strideH must be > 0/],
+      ['strideW = 0', [...args.slice(0, 10), 1, 0, 4, 4], /strideW must be > 0/],
+      ['window rows > input', [...args.slice(0, 12), 5, 4], /window rows exceed input/],
+      ['window cols > input', [...args.slice(0, 12), 4, 5], /window cols exceed input/],
+      // per axis: 4 outputs at stride 2 need 3·2 + 3 = 9 > 6 inputs, on the axis that has stride 2
+      ['strideH too large', [...args.slice(0, 10), 2, 1, 4, 4], /window rows exceed input/],
+      ['strideW too large', [...args.slice(0, 10), 1, 2, 4, 4], /window cols exceed input/],
+      ['kernel wider than input', [pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, 7, s.stride, s.stride, 4, 1], /window cols exceed input/],
       // dims whose 32-bit product wraps to a small number (65536·65536·… ≡ 0 mod 2^32)
-      ['overflowing dims', [pin, pw, pout, 65536, 65536, 1, 1, 1, 1, 1, 1, 1, 1], /input buffer out of bounds/],
-      ['huge stride', [pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, s.kw, 0x7fffffff, 2, 1], /window rows exceed input/],
+      ['overflowing dims', [pin, pw, pout, 65536, 65536, 1, 1, 1, 1, 1, 1, 1, 1, 1], /input buffer out of bounds/],
+      ['huge strideH', [pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, s.kw, 0x7fffffff, 1, 2, 1], /window rows exceed input/],
+      ['huge strideW', [pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, s.kw, 1, 0x7fffffff, 1, 2], /window cols exceed input/],
     ];
     for (const [name, fn] of bconvVariants(m)) {
       for (const [what, a, re] of bad) {
         assert.throws(() => (fn as (...x: number[]) => void)(...a), re, `${m.name} ${name}: ${what}`);
       }
       // still usable after the traps
-      fn(pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, s.kw, s.stride, 4, 4);
+      fn(pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, s.kw, s.stride, s.stride, 4, 4);
       assert.deepEqual(m.i32(pout, good.length), good, `${m.name} ${name} after traps`);
     }
 
@@ -64,16 +69,19 @@ test('bad calls trap (out of bounds, non-positive dims, window > input) and the 
       ['biasReluF32 oob x', () => k.biasReluF32(big - 8, 1, 8, buf, 1), /x buffer out of bounds/],
       ['biasReluF32 oob bias', () => k.biasReluF32(buf, 1, 8, big - 8, 1), /bias buffer out of bounds/],
       ['biasReluF32 m=0', () => k.biasReluF32(buf, 0, 8, buf, 1), /m must be > 0/],
-      ['fconv2d oob weights', () => k.fconv2d(buf, big - 4, buf, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 4, 4, 0), /weights buffer out of bounds/],
-      ['fconv2d oob out', () => k.fconv2d(buf, buf, big - 4, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 4, 4, 0), /out buffer out of bounds/],
-      ['fconv2d cin=0', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 0, 4, 3, 3, 1, 1, 1, 4, 4, 0), /cin must be > 0/],
-      ['fconv2d pad >= k', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 1, 3, 1, 4, 4, 0), /padTop must be < kh/],
-      ['fconv2d windows past input', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 6, 4, 0), /last window row/],
-      ['fconv2dBiasRelu oob bias', () => k.fconv2dBiasRelu(buf, buf, big - 8, buf, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 4, 4), /bias buffer out of bounds/],
-      ['fconv2dBiasRelu oob out', () => k.fconv2dBiasRelu(buf, buf, buf, big - 4, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 4, 4), /out buffer out of bounds/],
-      ['fconv2dBiasRelu kh=0', () => k.fconv2dBiasRelu(buf, buf, buf, buf, 1, 4, 4, 1, 4, 0, 3, 1, 1, 1, 4, 4), /kh must be > 0/],
-      ['fconv2dThresholdPack oob scratch', () => k.fconv2dThresholdPack(buf, buf, buf, buf, buf, big - 4, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 4, 4), /scratch buffer out of bounds/],
-      ['fconv2dThresholdPack stride=0', () => k.fconv2dThresholdPack(buf, buf, buf, buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 0, 1, 1, 4, 4), /stride must be > 0/],
+      ['fconv2d oob weights', () => k.fconv2d(buf, big - 4, buf, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 1, 4, 4, 0), /weights buffer out of bounds/],
+      ['fconv2d oob out', () => k.fconv2d(buf, buf, big - 4, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 1, 4, 4, 0), /out buffer out of bounds/],
+      ['fconv2d cin=0', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 0, 4, 3, 3, 1, 1, 1, 1, 4, 4, 0), /cin must be > 0/],
+      ['fconv2d pad >= k', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 1, 1, 3, 1, 4, 4, 0), /padTop must be < kh/],
+      ['fconv2d windows past input', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 1, 6, 4, 0), /last window row/],
+      ['fconv2dBiasRelu oob bias', () => k.fconv2dBiasRelu(buf, buf, big - 8, buf, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 1, 4, 4), /bias buffer out of bounds/],
+      ['fconv2dBiasRelu oob out', () => k.fconv2dBiasRelu(buf, buf, buf, big - 4, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 1, 4, 4), /out buffer out of bounds/],
+      ['fconv2dBiasRelu kh=0', () => k.fconv2dBiasRelu(buf, buf, buf, buf, 1, 4, 4, 1, 4, 0, 3, 1, 1, 1, 1, 4, 4), /kh must be > 0/],
+      ['fconv2dThresholdPack oob scratch', () => k.fconv2dThresholdPack(buf, buf, buf, buf, buf, big - 4, 1, 4, 4, 1, 4, 3, 3, 1, 1, 1, 1, 4, 4), /scratch buffer out of bounds/],
+      ['fconv2dThresholdPack strideH=0', () => k.fconv2dThresholdPack(buf, buf, buf, buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 0, 1, 1, 1, 4, 4), /strideH must be > 0/],
+      ['fconv2dThresholdPack strideW=0', () => k.fconv2dThresholdPack(buf, buf, buf, buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 1, 0, 1, 1, 4, 4), /strideW must be > 0/],
+      ['fconv2d strideW too large for outW', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 1, 2, 1, 1, 4, 4, 0), /last window col/],
+      ['fconv2d strideH too large for outH', () => k.fconv2d(buf, buf, buf, 1, 4, 4, 1, 4, 3, 3, 2, 1, 1, 1, 4, 4, 0), /last window row/],
       ['denseF32 oob', () => k.denseF32(buf, buf, big - 4, 1, 4, 4), /out buffer out of bounds/],
       ['denseF32 fin=0', () => k.denseF32(buf, buf, buf, 1, 0, 4), /fin must be > 0/],
       ['argmaxF32 oob', () => k.argmaxF32(big - 4, 2, 4, buf), /x buffer out of bounds/],

@@ -38,26 +38,32 @@ const fconvCases: ConvCase[] = [
   { n: 5, h: 5, w: 5, cin: 128, cout: 20, k: 5, stride: 1, valid: true },    // 1×1 outputs, span 640
   { n: 1, h: 11, w: 9, cin: 40, cout: 16, k: 4, kw: 5, stride: 3, valid: true }, // kh ≠ kw, span 200
   { n: 2, h: 6, w: 6, cin: 9, cout: 18, k: 5, stride: 1, valid: true },      // 225 taps, span 45
+  // strideH ≠ strideW: SAME (clipped windows, pairs of pixels) and VALID (segmented path).
+  { n: 2, h: 9, w: 10, cin: 3, cout: 7, k: 3, stride: 1, strideW: 2 },
+  { n: 1, h: 10, w: 9, cin: 5, cout: 33, k: 5, kw: 3, stride: 2, strideW: 1 },
+  { n: 2, h: 11, w: 12, cin: 2, cout: 20, k: 4, stride: 3, strideW: 2 },
+  { n: 3, h: 14, w: 13, cin: 64, cout: 20, k: 6, stride: 2, strideW: 1, valid: true },   // span 384
+  { n: 1, h: 13, w: 11, cin: 40, cout: 17, k: 4, kw: 5, stride: 1, strideW: 3, valid: true }, // span 200
 ];
 
 test('fconv2d (SAME and VALID) == float reference (1e-5 relative) and == the f32 order exactly, relu, builds bit-identical', () => {
   const rng = new TestRng(6);
   // The model's conv1 geometry: 8×8 stride 2 on 28×28 → 14×14, pads top/left 3.
-  assert.deepEqual(convGeometry(fconvCases[0]!), { outH: 14, outW: 14, padTop: 3, padLeft: 3, kh: 8, kw: 8 });
+  assert.deepEqual(convGeometry(fconvCases[0]!), { outH: 14, outW: 14, padTop: 3, padLeft: 3, kh: 8, kw: 8, strideH: 2, strideW: 2 });
   for (const s of fconvCases) {
     const g = convGeometry(s);
     const x = rng.floats(s.n * s.h * s.w * s.cin);
     const wt = rng.floats(g.kh * g.kw * s.cin * s.cout);
-    const ref = conv2dFloat(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const ref = conv2dFloat(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
     // The documented summation order, emulated in f32: the kernels must match it bit for bit.
-    const exact = conv2dFloatF32(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const exact = conv2dFloatF32(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
     const count = s.n * g.outH * g.outW * s.cout;
     const results: Float32Array[] = [];
     for (const m of builds) {
       for (const relu of [0, 1]) {
         m.reset();
         const px = m.put(x), pw = m.put(wt), pout = m.junk(count * 4);
-        m.k.fconv2d(px, pw, pout, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW, relu);
+        m.k.fconv2d(px, pw, pout, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, relu);
         const got = m.f32(pout, count);
         const expect = relu ? ref.map((v) => Math.max(v, 0)) : ref;
         const err = maxRelErr(got, expect);
@@ -85,16 +91,43 @@ test('fconv2d: random shapes (SAME / VALID, strides, kh ≠ kw, channel tails) =
     if (s.valid && g.kh * g.kw * s.cin > 192) segmented++;
     const x = rng.floats(s.n * s.h * s.w * s.cin);
     const wt = rng.floats(g.kh * g.kw * s.cin * s.cout);
-    const exact = conv2dFloatF32(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const exact = conv2dFloatF32(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
     const count = s.n * g.outH * g.outW * s.cout;
     for (const m of builds) {
       m.reset();
       const px = m.put(x), pw = m.put(wt), pout = m.junk(count * 4);
-      m.k.fconv2d(px, pw, pout, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW, 0);
+      m.k.fconv2d(px, pw, pout, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, 0);
       assert.deepEqual(m.f32(pout, count), exact, `${m.name} ${JSON.stringify(s)}`);
     }
   }
   assert.ok(segmented >= 8, `only ${segmented} shapes took the segmented path`);
+});
+
+test('fconv2d: random shapes with strideH ≠ strideW == the f32 order exactly in both builds', () => {
+  const rng = new TestRng(62);
+  let segmented = 0;
+  for (let it = 0; it < 60; it++) {
+    const k = rng.int(1, 7), kw = rng.int(1, 7), stride = rng.int(1, 3);
+    const strideW = 1 + ((stride - 1 + rng.int(1, 2)) % 3);   // 1..3, never equal to stride
+    const s: ConvCase = {
+      n: rng.int(1, 3), h: k + rng.int(0, 7), w: kw + rng.int(0, 7), cin: rng.pick([1, 2, 3, 8, 17, 40, 64]),
+      cout: rng.pick([1, 3, 4, 5, 16, 17, 21, 32, 36]), k, kw, stride, strideW, valid: rng.int(0, 1) === 1,
+    };
+    const g = convGeometry(s);
+    assert.notEqual(g.strideH, g.strideW);
+    if (s.valid && g.kh * g.kw * s.cin > 192) segmented++;
+    const x = rng.floats(s.n * s.h * s.w * s.cin);
+    const wt = rng.floats(g.kh * g.kw * s.cin * s.cout);
+    const exact = conv2dFloatF32(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
+    const count = s.n * g.outH * g.outW * s.cout;
+    for (const m of builds) {
+      m.reset();
+      const px = m.put(x), pw = m.put(wt), pout = m.junk(count * 4);
+      m.k.fconv2d(px, pw, pout, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, 0);
+      assert.deepEqual(m.f32(pout, count), exact, `${m.name} ${JSON.stringify(s)}`);
+    }
+  }
+  assert.ok(segmented >= 5, `only ${segmented} shapes took the segmented path`);
 });
 
 test('fconv2dBiasRelu == max(f32-order conv + bias, 0) exactly == fconv2d then biasReluF32, both builds, NaN kept', () => {
@@ -106,7 +139,7 @@ test('fconv2dBiasRelu == max(f32-order conv + bias, 0) exactly == fconv2d then b
     const wt = rng.floats(g.kh * g.kw * s.cin * s.cout);
     // Biases large enough that some sums cross zero only because of them.
     const bias = new Float32Array(s.cout).map(() => 4 * (rng.float() - 0.5));
-    const exact = conv2dFloatF32(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const exact = conv2dFloatF32(x, s.n, s.h, s.w, s.cin, wt, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
     const expect = biasReluRef(exact, bias, true);
     assert.ok(expect.some((v) => Number.isNaN(v)) && expect.some((v) => v === 0) && expect.some((v) => v > 0), 'the case has NaN, rectified and positive outputs');
     const count = s.n * g.outH * g.outW * s.cout;
@@ -114,8 +147,8 @@ test('fconv2dBiasRelu == max(f32-order conv + bias, 0) exactly == fconv2d then b
       m.reset();
       const px = m.put(x), pw = m.put(wt), pb = m.put(bias);
       const fused = m.junk(count * 4), twoPass = m.junk(count * 4);
-      m.k.fconv2dBiasRelu(px, pw, pb, fused, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
-      m.k.fconv2d(px, pw, twoPass, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW, 0);
+      m.k.fconv2dBiasRelu(px, pw, pb, fused, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
+      m.k.fconv2d(px, pw, twoPass, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, 0);
       m.k.biasReluF32(twoPass, count / s.cout, s.cout, pb, 1);
       // As plain numbers: NaN equals NaN whatever its payload bits (wasm does not fix them).
       const got = Array.from(m.f32(fused, count));
@@ -144,7 +177,7 @@ test('fconv2dThresholdPack == threshold(fconv2d) exactly, incl. ±Infinity and f
       m.reset();
       const px = m.put(x), pw = m.put(wt), pthr = m.put(thr), pflip = m.put(flip);
       const py = m.junk(pixels * s.cout * 4);
-      m.k.fconv2d(px, pw, py, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW, 0);
+      m.k.fconv2d(px, pw, py, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, 0);
       const y = m.f32(py, pixels * s.cout);
       // Exact threshold of a value in the middle of the data must hit the equality case too.
       const pthr2 = m.put(thr.map((t, j) => (j === s.cout - 1 ? y[s.cout - 1]! : t)));
@@ -153,7 +186,7 @@ test('fconv2dThresholdPack == threshold(fconv2d) exactly, incl. ±Infinity and f
         const expect = packSigns(thresholdSignsF32(y, pixels, s.cout, thrNow, flip), pixels, s.cout);
         const pout = m.junk(pixels * wpp * 4);
         const scratch = m.junk(s.cout * 4);
-        m.k.fconv2dThresholdPack(px, pw, tp, pflip, pout, scratch, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride,
+        m.k.fconv2dThresholdPack(px, pw, tp, pflip, pout, scratch, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, g.strideH, g.strideW,
           g.padTop, g.padLeft, g.outH, g.outW);
         const got = m.u32(pout, pixels * wpp);
         assert.deepEqual(got, expect, `${m.name} ${JSON.stringify(s)}`);

@@ -88,7 +88,7 @@ function runQconv(m: Kernels, s: ConvCase, x: Uint8Array, w: Int8Array, thr: Int
   m.k.qconv2dPackWeights(pw8, pw, g.kh, g.kw, s.cin, s.cout);
   const pthr = m.put(thr), pflip = m.put(flip), scratch = m.junk(s.cout * 4);
   const pout = m.junk(pixels * wpp * 4 + 16);
-  m.k.qconv2dThresholdPack(px, pw, pthr, pflip, pout, scratch, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, s.stride,
+  m.k.qconv2dThresholdPack(px, pw, pthr, pflip, pout, scratch, s.n, s.h, s.w, s.cin, s.cout, g.kh, g.kw, g.strideH, g.strideW,
     g.padTop, g.padLeft, g.outH, g.outW);
   assert.ok(m.u8(pout + pixels * wpp * 4, 16).every((v) => v === 0xa5), `${m.name}: wrote past the end of out`);
   return m.u32(pout, pixels * wpp);
@@ -115,6 +115,12 @@ test('qconv2dThresholdPack == integer conv reference + threshold, SIMD == scalar
     { n: 1, h: 12, w: 12, cin: 130, cout: 37, k: 8, stride: 2 },                 // T = 8320: direct path, SAME
     { n: 2, h: 3, w: 3, cin: 1, cout: 1, k: 3, stride: 1, valid: true },         // one pixel per image, one channel
     { n: 1, h: 1, w: 1, cin: 1, cout: 3, k: 1, stride: 1 },
+    // strideH ≠ strideW: padded-image gather, clipped gather, direct path
+    { n: 2, h: 28, w: 28, cin: 1, cout: 33, k: 8, stride: 1, strideW: 2 },
+    { n: 1, h: 11, w: 10, cin: 3, cout: 17, k: 3, kw: 4, stride: 2, strideW: 1 },
+    { n: 2, h: 12, w: 13, cin: 2, cout: 5, k: 4, stride: 3, strideW: 2, valid: true },
+    { n: 1, h: 48, w: 40, cin: 4, cout: 20, k: 5, stride: 1, strideW: 3 },
+    { n: 1, h: 12, w: 12, cin: 130, cout: 37, k: 8, stride: 3, strideW: 2 },
   );
   for (const s of cases) {
     const g = convGeometry(s);
@@ -124,7 +130,7 @@ test('qconv2dThresholdPack == integer conv reference + threshold, SIMD == scalar
     // Extreme pixels: a saturated region and the most negative weights.
     x.fill(255, 0, Math.min(x.length, 3 * s.w * s.cin));
     w.fill(-128, 0, Math.min(w.length, s.cout * 2));
-    const acc = conv2dInt(x, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const acc = conv2dInt(x, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
     // Thresholds: mostly an actual sum (equality) or near one, so both outcomes occur; plus the
     // int32 bounds (always / never true) on a few channels.
     const thr = new Int32Array(s.cout).map((_, j) => acc[rng.int(0, pixels - 1) * s.cout + j]! + rng.int(-2, 2));
@@ -168,7 +174,28 @@ test('qconv2dThresholdPack: random shapes and extreme sums, both builds == refer
     const extreme = it % 2 === 0;
     const x = Uint8Array.from({ length: s.n * s.h * s.w * s.cin }, () => (extreme ? rng.pick([0, 255]) : rng.int(0, 255)));
     const w = Int8Array.from({ length: g.kh * g.kw * s.cin * s.cout }, () => (extreme ? rng.pick([-128, 127]) : rng.int(-128, 127)));
-    const acc = conv2dInt(x, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const acc = conv2dInt(x, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
+    const thr = new Int32Array(s.cout).map((_, j) => acc[rng.int(0, pixels - 1) * s.cout + j]!);
+    const flip = new Int32Array(s.cout).map(() => rng.int(0, 1));
+    const expect = packSigns(thresholdSignsGE(acc, pixels, s.cout, thr, flip), pixels, s.cout);
+    for (const m of builds) assert.deepEqual(runQconv(m, s, x, w, thr, flip), expect, `${m.name} ${JSON.stringify(s)}`);
+  }
+});
+
+test('qconv2dThresholdPack: random shapes with strideH ≠ strideW, both builds == reference', () => {
+  const rng = new TestRng(26);
+  for (let it = 0; it < 30; it++) {
+    const k = rng.int(1, 8), kw = rng.int(1, 8), stride = rng.int(1, 3);
+    const strideW = 1 + ((stride - 1 + rng.int(1, 2)) % 3);   // 1..3, never equal to stride
+    const s: ConvCase = {
+      n: rng.int(1, 3), h: k + rng.int(0, 9), w: kw + rng.int(0, 9), cin: rng.pick([1, 2, 3, 5]),
+      cout: rng.pick([1, 4, 5, 15, 16, 17, 31, 33, 48, 64]), k, kw, stride, strideW, valid: rng.int(0, 1) === 1,
+    };
+    const g = convGeometry(s);
+    const pixels = s.n * g.outH * g.outW;
+    const x = Uint8Array.from({ length: s.n * s.h * s.w * s.cin }, () => rng.int(0, 255));
+    const w = Int8Array.from({ length: g.kh * g.kw * s.cin * s.cout }, () => rng.int(-128, 127));
+    const acc = conv2dInt(x, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
     const thr = new Int32Array(s.cout).map((_, j) => acc[rng.int(0, pixels - 1) * s.cout + j]!);
     const flip = new Int32Array(s.cout).map(() => rng.int(0, 1));
     const expect = packSigns(thresholdSignsGE(acc, pixels, s.cout, thr, flip), pixels, s.cout);
@@ -185,7 +212,7 @@ test('qconv2dThresholdPack: quantized float images give the same bits as the int
   const img = Float32Array.from({ length: s.n * 784 }, () => (rng.float() < 0.3 ? 0 : rng.float()));
   const xq = quantizeU8Ref(img);
   const w = Int8Array.from({ length: 64 * s.cout }, () => rng.int(-128, 127));
-  const acc = conv2dInt(xq, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+  const acc = conv2dInt(xq, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
   const thr = new Int32Array(s.cout).map(() => rng.int(-20000, 20000));
   const flip = new Int32Array(s.cout).map(() => rng.int(0, 1));
   const expect = packSigns(thresholdSignsGE(acc, pixels, s.cout, thr, flip), pixels, s.cout);
@@ -206,7 +233,7 @@ test('integer first layer: bad calls trap and the instance keeps working', () =>
     const rng = new TestRng(25);
     const x = Uint8Array.from({ length: s.n * 784 }, () => rng.int(0, 255));
     const w = Int8Array.from({ length: 64 * s.cout }, () => rng.int(-128, 127));
-    const acc = conv2dInt(x, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, s.stride, g.padTop, g.padLeft, g.outH, g.outW);
+    const acc = conv2dInt(x, s.n, s.h, s.w, s.cin, w, s.cout, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
     const thr = new Int32Array(s.cout).map((_, j) => acc[j]!);
     const flip = new Int32Array(s.cout).map(() => rng.int(0, 1));
     const good = runQconv(m, s, x, w, thr, flip);
@@ -222,7 +249,7 @@ test('integer first layer: bad calls trap and the instance keeps working', () =>
     const f = m.junk(64 * 4);
     const end = m.memBytes();
     const k = m.k;
-    const args = [px, pw, pthr, pflip, pout, scratch, s.n, 28, 28, 1, s.cout, 8, 8, 2, 3, 3, 14, 14];
+    const args = [px, pw, pthr, pflip, pout, scratch, s.n, 28, 28, 1, s.cout, 8, 8, 2, 2, 3, 3, 14, 14];
     const call = (a: number[]) => () => (k.qconv2dThresholdPack as (...v: number[]) => void)(...a);
     const withArg = (i: number, v: number) => args.map((a, j) => (j === i ? v : a));
     const bad: [string, () => unknown, RegExp][] = [
@@ -237,13 +264,17 @@ test('integer first layer: bad calls trap and the instance keeps working', () =>
       ['inH < 0', call(withArg(7, -28)), /inH must be > 0/],
       ['cin = 0', call(withArg(9, 0)), /cin must be > 0/],
       ['cout = 0', call(withArg(10, 0)), /cout must be > 0/],
-      ['stride = 0', call(withArg(13, 0)), /stride must be > 0/],
-      ['padTop >= kh', call(withArg(14, 8)), /padTop must be < kh/],
-      ['padLeft < 0', call(withArg(15, -1)), /padLeft must be >= 0/],
-      ['windows below the input', call(withArg(16, 20)), /last window row/],
-      ['windows right of the input', call(withArg(17, 20)), /last window col/],
-      ['too many taps', call([px, pw, pthr, pflip, pout, scratch, 1, 300, 300, 1, 1, 257, 256, 1, 0, 0, 1, 1]), /must be <= 65536/],
-      ['overflowing dims', call([px, pw, pthr, pflip, pout, scratch, 65536, 65536, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1]), /input buffer out of bounds/],
+      ['strideH = 0', call(withArg(13, 0)), /strideH must be > 0/],
+      ['strideW < 0', call(withArg(14, -2)), /strideW must be > 0/],
+      ['padTop >= kh', call(withArg(15, 8)), /padTop must be < kh/],
+      ['padLeft < 0', call(withArg(16, -1)), /padLeft must be >= 0/],
+      ['windows below the input', call(withArg(17, 20)), /last window row/],
+      ['windows right of the input', call(withArg(18, 20)), /last window col/],
+      // per axis: 14 columns at stride 2 fit, at stride 3 the last starts at 39 - 3 > 27
+      ['strideW too large for outW', call(withArg(14, 3)), /last window col/],
+      ['strideH too large for outH', call(withArg(13, 3)), /last window row/],
+      ['too many taps', call([px, pw, pthr, pflip, pout, scratch, 1, 300, 300, 1, 1, 257, 256, 1, 1, 0, 0, 1, 1]), /must be <= 65536/],
+      ['overflowing dims', call([px, pw, pthr, pflip, pout, scratch, 65536, 65536, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1]), /input buffer out of bounds/],
       ['pack: src past end', () => k.qconv2dPackWeights(end - 100, pw, 8, 8, 1, s.cout), /src buffer out of bounds/],
       ['pack: dst past end', () => k.qconv2dPackWeights(pw8, end - 100, 8, 8, 1, s.cout), /dst buffer out of bounds/],
       ['pack: kh = 0', () => k.qconv2dPackWeights(pw8, pw, 0, 8, 1, s.cout), /kh must be > 0/],
@@ -256,7 +287,7 @@ test('integer first layer: bad calls trap and the instance keeps working', () =>
     ];
     for (const [what, fn, re] of bad) assert.throws(fn, re, `${m.name}: ${what}`);
     // Still usable after the traps.
-    k.qconv2dThresholdPack(px, pw, pthr, pflip, pout, scratch, s.n, 28, 28, 1, s.cout, 8, 8, 2, 3, 3, 14, 14);
+    k.qconv2dThresholdPack(px, pw, pthr, pflip, pout, scratch, s.n, 28, 28, 1, s.cout, 8, 8, 2, 2, 3, 3, 14, 14);
     assert.deepEqual(m.u32(pout, outWords), good, `${m.name} after traps`);
   }
 });

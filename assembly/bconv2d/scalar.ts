@@ -1,7 +1,7 @@
 // bconv2dPopcount, scalar optimized variant (no SIMD).
 //
 // Each kernel row of a window is contiguous in memory, both in the input (kw·wpp words starting
-// at pixel (y, ox·stride)) and in the weights (kw·wpp words of filter o, row ky), so a window is
+// at pixel (y, ox·strideW)) and in the weights (kw·wpp words of filter o, row ky), so a window is
 // kh contiguous segments: no im2col. Segments are consumed as u64 pairs of words (i64.popcnt),
 // with a trailing u32 when kw·wpp is odd. Output channels are processed in blocks of 4 (each
 // loaded input u64 is XORed with 4 filters), blocks outermost so one block's filters stay in L1
@@ -10,7 +10,7 @@
 export function bconv2dPopcountScalarImpl(
   input: usize, weights: usize, out: usize,
   n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, outH: i32, outW: i32
 ): void {
   const rowWords = <usize>kw * <usize>wpp;
   const pairs = rowWords >> 1;
@@ -20,8 +20,8 @@ export function bconv2dPopcountScalarImpl(
   const pixBytes = <usize>wpp << 2;
   const inRowBytes = <usize>inW * pixBytes;                      // one input image row
   const imageBytes = <usize>inH * inRowBytes;
-  const strideXBytes = <usize>stride * pixBytes;
-  const strideYBytes = <usize>stride * inRowBytes;
+  const strideXBytes = <usize>strideW * pixBytes;
+  const strideYBytes = <usize>strideH * inRowBytes;
   const outPixBytes = <usize>cout << 2;
 
   let o = 0;

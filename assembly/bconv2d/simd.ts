@@ -36,7 +36,7 @@
 export function bconv2dPopcountSimdImpl(
   input: usize, weights: usize, out: usize,
   n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
-  kh: i32, kw: i32, stride: i32, outH: i32, outW: i32
+  kh: i32, kw: i32, strideH: i32, strideW: i32, outH: i32, outW: i32
 ): void {
   const rowWords = <usize>kw * <usize>wpp;
   const rowVecs = <i32>(rowWords >> 2);                          // whole v128 per kernel row
@@ -46,8 +46,8 @@ export function bconv2dPopcountSimdImpl(
   const pixBytes = <usize>wpp << 2;
   const inRowBytes = <usize>inW * pixBytes;
   const imageBytes = <usize>inH * inRowBytes;
-  const strideXBytes = <usize>stride * pixBytes;
-  const strideYBytes = <usize>stride * inRowBytes;
+  const strideXBytes = <usize>strideW * pixBytes;
+  const strideYBytes = <usize>strideH * inRowBytes;
   const outPixBytes = <usize>cout << 2;
   const zero = i32x4.splat(0);
 

@@ -66,7 +66,7 @@ export async function kernelsSuite(): Promise<{ markdown: string; data: unknown 
     const ref = out + outInts * 4;
     fill(ex, input, inWords, rng, s.cin);
     fill(ex, weights, wWords, rng, s.cin);
-    const args = (o: number) => [input, weights, o, batch, s.inH, s.inH, wpp, s.cout, s.kernel, s.kernel, s.stride, outH, outH] as const;
+    const args = (o: number) => [input, weights, o, batch, s.inH, s.inH, wpp, s.cout, s.kernel, s.kernel, s.stride, s.stride, outH, outH] as const;
     // Correctness first: a fast wrong kernel must not post a figure.
     ex.bconv2dPopcountReference(...args(ref));
     for (const [name, f] of [['simd', ex.bconv2dPopcountSimd], ['scalar', ex.bconv2dPopcountScalar]] as const) {
@@ -113,7 +113,7 @@ function biasFusion(ex: KernelExports, rng: Rng, cursor: number): { markdown: st
     floats(input, counts.input).set(Float32Array.from({ length: counts.input }, () => rng.next()));
     floats(weights, counts.weights).set(Float32Array.from({ length: counts.weights }, () => rng.next() - 0.5));
     floats(bias, l.cout).set(Float32Array.from({ length: l.cout }, () => 2 * rng.next() - 1));
-    const geometry = [batch, l.inH, l.inH, l.cin, l.cout, l.k, l.k, l.stride, l.pad, l.pad, l.outH, l.outH] as const;
+    const geometry = [batch, l.inH, l.inH, l.cin, l.cout, l.k, l.k, l.stride, l.stride, l.pad, l.pad, l.outH, l.outH] as const;
     const runFused = () => ex.fconv2dBiasRelu(input, weights, bias, fused, ...geometry);
     const runSeparate = () => {
       ex.fconv2d(input, weights, separate, ...geometry, 0);

@@ -302,17 +302,17 @@ export class BnnRuntime {
       const count = m * s.inH * s.inW * s.cin;
       this.call('quantizeInputU8', () => this.ex.quantizeInputU8(cur, b.inputU8, count));
       this.call('qconv2dThresholdPack', () =>
-        this.ex.qconv2dThresholdPack(b.inputU8, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
+        this.ex.qconv2dThresholdPack(b.inputU8, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
       );
     } else if (s.kind === 'fconv') {
       if (s.output === 'bits') {
         this.call('fconv2dThresholdPack', () =>
-          this.ex.fconv2dThresholdPack(cur, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
+          this.ex.fconv2dThresholdPack(cur, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
         );
       } else {
         // With a bias the ReLU comes after it; the kernel adds both in its store, in one pass.
-        if (b.bias) this.call('fconv2dBiasRelu', () => this.ex.fconv2dBiasRelu(cur, b.weights, b.bias, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW));
-        else this.call('fconv2d', () => this.ex.fconv2d(cur, b.weights, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.padTop, s.padLeft, s.outH, s.outW, 1));
+        if (b.bias) this.call('fconv2dBiasRelu', () => this.ex.fconv2dBiasRelu(cur, b.weights, b.bias, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.stride, s.padTop, s.padLeft, s.outH, s.outW));
+        else this.call('fconv2d', () => this.ex.fconv2d(cur, b.weights, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.stride, s.padTop, s.padLeft, s.outH, s.outW, 1));
       }
     } else {
       this.bconv(s, b, cur, m);
@@ -325,7 +325,7 @@ export class BnnRuntime {
   private bconv(s: ConvStep, b: StepBuffers, input: number, m: number): void {
     const wpp = wordsPerPixel(s.cin);
     const conv = (inPtr: number, outPtr: number, count: number) =>
-      this.call('bconv2dPopcount', () => this.ex.bconv2dPopcount(inPtr, b.weights, outPtr, count, s.inH, s.inW, wpp, s.cout, s.k, s.k, s.stride, s.outH, s.outW));
+      this.call('bconv2dPopcount', () => this.ex.bconv2dPopcount(inPtr, b.weights, outPtr, count, s.inH, s.inW, wpp, s.cout, s.k, s.k, s.stride, s.stride, s.outH, s.outW));
     const resample = () => this.call('bernoulliPack', () => this.ex.bernoulliPack(b.probabilities, s.cin, s.cout * s.k * s.k, b.weights, this.rngState));
     if (!s.stochastic) return conv(input, b.acc, m);
     if (this.opts.resample !== 'per-image') {
