@@ -7,6 +7,7 @@ export type BnnFormatErrorCode =
   | 'SIZE_MISMATCH'
   | 'BAD_CHECKSUM'
   | 'BAD_ARCH'
+  | 'BAD_GRAPH'
   | 'SHAPE_MISMATCH'
   | 'BAD_TENSOR'
   | 'TENSOR_OUT_OF_BOUNDS'

@@ -1,137 +1,140 @@
 /**
- * The .bnn byte layout, defined once. The writer, the reader, the tfjs rebuild, the runtime and
- * docs/FORMAT.md (generated from these tables by `bnn-edge format-doc`, with a test that the
- * committed doc is current) all follow from this file.
+ * The .bnn 2.0 byte layout, defined once. The writer, the reader, and docs/FORMAT.md (generated
+ * from these tables by `bnn-edge format-doc`, with a test that the committed doc is current)
+ * follow from this file. (1.x files are still read; their layout is in layout_v1.ts.)
  *
- * A .bnn file is: a 64-byte header, a table of layer records, a table of tensor records, then
- * the tensor payload (each tensor 16-byte aligned). All integers and floats are little-endian.
+ * A .bnn file is: an 80-byte header, a table of layer records (the model graph), a table of
+ * tensor records, then the tensor payload (each tensor 16-byte aligned). All integers and floats
+ * are little-endian.
  */
+import type { InputQuantizer, KernelQuantizer, LayerKind } from '../model/graph.js';
 
 /** "\x89BNN\r\n\x1a\n": non-ASCII first byte and CR/LF/EOF bytes catch text-mode corruption (as PNG). */
 export const MAGIC = [0x89, 0x42, 0x4e, 0x4e, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 /**
- * Readers accept files of the same major version and any minor version. 1.1 added architecture R
- * and its bias tensors; a writer stamps the lowest minor that describes the file (1.0 unless it
- * uses them), so models of the other architectures stay byte-identical to 1.0 files.
+ * Readers accept files of their major version and any minor (a minor adds, never changes). 2.0
+ * made the file carry the model graph; 1.x files (the paper's fixed models) are read too.
  */
-export const FORMAT_MAJOR = 1;
-export const FORMAT_MINOR = 1;
-export const HEADER_SIZE = 64;
-export const LAYER_RECORD_SIZE = 32;
+export const FORMAT_MAJOR = 2;
+export const FORMAT_MINOR = 0;
+export const HEADER_SIZE = 80;
+export const LAYER_RECORD_SIZE = 64;
 export const TENSOR_RECORD_SIZE = 32;
 export const PAYLOAD_ALIGN = 16;
+export const NAME_BYTES = 24;
+export const MODEL_NAME_BYTES = 32;
 /** Upper bounds a reader enforces before allocating anything (a hostile file cannot ask for more). */
-export const LIMITS = { maxLayers: 64, maxTensors: 512, maxDim: 1 << 16, maxTensorBytes: 256 << 20, maxFileBytes: 1 << 30 } as const;
+export const LIMITS = { maxLayers: 1024, maxTensors: 4096, maxDim: 1 << 26, maxTensorBytes: 256 << 20, maxFileBytes: 1 << 30 } as const;
 
-export type FieldType = 'u8' | 'u16' | 'u32' | 'f32';
+export type FieldType = 'u8' | 'u16' | 'u32' | 'f32' | 'name';
 export interface Field {
   readonly name: string;
   readonly type: FieldType;
   readonly offset: number;
+  /** Bytes of a `name` field (NUL-padded ASCII). */
+  readonly size?: number;
   readonly doc: string;
 }
 
-export const FIELD_BYTES: Record<FieldType, number> = { u8: 1, u16: 2, u32: 4, f32: 4 };
+export const FIELD_BYTES: Record<Exclude<FieldType, 'name'>, number> = { u8: 1, u16: 2, u32: 4, f32: 4 };
 
-/** Header fields after the 8 magic bytes. */
 export const HEADER_FIELDS = [
-  { name: 'versionMajor', type: 'u16', offset: 8, doc: 'format major version (1); readers reject other majors' },
-  { name: 'versionMinor', type: 'u16', offset: 10, doc: 'format minor version: 1 if the file uses what 1.1 added (architecture R, `bias` tensors), else 0' },
-  { name: 'headerBytes', type: 'u32', offset: 12, doc: 'size of this header: 64' },
+  { name: 'versionMajor', type: 'u16', offset: 8, doc: `format major version (${FORMAT_MAJOR})` },
+  { name: 'versionMinor', type: 'u16', offset: 10, doc: `format minor version (${FORMAT_MINOR})` },
+  { name: 'headerBytes', type: 'u32', offset: 12, doc: `size of this header: ${HEADER_SIZE}` },
   { name: 'fileBytes', type: 'u32', offset: 16, doc: 'total file size in bytes' },
   { name: 'crc32', type: 'u32', offset: 20, doc: 'CRC-32 (IEEE 802.3, as zlib) of bytes [24, fileBytes)' },
-  { name: 'arch', type: 'u8', offset: 24, doc: 'architecture code: 0 = A, 1 = B, 2 = C, 3 = S, 4 = R (1.1)' },
-  { name: 'reserved0', type: 'u8', offset: 25, doc: 'zero' },
-  { name: 'k', type: 'u16', offset: 26, doc: 'K, the number of filters of conv1' },
-  { name: 'inputHeight', type: 'u16', offset: 28, doc: 'input image height (28)' },
-  { name: 'inputWidth', type: 'u16', offset: 30, doc: 'input image width (28)' },
-  { name: 'inputChannels', type: 'u16', offset: 32, doc: 'input channels (1)' },
-  { name: 'classes', type: 'u16', offset: 34, doc: 'number of output logits (10)' },
-  { name: 'layerCount', type: 'u16', offset: 36, doc: 'number of layer records (L)' },
-  { name: 'tensorCount', type: 'u16', offset: 38, doc: 'number of tensor records (T)' },
-  { name: 'layerTableOffset', type: 'u32', offset: 40, doc: 'byte offset of the layer table (64)' },
-  { name: 'tensorTableOffset', type: 'u32', offset: 44, doc: 'byte offset of the tensor table (64 + 32·L)' },
-  { name: 'payloadOffset', type: 'u32', offset: 48, doc: 'byte offset of the first tensor (tensor table end rounded up to 16)' },
-  { name: 'bnEpsilon', type: 'f32', offset: 52, doc: 'batch-norm epsilon ε (1e-5)' },
-  { name: 'reserved1', type: 'u32', offset: 56, doc: 'zero' },
-  { name: 'reserved2', type: 'u32', offset: 60, doc: 'zero' },
+  { name: 'inputHeight', type: 'u16', offset: 24, doc: 'image height H (1–4096)' },
+  { name: 'inputWidth', type: 'u16', offset: 26, doc: 'image width W (1–4096)' },
+  { name: 'inputChannels', type: 'u16', offset: 28, doc: 'image channels C (1–64); pixels are H×W×C, row-major, channels last, in [0, 1]' },
+  { name: 'classes', type: 'u16', offset: 30, doc: 'number of logits (1–65535): the last layer\'s output is 1×1×classes' },
+  { name: 'layerCount', type: 'u16', offset: 32, doc: `number of layer records L (1–${LIMITS.maxLayers})` },
+  { name: 'tensorCount', type: 'u16', offset: 34, doc: `number of tensor records T (0–${LIMITS.maxTensors})` },
+  { name: 'layerTableOffset', type: 'u32', offset: 36, doc: `byte offset of the layer table (${HEADER_SIZE})` },
+  { name: 'tensorTableOffset', type: 'u32', offset: 40, doc: `byte offset of the tensor table (${HEADER_SIZE} + ${LAYER_RECORD_SIZE}·L)` },
+  { name: 'payloadOffset', type: 'u32', offset: 44, doc: `byte offset of the first tensor (tensor table end rounded up to ${PAYLOAD_ALIGN})` },
+  { name: 'modelName', type: 'name', offset: 48, size: MODEL_NAME_BYTES, doc: `the model's name for people: 1–${MODEL_NAME_BYTES} bytes of A–Z a–z 0–9 _ . -, NUL-padded` },
 ] as const satisfies readonly Field[];
 
 export const LAYER_FIELDS = [
-  { name: 'kind', type: 'u8', offset: 0, doc: 'layer kind: 1 = conv2d, 2 = dense' },
-  { name: 'flags', type: 'u8', offset: 1, doc: 'bit 0 BINARY, bit 1 STOCHASTIC, bit 2 SCALED, bit 3 RELU, bit 4 QUANTIZED, bit 5 BIAS (see below)' },
-  { name: 'kernel', type: 'u8', offset: 2, doc: 'square kernel size (conv; 0 for dense)' },
-  { name: 'stride', type: 'u8', offset: 3, doc: 'stride (conv; 0 for dense)' },
-  { name: 'padding', type: 'u8', offset: 4, doc: 'padding: 0 = VALID, 1 = SAME (TensorFlow rules; conv only)' },
-  { name: 'reserved0', type: 'u8', offset: 5, doc: 'zero' },
-  { name: 'reserved1', type: 'u16', offset: 6, doc: 'zero' },
-  { name: 'inHeight', type: 'u32', offset: 8, doc: 'input height (dense: 1)' },
-  { name: 'inWidth', type: 'u32', offset: 12, doc: 'input width (dense: 1)' },
-  { name: 'inChannels', type: 'u32', offset: 16, doc: 'input channels (dense: flattened input features)' },
-  { name: 'outHeight', type: 'u32', offset: 20, doc: 'output height (dense: 1)' },
-  { name: 'outWidth', type: 'u32', offset: 24, doc: 'output width (dense: 1)' },
-  { name: 'outChannels', type: 'u32', offset: 28, doc: 'output channels (dense: units)' },
+  { name: 'kind', type: 'u8', offset: 0, doc: 'layer kind (table below)' },
+  { name: 'flags', type: 'u8', offset: 1, doc: 'bit 0 USE_BIAS, bit 1 INT8, bit 2 CENTER, bit 3 SCALE, bit 4 SAME (table below); other bits 0' },
+  { name: 'inputQuantizer', type: 'u8', offset: 2, doc: 'quantConv2d / quantDense: how the input is binarized: 0 none (float input), 1 ste_sign, 2 ste_sign_gradclip (same forward: +1 iff x ≥ 0; they differ in training only); else 0' },
+  { name: 'kernelQuantizer', type: 'u8', offset: 3, doc: 'quantConv2d / quantDense: 0 float weights, 1 ste_sign, 2 ste_sign_gradclip (sign bits), 3 stochastic (probabilities); else 0' },
+  { name: 'inputCount', type: 'u8', offset: 4, doc: 'number of inputs: 2 for add, else 1' },
+  { name: 'padValue', type: 'u8', offset: 5, doc: 'binary quantConv2d with SAME padding: 1 pads the ±1 input with +1, 2 with 0; else 0' },
+  { name: 'reserved0', type: 'u16', offset: 6, doc: 'zero' },
+  { name: 'input0', type: 'u16', offset: 8, doc: 'first input: 0 = the image, j ≥ 1 = the output of layer j − 1 (which must come before this layer)' },
+  { name: 'input1', type: 'u16', offset: 10, doc: 'second input of add (as input0); 0 for one-input layers' },
+  { name: 'kernelH', type: 'u16', offset: 12, doc: 'quantConv2d kernel / pool window height (1–255); else 0' },
+  { name: 'kernelW', type: 'u16', offset: 14, doc: 'quantConv2d kernel / pool window width (1–255); else 0' },
+  { name: 'strideH', type: 'u16', offset: 16, doc: 'quantConv2d / pool vertical stride (1–255); else 0' },
+  { name: 'strideW', type: 'u16', offset: 18, doc: 'quantConv2d / pool horizontal stride (1–255); else 0' },
+  { name: 'units', type: 'u32', offset: 20, doc: 'quantConv2d filters / quantDense units (1–65536); else 0' },
+  { name: 'epsilon', type: 'f32', offset: 24, doc: 'batchNorm ε, in (0, 1); else 0' },
+  { name: 'scaleInit', type: 'f32', offset: 28, doc: 'scale: the initial value training used (training metadata, finite); else 0' },
+  { name: 'outHeight', type: 'u16', offset: 32, doc: 'output height (as the graph\'s shape rules give it)' },
+  { name: 'outWidth', type: 'u16', offset: 34, doc: 'output width' },
+  { name: 'outChannels', type: 'u32', offset: 36, doc: 'output channels (flatten: H·W·C of its input)' },
+  { name: 'layerName', type: 'name', offset: 40, size: NAME_BYTES, doc: `unique layer name: 1–${NAME_BYTES} bytes of A–Z a–z 0–9 _ . -, NUL-padded; not "input"` },
 ] as const satisfies readonly Field[];
 
 export const TENSOR_FIELDS = [
-  { name: 'layer', type: 'u8', offset: 0, doc: 'index of the layer the tensor belongs to' },
-  { name: 'role', type: 'u8', offset: 1, doc: 'what the tensor is (table below)' },
-  { name: 'dtype', type: 'u8', offset: 2, doc: 'element encoding: 1 = f32, 2 = packed sign bits (u32 words), 3 = u8 probability, 4 = i8' },
-  { name: 'ndim', type: 'u8', offset: 3, doc: 'number of dimensions used (1–4)' },
-  { name: 'dim0', type: 'u32', offset: 4, doc: 'dimension 0' },
-  { name: 'dim1', type: 'u32', offset: 8, doc: 'dimension 1 (1 if unused)' },
-  { name: 'dim2', type: 'u32', offset: 12, doc: 'dimension 2 (1 if unused)' },
-  { name: 'dim3', type: 'u32', offset: 16, doc: 'dimension 3 (1 if unused)' },
-  { name: 'offset', type: 'u32', offset: 20, doc: 'absolute byte offset of the data (16-byte aligned, inside the payload)' },
-  { name: 'byteLength', type: 'u32', offset: 24, doc: 'byte length of the data (exactly what dims and dtype imply)' },
-  { name: 'reserved', type: 'u32', offset: 28, doc: 'zero' },
+  { name: 'layer', type: 'u16', offset: 0, doc: 'index of the layer the tensor belongs to' },
+  { name: 'role', type: 'u8', offset: 2, doc: 'what the tensor is (table below)' },
+  { name: 'dtype', type: 'u8', offset: 3, doc: 'element encoding: 1 = f32, 2 = packed sign bits (u32 words), 3 = u8 probability, 4 = i8' },
+  { name: 'ndim', type: 'u8', offset: 4, doc: 'number of dimensions used (1–4)' },
+  { name: 'reserved0', type: 'u8', offset: 5, doc: 'zero' },
+  { name: 'reserved1', type: 'u16', offset: 6, doc: 'zero' },
+  { name: 'dim0', type: 'u32', offset: 8, doc: 'dimension 0' },
+  { name: 'dim1', type: 'u32', offset: 12, doc: 'dimension 1 (1 if unused)' },
+  { name: 'dim2', type: 'u32', offset: 16, doc: 'dimension 2 (1 if unused)' },
+  { name: 'dim3', type: 'u32', offset: 20, doc: 'dimension 3 (1 if unused)' },
+  { name: 'offset', type: 'u32', offset: 24, doc: `absolute byte offset of the data (${PAYLOAD_ALIGN}-byte aligned, inside the payload)` },
+  { name: 'byteLength', type: 'u32', offset: 28, doc: 'byte length of the data (exactly what dims and dtype imply)' },
 ] as const satisfies readonly Field[];
 
 export type HeaderName = (typeof HEADER_FIELDS)[number]['name'];
 export type LayerFieldName = (typeof LAYER_FIELDS)[number]['name'];
 export type TensorFieldName = (typeof TENSOR_FIELDS)[number]['name'];
 
-export const ARCH_CODES = ['A', 'B', 'C', 'S', 'R'] as const;
+/** Layer kinds as stored; index = code − 1. */
+export const KIND_CODES: readonly LayerKind[] = ['quantConv2d', 'quantDense', 'batchNorm', 'relu', 'scale', 'maxPool2d', 'avgPool2d', 'globalAvgPool2d', 'add', 'flatten'];
+export const INPUT_QUANTIZER_CODES: readonly (InputQuantizer | null)[] = [null, 'ste_sign', 'ste_sign_gradclip'];
+export const KERNEL_QUANTIZER_CODES: readonly (KernelQuantizer | null)[] = [null, 'ste_sign', 'ste_sign_gradclip', 'stochastic'];
+export const PAD_VALUE_CODES: readonly (0 | 1 | null)[] = [null, 1, 0];
 
-export const LayerKind = { conv2d: 1, dense: 2 } as const;
-export const LayerFlag = { BINARY: 1, STOCHASTIC: 2, SCALED: 4, RELU: 8, QUANTIZED: 16, BIAS: 32 } as const;
-export const Padding = { valid: 0, same: 1 } as const;
+export const LayerFlag = { USE_BIAS: 1, INT8: 2, CENTER: 4, SCALE: 8, SAME: 16 } as const;
 export const DType = { f32: 1, signBits: 2, probU8: 3, i8: 4 } as const;
 export type DTypeCode = (typeof DType)[keyof typeof DType];
 
-/**
- * Tensor roles. Shapes are in terms of the layer record: kh = kw = kernel, cin = inChannels,
- * cout = outChannels.
- */
+/** Tensor roles (codes as in 1.x). Shapes follow from the layer and its input shape (layerTensorPlan). */
 export const Role = {
-  /** Float weights: conv [kh, kw, cin, cout] (HWIO), dense [cin, cout]. */
+  /** Float weights: conv [kh, kw, cin, cout] (HWIO), dense [in, units]. */
   weightsF32: 1,
   /**
-   * Binary weights as sign bits: dims [cout, kh, kw, cin]; stored as u32 words
-   * [cout][kh][kw][⌈cin/32⌉]; input channel c is bit (c mod 32) (LSB first) of word ⌊c/32⌋;
-   * bit 0 ↔ +1, bit 1 ↔ −1 (sign(0) = +1); unused high bits of the last word are 0.
+   * Binary weights as sign bits, dims [cout, kh, kw, cin] (dense: [units, 1, 1, in]); stored as
+   * u32 words [cout][kh][kw][⌈cin/32⌉]; input channel c is bit (c mod 32) (LSB first) of word
+   * ⌊c/32⌋; bit 0 ↔ +1, bit 1 ↔ −1; unused high bits of the last word are 0.
    */
   weightsSign: 2,
-  /**
-   * Stochastic binary weights (model S): dims [cout, kh, kw, cin], one byte q per weight,
-   * P(w = +1) = q / 255, q = round(255 · clip((w + 1) / 2, 0, 1)).
-   */
+  /** Stochastic binary weights: dims as weightsSign, one byte q per weight, P(w = +1) = q / 255. */
   weightsProb: 3,
-  /** Batch norm on the layer's input, per input channel: moving mean [cin]. */
+  /** Batch norm: moving mean [c]. */
   bnMean: 4,
-  /** Moving variance [cin] (≥ 0). */
+  /** Moving variance [c] (≥ 0). */
   bnVariance: 5,
-  /** Shift β [cin]. */
+  /** Shift β [c] (0 where the layer has no CENTER). */
   bnBeta: 6,
-  /** Scale γ [cin] (1 when the model was trained without one). */
+  /** Scale γ [c] (1 where the layer has no SCALE). */
   bnGamma: 7,
-  /** SReLU scalar [1]: the layer's ReLU output is multiplied by it. */
-  sreluScale: 8,
-  /** Quantized float layer: int8 weights [kh, kw, cin, cout] (HWIO), w ≈ q · scale[cout]. */
+  /** A scale layer's scalar [1]. */
+  scale: 8,
+  /** int8 conv: weights [kh, kw, cin, cout] (HWIO), w ≈ q · weightScale[cout]. */
   weightsI8: 9,
-  /** Quantized float layer: per-output-channel weight scale [cout] (> 0). */
+  /** int8 conv: per-output-channel weight scale [cout] (> 0). */
   weightScale: 10,
-  /** Float layer with `BIAS` (1.1): per-output-channel bias [cout], added before the ReLU. */
+  /** Per-output-channel bias [cout] of a conv / dense layer with USE_BIAS. */
   bias: 11,
 } as const;
 export type RoleCode = (typeof Role)[keyof typeof Role];
@@ -144,7 +147,7 @@ export const ROLE_NAMES: Record<RoleCode, string> = {
   5: 'bnVariance',
   6: 'bnBeta',
   7: 'bnGamma',
-  8: 'sreluScale',
+  8: 'scale',
   9: 'weightsI8',
   10: 'weightScale',
   11: 'bias',

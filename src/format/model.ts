@@ -1,44 +1,41 @@
 /**
- * The decoded content of a .bnn file — what the writer serializes and the reader returns — and
- * the mapping between a trained checkpoint's parameters and the tensors each layer stores.
+ * The decoded content of a .bnn file — a model graph and, per layer, the tensors it ships — and
+ * the mapping between a checkpoint's training parameters and those tensors (export, and back for
+ * `train --init FILE.bnn`).
  */
-import { BN_EPSILON, layerShapes, withQuantizedInput, type LayerShape, type ModelSpec } from '../model/spec.js';
-import type { ParamValues } from '../model/params.js';
+import { checkParams, paramInfos, type ParamValues } from '../model/params.js';
+import { GRAPH_INPUT, GRAPH_LIMITS, inferShapes, onlyBinarized, type LayerShape, type ModelGraph } from '../model/graph.js';
 import { ohwiToHwio, packConvSigns, quantizeProbabilities, unpackConvSigns } from './bits.js';
 import { quantizeWeightsPerChannel } from './quantize.js';
-import { FORMAT_MAJOR, Role, ROLE_DTYPE, tensorByteLength, type RoleCode } from './layout.js';
+import { FORMAT_MAJOR, FORMAT_MINOR, Role, ROLE_DTYPE, tensorByteLength, type RoleCode } from './layout.js';
 
-export interface BatchNormParams {
-  readonly mean: Float32Array;
-  readonly variance: Float32Array;
-  readonly beta: Float32Array;
-  readonly gamma: Float32Array;
-}
-
-export interface BnnLayer {
-  readonly shape: LayerShape;
-  /** Float layers: conv HWIO, dense [in, out]. */
+/** What one layer ships; which fields are present follows from the layer (`layerTensorPlan`). */
+export interface LayerTensors {
+  /** Float weights: conv HWIO [kh, kw, cin, cout], dense [in, units]. */
   readonly weightsF32?: Float32Array;
-  /** Quantized float conv: int8 HWIO weights, w ≈ q · weightScale[cout]. */
+  /** Binary weights as packed sign words: conv [cout][kh][kw][⌈cin/32⌉], dense [units][⌈in/32⌉]. */
+  readonly signWords?: Uint32Array;
+  /** Stochastic binary weights: q per weight, conv OHWI [cout][kh][kw][cin], dense [units][in]; P(+1) = q/255. */
+  readonly probabilities?: Uint8Array;
+  /** int8 conv: weights HWIO, w ≈ q · weightScale[cout]. */
   readonly weightsI8?: Int8Array;
   readonly weightScale?: Float32Array;
-  /** Deterministic binary conv: packed sign words [cout][kh][kw][⌈cin/32⌉]. */
-  readonly signWords?: Uint32Array;
-  /** Stochastic binary conv: q per weight, OHWI, P(+1) = q/255. */
-  readonly probabilities?: Uint8Array;
-  /** Batch norm on the input of a binary layer. */
-  readonly bn?: BatchNormParams;
-  /** SReLU scalar of a scaled layer. */
-  readonly scale?: number;
-  /** Per-output-channel bias of a layer with one (model R). */
+  /** Per-output-channel bias of a conv or dense layer with `useBias`. */
   readonly bias?: Float32Array;
+  /** Batch norm: moving mean and variance, shift β and scale γ (β = 0, γ = 1 where not trained). */
+  readonly mean?: Float32Array;
+  readonly variance?: Float32Array;
+  readonly beta?: Float32Array;
+  readonly gamma?: Float32Array;
+  /** A scale layer's scalar. */
+  readonly scale?: number;
 }
 
 export interface BnnModel {
-  readonly spec: ModelSpec;
+  readonly graph: ModelGraph;
   readonly version: { readonly major: number; readonly minor: number };
-  readonly bnEpsilon: number;
-  readonly layers: readonly BnnLayer[];
+  /** In graph order, one per layer (layers without parameters ship nothing). */
+  readonly layers: readonly LayerTensors[];
 }
 
 export interface TensorPlanEntry {
@@ -47,81 +44,97 @@ export interface TensorPlanEntry {
 }
 
 /** The tensors a layer stores, in file order. One definition for writer and reader. */
-export function layerTensorPlan(shape: LayerShape): TensorPlanEntry[] {
-  const l = shape.layer;
-  const cin = shape.in[2];
-  const cout = shape.out[2];
-  if (l.kind === 'dense') return [{ role: Role.weightsF32, dims: [cin, cout] }, ...(l.bias ? [{ role: Role.bias, dims: [cout] }] : [])];
+export function layerTensorPlan(s: LayerShape): TensorPlanEntry[] {
+  const l = s.layer;
+  const cin = s.inputs[0]![2];
   const plan: TensorPlanEntry[] = [];
-  if (l.binary) {
+  if (l.kind === 'quantConv2d') {
+    const [kh, kw] = l.kernelSize;
+    const cout = l.filters;
+    if (l.kernelQuantizer === 'stochastic') plan.push({ role: Role.weightsProb, dims: [cout, kh, kw, cin] });
+    else if (l.kernelQuantizer) plan.push({ role: Role.weightsSign, dims: [cout, kh, kw, cin] });
+    else if (l.int8) plan.push({ role: Role.weightsI8, dims: [kh, kw, cin, cout] }, { role: Role.weightScale, dims: [cout] });
+    else plan.push({ role: Role.weightsF32, dims: [kh, kw, cin, cout] });
+    if (l.useBias) plan.push({ role: Role.bias, dims: [cout] });
+  } else if (l.kind === 'quantDense') {
+    if (l.kernelQuantizer === 'stochastic') plan.push({ role: Role.weightsProb, dims: [l.units, 1, 1, cin] });
+    else if (l.kernelQuantizer) plan.push({ role: Role.weightsSign, dims: [l.units, 1, 1, cin] });
+    else plan.push({ role: Role.weightsF32, dims: [cin, l.units] });
+    if (l.useBias) plan.push({ role: Role.bias, dims: [l.units] });
+  } else if (l.kind === 'batchNorm') {
     for (const role of [Role.bnMean, Role.bnVariance, Role.bnBeta, Role.bnGamma]) plan.push({ role, dims: [cin] });
-    plan.push({ role: l.stochastic ? Role.weightsProb : Role.weightsSign, dims: [cout, l.kernel, l.kernel, cin] });
-  } else if (l.quantized) {
-    plan.push({ role: Role.weightsI8, dims: [l.kernel, l.kernel, cin, cout] });
-    plan.push({ role: Role.weightScale, dims: [cout] });
-  } else {
-    plan.push({ role: Role.weightsF32, dims: [l.kernel, l.kernel, cin, cout] });
+  } else if (l.kind === 'scale') {
+    plan.push({ role: Role.scale, dims: [1] });
   }
-  if (l.bias) plan.push({ role: Role.bias, dims: [cout] });
-  if (l.scaled) plan.push({ role: Role.sreluScale, dims: [1] });
   return plan;
 }
 
-/** The version a file of this spec is stamped with: the lowest that describes it (see FORMAT_MINOR). */
-export function formatVersionFor(spec: ModelSpec): { major: number; minor: number } {
-  return { major: FORMAT_MAJOR, minor: spec.layers.some((l) => l.bias) ? 1 : 0 };
+/** The version a writer stamps: the current one (2.0 files are written; 1.x files are read). */
+export function formatVersion(): { major: number; minor: number } {
+  return { major: FORMAT_MAJOR, minor: FORMAT_MINOR };
 }
 
 /** Bytes a layer takes in the payload (without alignment padding). */
-export function layerPayloadBytes(shape: LayerShape): number {
-  return layerTensorPlan(shape).reduce((n, t) => n + tensorByteLength(ROLE_DTYPE[t.role], t.dims), 0);
+export function layerPayloadBytes(s: LayerShape): number {
+  return layerTensorPlan(s).reduce((n, t) => n + tensorByteLength(ROLE_DTYPE[t.role], t.dims), 0);
+}
+
+/** Float convs on the image that can ship as int8 (their output is only ever binarized). */
+function int8Eligible(graph: ModelGraph): Set<string> {
+  const out = new Set<string>();
+  for (const l of graph.layers) {
+    if (l.kind !== 'quantConv2d' || l.kernelQuantizer || l.inputs[0] !== GRAPH_INPUT) continue;
+    if (l.kernelSize[0] * l.kernelSize[1] * graph.input[2] > GRAPH_LIMITS.maxInt8Taps) continue;
+    if (onlyBinarized(graph, l.name)) out.add(l.name);
+  }
+  return out;
+}
+
+/** The graph with `int8` set on every eligible layer (`auto`), or cleared everywhere (`false`). */
+export function withInt8(graph: ModelGraph, mode: 'auto' | boolean): ModelGraph {
+  if (mode === true) mode = 'auto';
+  const eligible = mode === 'auto' ? int8Eligible(graph) : new Set<string>();
+  return { ...graph, layers: graph.layers.map((l) => (l.kind === 'quantConv2d' ? { ...l, int8: eligible.has(l.name) } : l)) };
 }
 
 export interface ExportOptions {
   /**
-   * Quantize the first layer (u8 image, int8 weights; exact runtime/tfjs parity, faster). Default:
-   * yes whenever the first layer feeds a binary layer (models B, C, S).
+   * Ship float first layers as int8 on a u8 image where that is exact for what follows (their
+   * output is only ever binarized): `auto` (default) or `true` does it wherever possible, `false`
+   * keeps float32 weights.
    */
-  readonly quantizeInput?: boolean;
-}
-
-/** Whether a spec's first layer can be quantized (a float conv feeding a binary conv). */
-export function canQuantizeInput(spec: ModelSpec): boolean {
-  const [first, next] = spec.layers;
-  return first?.kind === 'conv' && !first.binary && next?.kind === 'conv' && next.binary;
+  readonly int8?: 'auto' | boolean;
 }
 
 /** Encodes trained parameters (a checkpoint) as the deployable model. */
-export function modelFromParams(trained: ModelSpec, params: ParamValues, opts: ExportOptions = {}): BnnModel {
-  const quantize = opts.quantizeInput ?? canQuantizeInput(trained);
-  const spec = quantize ? withQuantizedInput(trained) : trained;
+export function modelFromParams(trained: ModelGraph, params: ParamValues, opts: ExportOptions = {}): BnnModel {
+  const graph = withInt8(trained, opts.int8 ?? 'auto');
   const get = (name: string): Float32Array => {
     const v = params.get(name);
-    if (!v) throw new Error(`cannot export ${spec.arch}${spec.k}: parameter ${name} is missing`);
+    if (!v) throw new Error(`cannot export ${graph.name}: parameter ${name} is missing`);
     return v;
   };
-  const layers = layerShapes(spec).map((shape): BnnLayer => {
-    const l = shape.layer;
-    const kernel = get(`${l.name}/kernel`);
-    const bias = l.bias ? { bias: get(`${l.name}/bias`) } : {};
-    if (l.kind === 'dense') return { shape, weightsF32: kernel, ...bias };
-    const [kh, kw, cin, cout] = shape.weights as [number, number, number, number];
-    const scale = l.scaled ? get(`${l.name}/scale`)[0]! : undefined;
-    if (!l.binary && l.quantized) {
-      const { q, scale: weightScale } = quantizeWeightsPerChannel(kernel, cout);
-      return { shape, weightsI8: q, weightScale, ...(scale !== undefined ? { scale } : {}) };
+  const layers = inferShapes(graph).map((s): LayerTensors => {
+    const l = s.layer;
+    const cin = s.inputs[0]![2];
+    if (l.kind === 'batchNorm') {
+      return { mean: get(`${l.name}/moving_mean`), variance: get(`${l.name}/moving_variance`), beta: l.center ? get(`${l.name}/beta`) : new Float32Array(cin), gamma: l.scale ? get(`${l.name}/gamma`) : new Float32Array(cin).fill(1) };
     }
-    if (!l.binary) return { shape, weightsF32: kernel, ...bias, ...(scale !== undefined ? { scale } : {}) };
-    const bn: BatchNormParams = {
-      mean: get(`${l.name}/bn_mean`),
-      variance: get(`${l.name}/bn_variance`),
-      beta: get(`${l.name}/bn_beta`),
-      gamma: new Float32Array(cin).fill(1),
-    };
-    const weights = l.stochastic ? { probabilities: quantizeProbabilities(kernel, kh, kw, cin, cout) } : { signWords: packConvSigns(kernel, kh, kw, cin, cout) };
-    return { shape, bn, ...weights, ...(scale !== undefined ? { scale } : {}) };
+    if (l.kind === 'scale') return { scale: get(`${l.name}/scale`)[0]! };
+    if (l.kind !== 'quantConv2d' && l.kind !== 'quantDense') return {};
+    const kernel = get(`${l.name}/kernel`);
+    const bias = l.useBias ? { bias: get(`${l.name}/bias`) } : {};
+    const [kh, kw] = l.kind === 'quantConv2d' ? l.kernelSize : [1, 1];
+    const cout = l.kind === 'quantConv2d' ? l.filters : l.units;
+    if (l.kernelQuantizer === 'stochastic') return { probabilities: quantizeProbabilities(kernel, kh, kw, cin, cout), ...bias };
+    if (l.kernelQuantizer) return { signWords: packConvSigns(kernel, kh, kw, cin, cout), ...bias };
+    if (l.kind === 'quantConv2d' && l.int8) {
+      const { q, scale } = quantizeWeightsPerChannel(kernel, cout);
+      return { weightsI8: q, weightScale: scale, ...bias };
+    }
+    return { weightsF32: kernel, ...bias };
   });
-  return { spec, version: formatVersionFor(spec), bnEpsilon: BN_EPSILON, layers };
+  return { graph, version: formatVersion(), layers };
 }
 
 /**
@@ -133,66 +146,59 @@ export const RESTORED_BINARY_MAGNITUDE = 0.2;
 
 /**
  * The inverse of modelFromParams: training parameters that export back to this model, for
- * continuing training from a shipped .bnn. Exact for float layers (all of model A); a binary
- * layer restarts from its signs (±RESTORED_BINARY_MAGNITUDE) and batch-norm statistics, a
- * stochastic one from its quantized probabilities (w = 2q/255 − 1), a quantized first conv from
- * its dequantized int8 weights. `exact` says whether every parameter came back bit for bit.
+ * continuing training from a shipped .bnn. Exact for float layers; a binary layer restarts from
+ * its signs (±RESTORED_BINARY_MAGNITUDE), a stochastic one from its quantized probabilities
+ * (w = 2q/255 − 1), an int8 conv from its dequantized weights. `exact` says whether every
+ * parameter came back bit for bit. The graph returned is the training graph (int8 cleared).
  */
-export function paramsFromModel(model: BnnModel): { spec: ModelSpec; params: ParamValues; exact: boolean } {
-  // The training spec: quantization is an export-time flag, not part of the architecture.
-  const spec: ModelSpec = {
-    ...model.spec,
-    layers: model.spec.layers.map((l) => {
-      if (l.kind !== 'conv' || l.quantized === undefined) return l;
-      const { quantized: _, ...trained } = l;
-      return trained;
-    }),
-  };
+export function paramsFromModel(model: BnnModel): { graph: ModelGraph; params: ParamValues; exact: boolean } {
+  const graph = withInt8(model.graph, false);
   const params: ParamValues = new Map();
   let exact = true;
-  for (const layer of model.layers) {
-    const l = layer.shape.layer;
-    if (l.bias) params.set(`${l.name}/bias`, Float32Array.from(layer.bias!));
-    if (l.kind === 'dense') {
-      params.set(`${l.name}/kernel`, Float32Array.from(layer.weightsF32!));
-      continue;
+  inferShapes(graph).forEach((s, i) => {
+    const l = s.layer;
+    const t = model.layers[i]!;
+    const cin = s.inputs[0]![2];
+    const set = (param: string, v: Float32Array) => params.set(`${l.name}/${param}`, Float32Array.from(v));
+    if (l.kind === 'batchNorm') {
+      if (!l.center && t.beta!.some((b) => b !== 0)) throw new RangeError(`layer ${l.name}: β ≠ 0 in a batch norm without center`);
+      if (!l.scale && t.gamma!.some((g) => g !== 1)) throw new RangeError(`layer ${l.name}: γ ≠ 1 in a batch norm without scale`);
+      if (l.center) set('beta', t.beta!);
+      if (l.scale) set('gamma', t.gamma!);
+      set('moving_mean', t.mean!);
+      set('moving_variance', t.variance!);
+      return;
     }
-    const [kh, kw, cin, cout] = layer.shape.weights as [number, number, number, number];
-    if (l.scaled) params.set(`${l.name}/scale`, new Float32Array([layer.scale!]));
-    if (!l.binary) {
-      if (layer.weightsF32) params.set(`${l.name}/kernel`, Float32Array.from(layer.weightsF32));
-      else {
-        exact = false;
-        const q = layer.weightsI8!;
-        const w = new Float32Array(q.length);
-        for (let i = 0; i < q.length; i++) w[i] = q[i]! * layer.weightScale![i % cout]!;
-        params.set(`${l.name}/kernel`, w);
-      }
-      continue;
-    }
+    if (l.kind === 'scale') return void set('scale', new Float32Array([t.scale!]));
+    if (l.kind !== 'quantConv2d' && l.kind !== 'quantDense') return;
+    if (t.bias) set('bias', t.bias);
+    const [kh, kw] = l.kind === 'quantConv2d' ? l.kernelSize : [1, 1];
+    const cout = l.kind === 'quantConv2d' ? l.filters : l.units;
+    if (t.weightsF32) return void set('kernel', t.weightsF32);
     exact = false;
-    const bn = layer.bn!;
-    if (bn.gamma.some((g) => g !== 1)) throw new RangeError(`layer ${l.name}: batch-norm scale γ ≠ 1, which bnn-edge training does not have (the paper's batch norm is centre-only)`);
-    params.set(`${l.name}/bn_beta`, Float32Array.from(bn.beta));
-    params.set(`${l.name}/bn_mean`, Float32Array.from(bn.mean));
-    params.set(`${l.name}/bn_variance`, Float32Array.from(bn.variance));
-    let w: Float32Array;
-    if (layer.probabilities) {
-      const q = layer.probabilities;
-      w = ohwiToHwio(Array.from(q, (v) => (2 * v) / 255 - 1), kh, kw, cin, cout);
-    } else {
-      w = unpackConvSigns(layer.signWords!, kh, kw, cin, cout);
-      for (let i = 0; i < w.length; i++) w[i] = w[i]! * RESTORED_BINARY_MAGNITUDE;
+    if (t.weightsI8) {
+      const w = new Float32Array(t.weightsI8.length);
+      for (let j = 0; j < w.length; j++) w[j] = t.weightsI8[j]! * t.weightScale![j % cout]!;
+      return void set('kernel', w);
     }
-    params.set(`${l.name}/kernel`, w);
-  }
-  return { spec, params, exact };
+    if (t.probabilities) return void set('kernel', ohwiToHwio(Array.from(t.probabilities, (v) => (2 * v) / 255 - 1), kh, kw, cin, cout));
+    const w = unpackConvSigns(t.signWords!, kh, kw, cin, cout);
+    for (let j = 0; j < w.length; j++) w[j] = w[j]! * RESTORED_BINARY_MAGNITUDE;
+    set('kernel', w);
+  });
+  checkParams(graph, params, `model ${graph.name}`);
+  return { graph, params, exact };
+}
+
+/** Names of the parameters of a graph, in order (for messages). */
+export function parameterNames(graph: ModelGraph): string[] {
+  return paramInfos(graph).map((p) => p.name);
 }
 
 /** The values of a decoded layer's tensor of a given role. */
-export function tensorValues(layer: BnnLayer, role: RoleCode): Float32Array | Uint32Array | Uint8Array | Int8Array {
+export function tensorValues(layer: LayerTensors, role: RoleCode, where: string): Float32Array | Uint32Array | Uint8Array | Int8Array {
   const missing = (): never => {
-    throw new Error(`layer ${layer.shape.layer.name} has no ${role} tensor`);
+    throw new Error(`layer ${where} has no ${role} tensor`);
   };
   switch (role) {
     case Role.weightsF32:
@@ -202,14 +208,14 @@ export function tensorValues(layer: BnnLayer, role: RoleCode): Float32Array | Ui
     case Role.weightsProb:
       return layer.probabilities ?? missing();
     case Role.bnMean:
-      return layer.bn?.mean ?? missing();
+      return layer.mean ?? missing();
     case Role.bnVariance:
-      return layer.bn?.variance ?? missing();
+      return layer.variance ?? missing();
     case Role.bnBeta:
-      return layer.bn?.beta ?? missing();
+      return layer.beta ?? missing();
     case Role.bnGamma:
-      return layer.bn?.gamma ?? missing();
-    case Role.sreluScale:
+      return layer.gamma ?? missing();
+    case Role.scale:
       return layer.scale !== undefined ? new Float32Array([layer.scale]) : missing();
     case Role.weightsI8:
       return layer.weightsI8 ?? missing();

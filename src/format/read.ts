@@ -1,61 +1,64 @@
 /**
- * Parses and validates .bnn bytes. Everything is checked before any value is used — magic,
- * version, sizes against declared shapes, offsets inside the file, dimension products without
- * overflow, finite floats, probabilities, padding bits, the checksum — and every rejection is a
- * BnnFormatError with a code and the byte offset of the offending field.
+ * Parses and validates .bnn bytes into a model graph and its tensors. The structure is checked
+ * first — magic, version, sizes, table offsets, every layer record (the graph, rebuilt from the
+ * records alone and validated like any graph, then compared field by field with its canonical
+ * encoding), every tensor record (the tensor the layer needs, in the writer's order, at the
+ * writer's offset), zero padding between tensors — then the checksum, then every value (finite
+ * floats, non-negative variances, positive scales, zero padding bits, batch-norm constants
+ * finite in float32). Every rejection is a BnnFormatError with a code and the byte offset of the
+ * offending field. Version 1.x files go to read_v1.ts and come back as the same kind of model.
  */
-import { layerShapes, modelSpec, withQuantizedInput, type ModelSpec } from '../model/spec.js';
+import { batchNormAffine } from '../model/threshold.js';
+import { defineGraph, GraphError, inferShapes, type ModelGraph } from '../model/graph.js';
 import { crc32 } from './crc32.js';
 import { BnnFormatError, type BnnFormatErrorCode } from './errors.js';
 import {
   alignUp,
-  ARCH_CODES,
-  DType,
   FORMAT_MAJOR,
   HEADER_FIELDS,
   HEADER_SIZE,
+  INPUT_QUANTIZER_CODES,
+  KERNEL_QUANTIZER_CODES,
+  KIND_CODES,
   LAYER_FIELDS,
   LAYER_RECORD_SIZE,
   LayerFlag,
   LIMITS,
   MAGIC,
+  PAD_VALUE_CODES,
   PAYLOAD_ALIGN,
   Role,
   ROLE_DTYPE,
   ROLE_NAMES,
   TENSOR_FIELDS,
   TENSOR_RECORD_SIZE,
+  tensorByteLength,
   wordsPerPixel,
-  type DTypeCode,
   type Field,
   type RoleCode,
 } from './layout.js';
-import { formatVersionFor, layerTensorPlan, type BnnLayer, type BnnModel } from './model.js';
-import { layerRecord } from './write.js';
+import { layerTensorPlan, type BnnModel, type LayerTensors } from './model.js';
+import { parseBnnV1 } from './read_v1.js';
+import { inputIndex, layerRecord } from './write.js';
 
-type Values<F extends readonly Field[]> = Record<F[number]['name'], number>;
+export type RecordOf<F extends readonly Field[]> = { [K in F[number] as K['name']]: K['type'] extends 'name' ? string : number };
 
-function readRecord<F extends readonly Field[]>(view: DataView, base: number, fields: F): Values<F> {
-  const out = {} as Record<string, number>;
+/** Reads one record's fields (a `name` field as raw bytes decoded to a string; see `checkName`). */
+export function readRecord<F extends readonly Field[]>(view: DataView, base: number, fields: F): RecordOf<F> {
+  const out: Record<string, number | string> = {};
   for (const f of fields) {
     const at = base + f.offset;
-    out[f.name] = f.type === 'u8' ? view.getUint8(at) : f.type === 'u16' ? view.getUint16(at, true) : f.type === 'u32' ? view.getUint32(at, true) : view.getFloat32(at, true);
+    if (f.type === 'name') {
+      let s = '';
+      for (let i = 0; i < f.size!; i++) s += String.fromCharCode(view.getUint8(at + i));
+      out[f.name] = s;
+    } else out[f.name] = f.type === 'u8' ? view.getUint8(at) : f.type === 'u16' ? view.getUint16(at, true) : f.type === 'u32' ? view.getUint32(at, true) : view.getFloat32(at, true);
   }
-  return out as Values<F>;
+  return out as RecordOf<F>;
 }
 
-function offsetOf(fields: readonly Field[], name: string): number {
+export function offsetOf(fields: readonly Field[], name: string): number {
   return fields.find((f) => f.name === name)!.offset;
-}
-
-interface TensorRef {
-  readonly layer: number;
-  readonly role: RoleCode;
-  readonly dtype: DTypeCode;
-  readonly dims: number[];
-  readonly offset: number;
-  readonly byteLength: number;
-  readonly record: number;
 }
 
 export interface ParseOptions {
@@ -63,172 +66,247 @@ export interface ParseOptions {
   readonly source?: string;
 }
 
-export function parseBnn(input: Uint8Array | ArrayBuffer, opts: ParseOptions = {}): BnnModel {
-  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
-  const fail = (code: BnnFormatErrorCode, offset: number, msg: string): never => {
+export type Fail = (code: BnnFormatErrorCode, offset: number, msg: string) => never;
+
+/** The bytes of a .bnn given as a Uint8Array (a Node Buffer included), ArrayBuffer or DataView. */
+function asBytes(input: unknown): Uint8Array {
+  if (input instanceof Uint8Array) return input;
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  throw new TypeError(`parseBnn takes the file's bytes (Uint8Array, ArrayBuffer or DataView), got ${input === null ? 'null' : typeof input}`);
+}
+
+export function parseBnn(input: Uint8Array | ArrayBuffer | DataView, opts: ParseOptions = {}): BnnModel {
+  const bytes = asBytes(input);
+  const fail: Fail = (code, offset, msg) => {
     throw new BnnFormatError(code, offset, msg, opts.source);
   };
-  if (bytes.length < HEADER_SIZE) fail('TRUNCATED', bytes.length, `file is ${bytes.length} bytes, shorter than the ${HEADER_SIZE}-byte header`);
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (bytes[i] !== MAGIC[i]) fail('BAD_MAGIC', i, 'not a .bnn file (magic bytes differ)');
-  }
+  if (bytes.length < 12) fail('TRUNCATED', bytes.length, `file is ${bytes.length} bytes, too short for a .bnn header`);
+  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) fail('BAD_MAGIC', i, 'not a .bnn file (magic bytes differ)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const major = view.getUint16(8, true);
+  if (major === 1) return parseBnnV1(bytes, view, fail);
+  if (major !== FORMAT_MAJOR) fail('BAD_VERSION', 8, `format version ${major}.${view.getUint16(10, true)} is not supported (this reader reads 1.x and ${FORMAT_MAJOR}.x)`);
+  return parseBnnV2(bytes, view, fail);
+}
+
+/** A NUL-padded ASCII name: the characters before the first NUL, checked; the rest must be NUL. */
+function checkName(raw: string, at: number, what: string, fail: Fail): string {
+  const end = raw.indexOf('\0');
+  const name = end < 0 ? raw : raw.slice(0, end);
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) fail('BAD_VALUE', at, `${what} ${JSON.stringify(name)} must be 1 or more of A–Z a–z 0–9 _ . -`);
+  if (end >= 0 && /[^\0]/.test(raw.slice(end))) fail('BAD_VALUE', at + end, `${what}: bytes after its terminating NUL must be 0`);
+  return name;
+}
+
+function parseBnnV2(bytes: Uint8Array, view: DataView, fail: Fail): BnnModel {
+  if (bytes.length < HEADER_SIZE) fail('TRUNCATED', bytes.length, `file is ${bytes.length} bytes, shorter than the ${HEADER_SIZE}-byte header`);
   const h = readRecord(view, 0, HEADER_FIELDS);
   const at = (name: string) => offsetOf(HEADER_FIELDS, name);
-  if (h.versionMajor !== FORMAT_MAJOR) fail('BAD_VERSION', at('versionMajor'), `format version ${h.versionMajor}.${h.versionMinor} is not supported (this reader reads ${FORMAT_MAJOR}.x)`);
   if (h.headerBytes !== HEADER_SIZE) fail('BAD_HEADER', at('headerBytes'), `header size ${h.headerBytes}, expected ${HEADER_SIZE}`);
   if (h.fileBytes > LIMITS.maxFileBytes) fail('LIMIT_EXCEEDED', at('fileBytes'), `declared size ${h.fileBytes} exceeds the ${LIMITS.maxFileBytes}-byte limit`);
   if (bytes.length < h.fileBytes) fail('TRUNCATED', bytes.length, `file is ${bytes.length} bytes, header declares ${h.fileBytes}`);
   if (bytes.length > h.fileBytes) fail('SIZE_MISMATCH', at('fileBytes'), `file is ${bytes.length} bytes, header declares ${h.fileBytes} (trailing data)`);
-  const crcAt = at('crc32');
-  const actualCrc = crc32(bytes, crcAt + 4);
-  if (actualCrc !== h.crc32) fail('BAD_CHECKSUM', crcAt, `checksum mismatch: stored ${hex(h.crc32)}, computed ${hex(actualCrc)} — the file is corrupt`);
-  for (const r of ['reserved0', 'reserved1', 'reserved2'] as const) if (h[r] !== 0) fail('BAD_HEADER', at(r), `reserved header field ${r} is ${h[r]}, expected 0`);
-  if (h.arch >= ARCH_CODES.length) fail('BAD_ARCH', at('arch'), `unknown architecture code ${h.arch}`);
-  if (h.k < 1 || h.k > 4096) fail('BAD_ARCH', at('k'), `K = ${h.k} is out of range 1..4096`);
-  let spec: ModelSpec = modelSpec(ARCH_CODES[h.arch]!, h.k);
-  // The one variation a file may choose: a quantized (integer) first layer.
-  const firstFlagsAt = HEADER_SIZE + offsetOf(LAYER_FIELDS, 'flags');
-  if (h.layerCount >= 1 && bytes.length >= firstFlagsAt + 1 && (bytes[firstFlagsAt]! & LayerFlag.QUANTIZED) !== 0) {
-    try {
-      spec = withQuantizedInput(spec);
-    } catch (e) {
-      fail('SHAPE_MISMATCH', firstFlagsAt, (e as Error).message);
-    }
-  }
-  const needed = formatVersionFor(spec);
-  if (h.versionMinor < needed.minor) fail('BAD_VERSION', at('versionMinor'), `architecture ${spec.arch} needs format ${needed.major}.${needed.minor}, the file declares ${h.versionMajor}.${h.versionMinor}`);
-  const expectHeader = (name: 'inputHeight' | 'inputWidth' | 'inputChannels' | 'classes', want: number) => {
-    if (h[name] !== want) fail('SHAPE_MISMATCH', at(name), `${name} is ${h[name]}, architecture ${spec.arch} expects ${want}`);
-  };
-  expectHeader('inputHeight', spec.input[0]);
-  expectHeader('inputWidth', spec.input[1]);
-  expectHeader('inputChannels', spec.input[2]);
-  expectHeader('classes', spec.classes);
-  if (!Number.isFinite(h.bnEpsilon) || h.bnEpsilon <= 0) fail('BAD_VALUE', at('bnEpsilon'), `batch-norm epsilon ${h.bnEpsilon} is not a positive finite number`);
-
-  const shapes = layerShapes(spec);
-  if (h.layerCount !== shapes.length) fail('SHAPE_MISMATCH', at('layerCount'), `${h.layerCount} layers, architecture ${spec.arch} has ${shapes.length}`);
+  if (h.layerCount < 1 || h.layerCount > LIMITS.maxLayers) fail('LIMIT_EXCEEDED', at('layerCount'), `${h.layerCount} layers (allowed 1..${LIMITS.maxLayers})`);
   if (h.tensorCount > LIMITS.maxTensors) fail('LIMIT_EXCEEDED', at('tensorCount'), `${h.tensorCount} tensors exceed the limit of ${LIMITS.maxTensors}`);
   const tensorTableOffset = HEADER_SIZE + LAYER_RECORD_SIZE * h.layerCount;
-  const payloadOffset = alignUp(tensorTableOffset + TENSOR_RECORD_SIZE * h.tensorCount, PAYLOAD_ALIGN);
+  const tableEnd = tensorTableOffset + TENSOR_RECORD_SIZE * h.tensorCount;
+  const payloadOffset = alignUp(tableEnd, PAYLOAD_ALIGN);
   if (h.layerTableOffset !== HEADER_SIZE) fail('BAD_HEADER', at('layerTableOffset'), `layer table at ${h.layerTableOffset}, expected ${HEADER_SIZE}`);
   if (h.tensorTableOffset !== tensorTableOffset) fail('BAD_HEADER', at('tensorTableOffset'), `tensor table at ${h.tensorTableOffset}, expected ${tensorTableOffset}`);
   if (h.payloadOffset !== payloadOffset || payloadOffset > h.fileBytes) fail('BAD_HEADER', at('payloadOffset'), `payload at ${h.payloadOffset}, expected ${payloadOffset} within ${h.fileBytes} bytes`);
+  const modelName = checkName(h.modelName, at('modelName'), 'model name', fail);
 
-  // Layer records must describe exactly the architecture's layers.
-  shapes.forEach((s, i) => {
-    const base = HEADER_SIZE + i * LAYER_RECORD_SIZE;
-    const got = readRecord(view, base, LAYER_FIELDS);
-    const want = layerRecord(s);
-    for (const f of LAYER_FIELDS) {
-      const name = f.name as keyof typeof want;
-      if (got[name] !== want[name]) fail('SHAPE_MISMATCH', base + f.offset, `layer ${i} (${s.layer.name}): ${f.name} is ${got[name]}, architecture ${spec.arch}${spec.k} expects ${want[name]}`);
-    }
-  });
+  const graph = readGraph(view, h, modelName, fail);
+  const shapes = inferShapes(graph);
 
-  // Tensor records: each must be one the layer's plan calls for, with the planned dims, inside
-  // the payload, exactly as long as its dims imply, and not overlapping another.
-  const plans = shapes.map(layerTensorPlan);
-  const refs = new Map<string, TensorRef>();
-  for (let i = 0; i < h.tensorCount; i++) {
+  // Tensor records: exactly the planned tensors, in the writer's order and at its offsets.
+  const plan = shapes.flatMap((s, layer) => layerTensorPlan(s).map((t) => ({ ...t, layer })));
+  if (h.tensorCount !== plan.length) fail('SHAPE_MISMATCH', at('tensorCount'), `${h.tensorCount} tensor records, the graph's layers need ${plan.length}`);
+  let cursor = payloadOffset;
+  const refs: { offset: number; byteLength: number; role: RoleCode; layer: number }[] = [];
+  plan.forEach((p, i) => {
     const base = tensorTableOffset + i * TENSOR_RECORD_SIZE;
     const t = readRecord(view, base, TENSOR_FIELDS);
     const fAt = (name: string) => base + offsetOf(TENSOR_FIELDS, name);
-    if (t.layer >= h.layerCount) fail('BAD_TENSOR', fAt('layer'), `tensor ${i} names layer ${t.layer}, file has ${h.layerCount}`);
-    if (!(t.role in ROLE_NAMES)) fail('BAD_TENSOR', fAt('role'), `tensor ${i} has unknown role ${t.role}`);
-    const role = t.role as RoleCode;
-    const planned = plans[t.layer]!.find((p) => p.role === role);
-    if (!planned) fail('BAD_TENSOR', fAt('role'), `tensor ${i}: layer ${t.layer} (${shapes[t.layer]!.layer.name}) has no ${ROLE_NAMES[role]} tensor`);
-    if (t.dtype !== ROLE_DTYPE[role]) fail('BAD_TENSOR', fAt('dtype'), `tensor ${i} (${ROLE_NAMES[role]}) has dtype ${t.dtype}, expected ${ROLE_DTYPE[role]}`);
-    if (t.reserved !== 0) fail('BAD_TENSOR', fAt('reserved'), `tensor ${i}: reserved field is ${t.reserved}, expected 0`);
+    const what = `tensor ${i} (${ROLE_NAMES[p.role]} of layer ${shapes[p.layer]!.layer.name})`;
+    if (t.layer !== p.layer) fail('BAD_TENSOR', fAt('layer'), `tensor ${i} names layer ${t.layer}, expected ${p.layer} (records follow layer order, then each layer's tensors in order)`);
+    if (t.role !== p.role) fail('BAD_TENSOR', fAt('role'), `tensor ${i} has role ${t.role}${t.role in ROLE_NAMES ? ` (${ROLE_NAMES[t.role as RoleCode]})` : ''}, layer ${shapes[p.layer]!.layer.name} needs ${ROLE_NAMES[p.role]} (${p.role}) here`);
+    if (t.dtype !== ROLE_DTYPE[p.role]) fail('BAD_TENSOR', fAt('dtype'), `${what} has dtype ${t.dtype}, expected ${ROLE_DTYPE[p.role]}`);
+    if (t.reserved0 !== 0 || t.reserved1 !== 0) fail('BAD_TENSOR', fAt(t.reserved0 !== 0 ? 'reserved0' : 'reserved1'), `${what}: reserved fields must be 0`);
+    if (t.ndim !== p.dims.length) fail('SHAPE_MISMATCH', fAt('ndim'), `${what} has ${t.ndim} dimensions, expected ${p.dims.length}`);
     const dims = [t.dim0, t.dim1, t.dim2, t.dim3];
-    if (t.ndim < 1 || t.ndim > 4) fail('BAD_TENSOR', fAt('ndim'), `tensor ${i} has ${t.ndim} dimensions (1–4 allowed)`);
     for (let d = 0; d < 4; d++) {
-      if (dims[d]! < 1 || dims[d]! > LIMITS.maxDim) fail('LIMIT_EXCEEDED', fAt(`dim${d}`), `tensor ${i}: dimension ${d} is ${dims[d]} (allowed 1..${LIMITS.maxDim})`);
-      if (d >= t.ndim && dims[d] !== 1) fail('BAD_TENSOR', fAt(`dim${d}`), `tensor ${i}: unused dimension ${d} is ${dims[d]}, expected 1`);
+      const want = d < p.dims.length ? p.dims[d]! : 1;
+      if (dims[d] !== want) fail('SHAPE_MISMATCH', fAt(`dim${d}`), `${what}: dimension ${d} is ${dims[d]}, expected ${want} (shape [${p.dims.join(', ')}])`);
     }
-    const used = dims.slice(0, t.ndim);
-    const want = planned!.dims;
-    if (used.length !== want.length || used.some((d, k) => d !== want[k])) {
-      fail('SHAPE_MISMATCH', fAt('dim0'), `tensor ${i} (${ROLE_NAMES[role]} of ${shapes[t.layer]!.layer.name}) has shape [${used.join(', ')}], expected [${want.join(', ')}]`);
+    const expected = tensorByteLength(ROLE_DTYPE[p.role], p.dims);
+    if (expected > LIMITS.maxTensorBytes) fail('LIMIT_EXCEEDED', fAt('byteLength'), `${what} would take ${expected} bytes (limit ${LIMITS.maxTensorBytes})`);
+    if (t.byteLength !== expected) fail('SIZE_MISMATCH', fAt('byteLength'), `${what} is ${t.byteLength} bytes, its shape needs ${expected}`);
+    if (t.offset !== cursor) fail('BAD_TENSOR', fAt('offset'), `${what} data at ${t.offset}, expected ${cursor} (each tensor follows the previous one, ${PAYLOAD_ALIGN}-byte aligned)`);
+    if (t.offset + t.byteLength > h.fileBytes) fail('TENSOR_OUT_OF_BOUNDS', fAt('offset'), `${what} data [${t.offset}, ${t.offset + t.byteLength}) runs past the end of the file (${h.fileBytes} bytes)`);
+    refs.push({ offset: t.offset, byteLength: t.byteLength, role: p.role, layer: p.layer });
+    cursor = alignUp(t.offset + t.byteLength, PAYLOAD_ALIGN);
+  });
+  if (cursor !== h.fileBytes) fail('SIZE_MISMATCH', at('fileBytes'), `the tensors end at ${cursor}, the header declares ${h.fileBytes} bytes`);
+  // Gaps (tensor table end → payload, and alignment padding after each tensor) are zero.
+  const gaps: [number, number][] = [[tableEnd, payloadOffset], ...refs.map((r): [number, number] => [r.offset + r.byteLength, alignUp(r.offset + r.byteLength, PAYLOAD_ALIGN)])];
+  for (const [lo, hi] of gaps) for (let j = lo; j < hi; j++) if (bytes[j] !== 0) fail('BAD_VALUE', j, `padding byte at ${j} is ${bytes[j]}, must be 0`);
+
+  const crcAt = at('crc32');
+  const actualCrc = crc32(bytes, crcAt + 4);
+  if (actualCrc !== h.crc32) fail('BAD_CHECKSUM', crcAt, `checksum mismatch: stored ${hex(h.crc32)}, computed ${hex(actualCrc)} — the file is corrupt`);
+
+  const layers = decodeTensors(view, bytes, shapes, refs, fail);
+  return { graph, version: { major: h.versionMajor, minor: h.versionMinor }, layers };
+}
+
+/**
+ * The graph from the layer records: the fields each kind uses become graph JSON, defineGraph
+ * validates it (any GraphError becomes BAD_GRAPH at that layer's record), and every record must
+ * equal the canonical record of the layer it describes (unused fields 0, output shape as inferred).
+ */
+function readGraph(view: DataView, h: RecordOf<typeof HEADER_FIELDS>, modelName: string, fail: Fail): ModelGraph {
+  const names: string[] = [];
+  const layersJson: Record<string, unknown>[] = [];
+  const recordAt = (i: number) => HEADER_SIZE + i * LAYER_RECORD_SIZE;
+  for (let i = 0; i < h.layerCount; i++) {
+    const base = recordAt(i);
+    const r = readRecord(view, base, LAYER_FIELDS);
+    const fAt = (name: string) => base + offsetOf(LAYER_FIELDS, name);
+    const kind = KIND_CODES[r.kind - 1];
+    if (!kind) fail('BAD_GRAPH', fAt('kind'), `layer ${i}: unknown kind code ${r.kind} (1–${KIND_CODES.length})`);
+    const name = checkName(r.layerName, fAt('layerName'), `layer ${i}: name`, fail);
+    const input = (field: 'input0' | 'input1'): string => {
+      const j = r[field];
+      if (j > i) fail('BAD_GRAPH', fAt(field), `layer ${i} (${name}): ${field} is ${j}, but only the image (0) and layers before it (1..${i}) may be read`);
+      return j === 0 ? 'input' : names[j - 1]!;
+    };
+    if (r.inputCount !== (kind === 'add' ? 2 : 1)) fail('BAD_GRAPH', fAt('inputCount'), `layer ${i} (${name}): inputCount is ${r.inputCount}, a ${kind} layer has ${kind === 'add' ? 2 : 1}`);
+    const json: Record<string, unknown> = { kind, name, inputs: kind === 'add' ? [input('input0'), input('input1')] : [input('input0')] };
+    const same = (r.flags & LayerFlag.SAME) !== 0;
+    const code = <T>(codes: readonly T[], field: 'inputQuantizer' | 'kernelQuantizer' | 'padValue'): T => {
+      if (r[field] >= codes.length) fail('BAD_GRAPH', fAt(field), `layer ${i} (${name}): unknown ${field} code ${r[field]}`);
+      return codes[r[field]]!;
+    };
+    if (kind === 'quantConv2d' || kind === 'quantDense') {
+      json['inputQuantizer'] = code(INPUT_QUANTIZER_CODES, 'inputQuantizer');
+      json['kernelQuantizer'] = code(KERNEL_QUANTIZER_CODES, 'kernelQuantizer');
+      json['useBias'] = (r.flags & LayerFlag.USE_BIAS) !== 0;
+      json[kind === 'quantConv2d' ? 'filters' : 'units'] = r.units;
     }
-    // Dims are ≤ 2^16 and now equal the planned shape, so this product is exact.
-    const expected = role === Role.weightsSign ? want[0]! * want[1]! * want[2]! * wordsPerPixel(want[3]!) * 4 : want.reduce((a, b) => a * b, 1) * (t.dtype === DType.f32 ? 4 : 1);
-    if (expected > LIMITS.maxTensorBytes) fail('LIMIT_EXCEEDED', fAt('byteLength'), `tensor ${i} would take ${expected} bytes (limit ${LIMITS.maxTensorBytes})`);
-    if (t.byteLength !== expected) fail('SIZE_MISMATCH', fAt('byteLength'), `tensor ${i} (${ROLE_NAMES[role]}) is ${t.byteLength} bytes, its shape needs ${expected}`);
-    if (t.offset % PAYLOAD_ALIGN !== 0) fail('BAD_TENSOR', fAt('offset'), `tensor ${i} data at ${t.offset} is not ${PAYLOAD_ALIGN}-byte aligned`);
-    if (t.offset < payloadOffset || t.offset + t.byteLength > h.fileBytes) {
-      fail('TENSOR_OUT_OF_BOUNDS', fAt('offset'), `tensor ${i} data [${t.offset}, ${t.offset + t.byteLength}) is outside the payload [${payloadOffset}, ${h.fileBytes})`);
+    if (kind === 'quantConv2d') {
+      Object.assign(json, { kernelSize: [r.kernelH, r.kernelW], strides: [r.strideH, r.strideW], padding: same ? 'same' : 'valid', padValue: code(PAD_VALUE_CODES, 'padValue'), int8: (r.flags & LayerFlag.INT8) !== 0 });
+    } else if (kind === 'maxPool2d' || kind === 'avgPool2d') {
+      Object.assign(json, { poolSize: [r.kernelH, r.kernelW], strides: [r.strideH, r.strideW], padding: same ? 'same' : 'valid' });
+    } else if (kind === 'batchNorm') {
+      Object.assign(json, { center: (r.flags & LayerFlag.CENTER) !== 0, scale: (r.flags & LayerFlag.SCALE) !== 0, epsilon: r.epsilon });
+    } else if (kind === 'scale') {
+      json['init'] = r.scaleInit;
     }
-    const key = `${t.layer}:${role}`;
-    if (refs.has(key)) fail('DUPLICATE_TENSOR', fAt('role'), `tensor ${i} repeats ${ROLE_NAMES[role]} of layer ${t.layer}`);
-    refs.set(key, { layer: t.layer, role, dtype: t.dtype as DTypeCode, dims: used, offset: t.offset, byteLength: t.byteLength, record: base });
+    names.push(name);
+    layersJson.push(json);
   }
-  plans.forEach((plan, layer) => {
-    for (const p of plan) {
-      if (!refs.has(`${layer}:${p.role}`)) fail('MISSING_TENSOR', tensorTableOffset, `layer ${layer} (${shapes[layer]!.layer.name}) lacks its ${ROLE_NAMES[p.role]} tensor`);
+  let graph: ModelGraph;
+  try {
+    graph = defineGraph({ name: modelName, input: [h.inputHeight, h.inputWidth, h.inputChannels], classes: h.classes, layers: layersJson });
+  } catch (e) {
+    if (!(e instanceof GraphError)) throw e;
+    const i = e.layer === undefined ? -1 : names.indexOf(e.layer);
+    return fail('BAD_GRAPH', i < 0 ? offsetOf(HEADER_FIELDS, 'layerCount') : recordAt(i), `invalid model graph: ${e.message}`);
+  }
+  // Canonical records: what the layer's own record must be, field by field.
+  const index = inputIndex(graph);
+  inferShapes(graph).forEach((s, i) => {
+    const got = readRecord(view, recordAt(i), LAYER_FIELDS) as Record<string, number | string>;
+    const want = layerRecord(s, index);
+    for (const f of LAYER_FIELDS) {
+      const g = f.type === 'name' ? (got[f.name] as string).replace(/\0+$/, '') : got[f.name];
+      if (f.type === 'f32' ? !Object.is(Math.fround(want[f.name] as number), g) : g !== want[f.name]) {
+        fail(f.name.startsWith('out') ? 'SHAPE_MISMATCH' : 'BAD_GRAPH', recordAt(i) + f.offset, `layer ${i} (${s.layer.name}): ${f.name} is ${JSON.stringify(g)}, expected ${JSON.stringify(want[f.name])} for this ${s.layer.kind} layer`);
+      }
     }
   });
-  const sorted = [...refs.values()].sort((a, b) => a.offset - b.offset);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!;
-    if (sorted[i]!.offset < prev.offset + prev.byteLength) fail('BAD_TENSOR', sorted[i]!.record + offsetOf(TENSOR_FIELDS, 'offset'), `tensor data at ${sorted[i]!.offset} overlaps the tensor at ${prev.offset}`);
-  }
+  return graph;
+}
 
-  // Decode values, checking each one.
-  const f32 = (ref: TensorRef, check?: (v: number) => boolean, what = 'a finite number'): Float32Array => {
+function decodeTensors(view: DataView, bytes: Uint8Array, shapes: ReturnType<typeof inferShapes>, refs: { offset: number; byteLength: number; role: RoleCode; layer: number }[], fail: Fail): LayerTensors[] {
+  const f32 = (ref: (typeof refs)[number], check?: (v: number) => boolean, what = 'a finite number'): Float32Array => {
     const out = new Float32Array(ref.byteLength / 4);
     for (let j = 0; j < out.length; j++) {
       const v = view.getFloat32(ref.offset + 4 * j, true);
-      if (!Number.isFinite(v) || (check && !check(v))) fail('BAD_VALUE', ref.offset + 4 * j, `${ROLE_NAMES[ref.role]} of layer ${ref.layer}: element ${j} is ${v}, expected ${what}`);
+      if (!Number.isFinite(v) || (check && !check(v))) fail('BAD_VALUE', ref.offset + 4 * j, `${ROLE_NAMES[ref.role]} of layer ${shapes[ref.layer]!.layer.name}: element ${j} is ${v}, expected ${what}`);
       out[j] = v;
     }
     return out;
   };
-  const layers: BnnLayer[] = shapes.map((shape, i) => {
-    const ref = (role: RoleCode) => refs.get(`${i}:${role}`);
-    const l = shape.layer;
-    const layer: { -readonly [K in keyof BnnLayer]: BnnLayer[K] } = { shape };
-    const w = ref(Role.weightsF32);
-    if (w) layer.weightsF32 = f32(w);
-    const s = ref(Role.weightsSign);
-    if (s) {
-      const [cout, kh, kw, cin] = s.dims as [number, number, number, number];
-      const wpp = wordsPerPixel(cin);
-      const words = new Uint32Array(cout * kh * kw * wpp);
-      const padMask = cin % 32 === 0 ? 0 : ~((1 << cin % 32) - 1) >>> 0;
-      for (let j = 0; j < words.length; j++) {
-        const v = view.getUint32(s.offset + 4 * j, true);
-        if (padMask && j % wpp === wpp - 1 && (v & padMask) !== 0) fail('BAD_VALUE', s.offset + 4 * j, `weightsSign of layer ${i}: padding bits above channel ${cin} are set in word ${j}`);
-        words[j] = v;
+  const layers: Record<string, unknown>[] = shapes.map(() => ({}));
+  for (const ref of refs) {
+    const layer = layers[ref.layer]!;
+    const s = shapes[ref.layer]!;
+    switch (ref.role) {
+      case Role.weightsF32:
+        layer['weightsF32'] = f32(ref);
+        break;
+      case Role.weightsSign: {
+        const cin = s.inputs[0]![2];
+        const wpp = wordsPerPixel(cin);
+        const words = new Uint32Array(ref.byteLength / 4);
+        const padMask = cin % 32 === 0 ? 0 : ~((1 << cin % 32) - 1) >>> 0;
+        for (let j = 0; j < words.length; j++) {
+          const v = view.getUint32(ref.offset + 4 * j, true);
+          if (padMask && j % wpp === wpp - 1 && (v & padMask) !== 0) fail('BAD_VALUE', ref.offset + 4 * j, `weightsSign of layer ${s.layer.name}: padding bits above channel ${cin} are set in word ${j}`);
+          words[j] = v;
+        }
+        layer['signWords'] = words;
+        break;
       }
-      layer.signWords = words;
+      case Role.weightsProb:
+        // Copies (a Node Buffer's slice() would alias the file's memory).
+        layer['probabilities'] = Uint8Array.prototype.slice.call(bytes, ref.offset, ref.offset + ref.byteLength);
+        break;
+      case Role.weightsI8:
+        layer['weightsI8'] = new Int8Array(bytes.buffer, bytes.byteOffset + ref.offset, ref.byteLength).slice();
+        break;
+      case Role.weightScale:
+        layer['weightScale'] = f32(ref, (v) => v > 0, 'a positive scale');
+        break;
+      case Role.bnMean:
+        layer['mean'] = f32(ref);
+        break;
+      case Role.bnVariance:
+        layer['variance'] = f32(ref, (v) => v >= 0, 'a variance ≥ 0');
+        break;
+      case Role.bnBeta:
+        layer['beta'] = f32(ref);
+        break;
+      case Role.bnGamma:
+        layer['gamma'] = f32(ref);
+        break;
+      case Role.scale:
+        layer['scale'] = f32(ref)[0]!;
+        break;
+      case Role.bias:
+        layer['bias'] = f32(ref);
+        break;
     }
-    const p = ref(Role.weightsProb);
-    // Copies (a Node Buffer's slice() would alias the file's memory).
-    if (p) layer.probabilities = Uint8Array.prototype.slice.call(bytes, p.offset, p.offset + p.byteLength);
-    const q = ref(Role.weightsI8);
-    if (q) layer.weightsI8 = new Int8Array(bytes.buffer, bytes.byteOffset + q.offset, q.byteLength).slice();
-    const qs = ref(Role.weightScale);
-    if (qs) layer.weightScale = f32(qs, (v) => v > 0, 'a positive scale');
-    if (l.kind === 'conv' && l.binary) {
-      layer.bn = {
-        mean: f32(ref(Role.bnMean)!),
-        variance: f32(ref(Role.bnVariance)!, (v) => v >= 0, 'a variance ≥ 0'),
-        beta: f32(ref(Role.bnBeta)!),
-        gamma: f32(ref(Role.bnGamma)!),
-      };
+  }
+  shapes.forEach((s, i) => {
+    const l = s.layer;
+    if (l.kind !== 'batchNorm') return;
+    const t = layers[i] as LayerTensors;
+    if (!l.center && t.beta!.some((v) => v !== 0)) fail('BAD_VALUE', refs.find((r) => r.layer === i && r.role === Role.bnBeta)!.offset, `batch norm ${l.name} has no CENTER flag, so its β must be 0`);
+    if (!l.scale && t.gamma!.some((v) => v !== 1)) fail('BAD_VALUE', refs.find((r) => r.layer === i && r.role === Role.bnGamma)!.offset, `batch norm ${l.name} has no SCALE flag, so its γ must be 1`);
+    try {
+      batchNormAffine(t.mean!, t.variance!, t.beta!, t.gamma!, l.epsilon);
+    } catch (e) {
+      fail('BAD_VALUE', refs.find((r) => r.layer === i && r.role === Role.bnMean)!.offset, `batch norm ${l.name}: ${(e as Error).message}`);
     }
-    const sc = ref(Role.sreluScale);
-    if (sc) layer.scale = f32(sc)[0]!;
-    const b = ref(Role.bias);
-    if (b) layer.bias = f32(b);
-    return layer;
   });
-  return { spec, version: { major: h.versionMajor, minor: h.versionMinor }, bnEpsilon: h.bnEpsilon, layers };
+  return layers as LayerTensors[];
 }
 
-function hex(n: number): string {
+export function hex(n: number): string {
   return '0x' + n.toString(16).padStart(8, '0');
 }
+

@@ -1,8 +1,55 @@
+/**
+ * A graph's training parameters: names, shapes and initial values. Names are `layer/param`:
+ * `conv2/kernel` (HWIO; dense [in, out]), `conv2/bias`, `bn2/beta`, `bn2/gamma`,
+ * `bn2/moving_mean`, `bn2/moving_variance`, `scale2/scale`. The order of paramInfos is the order
+ * of checkpoints, flat training vectors and the initializer's random draws.
+ */
 import { Rng } from '../util/rng.js';
-import { layerShapes, paramInfos, SRELU_INIT, type ModelSpec } from './spec.js';
+import { inferShapes, type Layer, type ModelGraph } from './graph.js';
 
-/** Host-side parameter values by name (see paramInfos for names and shapes). */
+/** Host-side parameter values by name. */
 export type ParamValues = Map<string, Float32Array>;
+
+export interface ParamInfo {
+  readonly name: string;
+  readonly layer: string;
+  readonly shape: readonly number[];
+  /** Updated by the optimizer (false for batch-norm moving statistics). */
+  readonly trainable: boolean;
+}
+
+export function paramInfos(graph: ModelGraph): ParamInfo[] {
+  const infos: ParamInfo[] = [];
+  const p = (layer: Layer, param: string, shape: number[], trainable = true) => infos.push({ name: `${layer.name}/${param}`, layer: layer.name, shape, trainable });
+  for (const s of inferShapes(graph)) {
+    const l = s.layer;
+    const cin = s.inputs[0]![2];
+    if (l.kind === 'quantConv2d') {
+      p(l, 'kernel', [l.kernelSize[0], l.kernelSize[1], cin, l.filters]);
+      if (l.useBias) p(l, 'bias', [l.filters]);
+    } else if (l.kind === 'quantDense') {
+      p(l, 'kernel', [cin, l.units]);
+      if (l.useBias) p(l, 'bias', [l.units]);
+    } else if (l.kind === 'batchNorm') {
+      if (l.center) p(l, 'beta', [cin]);
+      if (l.scale) p(l, 'gamma', [cin]);
+      p(l, 'moving_mean', [cin], false);
+      p(l, 'moving_variance', [cin], false);
+    } else if (l.kind === 'scale') {
+      p(l, 'scale', []);
+    }
+  }
+  return infos;
+}
+
+/** Number of float32 values of all parameters (the "float32 weights" size is 4× this). */
+export function floatParamCount(graph: ModelGraph): number {
+  return paramInfos(graph).reduce((n, p) => n + size(p.shape), 0);
+}
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
 
 function truncatedNormal(n: number, std: number, rng: Rng): Float32Array {
   const a = new Float32Array(n);
@@ -23,54 +70,57 @@ function normalizeColumns(w: Float32Array, cols: number): void {
 
 /**
  * Initial parameters, as in the paper's code: float convs truncated-normal(0.1) scaled to unit
- * norm per filter; binary convs truncated-normal(0.2) (their sign is what matters); the dense
- * layer normal with unit-norm columns; batch norm shift 0, moving mean 0, variance 1; SReLU 0.05;
- * biases (model R) 0.
+ * norm per filter; binary kernels truncated-normal(0.2) (their sign is what matters); float dense
+ * layers normal with unit-norm columns; batch norm β 0, γ 1, moving mean 0, variance 1; scale
+ * layers their `init`; biases 0. Only kernels draw random numbers, in layer order.
  */
-export function initParams(spec: ModelSpec, seed: number): ParamValues {
+export function initParams(graph: ModelGraph, seed: number): ParamValues {
   const rng = new Rng(seed);
-  const shapes = new Map(layerShapes(spec).map((s) => [s.layer.name, s]));
+  const layers = new Map(graph.layers.map((l) => [l.name, l]));
   const values: ParamValues = new Map();
-  for (const p of paramInfos(spec)) {
-    const size = p.shape.reduce((a, b) => a * b, 1);
-    const [layerName, kind] = p.name.split('/') as [string, string];
-    const layer = shapes.get(layerName)!.layer;
+  for (const p of paramInfos(graph)) {
+    const n = size(p.shape);
+    const layer = layers.get(p.layer)!;
+    const param = p.name.slice(p.layer.length + 1);
     let v: Float32Array;
-    switch (kind) {
-      case 'kernel': {
-        const cols = p.shape[p.shape.length - 1]!;
-        if (layer.kind === 'conv' && layer.binary) {
-          v = truncatedNormal(size, 0.2, rng);
-        } else if (layer.kind === 'conv') {
-          v = truncatedNormal(size, 0.1, rng);
-          normalizeColumns(v, cols);
-        } else {
-          v = new Float32Array(size);
-          for (let i = 0; i < size; i++) v[i] = rng.normal();
-          normalizeColumns(v, cols);
-        }
-        break;
+    if (param === 'kernel' && (layer.kind === 'quantConv2d' || layer.kind === 'quantDense')) {
+      const cols = p.shape[p.shape.length - 1]!;
+      if (layer.kernelQuantizer) v = truncatedNormal(n, 0.2, rng);
+      else if (layer.kind === 'quantConv2d') {
+        v = truncatedNormal(n, 0.1, rng);
+        normalizeColumns(v, cols);
+      } else {
+        v = new Float32Array(n);
+        for (let i = 0; i < n; i++) v[i] = rng.normal();
+        normalizeColumns(v, cols);
       }
-      case 'bn_variance':
-        v = new Float32Array(size).fill(1);
-        break;
-      case 'scale':
-        v = new Float32Array([SRELU_INIT]);
-        break;
-      default: // bn_beta, bn_mean, bias
-        v = new Float32Array(size);
-    }
+    } else if (param === 'gamma' || param === 'moving_variance') v = new Float32Array(n).fill(1);
+    else if (param === 'scale' && layer.kind === 'scale') v = new Float32Array([layer.init]);
+    else v = new Float32Array(n); // beta, moving_mean, bias
     values.set(p.name, v);
   }
   return values;
 }
 
-/** Checks that `values` holds exactly the parameters of `spec` with the right sizes. */
-export function checkParams(spec: ModelSpec, values: ParamValues, where: string): void {
-  for (const p of paramInfos(spec)) {
+/** Checks that `values` holds exactly the parameters of `graph` with the right sizes. */
+export function checkParams(graph: ModelGraph, values: ParamValues, where: string): void {
+  const infos = paramInfos(graph);
+  for (const p of infos) {
     const v = values.get(p.name);
-    const size = p.shape.reduce((a, b) => a * b, 1);
     if (!v) throw new Error(`${where}: missing parameter ${p.name}`);
-    if (v.length !== size) throw new Error(`${where}: parameter ${p.name} has ${v.length} values, expected ${size} for shape [${p.shape.join(', ')}]`);
+    if (v.length !== size(p.shape)) throw new Error(`${where}: parameter ${p.name} has ${v.length} values, expected ${size(p.shape)} for shape [${p.shape.join(', ')}]`);
   }
+  const known = new Set(infos.map((p) => p.name));
+  for (const name of values.keys()) if (!known.has(name)) throw new Error(`${where}: unexpected parameter ${name}`);
+}
+
+/**
+ * Parameter names of the paper's models before graphs (checkpoints that record `arch` and `k`),
+ * mapped to the preset graph's: `conv2/bn_beta` → `bn2/beta`, `conv3/scale` → `scale3/scale`, ….
+ */
+export function legacyParamName(name: string): string {
+  const m = /^conv(\d)\/(bn_beta|bn_mean|bn_variance|scale)$/.exec(name);
+  if (!m) return name;
+  const i = m[1]!;
+  return { bn_beta: `bn${i}/beta`, bn_mean: `bn${i}/moving_mean`, bn_variance: `bn${i}/moving_variance`, scale: `scale${i}/scale` }[m[2]!]!;
 }

@@ -24,3 +24,16 @@ export class BnnRuntimeError extends Error {
     this.name = 'BnnRuntimeError';
   }
 }
+
+export type BnnConfigErrorCode = 'BAD_OPTION' | 'MEMORY_LIMIT';
+
+/** Options the runtime cannot honour: a bad value, or a configuration that does not fit in memory. */
+export class BnnConfigError extends Error {
+  constructor(
+    readonly code: BnnConfigErrorCode,
+    message: string,
+  ) {
+    super(`${message} [${code}]`);
+    this.name = 'BnnConfigError';
+  }
+}

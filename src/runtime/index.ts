@@ -1,16 +1,18 @@
 /**
  * runtime — the thing users ship: a .bnn file run by the WebAssembly XNOR-popcount kernels.
- * No tfjs here; everything this folder imports is dependency-free TypeScript.
+ * No tfjs here; everything this folder imports is dependency-free TypeScript (the format reader,
+ * the model graph and its lowering).
  *
  *   const rt = await BnnRuntime.load(bytes, { simd: true });
  *   const labels = rt.predict(images, n);   // Int32Array
- *   const logits = rt.logits(images, n);    // Float32Array [n][10]
+ *   const logits = rt.logits(images, n);    // Float32Array [n][classes]
  */
-export { BnnRuntime, type RuntimeOptions, type ImageBatch, type LayerTrace } from './runtime.js';
-export { BnnInputError, BnnRuntimeError, type BnnInputErrorCode } from './errors.js';
+export { BnnRuntime, type RuntimeOptions, type ImageBatch, type StepTrace } from './runtime.js';
+export { BnnInputError, BnnRuntimeError, BnnConfigError, type BnnInputErrorCode, type BnnConfigErrorCode } from './errors.js';
 export { simdSupported, type WasmFlavor } from './wasm.js';
-export { planSteps, UnsupportedModelError, type Step, type ConvStep, type DenseStep } from './plan.js';
+export { lower, describePlan, UnsupportedModelError, type ExecutionPlan, type PlanStep, type PlanValue } from '../model/lower.js';
 export { parseBnn, type ParseOptions } from '../format/read.js';
 export { BnnFormatError, type BnnFormatErrorCode } from '../format/errors.js';
 export { describeModel, type ModelInfo, type LayerInfo } from '../format/info.js';
-export type { BnnModel, BnnLayer } from '../format/model.js';
+export type { BnnModel, LayerTensors } from '../format/model.js';
+export type { ModelGraph, Layer, Shape3 } from '../model/graph.js';

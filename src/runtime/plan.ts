@@ -1,119 +1,45 @@
 /**
- * The runtime's execution plan for a decoded model: which kernel each layer runs, with the
- * folded thresholds it needs, and where every buffer lives in the module's linear memory.
- * Weights and thresholds are placed once at load; activation buffers are sized for a chunk of
- * `maxBatch` images and reused by every call (no per-call allocation).
+ * Memory for an execution plan in the kernels' linear memory: static data (weights, thresholds,
+ * masks) placed once, and one buffer per value sized for `maxBatch` images, reused between values
+ * whose lifetimes do not overlap (a first-fit allocator over the plan's liveness intervals). Every
+ * size is computed in float64 integers and checked against wasm32's 4 GiB before anything is
+ * placed, so no size can wrap: an impossible configuration is a BnnConfigError.
  */
 import { wordsPerPixel } from '../format/layout.js';
-import type { BnnLayer, BnnModel } from '../format/model.js';
-import { floatThresholds, foldBinaryInput, popcountThresholds, quantizedMaxAbs, quantizedThresholds } from '../model/fold.js';
-import { convPadBefore } from '../model/spec.js';
+import type { ExecutionPlan, PlanValue } from '../model/lower.js';
+import { BnnConfigError } from './errors.js';
 
-/** How a layer's output leaves it: packed bits for a binary successor, floats otherwise. */
-export type OutputForm = 'bits' | 'f32';
+/** The most linear memory a wasm32 instance can have. */
+export const WASM_MEMORY_LIMIT = 2 ** 32;
 
-export interface ConvStep {
-  /** fconv: float conv; qconv: integer (quantized) first layer; bconv: XNOR-popcount conv. */
-  readonly kind: 'fconv' | 'qconv' | 'bconv';
-  readonly layer: BnnLayer;
-  readonly inH: number;
-  readonly inW: number;
-  readonly cin: number;
-  readonly cout: number;
-  readonly k: number;
-  readonly stride: number;
-  readonly padTop: number;
-  readonly padLeft: number;
-  readonly outH: number;
-  readonly outW: number;
-  readonly output: OutputForm;
-  /**
-   * bits output: +1 iff (flip ? v ≤ thr : v ≥ thr) for floats and quantized sums,
-   * (flip ? P ≥ thr : P ≤ thr) for popcounts.
-   */
-  readonly thr?: Float32Array | Int32Array;
-  readonly flip?: Int32Array;
-  /** bconv with float output: y = nValid − 2P, out = max(y, 0) · scale. */
-  readonly nValid: number;
-  readonly scale: number;
-  readonly stochastic: boolean;
+/** Bytes of one image's worth of a value. */
+export function valueBytes(v: PlanValue): number {
+  const [h, w, c] = v.shape;
+  switch (v.form) {
+    case 'bits':
+      return h * w * wordsPerPixel(c) * 4;
+    case 'u8':
+      return h * w * c;
+    default:
+      return h * w * c * 4;
+  }
 }
 
-export interface DenseStep {
-  readonly kind: 'dense';
-  readonly layer: BnnLayer;
-  readonly fin: number;
-  readonly fout: number;
+export function align16(n: number): number {
+  return Math.ceil(n / 16) * 16;
 }
 
-export type Step = ConvStep | DenseStep;
-
-export class UnsupportedModelError extends Error {
-  override readonly name = 'UnsupportedModelError';
-}
-
-/** Derives the kernel sequence of a model (validated: every combination the runtime can run). */
-export function planSteps(model: BnnModel): Step[] {
-  const layers = model.layers;
-  return layers.map((layer, i): Step => {
-    const l = layer.shape.layer;
-    if (l.kind === 'dense') {
-      if (i !== layers.length - 1) throw new UnsupportedModelError(`dense layer ${l.name} must be the last layer`);
-      return { kind: 'dense', layer, fin: layer.shape.in[2], fout: layer.shape.out[2] };
-    }
-    const next = layers[i + 1]?.shape.layer;
-    const nextBinary = next?.kind === 'conv' && next.binary;
-    const [inH, inW, cin] = layer.shape.in;
-    const [outH, outW, cout] = layer.shape.out;
-    if (l.binary && i === 0) throw new UnsupportedModelError(`the first layer (${l.name}) cannot be binary: its input is an image`);
-    if (l.binary && l.padding !== 'valid') throw new UnsupportedModelError(`binary layer ${l.name} must use VALID padding`);
-    if (!l.binary && l.scaled && !nextBinary) throw new UnsupportedModelError(`float layer ${l.name} with an SReLU scale feeding a float layer is not supported`);
-    if (l.bias && (l.binary || l.quantized || l.scaled || nextBinary)) throw new UnsupportedModelError(`layer ${l.name}: a bias is supported on a float layer feeding a float layer only`);
-    if (l.quantized && (i !== 0 || !nextBinary)) throw new UnsupportedModelError(`quantized layer ${l.name} must be the first layer and feed a binary layer`);
-    const nValid = l.kernel * l.kernel * cin;
-    const scale = layer.scale ?? 1;
-    const base = {
-      layer,
-      inH,
-      inW,
-      cin,
-      cout,
-      k: l.kernel,
-      stride: l.stride,
-      padTop: convPadBefore(inH, l.kernel, l.stride, l.padding),
-      padLeft: convPadBefore(inW, l.kernel, l.stride, l.padding),
-      outH,
-      outW,
-      nValid,
-      scale,
-      stochastic: l.stochastic,
-    };
-    if (!nextBinary) return { ...base, kind: l.binary ? 'bconv' : 'fconv', output: 'f32' };
-    const folded = foldBinaryInput(layers[i + 1]!.bn!, model.bnEpsilon, scale);
-    if (l.quantized) {
-      const { thr, flip } = quantizedThresholds(folded, layer.weightScale!, quantizedMaxAbs(layer.shape.weights));
-      return { ...base, kind: 'qconv', output: 'bits', thr, flip };
-    }
-    const { thr, flip } = l.binary ? popcountThresholds(folded, nValid) : floatThresholds(folded);
-    return { ...base, kind: l.binary ? 'bconv' : 'fconv', output: 'bits', thr, flip };
-  });
-}
-
-/** Bytes of one image's output of a conv step. */
-export function convOutputBytes(s: ConvStep): number {
-  const pixels = s.outH * s.outW;
-  return s.output === 'bits' ? pixels * wordsPerPixel(s.cout) * 4 : pixels * s.cout * 4;
-}
-
-/** A bump allocator over linear memory (16-byte aligned). */
+/** A bump allocator over linear memory (16-byte aligned), with checked sizes. */
 export class Arena {
   private top: number;
   constructor(base: number) {
     this.top = align16(base);
   }
-  alloc(bytes: number): number {
+  alloc(bytes: number, what: string): number {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new BnnConfigError('MEMORY_LIMIT', `${what}: size ${bytes} is not a valid byte count`);
     const at = this.top;
     this.top = align16(this.top + Math.max(bytes, 1));
+    if (this.top > WASM_MEMORY_LIMIT) throw new BnnConfigError('MEMORY_LIMIT', `${what} does not fit in WebAssembly's 4 GiB of memory (${this.top} bytes needed); use a smaller maxBatch`);
     return at;
   }
   get end(): number {
@@ -121,6 +47,71 @@ export class Arena {
   }
 }
 
-export function align16(n: number): number {
-  return (n + 15) & ~15;
+export interface ValueBuffers {
+  /** Byte offset of each value's buffer (views share their base's). */
+  readonly ptr: Int32Array | number[];
+  /** End of the activation region. */
+  readonly end: number;
+}
+
+/**
+ * Places every value's buffer at or above `base`: a value lives from the step that writes it to the
+ * last step that reads it (or a view of it); the input and the output live throughout. Values whose
+ * lifetimes are disjoint share memory. `aliases` maps a value to one whose buffer it must reuse (an
+ * in-place step); `writtenEarly` lists values a fused call writes at an earlier step than their own.
+ */
+export function placeValues(plan: ExecutionPlan, maxBatch: number, base: number, aliases: Map<number, number>, writtenEarly: readonly (readonly [value: number, step: number])[] = []): ValueBuffers {
+  const n = plan.values.length;
+  const root = (v: number): number => {
+    let r = v;
+    for (;;) {
+      const next = plan.values[r]!.viewOf ?? aliases.get(r);
+      if (next === undefined) return r;
+      r = next;
+    }
+  };
+  const first = new Array<number>(n).fill(Infinity);
+  const last = new Array<number>(n).fill(-1);
+  const touch = (v: number, t: number) => {
+    const r = root(v);
+    first[r] = Math.min(first[r]!, t);
+    last[r] = Math.max(last[r]!, t);
+  };
+  touch(plan.input, -1);
+  plan.steps.forEach((s, t) => {
+    for (const i of s.inputs) touch(i, t);
+    touch(s.output, t);
+  });
+  // A fused call writes its last step's output when its first step runs.
+  for (const [v, t] of writtenEarly) touch(v, t);
+  touch(plan.input, plan.steps.length);
+  touch(plan.output, plan.steps.length);
+  const size = new Array<number>(n).fill(0);
+  for (let v = 0; v < n; v++) {
+    const r = root(v);
+    const bytes = valueBytes(plan.values[v]!) * maxBatch;
+    if (!Number.isSafeInteger(bytes) || bytes > WASM_MEMORY_LIMIT) throw new BnnConfigError('MEMORY_LIMIT', `value v${v} (${plan.values[v]!.shape.join('×')} ${plan.values[v]!.form}) × maxBatch ${maxBatch} needs ${bytes} bytes, more than WebAssembly's 4 GiB; use a smaller maxBatch`);
+    size[r] = Math.max(size[r]!, align16(bytes));
+  }
+  const roots = [...new Set(Array.from({ length: n }, (_, v) => root(v)))].filter((r) => last[r]! >= first[r]!);
+  roots.sort((a, b) => first[a]! - first[b]! || a - b);
+  // First fit over a list of live blocks, by offset.
+  const live: { start: number; end: number; until: number }[] = [];
+  const offset = new Array<number>(n).fill(0);
+  let end = align16(base);
+  for (const r of roots) {
+    for (let i = live.length - 1; i >= 0; i--) if (live[i]!.until < first[r]!) live.splice(i, 1);
+    live.sort((a, b) => a.start - b.start);
+    let at = align16(base);
+    for (const b of live) {
+      if (at + size[r]! <= b.start) break;
+      at = Math.max(at, b.end);
+    }
+    offset[r] = at;
+    live.push({ start: at, end: at + size[r]!, until: last[r]! });
+    end = Math.max(end, at + size[r]!);
+    if (end > WASM_MEMORY_LIMIT) throw new BnnConfigError('MEMORY_LIMIT', `the activations of ${maxBatch} images need more than WebAssembly's 4 GiB (${end} bytes); use a smaller maxBatch`);
+  }
+  const ptr = Array.from({ length: n }, (_, v) => offset[root(v)]!);
+  return { ptr, end };
 }

@@ -1,25 +1,31 @@
 /**
- * BnnRuntime: loads a .bnn file into the WebAssembly kernels and classifies images. Binary
- * layers run as XNOR/XOR + popcount with integer thresholds; the float first layer emits packed
- * bits directly; model A runs on the float path. Batches of any size are streamed through
- * buffers sized once at load, so memory stays flat however many calls are made.
+ * BnnRuntime: runs a .bnn on the WebAssembly kernels. The model is lowered once (model/lower.ts)
+ * into steps on float, bit and accumulator values; each step becomes one kernel call (a float conv
+ * feeding only a threshold or a ReLU is fused into one call), with weights and thresholds placed in
+ * linear memory at load and value buffers sized for `maxBatch` images and shared by liveness.
+ * Larger batches stream through in chunks; memory stays flat however many calls are made.
  */
 import { parseBnn } from '../format/read.js';
 import type { BnnModel } from '../format/model.js';
 import { wordsPerPixel } from '../format/layout.js';
+import { inputSize } from '../model/graph.js';
+import { lower, type ExecutionPlan, type PlanStep, type PlanValue } from '../model/lower.js';
 import { splitmix32 } from '../util/rng.js';
-import { BnnInputError, BnnRuntimeError } from './errors.js';
-import { Arena, convOutputBytes, planSteps, type ConvStep, type Step } from './plan.js';
+import { BnnConfigError, BnnInputError, BnnRuntimeError } from './errors.js';
+import { Arena, placeValues, valueBytes, WASM_MEMORY_LIMIT } from './plan.js';
 import { instantiateKernels, simdSupported, type KernelExports, type WasmFlavor } from './wasm.js';
 
 export interface RuntimeOptions {
   /** Use the simd128 build (default: when the engine supports it). false forces the scalar build. */
   readonly simd?: boolean;
-  /** Images per kernel pass; larger batches are streamed in chunks of this size. Default 128. */
+  /** Images per kernel pass (1–65536); larger batches are streamed in chunks of this size. Default 128. */
   readonly maxBatch?: number;
-  /** Seed of model S's weight sampling (default 0). */
+  /** Seed of the stochastic layers' weight sampling (default 0). */
   readonly seed?: number;
-  /** Model S: draw new weights once per call (default) or for every image. */
+  /**
+   * Stochastic layers: draw new weights once per call — every image of a predict/logits call sees
+   * the same sample, whatever maxBatch (default) — or for every image.
+   */
   readonly resample?: 'per-call' | 'per-image';
   /** Pixels outside [0, 1]: reject with an error (default) or clip. NaN/Infinity are always rejected. */
   readonly inputRange?: 'reject' | 'clip';
@@ -27,44 +33,51 @@ export interface RuntimeOptions {
   readonly wasmBase?: string | URL;
 }
 
-/** Images as floats in [0, 1] or bytes 0–255 (divided by 255), n × 784 values, row-major. */
+/** Images as floats in [0, 1] or bytes 0–255 (divided by 255), n × H·W·C values, row-major, channels last. */
 export type ImageBatch = Float32Array | Uint8Array;
 
-interface StepBuffers {
-  weights: number;
-  /** qconv: the u8 image. */
-  inputU8: number;
-  probabilities: number;
-  thr: number;
-  flip: number;
-  scratch: number;
-  acc: number;
-  out: number;
-  /** f32[cout] of a layer with biases (model R), else 0. */
-  bias: number;
+/** One step's output, for parity tests and debugging. */
+export interface StepTrace {
+  readonly step: number;
+  readonly op: PlanStep['op'];
+  readonly layer: string;
+  readonly value: PlanValue;
+  /** f32 values, i32 accumulators, packed u32 bit words, or u8 pixels, [n][…] as the value's form. */
+  readonly data: Float32Array | Int32Array | Uint32Array | Uint8Array;
 }
 
-export interface LayerTrace {
-  readonly layer: string;
-  /** bconv: i32 popcounts P [n][outH][outW][cout] (y = nValid − 2P). */
-  readonly popcounts?: Int32Array;
-  /** bits output: packed words [n][outH][outW][⌈cout/32⌉]. */
-  readonly bits?: Uint32Array;
-  /** float output [n][outH][outW][cout] (or logits for dense). */
-  readonly floats?: Float32Array;
+interface Exec {
+  /** The plan steps this call performs (more than one when fused). */
+  readonly steps: readonly number[];
+  readonly kernel: string;
+  readonly run: (m: number) => void;
+}
+
+function checkOptions(opts: RuntimeOptions): void {
+  const bad = (msg: string): never => {
+    throw new BnnConfigError('BAD_OPTION', msg);
+  };
+  if (typeof opts !== 'object' || opts === null) bad(`options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+  if (opts.simd !== undefined && typeof opts.simd !== 'boolean') bad(`simd must be true or false, got ${JSON.stringify(opts.simd)}`);
+  if (opts.maxBatch !== undefined && !(Number.isInteger(opts.maxBatch) && opts.maxBatch >= 1 && opts.maxBatch <= 65536)) bad(`maxBatch must be an integer in 1..65536, got ${String(opts.maxBatch)}`);
+  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) bad(`seed must be an integer, got ${String(opts.seed)}`);
+  if (opts.resample !== undefined && opts.resample !== 'per-call' && opts.resample !== 'per-image') bad(`resample must be 'per-call' or 'per-image', got ${JSON.stringify(opts.resample)}`);
+  if (opts.inputRange !== undefined && opts.inputRange !== 'reject' && opts.inputRange !== 'clip') bad(`inputRange must be 'reject' or 'clip', got ${JSON.stringify(opts.inputRange)}`);
 }
 
 export class BnnRuntime {
   readonly flavor: WasmFlavor;
   readonly maxBatch: number;
-  private readonly steps: Step[];
-  private readonly bufs: StepBuffers[];
-  private readonly input: number;
-  private readonly logitsPtr: number;
-  private readonly labelsPtr: number;
+  readonly plan: ExecutionPlan;
+  private readonly execs: Exec[] = [];
+  private readonly ptr: number[];
   private readonly rngState: number;
+  private readonly labelsPtr: number;
+  private readonly resamplers: (() => void)[] = [];
+  private readonly pixels: number;
+  private readonly classes: number;
   private disposed = false;
-  /** When set, forward() adds each step's milliseconds here (profile()). */
+  /** When set, forward() adds each exec's milliseconds here (profile()). */
   private timings: Float64Array | null = null;
 
   private constructor(
@@ -75,76 +88,213 @@ export class BnnRuntime {
   ) {
     this.flavor = flavor;
     this.maxBatch = opts.maxBatch ?? 128;
-    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1 || this.maxBatch > 65536) throw new RangeError(`maxBatch must be an integer in 1..65536, got ${opts.maxBatch}`);
-    this.steps = planSteps(model);
-    const m = this.maxBatch;
+    this.plan = lower(model);
+    this.pixels = inputSize(model.graph);
+    this.classes = model.graph.classes;
+    const plan = this.plan;
     const arena = new Arena(ex.heapBase());
-    const [h, w, c] = model.spec.input;
-    this.input = arena.alloc(m * h * w * c * 4);
-    this.bufs = this.steps.map((s) => {
-      const b: StepBuffers = { weights: 0, inputU8: 0, probabilities: 0, thr: 0, flip: 0, scratch: 0, acc: 0, out: 0, bias: 0 };
-      if (s.layer.bias) b.bias = arena.alloc(s.layer.bias.byteLength);
-      if (s.kind === 'dense') {
-        b.weights = arena.alloc(s.layer.weightsF32!.byteLength);
-        return b;
-      }
-      if (s.kind === 'fconv') b.weights = arena.alloc(s.layer.weightsF32!.byteLength);
-      else if (s.kind === 'qconv') {
-        b.probabilities = arena.alloc(s.layer.weightsI8!.byteLength); // int8 HWIO staging
-        b.weights = arena.alloc(ex.qconv2dPackedWeightBytes(s.k, s.k, s.cin, s.cout));
-        b.inputU8 = arena.alloc(m * s.inH * s.inW * s.cin);
-      } else if (s.stochastic) {
-        b.probabilities = arena.alloc(s.layer.probabilities!.byteLength);
-        b.weights = arena.alloc(s.cout * s.k * s.k * wordsPerPixel(s.cin) * 4);
-      } else b.weights = arena.alloc(s.layer.signWords!.byteLength);
-      if (s.output === 'bits') {
-        b.thr = arena.alloc(s.cout * 4);
-        b.flip = arena.alloc(s.cout * 4);
-        if (s.kind !== 'bconv') b.scratch = arena.alloc(s.cout * 4);
-      }
-      if (s.kind === 'bconv') b.acc = arena.alloc(m * s.outH * s.outW * s.cout * 4);
-      b.out = arena.alloc(m * convOutputBytes(s));
-      return b;
-    });
-    this.logitsPtr = arena.alloc(m * model.spec.classes * 4);
-    this.labelsPtr = arena.alloc(m * 4);
-    this.rngState = arena.alloc(16);
-    const need = arena.end - ex.memory.buffer.byteLength;
-    if (need > 0) ex.memory.grow(Math.ceil(need / 65536));
+    const uses = new Array<number>(plan.values.length).fill(0);
+    const viewed = new Set<number>();
+    for (const s of plan.steps) for (const i of s.inputs) uses[i]!++;
+    for (const v of plan.values) if (v.viewOf !== undefined) viewed.add(v.viewOf);
+    const soleUse = (v: number) => uses[v] === 1 && v !== plan.output && v !== plan.input && !viewed.has(v);
+    const consumer = (v: number) => plan.steps.findIndex((s) => s.inputs.includes(v));
 
-    // Static data: weights, thresholds, the sampler's state.
-    this.steps.forEach((s, i) => {
-      const b = this.bufs[i]!;
-      if (s.layer.bias) this.write(b.bias, s.layer.bias);
-      if (s.kind === 'dense' || s.kind === 'fconv') this.write(b.weights, s.layer.weightsF32!);
-      else if (s.kind === 'qconv') {
-        this.write(b.probabilities, s.layer.weightsI8!);
-        ex.qconv2dPackWeights(b.probabilities, b.weights, s.k, s.k, s.cin, s.cout);
-      } else if (s.stochastic) this.write(b.probabilities, s.layer.probabilities!);
-      else this.write(b.weights, s.layer.signWords!);
-      if (s.kind !== 'dense' && s.output === 'bits') {
-        this.write(b.thr, s.thr!);
-        this.write(b.flip, s.flip!);
+    // Static data first (its layout depends on nothing else), then the activations.
+    const statics: { ptr: number; data: ArrayBufferView }[] = [];
+    const put = (data: ArrayBufferView, what: string): number => {
+      const ptr = arena.alloc(data.byteLength, what);
+      statics.push({ ptr, data });
+      return ptr;
+    };
+    const reserve = (bytes: number, what: string) => arena.alloc(bytes, what);
+    const aliases = new Map<number, number>();
+    const plans: ((ptr: number[]) => Exec)[] = [];
+    const fused = new Set<number>();
+    /** Outputs of fused calls, written when the call's first step runs. */
+    const early: [number, number][] = [];
+    const fuse = (next: PlanStep, t: number) => {
+      fused.add(plan.steps.indexOf(next));
+      early.push([next.output, t]);
+    };
+    plan.steps.forEach((s, t) => {
+      if (fused.has(t)) return;
+      const inV = plan.values[s.inputs[0]!]!;
+      const outV = plan.values[s.output]!;
+      const [inH, inW, cin] = inV.shape;
+      const [outH, outW, cout] = outV.shape;
+      const what = `layer ${s.layer} (${s.op})`;
+      switch (s.op) {
+        case 'quantizeU8':
+          plans.push((p) => ({ steps: [t], kernel: 'quantizeInputU8', run: (m) => this.ex.quantizeInputU8(p[s.inputs[0]!]!, p[s.output]!, m * inH * inW * cin) }));
+          break;
+        case 'conv': {
+          const w = put(s.weights, what);
+          const g = s.g;
+          const next = soleUse(s.output) ? plan.steps[consumer(s.output)] : undefined;
+          const geo = [inH, inW, cin, cout, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft, outH, outW] as const;
+          if (next?.op === 'threshold') {
+            // fconv2dThresholdPack sees exactly the sums fconv2d would store.
+            fuse(next, t);
+            const thr = put(next.thr, what);
+            const flip = put(next.flip, what);
+            const scratch = reserve(cout * 4, what);
+            plans.push((p) => ({ steps: [t, plan.steps.indexOf(next)], kernel: 'fconv2dThresholdPack', run: (m) => this.ex.fconv2dThresholdPack(p[s.inputs[0]!]!, w, thr, flip, p[next.output]!, scratch, m, ...geo) }));
+            break;
+          }
+          const ops = next?.op === 'chain' ? next.ops : [];
+          const relu = ops.length === 1 && ops[0]!.kind === 'relu';
+          const biasRelu = ops.length === 2 && ops[0]!.kind === 'add' && ops[1]!.kind === 'relu';
+          if (next && (relu || biasRelu)) {
+            fuse(next, t);
+            const out = next.output;
+            if (biasRelu) {
+              const bias = put(Float32Array.from((ops[0] as { v: Float64Array }).v), what);
+              plans.push((p) => ({ steps: [t, plan.steps.indexOf(next)], kernel: 'fconv2dBiasRelu', run: (m) => this.ex.fconv2dBiasRelu(p[s.inputs[0]!]!, w, bias, p[out]!, m, ...geo) }));
+            } else plans.push((p) => ({ steps: [t, plan.steps.indexOf(next)], kernel: 'fconv2d', run: (m) => this.ex.fconv2d(p[s.inputs[0]!]!, w, p[out]!, m, ...geo, 1) }));
+            break;
+          }
+          plans.push((p) => ({ steps: [t], kernel: 'fconv2d', run: (m) => this.ex.fconv2d(p[s.inputs[0]!]!, w, p[s.output]!, m, ...geo, 0) }));
+          break;
+        }
+        case 'qconvThreshold': {
+          const g = s.g;
+          const staging = put(s.weightsI8, what);
+          const packed = reserve(this.ex.qconv2dPackedWeightBytes(g.kh, g.kw, cin, cout), what);
+          const thr = put(s.thr, what);
+          const flip = put(s.flip, what);
+          const scratch = reserve(cout * 4, what);
+          this.afterStatics.push(() => this.ex.qconv2dPackWeights(staging, packed, g.kh, g.kw, cin, cout));
+          plans.push((p) => ({ steps: [t], kernel: 'qconv2dThresholdPack', run: (m) => this.ex.qconv2dThresholdPack(p[s.inputs[0]!]!, packed, thr, flip, p[s.output]!, scratch, m, inH, inW, cin, cout, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft, outH, outW) }));
+          break;
+        }
+        case 'bitPad': {
+          const { top, bottom, left, right } = s.pads;
+          plans.push((p) => ({ steps: [t], kernel: 'bitPad', run: (m) => this.ex.bitPad(p[s.inputs[0]!]!, p[s.output]!, m, inH, inW, wordsPerPixel(cin), top, bottom, left, right) }));
+          break;
+        }
+        case 'bconv': {
+          const wpp = wordsPerPixel(cin);
+          let weights: number;
+          if (s.probabilities) {
+            const prob = put(s.probabilities, what);
+            weights = reserve(cout * s.kh * s.kw * wpp * 4, what);
+            this.resamplers.push(() => this.call('bernoulliPack', () => this.ex.bernoulliPack(prob, cin, cout * s.kh * s.kw, weights, this.rngState)));
+          } else weights = put(s.signWords!, what);
+          const corr = s.correction ? put(s.correction, what) : 0;
+          const perImage = outH * outW * cout;
+          plans.push((p) => ({
+            steps: [t],
+            kernel: 'bconv2dPopcount',
+            run: (m) => {
+              this.ex.bconv2dPopcount(p[s.inputs[0]!]!, weights, p[s.output]!, m, inH, inW, wpp, cout, s.kh, s.kw, s.sh, s.sw, outH, outW);
+              if (corr) this.ex.zeroPadFixI32(p[s.output]!, m, perImage, corr);
+            },
+          }));
+          break;
+        }
+        case 'dense': {
+          const w = put(s.weights, what);
+          const fin = inH * inW * cin;
+          plans.push((p) => ({ steps: [t], kernel: 'denseF32', run: (m) => this.ex.denseF32(p[s.inputs[0]!]!, w, p[s.output]!, m, fin, cout) }));
+          break;
+        }
+        case 'threshold': {
+          const thr = put(s.thr, what);
+          const flip = put(s.flip, what);
+          const rows = inH * inW;
+          if (inV.form === 'f32') plans.push((p) => ({ steps: [t], kernel: 'thresholdPackF32', run: (m) => this.ex.thresholdPackF32(p[s.inputs[0]!]!, m * rows, cin, thr, flip, p[s.output]!) }));
+          else plans.push((p) => ({ steps: [t], kernel: 'thresholdPackI32', run: (m) => this.ex.thresholdPackI32(p[s.inputs[0]!]!, m * rows, cin, thr, flip, p[s.output]!) }));
+          break;
+        }
+        case 'bitMaxPool': {
+          const mask = put(s.orMask, what);
+          const g = s.g;
+          plans.push((p) => ({ steps: [t], kernel: 'bitMaxPool2d', run: (m) => this.ex.bitMaxPool2d(p[s.inputs[0]!]!, p[s.output]!, m, inH, inW, wordsPerPixel(cin), g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft, outH, outW, mask) }));
+          break;
+        }
+        case 'accToF32': {
+          const acc = inV.acc!;
+          const mode = acc.mode === 'popcount' ? 0 : 1;
+          const n = acc.mode === 'int8' ? 0 : acc.n;
+          plans.push((p) => ({ steps: [t], kernel: 'accToF32', run: (m) => this.ex.accToF32(p[s.inputs[0]!]!, m * inH * inW, cin, mode, n, 0, p[s.output]!) }));
+          break;
+        }
+        case 'chain': {
+          // Records (code, pointer) and their float32 constants: MUL 1, ADD 2, RELU 3.
+          const records = new Int32Array(2 * s.ops.length);
+          s.ops.forEach((op, i) => {
+            records[2 * i] = op.kind === 'mul' ? 1 : op.kind === 'add' ? 2 : 3;
+            records[2 * i + 1] = op.kind === 'relu' ? 0 : put(Float32Array.from(op.v), what);
+          });
+          const recs = put(records, what);
+          const inPlace = soleUse(s.inputs[0]!);
+          if (inPlace) aliases.set(s.output, s.inputs[0]!);
+          const bytes = valueBytes(outV);
+          plans.push((p) => ({
+            steps: [t],
+            kernel: 'chainF32',
+            run: (m) => {
+              if (!inPlace) new Uint8Array(this.ex.memory.buffer).copyWithin(p[s.output]!, p[s.inputs[0]!]!, p[s.inputs[0]!]! + m * bytes);
+              this.ex.chainF32(p[s.output]!, m * inH * inW, cin, recs, s.ops.length);
+            },
+          }));
+          break;
+        }
+        case 'maxPool':
+        case 'avgPool': {
+          const g = s.g;
+          const kernel = s.op === 'maxPool' ? 'maxPool2dF32' : 'avgPool2dF32';
+          plans.push((p) => ({ steps: [t], kernel, run: (m) => this.ex[kernel](p[s.inputs[0]!]!, p[s.output]!, m, inH, inW, cin, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft, outH, outW) }));
+          break;
+        }
+        case 'globalAvgPool':
+          plans.push((p) => ({ steps: [t], kernel: 'globalAvgPool2dF32', run: (m) => this.ex.globalAvgPool2dF32(p[s.inputs[0]!]!, p[s.output]!, m, inH, inW, cin) }));
+          break;
+        case 'add':
+          plans.push((p) => ({ steps: [t], kernel: 'addF32', run: (m) => this.ex.addF32(p[s.inputs[0]!]!, p[s.inputs[1]!]!, p[s.output]!, m * inH * inW * cin) }));
+          break;
+        case 'flatten':
+          break; // a view: same bytes
       }
     });
+    this.labelsPtr = reserve(this.maxBatch * 4, 'labels');
+    this.rngState = reserve(16, 'sampler state');
+    const buffers = placeValues(plan, this.maxBatch, arena.end, aliases, early);
+    this.ptr = [...buffers.ptr];
+    const need = buffers.end - ex.memory.buffer.byteLength;
+    if (buffers.end > WASM_MEMORY_LIMIT) throw new BnnConfigError('MEMORY_LIMIT', `${buffers.end} bytes exceed WebAssembly's 4 GiB`);
+    if (need > 0) {
+      try {
+        ex.memory.grow(Math.ceil(need / 65536));
+      } catch (e) {
+        throw new BnnConfigError('MEMORY_LIMIT', `cannot grow WebAssembly memory to ${buffers.end} bytes for maxBatch ${this.maxBatch}: ${(e as Error).message}`);
+      }
+    }
+    for (const s of statics) this.write(s.ptr, s.data);
+    for (const f of this.afterStatics) this.call('qconv2dPackWeights', f);
+    for (const p of plans) this.execs.push(p(this.ptr));
     this.reseed(opts.seed ?? 0);
   }
 
+  private readonly afterStatics: (() => void)[] = [];
+
   /** Loads a .bnn (bytes) onto a fresh kernel instance. Throws BnnFormatError for a bad file. */
   static async load(bytes: Uint8Array | ArrayBuffer, opts: RuntimeOptions = {}): Promise<BnnRuntime> {
-    const model = parseBnn(bytes);
-    return BnnRuntime.fromModel(model, opts);
+    checkOptions(opts);
+    return BnnRuntime.fromModel(parseBnn(bytes), opts);
   }
 
-  /** Loads an already decoded model. */
+  /** Runs an already decoded model. */
   static async fromModel(model: BnnModel, opts: RuntimeOptions = {}): Promise<BnnRuntime> {
+    checkOptions(opts);
     const simd = opts.simd ?? simdSupported();
-    if (simd && !simdSupported()) throw new Error('simd128 was requested but this WebAssembly engine does not support it');
+    if (simd && !simdSupported()) throw new BnnConfigError('BAD_OPTION', 'simd128 was requested but this WebAssembly engine does not support it');
     const flavor: WasmFlavor = simd ? 'simd' : 'scalar';
     return new BnnRuntime(model, await instantiateKernels(flavor, opts.wasmBase), flavor, opts);
   }
 
-  /** Restarts model S's weight sampler (xoshiro128** seeded by SplitMix32, as util/rng.ts). */
+  /** Restarts the stochastic layers' sampler (xoshiro128** seeded by SplitMix32, as util/rng.ts). */
   reseed(seed: number): void {
     const words = new Uint32Array(4);
     let st = seed | 0;
@@ -160,8 +310,9 @@ export class BnnRuntime {
   /** Predicted class of each of n images. */
   predict(images: ImageBatch, n: number): Int32Array {
     const out = new Int32Array(this.checkBatch(images, n));
+    const logits = this.ptr[this.plan.output]!;
     this.run(images, n, (start, m) => {
-      this.call('argmaxF32', () => this.ex.argmaxF32(this.logitsPtr, m, this.model.spec.classes, this.labelsPtr));
+      this.call('argmaxF32', () => this.ex.argmaxF32(logits, m, this.classes, this.labelsPtr));
       out.set(new Int32Array(this.ex.memory.buffer, this.labelsPtr, m), start);
     });
     return out;
@@ -169,58 +320,56 @@ export class BnnRuntime {
 
   /** Logits [n][classes]. */
   logits(images: ImageBatch, n: number): Float32Array {
-    const classes = this.model.spec.classes;
+    const classes = this.classes;
     const out = new Float32Array(this.checkBatch(images, n) * classes);
-    this.run(images, n, (start, m) => out.set(new Float32Array(this.ex.memory.buffer, this.logitsPtr, m * classes), start * classes));
+    const logits = this.ptr[this.plan.output]!;
+    this.run(images, n, (start, m) => out.set(new Float32Array(this.ex.memory.buffer, logits, m * classes), start * classes));
     return out;
   }
 
-  /** Every layer's output for n ≤ maxBatch images (for parity tests and debugging). */
-  trace(images: ImageBatch, n: number): LayerTrace[] {
+  /** Every step's output for n ≤ maxBatch images (fused steps report their final output only). */
+  trace(images: ImageBatch, n: number): StepTrace[] {
     this.checkBatch(images, n);
     if (n > this.maxBatch) throw new BnnInputError('BAD_COUNT', `trace takes at most maxBatch = ${this.maxBatch} images, got ${n}`);
-    const traces: LayerTrace[] = [];
+    const traces: StepTrace[] = [];
     this.run(images, n, (_start, m) => {
-      this.steps.forEach((s, i) => {
-        const b = this.bufs[i]!;
+      for (const e of this.execs) {
+        const t = e.steps[e.steps.length - 1]!;
+        const s = this.plan.steps[t]!;
+        const value = this.plan.values[s.output]!;
+        const bytes = valueBytes(value) * m;
         const buf = this.ex.memory.buffer;
-        if (s.kind === 'dense') {
-          traces.push({ layer: s.layer.shape.layer.name, floats: new Float32Array(buf, this.logitsPtr, m * s.fout).slice() });
-          return;
-        }
-        const count = m * s.outH * s.outW;
-        traces.push({
-          layer: s.layer.shape.layer.name,
-          ...(s.kind === 'bconv' ? { popcounts: new Int32Array(buf, b.acc, count * s.cout).slice() } : {}),
-          ...(s.output === 'bits' ? { bits: new Uint32Array(buf, b.out, count * wordsPerPixel(s.cout)).slice() } : { floats: new Float32Array(buf, b.out, count * s.cout).slice() }),
-        });
-      });
+        const p = this.ptr[s.output]!;
+        const data = value.form === 'f32' ? new Float32Array(buf, p, bytes / 4) : value.form === 'acc' ? new Int32Array(buf, p, bytes / 4) : value.form === 'bits' ? new Uint32Array(buf, p, bytes / 4) : new Uint8Array(buf, p, bytes);
+        traces.push({ step: t, op: s.op, layer: s.layer, value, data: data.slice() });
+      }
     });
     return traces;
   }
 
   /**
-   * Mean milliseconds per call of each layer's kernels (and of input copying), over `reps`
-   * passes of n ≤ maxBatch images: where the time goes.
+   * Mean milliseconds per call of each kernel call (and of input copying), over `reps` passes of
+   * n ≤ maxBatch images: where the time goes.
    */
   profile(images: ImageBatch, n: number, reps = 10): { layer: string; kind: string; ms: number }[] {
     this.checkBatch(images, n);
     if (n > this.maxBatch) throw new BnnInputError('BAD_COUNT', `profile takes at most maxBatch = ${this.maxBatch} images, got ${n}`);
-    const totals = new Float64Array(this.steps.length + 1);
+    if (!Number.isInteger(reps) || reps < 1) throw new BnnConfigError('BAD_OPTION', `reps must be a positive integer, got ${String(reps)}`);
+    const totals = new Float64Array(this.execs.length + 1);
     this.timings = totals;
     try {
       for (let r = 0; r < reps; r++) {
         const t0 = performance.now();
         this.run(images, n, () => {});
-        totals[this.steps.length]! += performance.now() - t0;
+        totals[this.execs.length]! += performance.now() - t0;
       }
     } finally {
       this.timings = null;
     }
-    const layerSum = totals.subarray(0, this.steps.length).reduce((a, b) => a + b, 0);
+    const stepSum = totals.subarray(0, this.execs.length).reduce((a, b) => a + b, 0);
     return [
-      ...this.steps.map((s, i) => ({ layer: s.layer.shape.layer.name, kind: s.kind, ms: totals[i]! / reps })),
-      { layer: 'input + overhead', kind: 'js', ms: (totals[this.steps.length]! - layerSum) / reps },
+      ...this.execs.map((e, i) => ({ layer: this.plan.steps[e.steps[0]!]!.layer, kind: e.kernel, ms: totals[i]! / reps })),
+      { layer: 'input + overhead', kind: 'js', ms: (totals[this.execs.length]! - stepSum) / reps },
     ];
   }
 
@@ -238,20 +387,27 @@ export class BnnRuntime {
     if (this.disposed) throw new BnnInputError('DISPOSED', 'this runtime was disposed');
     if (!(images instanceof Float32Array) && !(images instanceof Uint8Array)) throw new BnnInputError('BAD_TYPE', 'images must be a Float32Array (pixels in [0, 1]) or a Uint8Array (0–255)');
     if (!Number.isInteger(n) || n < 1) throw new BnnInputError('BAD_COUNT', `image count must be a positive integer, got ${n}`);
-    const px = this.model.spec.input[0] * this.model.spec.input[1] * this.model.spec.input[2];
+    const px = this.pixels;
+    const [h, w, c] = this.model.graph.input;
     if (images.length !== n * px) {
-      throw new BnnInputError('BAD_LENGTH', `expected ${n} images × ${px} pixels = ${n * px} values, got ${images.length}` + (images.length % px === 0 ? ` (${images.length / px} images)` : ''));
+      throw new BnnInputError('BAD_LENGTH', `expected ${n} images × ${h}×${w}×${c} = ${n * px} values, got ${images.length}` + (images.length % px === 0 ? ` (${images.length / px} images)` : ''));
     }
     return n;
   }
 
-  /** Streams n images through the layers in chunks of maxBatch, calling `done` after each. */
+  /** Streams n images through the steps in chunks, calling `done` after each. */
   private run(images: ImageBatch, n: number, done: (start: number, m: number) => void): void {
-    const px = this.model.spec.input[0] * this.model.spec.input[1] * this.model.spec.input[2];
+    const px = this.pixels;
     const clip = this.opts.inputRange === 'clip';
-    for (let start = 0; start < n; start += this.maxBatch) {
-      const m = Math.min(this.maxBatch, n - start);
-      const dst = new Float32Array(this.ex.memory.buffer, this.input, m * px);
+    const perImage = this.opts.resample === 'per-image' && this.resamplers.length > 0;
+    // One sample per call (or per image): independent of how the call is cut into chunks.
+    if (!perImage) for (const r of this.resamplers) r();
+    const chunk = perImage ? 1 : this.maxBatch;
+    const input = this.ptr[this.plan.input]!;
+    for (let start = 0; start < n; start += chunk) {
+      const m = Math.min(chunk, n - start);
+      if (perImage) for (const r of this.resamplers) r();
+      const dst = new Float32Array(this.ex.memory.buffer, input, m * px);
       if (images instanceof Uint8Array) {
         for (let i = 0; i < m * px; i++) dst[i] = images[start * px + i]! / 255;
       } else {
@@ -259,7 +415,7 @@ export class BnnRuntime {
         dst.set(src);
         // Fast check on the copy's bits: a float is in [0, 1] iff its bits are ≤ those of 1.0
         // as an unsigned integer (NaN, negatives, > 1 are all larger; −0 takes the slow path).
-        const bits = new Uint32Array(this.ex.memory.buffer, this.input, m * px);
+        const bits = new Uint32Array(this.ex.memory.buffer, input, m * px);
         let bad = -1;
         for (let i = 0; i < bits.length; i++) {
           if (bits[i]! > 0x3f800000) {
@@ -282,62 +438,11 @@ export class BnnRuntime {
   }
 
   private forward(m: number): void {
-    let cur = this.input;
-    this.steps.forEach((s, i) => {
+    this.execs.forEach((e, i) => {
       const t0 = this.timings ? performance.now() : 0;
-      this.step(s, i, cur, m);
+      this.call(e.kernel, () => e.run(m));
       if (this.timings) this.timings[i]! += performance.now() - t0;
-      cur = this.bufs[i]!.out;
     });
-  }
-
-  private step(s: Step, i: number, cur: number, m: number): void {
-    const b = this.bufs[i]!;
-    if (s.kind === 'dense') {
-      this.call('denseF32', () => this.ex.denseF32(cur, b.weights, this.logitsPtr, m, s.fin, s.fout));
-      if (b.bias) this.call('biasReluF32', () => this.ex.biasReluF32(this.logitsPtr, m, s.fout, b.bias, 0));
-      return;
-    }
-    if (s.kind === 'qconv') {
-      const count = m * s.inH * s.inW * s.cin;
-      this.call('quantizeInputU8', () => this.ex.quantizeInputU8(cur, b.inputU8, count));
-      this.call('qconv2dThresholdPack', () =>
-        this.ex.qconv2dThresholdPack(b.inputU8, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
-      );
-    } else if (s.kind === 'fconv') {
-      if (s.output === 'bits') {
-        this.call('fconv2dThresholdPack', () =>
-          this.ex.fconv2dThresholdPack(cur, b.weights, b.thr, b.flip, b.out, b.scratch, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.stride, s.padTop, s.padLeft, s.outH, s.outW),
-        );
-      } else {
-        // With a bias the ReLU comes after it; the kernel adds both in its store, in one pass.
-        if (b.bias) this.call('fconv2dBiasRelu', () => this.ex.fconv2dBiasRelu(cur, b.weights, b.bias, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.stride, s.padTop, s.padLeft, s.outH, s.outW));
-        else this.call('fconv2d', () => this.ex.fconv2d(cur, b.weights, b.out, m, s.inH, s.inW, s.cin, s.cout, s.k, s.k, s.stride, s.stride, s.padTop, s.padLeft, s.outH, s.outW, 1));
-      }
-    } else {
-      this.bconv(s, b, cur, m);
-      const rows = m * s.outH * s.outW;
-      if (s.output === 'bits') this.call('thresholdPackI32', () => this.ex.thresholdPackI32(b.acc, rows, s.cout, b.thr, b.flip, b.out));
-      else this.call('reluScaleI32', () => this.ex.reluScaleI32(b.acc, rows, s.cout, s.nValid, s.scale, b.out));
-    }
-  }
-
-  private bconv(s: ConvStep, b: StepBuffers, input: number, m: number): void {
-    const wpp = wordsPerPixel(s.cin);
-    const conv = (inPtr: number, outPtr: number, count: number) =>
-      this.call('bconv2dPopcount', () => this.ex.bconv2dPopcount(inPtr, b.weights, outPtr, count, s.inH, s.inW, wpp, s.cout, s.k, s.k, s.stride, s.stride, s.outH, s.outW));
-    const resample = () => this.call('bernoulliPack', () => this.ex.bernoulliPack(b.probabilities, s.cin, s.cout * s.k * s.k, b.weights, this.rngState));
-    if (!s.stochastic) return conv(input, b.acc, m);
-    if (this.opts.resample !== 'per-image') {
-      resample();
-      return conv(input, b.acc, m);
-    }
-    const inBytes = s.inH * s.inW * wpp * 4;
-    const outBytes = s.outH * s.outW * s.cout * 4;
-    for (let j = 0; j < m; j++) {
-      resample();
-      conv(input + j * inBytes, b.acc + j * outBytes, 1);
-    }
   }
 
   private write(ptr: number, data: ArrayBufferView): void {
@@ -352,4 +457,3 @@ export class BnnRuntime {
     }
   }
 }
-
