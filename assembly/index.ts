@@ -3,8 +3,10 @@
 // This module is the compute core of the bnn-edge runtime: XOR/popcount binary convolutions over
 // bit-packed ±1 tensors, the float first layer (conv + binarization), an exact-integer first layer
 // (u8 input quantization, u8 × i8 conv + threshold + pack; qconv.ts), output transforms
-// (threshold-and-pack, ReLU/scale), a dense head, argmax, stochastic weight sampling, and a
-// streaming XOR+popcount ceiling used by the benchmarks. It is built twice from the same source:
+// (threshold-and-pack, ReLU/scale), a dense head, argmax, stochastic weight sampling, pooling on
+// floats and on packed bits (pool/), bit padding, elementwise ops (residual add, op chains,
+// popcount → float, float threshold-and-pack; elementwise.ts), and a streaming XOR+popcount
+// ceiling used by the benchmarks. It is built twice from the same source:
 // build/bnn-scalar.wasm (no SIMD) and build/bnn-simd.wasm (`--enable simd`, ASC_FEATURE_SIMD).
 //
 // Interface: flat functions taking numbers only. Pointers are byte offsets into this module's
@@ -26,6 +28,9 @@ export { thresholdPackI32, reluScaleI32, biasReluF32 } from "./transform";
 export { denseF32, argmaxF32 } from "./dense";
 export { bernoulliPack } from "./random";
 export { xorPopcountPeak, xorPopcountPeakScalar } from "./peak";
+export { maxPool2dF32, avgPool2dF32, globalAvgPool2dF32 } from "./pool/float";
+export { bitMaxPool2d, bitPad } from "./pool/bits";
+export { addF32, chainF32, accToF32, thresholdPackF32, zeroPadFixI32 } from "./elementwise";
 
 /** First byte callers may use for buffers: __heap_base rounded up to 16. */
 export function heapBase(): usize {

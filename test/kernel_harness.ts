@@ -10,6 +10,10 @@ export type Ptr = number;
 export type BconvFn = (input: Ptr, weights: Ptr, out: Ptr, n: number, inH: number, inW: number, wpp: number,
   cout: number, kh: number, kw: number, strideH: number, strideW: number, outH: number, outW: number) => void;
 
+/** maxPool2dF32 / avgPool2dF32. */
+export type PoolFn = (input: Ptr, out: Ptr, n: number, inH: number, inW: number, c: number, poolH: number, poolW: number,
+  strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number) => void;
+
 export interface KernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
@@ -39,6 +43,18 @@ export interface KernelExports {
   bernoulliPack(prob: Ptr, count: number, groups: number, out: Ptr, state: Ptr): void;
   xorPopcountPeak(a: Ptr, b: Ptr, words: number, reps: number): bigint;
   xorPopcountPeakScalar(a: Ptr, b: Ptr, words: number, reps: number): bigint;
+  maxPool2dF32: PoolFn;
+  avgPool2dF32: PoolFn;
+  globalAvgPool2dF32(input: Ptr, out: Ptr, n: number, h: number, w: number, c: number): void;
+  bitMaxPool2d(input: Ptr, out: Ptr, n: number, inH: number, inW: number, wpp: number, poolH: number, poolW: number,
+    strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number, orMask: Ptr): void;
+  bitPad(input: Ptr, out: Ptr, n: number, inH: number, inW: number, wpp: number,
+    padTop: number, padBottom: number, padLeft: number, padRight: number): void;
+  addF32(a: Ptr, b: Ptr, out: Ptr, count: number): void;
+  chainF32(x: Ptr, rows: number, c: number, ops: Ptr, nOps: number): void;
+  accToF32(acc: Ptr, rows: number, c: number, mode: number, nValid: number, dq: Ptr, out: Ptr): void;
+  thresholdPackF32(x: Ptr, rows: number, c: number, thr: Ptr, flip: Ptr, out: Ptr): void;
+  zeroPadFixI32(acc: Ptr, n: number, perImage: number, corr: Ptr): void;
 }
 
 /** One instantiated module plus a bump allocator above heapBase(). */

@@ -387,3 +387,152 @@ export function packQconvWeightsRef(w: Int8Array, kh: number, kw: number, cin: n
         }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pooling (maxPool2dF32, avgPool2dF32, globalAvgPool2dF32, bitMaxPool2d) and bit padding (bitPad)
+// ---------------------------------------------------------------------------------------------
+
+/** Pooling geometry: window (oy, ox) covers input rows oy·strideH - padTop + [0, poolH), etc. */
+export interface PoolGeometry {
+  poolH: number; poolW: number; strideH: number; strideW: number;
+  padTop: number; padLeft: number; outH: number; outW: number;
+}
+
+/**
+ * Visits the valid taps of output pixel (oy, ox) in (ky, kx) ascending order, i.e. input rows
+ * y ∈ [y0, y0 + poolH) ∩ [0, h) outer, columns x likewise inner; calls f(y, x).
+ */
+function forEachTap(g: PoolGeometry, h: number, w: number, oy: number, ox: number, f: (y: number, x: number) => void): void {
+  const y0 = oy * g.strideH - g.padTop, x0 = ox * g.strideW - g.padLeft;
+  for (let y = Math.max(0, y0); y < Math.min(h, y0 + g.poolH); y++)
+    for (let x = Math.max(0, x0); x < Math.min(w, x0 + g.poolW); x++) f(y, x);
+}
+
+/**
+ * Max pooling on floats [n][h][w][c]: m = the first valid tap, then m = (v > m) ? v : m over the
+ * later ones; taps outside the input are ignored. Float32Array [n][outH][outW][c].
+ */
+export function maxPool2dRef(x: Float32Array, n: number, h: number, w: number, c: number, g: PoolGeometry): Float32Array {
+  const out = new Float32Array(n * g.outH * g.outW * c);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < g.outH; oy++)
+      for (let ox = 0; ox < g.outW; ox++)
+        for (let ch = 0; ch < c; ch++) {
+          let m: number | undefined;
+          forEachTap(g, h, w, oy, ox, (y, xx) => {
+            const v = x[((b * h + y) * w + xx) * c + ch]!;
+            m = m === undefined ? v : v > m ? v : m;
+          });
+          if (m === undefined) throw new Error('maxPool2dRef: empty window');
+          out[((b * g.outH + oy) * g.outW + ox) * c + ch] = m;
+        }
+  return out;
+}
+
+/** Average pooling: s = +0, s = f32(s + v) over the valid taps, then f32(s / count). */
+export function avgPool2dRef(x: Float32Array, n: number, h: number, w: number, c: number, g: PoolGeometry): Float32Array {
+  const out = new Float32Array(n * g.outH * g.outW * c);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < g.outH; oy++)
+      for (let ox = 0; ox < g.outW; ox++)
+        for (let ch = 0; ch < c; ch++) {
+          let s = 0, count = 0;
+          forEachTap(g, h, w, oy, ox, (y, xx) => {
+            s = Math.fround(s + x[((b * h + y) * w + xx) * c + ch]!);
+            count++;
+          });
+          if (count === 0) throw new Error('avgPool2dRef: empty window');
+          out[((b * g.outH + oy) * g.outW + ox) * c + ch] = Math.fround(s / count);
+        }
+  return out;
+}
+
+/** Global average pooling: out [n][c] = f32(Σ_pixels (f32 adds from +0) / f32(h·w)). */
+export function globalAvgPoolRef(x: Float32Array, n: number, h: number, w: number, c: number): Float32Array {
+  const out = new Float32Array(n * c);
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++) {
+      let s = 0;
+      for (let p = 0; p < h * w; p++) s = Math.fround(s + x[(b * h * w + p) * c + ch]!);
+      out[b * c + ch] = Math.fround(s / Math.fround(h * w));
+    }
+  return out;
+}
+
+/**
+ * Max pooling on ±1 values [n][h][w][c]: per channel the max over the valid taps, or the min for
+ * channels with useMin[ch] (the packed kernel's orMask bits). Int8Array [n][outH][outW][c].
+ */
+export function bitMaxPoolSignsRef(x: Int8Array, n: number, h: number, w: number, c: number, g: PoolGeometry, useMin: ArrayLike<boolean>): Int8Array {
+  const out = new Int8Array(n * g.outH * g.outW * c);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < g.outH; oy++)
+      for (let ox = 0; ox < g.outW; ox++)
+        for (let ch = 0; ch < c; ch++) {
+          let hi = -Infinity, lo = Infinity;
+          forEachTap(g, h, w, oy, ox, (y, xx) => {
+            const v = x[((b * h + y) * w + xx) * c + ch]!;
+            hi = Math.max(hi, v);
+            lo = Math.min(lo, v);
+          });
+          if (hi === -Infinity) throw new Error('bitMaxPoolSignsRef: empty window');
+          out[((b * g.outH + oy) * g.outW + ox) * c + ch] = useMin[ch] ? lo : hi;
+        }
+  return out;
+}
+
+/** Pads ±1 values [n][h][w][c] with +1 (what sign(0) gives): Int8Array [n][h+pt+pb][w+pl+pr][c]. */
+export function padSignsRef(x: Int8Array, n: number, h: number, w: number, c: number, pt: number, pb: number, pl: number, pr: number): Int8Array {
+  const H = h + pt + pb, W = w + pl + pr;
+  const out = new Int8Array(n * H * W * c).fill(1);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++)
+        for (let ch = 0; ch < c; ch++) out[((b * H + y + pt) * W + xx + pl) * c + ch] = x[((b * h + y) * w + xx) * c + ch]!;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise (addF32, chainF32, accToF32, thresholdPackF32, zeroPadFixI32)
+// ---------------------------------------------------------------------------------------------
+
+/** a + b in f32. */
+export function addF32Ref(a: Float32Array, b: Float32Array): Float32Array {
+  return a.map((v, i) => Math.fround(v + b[i]!));
+}
+
+/** One chainF32 op: code 1 MUL by vec, 2 ADD vec, 3 RELU (f32.max(x, +0): -0 → +0, NaN stays). */
+export interface ChainOp { code: 1 | 2 | 3; vec?: Float32Array }
+
+/** chainF32 on a copy of x [rows][c]: every op in order on every element, each rounded to f32. */
+export function chainF32Ref(x: Float32Array, rows: number, c: number, ops: readonly ChainOp[]): Float32Array {
+  const out = x.slice();
+  for (let i = 0; i < rows * c; i++) {
+    let v = out[i]!;
+    for (const op of ops) {
+      if (op.code === 1) v = Math.fround(v * op.vec![i % c]!);
+      else if (op.code === 2) v = Math.fround(v + op.vec![i % c]!);
+      else v = Number.isNaN(v) ? NaN : v > 0 ? v : 0; // f32.max(v, +0): max(-0, +0) = +0
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+/** accToF32: mode 0 f32(nValid - 2·acc), 1 f32(nValid - acc), 2 f32(f32(acc)·dq[j]). */
+export function accToF32Ref(acc: Int32Array, c: number, mode: 0 | 1 | 2, nValid: number, dq?: Float32Array): Float32Array {
+  return Float32Array.from(acc, (a, i) => {
+    if (mode === 0) return Math.fround(nValid - 2 * a);
+    if (mode === 1) return Math.fround(nValid - a);
+    return Math.fround(Math.fround(a) * dq![i % c]!);
+  });
+}
+
+/** zeroPadFixI32: 2·acc[b][i] + corr[i] per image (exact; the tests stay inside int32). */
+export function zeroPadFixRef(acc: Int32Array, perImage: number, corr: Int32Array): Int32Array {
+  return acc.map((a, i) => {
+    const v = 2 * a + corr[i % perImage]!;
+    if (v < -(2 ** 31) || v >= 2 ** 31) throw new Error('zeroPadFixRef: leaves int32');
+    return v;
+  });
+}

@@ -2,7 +2,8 @@
  * Binary conv kernel throughput (G binary-MAC/s) for conv2 and conv3 of K = 64/128/256 at batch
  * 16, SIMD and scalar, next to the streaming XOR+popcount peak measured in the same process and
  * engine. A correctness check runs first: the timed kernels must equal the reference kernel.
- * Then model R's float convs with biases: the fused bias + ReLU store against a separate pass.
+ * Then the packed-bit max-pool (bit-ops/s against the same peak), and model R's float convs with
+ * biases: the fused bias + ReLU store against a separate pass.
  */
 import { instantiateKernels, type KernelExports } from '../../src/runtime/wasm.js';
 import { Rng } from '../../src/util/rng.js';
@@ -82,13 +83,81 @@ export async function kernelsSuite(): Promise<{ markdown: string; data: unknown 
     rows.push([s.name, fmt(macs / batch / 1e6, 2), fmt(simd, 1), `${fmt((100 * simd) / peakSimd, 0)}%`, fmt(scalar, 1), `${fmt((100 * scalar) / peakScalar, 0)}%`]);
     data.push({ shape: s.name, macsPerImage: macs / batch, simdGmacs: simd, scalarGmacs: scalar, simdPctOfPeak: simd / peakSimd, scalarPctOfPeak: scalar / peakScalar });
   }
+  const bitPool = await bitMaxPoolRows(ex, rng, peakSimd, peakScalar);
   const bias = biasFusion(ex, rng, cursor);
   const markdown =
     `Streaming XOR+popcount peak in this process: **${fmt(peakSimd, 1)} G/s** with simd128 (\`i8x16.popcnt\`), **${fmt(peakScalar, 1)} G/s** scalar (\`i64.popcnt\`), one core.\n\n` +
     mdTable(['binary conv (batch 16)', 'M binary MACs / image', 'simd G MAC/s', '% of simd peak', 'scalar G MAC/s', '% of scalar peak'], rows) +
     '\n\nEach kernel is first checked against the plain reference kernel on the same inputs (identical popcounts), then timed.\n\n' +
+    bitPool.markdown +
+    '\n\n' +
     bias.markdown;
-  return { markdown, data: { peakSimd, peakScalar, shapes: data, biasFusion: bias.data } };
+  return { markdown, data: { peakSimd, peakScalar, shapes: data, bitMaxPool: bitPool.data, biasFusion: bias.data } };
+}
+
+/**
+ * bitMaxPool2d, 2×2 stride 2 VALID on a 32×32×256-channel packed tensor (8 words per pixel) with
+ * a mixed orMask, in the simd build (this instance) and the scalar build (its own instance), at
+ * batch 64 (2 MiB of input: streams from L2/L3) and batch 1 (32 KiB: cache-resident). Throughput
+ * is counted in bit-ops: output words × 32 × poolH·poolW per second (every input bit of a window
+ * folded once), next to the XOR+popcount peak above (bits per second over L1-resident buffers).
+ * Both builds are first checked against a plain AND / OR over the packed words.
+ */
+async function bitMaxPoolRows(ex: KernelExports, rng: Rng, peakSimd: number, peakScalar: number): Promise<{ markdown: string; data: unknown }> {
+  const scalarEx = await instantiateKernels('scalar');
+  const [inH, inW, c, pool, stride] = [32, 32, 256, 2, 2];
+  const wpp = Math.ceil(c / 32);
+  const outH = Math.floor((inH - pool) / stride) + 1, outW = Math.floor((inW - pool) / stride) + 1;
+  const rows: (string | number)[][] = [];
+  const data = [];
+  for (const batch of [64, 1]) {
+    const inWords = batch * inH * inW * wpp, outWords = batch * outH * outW * wpp;
+    // The same input, mask and expected output in both instances.
+    const input = Uint32Array.from({ length: inWords }, () => rng.nextU32());
+    const mask = Uint32Array.from({ length: wpp }, (_, i) => (i % 2 ? rng.nextU32() : i === 0 ? 0 : 0xffffffff));
+    const expect = new Uint32Array(outWords);
+    for (let b = 0; b < batch; b++)
+      for (let oy = 0; oy < outH; oy++)
+        for (let ox = 0; ox < outW; ox++)
+          for (let w = 0; w < wpp; w++) {
+            let a = 0xffffffff, o = 0;
+            for (let ky = 0; ky < pool; ky++)
+              for (let kx = 0; kx < pool; kx++) {
+                const v = input[((b * inH + oy * stride + ky) * inW + ox * stride + kx) * wpp + w]!;
+                a &= v;
+                o |= v;
+              }
+            expect[((b * outH + oy) * outW + ox) * wpp + w] = ((a & ~mask[w]!) | (o & mask[w]!)) >>> 0;
+          }
+    const perBuild: Record<'simd' | 'scalar', { gbitops: number; rme: number }> = { simd: { gbitops: 0, rme: 0 }, scalar: { gbitops: 0, rme: 0 } };
+    for (const [flavor, k] of [['simd', ex], ['scalar', scalarEx]] as const) {
+      const base = (k.heapBase() + 15) & ~15;
+      const pin = base, pmask = pin + inWords * 4, pout = pmask + 64;
+      const need = pout + outWords * 4;
+      if (need > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / 65536));
+      new Uint32Array(k.memory.buffer, pin, inWords).set(input);
+      new Uint32Array(k.memory.buffer, pmask, wpp).set(mask);
+      new Uint32Array(k.memory.buffer, pout, outWords).fill(0xa5a5a5a5);
+      const run = () => k.bitMaxPool2d(pin, pout, batch, inH, inW, wpp, pool, pool, stride, stride, 0, 0, outH, outW, pmask);
+      // Correctness first: a fast wrong kernel must not post a figure.
+      run();
+      const got = new Uint32Array(k.memory.buffer, pout, outWords);
+      for (let i = 0; i < outWords; i++) if (got[i] !== expect[i]) throw new Error(`bitMaxPool2d (${flavor} build, batch ${batch}) differs from the reference at word ${i}`);
+      const t = time(`bitMaxPool2d ${flavor} batch ${batch}`, run);
+      perBuild[flavor] = { gbitops: (outWords * 32 * pool * pool) / t.seconds / 1e9, rme: t.rme };
+    }
+    const { simd, scalar } = perBuild;
+    rows.push([
+      `${batch} (${fmt((inWords * 4) / 1024, 0)} KiB in)`,
+      `${fmt(simd.gbitops, 1)} ± ${fmt(simd.rme, 0)}%`, `${fmt((100 * simd.gbitops) / peakSimd, 0)}%`,
+      `${fmt(scalar.gbitops, 1)} ± ${fmt(scalar.rme, 0)}%`, `${fmt((100 * scalar.gbitops) / peakScalar, 0)}%`,
+    ]);
+    data.push({ batch, inBytes: inWords * 4, simdGbitops: simd.gbitops, scalarGbitops: scalar.gbitops, simdOverPeak: simd.gbitops / peakSimd, scalarOverPeak: scalar.gbitops / peakScalar });
+  }
+  const markdown =
+    mdTable(['bitMaxPool2d 2×2/2, 32×32×256 → 16×16×256, batch', 'simd G bit-op/s', '÷ simd XOR+popcount peak', 'scalar G bit-op/s', '÷ scalar peak'], rows) +
+    '\n\nbit-ops = output words × 32 × poolH·poolW (each input bit of a window folded once into the AND and the OR); both builds are first checked against a plain AND / OR over the packed words, then timed.';
+  return { markdown, data };
 }
 
 /**

@@ -31,6 +31,16 @@ export interface KernelExports {
   bernoulliPack(prob: number, count: number, groups: number, out: number, state: number): void;
   xorPopcountPeak(a: number, b: number, words: number, reps: number): bigint;
   xorPopcountPeakScalar(a: number, b: number, words: number, reps: number): bigint;
+  maxPool2dF32(input: number, out: number, n: number, inH: number, inW: number, c: number, poolH: number, poolW: number, strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
+  avgPool2dF32(input: number, out: number, n: number, inH: number, inW: number, c: number, poolH: number, poolW: number, strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
+  globalAvgPool2dF32(input: number, out: number, n: number, h: number, w: number, c: number): void;
+  bitMaxPool2d(input: number, out: number, n: number, inH: number, inW: number, wpp: number, poolH: number, poolW: number, strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number, orMask: number): void;
+  bitPad(input: number, out: number, n: number, inH: number, inW: number, wpp: number, padTop: number, padBottom: number, padLeft: number, padRight: number): void;
+  addF32(a: number, b: number, out: number, count: number): void;
+  chainF32(x: number, rows: number, c: number, ops: number, nOps: number): void;
+  accToF32(acc: number, rows: number, c: number, mode: number, nValid: number, dq: number, out: number): void;
+  thresholdPackF32(x: number, rows: number, c: number, thr: number, flip: number, out: number): void;
+  zeroPadFixI32(acc: number, n: number, perImage: number, corr: number): void;
 }
 
 /**
