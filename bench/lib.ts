@@ -7,7 +7,7 @@ import Benchmark from 'benchmark';
 import { cpus, availableParallelism } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { initParams } from '../src/model/params.js';
-import type { ModelSpec } from '../src/model/spec.js';
+import type { ModelGraph } from '../src/model/graph.js';
 import { flatLayout, flattenTrainable } from '../src/train/flat.js';
 import type { StepRequest } from '../src/train/shard.js';
 
@@ -61,9 +61,9 @@ export function timeAlternately<K extends string>(
  * One training step's request for a freshly initialized ARCH-K on the first `batch` images
  * (labels cycling 0–9, seeds 1): what the benchmarks time.
  */
-export function benchStepRequest(spec: ModelSpec, images: Float32Array, batch: number, adversarial: StepRequest['adversarial']): StepRequest {
+export function benchStepRequest(graph: ModelGraph, images: Float32Array, batch: number, adversarial: StepRequest['adversarial']): StepRequest {
   return {
-    params: flattenTrainable(flatLayout(spec), initParams(spec, 1)),
+    params: flattenTrainable(flatLayout(graph), initParams(graph, 1)),
     images: images.slice(0, batch * 784),
     labels: Int32Array.from({ length: batch }, (_, i) => i % 10),
     adversarial,

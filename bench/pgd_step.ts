@@ -6,7 +6,7 @@
  *   OPENBLAS_CORETYPE=SkylakeX node dist/bench/pgd_step.js A 256
  */
 import { loadData } from '../src/data/index.js';
-import { ARCHS, modelSpec, type Arch } from '../src/model/spec.js';
+import { ARCHS, paperModel, type Arch } from '../src/model/presets.js';
 import { describeTfjsBackend, initTfjs } from '../src/tfjs/backend.js';
 import { ShardTrainer } from '../src/train/shard.js';
 import { benchStepRequest } from './lib.js';
@@ -14,8 +14,8 @@ import { benchStepRequest } from './lib.js';
 const arch = (process.argv[2] ?? 'A') as Arch;
 if (!ARCHS.includes(arch)) throw new Error(`usage: pgd_step.js ARCH K (ARCH one of ${ARCHS.join(', ')}), got "${arch}"`);
 const k = Number(process.argv[3] ?? 256);
-const spec = modelSpec(arch, k);
-const trainer = await ShardTrainer.create({ arch, k });
+const spec = paperModel(arch, k);
+const trainer = await ShardTrainer.create({ graph: paperModel(arch, k) });
 const req = benchStepRequest(spec, loadData().train.images, 64, { eps: 0.3, step: 0.075, steps: 10 });
 trainer.step(req); // warm-up
 const reps = 3;

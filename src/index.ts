@@ -5,20 +5,22 @@
  * adds training, the tfjs graph rebuilt from a .bnn, and the attack harness (they load tfjs).
  */
 export * from './data/index.js';
-export * from './model/spec.js';
-export { initParams, checkParams, type ParamValues } from './model/params.js';
-export { foldBinaryInput, floatThresholds, integerThresholds, popcountThresholds, quantizedThresholds, type FoldedChannel, type FoldDirection } from './model/fold.js';
-export { DeployedGraph } from './model/deployed.js';
-export { TrainableModel } from './model/trainable.js';
+export * from './model/graph.js';
+export * from './model/build.js';
+export * from './model/presets.js';
+export { initParams, checkParams, paramInfos, floatParamCount, type ParamValues, type ParamInfo } from './model/params.js';
+export { batchNormAffine, evalChain, searchThreshold, searchThresholds, type ChainOp, type ChannelThreshold, type ThresholdDomain } from './model/threshold.js';
+export { DeployedGraph } from './model/tfjs/deployed.js';
+export { TrainableModel } from './model/tfjs/trainable.js';
 export { widenParams, WIDEN_SHARE_SPREAD } from './model/widen.js';
-export { accuracy, predictLabels, type LogitsFn } from './model/predict.js';
+export { accuracy, predictLabels, type LogitsFn } from './model/tfjs/predict.js';
 export { initTfjs, useTfjsBackend, type TfjsBackendName } from './tfjs/backend.js';
 export { train, ResumeError, TRAIN_DEFAULTS, type TrainOptions, type AdversarialTraining } from './train/train.js';
 export { saveCheckpoint, loadCheckpoint, CorruptCheckpointError, type Checkpoint, type TrainingRecord, type EpochRecord, type TrainingState } from './train/checkpoint.js';
 export { parseBnn, type ParseOptions } from './format/read.js';
 export { readModelFile } from './format/file.js';
 export { serializeBnn } from './format/write.js';
-export { modelFromParams, canQuantizeInput, layerTensorPlan, type BnnModel, type BnnLayer, type ExportOptions } from './format/model.js';
+export { modelFromParams, paramsFromModel, withInt8, layerTensorPlan, type BnnModel, type LayerTensors, type ExportOptions } from './format/model.js';
 export { BnnFormatError, type BnnFormatErrorCode } from './format/errors.js';
 export { describeModel, type ModelInfo, type LayerInfo } from './format/info.js';
 export { packSigns, unpackSigns, packConvSigns, unpackConvSigns } from './format/bits.js';

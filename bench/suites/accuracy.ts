@@ -4,7 +4,7 @@
  * 2,000 held-out test images. Long (about 40 minutes on 2 cores): run it with --suite accuracy.
  */
 import { loadData } from '../../src/data/index.js';
-import { ARCHS } from '../../src/model/spec.js';
+import { ARCHS, paperModel } from '../../src/model/presets.js';
 import { train, TRAIN_DEFAULTS } from '../../src/train/train.js';
 import { fmt, mdTable, pct } from '../lib.js';
 
@@ -15,8 +15,8 @@ export async function accuracySuite(): Promise<{ markdown: string; data: unknown
   const rows: (string | number)[][] = [];
   const out = [];
   for (const arch of ARCHS) {
-    const def = await train({ arch, k: 64, data, progress: true });
-    const paper = await train({ arch, k: 64, data, progress: true, lrSchedule: 'constant', augmentShift: 0 });
+    const def = await train({ graph: paperModel(arch, 64), data, progress: true });
+    const paper = await train({ graph: paperModel(arch, 64), data, progress: true, lrSchedule: 'constant', augmentShift: 0 });
     const secs = def.history.reduce((a, h) => a + h.seconds, 0) / def.history.length;
     rows.push([`${arch}-64`, pct(def.testAccuracy), `${pct(TARGETS[arch]!, 0)}${def.testAccuracy >= TARGETS[arch]! ? ' ✓' : ' ✗'}`, pct(paper.testAccuracy), fmt(secs, 1)]);
     out.push({ arch, k: 64, defaultAccuracy: def.testAccuracy, paperRecipeAccuracy: paper.testAccuracy, target: TARGETS[arch], secondsPerEpoch: secs });

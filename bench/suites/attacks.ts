@@ -10,6 +10,8 @@ import { basename, join } from 'node:path';
 import { loadData } from '../../src/data/index.js';
 import { blackboxEval, hsjEval, whiteboxEval, type WhiteboxOptions, type WhiteboxReport } from '../../src/eval/attacks.js';
 import { transferMatrix } from '../../src/eval/transfer.js';
+import { defineGraph } from '../../src/model/graph.js';
+import { paperModelOf } from '../../src/model/presets.js';
 import { epochsInAll, readManifest, trainedFrom, type ManifestEntry } from '../../src/format/manifest.js';
 import { readModelFile } from '../../src/format/file.js';
 import type { BnnModel } from '../../src/format/model.js';
@@ -50,8 +52,9 @@ export interface AttackedModel {
 export function attackedModels(): AttackedModel[] {
   const entries = readManifest(MODELS_DIR).models;
   return entries
-    .filter((e) => e.k === 64 || isAdversarial(e))
-    .map((e) => {
+    .map((e) => ({ e, paper: paperModelOf(defineGraph(e.graph)) }))
+    .filter(({ e, paper }) => paper && (paper.k === 64 || isAdversarial(e)))
+    .map(({ e, paper }) => {
       const { name, model } = readModelFile(join(MODELS_DIR, e.file));
       // A model continued from a shipped one (`train --init models/X.bnn`, maybe through runs never
       // shipped) carries X's epochs and theirs too.
@@ -59,8 +62,8 @@ export function attackedModels(): AttackedModel[] {
       const initEpochs = init ? epochsInAll(entries, init) : 0;
       return {
         name,
-        arch: e.arch,
-        k: e.k,
+        arch: paper!.arch,
+        k: paper!.k,
         model,
         adversarial: isAdversarial(e),
         epochs: epochsInAll(entries, e),

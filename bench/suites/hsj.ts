@@ -7,7 +7,7 @@ import { loadData } from '../../src/data/index.js';
 import { hsjEval } from '../../src/eval/attacks.js';
 import { hopSkipJump } from '../../src/attacks/hopskipjump.js';
 import { LogitsOracle, RuntimeOracle, type Oracle } from '../../src/attacks/model.js';
-import { DeployedGraph } from '../../src/model/deployed.js';
+import { DeployedGraph } from '../../src/model/tfjs/deployed.js';
 import { BnnRuntime } from '../../src/runtime/index.js';
 import { initTfjs } from '../../src/tfjs/backend.js';
 import { fmt, mdTable, pct } from '../lib.js';
@@ -52,7 +52,7 @@ export async function hsjSuite(): Promise<{ markdown: string; data: unknown }> {
         return { queries, seconds, perSecond: queries / seconds, l2 };
       };
       const onRuntime = walk(() => new RuntimeOracle(rt));
-      const onTfjs = walk(() => new LogitsOracle(graph.logitsFn));
+      const onTfjs = walk(() => new LogitsOracle(graph.logitsFn, graph));
       rt.dispose();
       speed = { runtime: onRuntime, tfjs: onTfjs };
       speedRows.push([

@@ -10,20 +10,20 @@ import { join } from 'node:path';
 import { loadData } from '../../src/data/index.js';
 import { modelFromParams, type BnnModel } from '../../src/format/model.js';
 import { readModelFile } from '../../src/format/file.js';
-import { DeployedGraph } from '../../src/model/deployed.js';
+import { DeployedGraph } from '../../src/model/tfjs/deployed.js';
 import { initParams } from '../../src/model/params.js';
-import { predictLabels } from '../../src/model/predict.js';
-import { modelName, modelSpec, type Arch } from '../../src/model/spec.js';
+import { predictLabels } from '../../src/model/tfjs/predict.js';
+import { paperModelName, paperModel, type Arch } from '../../src/model/presets.js';
 import { BnnRuntime } from '../../src/runtime/index.js';
 import { initTfjs, tf, useTfjsBackend, type TfjsBackendName } from '../../src/tfjs/backend.js';
 import { fmt, mdTable, time } from '../lib.js';
 import { MODELS_DIR } from './size.js';
 
 function loadOrRandom(arch: Arch, k: number): { model: BnnModel; shipped: boolean } {
-  const path = join(MODELS_DIR, `${modelName({ arch, k })}.bnn`);
+  const path = join(MODELS_DIR, `${paperModelName(arch, k)}.bnn`);
   if (existsSync(path)) return { model: readModelFile(path).model, shipped: true };
   // Speed does not depend on the weights: a model of the same shape stands in.
-  return { model: modelFromParams(modelSpec(arch, k), initParams(modelSpec(arch, k), 1)), shipped: false };
+  return { model: modelFromParams(paperModel(arch, k), initParams(paperModel(arch, k), 1)), shipped: false };
 }
 
 async function tfjsAvailable(name: TfjsBackendName): Promise<boolean> {
@@ -56,14 +56,14 @@ export async function modelsSuite(): Promise<{ markdown: string; data: unknown }
   const out = [];
   for (const [arch, k] of configs) {
     const { model, shipped } = loadOrRandom(arch, k);
-    const name = `${modelName({ arch, k })}${shipped ? '' : '*'}`;
+    const name = `${paperModelName(arch, k)}${shipped ? '' : '*'}`;
     const rt = await BnnRuntime.fromModel(model, { simd: true, maxBatch: 128 });
     await useTfjsBackend('wasm');
     const graph = new DeployedGraph(model);
     // Correctness inside the benchmark: runtime labels vs the tfjs graph on 256 test images.
     const check = data.test.images.subarray(0, 256 * 784);
     const a = rt.predict(check, 256);
-    const b = predictLabels(graph.logitsFn, check, 256);
+    const b = predictLabels(graph.logitsFn, check, 256, graph.inputShape);
     let agree = 0;
     for (let i = 0; i < 256; i++) agree += a[i] === b[i] ? 1 : 0;
     if (agree < 250) throw new Error(`${name}: runtime and tfjs agree on only ${agree}/256 images — not timing a wrong kernel`);

@@ -5,7 +5,7 @@
  * on one shard — clean B-K and A-K, and the PGD-10 step of A+ that dominates `bnn-edge repro`.
  */
 import { loadData } from '../../src/data/index.js';
-import { modelSpec, type Arch } from '../../src/model/spec.js';
+import { paperModel, type Arch } from '../../src/model/presets.js';
 import { initTfjs, tf } from '../../src/tfjs/backend.js';
 import { nativeConv, registerNativeConvKernels, unregisterNativeConvKernels } from '../../src/tfjs/native_conv.js';
 import { ShardTrainer, type StepRequest } from '../../src/train/shard.js';
@@ -58,8 +58,8 @@ export async function nativeSuite(): Promise<{ markdown: string; data: unknown }
 
   const images = loadData().train.images;
   const step = async (arch: Arch, k: number, adversarial: StepRequest['adversarial'], label: string) => {
-    const trainer = await ShardTrainer.create({ arch, k });
-    const req = benchStepRequest(modelSpec(arch, k), images, BATCH, adversarial);
+    const trainer = await ShardTrainer.create({ graph: paperModel(arch, k) });
+    const req = benchStepRequest(paperModel(arch, k), images, BATCH, adversarial);
     both(label, () => trainer.step(req), 4);
     trainer.dispose();
   };

@@ -6,7 +6,7 @@ import { loadData } from '../../src/data/index.js';
 import { modelFromParams } from '../../src/format/model.js';
 import { serializeBnn } from '../../src/format/write.js';
 import { initParams } from '../../src/model/params.js';
-import { modelSpec } from '../../src/model/spec.js';
+import { paperModel } from '../../src/model/presets.js';
 import { BnnPool } from '../../src/runtime/pool.js';
 import { BnnRuntime } from '../../src/runtime/index.js';
 import { fmt, mdTable } from '../lib.js';
@@ -14,7 +14,7 @@ import { MODELS_DIR } from './size.js';
 
 export async function poolSuite(): Promise<{ markdown: string; data: unknown }> {
   const path = join(MODELS_DIR, 'b64.bnn');
-  const bytes = existsSync(path) ? readFileSync(path) : serializeBnn(modelFromParams(modelSpec('B', 64), initParams(modelSpec('B', 64), 1)));
+  const bytes = existsSync(path) ? readFileSync(path) : serializeBnn(modelFromParams(paperModel('B', 64), initParams(paperModel('B', 64), 1)));
   const data = loadData();
   const n = 2000;
   const images = data.test.images.subarray(0, n * 784);

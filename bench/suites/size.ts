@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { listModels } from '../../src/eval/demo.js';
 import { describeModel } from '../../src/format/info.js';
 import { readModelFile } from '../../src/format/file.js';
-import { DeployedGraph } from '../../src/model/deployed.js';
+import { DeployedGraph } from '../../src/model/tfjs/deployed.js';
 import { initTfjs, tf } from '../../src/tfjs/backend.js';
 import { fmt, mdTable } from '../lib.js';
 

@@ -7,8 +7,8 @@
  */
 import { loadData } from '../../src/data/index.js';
 import { initParams } from '../../src/model/params.js';
-import { modelSpec } from '../../src/model/spec.js';
-import { TrainableModel } from '../../src/model/trainable.js';
+import { paperModel } from '../../src/model/presets.js';
+import { TrainableModel } from '../../src/model/tfjs/trainable.js';
 import { initTfjs, tf, useTfjsBackend } from '../../src/tfjs/backend.js';
 import { train } from '../../src/train/train.js';
 import { ShardTrainer } from '../../src/train/shard.js';
@@ -22,7 +22,7 @@ export async function trainSuite(): Promise<{ markdown: string; data: unknown }>
   const rows: (string | number)[][] = [];
   const figures: Record<string, number> = {};
   for (const workers of [...new Set([availableParallelism() > 1 ? 2 : 1, 1])]) {
-    const ckpt = await train({ arch: 'B', k: 64, data, epochs: 1, workers, progress: true });
+    const ckpt = await train({ graph: paperModel('B', 64), data, epochs: 1, workers, progress: true });
     const s = ckpt.history[0]!.seconds;
     figures[`epochSeconds_workers${workers}`] = s;
     // The record names the backend, native conv kernels included when they were built.
@@ -31,7 +31,7 @@ export async function trainSuite(): Promise<{ markdown: string; data: unknown }>
   // Reference: the tfjs CPU backend on the same training step (batch 128), 2 steps.
   await initTfjs();
   await useTfjsBackend('cpu');
-  const spec = modelSpec('B', 64);
+  const spec = paperModel('B', 64);
   const model = new TrainableModel(spec, initParams(spec, 1));
   const x = tf.tensor4d(data.train.images.subarray(0, 128 * 784), [128, 28, 28, 1]);
   const y = tf.oneHot(tf.tensor1d(Int32Array.from(data.train.labels.subarray(0, 128)), 'int32'), 10);
@@ -88,8 +88,8 @@ async function dxComparison(images: Float32Array): Promise<{ rows: (string | num
     }
   }
   for (const k of [64, 128, 256]) {
-    const trainer = await ShardTrainer.create({ arch: 'B', k });
-    const req = benchStepRequest(modelSpec('B', k), images, DX_BATCH, null);
+    const trainer = await ShardTrainer.create({ graph: paperModel('B', k) });
+    const req = benchStepRequest(paperModel('B', k), images, DX_BATCH, null);
     both(`training step, B-${k}`, () => trainer.step(req));
     trainer.dispose();
   }

@@ -28,20 +28,21 @@ export interface HsjTrace {
   readonly queries: number;
 }
 
-const D = 784;
-
 function l2(a: Float32Array, b: Float32Array): number {
   let s = 0;
-  for (let i = 0; i < D; i++) s += (a[i]! - b[i]!) ** 2;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
   return Math.sqrt(s);
 }
 
-function blend(x: Float32Array, xa: Float32Array, alpha: number, out = new Float32Array(D)): Float32Array {
-  for (let i = 0; i < D; i++) out[i] = (1 - alpha) * x[i]! + alpha * xa[i]!;
+function blend(x: Float32Array, xa: Float32Array, alpha: number, out = new Float32Array(x.length)): Float32Array {
+  for (let i = 0; i < x.length; i++) out[i] = (1 - alpha) * x[i]! + alpha * xa[i]!;
   return out;
 }
 
 export function hopSkipJump(oracle: Oracle, x: Float32Array, label: number, o: HsjOptions): HsjTrace {
+  // D: the image's dimension, from the oracle's shape.
+  const D = oracle.inputShape[0] * oracle.inputShape[1] * oracle.inputShape[2];
+  if (x.length !== D) throw new RangeError(`hopSkipJump: the image has ${x.length} values, the model takes ${oracle.inputShape.join('×')} = ${D}`);
   const rng = new Rng(o.seed ?? 0);
   const start = oracle.queries;
   const used = () => oracle.queries - start;
@@ -125,7 +126,7 @@ export function hopSkipJump(oracle: Oracle, x: Float32Array, label: number, o: H
 function binarySearch(x: Float32Array, xa: Float32Array, theta: number, adversarial: (imgs: Float32Array, n: number) => Uint8Array, left: () => number): Float32Array {
   let lo = 0;
   let hi = 1;
-  const probe = new Float32Array(D);
+  const probe = new Float32Array(x.length);
   while (hi - lo > theta && left() > 0) {
     const mid = (lo + hi) / 2;
     if (adversarial(blend(x, xa, mid, probe), 1)[0]) hi = mid;

@@ -6,19 +6,26 @@
  */
 import type { tf } from '../tfjs/backend.js';
 import type { BnnRuntime } from '../runtime/index.js';
-import { predictLabels, type LogitsFn } from '../model/predict.js';
+import type { Shape3 } from '../model/graph.js';
+import { predictLabels, type LogitsFn } from '../model/tfjs/predict.js';
+
+/** What every model tells an attack: the image shape (pixels in [0, 1]) and the class count. */
+export interface ModelShape {
+  readonly inputShape: Shape3;
+  readonly classes: number;
+}
 
 /** Labels only, counted. */
-export interface Oracle {
-  /** Predicted class of each of n images (n × 784 pixels in [0, 1]). */
+export interface Oracle extends ModelShape {
+  /** Predicted class of each of n images (n × H·W·C pixels in [0, 1]). */
   labels(images: Float32Array, n: number): Int32Array;
   /** Images classified so far. */
   readonly queries: number;
 }
 
-export interface DifferentiableModel {
+export interface DifferentiableModel extends ModelShape {
   readonly name: string;
-  /** Logits [n, classes] of images [n, 28, 28, 1], differentiable with tf.grad. */
+  /** Logits [n, classes] of images [n, H, W, C], differentiable with tf.grad. */
   logits(x: tf.Tensor4D): tf.Tensor2D;
   /** Whether each forward pass samples weights (model S): attacks then need EOT. */
   readonly stochastic: boolean;
@@ -33,7 +40,12 @@ class CountedOracle implements Oracle {
   #queries = 0;
   #budget: number;
 
-  constructor(classify: (images: Float32Array, n: number) => Int32Array, budget: number) {
+  constructor(
+    classify: (images: Float32Array, n: number) => Int32Array,
+    budget: number,
+    readonly inputShape: Shape3,
+    readonly classes: number,
+  ) {
     this.#classify = classify;
     this.#budget = budget;
   }
@@ -52,7 +64,7 @@ class CountedOracle implements Oracle {
 /** The packed runtime as a label-only oracle; the runtime itself stays private. */
 export class RuntimeOracle extends CountedOracle {
   constructor(rt: BnnRuntime, budget = Infinity) {
-    super((images, n) => rt.predict(images, n), budget);
+    super((images, n) => rt.predict(images, n), budget, rt.model.graph.input, rt.model.graph.classes);
   }
 }
 
@@ -61,8 +73,8 @@ export class RuntimeOracle extends CountedOracle {
  * so a label-only attack can be run on both and their costs compared query for query.
  */
 export class LogitsOracle extends CountedOracle {
-  constructor(logits: LogitsFn, budget = Infinity) {
-    super((images, n) => predictLabels(logits, images, n), budget);
+  constructor(logits: LogitsFn, shape: ModelShape, budget = Infinity) {
+    super((images, n) => predictLabels(logits, images, n, shape.inputShape), budget, shape.inputShape, shape.classes);
   }
 }
 

@@ -5,7 +5,8 @@
  */
 import { tf } from '../tfjs/backend.js';
 import { Rng } from '../util/rng.js';
-import type { DifferentiableModel, Oracle } from './model.js';
+import type { Shape3 } from '../model/graph.js';
+import type { DifferentiableModel, ModelShape, Oracle } from './model.js';
 
 /** Jacobian-augmentation rounds of Papernot et al. (the substitute is trained once per round). */
 export const SUBSTITUTE_ROUNDS = 6;
@@ -25,15 +26,21 @@ export interface SubstituteOptions {
   readonly onRound?: (r: { round: number; trainImages: number; queries: number }) => void;
 }
 
-/** A ReLU MLP on flattened 28×28 images, trained on oracle labels. */
+/** A ReLU MLP on flattened images of the target's shape, one output per target class, trained on oracle labels. */
 export class SubstituteMlp implements DifferentiableModel {
   readonly name = 'substitute-mlp';
   readonly stochastic = false;
+  readonly inputShape: Shape3;
+  readonly classes: number;
+  private readonly px: number;
   private readonly weights: tf.Variable[] = [];
   private readonly biases: tf.Variable[] = [];
 
-  constructor(hidden: readonly number[], seed: number) {
-    const sizes = [784, ...hidden, 10];
+  constructor(target: ModelShape, hidden: readonly number[], seed: number) {
+    this.inputShape = target.inputShape;
+    this.classes = target.classes;
+    this.px = target.inputShape[0] * target.inputShape[1] * target.inputShape[2];
+    const sizes = [this.px, ...hidden, this.classes];
     const rng = new Rng(seed);
     for (let i = 0; i + 1 < sizes.length; i++) {
       const [fin, fout] = [sizes[i]!, sizes[i + 1]!];
@@ -46,7 +53,7 @@ export class SubstituteMlp implements DifferentiableModel {
 
   logits(x: tf.Tensor4D): tf.Tensor2D {
     return tf.tidy(() => {
-      let h: tf.Tensor2D = tf.reshape(x, [x.shape[0], 784]);
+      let h: tf.Tensor2D = tf.reshape(x, [x.shape[0], this.px]);
       this.weights.forEach((w, i) => {
         h = tf.add(tf.matMul(h, w), this.biases[i]!);
         if (i < this.weights.length - 1) h = tf.relu(h);
@@ -64,15 +71,16 @@ export class SubstituteMlp implements DifferentiableModel {
       rng.shuffle(order);
       for (let s = 0; s < n; s += batchSize) {
         const b = Math.min(batchSize, n - s);
-        const xb = new Float32Array(b * 784);
+        const px = this.px;
+        const xb = new Float32Array(b * px);
         const yb = new Int32Array(b);
         for (let i = 0; i < b; i++) {
-          xb.set(images.subarray(order[s + i]! * 784, (order[s + i]! + 1) * 784), i * 784);
+          xb.set(images.subarray(order[s + i]! * px, (order[s + i]! + 1) * px), i * px);
           yb[i] = labels[order[s + i]!]!;
         }
         tf.tidy(() => {
-          const x = tf.tensor4d(xb, [b, 28, 28, 1]);
-          const y = tf.oneHot(tf.tensor1d(yb, 'int32'), 10);
+          const x = tf.tensor4d(xb, [b, ...this.inputShape]);
+          const y = tf.oneHot(tf.tensor1d(yb, 'int32'), this.classes);
           opt.minimize(() => tf.losses.softmaxCrossEntropy(y, this.logits(x)) as tf.Scalar, false, vars);
         });
       }
@@ -93,16 +101,18 @@ export interface SubstituteTraining {
 }
 
 /**
- * Trains a substitute from `seedImages` (n × 784), asking `oracle` only for labels: round ρ labels
+ * Trains a substitute from `seedImages` (n images of the oracle's shape), asking `oracle` only for labels: round ρ labels
  * the new images, trains, then adds x + λ·sign(∇ₓ F[õ(x)]) for every image x of the set.
  */
 export function trainSubstitute(oracle: Oracle, seedImages: Float32Array, opts: SubstituteOptions = {}): SubstituteTraining {
   const rounds = opts.rounds ?? SUBSTITUTE_ROUNDS;
   const lambda = opts.lambda ?? 0.1;
   const rng = new Rng(opts.seed ?? 0);
-  const substitute = new SubstituteMlp(opts.hidden ?? [200, 200], rng.seed());
+  const substitute = new SubstituteMlp(oracle, opts.hidden ?? [200, 200], rng.seed());
+  const [h, w, c] = oracle.inputShape;
+  const px = h * w * c;
   let images = seedImages.slice();
-  let labels = oracle.labels(images, images.length / 784);
+  let labels = oracle.labels(images, images.length / px);
   const startQueries = oracle.queries - labels.length;
   for (let round = 0; round < rounds; round++) {
     substitute.fit(images, labels, opts.epochsPerRound ?? 10, opts.learningRate ?? 1e-3, opts.batchSize ?? 32, rng);
@@ -115,12 +125,12 @@ export function trainSubstitute(oracle: Oracle, seedImages: Float32Array, opts: 
     for (let s = 0; s < n; s += 256) {
       const b = Math.min(256, n - s);
       const out = tf.tidy(() => {
-        const x = tf.tensor4d(images.subarray(s * 784, (s + b) * 784), [b, 28, 28, 1]);
-        const sel = tf.oneHot(tf.tensor1d(labels.subarray(s, s + b), 'int32'), 10);
+        const x = tf.tensor4d(images.subarray(s * px, (s + b) * px), [b, h, w, c]);
+        const sel = tf.oneHot(tf.tensor1d(labels.subarray(s, s + b), 'int32'), oracle.classes);
         const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(substitute.logits(v as tf.Tensor4D), sel)))(x);
         return tf.clipByValue(tf.add(x, tf.mul(lambda, tf.sign(g))), 0, 1).dataSync() as Float32Array;
       });
-      added.set(out, s * 784);
+      added.set(out, s * px);
     }
     const newLabels = oracle.labels(added, n);
     const grown = new Float32Array(images.length * 2);

@@ -16,7 +16,7 @@ import { linfBox, linfStep, randomStart } from './pgd.js';
 import type { DifferentiableModel } from './model.js';
 
 export interface AttackOutcome {
-  /** n × 784 adversarial images in [0, 1] (the clean image where an attack found nothing). */
+  /** n adversarial images in [0, 1], flat (the clean image where an attack found nothing). */
   readonly adversarial: Float32Array;
   /** 1 where the crafting model misclassifies the adversarial image. */
   readonly success: Uint8Array;
@@ -81,6 +81,14 @@ function lossGradient(model: DifferentiableModel, x: tf.Tensor4D, onehot: tf.Ten
   });
 }
 
+/** The model's image shape and class count, checked against the images given. */
+function geometry(model: DifferentiableModel, images: Float32Array, n: number): { px: number; shape: [number, number, number]; classes: number } {
+  const shape = [...model.inputShape] as [number, number, number];
+  const px = shape[0] * shape[1] * shape[2];
+  if (images.length !== n * px) throw new RangeError(`${model.name} takes ${shape.join('×')} images: ${images.length} values are not ${n} of them`);
+  return { px, shape, classes: model.classes };
+}
+
 function batches(n: number, size: number): [number, number][] {
   const out: [number, number][] = [];
   for (let s = 0; s < n; s += size) out.push([s, Math.min(size, n - s)]);
@@ -89,9 +97,10 @@ function batches(n: number, size: number): [number, number][] {
 
 function l2Norms(adv: Float32Array, clean: Float32Array, n: number): Float32Array {
   const out = new Float32Array(n);
+  const px = adv.length / n;
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let j = i * 784; j < (i + 1) * 784; j++) s += (adv[j]! - clean[j]!) ** 2;
+    for (let j = i * px; j < (i + 1) * px; j++) s += (adv[j]! - clean[j]!) ** 2;
     out[i] = Math.sqrt(s);
   }
   return out;
@@ -100,6 +109,7 @@ function l2Norms(adv: Float32Array, clean: Float32Array, n: number): Float32Arra
 /** L∞ PGD with random start and restarts; FGSM when steps = 1, step = ε, no random start. */
 export function pgd(model: DifferentiableModel, images: Float32Array, labels: Uint8Array, o: LinfOptions): AttackOutcome {
   const n = labels.length;
+  const { px, shape, classes } = geometry(model, images, n);
   const temperature = o.temperature ?? 1;
   const eot = o.eot ?? 1;
   const restarts = o.restarts ?? 1;
@@ -108,9 +118,9 @@ export function pgd(model: DifferentiableModel, images: Float32Array, labels: Ui
   let zeroGrad = 0;
   for (const [start, b] of batches(n, o.batchSize ?? 128)) {
     tf.tidy(() => {
-      const x0 = tf.tensor4d(images.subarray(start * 784, (start + b) * 784), [b, 28, 28, 1]);
+      const x0 = tf.tensor4d(images.subarray(start * px, (start + b) * px), [b, ...shape]);
       const y = tf.tensor1d(Int32Array.from(labels.subarray(start, start + b)), 'int32');
-      const onehot = tf.oneHot(y, 10) as tf.Tensor2D;
+      const onehot = tf.oneHot(y, classes) as tf.Tensor2D;
       const box = linfBox(x0, o.eps);
       let best = x0;
       let fooled = tf.zeros([b], 'bool');
@@ -130,7 +140,7 @@ export function pgd(model: DifferentiableModel, images: Float32Array, labels: Ui
         best = tf.where(tf.reshape(tf.logicalNot(fooled), [b, 1, 1, 1]), x, best) as tf.Tensor4D;
         fooled = tf.logicalOr(fooled, wrong);
       }
-      adversarial.set(best.dataSync(), start * 784);
+      adversarial.set(best.dataSync(), start * px);
       success.set(fooled.dataSync(), start);
     });
     o.onProgress?.(start + b, n);
@@ -150,6 +160,7 @@ export function fgsm(model: DifferentiableModel, images: Float32Array, labels: U
  */
 export function carliniWagnerL2(model: DifferentiableModel, images: Float32Array, labels: Uint8Array, o: CwOptions): AttackOutcome {
   const n = labels.length;
+  const { px, shape, classes } = geometry(model, images, n);
   const temperature = o.temperature ?? 1;
   const eot = o.eot ?? 1;
   const logitsOf = scaled(model, temperature);
@@ -158,13 +169,13 @@ export function carliniWagnerL2(model: DifferentiableModel, images: Float32Array
   const bestL2 = new Float32Array(n).fill(Infinity);
   const firstSuccess = new Int32Array(n);
   for (const [start, b] of batches(n, o.batchSize ?? 128)) {
-    const clean = images.subarray(start * 784, (start + b) * 784);
+    const clean = images.subarray(start * px, (start + b) * px);
     const lab = labels.subarray(start, start + b);
     const c = new Float32Array(b).fill(o.initialConst);
     const lo = new Float32Array(b);
     const hi = new Float32Array(b).fill(Infinity);
-    const x0 = tf.tensor4d(clean, [b, 28, 28, 1]);
-    const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(lab), 'int32'), 10));
+    const x0 = tf.tensor4d(clean, [b, ...shape]);
+    const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(lab), 'int32'), classes));
     const w0 = tf.tidy(() => tf.atanh(tf.mul(tf.sub(tf.mul(x0, 2), 1), 0.999999)));
     for (let bs = 0; bs < o.binarySteps; bs++) {
       const found = new Uint8Array(b);
@@ -204,14 +215,14 @@ export function carliniWagnerL2(model: DifferentiableModel, images: Float32Array
         for (let i = 0; i < b; i++) {
           if (pred![i] === lab[i]) continue;
           let s = 0;
-          for (let j = i * 784; j < (i + 1) * 784; j++) s += (xa![j]! - clean[j]!) ** 2;
+          for (let j = i * px; j < (i + 1) * px; j++) s += (xa![j]! - clean[j]!) ** 2;
           found[i] = 1;
           const g = start + i;
           if (!firstSuccess[g]) firstSuccess[g] = bs * o.iterations + it;
           if (s < bestL2[g]! ** 2) {
             bestL2[g] = Math.sqrt(s);
             success[g] = 1;
-            adversarial.set(xa!.subarray(i * 784, (i + 1) * 784), g * 784);
+            adversarial.set(xa!.subarray(i * px, (i + 1) * px), g * px);
           }
         }
       }

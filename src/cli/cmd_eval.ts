@@ -37,7 +37,7 @@ export async function runEval(argv: string[]): Promise<number> {
     `${r.model} on ${r.images} test images (${data.source}):\n` +
       `  runtime (${r.runtime.flavor}) accuracy ${pct(r.runtimeAccuracy)}   tfjs accuracy ${pct(r.tfjsAccuracy)}   agreement ${pct(r.agreement)} (${r.disagreements.length} differ)\n` +
       `  runtime throughput ${Math.round(r.runtime.imagesPerSecond)} images/s\n` +
-      (model.layers.some((l) => l.shape.layer.kind === 'conv' && l.shape.layer.stochastic)
+      (model.graph.layers.some((l) => (l.kind === 'quantConv2d' || l.kind === 'quantDense') && l.kernelQuantizer === 'stochastic')
         ? '  (this model samples its stochastic layer independently on each side: agreement measures sampling noise, not a defect)\n'
         : ''),
   );

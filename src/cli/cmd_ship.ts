@@ -4,7 +4,7 @@ import { dataOptionsOf, FULL_MNIST, loadData } from '../data/index.js';
 import { evaluateParity } from '../eval/parity.js';
 import { readManifest, sha256, writeManifest, type ManifestEntry } from '../format/manifest.js';
 import { readModelFile } from '../format/file.js';
-import { modelName } from '../model/spec.js';
+import { graphToJson } from '../model/graph.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { helpText, parseCommand, requirePositional, stringOption, type CommandSpec } from './args.js';
 import { SHIPPED_MODELS } from './files.js';
@@ -27,7 +27,7 @@ export async function runShip(argv: string[]): Promise<number> {
   const [run] = requirePositional(p, shipCommand, 'RUN_DIR');
   const dir = stringOption(p, 'models') === shipCommand.options['models']!.default ? SHIPPED_MODELS : stringOption(p, 'models')!;
   const ckpt = loadCheckpoint(run!);
-  const name = stringOption(p, 'name') ?? modelName(ckpt.spec);
+  const name = stringOption(p, 'name') ?? ckpt.graph.name;
   const src = join(run!, 'model.bnn');
   const { bytes, model } = readModelFile(src);
   // Only the test split is needed; mnist-full's is the embedded one, so its 58,000 training images stay unloaded.
@@ -39,11 +39,9 @@ export async function runShip(argv: string[]): Promise<number> {
   const t = ckpt.training;
   const entry: ManifestEntry = {
     file: `${name}.bnn`,
-    arch: ckpt.spec.arch,
-    k: ckpt.spec.k,
+    graph: graphToJson(model.graph),
     bytes: bytes.length,
     sha256: sha256(bytes),
-    firstLayer: model.layers[0]?.weightsI8 ? 'int8' : 'float32',
     training: {
       command: t.command,
       seed: t.seed,

@@ -6,20 +6,23 @@ import { modelFromParams, paramsFromModel, RESTORED_BINARY_MAGNITUDE } from '../
 import { serializeBnn } from '../format/write.js';
 import type { ParamValues } from '../model/params.js';
 import { widenParams } from '../model/widen.js';
-import { parseArch, type Arch, type ModelSpec } from '../model/spec.js';
+import { sameGraph, type ModelGraph } from '../model/graph.js';
+import { paperModelOf, PRESET_HELP } from '../model/presets.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type TrainingRecord } from '../train/checkpoint.js';
 import { DEFAULT_ADV_WEIGHT, ResumeError, train, TRAIN_DEFAULTS } from '../train/train.js';
 import { writeAtomic } from '../util/fs.js';
 import { readModelFile } from '../format/file.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec, type Parsed } from './args.js';
+import { paperModelArg, resolveModel } from './model_arg.js';
 
 export const trainCommand: CommandSpec = {
   name: 'train',
-  summary: 'Train model A, B, C, S (the paper\'s) or R (A with biases) of width K on the training split; writes a checkpoint and its exported model.bnn into --out.',
-  usage: 'bnn-edge train --arch A|B|C|S|R --k K --out DIR [options]  |  bnn-edge train --out DIR --resume',
+  summary: 'Train a model graph — your own (a JSON file, see README) or a preset (the paper\'s A, B, C, S, R at width K; Larq\'s tutorial network) — on the training split; writes a checkpoint and its exported model.bnn into --out.',
+  usage: 'bnn-edge train (--model NAME|FILE.json | --arch A|B|C|S|R --k K) --out DIR [options]  |  bnn-edge train --out DIR --resume',
   options: {
-    arch: { type: 'string', help: 'architecture: A (float), B (binary), C (binary, scaled ReLU), S (C + stochastic conv3), R (A with a bias per channel; not in the paper)', metavar: 'A|B|C|S|R' },
-    k: { type: 'string', help: 'filters of conv1 (64, 128, 256, or any positive integer)', default: '64' },
+    model: { type: 'string', help: `the model: a graph JSON file, or ${PRESET_HELP}`, metavar: 'NAME|FILE' },
+    arch: { type: 'string', help: "shorthand for the paper's models: A (float), B (binary), C (binary, scaled ReLU), S (C + stochastic conv3), R (A with a bias per channel; not in the paper); with --k", metavar: 'A|B|C|S|R' },
+    k: { type: 'string', help: 'with --arch: filters of conv1 (64, 128, 256, or any positive integer)', default: '64' },
     out: { type: 'string', help: 'output directory (checkpoint.json, weights.bin, model.bnn)', metavar: 'DIR' },
     epochs: { type: 'string', help: 'training epochs', default: String(TRAIN_DEFAULTS.epochs), metavar: 'N' },
     'batch-size': { type: 'string', help: 'batch size', default: String(TRAIN_DEFAULTS.batchSize), metavar: 'N' },
@@ -42,7 +45,9 @@ export const trainCommand: CommandSpec = {
     quiet: { type: 'boolean', short: 'q', help: 'no progress bar' },
   },
   details: `Examples:
-  bnn-edge train --arch B --k 64 --out runs/b64
+  bnn-edge train --model my-model.json --out runs/mine           # your graph (README: "Your own model")
+  bnn-edge train --model larq-tutorial --out runs/larq
+  bnn-edge train --arch B --k 64 --out runs/b64                  # = --model b64
   bnn-edge train --arch A --k 64 --adv pgd --adv-steps 10 --adv-clean-epochs 2 --out runs/a64-pgd
   bnn-edge train --arch C --k 64 --lr-schedule constant --augment 0 --out runs/c64-paper   # the paper's recipe
   bnn-edge train --out runs/b64 --resume   # after an interruption: continues at the next epoch, with the run's own settings
@@ -55,9 +60,9 @@ export const trainCommand: CommandSpec = {
  * (exact for float layers; binary layers restart from their signs, see paramsFromModel), and
  * what the checkpoint records of where they came from.
  */
-function initialParams(path: string | undefined, arch: Arch, k: number, seed: number): { params: ParamValues; from: InitRecord } | undefined {
+function initialParams(path: string | undefined, graph: ModelGraph, seed: number): { params: ParamValues; from: InitRecord } | undefined {
   if (path === undefined) return undefined;
-  let spec: ModelSpec;
+  let start: ModelGraph;
   let params: ParamValues;
   // The .bnn the start is known by: the file itself, or the model.bnn the checkpoint was exported to.
   let bnn: Uint8Array | undefined;
@@ -65,29 +70,30 @@ function initialParams(path: string | undefined, arch: Arch, k: number, seed: nu
   if (existsSync(path) && statSync(path).isFile()) {
     const { bytes, model } = readModelFile(path);
     const restored = paramsFromModel(model);
-    ({ spec, params } = restored);
+    ({ graph: start, params } = restored);
     if (!restored.exact) process.stderr.write(`--init ${path}: binary weights restart from their signs (±${RESTORED_BINARY_MAGNITUDE}); a .bnn keeps no latent magnitudes or optimizer state\n`);
     bnn = bytes;
   } else {
     if (!existsSync(join(path, 'checkpoint.json'))) throw new UsageError(`--init ${path}: neither a .bnn file nor a directory with checkpoint.json (the --out directory of an earlier \`bnn-edge train\`)`);
-    const start = loadCheckpoint(path);
-    ({ spec, params } = start);
+    const ckpt = loadCheckpoint(path);
+    ({ graph: start, params } = ckpt);
     if (existsSync(join(path, 'model.bnn'))) bnn = readFileSync(join(path, 'model.bnn'));
     // How the start was made goes along, should it never be shipped itself (InitRecord).
-    lineage = { epochs: start.history.length, ...(start.training.init ? { init: start.training.init } : {}) };
+    lineage = { epochs: ckpt.history.length, ...(ckpt.training.init ? { init: ckpt.training.init } : {}) };
   }
   const from: InitRecord = { path, ...(bnn ? { sha256: sha256(bnn) } : {}), ...lineage };
-  if (spec.arch !== arch || spec.k > k) throw new UsageError(`--init ${path}: the model is ${spec.arch}-${spec.k}, but --arch ${arch} --k ${k} was asked for (a model can be widened to a larger K, not changed in architecture or narrowed)`);
-  if (spec.k < k) {
-    try {
-      params = widenParams(spec, params, k, seed).params;
-    } catch (e) {
-      throw new UsageError(`--init ${path}: ${(e as Error).message}`);
-    }
-    process.stderr.write(`--init ${path}: widened from K ${spec.k} to ${k}, computing the same function (copied units, weights split among the copies)\n`);
-    return { params, from: { ...from, widenedFromK: spec.k } };
+  if (sameGraph(start, graph)) return { params, from };
+  // A paper model of the same architecture and a smaller K can be widened (A and R only).
+  const a = paperModelOf(start);
+  const b = paperModelOf(graph);
+  if (!a || !b || a.arch !== b.arch || a.k > b.k) throw new UsageError(`--init ${path}: the model is ${start.name}, but ${graph.name} was asked for, a different graph (a paper model can be widened to a larger K, not changed otherwise)`);
+  try {
+    params = widenParams(start, params, b.k, seed).params;
+  } catch (e) {
+    throw new UsageError(`--init ${path}: ${(e as Error).message}`);
   }
-  return { params, from };
+  process.stderr.write(`--init ${path}: widened from K ${a.k} to ${b.k}, computing the same function (copied units, weights split among the copies)\n`);
+  return { params, from: { ...from, widenedFromK: a.k } };
 }
 
 export async function runTrain(argv: string[]): Promise<number> {
@@ -109,11 +115,13 @@ export async function runTrain(argv: string[]): Promise<number> {
     throw e;
   }
   const { dataDir, init, ...options } = settings;
-  const initial = resume ? undefined : initialParams(init, options.arch, options.k, options.seed);
+  const graph = resume ? resumedGraph(p, resume) : modelOf(p);
+  const initial = resume ? undefined : initialParams(init, graph, options.seed);
   let ckpt: Checkpoint;
   try {
     ckpt = await train({
       ...options,
+      graph,
       initial: initial?.params,
       initialFrom: initial?.from,
       resume,
@@ -131,36 +139,46 @@ export async function runTrain(argv: string[]): Promise<number> {
   } catch (e) {
     throw e instanceof ResumeError ? withOptionNames(e) : e;
   }
-  const arch = options.arch;
   const bnnPath = save(out, ckpt);
   const last = ckpt.history[ckpt.history.length - 1]!;
   const secs = ckpt.history.reduce((a, r) => a + r.seconds, 0) / ckpt.history.length;
   process.stdout.write(
-    `trained ${arch}-${ckpt.spec.k}: test accuracy ${(100 * ckpt.testAccuracy).toFixed(2)}% (train ${(100 * last.trainAccuracy).toFixed(2)}%), ${secs.toFixed(1)} s/epoch\n` +
+    `trained ${ckpt.graph.name}: test accuracy ${(100 * ckpt.testAccuracy).toFixed(2)}% (train ${(100 * last.trainAccuracy).toFixed(2)}%), ${secs.toFixed(1)} s/epoch\n` +
       `checkpoint: ${out}/checkpoint.json + weights.bin\nmodel:      ${bnnPath}\n`,
   );
   return 0;
 }
 
 
+/** The model the command line names: --model, or the paper's --arch with --k. */
+function modelOf(o: Parsed): ModelGraph {
+  const model = stringOption(o, 'model');
+  const arch = stringOption(o, 'arch');
+  if (model !== undefined && arch !== undefined) throw new UsageError('give --model or --arch (with --k), not both');
+  if (model !== undefined) {
+    if (o.given.has('k')) throw new UsageError('--k goes with --arch; a --model names its own widths');
+    return resolveModel(model);
+  }
+  if (arch === undefined) throw new UsageError(`--model is required: a graph JSON file, or ${PRESET_HELP} (or --arch A|B|C|S|R with --k)`);
+  return paperModelArg(arch, numberOption(o, 'k', { integer: true, min: 1, max: 4096 })!);
+}
+
+/** A resumed run's model is its checkpoint's; one named on the command line must be that model. */
+function resumedGraph(o: Parsed, resume: Checkpoint): ModelGraph {
+  if (o.given.has('model') || o.given.has('arch')) {
+    const named = modelOf(o);
+    if (!sameGraph(named, resume.graph)) throw new UsageError(`--resume: the run's model is ${resume.graph.name}, but ${named.name} was given`);
+  }
+  return resume.graph;
+}
+
 /** The options that decide the run, read and checked from the command line. */
 function trainSettings(o: Parsed) {
-  const archRaw = stringOption(o, 'arch');
-  if (!archRaw) throw new UsageError('--arch is required (A, B, C, S or R)');
-  const arch = (() => {
-    try {
-      return parseArch(archRaw);
-    } catch (e) {
-      throw new UsageError(`--arch: ${(e as Error).message}`);
-    }
-  })();
   const advKind = stringOption(o, 'adv');
   if (advKind !== undefined && advKind !== 'pgd') throw new UsageError(`--adv must be "pgd", got "${advKind}"`);
   const schedule = stringOption(o, 'lr-schedule');
   if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got "${schedule}"`);
   return {
-    arch,
-    k: numberOption(o, 'k', { integer: true, min: 1, max: 4096 })!,
     epochs: numberOption(o, 'epochs', { integer: true, min: 1 })!,
     batchSize: numberOption(o, 'batch-size', { integer: true, min: 2 })!,
     learningRate: numberOption(o, 'lr', { min: 0 })!,
@@ -188,18 +206,16 @@ function resumeFrom(dir: string): Checkpoint {
   if (!existsSync(join(dir, 'checkpoint.json'))) throw new UsageError(`--resume: ${dir} holds no checkpoint.json to continue from`);
   const ckpt = loadCheckpoint(dir, { resume: true });
   if (ckpt.history.length >= ckpt.training.epochs) throw new UsageError(`--resume: the run in ${dir} already finished its ${ckpt.training.epochs} epochs`);
-  process.stderr.write(`resuming ${ckpt.spec.arch}-${ckpt.spec.k} in ${dir} after epoch ${ckpt.history.length} of ${ckpt.training.epochs}\n`);
+  process.stderr.write(`resuming ${ckpt.graph.name} in ${dir} after epoch ${ckpt.history.length} of ${ckpt.training.epochs}\n`);
   return ckpt;
 }
 
 /**
- * Each option a checkpoint records: the record fields it sets (none for the model's own arch and
- * K, which a resume check names itself) and its value in the record; undefined where the run had
- * no such setting (no adversarial training, the embedded data), so the option stays unset.
+ * Each option a checkpoint records: the record fields it sets and its value in the record;
+ * undefined where the run had no such setting (no adversarial training, the embedded data), so
+ * the option stays unset. (The model itself is the checkpoint's graph: see resumedGraph.)
  */
 const RECORDED_OPTIONS: ReadonlyArray<{ option: string; fields: ReadonlyArray<keyof TrainingRecord>; value: (c: Checkpoint, dir: string) => string | undefined }> = [
-  { option: 'arch', fields: [], value: (c) => c.spec.arch },
-  { option: 'k', fields: [], value: (c) => String(c.spec.k) },
   { option: 'epochs', fields: ['epochs'], value: (c) => String(c.training.epochs) },
   { option: 'batch-size', fields: ['batchSize'], value: (c) => String(c.training.batchSize) },
   { option: 'lr', fields: ['learningRate'], value: (c) => String(c.training.learningRate) },
@@ -259,6 +275,6 @@ function withOptionNames(e: ResumeError): ResumeError {
 function save(dir: string, ckpt: Checkpoint): string {
   saveCheckpoint(dir, ckpt);
   const bnnPath = join(dir, 'model.bnn');
-  writeAtomic(bnnPath, serializeBnn(modelFromParams(ckpt.spec, ckpt.params)));
+  writeAtomic(bnnPath, serializeBnn(modelFromParams(ckpt.graph, ckpt.params)));
   return bnnPath;
 }

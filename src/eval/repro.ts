@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSplit } from '../data/dataset.js';
 import { modelFromParams, type BnnModel } from '../format/model.js';
-import type { Arch } from '../model/spec.js';
+import { paperModel, type Arch } from '../model/presets.js';
+import { sameGraph } from '../model/graph.js';
 import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { SUBSTITUTE_ROUNDS } from '../attacks/substitute.js';
 import { ResumeError, settingsDiff, train, trainingRecord, type AdversarialTraining, type TrainOptions } from '../train/train.js';
@@ -139,9 +140,9 @@ export class Repro {
     if (cached) return cached;
     const dir = join(this.config.dir, name);
     const epochs = m.adv ? this.config.adv.epochs : this.config.epochs;
+    const graph = paperModel(m.arch, m.k);
     const options: TrainOptions = {
-      arch: m.arch,
-      k: m.k,
+      graph,
       data: this.data,
       epochs,
       seed: m.seed,
@@ -153,7 +154,6 @@ export class Repro {
       onEpoch: (_, snapshot) => saveCheckpoint(dir, snapshot()),
     };
     let params;
-    let spec;
     const cachedCkpt = this.cachedCheckpoint(dir);
     // Training saves after every epoch: a run stopped mid-training leaves a checkpoint with fewer
     // epochs than it was started for, from which training continues (exactly, see train's `resume`).
@@ -162,11 +162,11 @@ export class Repro {
       // A model, finished or not, counts only if it is the model this run would train: same
       // architecture, same settings. Another run's is refused, never trained over.
       const diffs = settingsDiff(cachedCkpt.training, trainingRecord(options), 'cached');
-      if (cachedCkpt.spec.arch !== m.arch || cachedCkpt.spec.k !== m.k) diffs.unshift(`model ${m.arch}-${m.k} (cached: ${cachedCkpt.spec.arch}-${cachedCkpt.spec.k})`);
+      if (!sameGraph(cachedCkpt.graph, graph)) diffs.unshift(`model ${graph.name} (cached: ${cachedCkpt.graph.name})`);
       if (diffs.length) throw new Error(`${dir}: the cached${interrupted ? ', unfinished' : ''} model is not the one this run trains: ${diffs.join('; ')}. Give another --dir`);
     }
     if (cachedCkpt && !interrupted) {
-      ({ params, spec } = cachedCkpt);
+      ({ params } = cachedCkpt);
     } else {
       let ckpt: Checkpoint | null = null;
       if (interrupted) {
@@ -181,9 +181,9 @@ export class Repro {
       } else this.config.log(`training ${name}`);
       ckpt ??= await train(options);
       saveCheckpoint(dir, ckpt);
-      ({ params, spec } = ckpt);
+      ({ params } = ckpt);
     }
-    const model = modelFromParams(spec, params);
+    const model = modelFromParams(graph, params);
     this.models.set(name, model);
     return model;
   }

@@ -8,7 +8,7 @@
 import { head, type Dataset } from '../data/dataset.js';
 import { fgsm, pgd } from '../attacks/whitebox.js';
 import type { BnnModel } from '../format/model.js';
-import { DeployedGraph } from '../model/deployed.js';
+import { DeployedGraph } from '../model/tfjs/deployed.js';
 import { BnnRuntime } from '../runtime/index.js';
 import { initTfjs } from '../tfjs/backend.js';
 import { accuracyOf } from './parity.js';

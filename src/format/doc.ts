@@ -1,21 +1,24 @@
 /**
- * Generates docs/FORMAT.md from the layout tables in layout.ts, so the document cannot drift
- * from the code (a test compares the committed file with this output).
+ * Generates docs/FORMAT.md from the layout tables in layout.ts and layout_v1.ts, the tensor plan
+ * of each layer kind (model.ts) and the limits the graph rules enforce, so the document cannot
+ * drift from the code (a test compares the committed file with this output).
  */
+import { DEFAULT_BN_EPSILON, GRAPH_LIMITS, type Layer, type LayerShape } from '../model/graph.js';
 import {
-  ARCH_CODES,
   DType,
   FORMAT_MAJOR,
   FORMAT_MINOR,
   HEADER_FIELDS,
   HEADER_SIZE,
+  INPUT_QUANTIZER_CODES,
+  KERNEL_QUANTIZER_CODES,
+  KIND_CODES,
   LAYER_FIELDS,
   LAYER_RECORD_SIZE,
   LayerFlag,
   LIMITS,
   MAGIC,
   PAYLOAD_ALIGN,
-  Role,
   ROLE_DTYPE,
   ROLE_NAMES,
   TENSOR_FIELDS,
@@ -23,46 +26,94 @@ import {
   type Field,
   type RoleCode,
 } from './layout.js';
+import { V1_HEADER_FIELDS, V1_LAYER_FIELDS, V1_TENSOR_FIELDS } from './layout_v1.js';
+import { layerTensorPlan } from './model.js';
 
 function fieldTable(fields: readonly Field[]): string {
-  const rows = fields.map((f) => `| ${f.offset} | ${f.type} | \`${f.name}\` | ${f.doc} |`);
+  const rows = fields.map((f) => `| ${f.offset} | ${f.type === 'name' ? `u8[${f.size}]` : f.type} | \`${f.name}\` | ${f.doc} |`);
   return ['| offset | type | field | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
 
 const ROLE_DOCS: Record<RoleCode, string> = {
-  [Role.weightsF32]: 'float weights: conv `[kh, kw, cin, cout]` (HWIO, as TensorFlow), dense `[cin, cout]`; y = x·W',
-  [Role.weightsSign]: 'binary weights as sign bits, dims `[cout, kh, kw, cin]`, stored as u32 words `[cout][kh][kw][⌈cin/32⌉]` (bit layout below)',
-  [Role.weightsProb]: 'stochastic binary weights (model S), dims `[cout, kh, kw, cin]`, one byte q per weight, P(w = +1) = q / 255',
-  [Role.bnMean]: 'batch norm on the layer\'s **input**: moving mean μ `[cin]`',
-  [Role.bnVariance]: 'moving variance σ² `[cin]`, each ≥ 0',
-  [Role.bnBeta]: 'shift β `[cin]`',
-  [Role.bnGamma]: 'scale γ `[cin]` (all 1 for the paper\'s models, trained without one)',
-  [Role.sreluScale]: 'SReLU scalar s `[1]`: this layer\'s ReLU output is multiplied by s',
-  [Role.weightsI8]: 'quantized float conv: int8 weights q `[kh, kw, cin, cout]` (HWIO), w ≈ q · weightScale[cout]',
-  [Role.weightScale]: 'quantized float conv: per-output-channel scale `[cout]`, each > 0',
-  [Role.bias]: 'layer with `BIAS` (1.1, model R): per-output-channel bias b `[cout]`, added before the ReLU',
+  1: 'float weights: conv HWIO, dense `[in, units]`',
+  2: 'binary weights as sign bits (bit layout below)',
+  3: 'stochastic binary weights, one byte q per weight, P(w = +1) = q / 255',
+  4: 'batch norm: moving mean μ',
+  5: 'batch norm: moving variance σ², each ≥ 0',
+  6: 'batch norm: shift β (all 0 without `CENTER`)',
+  7: 'batch norm: scale γ (all 1 without `SCALE`)',
+  8: 'a scale layer\'s scalar s',
+  9: 'int8 weights q, HWIO, w ≈ q · weightScale[cout]',
+  10: 'int8 weight scale per output channel, each > 0',
+  11: 'bias per output channel',
+};
+
+/** The tensors of one layer variant, from the real tensor plan with symbolic sizes. */
+function planRows(label: string, layer: Layer, cin = 1001): string {
+  const sym: Record<number, string> = { 1001: 'cin', 1002: 'cout', 1003: 'kh', 1004: 'kw', 1: '1', 2002: 'units', 3003: 'in' };
+  const s: LayerShape = { layer, inputs: [[1, 1, cin]], output: [1, 1, 1002] };
+  const list = layerTensorPlan(s).map((t) => `\`${ROLE_NAMES[t.role]}\` [${t.dims.map((d) => sym[d] ?? String(d)).join(', ')}]`);
+  return `| ${label} | ${list.length ? list.join(', ') : 'none'} |`;
+}
+
+function tensorPlanTable(): string {
+  const base = { name: 'x', inputs: ['input'] };
+  const conv = { ...base, kind: 'quantConv2d', filters: 1002, kernelSize: [1003, 1004], strides: [1, 1], padding: 'valid', padValue: null, inputQuantizer: null, kernelQuantizer: null, useBias: false, int8: false } as const;
+  const dense = { ...base, kind: 'quantDense', units: 2002, inputQuantizer: null, kernelQuantizer: null, useBias: false } as const;
+  return [
+    '| layer | tensors, in this order (dims as stored) |',
+    '|---|---|',
+    planRows('quantConv2d, float weights', conv),
+    planRows('quantConv2d with `INT8`', { ...conv, int8: true }),
+    planRows('quantConv2d, kernelQuantizer ste_sign / ste_sign_gradclip', { ...conv, kernelQuantizer: 'ste_sign' }),
+    planRows('quantConv2d, kernelQuantizer stochastic', { ...conv, kernelQuantizer: 'stochastic' }),
+    planRows('quantDense, float weights', dense, 3003),
+    planRows('quantDense, kernelQuantizer ste_sign / ste_sign_gradclip', { ...dense, kernelQuantizer: 'ste_sign' }, 3003),
+    planRows('quantDense, kernelQuantizer stochastic', { ...dense, kernelQuantizer: 'stochastic' }, 3003),
+    '| … with `USE_BIAS` | the above, then `bias` [cout] (dense: [units]) |',
+    planRows('batchNorm (c channels)', { ...base, kind: 'batchNorm', center: true, scale: true, epsilon: 1e-3 }, 1001).replace(/cin/g, 'c'),
+    planRows('scale', { ...base, kind: 'scale', init: 1 }),
+    '| relu, maxPool2d, avgPool2d, globalAvgPool2d, add, flatten | none |',
+  ].join('\n');
+}
+
+const KIND_DOCS: Record<string, string> = {
+  quantConv2d: '2-D convolution: `units` filters of `kernelH×kernelW`, strides, padding (`SAME` flag; TensorFlow\'s rules), optional bias; an input quantizer binarizes the input, a kernel quantizer the weights (Larq\'s QuantConv2D)',
+  quantDense: 'fully connected layer of `units` outputs on a 1×1×in input (after flatten / globalAvgPool2d), optional bias, quantizers as quantConv2d (Larq\'s QuantDense)',
+  batchNorm: 'batch normalization with its moving statistics, ε (`epsilon`), β (`CENTER`) and γ (`SCALE`)',
+  relu: 'max(x, 0)',
+  scale: 'x · s, one scalar (the paper\'s model C: "scale output after ReLU")',
+  maxPool2d: 'max over `kernelH×kernelW` windows, strides, `SAME` flag (padding ignored, as TensorFlow)',
+  avgPool2d: 'mean over the window; with `SAME`, over the taps inside the input (as TensorFlow)',
+  globalAvgPool2d: 'mean over all pixels → 1×1×c',
+  add: 'elementwise sum of two inputs of the same shape (residual shortcuts)',
+  flatten: 'H×W×C → 1×1×(H·W·C), in (h, w, c) order',
 };
 
 export function formatDoc(): string {
   const magic = MAGIC.map((b) => b.toString(16).padStart(2, '0')).join(' ');
   const roleRows = (Object.keys(ROLE_NAMES).map(Number) as RoleCode[]).map((r) => `| ${r} | \`${ROLE_NAMES[r]}\` | ${ROLE_DTYPE[r]} | ${ROLE_DOCS[r]} |`);
+  const kindRows = KIND_CODES.map((k, i) => `| ${i + 1} | \`${k}\` | ${KIND_DOCS[k]} |`);
+  const q = (codes: readonly (string | null)[]) => codes.map((c, i) => `${i} = ${c ?? 'none'}`).join(', ');
   return `# The .bnn format, version ${FORMAT_MAJOR}.${FORMAT_MINOR}
 
 <!-- Generated by \`bnn-edge format-doc\` from src/format/layout.ts. Do not edit by hand. -->
 
-A \`.bnn\` file is the single deployable artifact of bnn-edge: one trained model of the
-architectures A, B, C, S or R (see the README), with binary weights packed 32 to a word. This document
-is enough to write a reader. All integers and floats are **little-endian**; floats are IEEE-754
-binary32.
+A \`.bnn\` file is the single deployable artifact of bnn-edge: one trained model — its graph of
+layers and their tensors, binary weights packed 32 to a word. This document specifies the bytes,
+the checks a reader must make, and the arithmetic, so that a reader written from it alone computes
+the same logits as bnn-edge's runtime **bit for bit** (the conformance vectors in
+\`test/conformance/\` check exactly that). All integers and floats are **little-endian**; floats are
+IEEE-754 binary32 ("float32") unless float64 is said.
 
 ## File structure
 
 | bytes | content |
 |---|---|
 | 0 – ${HEADER_SIZE - 1} | header (below) |
-| ${HEADER_SIZE} – ${HEADER_SIZE} + ${LAYER_RECORD_SIZE}·L − 1 | layer table: L records of ${LAYER_RECORD_SIZE} bytes |
+| ${HEADER_SIZE} – ${HEADER_SIZE} + ${LAYER_RECORD_SIZE}·L − 1 | layer table: L records of ${LAYER_RECORD_SIZE} bytes — the model graph |
 | … + ${TENSOR_RECORD_SIZE}·T | tensor table: T records of ${TENSOR_RECORD_SIZE} bytes |
-| payloadOffset – end | tensor data; each tensor starts at a multiple of ${PAYLOAD_ALIGN}; gaps are zero |
+| payloadOffset – end | tensor data, in tensor-table order, each starting at the next multiple of ${PAYLOAD_ALIGN}; every gap byte is 0 |
 
 ## Header
 
@@ -71,89 +122,171 @@ the CR LF / EOF bytes catch files mangled by text-mode transfers).
 
 ${fieldTable(HEADER_FIELDS)}
 
-The checksum covers every byte after the \`crc32\` field: a reader computes CRC-32 (polynomial
-0xEDB88320 reflected, initial value 0xFFFFFFFF, final XOR 0xFFFFFFFF — zlib's \`crc32\`) over bytes
-[24, fileBytes) and rejects the file when it differs. A reader rejects a different major version;
-a minor version adds things (1.1: architecture R and \`bias\` tensors) and a writer stamps the lowest
-minor that describes its file, so a 1.0 reader reads every file that does not use them and rejects
-one that does with an unknown architecture code.
+The checksum covers every byte after the \`crc32\` field: CRC-32 (polynomial 0xEDB88320 reflected,
+initial value 0xFFFFFFFF, final XOR 0xFFFFFFFF — zlib's \`crc32\`) over bytes [24, fileBytes). A
+reader rejects another major version; a minor version only adds. Version 1.x files (the paper's
+fixed models) are described in the appendix; bnn-edge reads them as the 2.0 graph they are.
 
-## Layer table
+## Layer table: the model graph
 
-One record per layer, in execution order:
+One record per layer, in order; a layer reads the image or layers before it, so the table is a
+topological order of the graph, and the last layer's output (1×1×classes) is the logits.
 
 ${fieldTable(LAYER_FIELDS)}
 
-Flags: \`BINARY\` = ${LayerFlag.BINARY}, \`STOCHASTIC\` = ${LayerFlag.STOCHASTIC}, \`SCALED\` = ${LayerFlag.SCALED}, \`RELU\` = ${LayerFlag.RELU}, \`QUANTIZED\` = ${LayerFlag.QUANTIZED}, \`BIAS\` = ${LayerFlag.BIAS}.
+Layer kinds:
 
-A layer computes, on its input x (the previous layer's output, or the image for layer 0):
+| code | kind | computes |
+|---|---|---|
+${kindRows.join('\n')}
 
-- **conv2d, float** (\`BINARY\` clear): y = conv(x, W) with the stride and padding (TensorFlow's SAME
-  pads ⌊(total)/2⌋ before and the rest after, total = max((out−1)·stride + kernel − in, 0)).
-- **conv2d, binary** (\`BINARY\` set): the input is first batch-normalized and binarized,
-  x̂ = sign(γ·(x − μ)/√(σ² + ε) + β) with sign(0) = +1, then y = conv(x̂, Ŵ) where Ŵ = ±1 weights
-  (\`weightsSign\`, or for \`STOCHASTIC\` layers a fresh sample of \`weightsProb\` at every forward
-  pass). Binary layers use VALID padding. Since x̂ and Ŵ are ±1, y = n − 2·popcount(x̂ XOR Ŵ) over
-  the window, n = kh·kw·cin.
-- **conv2d, quantized** (\`QUANTIZED\` set; only on a float first layer whose successor is binary): the
-  image is quantized to u8, x_q = ⌊x·255 + ½⌋ computed in float32 (multiply, add, floor), and
-  convolved with the int8 weights q as exact integers: acc = Σ x_q·q. Its real value is
-  y = acc · weightScale[c] / 255, and since the successor only compares y with per-channel
-  thresholds, a runtime compares acc with thresholds t·255/weightScale[c] (rounded up for ≥,
-  down for ≤) — integer arithmetic end to end, identical on every platform.
-- \`BIAS\` (float layers of model R only): y ← y + b[c], per output channel, before anything below.
-- After a conv: \`RELU\` → relu(y); \`SCALED\` → multiplied by the layer's \`sreluScale\`.
-- **dense**: the input is flattened in (h, w, c) order and multiplied by W \`[cin, cout]\` (plus b with
-  \`BIAS\`); its outputs are the logits.
+Codes: inputQuantizer ${q(INPUT_QUANTIZER_CODES)}; kernelQuantizer ${q(KERNEL_QUANTIZER_CODES)}.
+Flags: \`USE_BIAS\` = ${LayerFlag.USE_BIAS} (quantConv2d, quantDense), \`INT8\` = ${LayerFlag.INT8} (quantConv2d), \`CENTER\` = ${LayerFlag.CENTER} and \`SCALE\` = ${LayerFlag.SCALE} (batchNorm), \`SAME\` = ${LayerFlag.SAME} (quantConv2d, maxPool2d, avgPool2d).
 
-Because relu, scale, batch norm and sign are monotone per channel, a runtime may fold the whole
-transform into one comparison per channel on the previous layer's pre-activation y
-(bnn-edge does: α = s·γ/√(σ²+ε), b = β − μ·γ/√(σ²+ε); +1 iff α·relu(y) + b ≥ 0).
+**Every record is canonical**: a field a kind does not use is 0, a flag it does not use is clear, and
+\`outHeight\`, \`outWidth\`, \`outChannels\` equal the shape the rules below give. A reader builds the
+graph from the fields a kind uses, validates it, re-derives each record and rejects any difference.
+
+Shapes (h×w×c input): quantConv2d gives ⌈h/sH⌉×⌈w/sW⌉×units with \`SAME\`, ⌊(h−kH)/sH⌋+1 × ⌊(w−kW)/sW⌋+1
+× units without (both ≥ 1); pools likewise with c channels; quantDense needs h = w = 1 and gives
+1×1×units; globalAvgPool2d gives 1×1×c; flatten 1×1×(h·w·c); add needs two equal shapes; the rest keep
+the shape. \`SAME\` pads ⌊total/2⌋ before and the rest after, total = max((out−1)·s + k − in, 0)
+(TensorFlow's rule).
+
+Graph rules a reader enforces (bnn-edge's \`defineGraph\`, errors name the layer):
+- names unique, 1–${GRAPH_LIMITS.maxNameLength} bytes of A–Z a–z 0–9 _ . -, not \`input\`; inputs only the image or earlier layers;
+  every layer but the last is read by some layer; at most ${GRAPH_LIMITS.maxLayers} layers;
+- kernel and pool sizes and strides 1–${GRAPH_LIMITS.maxKernel}; units 1–${GRAPH_LIMITS.maxChannels}; an image of at most ${GRAPH_LIMITS.maxSide}×${GRAPH_LIMITS.maxSide}×${GRAPH_LIMITS.maxInputChannels}; at most
+  ${GRAPH_LIMITS.maxTensorValues} values per image in any layer's output; batchNorm ε in (0, 1);
+- an input quantizer is never on a layer reading the image, and needs a kernel quantizer (binary
+  inputs take binary weights); \`stochastic\` weights need a binarized input;
+- \`padValue\` is 1 or 2 exactly on a quantConv2d with an input quantizer and \`SAME\`, else 0;
+- \`INT8\` only on a quantConv2d without quantizers that reads the image, with kH·kW·C ≤ ${GRAPH_LIMITS.maxInt8Taps}, and
+  whose output reaches only binarized inputs (through batchNorm, relu, scale, maxPool2d, flatten).
 
 ## Tensor table
 
 ${fieldTable(TENSOR_FIELDS)}
 
-Roles (each layer has exactly the tensors its kind requires, each once):
+Roles:
 
 | role | name | dtype | meaning |
 |---|---|---|---|
 ${roleRows.join('\n')}
 
 Element encodings: dtype ${DType.f32} = f32; dtype ${DType.signBits} = packed sign bits in u32 words; dtype ${DType.probU8} = u8; dtype ${DType.i8} = i8 (two's complement).
-\`byteLength\` must equal: 4·Π dims (f32), Π dims (u8, i8), 4·cout·kh·kw·⌈cin/32⌉ (sign bits).
+\`byteLength\` must equal 4·Π dims (f32), Π dims (u8, i8), 4·d0·d1·d2·⌈d3/32⌉ (sign bits).
 
-Required tensors: a float conv has \`weightsF32\` (or, if \`QUANTIZED\`, \`weightsI8\` and \`weightScale\`); a binary conv has \`bnMean\`, \`bnVariance\`, \`bnBeta\`,
-\`bnGamma\` and either \`weightsSign\` or (if \`STOCHASTIC\`) \`weightsProb\`; a \`SCALED\` layer has
-\`sreluScale\`; a dense layer has \`weightsF32\`.
+Each layer has exactly these tensors, in this order, and the tensor table lists them layer by layer
+(cin: the input's channels; in: a dense layer's input features):
+
+${tensorPlanTable()}
 
 ## Bit layout of packed signs
 
-A ±1 value is one bit: **bit 0 ↔ +1, bit 1 ↔ −1** (the IEEE sign bit; sign(0) = +1). The 32 channels
-c = 32·j … 32·j + 31 of one pixel (or one filter tap) share u32 word j; channel c is bit (c mod 32),
-counting from the least significant bit. A pixel with cin channels takes ⌈cin/32⌉ words; unused
-high bits of its last word are 0 (readers reject files where they are not). Binary weights are
-ordered \`[cout][kh][kw][word]\`: for output channel o, tap (ky, kx), word j holds input channels
-32·j … 32·j + 31. The dot product of a ±1 window with a ±1 filter is then
-n − 2·Σ popcount(window_word XOR filter_word), with n = kh·kw·cin.
+A ±1 value is one bit: **bit 0 ↔ +1, bit 1 ↔ −1** (the IEEE sign bit; sign(0) = +1). The 32
+channels c = 32·j … 32·j + 31 of one pixel (or one filter tap) share u32 word j; channel c is bit
+(c mod 32), counting from the least significant bit. A pixel with c channels takes ⌈c/32⌉ words;
+unused high bits of its last word are 0 (readers reject files where they are not). Binary conv
+weights are \`[cout][kh][kw][word]\`; a binary dense layer's are \`[units][word]\` over its flat input
+features. A stochastic layer's bytes are in the same order, one per weight.
 
-## Quantized probabilities (model S)
+## What the model computes
 
-q = round(255 · clip((w + 1)/2, 0, 1)) for the trained latent weight w, stored in \`[cout][kh][kw][cin]\`
-order. A runtime draws r uniform in {0, …, 254} and sets the weight to +1 iff r < q (so q = 0 is always
-−1, q = 255 always +1). bnn-edge's runtime draws r = (h · 255) >> 16 from 16-bit halves h of a
-xoshiro128** stream seeded with SplitMix32 (low half first).
+The logits of an image x (H×W×C float32 values in [0, 1], row-major, channels last) follow from the
+graph. Every layer is computed literally, in float32, with the orders below — **except** where a
+layer binarizes its input: there bnn-edge folds the per-channel operations between the value that
+was computed and the sign into one exact comparison per channel, as described next. Anything not
+listed is plain IEEE float32 (one rounding per operation, no fused multiply-add).
 
-## Limits a reader enforces
+**Float layers.**
+- quantConv2d without an input quantizer: for each output, start from +0 and add x·w over the
+  taps in (ky, kx, ci) ascending order, skipping taps outside the input (zero padding); w is the
+  float weight, or ±1 for binary weights (a binary-weight conv on a float input, Larq's usual
+  first layer). Then \`+ bias\` if any.
+- quantDense without an input quantizer: start from +0, add x[k]·w[k][j] in ascending k; then \`+ bias\`.
+- batchNorm: y = x·a + b, a = f32(a₆₄), b = f32(b₆₄), where a₆₄ = γ / √(σ² + ε) and
+  b₆₄ = β − μ·a₆₄ are computed in float64 from the float32 parameters and the float32 ε.
+- relu: max(x, +0) (−0 becomes +0); scale: x·s; add: a + b.
+- maxPool2d: the first tap inside the input, then \`m = v > m ? v : m\` over the later taps in
+  (ky, kx) order. avgPool2d: the sum of the taps inside the input in (ky, kx) order from +0,
+  divided by their count. globalAvgPool2d: the sum over pixels in row-major order from +0, divided
+  by h·w. flatten: the same values in (h, w, c) order.
 
-At most ${LIMITS.maxLayers} layers and ${LIMITS.maxTensors} tensors; every dimension in 1…${LIMITS.maxDim}; at most
-${LIMITS.maxTensorBytes} bytes per tensor and ${LIMITS.maxFileBytes} bytes per file; offsets inside the payload;
-tensors must not overlap; all floats finite; variances ≥ 0; reserved fields zero. The bnn-edge reader
-also requires the layer table to match the trunk of the declared architecture (${ARCH_CODES.join(', ')}) and K.
+**Binarized inputs.** A quantConv2d or quantDense with an input quantizer sees +1 where its input
+v ≥ 0 and −1 elsewhere (sign(0) = +1; the two quantizers differ only in training). The input v is
+the output of a chain: some computed value y, then per-channel operations — batchNorm, relu,
+scale and the bias of the layer that produced y — possibly with maxPool2d among them and one
+flatten at the end. bnn-edge does not compute v in float32 there: it decides the sign exactly,
+**+1 iff f(y) ≥ 0 with f the chain's per-channel operations evaluated in float64** (batchNorm as
+y·a₆₄ + b₆₄, scale as y·s, bias as y + bias, relu as max(y, 0), each one float64 operation), on the
+real value of y:
+- a float value: itself;
+- a binary conv or dense: the ±1 dot product y = n − 2P, n = kh·kw·cin (dense: in),
+  P = Σ popcount(input word XOR weight word) over the window (see padding below);
+- an \`INT8\` conv: y = (acc · weightScale[c]) / 255 in float64, where acc = Σ x_q·q is the exact
+  integer sum of the u8 image x_q = clamp(⌊f32(f32(x·255) + 0.5)⌋, 0, 255) and the int8 weights q
+  (zero padding).
+
+A maxPool2d inside the chain is applied to the signs instead (exact, since f is monotone): per
+channel, the window's maximum of ±1 values (+1 if any tap is +1) when the operations after the
+pool are non-decreasing — an even number of negative factors among batchNorm's a₆₄ and scale's s
+after it — else the minimum. The sign is taken at the pool's input resolution, then pooled; a
+trailing flatten reorders the signs. When the chain does not have this shape (per-feature
+operations after a flatten that follows a pool, a pool after the flatten), v is computed in
+float32 as the float layers say and its sign taken. bnn-edge implements the decision as an integer
+or float32 threshold per channel found by bisection over every value y can take; the document's
+rule and the thresholds agree for every y.
+
+**Binary convolutions.** VALID: the window is inside the input. \`SAME\` with padValue 1 (+1): the
+±1 input is padded with +1 (all-zero words) and P counts over the whole window. \`SAME\` with
+padValue 2 (0): the pads contribute nothing: y = n − 2P₊ − Σ_{pad taps} Σ_ci w, with P₊ the count
+over the +1-padded window.
+
+**Stochastic weights.** Each forward pass draws every weight anew: +1 iff r < q, with r =
+(h · 255) >> 16 for h a 16-bit half of a xoshiro128** output (low half first, then high; a layer
+with an odd number of weights discards its last high half). Layers draw in graph order, each in
+the order of its stored bytes. The generator's state is seeded from a 32-bit seed by four
+SplitMix32 steps (src/util/rng.ts, the same in assembly/random.ts). One forward pass is one call
+of the runtime (\`resample: 'per-call'\`, every image of the call sees the same weights, however
+the call is cut into chunks) or one image (\`'per-image'\`, images in order).
+
+## Checks a reader must make
+
+In this order, so that a hostile file costs nothing before it is rejected: magic; major version;
+header size; declared size ≤ ${LIMITS.maxFileBytes} bytes and equal to the actual size (no trailing bytes);
+layer count 1–${LIMITS.maxLayers}, tensor count ≤ ${LIMITS.maxTensors}; table offsets exactly as the header fields say; the
+model name; every layer record (kind, codes, inputs before the layer, the graph rules above, the
+canonical record); every tensor record exactly the next planned tensor (layer, role, dtype, ndim,
+dims, byteLength ≤ ${LIMITS.maxTensorBytes}, offset at the next ${PAYLOAD_ALIGN}-byte boundary, inside the file); the tensors
+end at fileBytes; every gap byte 0; **then** the checksum; then the values: f32 finite, variances
+≥ 0, int8 weight scales > 0, unused sign bits 0, β = 0 without \`CENTER\` and γ = 1 without
+\`SCALE\`, and each batch norm's a₆₄ and b₆₄ finite in float32.
+
+## Appendix: version 1.x
+
+Version 1 files hold one of the paper's five fixed models: a ${V1_HEADER_FIELDS.length + 1}-field header naming the
+architecture and K, four layer records (conv1, conv2, conv3, dense) and their tensors. bnn-edge
+reads each as the 2.0 graph its architecture stands for (\`paperModel\` in src/model/presets.ts:
+batch norm before each binary conv with ε from the header, ReLU after each conv, a scale layer
+after it for C and S, \`INT8\` on conv1 when its \`QUANTIZED\` flag is set), moving each binary
+conv's batch-norm tensors to its batchNorm layer and its SReLU scalar to its scale layer.
+
+Header (bytes 0–7 the same magic):
+
+${fieldTable(V1_HEADER_FIELDS)}
+
+Layer records:
+
+${fieldTable(V1_LAYER_FIELDS)}
+
+Tensor records (any order, non-overlapping, 16-byte aligned):
+
+${fieldTable(V1_TENSOR_FIELDS)}
 
 ## Example
 
-\`bnn-edge info models/b64.bnn\` prints the layers and bytes per layer of a real file; \`src/format/read.ts\`
-is a complete reader in ~250 lines.
+\`bnn-edge info models/b64.bnn\` prints the graph and bytes per layer of a real file; \`src/format/read.ts\`
+is a complete reader. Keras's default batch-norm ε is ${DEFAULT_BN_EPSILON}; bnn-edge's graphs store whatever ε a model was trained with.
 `;
 }

@@ -1,23 +1,30 @@
 /** Sizes of a decoded model, per layer and in total, against the same model in float32. */
-import { layerShapes, modelName, paramInfos } from '../model/spec.js';
+import { describeLayer, inferShapes, type Shape3 } from '../model/graph.js';
+import { paramInfos } from '../model/params.js';
+import { paperModelOf } from '../model/presets.js';
 import { layerPayloadBytes, type BnnModel } from './model.js';
 
 export interface LayerInfo {
   readonly name: string;
   readonly kind: string;
-  readonly input: readonly number[];
-  readonly output: readonly number[];
+  /** Options in short (`3×3/1 valid in:ste_sign w:ste_sign`). */
+  readonly detail: string;
+  readonly inputs: readonly string[];
+  readonly input: Shape3;
+  readonly output: Shape3;
   /** Bytes of the layer's tensors in the .bnn. */
   readonly bytes: number;
-  /** Bytes of the same layer's parameters as float32. */
+  /** Bytes of the same layer's parameters as float32 (moving statistics included). */
   readonly float32Bytes: number;
 }
 
 export interface ModelInfo {
   readonly model: string;
-  readonly arch: string;
-  readonly k: number;
+  /** The paper model this is (`B`, K 64), or null for any other graph. */
+  readonly paper: { readonly arch: string; readonly k: number } | null;
   readonly version: string;
+  readonly input: Shape3;
+  readonly classes: number;
   readonly fileBytes: number;
   readonly float32Bytes: number;
   /** float32 bytes / .bnn bytes. */
@@ -26,20 +33,19 @@ export interface ModelInfo {
 }
 
 export function describeModel(model: BnnModel, fileBytes: number): ModelInfo {
-  const spec = model.spec;
-  const params = paramInfos(spec);
-  const floatBytesOf = (layer: string) => params.filter((p) => p.name.startsWith(layer + '/')).reduce((n, p) => n + 4 * p.shape.reduce((a, b) => a * b, 1), 0);
-  const layers = layerShapes(spec).map((s): LayerInfo => {
-    const l = s.layer;
-    const kind = (l.kind === 'dense' ? 'dense (float)' : `conv ${l.kernel}×${l.kernel}/${l.stride} ${l.padding.toUpperCase()} ${l.binary ? (l.stochastic ? 'binary stochastic' : 'binary') : l.quantized ? 'int8 (u8 input)' : 'float'}${l.scaled ? ' +SReLU' : ''}`) + (l.bias ? ' +bias' : '');
-    return { name: l.name, kind, input: s.in, output: s.out, bytes: layerPayloadBytes(s), float32Bytes: floatBytesOf(l.name) };
-  });
+  const graph = model.graph;
+  const params = paramInfos(graph);
+  const floatBytesOf = (layer: string) => params.filter((p) => p.layer === layer).reduce((n, p) => n + 4 * p.shape.reduce((a, b) => a * b, 1), 0);
+  const layers = inferShapes(graph).map(
+    (s): LayerInfo => ({ name: s.layer.name, kind: s.layer.kind, detail: describeLayer(s), inputs: s.layer.inputs, input: s.inputs[0]!, output: s.output, bytes: layerPayloadBytes(s), float32Bytes: floatBytesOf(s.layer.name) }),
+  );
   const float32Bytes = layers.reduce((n, l) => n + l.float32Bytes, 0);
   return {
-    model: modelName(spec),
-    arch: spec.arch,
-    k: spec.k,
+    model: graph.name,
+    paper: paperModelOf(graph),
     version: `${model.version.major}.${model.version.minor}`,
+    input: graph.input,
+    classes: graph.classes,
     fileBytes,
     float32Bytes,
     compression: float32Bytes / fileBytes,

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatJson } from '../util/json.js';
 
 /**
  * Where training started (`train --init`): the path as given, the SHA-256 of its .bnn (the file
@@ -22,12 +23,10 @@ export interface InitRecord {
 
 export interface ManifestEntry {
   readonly file: string;
-  readonly arch: string;
-  readonly k: number;
+  /** The model: its graph, as the .bnn holds it (what it is, everywhere). */
+  readonly graph: unknown;
   readonly bytes: number;
   readonly sha256: string;
-  /** How the first layer ships: int8 weights on a u8 image (quantized at export) or float32. */
-  readonly firstLayer: 'int8' | 'float32';
   readonly training: {
     readonly command: string;
     readonly seed: number;
@@ -102,5 +101,5 @@ export function readManifest(dir: string): Manifest {
 
 export function writeManifest(dir: string, m: Manifest): void {
   const models = [...m.models].sort((a, b) => a.file.localeCompare(b.file, 'en', { numeric: true }));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...m, models }, null, 2) + '\n');
+  writeFileSync(join(dir, 'manifest.json'), formatJson({ ...m, models }));
 }

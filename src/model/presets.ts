@@ -73,10 +73,10 @@ export function paperModel(arch: Arch, k: number, opts: { int8?: boolean } = {})
 export function paperModelOf(graph: ModelGraph): { arch: Arch; k: number } | null {
   const conv1 = graph.layers.find((l) => l.name === 'conv1');
   if (conv1?.kind !== 'quantConv2d') return null;
-  for (const arch of ARCHS) {
-    const g = paperModel(arch, conv1.filters, { int8: conv1.int8 });
-    if (JSON.stringify(g.layers) === JSON.stringify(graph.layers) && JSON.stringify(g.input) === JSON.stringify(graph.input) && g.classes === graph.classes) return { arch, k: conv1.filters };
-  }
+  // int8 is how conv1 ships, not what the model is; ε may be the float32 a file stores.
+  const key = (g: ModelGraph) => JSON.stringify({ input: g.input, classes: g.classes, layers: g.layers.map((l) => (l.kind === 'quantConv2d' ? { ...l, int8: false } : l.kind === 'batchNorm' ? { ...l, epsilon: Math.fround(l.epsilon) } : l)) });
+  const want = key(graph);
+  for (const arch of ARCHS) if (key(paperModel(arch, conv1.filters)) === want) return { arch, k: conv1.filters };
   return null;
 }
 

@@ -1,6 +1,7 @@
 import { Rng } from '../util/rng.js';
 import { checkParams, type ParamValues } from './params.js';
-import { layerShapes, modelSpec, type ModelSpec } from './spec.js';
+import { inferShapes, type LayerShape, type ModelGraph } from './graph.js';
+import { paperModel, paperModelOf } from './presets.js';
 
 /**
  * Function-preserving widening (Net2WiderNet, Chen et al. 2016) of a float model to a larger K,
@@ -29,42 +30,45 @@ function copyMap(newSize: number, oldSize: number): Int32Array {
  * Parameters of `from` widened to K = `toK`, computing the same function. `seed` draws the
  * copies' shares (see WIDEN_SHARE_SPREAD).
  */
-export function widenParams(from: ModelSpec, values: ParamValues, toK: number, seed: number): { spec: ModelSpec; params: ParamValues } {
-  const to = modelSpec(from.arch, toK);
-  if (toK < from.k) throw new RangeError(`widen: K ${toK} is below the model's ${from.k}; widening only adds units`);
-  for (const l of from.layers) {
-    if (l.kind === 'conv' && (l.binary || l.scaled || l.stochastic)) {
-      throw new RangeError(`widen: ${from.arch}-${from.k} has binary layer ${l.name}; only float models (A, R) can be widened, as a sign weight cannot be split among copies`);
-    }
+export function widenParams(from: ModelGraph, values: ParamValues, toK: number, seed: number): { graph: ModelGraph; params: ParamValues } {
+  const paper = paperModelOf(from);
+  if (!paper) throw new RangeError(`widen: ${from.name} is not one of the paper's models; only their float versions (A, R) can be widened`);
+  if (paper.arch !== 'A' && paper.arch !== 'R') {
+    throw new RangeError(`widen: ${from.name} (${paper.arch}-${paper.k}) has binary layers; only float models (A, R) can be widened, as a sign weight cannot be split among copies`);
   }
-  checkParams(from, values, `widen ${from.arch}-${from.k}`);
+  if (toK < paper.k) throw new RangeError(`widen: K ${toK} is below the model's ${paper.k}; widening only adds units`);
+  const to = paperModel(paper.arch, toK);
+  checkParams(from, values, `widen ${from.name}`);
   const rng = new Rng(seed);
-  const oldShapes = layerShapes(from);
-  const newShapes = layerShapes(to);
+  const weightLayers = (g: ModelGraph) => inferShapes(g).filter((s) => s.layer.kind === 'quantConv2d' || s.layer.kind === 'quantDense');
+  const kernelShape = (s: LayerShape): number[] => (s.layer.kind === 'quantConv2d' ? [...s.layer.kernelSize, s.inputs[0]![2], s.output[2]] : [s.inputs[0]![2], s.output[2]]);
+  const oldShapes = weightLayers(from);
+  const newShapes = weightLayers(to);
   const params: ParamValues = new Map();
   // Old unit read by each input of the current layer: the image's channels for the first layer.
   let inMap = copyMap(from.input[2], from.input[2]);
+  // (Weight layers only: the ReLUs and the flatten between them pass units through unchanged.)
   for (let l = 0; l < newShapes.length; l++) {
     const o = oldShapes[l]!;
     const n = newShapes[l]!;
     const name = n.layer.name;
-    const oldOut = o.out[2];
-    const newOut = n.out[2];
+    const oldOut = o.output[2];
+    const newOut = n.output[2];
     const outMap = copyMap(newOut, oldOut);
     // Inputs of this layer as old input indices: channels for a conv, flattened h·w·c features for dense.
     let featureMap: Int32Array;
     let spatial: number;
-    if (n.layer.kind === 'conv') {
+    if (n.layer.kind === 'quantConv2d') {
       featureMap = inMap;
-      spatial = n.weights[0]! * n.weights[1]!;
+      spatial = kernelShape(n)[0]! * kernelShape(n)[1]!;
     } else {
-      const [h, w, c] = oldShapes[l - 1]!.out;
-      const newC = newShapes[l - 1]!.out[2];
+      const [h, w, c] = oldShapes[l - 1]!.output;
+      const newC = newShapes[l - 1]!.output[2];
       featureMap = new Int32Array(h * w * newC);
       for (let p = 0; p < h * w; p++) for (let ch = 0; ch < newC; ch++) featureMap[p * newC + ch] = p * c + inMap[ch]!;
       spatial = 1;
     }
-    const oldIn = o.weights[o.weights.length - 2]!;
+    const oldIn = kernelShape(o)[kernelShape(o).length - 2]!;
     const newIn = featureMap.length;
     // Copies of each old input, to split its weights among.
     const copies: number[][] = Array.from({ length: oldIn }, () => []);
@@ -87,8 +91,8 @@ export function widenParams(from: ModelSpec, values: ParamValues, toK: number, s
     if (bias) params.set(`${name}/bias`, Float32Array.from(outMap, (g) => bias[g]!));
     inMap = outMap;
   }
-  checkParams(to, params, `widen ${to.arch}-${to.k}`);
-  return { spec: to, params };
+  checkParams(to, params, `widen ${to.name}`);
+  return { graph: to, params };
 }
 
 /** Fills shares[0..n) with random weights summing exactly to 1, each 1/n · (1 ± ~spread). */

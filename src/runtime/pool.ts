@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { parseBnn } from '../format/read.js';
 import type { ImageBatch, RuntimeOptions } from './runtime.js';
 
 export interface PoolOptions extends RuntimeOptions {
@@ -43,10 +44,15 @@ class PoolWorker {
 }
 
 export class BnnPool {
-  private constructor(private readonly workers: PoolWorker[]) {}
+  private constructor(
+    private readonly workers: PoolWorker[],
+    /** Logits per image. */
+    readonly classes: number,
+  ) {}
 
-  /** Starts `workers` threads, each loading the model. */
+  /** Starts `workers` threads, each loading the model (checked here first: a bad file is a BnnFormatError). */
   static async create(bytes: Uint8Array, opts: PoolOptions = {}): Promise<BnnPool> {
+    const { classes } = parseBnn(bytes).graph;
     const count = opts.workers ?? availableParallelism();
     if (!Number.isInteger(count) || count < 1 || count > 256) throw new RangeError(`workers must be an integer in 1..256, got ${count}`);
     const { workers: _unused, ...runtimeOptions } = opts;
@@ -57,7 +63,7 @@ export class BnnPool {
       await Promise.all(ws.map((w) => w.worker.terminate()));
       throw e;
     }
-    return new BnnPool(ws);
+    return new BnnPool(ws, classes);
   }
 
   get size(): number {
@@ -93,7 +99,7 @@ export class BnnPool {
   }
 
   logits(images: ImageBatch, n: number): Promise<Float32Array> {
-    return this.split<Float32Array>('logits', images, n, 10);
+    return this.split<Float32Array>('logits', images, n, this.classes);
   }
 
   async close(): Promise<void> {

@@ -8,10 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadData } from '../data/index.js';
+import { imageSize, loadData } from '../data/index.js';
 import { fgsm, pgd } from '../attacks/whitebox.js';
 import { readModelFile } from '../format/file.js';
-import { DeployedGraph } from '../model/deployed.js';
+import { DeployedGraph } from '../model/tfjs/deployed.js';
 import { initTfjs } from '../tfjs/backend.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -96,18 +96,20 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
       const test = loadData().test;
       const n = Math.min(Number(url.searchParams.get('n') ?? 10) || 10, 100);
       const start = Math.min(Number(url.searchParams.get('start') ?? 0) || 0, test.n - n);
-      const samples = Array.from({ length: n }, (_, i) => ({ index: start + i, label: test.labels[start + i], pixels: Array.from(test.images.subarray((start + i) * 784, (start + i + 1) * 784), (v) => Math.round(v * 1000) / 1000) }));
+      const px = imageSize(test);
+      const samples = Array.from({ length: n }, (_, i) => ({ index: start + i, label: test.labels[start + i], pixels: Array.from(test.images.subarray((start + i) * px, (start + i + 1) * px), (v) => Math.round(v * 1000) / 1000) }));
       return json(res, { samples });
     }
     if (url.pathname === '/api/attack' && req.method === 'POST') {
       const b = (await body(req)) as { model?: unknown; pixels?: unknown; label?: unknown; attack?: unknown; eps?: unknown };
+      const graph = await graphOf(String(b.model));
+      const px = graph.inputShape[0] * graph.inputShape[1] * graph.inputShape[2];
       const pixels = b.pixels;
-      if (!Array.isArray(pixels) || pixels.length !== 784 || !pixels.every((v) => typeof v === 'number' && v >= 0 && v <= 1)) throw new HttpError(400, 'pixels must be 784 numbers in [0, 1]');
+      if (!Array.isArray(pixels) || pixels.length !== px || !pixels.every((v) => typeof v === 'number' && v >= 0 && v <= 1)) throw new HttpError(400, `pixels must be ${px} numbers in [0, 1]`);
       const label = Number(b.label);
-      if (!Number.isInteger(label) || label < 0 || label > 9) throw new HttpError(400, 'label must be 0..9');
+      if (!Number.isInteger(label) || label < 0 || label >= graph.classes) throw new HttpError(400, `label must be 0..${graph.classes - 1}`);
       const eps = Number(b.eps ?? 0.2);
       if (!(eps >= 0 && eps <= 1)) throw new HttpError(400, 'eps must be in [0, 1]');
-      const graph = await graphOf(String(b.model));
       const x = Float32Array.from(pixels as number[]);
       const y = Uint8Array.of(label);
       const out = b.attack === 'fgsm' ? fgsm(graph, x, y, eps) : pgd(graph, x, y, { eps, step: eps / 10, steps: 40, randomStart: true, restarts: 1, seed: 1, eot: graph.stochastic ? 10 : 1 });

@@ -1,20 +1,22 @@
 /**
- * A training checkpoint: `checkpoint.json` (spec, how it was trained, what it scored, tensor
- * table) beside `weights.bin` (the float32 parameters, little-endian, in the table's order).
+ * A training checkpoint: `checkpoint.json` (the model graph, how it was trained, what it scored,
+ * tensor table) beside `weights.bin` (the float32 parameters, little-endian, in the table's order).
  * `bnn-edge export` turns it into the deployable .bnn. A checkpoint saved mid-run also holds
  * `resume-STEPS.bin` (optimizer moments and batch order), from which `train` continues the run exactly.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkParams, type ParamValues } from '../model/params.js';
-import { modelSpec, paramInfos, type Arch, type ModelSpec } from '../model/spec.js';
+import { checkParams, legacyParamName, paramInfos, type ParamValues } from '../model/params.js';
+import { defineGraph, graphToJson, type ModelGraph } from '../model/graph.js';
+import { paperModel, type Arch } from '../model/presets.js';
 import { crc32 } from '../format/crc32.js';
 import type { InitRecord } from '../format/manifest.js';
 import { flatLayout } from './flat.js';
 import { writeAtomic } from '../util/fs.js';
 
 export const CHECKPOINT_FORMAT = 'bnn-edge-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/** 2 stores the model graph; 1 (read too) stored the paper's architecture code and K. */
+export const CHECKPOINT_VERSION = 2;
 
 export interface TrainingRecord {
   /** The command line that produced the model. */
@@ -73,7 +75,7 @@ export interface TrainingState {
 }
 
 export interface Checkpoint {
-  readonly spec: ModelSpec;
+  readonly graph: ModelGraph;
   readonly params: ParamValues;
   readonly training: TrainingRecord;
   readonly history: readonly EpochRecord[];
@@ -99,8 +101,11 @@ export class CorruptCheckpointError extends Error {
 interface CheckpointJson {
   format: string;
   version: number;
-  arch: Arch;
-  k: number;
+  /** Version 2: the model graph. */
+  graph?: unknown;
+  /** Version 1: the paper model. */
+  arch?: Arch;
+  k?: number;
   training: TrainingRecord;
   history: EpochRecord[];
   testAccuracy: number;
@@ -115,7 +120,7 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
   mkdirSync(dir, { recursive: true });
   const tensors: CheckpointJson['tensors'] = [];
   let offset = 0;
-  const infos = paramInfos(ckpt.spec);
+  const infos = paramInfos(ckpt.graph);
   for (const p of infos) {
     const length = ckpt.params.get(p.name)!.length;
     tensors.push({ name: p.name, shape: [...p.shape], offset, length });
@@ -130,8 +135,7 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
   const json: CheckpointJson = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
-    arch: ckpt.spec.arch,
-    k: ckpt.spec.k,
+    graph: graphToJson(ckpt.graph),
     training: ckpt.training,
     history: [...ckpt.history],
     testAccuracy: ckpt.testAccuracy,
@@ -172,8 +176,15 @@ export function loadCheckpoint(dir: string, opts: { resume?: boolean } = {}): Ch
     throw new Error(`${jsonPath}: cannot read checkpoint: ${(e as Error).message}`);
   }
   if (json.format !== CHECKPOINT_FORMAT) throw new Error(`${jsonPath}: not a bnn-edge checkpoint (format "${json.format}")`);
-  if (json.version !== CHECKPOINT_VERSION) throw new Error(`${jsonPath}: unsupported checkpoint version ${json.version} (this build reads ${CHECKPOINT_VERSION})`);
-  const spec = modelSpec(json.arch, json.k);
+  if (json.version !== CHECKPOINT_VERSION && json.version !== 1) throw new Error(`${jsonPath}: unsupported checkpoint version ${json.version} (this build reads 1 and ${CHECKPOINT_VERSION})`);
+  let graph: ModelGraph;
+  try {
+    graph = json.version === 1 ? paperModel(json.arch!, json.k!) : defineGraph(json.graph);
+  } catch (e) {
+    throw new CorruptCheckpointError(`${jsonPath}: ${(e as Error).message}`);
+  }
+  // Version 1 named the paper's batch-norm and SReLU parameters after their conv (conv2/bn_beta).
+  const rename = json.version === 1 ? legacyParamName : (n: string) => n;
   let bin: Uint8Array;
   try {
     bin = readFileSync(binPath);
@@ -191,12 +202,12 @@ export function loadCheckpoint(dir: string, opts: { resume?: boolean } = {}): Ch
     if (t.offset + 4 * t.length > bin.length) throw new CorruptCheckpointError(`${binPath}: tensor ${t.name} at offset ${t.offset} runs past the end of the file (${bin.length} bytes)`);
     const v = new Float32Array(t.length);
     for (let i = 0; i < t.length; i++) v[i] = view.getFloat32(t.offset + 4 * i, true);
-    params.set(t.name, v);
+    params.set(rename(t.name), v);
   }
-  checkParams(spec, params, jsonPath);
+  checkParams(graph, params, jsonPath);
   if (!Array.isArray(json.history)) throw new CorruptCheckpointError(`${jsonPath}: "history" is not a list`);
-  const resume = opts.resume && json.resume !== undefined ? loadResumeState(dir, json.resume, flatLayout(spec).size) : undefined;
-  return { spec, params, training: json.training, history: json.history, testAccuracy: json.testAccuracy, ...(resume ? { resume } : {}) };
+  const resume = opts.resume && json.resume !== undefined ? loadResumeState(dir, json.resume, flatLayout(graph).size) : undefined;
+  return { graph, params, training: json.training, history: json.history, testAccuracy: json.testAccuracy, ...(resume ? { resume } : {}) };
 }
 
 function loadResumeState(dir: string, meta: NonNullable<CheckpointJson['resume']>, params: number): TrainingState {

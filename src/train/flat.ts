@@ -4,31 +4,32 @@
  * moments as another.
  */
 import type { ParamValues } from '../model/params.js';
-import { paramInfos, type ModelSpec, type ParamInfo } from '../model/spec.js';
+import type { ModelGraph } from '../model/graph.js';
+import { paramInfos, type ParamInfo } from '../model/params.js';
 
 export interface FlatLayout {
   readonly params: readonly (ParamInfo & { offset: number; size: number })[];
   /** Total floats of the trainable parameters. */
   readonly size: number;
-  /** Binary layers with batch norm on their input, and their channel counts, in order. */
+  /** Batch-norm layers and their channel counts, in order. */
   readonly bnLayers: readonly { layer: string; channels: number; offset: number }[];
   /** Floats of the concatenated [mean, variance] of all BN layers. */
   readonly momentsSize: number;
 }
 
-export function flatLayout(spec: ModelSpec): FlatLayout {
+export function flatLayout(graph: ModelGraph): FlatLayout {
   let size = 0;
   const params: (ParamInfo & { offset: number; size: number })[] = [];
   const bnLayers: { layer: string; channels: number; offset: number }[] = [];
   let momentsSize = 0;
-  for (const p of paramInfos(spec)) {
+  for (const p of paramInfos(graph)) {
     const n = p.shape.reduce((a, b) => a * b, 1);
     if (p.trainable) {
       params.push({ ...p, offset: size, size: n });
       size += n;
     }
-    if (p.name.endsWith('/bn_mean')) {
-      bnLayers.push({ layer: p.name.slice(0, -'/bn_mean'.length), channels: n, offset: momentsSize });
+    if (p.name === `${p.layer}/moving_mean`) {
+      bnLayers.push({ layer: p.layer, channels: n, offset: momentsSize });
       momentsSize += 2 * n;
     }
   }

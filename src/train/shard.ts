@@ -9,19 +9,19 @@ import { tf, initTfjs, describeTfjsBackend } from '../tfjs/backend.js';
 import { attackLoss } from '../attacks/loss.js';
 import { pgdLinf } from '../attacks/pgd.js';
 import { initParams } from '../model/params.js';
-import { modelSpec, type Arch } from '../model/spec.js';
-import { TrainableModel, type BatchMoments } from '../model/trainable.js';
+import { defineGraph, inputSize, type ModelGraph } from '../model/graph.js';
+import { TrainableModel, type BatchMoments } from '../model/tfjs/trainable.js';
 import { flatLayout, type FlatLayout } from './flat.js';
 
+/** What a worker trains: the model graph (plain JSON, checked again on arrival). */
 export interface ShardModel {
-  readonly arch: Arch;
-  readonly k: number;
+  readonly graph: ModelGraph;
 }
 
 export interface StepRequest {
   /** Trainable parameters, flat (see flatLayout). */
   readonly params: Float32Array;
-  /** n × 784 pixels. */
+  /** n images of the graph's input shape. */
   readonly images: Float32Array;
   readonly labels: Int32Array;
   /** PGD settings and the adversarial loss's share (absent: 0.5). */
@@ -60,9 +60,9 @@ export class ShardTrainer {
     readonly shape: ShardModel,
     readonly backend: string,
   ) {
-    const spec = modelSpec(shape.arch, shape.k);
-    this.layout = flatLayout(spec);
-    this.model = new TrainableModel(spec, initParams(spec, 0));
+    const graph = defineGraph(shape.graph);
+    this.layout = flatLayout(graph);
+    this.model = new TrainableModel(graph, initParams(graph, 0));
   }
 
   static async create(shape: ShardModel): Promise<ShardTrainer> {
@@ -75,8 +75,8 @@ export class ShardTrainer {
     for (const p of this.layout.params) values.set(p.name, flat.subarray(p.offset, p.offset + p.size));
     if (moving) {
       for (const b of this.layout.bnLayers) {
-        values.set(`${b.layer}/bn_mean`, moving.subarray(b.offset, b.offset + b.channels));
-        values.set(`${b.layer}/bn_variance`, moving.subarray(b.offset + b.channels, b.offset + 2 * b.channels));
+        values.set(`${b.layer}/moving_mean`, moving.subarray(b.offset, b.offset + b.channels));
+        values.set(`${b.layer}/moving_variance`, moving.subarray(b.offset + b.channels, b.offset + 2 * b.channels));
       }
     }
     this.model.assign(values);
@@ -91,9 +91,9 @@ export class ShardTrainer {
     // Only tensors leave the tidy: it walks its result looking for tensors, and walking a large
     // typed array key by key costs hundreds of milliseconds.
     const out = tf.tidy(() => {
-      const x = tf.tensor4d(req.images, [n, 28, 28, 1]);
+      const x = tf.tensor4d(req.images, [n, ...this.model.graph.input]);
       const labels = tf.tensor1d(req.labels, 'int32');
-      const onehot = tf.oneHot(labels, 10) as tf.Tensor2D;
+      const onehot = tf.oneHot(labels, this.model.graph.classes) as tf.Tensor2D;
       const ce = (logits: tf.Tensor2D) => tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
       const adv = req.adversarial;
       // Crafted against the current parameters with batch statistics, as the model trains, on
@@ -134,11 +134,12 @@ export class ShardTrainer {
   predict(req: PredictRequest): Int32Array {
     this.setParams(req.params, req.moving);
     this.model.reseed(req.sampleSeed);
-    const n = req.images.length / 784;
+    const px = inputSize(this.model.graph);
+    const n = req.images.length / px;
     const out = new Int32Array(n);
     for (let s = 0; s < n; s += 256) {
       const b = Math.min(256, n - s);
-      const labels = tf.tidy(() => tf.argMax(this.model.logits(tf.tensor4d(req.images.subarray(s * 784, (s + b) * 784), [b, 28, 28, 1]), 'moving'), 1).dataSync());
+      const labels = tf.tidy(() => tf.argMax(this.model.logits(tf.tensor4d(req.images.subarray(s * px, (s + b) * px), [b, ...this.model.graph.input]), 'moving'), 1).dataSync());
       out.set(labels, s);
     }
     return out;

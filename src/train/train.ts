@@ -1,5 +1,5 @@
 /**
- * train — fits a model (the paper's A, B, C or S, or R = A with biases, at width K) with Adam on the training split,
+ * train — fits a model graph (any: the paper's A, B, C, S or R at width K are presets) with Adam on the training split,
  * optionally with PGD adversarial training after some clean epochs: a weighted mix of clean and
  * adversarial loss (0.5 = the paper's and Goodfellow's 50/50 mix, 1 = Madry's adversarial-only).
  *
@@ -10,10 +10,10 @@
  * the seed, and a shard's result does not depend on the thread that computed it. A run stopped
  * between epochs continues from its checkpoint (`resume`) to the same final model.
  */
-import type { Dataset, DataSplit } from '../data/dataset.js';
+import { imageSize, type Dataset, type DataSplit } from '../data/dataset.js';
 import { crc32 } from '../format/crc32.js';
 import { initParams, type ParamValues } from '../model/params.js';
-import { modelSpec, type Arch } from '../model/spec.js';
+import { inputSize, sameGraph, type ModelGraph } from '../model/graph.js';
 import { Progress } from '../util/progress.js';
 import { isGeneratorState, Rng } from '../util/rng.js';
 import { Adam } from './adam.js';
@@ -45,8 +45,8 @@ export interface AdversarialTraining {
 export const DEFAULT_ADV_WEIGHT = 0.5;
 
 export interface TrainOptions {
-  readonly arch: Arch;
-  readonly k: number;
+  /** The model to train (its identity: a resumed run must name the same graph). */
+  readonly graph: ModelGraph;
   readonly data: DataSplit;
   readonly epochs?: number;
   readonly batchSize?: number;
@@ -130,7 +130,7 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
   const n = Math.min(opts.limit ?? opts.data.train.n, opts.data.train.n);
   const init = opts.resume ? opts.resume.training.init : opts.initialFrom;
   return {
-    command: opts.resume?.training.command ?? opts.command ?? `bnn-edge train --arch ${opts.arch} --k ${opts.k} --epochs ${epochs} --seed ${seed}`,
+    command: opts.resume?.training.command ?? opts.command ?? `bnn-edge train --model ${opts.graph.name} --epochs ${epochs} --seed ${seed}`,
     seed,
     epochs,
     batchSize: opts.batchSize ?? TRAIN_DEFAULTS.batchSize,
@@ -150,7 +150,7 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
 
 /** CRC-32 of the first `n` images of a data set and their labels (see TrainingRecord.trainCrc32). */
 export function trainDataCrc32(d: Dataset, n: number): number {
-  const px = d.height * d.width;
+  const px = imageSize(d);
   const images = new Uint8Array(d.images.buffer, d.images.byteOffset, n * px * Float32Array.BYTES_PER_ELEMENT);
   return crc32(d.labels, 0, n, crc32(images));
 }
@@ -204,14 +204,14 @@ export class ResumeError extends Error {
 }
 
 /** Why `resume` cannot continue into a run with training record `now`; null if it can. */
-function resumeMismatch(resume: Checkpoint, arch: Arch, k: number, now: TrainingRecord, shape: { params: number; batchesPerEpoch: number }): ResumeError | null {
+function resumeMismatch(resume: Checkpoint, graph: ModelGraph, now: TrainingRecord, shape: { params: number; batchesPerEpoch: number }): ResumeError | null {
   const state = resume.resume;
   const done = Array.isArray(resume.history) ? resume.history.length : NaN;
   const refuse = (why: string, settings?: ReadonlyArray<keyof TrainingRecord>) => new ResumeError(`cannot resume: ${why}`, settings);
   if (!state) return refuse(`the checkpoint holds no resume state: it ${done >= resume.training.epochs ? 'finished its run' : 'was saved by a version that did not keep optimizer state (--init DIR continues from its parameters, though not exactly)'}`);
   if (!(done >= 1)) return refuse('its epoch history is not a non-empty list');
   if (done >= resume.training.epochs) return refuse(`the run already finished all ${resume.training.epochs} epochs`);
-  if (resume.spec.arch !== arch || resume.spec.k !== k) return refuse(`the checkpoint is ${resume.spec.arch}-${resume.spec.k}, this run ${arch}-${k}`);
+  if (!sameGraph(resume.graph, graph)) return refuse(`the checkpoint's model (${resume.graph.name}) is not the model of this run (${graph.name})`);
   // Settings before state: a run with other settings (batch size, image count) would misread a sound state as damaged.
   const diffs = differingSettings(resume.training, now);
   if (diffs.length) return refuse(`these settings differ from the checkpoint's run (${resume.training.command}): ${diffs.map((d) => differenceText(d, 'the run')).join('; ')}`, diffs.map((d) => d.setting));
@@ -234,11 +234,15 @@ function orderProblem(order: Int32Array, n: number): string | null {
   return null;
 }
 
-/** Copies a 28×28 image shifted by (dx, dy) pixels, zero-filled. */
-function translate(src: Float32Array, dst: Float32Array, dx: number, dy: number): void {
+/** Copies an H×W×C image shifted by (dx, dy) pixels, zero-filled. */
+export function translate(src: Float32Array, dst: Float32Array, h: number, w: number, c: number, dx: number, dy: number): void {
   dst.fill(0);
-  for (let y = Math.max(0, dy); y < Math.min(28, 28 + dy); y++) {
-    for (let x = Math.max(0, dx); x < Math.min(28, 28 + dx); x++) dst[y * 28 + x] = src[(y - dy) * 28 + (x - dx)]!;
+  const row = w * c;
+  for (let y = Math.max(0, dy); y < Math.min(h, h + dy); y++) {
+    const from = (y - dy) * row + (Math.max(0, dx) - dx) * c;
+    const to = y * row + Math.max(0, dx) * c;
+    const len = (Math.min(w, w + dx) - Math.max(0, dx)) * c;
+    if (len > 0) dst.set(src.subarray(from, from + len), to);
   }
 }
 
@@ -252,11 +256,15 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   if (adv && adv.weight !== undefined && !(adv.weight > 0 && adv.weight <= 1)) throw new RangeError(`adversarial loss weight must be in (0, 1], got ${adv.weight}`);
   if (adv && (adv.rampEpochs ?? 0) > epochs - adv.cleanEpochs)
     throw new RangeError(`the ε ramp (${adv.rampEpochs} epochs) must end within the ${epochs - adv.cleanEpochs} adversarial epochs, or the model never trains at ε = ${adv.eps}`);
-  const spec = modelSpec(opts.arch, opts.k);
-  const layout = flatLayout(spec);
+  const graph = opts.graph;
+  const layout = flatLayout(graph);
   const { train: trainSet, test: testSet } = opts.data;
-  const px = trainSet.height * trainSet.width;
-  if (px !== 784) throw new RangeError(`the models take 28×28 images, data has ${trainSet.height}×${trainSet.width}`);
+  const px = inputSize(graph);
+  const [gh, gw, gc] = graph.input;
+  for (const d of [trainSet, testSet]) {
+    if (d.height !== gh || d.width !== gw || d.channels !== gc) throw new RangeError(`model ${graph.name} takes ${gh}×${gw}×${gc} images, the data (${d.name}) has ${d.height}×${d.width}×${d.channels}`);
+    if (d.classes > graph.classes) throw new RangeError(`model ${graph.name} has ${graph.classes} classes, the data (${d.name}) has ${d.classes}`);
+  }
 
   if (opts.resume && opts.initial) throw new RangeError('train: give either initial parameters or a checkpoint to resume, not both');
   const workers = opts.workers ?? defaultWorkers(shards);
@@ -264,17 +272,17 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   const resumed = opts.resume ?? null;
   const batches = Math.ceil(n / batchSize);
   if (resumed) {
-    const mismatch = resumeMismatch(resumed, opts.arch, opts.k, record('unknown'), { params: layout.size, batchesPerEpoch: batches });
+    const mismatch = resumeMismatch(resumed, graph, record('unknown'), { params: layout.size, batchesPerEpoch: batches });
     if (mismatch) throw mismatch;
   }
 
   const rng = resumed ? Rng.fromState(resumed.resume!.rng) : new Rng(seed);
-  const values: ParamValues = new Map(resumed?.params ?? opts.initial ?? initParams(spec, rng.seed()));
+  const values: ParamValues = new Map(resumed?.params ?? opts.initial ?? initParams(graph, rng.seed()));
   const params = flattenTrainable(layout, values);
   const moving = new Float32Array(layout.momentsSize);
   for (const b of layout.bnLayers) {
-    moving.set(values.get(`${b.layer}/bn_mean`)!, b.offset);
-    moving.set(values.get(`${b.layer}/bn_variance`)!, b.offset + b.channels);
+    moving.set(values.get(`${b.layer}/moving_mean`)!, b.offset);
+    moving.set(values.get(`${b.layer}/moving_variance`)!, b.offset + b.channels);
   }
   const adam = new Adam(layout.size, lr);
   const order = Int32Array.from({ length: n }, (_, i) => i);
@@ -285,7 +293,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
     adam.restore(state.adamM, state.adamV, state.steps);
   }
   let backend = 'unknown';
-  const runner: ShardRunner = await createRunner({ arch: opts.arch, k: opts.k }, workers);
+  const runner: ShardRunner = await createRunner({ graph }, workers);
 
   const evaluate = async (): Promise<number> => {
     const per = Math.ceil(testSet.n / shards);
@@ -313,11 +321,11 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
     const out: ParamValues = new Map(values);
     unflattenTrainable(layout, params, out);
     for (const b of layout.bnLayers) {
-      out.set(`${b.layer}/bn_mean`, moving.slice(b.offset, b.offset + b.channels));
-      out.set(`${b.layer}/bn_variance`, moving.slice(b.offset + b.channels, b.offset + 2 * b.channels));
+      out.set(`${b.layer}/moving_mean`, moving.slice(b.offset, b.offset + b.channels));
+      out.set(`${b.layer}/moving_variance`, moving.slice(b.offset + b.channels, b.offset + 2 * b.channels));
     }
     const resume = history.length < epochs ? trainingState() : undefined;
-    return { spec, params: out, training: record(backend), history: [...history], testAccuracy: history[history.length - 1]!.testAccuracy, ...(resume ? { resume } : {}) };
+    return { graph, params: out, training: record(backend), history: [...history], testAccuracy: history[history.length - 1]!.testAccuracy, ...(resume ? { resume } : {}) };
   };
 
   try {
@@ -342,7 +350,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
           for (let i = lo; i < hi; i++) {
             const src = order[i]!;
             const image = trainSet.images.subarray(src * px, (src + 1) * px);
-            if (shift > 0) translate(image, images.subarray((i - lo) * px, (i - lo + 1) * px), rng.int(2 * shift + 1) - shift, rng.int(2 * shift + 1) - shift);
+            if (shift > 0) translate(image, images.subarray((i - lo) * px, (i - lo + 1) * px), gh, gw, gc, rng.int(2 * shift + 1) - shift, rng.int(2 * shift + 1) - shift);
             else images.set(image, (i - lo) * px);
             labels[i - lo] = trainSet.labels[src]!;
           }
