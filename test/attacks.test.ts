@@ -1,3 +1,4 @@
+import { paperModel } from '../src/model/presets.js';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { head } from '../src/data/dataset.js';
@@ -11,8 +12,8 @@ import { transferMatrix } from '../src/eval/transfer.js';
 import { saturatedFraction, SATURATION_MARGIN, whiteboxEval } from '../src/eval/attacks.js';
 import { attackLoss, type AttackLoss } from '../src/attacks/loss.js';
 import { modelFromParams, type BnnModel } from '../src/format/model.js';
-import { DeployedGraph } from '../src/model/deployed.js';
-import { accuracy, predictLabels } from '../src/model/predict.js';
+import { DeployedGraph } from '../src/model/tfjs/deployed.js';
+import { accuracy, predictLabels } from '../src/model/tfjs/predict.js';
 import { BnnRuntime } from '../src/runtime/index.js';
 import { initTfjs, tf } from '../src/tfjs/backend.js';
 import { train } from '../src/train/train.js';
@@ -25,10 +26,10 @@ let modelC: BnnModel;
 before(async () => {
   await initTfjs();
   const recipe = { data, epochs: 2, limit: 4096, seed: 3, progress: false, lrSchedule: 'constant', augmentShift: 0 } as const;
-  const a = await train({ ...recipe, arch: 'A', k: 8 });
-  const c = await train({ ...recipe, arch: 'C', k: 16 });
-  modelA = modelFromParams(a.spec, a.params);
-  modelC = modelFromParams(c.spec, c.params);
+  const a = await train({ ...recipe, graph: paperModel('A', 8) });
+  const c = await train({ ...recipe, graph: paperModel('C', 16) });
+  modelA = modelFromParams(a.graph, a.params);
+  modelC = modelFromParams(c.graph, c.params);
 });
 
 function lossOf(graph: DeployedGraph, images: Float32Array, labels: Uint8Array): number {
@@ -114,7 +115,8 @@ test('the substitute attack reads nothing from its oracle but labels', async () 
     },
   }) as Oracle;
   const { substitute, queries, trainImages } = trainSubstitute(spy, data.test.images.slice(0, 50 * 784), { rounds: 3, epochsPerRound: 2, seed: 1 });
-  assert.deepEqual([...touched].sort(), ['labels', 'queries']);
+  // Labels, the query counter, and what any user of the model knows: its image shape and classes.
+  assert.deepEqual([...touched].sort(), ['classes', 'inputShape', 'labels', 'queries']);
   assert.equal(trainImages, 200);
   assert.equal(queries, 200, 'every image is labelled exactly once');
   assert.equal(inner.queries, 200);
@@ -157,17 +159,17 @@ test('HopSkipJump finds label-only adversarials and respects its query budget', 
 
 test('LogitsOracle gives the tfjs graph\'s labels, counts them and keeps its budget', () => {
   const graph = new DeployedGraph(modelA);
-  const oracle = new LogitsOracle(graph.logitsFn, 10);
+  const oracle = new LogitsOracle(graph.logitsFn, graph, 10);
   const some = head(attacked, 8);
-  assert.deepEqual(oracle.labels(some.images, 8), predictLabels(graph.logitsFn, some.images, 8));
+  assert.deepEqual(oracle.labels(some.images, 8), predictLabels(graph.logitsFn, some.images, 8, graph.inputShape));
   assert.equal(oracle.queries, 8);
   assert.throws(() => oracle.labels(head(attacked, 3).images, 3), QueryBudgetExceeded);
   assert.equal(oracle.queries, 8, 'a refused batch is not counted');
   // HopSkipJump runs on it as on the runtime.
-  const i = Array.from(predictLabels(graph.logitsFn, attacked.images, attacked.n)).findIndex((l, j) => l === attacked.labels[j]);
-  const trace = hopSkipJump(new LogitsOracle(graph.logitsFn), attacked.images.slice(i * 784, (i + 1) * 784), attacked.labels[i]!, { budget: 800, seed: 1 });
+  const i = Array.from(predictLabels(graph.logitsFn, attacked.images, attacked.n, graph.inputShape)).findIndex((l, j) => l === attacked.labels[j]);
+  const trace = hopSkipJump(new LogitsOracle(graph.logitsFn, graph), attacked.images.slice(i * 784, (i + 1) * 784), attacked.labels[i]!, { budget: 800, seed: 1 });
   assert.ok(trace.found && trace.queries <= 800);
-  assert.notEqual(predictLabels(graph.logitsFn, trace.adversarial, 1)[0], attacked.labels[i]);
+  assert.notEqual(predictLabels(graph.logitsFn, trace.adversarial, 1, graph.inputShape)[0], attacked.labels[i]);
   graph.dispose();
 });
 

@@ -24,7 +24,7 @@ test('browser demo: the page classifies a test image on the runtime and the atta
     assert.ok(label !== null);
     assert.equal(predicted, label, 'the packed runtime in the page classifies the test image correctly');
     assert.match((await page.textContent('#timing')) ?? '', /per image on the packed runtime/);
-    assert.match((await page.textContent('#model-info')) ?? '', /c64: architecture C, K = 64/);
+    assert.match((await page.textContent('#model-info')) ?? '', /c64: the paper's C, K = 64, 28×28×1 → 10 classes/);
     await page.$eval('#eps', (el) => {
       (el as HTMLInputElement).value = '0.3';
       el.dispatchEvent(new Event('input'));

@@ -1,4 +1,7 @@
 /** The `bnn-edge` command as a user meets it: help for every command, exit codes, clear errors. */
+import { paperModel, paperModelOf } from '../src/model/presets.js';
+import { defineGraph } from '../src/model/graph.js';
+import { parseBnn } from '../src/format/read.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -48,13 +51,19 @@ test('usage errors exit 2 and say what was wrong', () => {
   assert.match(badInit.stderr, /--init .*no-such-run: neither a \.bnn file nor a directory with checkpoint\.json/);
   const wrongInit = cli('train', '--arch', 'A', '--init', join(MODELS, 'b64.bnn'), '--out', join(tmpdir(), 'never'));
   assert.equal(wrongInit.code, 2);
-  assert.match(wrongInit.stderr, /--init .*b64\.bnn: the model is B-64, but --arch A --k 64 was asked for/);
+  assert.match(wrongInit.stderr, /--init .*b64\.bnn: the model is b64, but a64 was asked for, a different graph/);
   const narrowed = cli('train', '--arch', 'A', '--k', '32', '--init', join(MODELS, 'a64.bnn'), '--out', join(tmpdir(), 'never'));
   assert.equal(narrowed.code, 2);
-  assert.match(narrowed.stderr, /the model is A-64, but --arch A --k 32 was asked for \(a model can be widened to a larger K, not changed in architecture or narrowed\)/);
+  assert.match(narrowed.stderr, /the model is a64, but a32 was asked for, a different graph \(a paper model can be widened to a larger K, not changed otherwise\)/);
   const binaryWidened = cli('train', '--arch', 'B', '--k', '128', '--init', join(MODELS, 'b64.bnn'), '--out', join(tmpdir(), 'never'));
   assert.equal(binaryWidened.code, 2);
-  assert.match(binaryWidened.stderr, /--init .*b64\.bnn: widen: B-64 has binary layer conv2; only float models \(A, R\) can be widened/);
+  assert.match(binaryWidened.stderr, /--init .*b64\.bnn: widen: b64 \(B-64\) has binary layers; only float models \(A, R\) can be widened/);
+  const noModel = cli('train', '--out', join(tmpdir(), 'never'));
+  assert.equal(noModel.code, 2);
+  assert.match(noModel.stderr, /--model is required: a graph JSON file, or a paper model by name/);
+  const badModel = cli('train', '--model', 'b64x', '--out', join(tmpdir(), 'never'));
+  assert.equal(badModel.code, 2);
+  assert.match(badModel.stderr, /--model b64x: neither a preset \(a paper model by name/);
   const badAttack = cli('attack', join(MODELS, 'b64.bnn'), '--attack', 'nope');
   assert.equal(badAttack.code, 2);
   assert.match(badAttack.stderr, /--attack must be one of/);
@@ -87,13 +96,14 @@ test('a missing or corrupt model file exits 1 with a message naming the file', (
 });
 
 test('info and eval --json report what the issue promises', () => {
-  const info = JSON.parse(cli('info', join(MODELS, 'b64.bnn'), '--json').stdout) as { arch: string; compression: number; layers: { name: string; bytes: number }[] };
-  assert.equal(info.arch, 'B');
+  const info = JSON.parse(cli('info', join(MODELS, 'b64.bnn'), '--json').stdout) as { paper: { arch: string; k: number }; compression: number; layers: { name: string; kind: string; bytes: number }[] };
+  assert.deepEqual(info.paper, { arch: 'B', k: 64 });
   assert.ok(info.compression >= 25, `b64 is ${info.compression.toFixed(1)}× smaller than float32`);
   assert.deepEqual(
     info.layers.map((l) => l.name),
-    ['conv1', 'conv2', 'conv3', 'dense'],
+    ['conv1', 'relu1', 'bn2', 'conv2', 'relu2', 'bn3', 'conv3', 'relu3', 'flatten', 'dense'],
   );
+  assert.deepEqual(info.layers.filter((l) => l.bytes > 0).map((l) => l.kind), ['quantConv2d', 'batchNorm', 'quantConv2d', 'batchNorm', 'quantConv2d', 'quantDense']);
   const r = cli('eval', join(MODELS, 'c64.bnn'), '--n', '300', '--json');
   assert.equal(r.code, 0, r.stderr);
   const ev = JSON.parse(r.stdout) as Record<string, unknown>;
@@ -119,9 +129,11 @@ test('train then ship --json: the run lands in a models directory with its manif
     const models = join(dir, 'models');
     const r = cli('ship', run, '--name', 'tiny', '--models', models, '--json');
     assert.equal(r.code, 0, r.stderr);
-    const entry = JSON.parse(r.stdout) as { path: string; file: string; arch: string; k: number; bytes: number; testAccuracy: { agreement: number; runtime: number } };
+    const entry = JSON.parse(r.stdout) as { path: string; file: string; graph: unknown; bytes: number; testAccuracy: { agreement: number; runtime: number } };
     assert.equal(entry.path, join(models, 'tiny.bnn'));
-    assert.deepEqual([entry.file, entry.arch, entry.k], ['tiny.bnn', 'C', 8]);
+    assert.equal(entry.file, 'tiny.bnn');
+    assert.deepEqual(defineGraph(entry.graph), parseBnn(readFileSync(entry.path)).graph, 'the manifest records the model as its graph');
+    assert.deepEqual(paperModelOf(defineGraph(entry.graph)), { arch: 'C', k: 8 });
     assert.equal(entry.bytes, readFileSync(entry.path).length);
     assert.equal(entry.testAccuracy.agreement, 1, 'a deterministic model agrees with its tfjs graph on every test image');
     assert.deepEqual(readManifest(models).models.map((m) => m.file), ['tiny.bnn']);
@@ -153,7 +165,7 @@ test('train then ship --json: the run lands in a models directory with its manif
     assert.equal(w.code, 0, w.stderr);
     assert.match(w.stderr, /widened from K 64 to 80/);
     assert.deepEqual(loadCheckpoint(wide).training.init, { path: a64, sha256: sha256(readFileSync(a64)), widenedFromK: 64 });
-    assert.equal(loadCheckpoint(wide).spec.k, 80);
+    assert.deepEqual(loadCheckpoint(wide).graph, paperModel('A', 80));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -164,8 +176,7 @@ test('train --resume continues a stopped run, with its recorded settings, to the
   try {
     // The library run stands in for an interrupted `bnn-edge train`: it saves its state after epoch 1 of 2.
     const whole = await train({
-      arch: 'C',
-      k: 8,
+      graph: paperModel('C', 8),
       data: loadData(),
       epochs: 2,
       limit: 512,
@@ -188,7 +199,7 @@ test('train --resume continues a stopped run, with its recorded settings, to the
     const args = ['train', '--workers', '0', '--quiet', '--out', dir, '--resume'];
     const r = cli(...args);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /resuming C-8 in .* after epoch 1 of 2/);
+    assert.match(r.stderr, /resuming c8 in .* after epoch 1 of 2/);
     const back = loadCheckpoint(dir);
     for (const [name, v] of whole.params) assert.deepEqual(back.params.get(name), v, `${name} differs from the unstopped run`);
     assert.equal(back.training.command, 'bnn-edge train --arch C --k 8 --epochs 2 --limit 512', 'the command that started the run is kept');
@@ -197,7 +208,7 @@ test('train --resume continues a stopped run, with its recorded settings, to the
     assert.match(again.stderr, /--resume: the run in .* already finished its 2 epochs/);
     // A library run may record a value the command line does not take: the error says it is the record's, not a typo.
     rmSync(dir, { recursive: true, force: true });
-    await train({ arch: 'C', k: 8, data: loadData(), epochs: 2, limit: 128, augmentShift: 9, workers: 0, progress: false, onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(dir, snapshot()) });
+    await train({ graph: paperModel('C', 8), data: loadData(), epochs: 2, limit: 128, augmentShift: 9, workers: 0, progress: false, onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(dir, snapshot()) });
     const outside = cli(...args);
     assert.equal(outside.code, 2);
     assert.match(outside.stderr, /--augment must be an integer in \[0, 8\], got "9": the value recorded in .*checkpoint\.json/);

@@ -36,7 +36,7 @@ function synthetic(n: number): Dataset {
     images[i * 784] = i / n;
     labels[i] = (i * i) % 7 === 0 ? 3 : i % 10;
   }
-  return { name: 'synthetic', n, height: 28, width: 28, images, labels, classes: 10 };
+  return { name: 'synthetic', n, height: 28, width: 28, channels: 1, images, labels, classes: 10 };
 }
 
 test('embedded MNIST: 10,000 real digits split 8,000 / 2,000', () => {

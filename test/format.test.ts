@@ -6,12 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { packConvSigns, packSigns, unpackConvSigns, unpackSigns } from '../src/format/bits.js';
 import { BnnFormatError } from '../src/format/errors.js';
 import { epochsInAll, readManifest, sha256, trainedFrom } from '../src/format/manifest.js';
-import { HEADER_SIZE, LAYER_RECORD_SIZE, TENSOR_RECORD_SIZE } from '../src/format/layout.js';
-import { modelFromParams, paramsFromModel } from '../src/format/model.js';
+import { HEADER_FIELDS, HEADER_SIZE, LAYER_FIELDS, LAYER_RECORD_SIZE, TENSOR_RECORD_SIZE } from '../src/format/layout.js';
+import { modelFromParams, paramsFromModel, type BnnModel } from '../src/format/model.js';
 import { parseBnn } from '../src/format/read.js';
 import { serializeBnn } from '../src/format/write.js';
-import { foldBinaryInput, integerThresholds, popcountThresholds } from '../src/model/fold.js';
-import { floatParamCount, modelSpec, ARCHS } from '../src/model/spec.js';
+import { accKernelThresholds, batchNormAffine, evalChain, floatKernelThresholds, searchThresholds, type ChainOp } from '../src/model/threshold.js';
+import { floatParamCount, initParams } from '../src/model/params.js';
+import { ARCHS, larqTutorial, paperModel, paperModelOf } from '../src/model/presets.js';
 import { Rng } from '../src/util/rng.js';
 import { fixCrc, randomModel, randomModelBytes, randomParams } from './helpers.js';
 
@@ -37,28 +38,22 @@ test('conv weights: HWIO floats → packed OHWI signs → HWIO ±1', () => {
   for (let i = 0; i < w.length; i++) assert.equal(back[i], w[i]! < 0 ? -1 : 1);
 });
 
-test('export → parse → serialize is byte-identical for every architecture, float or quantized first layer', () => {
-  for (const [arch, quantizeInput] of [...ARCHS.map((a) => [a, false] as const), ['B', true], ['C', true], ['S', true]] as const) {
-    const model = randomModel(arch, 16, 2, quantizeInput);
+test('export → parse → serialize is byte-identical for every paper model (float or int8 first layer) and Larq\'s tutorial net', () => {
+  const cases: [string, BnnModel][] = [...ARCHS.map((a) => [a, randomModel(a, 16, 2, false)] as [string, BnnModel]), ['B int8', randomModel('B', 16, 2, true)], ['C int8', randomModel('C', 16, 2, true)], ['S int8', randomModel('S', 16, 2, true)]];
+  const larq = larqTutorial();
+  cases.push(['larq', modelFromParams(larq, initParams(larq, 3))]);
+  for (const [name, model] of cases) {
     const bytes = serializeBnn(model);
     const parsed = parseBnn(bytes);
-    assert.deepEqual(parsed.spec, model.spec);
-    assert.deepEqual(serializeBnn(parsed), bytes, `${arch}: re-serialized bytes differ`);
-    parsed.layers.forEach((l, i) => {
-      const m = model.layers[i]!;
-      assert.deepEqual(l.weightsF32, m.weightsF32);
-      assert.deepEqual(l.signWords, m.signWords);
-      assert.deepEqual(l.probabilities, m.probabilities);
-      assert.deepEqual(l.weightsI8, m.weightsI8);
-      assert.deepEqual(l.weightScale, m.weightScale);
-      assert.equal(l.scale === undefined ? undefined : Math.fround(l.scale), m.scale === undefined ? undefined : Math.fround(m.scale));
-    });
+    assert.deepEqual(parsed.graph, model.graph, `${name}: the graph comes back from the records alone`);
+    assert.deepEqual(serializeBnn(parsed), bytes, `${name}: re-serialized bytes differ`);
+    assert.deepEqual(parsed.layers, model.layers.map((l) => ({ ...l, ...(l.scale !== undefined ? { scale: Math.fround(l.scale) } : {}) })), `${name}: tensors`);
   }
 });
 
 test('B-64 is ≥ 25× smaller than its float32 weights', () => {
   const bytes = randomModelBytes('B', 64);
-  const ratio = (floatParamCount(modelSpec('B', 64)) * 4) / bytes.length;
+  const ratio = (floatParamCount(paperModel('B', 64)) * 4) / bytes.length;
   assert.ok(ratio >= 25, `ratio ${ratio.toFixed(2)}`);
 });
 
@@ -76,8 +71,13 @@ function rejects(bytes: Uint8Array, code: string, offset?: number, msg?: RegExp)
   );
 }
 
-test('corrupt files are rejected with a code and the byte offset', () => {
+/** Byte offset of record `i`'s field in the 2.0 tables. */
+const layerAt = (i: number, field: string) => HEADER_SIZE + i * LAYER_RECORD_SIZE + LAYER_FIELDS.find((f) => f.name === field)!.offset;
+
+test('corrupt 2.0 files are rejected with a code and the byte offset, structure before checksum', () => {
   const good = randomModelBytes('S', 16);
+  const L = parseBnn(good).graph.layers.length;
+  const t0 = HEADER_SIZE + L * LAYER_RECORD_SIZE; // first tensor record
   const edit = (f: (b: Uint8Array, v: DataView) => void, crc = true) => {
     const b = good.slice();
     f(b, new DataView(b.buffer));
@@ -85,67 +85,104 @@ test('corrupt files are rejected with a code and the byte offset', () => {
   };
   rejects(good.subarray(0, 10), 'TRUNCATED');
   rejects(good.subarray(0, good.length - 16), 'TRUNCATED', good.length - 16);
-  rejects(Uint8Array.of(...good, 0), 'SIZE_MISMATCH', 16);
+  rejects(Uint8Array.of(...good, 0), 'SIZE_MISMATCH', 16, /trailing data/);
   rejects(edit((b) => (b[1] = 0x43), false), 'BAD_MAGIC', 1);
-  rejects(edit((_, v) => v.setUint16(8, 2, true), false), 'BAD_VERSION', 8, /version 2\.0/);
+  rejects(edit((_, v) => v.setUint16(8, 3, true), false), 'BAD_VERSION', 8, /version 3\.0/);
   rejects(edit((b) => (b[b.length - 20] ^= 1), false), 'BAD_CHECKSUM', 20);
+  // A structural error is found before the checksum is even computed.
+  rejects(edit((b) => (b[layerAt(3, 'kernelH')] = 3), false), 'SHAPE_MISMATCH', layerAt(3, 'outHeight'), /outHeight is 5, expected 6/);
+  rejects(edit((_, v) => v.setUint16(HEADER_FIELDS.find((f) => f.name === 'classes')!.offset, 11, true)), 'BAD_GRAPH', undefined, /1×1×11/);
+  rejects(edit((b) => (b[layerAt(0, 'kind')] = 99)), 'BAD_GRAPH', layerAt(0, 'kind'), /unknown kind code 99/);
+  rejects(edit((_, v) => v.setUint16(layerAt(2, 'input0'), 5, true)), 'BAD_GRAPH', layerAt(2, 'input0'), /only the image/);
+  rejects(edit((b) => (b[layerAt(1, 'layerName')] = 0x20)), 'BAD_VALUE', layerAt(1, 'layerName'), /name/);
+  rejects(edit((b) => (b[layerAt(1, 'reserved0')] = 1)), 'BAD_GRAPH', layerAt(1, 'reserved0'));
+  rejects(edit((_, v) => v.setUint32(layerAt(0, 'outChannels'), 17, true)), 'SHAPE_MISMATCH', layerAt(0, 'outChannels'));
+  // conv2 (record 3) with an input quantizer but a float kernel: a graph rule, named.
+  rejects(edit((b) => (b[layerAt(3, 'kernelQuantizer')] = 0)), 'BAD_GRAPH', layerAt(3, 'kind'), /conv2: a binarized input needs binary weights/);
+  rejects(edit((_, v) => v.setUint32(t0 + 24, good.length + 64, true)), 'BAD_TENSOR', t0 + 24, /expected/);
+  rejects(edit((_, v) => v.setUint32(t0 + 28, 12, true)), 'SIZE_MISMATCH', t0 + 28);
+  rejects(edit((_, v) => v.setUint32(t0 + 8, 0xffffffff, true)), 'SHAPE_MISMATCH', t0 + 8);
+  rejects(edit((b) => (b[t0 + 2] = 99)), 'BAD_TENSOR', t0 + 2, /role 99/);
+  rejects(edit((_, v) => v.setUint32(12, 64, true)), 'BAD_HEADER', 12, /header size 64/);
+  rejects(edit((_, v) => v.setUint32(44, v.getUint32(44, true) + 16, true)), 'BAD_HEADER', 44, /payload at/);
+  // The last tensor record dropped (count and payload offset kept consistent).
+  rejects(
+    edit((_, v) => {
+      v.setUint16(34, v.getUint16(34, true) - 1, true);
+      v.setUint32(44, v.getUint32(44, true) - TENSOR_RECORD_SIZE, true);
+    }),
+    'SHAPE_MISMATCH',
+    34,
+    /tensor records/,
+  );
+  // Values: conv1 ships int8 weights then their scales.
+  assert.ok(parseBnn(good).layers[0]!.weightsI8, 'S exports an int8 conv1');
+  const s0 = new DataView(good.buffer).getUint32(t0 + TENSOR_RECORD_SIZE + 24, true);
+  rejects(edit((_, v) => v.setFloat32(s0, 0, true)), 'BAD_VALUE', s0, /positive scale/);
+  rejects(edit((_, v) => v.setFloat32(s0 + 8, NaN, true)), 'BAD_VALUE', s0 + 8, /NaN/);
+  // Gaps are zero: the padding before the payload, and after a tensor whose length is not a multiple of 16.
+  const tableEnd = t0 + new DataView(good.buffer).getUint16(34, true) * TENSOR_RECORD_SIZE;
+  const payload = new DataView(good.buffer).getUint32(44, true);
+  if (tableEnd < payload) rejects(edit((b) => (b[tableEnd] = 1)), 'BAD_VALUE', tableEnd, /padding byte/);
+  const bias = randomModelBytes('R', 3, 4); // conv1's bias: 3 floats, 4 bytes of padding after it
+  const rm = parseBnn(bias);
+  const biasRec = HEADER_SIZE + rm.graph.layers.length * LAYER_RECORD_SIZE + TENSOR_RECORD_SIZE;
+  const bv = new DataView(bias.buffer, bias.byteOffset);
+  assert.equal(bias[biasRec + 2], 11, 'the second tensor is conv1/bias');
+  const afterBias = bv.getUint32(biasRec + 24, true) + 12;
+  const b2 = bias.slice();
+  b2[afterBias] = 7;
+  rejects(fixCrc(b2), 'BAD_VALUE', afterBias, /padding byte/);
+});
+
+test('1.x files: read as their preset graph, still validated field by field', () => {
+  const good = readFileSync(fileURLToPath(new URL('../../models/s64.bnn', import.meta.url)));
+  const model = parseBnn(good);
+  assert.deepEqual(model.version, { major: 1, minor: 0 });
+  assert.equal(paperModelOf(model.graph)?.arch, 'S');
+  const edit = (f: (b: Uint8Array, v: DataView) => void, crc = true) => {
+    const b = Uint8Array.from(good);
+    f(b, new DataView(b.buffer));
+    return crc ? fixCrc(b) : b;
+  };
   rejects(edit((_, v) => v.setUint16(26, 17, true)), 'SHAPE_MISMATCH');
   rejects(edit((b) => (b[24] = 9)), 'BAD_ARCH', 24);
   rejects(edit((_, v) => v.setUint16(28, 32, true)), 'SHAPE_MISMATCH', 28);
-  // conv2's record says 3×3 kernel instead of 6×6.
-  rejects(edit((b) => (b[HEADER_SIZE + LAYER_RECORD_SIZE + 2] = 3)), 'SHAPE_MISMATCH', HEADER_SIZE + LAYER_RECORD_SIZE + 2, /conv2.*kernel is 3/);
-  const t0 = HEADER_SIZE + 4 * LAYER_RECORD_SIZE; // first tensor record
-  rejects(edit((_, v) => v.setUint32(t0 + 20, good.length + 64, true)), 'TENSOR_OUT_OF_BOUNDS', t0 + 20);
-  rejects(edit((_, v) => v.setUint32(t0 + 20, v.getUint32(t0 + 20, true) + 4, true)), 'BAD_TENSOR', t0 + 20, /aligned/);
-  rejects(edit((_, v) => v.setUint32(t0 + 24, 12, true)), 'SIZE_MISMATCH', t0 + 24);
-  rejects(edit((_, v) => v.setUint32(t0 + 4, 0xffffffff, true)), 'LIMIT_EXCEEDED', t0 + 4);
-  rejects(edit((b) => (b[t0 + 1] = 99)), 'BAD_TENSOR', t0 + 1);
-  rejects(edit((b) => b.copyWithin(t0 + TENSOR_RECORD_SIZE, t0, t0 + TENSOR_RECORD_SIZE)), 'DUPLICATE_TENSOR', t0 + TENSOR_RECORD_SIZE + 1);
-  // The last tensor record dropped (count and payload offset kept consistent): the dense layer
-  // lacks its weights.
-  const dropLast = (_: Uint8Array, v: DataView) => {
-    v.setUint16(38, v.getUint16(38, true) - 1, true);
-    v.setUint32(48, v.getUint32(48, true) - TENSOR_RECORD_SIZE, true);
-  };
-  rejects(edit(dropLast), 'MISSING_TENSOR', t0, /layer 3 \(dense\) lacks its weightsF32 tensor/);
-  rejects(edit((_, v) => v.setUint32(12, 80, true)), 'BAD_HEADER', 12, /header size 80/);
+  rejects(edit((b) => (b[64 + 32 + 2] = 3)), 'SHAPE_MISMATCH', 64 + 32 + 2, /kernel is 3/);
   rejects(edit((b) => (b[25] = 1)), 'BAD_HEADER', 25, /reserved0/);
-  rejects(edit((_, v) => v.setUint32(48, v.getUint32(48, true) + 16, true)), 'BAD_HEADER', 48, /payload at/);
-  // A NaN in the first float tensor's data.
-  let f32rec = t0;
-  while (good[f32rec + 2] !== 1) f32rec += TENSOR_RECORD_SIZE;
-  const w0 = new DataView(good.buffer).getUint32(f32rec + 20, true);
-  rejects(edit((_, v) => v.setFloat32(w0 + 8, NaN, true)), 'BAD_VALUE', w0 + 8, /NaN/);
-  // A zero weight scale of the quantized first layer.
-  let scaleRec = t0;
-  while (good[scaleRec + 1] !== 10) scaleRec += TENSOR_RECORD_SIZE;
-  const s0 = new DataView(good.buffer).getUint32(scaleRec + 20, true);
-  rejects(edit((_, v) => v.setFloat32(s0, 0, true)), 'BAD_VALUE', s0, /positive scale/);
-  // QUANTIZED on a layer that cannot be quantized (conv2).
-  rejects(edit((b) => (b[HEADER_SIZE + LAYER_RECORD_SIZE + 1]! |= 16)), 'SHAPE_MISMATCH', HEADER_SIZE + LAYER_RECORD_SIZE + 1);
+  rejects(edit((b) => (b[b.length - 20] ^= 1), false), 'BAD_CHECKSUM', 20);
+  // An R file (1.1) that claims 1.0 is rejected where the version is, not misread.
+  const r = Uint8Array.from(readFileSync(fileURLToPath(new URL('../../models/r64-pgd.bnn', import.meta.url))));
+  new DataView(r.buffer).setUint16(10, 0, true);
+  fixCrc(r);
+  assert.throws(() => parseBnn(r), (e: Error) => e instanceof BnnFormatError && e.code === 'BAD_VERSION' && e.offset === 10 && /needs format 1\.1/.test(e.message));
 });
 
 test('packed sign padding bits and negative variances are rejected', () => {
   const good = randomModelBytes('B', 8); // conv2 has cin = 8: 24 padding bits per word
   const model = parseBnn(good);
+  const conv2 = model.graph.layers.findIndex((l) => l.name === 'conv2');
+  const bn2 = model.graph.layers.findIndex((l) => l.name === 'bn2');
+  const L = model.graph.layers.length;
+  const v0 = new DataView(good.buffer);
+  const recordOf = (layer: number, role: number) => {
+    for (let i = 0; ; i++) {
+      const r = HEADER_SIZE + L * LAYER_RECORD_SIZE + i * TENSOR_RECORD_SIZE;
+      if (v0.getUint16(r, true) === layer && good[r + 2] === role) return r;
+    }
+  };
   const b = good.slice();
   const v = new DataView(b.buffer);
-  // Find conv2's weightsSign tensor record (layer 1, role 2).
-  let rec = -1;
-  for (let i = 0; i < 20; i++) {
-    const r = HEADER_SIZE + 4 * LAYER_RECORD_SIZE + i * TENSOR_RECORD_SIZE;
-    if (b[r] === 1 && b[r + 1] === 2) {
-      rec = r;
-      break;
-    }
-  }
-  assert.ok(rec > 0 && model.layers[1]!.signWords);
-  const at = v.getUint32(rec + 20, true);
+  const at = v.getUint32(recordOf(conv2, 2) + 24, true);
   v.setUint32(at, v.getUint32(at, true) | 0x80000000, true);
   rejects(fixCrc(b), 'BAD_VALUE', at, /padding bits/);
+  const c = good.slice();
+  const varAt = new DataView(c.buffer).getUint32(recordOf(bn2, 5) + 24, true);
+  new DataView(c.buffer).setFloat32(varAt + 4, -1, true);
+  rejects(fixCrc(c), 'BAD_VALUE', varAt + 4, /variance/);
 });
 
-test('folded thresholds reproduce sign(BN(s·relu(y))) and the popcount form is equivalent', () => {
+test('thresholds: the sign of the float64 chain for every value an accumulator can take, and for floats', () => {
   const rng = new Rng(9);
   const c = 200;
   const bn = {
@@ -154,22 +191,44 @@ test('folded thresholds reproduce sign(BN(s·relu(y))) and the popcount form is 
     beta: Float32Array.from({ length: c }, () => rng.normal()),
     gamma: Float32Array.from({ length: c }, (_, i) => (i % 5 === 0 ? -1 : i % 7 === 0 ? 0 : 0.5 + rng.next())),
   };
-  const eps = 1e-5;
-  const scale = 0.07;
-  const folded = foldBinaryInput(bn, eps, scale);
+  const { a, b } = batchNormAffine(bn.mean, bn.variance, bn.beta, bn.gamma, 1e-5);
+  const chain: ChainOp[] = [{ kind: 'relu' }, { kind: 'mul', v: new Float64Array(c).fill(0.07) }, { kind: 'mul', v: a }, { kind: 'add', v: b }];
   const n = 97;
-  const { thr: yThr, flip } = integerThresholds(folded, n);
-  const { thr: pThr, flip: pFlip } = popcountThresholds(folded, n);
+  const th = searchThresholds(chain, c, { kind: 'int', lo: 0, hi: n, value: (p) => n - 2 * p });
+  const { thr, flip } = accKernelThresholds(th, 0, n);
+  const directions = new Set<string>();
   for (let ch = 0; ch < c; ch++) {
+    directions.add(th[ch]!.direction);
     for (let p = 0; p <= n; p++) {
-      const y = n - 2 * p;
-      const z = (bn.gamma[ch]! * (scale * Math.max(y, 0) - bn.mean[ch]!)) / Math.sqrt(bn.variance[ch]! + eps) + bn.beta[ch]!;
-      if (Math.abs(z) < 1e-9) continue; // exactly on the boundary: either side is fine
-      const want = z >= 0;
-      assert.equal(flip[ch] ? y <= yThr[ch]! : y >= yThr[ch]!, want, `channel ${ch}, y = ${y}`);
-      assert.equal(pFlip[ch] ? p >= pThr[ch]! : p <= pThr[ch]!, want, `channel ${ch}, P = ${p}`);
+      const want = evalChain(chain, ch, n - 2 * p) >= 0;
+      assert.equal(flip[ch] ? p >= thr[ch]! : p <= thr[ch]!, want, `channel ${ch}, P = ${p}`);
     }
   }
+  assert.deepEqual([...directions].sort(), ['always', 'ge', 'le', 'never'].filter((d) => directions.has(d)).sort());
+  assert.ok(directions.has('ge') && directions.has('le') && directions.size >= 3, [...directions].join());
+  // Floats: near each threshold and at the extremes.
+  const fth = searchThresholds(chain, c, { kind: 'f32' });
+  const { thr: ft, flip: ff } = floatKernelThresholds(fth);
+  for (let ch = 0; ch < c; ch++) {
+    const t = ft[ch]!;
+    const probes = [-Infinity, -3e38, -1, -0, 0, 1e-30, 1, 3e38, Infinity, t, Math.fround(t * (1 + 2 ** -23)), Math.fround(t * (1 - 2 ** -23))].filter((x) => Number.isFinite(x) || Math.abs(x) === Infinity);
+    for (const y of probes) {
+      if (Number.isNaN(y)) continue;
+      const want = evalChain(chain, ch, y) >= 0;
+      const got = ff[ch] ? y <= t : y >= t;
+      assert.equal(got, want, `channel ${ch}, y = ${y}, t = ${t}`);
+    }
+  }
+  // A crafted channel where float64's ⌈−b/α⌉ disagrees with the chain (the 1.x document's
+  // shortcut): the search follows the chain.
+  const crafted: ChainOp[] = [{ kind: 'mul', v: Float64Array.of(0.1) }, { kind: 'add', v: Float64Array.of(-0.30000000000000004) }];
+  const [x] = searchThresholds(crafted, 1, { kind: 'int', lo: -10, hi: 10, value: (v) => v });
+  assert.equal(x!.direction, 'ge');
+  // y = 3: 0.1·3 = 0.30000000000000004 in float64, so f(3) = 0 and the sign is +1; the shortcut
+  // ⌈−b/α⌉ = ⌈0.30000000000000004 / 0.1⌉ = ⌈3.0000000000000004⌉ = 4 would say −1.
+  assert.equal(evalChain(crafted, 0, 3), 0);
+  assert.equal(Math.ceil(0.30000000000000004 / 0.1), 4);
+  assert.equal(x!.t, 3);
 });
 
 test('docs/FORMAT.md is generated from the layout and current', async () => {
@@ -184,34 +243,15 @@ test('paramsFromModel: a .bnn gives back parameters that export to the same file
     const model = parseBnn(randomModelBytes(arch, 8, 11));
     const restored = paramsFromModel(model);
     assert.equal(restored.exact, arch === 'A' || arch === 'R', `${arch}: only a float model is restored bit for bit`);
-    assert.deepEqual(restored.spec, modelSpec(arch, 8), `${arch}: the training spec (no export-time quantization flag)`);
-    const again = serializeBnn(modelFromParams(restored.spec, restored.params));
+    assert.deepEqual(restored.graph, paperModel(arch, 8), `${arch}: the training graph (int8 is how a layer ships, not what it is)`);
+    const again = serializeBnn(modelFromParams(restored.graph, restored.params));
     assert.deepEqual(again, serializeBnn(model), `${arch}: re-exporting the restored parameters reproduces the file`);
   }
   for (const arch of ['A', 'R'] as const) {
     const a = randomParams(arch, 8, 11);
-    const back = paramsFromModel(modelFromParams(modelSpec(arch, 8), a)).params;
+    const back = paramsFromModel(modelFromParams(paperModel(arch, 8), a)).params;
     for (const [name, v] of a) assert.deepEqual(back.get(name), v, `${arch}: ${name} restored exactly`);
   }
-});
-
-test('format 1.1: model R stores its biases and is stamped 1.1; every other model stays a 1.0 file', () => {
-  for (const arch of ARCHS) {
-    const bytes = randomModelBytes(arch, 8, 12);
-    const view = new DataView(bytes.buffer, bytes.byteOffset);
-    assert.equal(view.getUint16(10, true), arch === 'R' ? 1 : 0, `${arch}: minor version`);
-    const model = parseBnn(bytes);
-    assert.equal(model.layers.filter((l) => l.bias).length, arch === 'R' ? 4 : 0, `${arch}: layers with a bias`);
-  }
-  // An R file that claims 1.0 is rejected where the version is, not misread.
-  const r = randomModelBytes('R', 8, 12);
-  new DataView(r.buffer, r.byteOffset).setUint16(10, 0, true);
-  fixCrc(r);
-  assert.throws(() => parseBnn(r), (e: Error) => e instanceof BnnFormatError && e.code === 'BAD_VERSION' && e.offset === 10 && /needs format 1\.1/.test(e.message));
-  // A bias that is not a finite number is refused with its offset.
-  const model = parseBnn(randomModelBytes('R', 8, 12));
-  const bad = serializeBnn({ ...model, layers: model.layers.map((l, i) => (i === 1 ? { ...l, bias: Float32Array.from(l.bias!, (v, j) => (j === 3 ? NaN : v)) } : l)) });
-  assert.throws(() => parseBnn(bad), (e: Error) => e instanceof BnnFormatError && e.code === 'BAD_VALUE' && /bias of layer 1: element 3 is NaN/.test(e.message));
 });
 
 test('models/manifest.json: each continued model names the shipped model it grew from, by content', () => {

@@ -2,7 +2,7 @@
 import { modelFromParams, type BnnModel, type ExportOptions } from '../src/format/model.js';
 import { serializeBnn } from '../src/format/write.js';
 import { initParams, type ParamValues } from '../src/model/params.js';
-import { modelSpec, type Arch } from '../src/model/spec.js';
+import { paperModel, type Arch } from '../src/model/presets.js';
 import { Rng } from '../src/util/rng.js';
 import { crc32 } from '../src/format/crc32.js';
 
@@ -20,13 +20,14 @@ export function maxRelErr(got: ArrayLike<number>, ref: ArrayLike<number>): numbe
 
 /** Parameters with non-trivial batch-norm statistics (as after training) so thresholds vary. */
 export function randomParams(arch: Arch, k: number, seed: number): ParamValues {
-  const spec = modelSpec(arch, k);
-  const p = initParams(spec, seed);
+  const graph = paperModel(arch, k);
+  const p = initParams(graph, seed);
   const rng = new Rng(seed + 1);
   for (const [name, v] of p) {
-    if (name.endsWith('/bn_mean')) for (let i = 0; i < v.length; i++) v[i] = name.startsWith('conv2') ? 0.02 + 0.02 * rng.next() : 10 * rng.next();
-    if (name.endsWith('/bn_variance')) for (let i = 0; i < v.length; i++) v[i] = name.startsWith('conv2') ? 1e-4 + 4e-4 * rng.next() : 20 + 40 * rng.next();
-    if (name.endsWith('/bn_beta')) for (let i = 0; i < v.length; i++) v[i] = 0.5 * rng.normal();
+    // bn2 normalizes conv1's ReLU output (small), bn3 conv2's (a scaled popcount: large).
+    if (name.endsWith('/moving_mean')) for (let i = 0; i < v.length; i++) v[i] = name.startsWith('bn2') ? 0.02 + 0.02 * rng.next() : 10 * rng.next();
+    if (name.endsWith('/moving_variance')) for (let i = 0; i < v.length; i++) v[i] = name.startsWith('bn2') ? 1e-4 + 4e-4 * rng.next() : 20 + 40 * rng.next();
+    if (name.endsWith('/beta')) for (let i = 0; i < v.length; i++) v[i] = 0.5 * rng.normal();
     if (name.endsWith('/scale')) v[0] = 0.02 + 0.1 * rng.next();
     // Biases (model R) large enough that the ReLU after them clips a good share of units.
     if (name.endsWith('/bias')) for (let i = 0; i < v.length; i++) v[i] = 0.3 * rng.normal();
@@ -34,8 +35,8 @@ export function randomParams(arch: Arch, k: number, seed: number): ParamValues {
   return p;
 }
 
-export function randomModel(arch: Arch, k: number, seed = 1, quantizeInput?: boolean): BnnModel {
-  return modelFromParams(modelSpec(arch, k), randomParams(arch, k, seed), quantizeInput === undefined ? {} : { quantizeInput });
+export function randomModel(arch: Arch, k: number, seed = 1, int8?: boolean): BnnModel {
+  return modelFromParams(paperModel(arch, k), randomParams(arch, k, seed), int8 === undefined ? {} : { int8 });
 }
 
 export function randomModelBytes(arch: Arch, k: number, seed = 1): Uint8Array {
@@ -70,22 +71,23 @@ export function fixCrc(bytes: Uint8Array): Uint8Array {
  */
 export async function calibratedModel(arch: Arch, k: number, seed: number, images: Float32Array, exportOptions: ExportOptions = {}): Promise<BnnModel> {
   const { initTfjs, tf } = await import('../src/tfjs/backend.js');
-  const { TrainableModel } = await import('../src/model/trainable.js');
+  const { TrainableModel } = await import('../src/model/tfjs/trainable.js');
   await initTfjs();
-  const spec = modelSpec(arch, k);
+  const graph = paperModel(arch, k);
   const params = randomParams(arch, k, seed);
-  const model = new TrainableModel(spec, params, seed);
+  const model = new TrainableModel(graph, params, seed);
   const moments = new Map<string, { mean: import('@tensorflow/tfjs').Tensor; variance: import('@tensorflow/tfjs').Tensor }>();
   const rng = new Rng(seed + 2);
   tf.tidy(() => {
-    model.logits(tf.tensor4d(images, [images.length / 784, 28, 28, 1]), 'batch', moments);
+    const [h, w, c] = graph.input;
+    model.logits(tf.tensor4d(images, [images.length / (h * w * c), h, w, c]), 'batch', moments);
   });
   for (const [layer, m] of moments) {
-    params.set(`${layer}/bn_mean`, new Float32Array(m.mean.dataSync()));
-    params.set(`${layer}/bn_variance`, new Float32Array(m.variance.dataSync()));
-    params.set(`${layer}/bn_beta`, Float32Array.from({ length: m.mean.size }, () => 0.3 * rng.normal()));
+    params.set(`${layer}/moving_mean`, new Float32Array(m.mean.dataSync()));
+    params.set(`${layer}/moving_variance`, new Float32Array(m.variance.dataSync()));
+    params.set(`${layer}/beta`, Float32Array.from({ length: m.mean.size }, () => 0.3 * rng.normal()));
     tf.dispose([m.mean, m.variance]);
   }
   model.dispose();
-  return modelFromParams(spec, params, exportOptions);
+  return modelFromParams(graph, params, exportOptions);
 }

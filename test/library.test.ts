@@ -13,7 +13,7 @@ test('the package entry exposes every stage of the pipeline', async () => {
   const lib = await import('bnn-edge');
   const stages = {
     data: ['loadData'],
-    'model / train': ['modelSpec', 'train', 'saveCheckpoint', 'loadCheckpoint'],
+    'model / train': ['defineGraph', 'Sequential', 'GraphBuilder', 'quantConv2d', 'paperModel', 'lower', 'train', 'saveCheckpoint', 'loadCheckpoint'],
     format: ['parseBnn', 'serializeBnn', 'modelFromParams', 'packSigns', 'describeModel'],
     runtime: ['BnnRuntime', 'BnnPool'],
     attacks: ['fgsm', 'pgd', 'carliniWagnerL2', 'trainSubstitute', 'hopSkipJump', 'RuntimeOracle', 'LogitsOracle', 'attackLoss'],

@@ -1,3 +1,4 @@
+import { paperModel, paperModelOf } from '../src/model/presets.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -180,7 +181,7 @@ test('repro: a model whose training stopped after an epoch continues from it to 
     const data = loadData();
     const config = smallRun(dir, 2);
     // The run repro starts for A8-s1 (the paper's recipe), stopped after its first epoch.
-    const recipe = { arch: 'A' as const, k: 8, data, epochs: 2, seed: 1, lrSchedule: 'constant' as const, augmentShift: 0, progress: false };
+    const recipe = { graph: paperModel('A', 8), data, epochs: 2, seed: 1, lrSchedule: 'constant' as const, augmentShift: 0, progress: false };
     const whole = await train({ ...recipe, onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(join(dir, 'A8-s1'), snapshot()) });
     const logs: string[] = [];
     const model = await new Repro({ ...config, log: (msg) => logs.push(msg) }, data).model({ arch: 'A', k: 8, adv: false, seed: 1 });
@@ -189,7 +190,7 @@ test('repro: a model whose training stopped after an epoch continues from it to 
     assert.equal(cached.history.length, 2);
     assert.equal(cached.resume, undefined, 'the finished model is saved without resume state');
     for (const [name, v] of whole.params) assert.deepEqual(cached.params.get(name), v, `${name} differs from the unstopped run`);
-    assert.equal(model.spec.arch, 'A');
+    assert.equal(paperModelOf(model.graph)?.arch, 'A');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -200,7 +201,7 @@ test('repro: a cached model trained with other settings than the run\'s is refus
   try {
     const data = loadData();
     // A finished A8-s1 with the default recipe (cosine schedule, shifts), not the paper's that repro trains.
-    const other = await train({ arch: 'A', k: 8, data, epochs: 1, seed: 1, limit: 256, progress: false });
+    const other = await train({ graph: paperModel('A', 8), data, epochs: 1, seed: 1, limit: 256, progress: false });
     saveCheckpoint(join(dir, 'A8-s1'), other);
     await assert.rejects(new Repro(smallRun(dir), data).model({ arch: 'A', k: 8, adv: false, seed: 1 }), (e: Error) => {
       assert.match(e.message, /A8-s1: the cached model is not the one this run trains: /);
@@ -213,7 +214,7 @@ test('repro: a cached model trained with other settings than the run\'s is refus
     assert.equal(loadCheckpoint(join(dir, 'A8-s1')).training.lrSchedule, 'cosine', 'the cached model is left as it was');
     // An unfinished one too: continuing it would finish another run's model.
     rmSync(join(dir, 'A8-s1'), { recursive: true });
-    await train({ arch: 'A', k: 8, data, epochs: 2, seed: 1, limit: 256, progress: false, onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(join(dir, 'A8-s1'), snapshot()) });
+    await train({ graph: paperModel('A', 8), data, epochs: 2, seed: 1, limit: 256, progress: false, onEpoch: (r, snapshot) => r.epoch === 1 && saveCheckpoint(join(dir, 'A8-s1'), snapshot()) });
     await assert.rejects(new Repro(smallRun(dir), data).model({ arch: 'A', k: 8, adv: false, seed: 1 }), /A8-s1: the cached, unfinished model is not the one this run trains: .*epochs 1 \(cached: 2\)/);
     assert.equal(loadCheckpoint(join(dir, 'A8-s1')).history.length, 1, 'the unfinished model is left as it was');
   } finally {

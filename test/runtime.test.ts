@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { unpackSigns } from '../src/format/bits.js';
+import { unpackConvSigns, unpackSigns } from '../src/format/bits.js';
 import { serializeBnn } from '../src/format/write.js';
-import { floatThresholds, foldBinaryInput, quantizedMaxAbs, quantizedThresholds } from '../src/model/fold.js';
+import { conv2dFloatF32, conv2dInt } from './kernel_reference.js';
 import { quantizePixel } from '../src/format/quantize.js';
-import { DeployedGraph } from '../src/model/deployed.js';
+import { DeployedGraph } from '../src/model/tfjs/deployed.js';
 import { BnnInputError, BnnRuntime } from '../src/runtime/index.js';
 import { initTfjs, tf } from '../src/tfjs/backend.js';
 import { calibratedModel, randomImages } from './helpers.js';
@@ -22,73 +22,80 @@ function argmax(logits: Float32Array, n: number, c: number): Int32Array {
   return out;
 }
 
-test('binary layers: runtime integer pre-activations equal the tfjs ones exactly, given the same input bits', async () => {
+/** The document's rule for a binarized input: +1 iff the chain, evaluated in float64 on y, is ≥ 0. */
+function chainSign(y: number, c: number, bn: { mean: Float32Array; variance: Float32Array; beta: Float32Array; gamma: Float32Array }, eps: number, before: (v: number) => number): boolean {
+  const a = bn.gamma[c]! / Math.sqrt(bn.variance[c]! + eps);
+  const b = bn.beta[c]! - bn.mean[c]! * a;
+  return before(y) * a + b >= 0;
+}
+
+function traceOf(rt: BnnRuntime, layer: string, op: string) {
+  const t = rt.trace(images, N).find((x) => x.layer === layer && x.op === op);
+  assert.ok(t, `no ${op} step for ${layer}`);
+  return t;
+}
+
+test('binary layers: runtime popcounts give exactly the tfjs ±1 dot products, given the same input bits', async () => {
   await initTfjs();
   for (const arch of ['B', 'C', 'S'] as const) {
     const model = await calibratedModel(arch, 32, 11, images);
     const rt = await BnnRuntime.fromModel(model, { seed: 3 });
     const trace = rt.trace(images, N);
-    const conv2 = model.layers[1]!;
-    const [, , cin, cout] = conv2.shape.weights as number[];
-    const bits1 = trace[0]!.bits!; // conv1's packed output = conv2's input
-    const x = tf.tensor4d(unpackSigns(bits1, N * 14 * 14, cin!), [N, 14, 14, cin!]);
-    const graph = new DeployedGraph(model);
-    const w = tf.tidy(() => (graph as unknown as { ops: { weights(n: string): tf.Tensor } }).ops.weights('conv2').clone());
-    const y = tf.conv2d(x, w as tf.Tensor4D, 2, 'valid').dataSync();
-    const p = trace[1]!.popcounts!;
-    const nValid = 6 * 6 * cin!;
+    const conv2 = trace.find((t) => t.layer === 'conv2' && t.op === 'bconv')!;
+    const input = trace.find((t) => t.value.id === rt.plan.steps[conv2.step]!.inputs[0])!;
+    const [, , cin] = input.value.shape;
+    const cout = 64;
+    const x = tf.tensor4d(unpackSigns(input.data as Uint32Array, N * 14 * 14, cin), [N, 14, 14, cin]);
+    const words = model.layers[model.graph.layers.findIndex((l) => l.name === 'conv2')]!.signWords!;
+    const w = tf.tensor4d(unpackConvSigns(words, 6, 6, cin, cout), [6, 6, cin, cout]);
+    const y = tf.conv2d(x, w, 2, 'valid').dataSync();
+    const p = conv2.data as Int32Array;
+    const nValid = 6 * 6 * cin;
     assert.equal(p.length, y.length);
-    for (let i = 0; i < p.length; i++) assert.equal(nValid - 2 * p[i]!, y[i], `${arch}: element ${i}`);
+    if (arch !== 'S') for (let i = 0; i < p.length; i++) assert.equal(nValid - 2 * p[i]!, y[i], `${arch}: element ${i}`);
     // Some outputs land on each side of zero: the test exercised real data.
     assert.ok(y.some((v) => v > 0) && y.some((v) => v < 0));
-    assert.equal(trace[1]!.bits!.length, N * 25 * Math.ceil(cout! / 32));
     tf.dispose([x, w]);
-    graph.dispose();
   }
 });
 
-test('float conv1 bits: runtime thresholds match the tfjs graph except at float rounding ties', async () => {
-  await initTfjs();
-  const model = await calibratedModel('B', 32, 12, images, { quantizeInput: false });
+test('a float conv1 feeding a binary layer: every runtime bit is the float64 rule on the float32 sums (FORMAT.md)', async () => {
+  const model = await calibratedModel('B', 32, 12, images, { int8: false });
   const rt = await BnnRuntime.fromModel(model);
-  const bits = unpackSigns(rt.trace(images, N)[0]!.bits!, N * 196, 32);
-  const { thr, flip } = floatThresholds(foldBinaryInput(model.layers[1]!.bn!, model.bnEpsilon, 1));
-  const pre = tf.tidy(() => tf.conv2d(tf.tensor4d(images, [N, 28, 28, 1]), tf.tensor4d(model.layers[0]!.weightsF32!, [8, 8, 1, 32]), 2, 'same').dataSync());
-  let differ = 0;
+  const bits = unpackSigns(traceOf(rt, 'conv2', 'threshold').data as Uint32Array, N * 196, 32); // conv1's sign, as conv2 reads it
+  const pre = conv2dFloatF32(images, N, 28, 28, 1, model.layers[0]!.weightsF32!, 32, 8, 8, 2, 2, 3, 3, 14, 14);
+  const bn = model.layers[model.graph.layers.findIndex((l) => l.name === 'bn2')]!;
+  const eps = (model.graph.layers.find((l) => l.name === 'bn2') as { epsilon: number }).epsilon;
   let plus = 0;
   for (let i = 0; i < pre.length; i++) {
-    const c = i % 32;
-    const want = flip[c] ? pre[i]! <= thr[c]! : pre[i]! >= thr[c]!;
-    if ((bits[i] === 1) !== want) {
-      differ++;
-      assert.ok(Math.abs(pre[i]! - thr[c]!) < 1e-4, `bit ${i} differs far from its threshold (${pre[i]} vs ${thr[c]})`);
-    }
-    if (bits[i] === 1) plus++;
+    const want = chainSign(pre[i]!, i % 32, bn as Required<typeof bn>, eps, (v) => Math.max(v, 0));
+    assert.equal(bits[i] === 1, want, `bit ${i}`);
+    if (want) plus++;
   }
-  assert.ok(differ <= pre.length * 1e-3, `${differ} of ${pre.length} bits differ`);
   assert.ok(plus > pre.length * 0.05 && plus < pre.length * 0.95, 'thresholds split the activations');
 });
 
-test('quantized conv1: runtime bits equal the tfjs emulation exactly (u8 image, int8 weights, integer thresholds)', async () => {
+test('an int8 conv1: every runtime bit is the float64 rule on the exact integer sums (u8 image, int8 weights)', async () => {
   await initTfjs();
   for (const arch of ['B', 'C', 'S'] as const) {
     const model = await calibratedModel(arch, 32, 17, images);
     const l0 = model.layers[0]!;
-    assert.ok(l0.weightsI8 && l0.shape.layer.kind === 'conv' && l0.shape.layer.quantized, 'binary models export a quantized first layer');
+    const conv1 = model.graph.layers[0]!;
+    assert.ok(l0.weightsI8 && conv1.kind === 'quantConv2d' && conv1.int8, 'binary models export an int8 first layer');
     const rt = await BnnRuntime.fromModel(model);
-    const bits = unpackSigns(rt.trace(images, N)[0]!.bits!, N * 196, 32);
-    const xq = Float32Array.from(images, quantizePixel);
-    const acc = tf.tidy(() => tf.conv2d(tf.tensor4d(xq, [N, 28, 28, 1]), tf.tensor4d(Float32Array.from(l0.weightsI8!), [8, 8, 1, 32]), 2, 'same').dataSync());
-    const { thr, flip } = quantizedThresholds(foldBinaryInput(model.layers[1]!.bn!, model.bnEpsilon, 1), l0.weightScale!, quantizedMaxAbs([8, 8, 1]));
+    const bits = unpackSigns(traceOf(rt, 'conv1', 'qconvThreshold').data as Uint32Array, N * 196, 32);
+    const acc = conv2dInt(Uint8Array.from(images, quantizePixel), N, 28, 28, 1, l0.weightsI8, 32, 8, 8, 2, 2, 3, 3, 14, 14);
+    const bn = model.layers[2]!;
+    const eps = (model.graph.layers[2] as { epsilon: number }).epsilon;
     let plus = 0;
     for (let i = 0; i < acc.length; i++) {
       const c = i % 32;
-      const want = flip[c] ? acc[i]! <= thr[c]! : acc[i]! >= thr[c]!;
+      const want = chainSign((acc[i]! * l0.weightScale![c]!) / 255, c, bn as Required<typeof bn>, eps, (v) => Math.max(v, 0));
       assert.equal(bits[i] === 1, want, `${arch}: bit ${i}`);
       if (want) plus++;
     }
     assert.ok(plus > acc.length * 0.05 && plus < acc.length * 0.95, 'thresholds split the activations');
-    // And end to end: every logit equal, not just the labels (deterministic models).
+    // And end to end: the labels of the rebuilt tfjs graph (deterministic models).
     if (arch !== 'S') {
       const graph = new DeployedGraph(model);
       const lt = tf.tidy(() => graph.logits(tf.tensor4d(images, [N, 28, 28, 1])).dataSync() as Float32Array);

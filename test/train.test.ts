@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadData } from '../src/data/index.js';
 import { initParams } from '../src/model/params.js';
-import { batchNormalize, type ChannelMoments } from '../src/model/batch_norm.js';
+import { batchNormalize, type ChannelMoments } from '../src/model/tfjs/batch_norm.js';
 import { maxRelErr } from './helpers.js';
-import { signSte, bernoulliSte } from '../src/model/graph.js';
-import { modelSpec } from '../src/model/spec.js';
+import { signSte, bernoulliSte } from '../src/model/tfjs/ops.js';
+import { paperModel } from '../src/model/presets.js';
 import { widenParams } from '../src/model/widen.js';
 import { Rng } from '../src/util/rng.js';
-import { TrainableModel } from '../src/model/trainable.js';
+import { TrainableModel } from '../src/model/tfjs/trainable.js';
 import { Adam } from '../src/train/adam.js';
 import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { rampedAttack, ResumeError, train, trainDataCrc32 } from '../src/train/train.js';
@@ -20,14 +20,14 @@ import { initTfjs, tf } from '../src/tfjs/backend.js';
 const data = loadData();
 
 test('a short training run lowers the loss and beats chance by far', async () => {
-  const ckpt = await train({ arch: 'C', k: 16, data, epochs: 3, limit: 4096, seed: 5, progress: false, lrSchedule: 'constant', augmentShift: 0 });
+  const ckpt = await train({ graph: paperModel('C', 16), data, epochs: 3, limit: 4096, seed: 5, progress: false, lrSchedule: 'constant', augmentShift: 0 });
   const [e1, , e3] = ckpt.history;
   assert.ok(e3!.loss < e1!.loss, `loss ${e1!.loss} → ${e3!.loss}`);
   assert.ok(ckpt.testAccuracy > 0.5, `test accuracy ${ckpt.testAccuracy} (chance is 0.1)`);
 });
 
 test('training is deterministic for a seed, whatever the number of workers', async () => {
-  const opts = { arch: 'S' as const, k: 8, data, epochs: 1, limit: 640, seed: 9, progress: false };
+  const opts = { graph: paperModel('S', 8), data, epochs: 1, limit: 640, seed: 9, progress: false };
   const a = await train({ ...opts, workers: 0 });
   const b = await train({ ...opts, workers: 2 });
   for (const [name, v] of a.params) assert.deepEqual(b.params.get(name), v, `${name} differs`);
@@ -37,24 +37,24 @@ test('training is deterministic for a seed, whatever the number of workers', asy
 });
 
 test('checkpoints round-trip', async () => {
-  const ckpt = await train({ arch: 'C', k: 8, data, epochs: 1, limit: 256, progress: false, workers: 0 });
+  const ckpt = await train({ graph: paperModel('C', 8), data, epochs: 1, limit: 256, progress: false, workers: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'bnn-ckpt-'));
   saveCheckpoint(dir, ckpt);
   const back = loadCheckpoint(dir);
-  assert.deepEqual(back.spec, ckpt.spec);
+  assert.deepEqual(back.graph, ckpt.graph);
   for (const [name, v] of ckpt.params) assert.deepEqual(back.params.get(name), v);
   assert.equal(back.training.seed, ckpt.training.seed);
 });
 
 test('PGD adversarial training runs and records its settings', async () => {
-  const ckpt = await train({ arch: 'A', k: 8, data, epochs: 2, limit: 256, progress: false, workers: 0, adversarial: { eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 1 } });
+  const ckpt = await train({ graph: paperModel('A', 8), data, epochs: 2, limit: 256, progress: false, workers: 0, adversarial: { eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 1 } });
   assert.deepEqual(ckpt.training.adversarial, { kind: 'pgd', eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 1, weight: 0.5 });
   assert.ok(Number.isFinite(ckpt.history[1]!.loss));
 });
 
 test('the adversarial loss weight: 1 trains on PGD loss only (higher than the 50/50 mix); out of (0, 1] is refused', async () => {
-  const base = await train({ arch: 'A', k: 8, data, epochs: 2, limit: 512, progress: false, workers: 0, seed: 3 });
-  const opts = { arch: 'A' as const, k: 8, data, epochs: 1, limit: 512, progress: false, workers: 0, seed: 4, initial: base.params };
+  const base = await train({ graph: paperModel('A', 8), data, epochs: 2, limit: 512, progress: false, workers: 0, seed: 3 });
+  const opts = { graph: paperModel('A', 8), data, epochs: 1, limit: 512, progress: false, workers: 0, seed: 4, initial: base.params };
   const adv = { eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 0 };
   const clean = await train(opts);
   const mix = await train({ ...opts, adversarial: { ...adv, weight: 0.5 } });
@@ -77,7 +77,7 @@ test('ε ramp: grows linearly from 0 to ε over the ramp epochs, the step with i
   assert.deepEqual(rampedAttack(adv, 5), { eps: 0.3, step: 0.1 });
   assert.deepEqual(rampedAttack({ ...adv, rampEpochs: 0 }, 0), { eps: 0.3, step: 0.1 });
   // Same start and batches: the ramped first epoch sees weaker attacks, so a lower loss.
-  const opts = { arch: 'A' as const, k: 8, data, epochs: 1, limit: 512, progress: false, workers: 0, seed: 4 };
+  const opts = { graph: paperModel('A', 8), data, epochs: 1, limit: 512, progress: false, workers: 0, seed: 4 };
   const full = await train({ ...opts, adversarial: { ...adv, rampEpochs: 0, weight: 1 } });
   const ramped = await train({ ...opts, adversarial: { ...adv, rampEpochs: 1, weight: 1 } });
   assert.equal(ramped.training.adversarial?.rampEpochs, 1);
@@ -86,13 +86,15 @@ test('ε ramp: grows linearly from 0 to ε over the ramp epochs, the step with i
   await assert.rejects(train({ ...opts, adversarial: { ...adv, weight: 1 } }), /the ε ramp \(2 epochs\) must end within the 1 adversarial epochs/);
 });
 
-test('sign straight-through estimator: ±1 forward (sign(0) = +1), clipped identity backward', async () => {
+test("sign straight-through estimators: ±1 forward (sign(0) = +1); the paper's clipped gradient, Larq's gradient where |x| ≤ 1", async () => {
   await initTfjs();
   const x = tf.tensor1d([-2, -0.5, 0, 0.3, 4]);
   const g = tf.tensor1d([0.5, -3, 2, 0.1, -0.2]);
-  assert.deepEqual(Array.from(signSte(x).dataSync()), [-1, -1, 1, 1, 1]);
-  const grad = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(signSte(v), g)))(x);
+  for (const q of ['ste_sign', 'ste_sign_gradclip'] as const) assert.deepEqual(Array.from(signSte(q, x).dataSync()), [-1, -1, 1, 1, 1]);
+  const grad = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(signSte('ste_sign_gradclip', v), g)))(x);
   assert.deepEqual(grad.dataSync(), Float32Array.from([0.5, -1, 1, 0.1, -0.2]));
+  const larq = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(signSte('ste_sign', v), g)))(x);
+  assert.deepEqual(Array.from(larq.dataSync(), (v) => v + 0), [0, -3, 2, Math.fround(0.1), 0]);
   // Bernoulli weights: ±1 values, gradient passes where |w| ≤ 1.
   const w = tf.tensor1d([-1.5, -0.2, 0.7, 2]);
   const sample = bernoulliSte(w, 1).dataSync();
@@ -114,7 +116,7 @@ test('batch normalization: the values, moments and gradients of tf.moments and b
     return tf.add(tf.div(tf.sub(xv, mean), tf.sqrt(tf.add(variance, 1e-3))), bv);
   };
   let seen: ChannelMoments | null = null;
-  const ours = batchNormalize(x, beta, 1e-3, (m) => (seen = m));
+  const ours = batchNormalize(x, beta, null, 1e-3, (m) => (seen = m));
   assertClose(ours.dataSync(), reference(x, beta).dataSync(), 1e-5, 'values');
   const expected = tf.moments(x, [0, 1, 2]);
   assert.ok(seen, 'the moments were handed out');
@@ -123,10 +125,21 @@ test('batch normalization: the values, moments and gradients of tf.moments and b
   assertClose(got.variance.dataSync(), expected.variance.dataSync(), 1e-5, 'variance');
   // A loss that weights every output differently, so that no gradient term cancels by symmetry.
   const loss = (norm: (xv: tf.Tensor, bv: tf.Tensor) => tf.Tensor) => tf.grads((xv: tf.Tensor, bv: tf.Tensor) => tf.sum(tf.mul(tf.square(norm(xv, bv)), weight)));
-  const [dx, dBeta] = loss((xv, bv) => batchNormalize(xv as tf.Tensor4D, bv as tf.Tensor1D, 1e-3))([x, beta]);
+  const [dx, dBeta] = loss((xv, bv) => batchNormalize(xv as tf.Tensor4D, bv as tf.Tensor1D, null, 1e-3))([x, beta]);
   const [dxRef, dBetaRef] = loss(reference)([x, beta]);
   assertClose(dx!.dataSync(), dxRef!.dataSync(), 1e-4, 'dx');
   assertClose(dBeta!.dataSync(), dBetaRef!.dataSync(), 1e-4, 'dβ');
+  // With a scale γ (Keras's BatchNormalization(scale=True)): values and all three gradients.
+  const gamma = tf.randomNormal([6], 1, 0.5, 'float32', 6) as tf.Tensor1D;
+  const refScaled = (xv: tf.Tensor, bv: tf.Tensor, gv: tf.Tensor) => {
+    const { mean, variance } = tf.moments(xv, [0, 1, 2]);
+    return tf.add(tf.mul(tf.div(tf.sub(xv, mean), tf.sqrt(tf.add(variance, 1e-3))), gv), bv);
+  };
+  assertClose(batchNormalize(x, beta, gamma, 1e-3).dataSync(), refScaled(x, beta, gamma).dataSync(), 1e-5, 'values with γ');
+  const loss3 = (norm: (xv: tf.Tensor, bv: tf.Tensor, gv: tf.Tensor) => tf.Tensor) => tf.grads((xv: tf.Tensor, bv: tf.Tensor, gv: tf.Tensor) => tf.sum(tf.mul(tf.square(norm(xv, bv, gv)), weight)));
+  const ours3 = loss3((xv, bv, gv) => batchNormalize(xv as tf.Tensor4D, bv as tf.Tensor1D, gv as tf.Tensor1D, 1e-3))([x, beta, gamma]);
+  const ref3 = loss3(refScaled)([x, beta, gamma]);
+  for (const [i, what] of ['dx', 'dβ', 'dγ'].entries()) assertClose(ours3[i]!.dataSync(), ref3[i]!.dataSync(), 1e-4, `${what} with γ`);
 });
 
 function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string): void {
@@ -136,7 +149,7 @@ function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: number
 
 test('SReLU scales the ReLU output and learns; model S resamples conv3 at every call', async () => {
   await initTfjs();
-  const spec = modelSpec('S', 8);
+  const spec = paperModel('S', 8);
   const params = initParams(spec, 3);
   const model = new TrainableModel(spec, params, 4);
   const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
@@ -148,7 +161,7 @@ test('SReLU scales the ReLU output and learns; model S resamples conv3 at every 
   model.reseed(7);
   assert.deepEqual(model.logits(x, 'moving').dataSync(), c);
   // The logits are linear in conv3's SReLU scale (dense has no bias): doubling it doubles them.
-  const scale = model.vars.get('conv3/scale')!;
+  const scale = model.vars.get('scale3/scale')!;
   model.reseed(7);
   scale.assign(tf.scalar(2 * scale.dataSync()[0]!));
   const doubled = model.logits(x, 'moving').dataSync();
@@ -161,7 +174,7 @@ test('SReLU scales the ReLU output and learns; model S resamples conv3 at every 
 
 test('frozen binary weights (the PGD steps of adversarial training): same logits and input gradient, bit for bit, and no weight gradient', async () => {
   await initTfjs();
-  const spec = modelSpec('C', 8);
+  const spec = paperModel('C', 8);
   const model = new TrainableModel(spec, initParams(spec, 5), 1);
   const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
   const inputGrad = () => tf.grad((xi: tf.Tensor) => tf.sum(tf.square(model.logits(xi as tf.Tensor4D, 'batch'))))(x);
@@ -210,7 +223,7 @@ const resumeFiles = (dir: string) => readdirSync(dir).filter((f) => /^resume-\d+
 
 test('a run stopped between epochs resumes from its checkpoint to the same model, bit for bit', async () => {
   // S (weight sampling), augmentation and PGD after a clean epoch: every random draw must continue where it stopped.
-  const opts = { arch: 'S' as const, k: 8, data, epochs: 3, limit: 384, seed: 11, progress: false, workers: 0, adversarial: { eps: 0.3, step: 0.1, steps: 2, cleanEpochs: 1 } };
+  const opts = { graph: paperModel('S', 8), data, epochs: 3, limit: 384, seed: 11, progress: false, workers: 0, adversarial: { eps: 0.3, step: 0.1, steps: 2, cleanEpochs: 1 } };
   const dir = mkdtempSync(join(tmpdir(), 'bnn-resume-'));
   try {
     const whole = await train({
@@ -238,7 +251,7 @@ test('a run stopped between epochs resumes from its checkpoint to the same model
 });
 
 test('resuming refuses a different run, a finished run, and damaged resume state', async () => {
-  const opts = { arch: 'C' as const, k: 8, data, epochs: 2, limit: 256, seed: 2, progress: false, workers: 0 };
+  const opts = { graph: paperModel('C', 8), data, epochs: 2, limit: 256, seed: 2, progress: false, workers: 0 };
   const dir = mkdtempSync(join(tmpdir(), 'bnn-resume-'));
   try {
     const whole = await train({ ...opts, onEpoch: (_, snapshot) => saveCheckpoint(dir, snapshot()) });
@@ -250,7 +263,7 @@ test('resuming refuses a different run, a finished run, and damaged resume state
     await assert.rejects(train({ ...opts, seed: 3, limit: 200, resume: stopped }), (e: Error) => e instanceof ResumeError && e.settings.join() === 'seed,trainImages', 'the error names the differing record fields for callers to act on');
     await assert.rejects(train({ ...opts, lrSchedule: 'constant', resume: stopped }), /lrSchedule "constant" \(the run: "cosine"\)/);
     await assert.rejects(train({ ...opts, shards: 4, resume: stopped }), /shards 4 \(the run: 2\)/);
-    await assert.rejects(train({ ...opts, k: 16, resume: stopped }), /the checkpoint is C-8, this run C-16/);
+    await assert.rejects(train({ ...opts, graph: paperModel('C', 16), resume: stopped }), /the checkpoint's model \(c8\) is not the model of this run \(c16\)/);
     // Other images under the same name and count: caught by the CRC of the data; a record without one (older) is known by name and size.
     const images = data.train.images.slice();
     images[100 * 784] = 1 - images[100 * 784]!; // the first pixel of image 100
@@ -292,7 +305,7 @@ test('widening a float model (Net2WiderNet) keeps its logits, breaks the copies\
   await initTfjs();
   const x = tf.randomUniform([6, 28, 28, 1], 0, 1, 'float32', 7) as tf.Tensor4D;
   for (const arch of ['A', 'R'] as const) {
-    const spec = modelSpec(arch, 8);
+    const spec = paperModel(arch, 8);
     const params = initParams(spec, 5);
     const rng = new Rng(9);
     // Non-zero biases, so copying them is tested too.
@@ -301,8 +314,8 @@ test('widening a float model (Net2WiderNet) keeps its logits, breaks the copies\
     const before = narrow.logits(x, 'moving').dataSync();
     for (const toK of [12, 16]) {
       const widened = widenParams(spec, params, toK, 3);
-      assert.equal(widened.spec.k, toK);
-      const wide = new TrainableModel(widened.spec, widened.params);
+      assert.deepEqual(widened.graph, paperModel(arch, toK));
+      const wide = new TrainableModel(widened.graph, widened.params);
       assertClose(wide.logits(x, 'moving').dataSync(), before, 1e-4, `${arch}-8 → ${toK} logits`);
       // conv1 unit j + 8 copies unit j: same incoming weights, but different outgoing shares, so
       // the loss's gradient on the two copies' weights differs.
@@ -317,6 +330,6 @@ test('widening a float model (Net2WiderNet) keeps its logits, breaks the copies\
     }
     narrow.dispose();
   }
-  assert.throws(() => widenParams(modelSpec('B', 8), initParams(modelSpec('B', 8), 1), 16, 1), /binary layer conv2; only float models/);
-  assert.throws(() => widenParams(modelSpec('A', 8), initParams(modelSpec('A', 8), 1), 4, 1), /below the model's 8/);
+  assert.throws(() => widenParams(paperModel('B', 8), initParams(paperModel('B', 8), 1), 16, 1), /has binary layers; only float models/);
+  assert.throws(() => widenParams(paperModel('A', 8), initParams(paperModel('A', 8), 1), 4, 1), /below the model's 8/);
 });

@@ -15,7 +15,8 @@ async function loadModel(name) {
   const info = describeModel(parseBnn(bytes), bytes.length);
   rt = await BnnRuntime.load(bytes);
   modelName = name;
-  $('model-info').textContent = `${info.model}: architecture ${info.arch}, K = ${info.k}, ${(info.fileBytes / 1024).toFixed(1)} KiB (${info.compression.toFixed(1)}× smaller than float32), ${rt.flavor} kernels`;
+  const what = info.paper ? `the paper's ${info.paper.arch}, K = ${info.paper.k}` : `${info.layers.length} layers`;
+  $('model-info').textContent = `${info.model}: ${what}, ${info.input.join('×')} → ${info.classes} classes, ${(info.fileBytes / 1024).toFixed(1)} KiB (${info.compression.toFixed(1)}× smaller than float32), ${rt.flavor} kernels`;
   status(`${name} loaded`);
   classify();
 }
