@@ -19,6 +19,7 @@ import { attacksSuite } from './suites/attacks.js';
 import { hsjSuite } from './suites/hsj.js';
 import { cwSuite } from './suites/cw.js';
 import { nativeSuite } from './suites/native.js';
+import { graphSuite } from './suites/graph.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -34,6 +35,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   hsj: hsjSuite,
   cw: cwSuite,
   native: nativeSuite,
+  graph: graphSuite,
 };
 
 /** Suites run by default (accuracy trains eight models: ask for it by name). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { add, batchNorm, flatten, GraphBuilder, maxPool2d, quantConv2d, quantDense, Sequential } from '../src/model/build.js';
+import { add, batchNorm, flatten, globalAvgPool2d, GraphBuilder, maxPool2d, quantConv2d, quantDense, Sequential } from '../src/model/build.js';
 import { defineGraph, GraphError, graphToJson, inferShapes } from '../src/model/graph.js';
 import { ARCHS, larqTutorial, paperModel, paperModelOf, presetGraph } from '../src/model/presets.js';
 
@@ -88,4 +88,20 @@ test("presets: the paper's models and Larq's tutorial network are graphs like an
   const shapes = inferShapes(larqTutorial());
   assert.deepEqual(shapes.map((s) => s.output.join('×')).filter((_, i) => [0, 1, 3, 4, 6, 8, 9, 11].includes(i)), ['26×26×32', '13×13×32', '11×11×64', '5×5×64', '3×3×64', '1×1×576', '1×1×64', '1×1×10']);
   assert.equal(presetGraph('nope'), null);
+});
+
+test("the README's model graph is valid, and the builder example describes the same graph", async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## Your own model'));
+  const json = /```json\n([\s\S]*?)```/.exec(section)![1]!;
+  const graph = defineGraph(JSON.parse(json));
+  // The TypeScript in the README, as written there.
+  const b = new GraphBuilder({ name: 'my-bnn', input: [32, 32, 3], classes: 10 });
+  const bin = { inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' } as const;
+  const x = batchNorm({ name: 'bn0' }).apply(quantConv2d({ name: 'stem', filters: 64, kernelSize: 3, padding: 'same', kernelQuantizer: 'ste_sign' }).apply(b.input));
+  const y = batchNorm({ name: 'bn2' }).apply(quantConv2d({ name: 'conv1', filters: 64, kernelSize: 3, padding: 'same', padValue: 1, ...bin }).apply(batchNorm({ name: 'bn1' }).apply(x)));
+  const z = globalAvgPool2d({ name: 'gap' }).apply(maxPool2d({ name: 'pool', poolSize: 2 }).apply(add({ name: 'res1' }).apply(y, x)));
+  assert.deepEqual(b.build(quantDense({ name: 'logits', units: 10 }).apply(z)), graph);
+  assert.ok(readme.includes("const z = globalAvgPool2d({ name: 'gap' }).apply(maxPool2d({ name: 'pool', poolSize: 2 }).apply(add({ name: 'res1' }).apply(y, x)));"), 'the README still shows this code');
 });

@@ -9,6 +9,9 @@ import { batchNormalize, type ChannelMoments } from '../src/model/tfjs/batch_nor
 import { maxRelErr } from './helpers.js';
 import { signSte, bernoulliSte } from '../src/model/tfjs/ops.js';
 import { paperModel } from '../src/model/presets.js';
+import { defineGraph } from '../src/model/graph.js';
+import { modelFromParams } from '../src/format/model.js';
+import { evaluateParity } from '../src/eval/parity.js';
 import { widenParams } from '../src/model/widen.js';
 import { Rng } from '../src/util/rng.js';
 import { TrainableModel } from '../src/model/tfjs/trainable.js';
@@ -332,4 +335,42 @@ test('widening a float model (Net2WiderNet) keeps its logits, breaks the copies\
   }
   assert.throws(() => widenParams(paperModel('B', 8), initParams(paperModel('B', 8), 1), 16, 1), /has binary layers; only float models/);
   assert.throws(() => widenParams(paperModel('A', 8), initParams(paperModel('A', 8), 1), 4, 1), /below the model's 8/);
+});
+
+test('every layer kind trains (strides, both SAME pad values, pools, residual add, scale, Larq ste_sign, bias), and the export runs as trained', async () => {
+  const graph = defineGraph({
+    name: 'everything',
+    input: [28, 28, 1],
+    classes: 10,
+    layers: [
+      { kind: 'quantConv2d', name: 'stem', filters: 16, kernelSize: 3, strides: [2, 1], padding: 'same', kernelQuantizer: 'ste_sign' },
+      { kind: 'batchNorm', name: 'bn0' },
+      { kind: 'maxPool2d', name: 'p0', poolSize: 2, padding: 'same' },
+      { kind: 'batchNorm', name: 'bn1', scale: false },
+      { kind: 'quantConv2d', name: 'c1', filters: 16, kernelSize: 3, padding: 'same', padValue: 0, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' },
+      { kind: 'batchNorm', name: 'bn2' },
+      { kind: 'add', name: 'res', inputs: ['bn2', 'p0'] },
+      { kind: 'relu', name: 'r' },
+      { kind: 'scale', name: 's', init: 0.5 },
+      { kind: 'avgPool2d', name: 'ap', poolSize: 2 },
+      { kind: 'batchNorm', name: 'bn3' },
+      { kind: 'quantConv2d', name: 'c2', filters: 40, kernelSize: [2, 3], padding: 'same', padValue: 1, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' },
+      { kind: 'batchNorm', name: 'bn4' },
+      { kind: 'globalAvgPool2d', name: 'gap' },
+      { kind: 'quantDense', name: 'd1', units: 32, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' },
+      { kind: 'batchNorm', name: 'bn5' },
+      { kind: 'quantDense', name: 'd2', units: 10, useBias: true },
+    ],
+  });
+  const ckpt = await train({ graph, data, epochs: 2, limit: 1024, progress: false, workers: 0, seed: 2 });
+  assert.ok(ckpt.history[1]!.loss < ckpt.history[0]!.loss, `loss ${ckpt.history.map((h) => h.loss).join(' → ')}`);
+  assert.ok(ckpt.testAccuracy > 0.2, `test accuracy ${ckpt.testAccuracy} (chance is 0.1)`);
+  // Parameters that start at a constant moved: γ from 1, β and the bias from 0, the scale from its init.
+  for (const [name, start] of [['bn0/gamma', 1], ['bn1/beta', 0], ['s/scale', 0.5], ['d2/bias', 0]] as const) {
+    assert.ok(ckpt.params.get(name)!.some((x) => x !== start), `${name} was trained`);
+  }
+  const model = modelFromParams(ckpt.graph, ckpt.params);
+  const r = await evaluateParity('everything', model, data.test, { limit: 300 });
+  assert.equal(r.agreement, 1, 'the runtime agrees with the tfjs rebuild on every image');
+  assert.ok(Math.abs(r.runtimeAccuracy - ckpt.testAccuracy) < 0.08, `runtime ${r.runtimeAccuracy} on 300 images vs checkpoint ${ckpt.testAccuracy} on 2,000`);
 });
