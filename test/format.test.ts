@@ -214,11 +214,15 @@ test('thresholds: the sign of the float64 chain for every value an accumulator c
     const probes = [-Infinity, -3e38, -1, -0, 0, 1e-30, 1, 3e38, Infinity, t, Math.fround(t * (1 + 2 ** -23)), Math.fround(t * (1 - 2 ** -23))].filter((x) => Number.isFinite(x) || Math.abs(x) === Infinity);
     for (const y of probes) {
       if (Number.isNaN(y)) continue;
-      const want = evalChain(chain, ch, y) >= 0;
+      // An infinite y takes the sign f has on the largest finite values of its sign.
+      const want = evalChain(chain, ch, Math.abs(y) === Infinity ? Math.sign(y) * 3.4028234663852886e38 : y) >= 0;
       const got = ff[ch] ? y <= t : y >= t;
       assert.equal(got, want, `channel ${ch}, y = ${y}, t = ${t}`);
     }
   }
+  // γ = 0 makes f constant (b): +1 everywhere if b ≥ 0 — infinities included, though f(±∞) is NaN.
+  const flat: ChainOp[] = [{ kind: 'mul', v: Float64Array.of(0, 0) }, { kind: 'add', v: Float64Array.of(0.5, -0.5) }];
+  assert.deepEqual(searchThresholds(flat, 2, { kind: 'f32' }).map((t) => t.direction), ['always', 'never']);
   // A crafted channel where float64's ⌈−b/α⌉ disagrees with the chain (the 1.x document's
   // shortcut): the search follows the chain.
   const crafted: ChainOp[] = [{ kind: 'mul', v: Float64Array.of(0.1) }, { kind: 'add', v: Float64Array.of(-0.30000000000000004) }];

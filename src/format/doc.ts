@@ -4,6 +4,7 @@
  * drift from the code (a test compares the committed file with this output).
  */
 import { DEFAULT_BN_EPSILON, GRAPH_LIMITS, type Layer, type LayerShape } from '../model/graph.js';
+import { ARCHS, paperModel } from '../model/presets.js';
 import {
   DType,
   FORMAT_MAJOR,
@@ -89,6 +90,20 @@ const KIND_DOCS: Record<string, string> = {
   add: 'elementwise sum of two inputs of the same shape (residual shortcuts)',
   flatten: 'H×W×C → 1×1×(H·W·C), in (h, w, c) order',
 };
+
+/** The paper's architectures as the graphs a 1.x file is read as, K symbolic. */
+function presetListing(): string {
+  const k = 1000;
+  const sizes = (n: number) => (n === k ? 'K' : n === 2 * k ? '2K' : String(n));
+  return ARCHS.map((arch) => {
+    const layers = paperModel(arch, k).layers.map((l) => {
+      if (l.kind === 'quantConv2d') return `${l.name} (${sizes(l.filters)} ${l.kernelSize.join('×')}/${l.strides[0]} ${l.padding}${l.kernelQuantizer === 'stochastic' ? ', stochastic' : l.kernelQuantizer ? ', binary' : ''}${l.useBias ? ', bias' : ''})`;
+      if (l.kind === 'quantDense') return `${l.name} (${l.units}${l.useBias ? ', bias' : ''})`;
+      return l.name;
+    });
+    return `- **${arch}**: ${layers.join(' → ')}`;
+  }).join('\n');
+}
 
 export function formatDoc(): string {
   const magic = MAGIC.map((b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -195,16 +210,23 @@ features. A stochastic layer's bytes are in the same order, one per weight.
 
 The logits of an image x (H×W×C float32 values in [0, 1], row-major, channels last) follow from the
 graph. Every layer is computed literally, in float32, with the orders below — **except** where a
-layer binarizes its input: there bnn-edge folds the per-channel operations between the value that
-was computed and the sign into one exact comparison per channel, as described next. Anything not
-listed is plain IEEE float32 (one rounding per operation, no fused multiply-add).
+layer binarizes its input: there the sign is decided exactly from the nearest computed value, as
+described next. Anything not listed is plain IEEE float32 (one rounding per operation, no fused
+multiply-add).
 
-**Float layers.**
+**Computed values.**
 - quantConv2d without an input quantizer: for each output, start from +0 and add x·w over the
   taps in (ky, kx, ci) ascending order, skipping taps outside the input (zero padding); w is the
   float weight, or ±1 for binary weights (a binary-weight conv on a float input, Larq's usual
   first layer). Then \`+ bias\` if any.
-- quantDense without an input quantizer: start from +0, add x[k]·w[k][j] in ascending k; then \`+ bias\`.
+- quantDense without an input quantizer: start from +0, add x[k]·w[k][j] in ascending k (binary
+  weights: ±1 from the sign bits of unit j); then \`+ bias\`.
+- quantConv2d or quantDense **with** an input quantizer: the ±1 dot product y = n − 2P as an exact
+  integer (n = kh·kw·cin, dense: in; P = Σ popcount(input word XOR weight word) over the window, see
+  padding below), converted to float32 where a float is needed, then \`+ bias\` if any.
+- \`INT8\` quantConv2d: acc = Σ x_q·q, the exact integer sum of the u8 image
+  x_q = clamp(⌊f32(f32(x·255) + 0.5)⌋, 0, 255) and the int8 weights q (zero padding); its value is
+  used only to decide signs (below), never as a float.
 - batchNorm: y = x·a + b, a = f32(a₆₄), b = f32(b₆₄), where a₆₄ = γ / √(σ² + ε) and
   b₆₄ = β − μ·a₆₄ are computed in float64 from the float32 parameters and the float32 ε.
 - relu: max(x, +0) (−0 becomes +0); scale: x·s; add: a + b.
@@ -214,63 +236,81 @@ listed is plain IEEE float32 (one rounding per operation, no fused multiply-add)
   by h·w. flatten: the same values in (h, w, c) order.
 
 **Binarized inputs.** A quantConv2d or quantDense with an input quantizer sees +1 where its input
-v ≥ 0 and −1 elsewhere (sign(0) = +1; the two quantizers differ only in training). The input v is
-the output of a chain: some computed value y, then per-channel operations — batchNorm, relu,
-scale and the bias of the layer that produced y — possibly with maxPool2d among them and one
-flatten at the end. bnn-edge does not compute v in float32 there: it decides the sign exactly,
-**+1 iff f(y) ≥ 0 with f the chain's per-channel operations evaluated in float64** (batchNorm as
-y·a₆₄ + b₆₄, scale as y·s, bias as y + bias, relu as max(y, 0), each one float64 operation), on the
-real value of y:
-- a float value: itself;
-- a binary conv or dense: the ±1 dot product y = n − 2P, n = kh·kw·cin (dense: in),
-  P = Σ popcount(input word XOR weight word) over the window (see padding below);
-- an \`INT8\` conv: y = (acc · weightScale[c]) / 255 in float64, where acc = Σ x_q·q is the exact
-  integer sum of the u8 image x_q = clamp(⌊f32(f32(x·255) + 0.5)⌋, 0, 255) and the int8 weights q
-  (zero padding).
+v ≥ 0 and −1 elsewhere (sign(0) = +1; the two quantizers differ only in training). To decide it,
+walk back from the layer through batchNorm, relu, scale, maxPool2d and flatten layers (whatever
+else reads them) to the first layer that is none of these — a quantConv2d, quantDense, avgPool2d,
+globalAvgPool2d, add, or the image. Its value, **before** its bias, is y; the chain is the bias
+(if any) followed by the batchNorm / relu / scale operations met on the way, in graph order. The
+sign is **+1 iff f(y) ≥ 0, with f the chain evaluated in float64** (bias as y + bias, batchNorm as
+y·a₆₄ + b₆₄, scale as y·s, relu as max(y, 0), each one float64 operation) on the real value of y:
+a float32 value itself (an infinite y, possible only if a float sum overflows, takes the sign f
+has on the largest finite values of its sign); for a binary layer, y = n − 2P (or, with zero
+padding, the corrected value below); for an \`INT8\` conv, y = (acc · weightScale[c]) / 255 in
+float64. This holds when the walk met
 
-A maxPool2d inside the chain is applied to the signs instead (exact, since f is monotone): per
-channel, the window's maximum of ±1 values (+1 if any tap is +1) when the operations after the
-pool are non-decreasing — an even number of negative factors among batchNorm's a₆₄ and scale's s
-after it — else the minimum. The sign is taken at the pool's input resolution, then pooled; a
-trailing flatten reorders the signs. When the chain does not have this shape (per-feature
-operations after a flatten that follows a pool, a pool after the flatten), v is computed in
-float32 as the float layers say and its sign taken. bnn-edge implements the decision as an integer
-or float32 threshold per channel found by bisection over every value y can take; the document's
-rule and the thresholds agree for every y.
+1. batchNorm, relu, scale and maxPool2d layers, then at most one flatten with nothing after it: the sign is
+   taken per channel at y's resolution, then each maxPool2d is applied to the signs in graph order
+   — per channel the window's maximum of ±1 values (+1 if any tap is +1) when the batchNorm and
+   scale operations after that pool have an even number of negative factors (a₆₄ < 0 or s < 0;
+   a zero factor counts as positive), else the minimum — and a flatten reorders the signs; or
+2. batchNorm, relu and scale layers (no maxPool2d), one flatten, then batchNorm, relu and scale
+   layers: the sign is taken per feature of the flattened values, each feature with the operations
+   before the flatten (those of its channel) and its own after it.
 
-**Binary convolutions.** VALID: the window is inside the input. \`SAME\` with padValue 1 (+1): the
+Any other walk (a maxPool2d after the flatten, or operations after a flatten that follows a
+maxPool2d) computes v in float32 as the computed values say, and takes its sign. An
+\`INT8\` conv's output reaches binarized inputs only through walks of kind 1 (a graph rule). bnn-edge
+implements the rule as one threshold per channel found by bisection over every value y can take;
+the rule and the thresholds agree for every y.
+
+**Binary convolutions.** VALID: every window is inside the input. \`SAME\` with padValue 1 (+1): the
 ±1 input is padded with +1 (all-zero words) and P counts over the whole window. \`SAME\` with
 padValue 2 (0): the pads contribute nothing: y = n − 2P₊ − Σ_{pad taps} Σ_ci w, with P₊ the count
-over the +1-padded window.
+over the +1-padded window and w the ±1 weights of the window's taps that fall outside the input.
 
 **Stochastic weights.** Each forward pass draws every weight anew: +1 iff r < q, with r =
 (h · 255) >> 16 for h a 16-bit half of a xoshiro128** output (low half first, then high; a layer
-with an odd number of weights discards its last high half). Layers draw in graph order, each in
-the order of its stored bytes. The generator's state is seeded from a 32-bit seed by four
-SplitMix32 steps (src/util/rng.ts, the same in assembly/random.ts). One forward pass is one call
-of the runtime (\`resample: 'per-call'\`, every image of the call sees the same weights, however
-the call is cut into chunks) or one image (\`'per-image'\`, images in order).
+with an odd number of weights discards its last high half), so P(w = +1) = ⌈65536·q/255⌉/65536.
+Layers draw in graph order, each in the order of its stored bytes. All arithmetic is on unsigned
+32-bit integers (mod 2³²):
+- xoshiro128** with state (s0, s1, s2, s3): output = rotl(s1·5, 7)·9; then t = s1 << 9; s2 ^= s0;
+  s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11).
+- Seeding from a 32-bit seed: z₀ = seed, and for i = 0..3: zᵢ₊₁ = zᵢ + 0x9e3779b9;
+  v = zᵢ₊₁; v = (v ^ (v >>> 16))·0x85ebca6b; v = (v ^ (v >>> 13))·0xc2b2ae35; sᵢ = v ^ (v >>> 16)
+  (SplitMix32); an all-zero state becomes s0 = 1.
+
+The generator is seeded when a model is loaded (seed 0 unless given) and then continues from call
+to call; one forward pass is one call of the runtime (\`resample: 'per-call'\`: every image of the
+call sees the same weights, however the call is cut into chunks) or one image (\`'per-image'\`:
+images in order, each with its own draw).
 
 ## Checks a reader must make
 
 In this order, so that a hostile file costs nothing before it is rejected: magic; major version;
 header size; declared size ≤ ${LIMITS.maxFileBytes} bytes and equal to the actual size (no trailing bytes);
-layer count 1–${LIMITS.maxLayers}, tensor count ≤ ${LIMITS.maxTensors}; table offsets exactly as the header fields say; the
-model name; every layer record (kind, codes, inputs before the layer, the graph rules above, the
-canonical record); every tensor record exactly the next planned tensor (layer, role, dtype, ndim,
-dims, byteLength ≤ ${LIMITS.maxTensorBytes}, offset at the next ${PAYLOAD_ALIGN}-byte boundary, inside the file); the tensors
-end at fileBytes; every gap byte 0; **then** the checksum; then the values: f32 finite, variances
-≥ 0, int8 weight scales > 0, unused sign bits 0, β = 0 without \`CENTER\` and γ = 1 without
-\`SCALE\`, and each batch norm's a₆₄ and b₆₄ finite in float32.
+layer count 1–${LIMITS.maxLayers}, tensor count ≤ ${LIMITS.maxTensors}; the header's \`layerTableOffset\` = ${HEADER_SIZE},
+\`tensorTableOffset\` = ${HEADER_SIZE} + ${LAYER_RECORD_SIZE}·L and \`payloadOffset\` = the tensor table's end rounded up to ${PAYLOAD_ALIGN}; the
+model name; every layer record (kind, codes, inputs before the layer, image size and class count in
+range, the graph rules above, the canonical record); every tensor record exactly the next planned
+tensor (layer, role, dtype, ndim, dims, byteLength ≤ ${LIMITS.maxTensorBytes}, offset at the next ${PAYLOAD_ALIGN}-byte boundary
+after the previous tensor, inside the file); fileBytes = the last tensor's end rounded up to ${PAYLOAD_ALIGN}
+(payloadOffset if there are none); every padding byte 0; **then** the checksum; then the values:
+f32 finite, variances ≥ 0, int8 weight scales > 0, unused sign bits 0, β = 0 (either sign of zero)
+without \`CENTER\` and γ = 1 without \`SCALE\`, and each batch norm's a₆₄ and b₆₄ finite in float32.
+Names end at their first NUL and every byte after it is 0.
 
 ## Appendix: version 1.x
 
 Version 1 files hold one of the paper's five fixed models: a ${V1_HEADER_FIELDS.length + 1}-field header naming the
 architecture and K, four layer records (conv1, conv2, conv3, dense) and their tensors. bnn-edge
-reads each as the 2.0 graph its architecture stands for (\`paperModel\` in src/model/presets.ts:
-batch norm before each binary conv with ε from the header, ReLU after each conv, a scale layer
-after it for C and S, \`INT8\` on conv1 when its \`QUANTIZED\` flag is set), moving each binary
-conv's batch-norm tensors to its batchNorm layer and its SReLU scalar to its scale layer.
+reads each as the 2.0 graph its architecture stands for, with ε from the header and \`INT8\` on
+conv1 when its \`QUANTIZED\` flag is set, moving each binary conv's batch-norm tensors (\`bnMean\`,
+\`bnVariance\`, \`bnBeta\`, \`bnGamma\`) to the batchNorm layer before it and its SReLU scalar
+(role 8) to the scale layer after its ReLU; every other tensor stays with its layer. The graphs
+(K = conv1's filters; binary layers use ste_sign_gradclip for inputs and kernels, batch norms
+have \`CENTER\`, and \`SCALE\` only if a stored γ is not all 1):
+
+${presetListing()}
 
 Header (bytes 0–7 the same magic):
 

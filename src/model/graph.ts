@@ -509,20 +509,21 @@ function checkLayerRules(graph: ModelGraph, s: LayerShape, users: Map<string, La
     if (l.kernelQuantizer) fail(`int8 applies to a float conv (kernelQuantizer null)`);
     const taps = l.kernelSize[0] * l.kernelSize[1] * graph.input[2];
     if (taps > GRAPH_LIMITS.maxInt8Taps) fail(`int8 needs kh·kw·channels ≤ ${GRAPH_LIMITS.maxInt8Taps} (exact float32 sums), got ${taps}`);
-    if (!onlyBinarized(graph, l.name, users)) fail(`int8 layers may only feed binarized inputs (through batchNorm, relu, scale, maxPool2d, flatten); this one reaches a float consumer`);
+    if (!onlyBinarized(graph, l.name, users)) fail(`int8 layers may only feed binarized inputs (through batchNorm, relu, scale, maxPool2d); this one reaches a float consumer or a flatten`);
   }
 }
 
 /**
  * Whether every path from `name` ends, through per-channel monotone layers (batchNorm, relu, scale,
- * maxPool2d, flatten), in a binarized input: then only the sign of its values ever matters.
+ * maxPool2d), in a binarized input: then only the sign of its values ever matters, and it is
+ * decided per channel (an int8 layer's output never needs a float value).
  */
 export function onlyBinarized(graph: ModelGraph, name: string, users = consumersOf(graph)): boolean {
   const list = users.get(name) ?? [];
   if (list.length === 0) return false;
   return list.every((u) => {
     if ((u.kind === 'quantConv2d' || u.kind === 'quantDense') && u.inputQuantizer) return true;
-    if (u.kind === 'batchNorm' || u.kind === 'relu' || u.kind === 'scale' || u.kind === 'maxPool2d' || u.kind === 'flatten') return onlyBinarized(graph, u.name, users);
+    if (u.kind === 'batchNorm' || u.kind === 'relu' || u.kind === 'scale' || u.kind === 'maxPool2d') return onlyBinarized(graph, u.name, users);
     return false;
   });
 }

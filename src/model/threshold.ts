@@ -76,12 +76,13 @@ export interface ChannelThreshold {
 
 /**
  * The values y may take. `int`: the integers lo..hi of an accumulator, with `value` the real
- * number it stands for, in float64 (monotone in the accumulator). `f32`: every non-NaN float32, −∞ and +∞ included.
+ * number it stands for, in float64 (monotone in the accumulator). `f32`: every finite float32.
  */
 export type ThresholdDomain =
   | { readonly kind: 'int'; readonly lo: number; readonly hi: number; readonly value: (acc: number, c: number) => number }
   | { readonly kind: 'f32' };
 
+const MAX_F32 = 3.4028234663852886e38;
 const f32Bits = new Float32Array(1);
 const u32Bits = new Uint32Array(f32Bits.buffer);
 
@@ -112,8 +113,11 @@ export function searchThreshold(ops: readonly ChainOp[], c: number, domain: Thre
     at = (k) => evalChain(ops, c, domain.value(k, c)) >= 0;
     unit = (k) => k;
   } else {
-    lo = keyOf(-Infinity);
-    hi = keyOf(Infinity);
+    // Finite values only: f(±∞) may be NaN (∞·0 where γ = 0) although f is constant on every
+    // finite y. An infinite y (an overflowed float sum) then takes the comparison's side, which
+    // is the sign f has on the largest finite values of that sign.
+    lo = keyOf(-MAX_F32);
+    hi = keyOf(MAX_F32);
     at = (k) => evalChain(ops, c, floatOfKey(k)) >= 0;
     unit = floatOfKey;
   }
@@ -157,7 +161,7 @@ export function accKernelThresholds(th: readonly ChannelThreshold[], lo: number,
 
 /**
  * Float thresholds in the float kernels' convention, +1 iff (flip ? y ≤ thr : y ≥ thr), NaN → −1:
- * always = y ≥ −∞, never = y ≥ NaN (false for every y).
+ * always = y ≥ −∞, never = y ≥ NaN (false for every y). A finite t extends the rule to y = ±∞.
  */
 export function floatKernelThresholds(th: readonly ChannelThreshold[]): { thr: Float32Array; flip: Int32Array } {
   const thr = new Float32Array(th.length);

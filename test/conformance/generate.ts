@@ -53,7 +53,17 @@ function cases(): { name: string; covers: string; graph: ModelGraph; params?: (g
   return [
     {
       name: 'pad-one',
-      covers: 'binary-weight conv on a float RGB image (SAME), batch norm with negative and zero γ, max-pool of bits (AND and OR channels), binary conv SAME with +1 padding on 40 channels (a partial word), flatten of 40-channel bits into a binary dense layer, per-feature batch norm on logits',
+      params: (g, rng) => {
+        const p = randomGraphParams(g, rng);
+        // Zero γ on both sides of zero β: a constant sign, +1 where β ≥ 0 (float and popcount inputs).
+        for (const [layer, c] of [['bn1', 3], ['bn1', 4], ['bn2', 5], ['bn2', 6]] as const) {
+          if (p.has(`${layer}/gamma`)) p.get(`${layer}/gamma`)![c] = 0;
+          else p.get(`${layer}/moving_variance`)![c] = 1e30;
+          p.get(`${layer}/beta`)![c] = c % 2 ? 0.7 : -0.3;
+        }
+        return p;
+      },
+      covers: 'binary-weight conv on a float RGB image (SAME), batch norm with negative and zero γ (and a zero slope through a huge variance) on both sides of zero β, max-pool of bits (AND and OR channels), binary conv SAME with +1 padding on 40 channels (a partial word), flatten of 40-channel bits into a binary dense layer, per-feature batch norm on logits',
       graph: defineGraph({
         name: 'pad-one',
         input: [9, 7, 3],
