@@ -13,7 +13,7 @@ const ARM64_NODE = join(ARM64_ROOT, 'usr/bin/node');
 const QEMU = '/usr/bin/qemu-aarch64-static';
 const ready = existsSync(ARM64_NODE) && existsSync(QEMU);
 
-test('arm64: the standalone runtime under arm64 Node gives the x86 labels and logits bit for bit', { skip: ready ? false : 'arm64 node not prepared (run test/arm64/setup.sh or npm run test:arm64)', timeout: 600000 }, async (t) => {
+test('arm64: the standalone runtime under arm64 Node gives the x86 labels and logits bit for bit, and matches every conformance vector', { skip: ready ? false : 'arm64 node not prepared (run test/arm64/setup.sh or npm run test:arm64)', timeout: 600000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-arm64-'));
   const n = 64;
   const images = loadData().test.images.slice(0, n * 784);

@@ -8,7 +8,7 @@ import { initParams } from '../src/model/params.js';
 import { batchNormalize, type ChannelMoments } from '../src/model/tfjs/batch_norm.js';
 import { maxRelErr } from './helpers.js';
 import { signSte, bernoulliSte } from '../src/model/tfjs/ops.js';
-import { paperModel } from '../src/model/presets.js';
+import { larqTutorial, paperModel } from '../src/model/presets.js';
 import { defineGraph } from '../src/model/graph.js';
 import { modelFromParams } from '../src/format/model.js';
 import { evaluateParity } from '../src/eval/parity.js';
@@ -373,4 +373,22 @@ test('every layer kind trains (strides, both SAME pad values, pools, residual ad
   const r = await evaluateParity('everything', model, data.test, { limit: 300 });
   assert.equal(r.agreement, 1, 'the runtime agrees with the tfjs rebuild on every image');
   assert.ok(Math.abs(r.runtimeAccuracy - ckpt.testAccuracy) < 0.08, `runtime ${r.runtimeAccuracy} on 300 images vs checkpoint ${ckpt.testAccuracy} on 2,000`);
+});
+
+test("--weight-clip: binary layers' latent weights stay in [−1, 1] (Larq's weight_clip); without it they are not clipped", async () => {
+  const graph = larqTutorial();
+  const initial = initParams(graph, 4);
+  for (const [name, v] of initial) if (name.endsWith('/kernel')) for (let i = 0; i < v.length; i++) v[i] = v[i]! * 20;
+  const opts = { graph, data, epochs: 1, limit: 256, progress: false, workers: 0, seed: 1, initial };
+  const clipped = await train({ ...opts, weightClip: true });
+  const free = await train(opts);
+  assert.equal(clipped.training.weightClip, true);
+  assert.equal(free.training.weightClip, undefined);
+  for (const l of graph.layers) {
+    if (l.kind !== 'quantConv2d' && l.kind !== 'quantDense') continue;
+    const k = clipped.params.get(`${l.name}/kernel`)!;
+    const extreme = Math.max(...Array.from(k, Math.abs));
+    if (l.kernelQuantizer) assert.ok(extreme <= 1, `${l.name}: |w| up to ${extreme}`);
+    assert.ok(Math.max(...Array.from(free.params.get(`${l.name}/kernel`)!, Math.abs)) > 1, `${l.name}: without clipping the scaled weights stay large`);
+  }
 });

@@ -41,7 +41,7 @@ export async function arm64Suite(): Promise<{ markdown: string; data: unknown }>
     const a = arm.out.results[key]!;
     const b = x86.out.results[key]!;
     const same = a.labels.filter((l, i) => l === b.labels[i]).length;
-    return [key, `${same}/${n}`, a.logitsHash === b.logitsHash ? 'identical' : 'DIFFER', a.logitsHash];
+    return [key, `${same}/${b.labels.length}`, a.logitsHash === b.logitsHash ? 'identical' : 'DIFFER', a.logitsHash];
   });
   const checks = arm.out.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}`).join('; ');
   return {

@@ -64,7 +64,83 @@ async function regression(rows: (string | number)[][], data: Record<string, unkn
   return null;
 }
 
+/** The exactness figures: conformance vectors, the shipped 1.x models, the random-graph grid. */
+async function exactness(): Promise<{ rows: (string | number)[][]; data: Record<string, unknown> }> {
+  const { readdirSync } = await import('node:fs');
+  const { createHash } = await import('node:crypto');
+  const { parseBnn } = await import('../../src/format/read.js');
+  const { serializeBnn } = await import('../../src/format/write.js');
+  const { f32OfHex, hexOf } = await import('../../test/conformance/generate.js');
+  const { randomGraph, randomGraphParams, dyadicImages } = await import('../../test/random_graphs.js');
+  const rows: (string | number)[][] = [];
+  let exact = 0;
+  let runs = 0;
+  const vectors = readdirSync(CONFORMANCE).filter((f) => f.endsWith('.json'));
+  for (const f of vectors) {
+    const v = JSON.parse(readFileSync(CONFORMANCE + f, 'utf8')) as { model: string; images: number; seed: number; input: string; logits: string };
+    for (const simd of [true, false]) {
+      const rt = await BnnRuntime.load(readFileSync(CONFORMANCE + v.model), { simd, seed: v.seed });
+      runs++;
+      if (hexOf(rt.logits(f32OfHex(v.input), v.images)) === v.logits) exact++;
+    }
+  }
+  rows.push(['conformance vectors (test/conformance), simd and scalar', `${exact}/${runs} bit-exact`]);
+  const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../../test/fixtures/v1-logits.json', import.meta.url)), 'utf8')) as { models: Record<string, { logitsSha256: string }> };
+  const test = loadData().test;
+  let same = 0;
+  const names = Object.keys(fixture.models);
+  for (const name of names) {
+    const v1 = readFileSync(MODELS + name);
+    let ok = true;
+    for (const bytes of [v1, serializeBnn(parseBnn(v1))]) {
+      const rt = await BnnRuntime.load(bytes, { maxBatch: 100 });
+      const logits = new Float32Array(2000 * 10);
+      for (let s = 0; s < 2000; s += 100) logits.set(rt.logits(test.images.subarray(s * 784, (s + 100) * 784), 100), s * 10);
+      ok &&= createHash('sha256').update(new Uint8Array(logits.buffer)).digest('hex') === fixture.models[name]!.logitsSha256;
+    }
+    if (ok) same++;
+  }
+  rows.push(['shipped 1.x models: logits on 2,000 test images, read as 1.x and converted to 2.0, vs the 1.x runtime', `${same}/${names.length} bit-identical`]);
+  await useTfjsBackend('wasm');
+  let agree = 0;
+  let images = 0;
+  let worst = 0;
+  const graphs = 200;
+  for (let g = 0; g < graphs; g++) {
+    const rng = new Rng(7000 + g);
+    const graph = randomGraph(rng, `g${g}`);
+    const model = parseBnn(serializeBnn(modelFromParams(graph, randomGraphParams(graph, rng), { int8: rng.next() < 0.6 ? 'auto' : false })));
+    const x = dyadicImages(graph, 6, rng);
+    const rt = await BnnRuntime.fromModel(model);
+    const dg = new DeployedGraph(model);
+    const a = rt.logits(x, 6);
+    const b = tf.tidy(() => dg.logits(tf.tensor4d(x, [6, ...graph.input])).dataSync() as Float32Array);
+    dg.dispose();
+    const c = graph.classes;
+    let scale = 1e-6;
+    let diff = 0;
+    for (let i = 0; i < 6; i++) {
+      let ia = 0;
+      let ib = 0;
+      for (let j = 1; j < c; j++) {
+        if (a[i * c + j]! > a[i * c + ia]!) ia = j;
+        if (b[i * c + j]! > b[i * c + ib]!) ib = j;
+      }
+      agree += ia === ib ? 1 : 0;
+      images++;
+    }
+    for (let i = 0; i < a.length; i++) {
+      diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+      scale = Math.max(scale, Math.abs(b[i]!));
+    }
+    worst = Math.max(worst, diff / scale);
+  }
+  rows.push([`${graphs} random graphs (test/graph_grid.test.ts), runtime vs the tfjs rebuild`, `${agree}/${images} labels equal; largest logit difference ${worst.toExponential(1)} of the largest logit`]);
+  return { rows, data: { conformance: { exact, runs }, v1: { same, models: names.length }, grid: { graphs, agree, images, worstRelativeLogitDifference: worst } } };
+}
+
 export async function graphSuite(): Promise<{ markdown: string; data: unknown }> {
+  const exactRows = await exactness();
   const regRows: (string | number)[][] = [];
   const regData: Record<string, unknown>[] = [];
   const regNote = await regression(regRows, regData);
@@ -147,7 +223,13 @@ export async function graphSuite(): Promise<{ markdown: string; data: unknown }>
   }
 
   const markdown = [
+    'Exactness (the tests assert the same; here as figures):',
+    '',
+    mdTable(['check', 'result'], exactRows.rows),
+    '',
     'Runtime on model graphs against the previous build (the fixed-trunk runtime of commit 8e59078), timed alternately in one process (simd, one thread; "speed vs prev" is the previous build\'s time ÷ this one\'s: above 100% this build is faster):',
+    '',
+    'The previous build is a bundle named by `BNN_EDGE_PREVIOUS_RUNTIME`: `git worktree add /tmp/prev 8e59078 && (cd /tmp/prev && npm ci && npm run build)`, then `BNN_EDGE_PREVIOUS_RUNTIME=/tmp/prev/dist/runtime/bnn-edge-runtime.js npm run bench -- --suite graph`.',
     '',
     regNote ?? mdTable(['model', 'img/s b128 (this)', 'img/s b128 (prev)', 'speed vs prev', 'b1 ms (this)', 'b1 ms (prev)', 'speed vs prev'], regRows),
     '',
@@ -159,5 +241,5 @@ export async function graphSuite(): Promise<{ markdown: string; data: unknown }>
     '',
     mdTable(['model', 'plan steps', 'runtime img/s', 'tfjs-wasm img/s', 'runtime ÷ tfjs'], modelRows),
   ].join('\n');
-  return { markdown, data: { regression: regData, sameConv: convData, models: modelData } };
+  return { markdown, data: { exactness: exactRows.data, regression: regData, sameConv: convData, models: modelData } };
 }

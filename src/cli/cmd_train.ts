@@ -29,6 +29,7 @@ export const trainCommand: CommandSpec = {
     lr: { type: 'string', help: 'Adam learning rate', default: String(TRAIN_DEFAULTS.learningRate), metavar: 'X' },
     'lr-schedule': { type: 'string', help: 'cosine (decay to 0) or constant (the paper)', default: TRAIN_DEFAULTS.lrSchedule, metavar: 'NAME' },
     augment: { type: 'string', help: 'random translation of training images by up to N pixels (0 = the paper)', default: String(TRAIN_DEFAULTS.augmentShift), metavar: 'N' },
+    'weight-clip': { type: 'boolean', help: "clip binary layers' latent weights to [−1, 1] after every step (Larq's weight_clip)" },
     seed: { type: 'string', help: 'random seed (initialization, batch order, PGD starts, S sampling)', default: String(TRAIN_DEFAULTS.seed), metavar: 'N' },
     adv: { type: 'string', help: 'adversarial training: "pgd" (clean/PGD loss mix, see --adv-weight)', metavar: 'pgd' },
     'adv-eps': { type: 'string', help: 'PGD L∞ radius', default: '0.3', metavar: 'X' },
@@ -184,6 +185,8 @@ function trainSettings(o: Parsed) {
     learningRate: numberOption(o, 'lr', { min: 0 })!,
     lrSchedule: schedule as 'constant' | 'cosine',
     augmentShift: numberOption(o, 'augment', { integer: true, min: 0, max: 8 })!,
+    // (A recorded run's value arrives as the string 'true', see RECORDED_OPTIONS.)
+    weightClip: o.values['weight-clip'] === true || o.values['weight-clip'] === 'true',
     seed: numberOption(o, 'seed', { integer: true })!,
     adversarial: advKind
       ? {
@@ -221,6 +224,7 @@ const RECORDED_OPTIONS: ReadonlyArray<{ option: string; fields: ReadonlyArray<ke
   { option: 'lr', fields: ['learningRate'], value: (c) => String(c.training.learningRate) },
   { option: 'lr-schedule', fields: ['lrSchedule'], value: (c) => c.training.lrSchedule },
   { option: 'augment', fields: ['augmentShift'], value: (c) => String(c.training.augmentShift) },
+  { option: 'weight-clip', fields: ['weightClip'], value: (c) => (c.training.weightClip ? 'true' : undefined) },
   { option: 'seed', fields: ['seed'], value: (c) => String(c.training.seed) },
   // The data's name, and the files under it (the CRC differs when the name does not).
   { option: 'data', fields: ['data', 'trainCrc32'], value: recordedDataDir },

@@ -504,6 +504,8 @@ function checkLayerRules(graph: ModelGraph, s: LayerShape, users: Map<string, La
   const binaryInput = l.inputQuantizer !== null;
   if (binaryInput && l.padding === 'same' && l.padValue === null) fail(`a binary conv with 'same' padding needs padValue: 1 pads with +1 (Larq Compute Engine's choice, fastest), 0 with zeros (as a float conv)`);
   if (!(binaryInput && l.padding === 'same') && l.padValue !== null) fail(`padValue applies only to a binary conv (inputQuantizer set) with 'same' padding`);
+  if (l.kernelQuantizer === 'stochastic' && l.padValue === 0) fail(`stochastic weights with zero padding are not supported: use padValue 1`);
+  if (binaryInput && (l.kernelSize[0] > 1 || l.kernelSize[1] > 1) && readsFlatten(graph, l.inputs[0]!)) fail(`a ${l.kernelSize.join('×')} binary conv on a flattened tensor: use quantDense (or a 1×1 kernel)`);
   if (l.int8) {
     if (!fromImage) fail(`int8 applies to a layer on the image only (its input is quantized to u8)`);
     if (l.kernelQuantizer) fail(`int8 applies to a float conv (kernelQuantizer null)`);
@@ -526,6 +528,14 @@ export function onlyBinarized(graph: ModelGraph, name: string, users = consumers
     if (u.kind === 'batchNorm' || u.kind === 'relu' || u.kind === 'scale' || u.kind === 'maxPool2d') return onlyBinarized(graph, u.name, users);
     return false;
   });
+}
+
+/** Whether `name` is a flatten, or reaches one back through per-channel layers (what a binarized input would read). */
+function readsFlatten(graph: ModelGraph, name: string): boolean {
+  const l = graph.layers.find((x) => x.name === name);
+  if (!l) return false;
+  if (l.kind === 'flatten') return true;
+  return (l.kind === 'batchNorm' || l.kind === 'relu' || l.kind === 'scale') && readsFlatten(graph, l.inputs[0]!);
 }
 
 /** The layer of that name, or a GraphError. */

@@ -27,6 +27,8 @@ export interface TrainingRecord {
   readonly learningRate: number;
   readonly lrSchedule: 'constant' | 'cosine';
   readonly augmentShift: number;
+  /** Latent binary weights clipped to [−1, 1] after every step (absent: no). */
+  readonly weightClip?: boolean;
   readonly data: string;
   readonly trainImages: number;
   /**

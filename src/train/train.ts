@@ -81,6 +81,11 @@ export interface TrainOptions {
   readonly lrSchedule?: 'constant' | 'cosine';
   /** Random translation of training images by up to this many pixels (default 2; 0 = none, the paper). */
   readonly augmentShift?: number;
+  /**
+   * Clip the latent weights of binary kernels to [−1, 1] after every step (Larq's `weight_clip`
+   * constraint; past ±1 a weight's sign can no longer change under Larq's ste_sign). Default off.
+   */
+  readonly weightClip?: boolean;
 }
 
 /**
@@ -137,6 +142,7 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
     learningRate: opts.learningRate ?? TRAIN_DEFAULTS.learningRate,
     lrSchedule: opts.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
     augmentShift: opts.augmentShift ?? TRAIN_DEFAULTS.augmentShift,
+    ...(opts.weightClip ? { weightClip: true } : {}),
     data: opts.data.source,
     trainImages: n,
     trainCrc32: trainDataCrc32(opts.data.train, n),
@@ -159,7 +165,7 @@ export function trainDataCrc32(d: Dataset, n: number): number {
 function runSettings(t: TrainingRecord): Record<string, string> {
   const { command: _command, backend: _backend, adversarial: a, trainCrc32, ...settings } = t;
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, ...settings })) out[key] = JSON.stringify(value);
+  for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, weightClip: false, ...settings })) out[key] = JSON.stringify(value);
   if (trainCrc32 !== undefined) out['trainCrc32'] = typeof trainCrc32 === 'number' ? `0x${trainCrc32.toString(16).padStart(8, '0')}` : JSON.stringify(trainCrc32);
   out['adversarial'] = a ? `PGD ε ${a.eps}, ${a.steps} steps of ${a.step}, after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : 'none';
   return out;
@@ -285,6 +291,9 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
     moving.set(values.get(`${b.layer}/moving_variance`)!, b.offset + b.channels);
   }
   const adam = new Adam(layout.size, lr);
+  // Latent binary kernels, clipped after every step with --weight-clip.
+  const binaryKernels = new Set(graph.layers.filter((l) => (l.kind === 'quantConv2d' || l.kind === 'quantDense') && l.kernelQuantizer).map((l) => `${l.name}/kernel`));
+  const clipped = runRecord.weightClip ? layout.params.filter((p) => binaryKernels.has(p.name)) : [];
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const history: EpochRecord[] = [...(resumed?.history ?? [])];
   if (resumed) {
@@ -376,6 +385,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
         }
         if (!Number.isFinite(batchLoss)) throw new Error(`training diverged: loss is ${batchLoss / size} at epoch ${epoch}, batch ${b + 1}`);
         adam.step(params, grads);
+        for (const r of clipped) for (let i = r.offset; i < r.offset + r.size; i++) params[i] = Math.min(1, Math.max(-1, params[i]!));
         const pooled = poolMoments(layout, results);
         // Early in training the averages warm up faster, so short runs and first epochs are evaluated
         // with sensible statistics: TensorFlow's ExponentialMovingAverage caps the decay at

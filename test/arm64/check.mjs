@@ -1,8 +1,9 @@
 // Runs under any Node ≥ 18 (here: Debian's arm64 node under qemu) with nothing but the standalone
-// runtime bundle: a few runtime checks, then the labels and logits of every fixture model on the
-// fixture images, printed as JSON for the x86 side to compare bit for bit.
+// runtime bundle: a few runtime checks, the conformance vectors (test/conformance/), then the labels
+// and logits of every fixture model on the fixture images, printed as JSON for the x86 side to
+// compare bit for bit.
 //   node test/arm64/check.mjs FIXTURE_DIR
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BnnRuntime, BnnFormatError, BnnInputError, simdSupported } from '../../dist/runtime/bnn-edge-runtime.js';
 
@@ -31,6 +32,19 @@ for (const model of fixture.models) {
     });
     check(`${model.name}/${flavor}: predict() = argmax of logits()`, (rt.reseed(7), rt.predict(images.subarray(0, 784 * 8), 8)).every((l, i) => l === labels[i]));
     results[`${model.name}/${flavor}`] = { labels, logitsHash: fnv(new Uint8Array(logits.buffer)) };
+  }
+}
+// The conformance vectors: every logit as the vector has it, bit for bit.
+const vectors = join(new URL('../conformance/', import.meta.url).pathname);
+for (const file of readdirSync(vectors).filter((f) => f.endsWith('.json')).sort()) {
+  const v = JSON.parse(readFileSync(join(vectors, file), 'utf8'));
+  const raw = Buffer.from(v.input, 'hex');
+  const input = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  for (const flavor of ['simd', 'scalar']) {
+    const rt = await BnnRuntime.load(readFileSync(join(vectors, v.model)), { simd: flavor === 'simd', seed: v.seed, resample: v.resample });
+    const logits = rt.logits(input, v.images);
+    check(`conformance ${v.model}/${flavor}: logits bit for bit`, Buffer.from(logits.buffer).toString('hex') === v.logits);
+    results[`conformance/${v.model}/${flavor}`] = { labels: Array.from((rt.reseed(v.seed), rt.predict(input, v.images))), logitsHash: fnv(new Uint8Array(logits.buffer)) };
   }
 }
 check('simd128 is supported', simdSupported());
