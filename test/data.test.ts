@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { classCounts, DataError, dataOptionsOf, EMBEDDED_TEST_SIZE, FULL_MNIST, loadData, loadIdxDirectory, parseIdx, stratifiedSplit, type Dataset } from '../src/data/index.js';
+import { classCounts, DataError, dataOptionsOf, EMBEDDED_TEST_SIZE, FULL_MNIST, loadData, loadIdxDirectory, parseIdx, readIdxFile, stratifiedSplit, type Dataset } from '../src/data/index.js';
+import { Rng } from '../src/util/rng.js';
 
 function hasFullMnist(): boolean {
   try {
@@ -108,22 +110,102 @@ test('IDX: corrupt files are rejected with the file name and the problem', () =>
   }
 });
 
-test('IDX directory: missing files, bad labels and count mismatches are named', () => {
+test('IDX directory: missing files, labels and count mismatches are named; any image size and channel count loads', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-idx-'));
   assert.throws(() => loadIdxDirectory(join(dir, 'nope')), /data directory not found/);
-  assert.throws(() => loadIdxDirectory(dir), (e: unknown) => e instanceof DataError && /train-images-idx3-ubyte/.test(e.file) && /missing/.test(e.message));
+  assert.throws(() => loadIdxDirectory(dir), (e: unknown) => e instanceof DataError && /t10k-images-idx3-ubyte/.test(e.file) && /missing/.test(e.message));
   const img = idx([2, 28, 28], new Uint8Array(2 * 784));
   writeFileSync(join(dir, 'train-images-idx3-ubyte'), img);
   writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), gzipSync(idx([2], Uint8Array.of(1, 12))));
   writeFileSync(join(dir, 't10k-images-idx3-ubyte'), img);
   writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idx([3], Uint8Array.of(1, 2, 3)));
-  assert.throws(() => loadIdxDirectory(dir), /label 12 of item 1/);
-  writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), gzipSync(idx([2], Uint8Array.of(1, 2))));
   assert.throws(() => loadIdxDirectory(dir), /has 3 labels but .* has 2 images/);
   writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idx([2], Uint8Array.of(4, 5)));
   const { train, test: t } = loadIdxDirectory(dir);
   assert.equal(train.n, 2);
   assert.deepEqual(Array.from(t.labels), [4, 5]);
+  assert.equal(train.classes, 13, 'classes: the largest label of either split, plus one');
+  assert.throws(() => loadIdxDirectory(dir, { classNames: ['a', 'b', 'c', 'd', 'e', 'f'] }), /label 12 of item 1 .* is not a class in 0\.\.5/);
+  // Test images only: the training files are not even opened.
+  writeFileSync(join(dir, 'train-images-idx3-ubyte'), Uint8Array.of(1, 2, 3));
+  assert.equal(loadIdxDirectory(dir, { testOnly: true }).test.n, 2);
+  // EMNIST-style sizes and colour: [n, rows, cols, channels].
+  const rgb = idx([3, 5, 7, 3], Uint8Array.from({ length: 3 * 5 * 7 * 3 }, (_, i) => i % 256));
+  writeFileSync(join(dir, 't10k-images-idx3-ubyte'), rgb);
+  writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idx([3], Uint8Array.of(0, 1, 2)));
+  const color = loadIdxDirectory(dir, { testOnly: true }).test;
+  assert.deepEqual([color.n, color.height, color.width, color.channels], [3, 5, 7, 3]);
+  assert.equal(color.images[5 * 7 * 3 + 2], Math.fround(((5 * 7 * 3 + 2) % 256) / 255));
+});
+
+test('data files are bounded: gzip bombs, huge headers, FIFOs and devices are refused quickly, with the file named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-bounds-'));
+  // Declares 10 images of 28×28 but inflates to 4 MB: refused once the output passes the declared size.
+  const bomb = join(dir, 'bomb.gz');
+  writeFileSync(bomb, gzipSync(Buffer.concat([Buffer.from(idx([10, 28, 28], new Uint8Array(0))), Buffer.alloc(4 << 20)])));
+  assert.throws(() => readIdxFile(bomb), /inflates to more than the 7856 bytes its header declares/);
+  // A small gzip whose header declares 2^31 images: refused from the header, nothing inflated.
+  const huge = join(dir, 'huge.gz');
+  writeFileSync(huge, gzipSync(Buffer.from(idx([2 ** 31, 28, 28], new Uint8Array(0)))));
+  const t0 = performance.now();
+  assert.throws(() => readIdxFile(huge), /more than the 268435456 a data set may have/);
+  assert.ok(performance.now() - t0 < 5000);
+  assert.throws(() => readIdxFile('/dev/zero'), (e: unknown) => e instanceof DataError && /not a regular file \(a device\)/.test(e.message));
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  assert.throws(() => readIdxFile(fifo), /not a regular file \(a FIFO\)/);
+  assert.throws(() => readIdxFile(dir), /not a regular file \(a directory\)/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('an image folder: PNG and JPEG files in class folders, split 80/20 or by train/ and test/; sizes and decoding checked', async () => {
+  const { PNG } = await import('pngjs');
+  const jpeg = (await import('jpeg-js')).default;
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-folder-'));
+  const rng = new Rng(5);
+  const write = (file: string, w: number, h: number, color: boolean) => {
+    const png = new PNG({ width: w, height: h });
+    for (let i = 0; i < w * h; i++) {
+      const v = rng.int(256);
+      png.data.set(color ? [v, rng.int(256), 255 - v, 255] : [v, v, v, 255], 4 * i);
+    }
+    if (file.endsWith('.png')) writeFileSync(file, PNG.sync.write(png));
+    else writeFileSync(file, jpeg.encode({ data: png.data, width: w, height: h }, 95).data);
+  };
+  for (const c of ['cat', 'dog', 'eel']) {
+    mkdirSync(join(dir, c));
+    for (let i = 0; i < 5; i++) write(join(dir, c, `${i}.${i === 4 ? 'jpg' : 'png'}`), 6, 4, true);
+  }
+  writeFileSync(join(dir, 'cat', 'notes.txt'), 'not an image');
+  const d = loadData({ dir });
+  assert.equal(d.source, `images:${dir}`);
+  assert.deepEqual([d.train.n, d.test.n], [12, 3]);
+  assert.deepEqual([d.train.height, d.train.width, d.train.channels], [4, 6, 3]);
+  assert.deepEqual(d.train.classNames, ['cat', 'dog', 'eel']);
+  assert.deepEqual(classCounts(d.test.labels, 3), [1, 1, 1], 'the split is stratified');
+  assert.deepEqual(dataOptionsOf(d.source), { dir });
+  // A different size, a broken file: the file is named.
+  write(join(dir, 'dog', 'odd.png'), 5, 4, true);
+  assert.throws(() => loadData({ dir }), (e: unknown) => e instanceof DataError && /odd\.png/.test(e.file) && /is 5×4, but .* is 6×4/.test(e.message));
+  writeFileSync(join(dir, 'dog', 'odd.png'), Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 1, 2, 3));
+  assert.throws(() => loadData({ dir }), (e: unknown) => e instanceof DataError && /odd\.png/.test(e.file) && /not a PNG file/.test(e.message));
+  // A PNG that declares 100,000 × 100,000 pixels is refused before decoding.
+  const big = Buffer.from(PNG.sync.write(Object.assign(new PNG({ width: 1, height: 1 }), {})));
+  big.writeUInt32BE(100000, 16);
+  big.writeUInt32BE(100000, 20);
+  writeFileSync(join(dir, 'dog', 'odd.png'), big);
+  assert.throws(() => loadData({ dir }), /a 100000×100000 image: sides must be 1–4096/);
+  // train/ and test/: gray images load as one channel.
+  const split = mkdtempSync(join(tmpdir(), 'bnn-folder-split-'));
+  for (const part of ['train', 'test'])
+    for (const c of ['a', 'b']) {
+      mkdirSync(join(split, part, c), { recursive: true });
+      for (let i = 0; i < 3; i++) write(join(split, part, c, `${i}.png`), 8, 8, false);
+    }
+  const s2 = loadData({ dir: split });
+  assert.deepEqual([s2.train.n, s2.test.n, s2.train.channels, s2.test.classes], [6, 6, 1, 2]);
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(split, { recursive: true, force: true });
 });
 
 test('a split\'s recorded source names the options that load it again (what train --resume relies on)', () => {

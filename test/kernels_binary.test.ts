@@ -2,7 +2,7 @@
 // sampling (model S), and the popcount peak probe, each against kernel_reference.ts in both builds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builds, scalarBuild, simdBuild, bconvVariants, type BconvShape, randomPacked, runBconv, assertPaddingZero, strides } from './kernel_harness.js';
+import { builds, scalarBuild, simdBuild, bconvVariants, type BconvFn, type BconvShape, outDims, randomPacked, runBconv, assertPaddingZero, strides } from './kernel_harness.js';
 import { TestRng, bernoulliSignsRef, conv2dSigns, packSigns, popcount32, reluScaleRef, thresholdSignsI32, unpackSigns, wordsPerPixel } from './kernel_reference.js';
 
 test('reference packing: round trip, bit convention, padding bits zero', () => {
@@ -116,6 +116,65 @@ test('bconv2dPopcount: SIMD variant == scalar variants bit for bit (random + mod
   }
 });
 
+/** Runs a bconv variant with one buffer ending exactly at the end of memory: a read past it traps. */
+function runBconvAtEnd(fn: BconvFn, s: BconvShape, xw: Uint32Array, ww: Uint32Array, last: 'input' | 'weights'): Int32Array {
+  const m = simdBuild;
+  const { outH, outW } = outDims(s);
+  const wpp = wordsPerPixel(s.c);
+  m.reset();
+  const count = s.n * outH * outW * s.cout;
+  const pout = m.junk(count * 4);
+  const other = m.put(last === 'input' ? ww : xw);
+  const end = last === 'input' ? xw : ww;
+  m.alloc(end.byteLength);                               // memory now reaches past the bump pointer
+  const at = m.memBytes() - end.byteLength;
+  new Uint32Array(m.k.memory.buffer, at, end.length).set(end);
+  const [pin, pw] = last === 'input' ? [at, other] : [other, at];
+  const { strideH, strideW } = strides(s);
+  fn(pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, s.kw, strideH, strideW, outH, outW);
+  return m.i32(pout, count);
+}
+
+test('bconv2dPopcount: every SIMD path (pixel lanes, pixel pairs, row groups, general) == scalar, tails of every length, buffers at the end of memory', () => {
+  // Row lengths kw·wpp ≡ 0, 1, 2, 3 (mod 4), below and above 4 words; strides per axis; outW of
+  // every residue mod 4 (the lane path does 4, 2, then 1 pixel); odd pixel counts (the pair path
+  // pairs across rows and images); cout not a multiple of 4.
+  const rng = new TestRng(4);
+  const shapes: BconvShape[] = [];
+  const rows: [number, number][] = [
+    [3, 1], [3, 2], [3, 3], [1, 5], [1, 6], [1, 7], [2, 3], [1, 1], [1, 2], [1, 3], [1, 4], [2, 1], [2, 2], [4, 1], [5, 2], [3, 4], [3, 6],
+  ];
+  let i = 0;
+  for (const [kw, wpp] of rows) {
+    for (const [sh, sw] of [[1, 1], [2, 2], [1, 2], [2, 1]] as const) {
+      const kh = [1, 2, 3][i % 3]!;
+      const outW = 1 + (i % 7), outH = 1 + (i % 3);
+      shapes.push({
+        n: 1 + (i % 2), h: (outH - 1) * sh + kh + (i % 2), w: (outW - 1) * sw + kw, c: 32 * (wpp - 1) + rng.int(1, 32),
+        cout: 4 + (i % 5), kh, kw, stride: sh, strideW: sw,
+      });
+      i++;
+    }
+  }
+  // Windows past one byte accumulator: 7×7 and 9×9 at 64 channels, 12 rows of 9 words, 33 rows of 2 words.
+  shapes.push({ n: 2, h: 9, w: 10, c: 64, cout: 6, kh: 7, kw: 7, stride: 1 });
+  shapes.push({ n: 1, h: 10, w: 12, c: 60, cout: 5, kh: 9, kw: 9, stride: 1 });
+  shapes.push({ n: 2, h: 13, w: 5, c: 96, cout: 4, kh: 12, kw: 3, stride: 1 });
+  shapes.push({ n: 1, h: 34, w: 4, c: 50, cout: 7, kh: 33, kw: 1, stride: 1 });
+  for (const s of shapes) {
+    const xw = randomPacked(rng, s.n * s.h * s.w, s.c);
+    const ww = randomPacked(rng, s.cout * s.kh * s.kw, s.c);
+    const what = JSON.stringify(s);
+    const expect = runBconv(scalarBuild, scalarBuild.k.bconv2dPopcountReference, s, xw, ww);
+    assert.deepEqual(runBconv(scalarBuild, scalarBuild.k.bconv2dPopcountScalar, s, xw, ww), expect, `scalar ${what}`);
+    assert.deepEqual(runBconv(simdBuild, simdBuild.k.bconv2dPopcountSimd, s, xw, ww), expect, `simd ${what}`);
+    for (const last of ['input', 'weights'] as const) {
+      assert.deepEqual(runBconvAtEnd(simdBuild.k.bconv2dPopcountSimd, s, xw, ww, last), expect, `simd, ${last} at the end of memory ${what}`);
+      assert.deepEqual(runBconvAtEnd(simdBuild.k.bconv2dPopcount, s, xw, ww, last), expect, `simd dispatch, ${last} at the end of memory ${what}`);
+    }
+  }
+});
+
 test('bconv2dPopcount: worst-case counts (every bit differs) do not overflow byte accumulators', () => {
   // Input all -1 (bits set) against all +1 filters: every byte popcount is 8, so an i8x16
   // accumulator that took 32 additions would wrap. Long rows (> 31 vectors), many short rows
@@ -125,6 +184,15 @@ test('bconv2dPopcount: worst-case counts (every bit differs) do not overflow byt
     { n: 2, h: 9, w: 8, c: 96, cout: 6, kh: 9, kw: 7, stride: 1 },     // 21 words per row, 9 rows
     { n: 1, h: 14, w: 14, c: 256, cout: 8, kh: 6, kw: 6, stride: 2 },  // conv2 K=256 geometry
     { n: 1, h: 4, w: 4, c: 32 * 124, cout: 4, kh: 1, kw: 1, stride: 1 }, // exactly 31 vectors per row
+    // SIMD paths at exactly 31 additions per byte accumulator (see assembly/bconv2d/simd.ts):
+    { n: 1, h: 1, w: 35, c: 64, cout: 4, kh: 1, kw: 31, stride: 1 },    // pixel lanes: 31 units, 4 + 1 pixels
+    { n: 1, h: 1, w: 36, c: 64, cout: 4, kh: 1, kw: 31, stride: 1 },    // pixel lanes: 4 + 2 pixels
+    { n: 1, h: 33, w: 5, c: 64, cout: 5, kh: 31, kw: 1, stride: 2 },    // pixel pairs: 31 rows of a 2-word tail
+    { n: 1, h: 2, w: 3, c: 32 * 61, cout: 4, kh: 1, kw: 2, stride: 1 }, // pixel pairs: 30 vectors + 2-word tail
+    { n: 1, h: 41, w: 3, c: 128, cout: 4, kh: 40, kw: 1, stride: 1 },   // row groups: 31 rows of 1 vector, then 9
+    { n: 1, h: 3, w: 2, c: 32 * 121, cout: 4, kh: 2, kw: 1, stride: 1 }, // row groups: 30 vectors + masked 1-word tail
+    { n: 2, h: 5, w: 6, c: 160, cout: 6, kh: 3, kw: 3, stride: 1 },     // masked 3-word tails
+    { n: 1, h: 11, w: 5, c: 320, cout: 4, kh: 9, kw: 3, stride: 1 },    // masked 2-word tails in groups of 3 rows
   ];
   for (const s of shapes) {
     const wpp = wordsPerPixel(s.c);

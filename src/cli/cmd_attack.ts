@@ -1,4 +1,4 @@
-import { loadData } from '../data/index.js';
+import { DATA_HELP, loadData } from '../data/index.js';
 import { ATTACK_LOSSES, type AttackLoss } from '../attacks/loss.js';
 import { CW_PAPER, CW_STRONG } from '../attacks/whitebox.js';
 import { blackboxEval, hsjEval, whiteboxEval, WHITEBOX_ATTACKS, type WhiteboxAttack } from '../eval/attacks.js';
@@ -7,7 +7,8 @@ import { readModelFile } from '../format/file.js';
 import { helpText, numberOption, parseCommand, positiveIntListOption, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
 import { pct, table } from './format.js';
 
-export const dataOption = { type: 'string', help: 'directory of MNIST-format IDX files, or mnist-full (default: the embedded MNIST test split)', metavar: 'DIR' } as const;
+/** The --data option of the commands that score a model: only its test split is read. */
+export const dataOption = { type: 'string', help: `test images: ${DATA_HELP} (default: the embedded MNIST test split)`, metavar: 'NAME|DIR' } as const;
 
 /** A CW setting as the help states it. */
 const cwSetting = (c: typeof CW_PAPER) => `${c.binarySteps} search step${c.binarySteps > 1 ? 's' : ''} over c from ${c.initialConst}, ${c.iterations} iterations${c.binarySteps > 1 ? ' each' : ''} at lr ${c.learningRate}`;
@@ -46,7 +47,7 @@ export async function runAttack(argv: string[]): Promise<number> {
   const loss = stringOption(p, 'loss') as AttackLoss;
   if (!ATTACK_LOSSES.includes(loss)) throw new UsageError(`--loss must be one of ${ATTACK_LOSSES.join(', ')}, got "${loss}"`);
   const { model, name } = readModelFile(path!);
-  const data = loadData({ dir: stringOption(p, 'data') });
+  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
   const n = Math.min(numberOption(p, 'n', { integer: true, min: 1 })!, data.test.n);
   const runs = attack.startsWith('cw') ? 1 : eps.length;
   const bar = new Progress({ label: `${attack} ${name}`, total: n * runs, stream: p.values['json'] ? null : undefined });
@@ -105,7 +106,7 @@ export async function runBlackbox(argv: string[]): Promise<number> {
   if (p.help) return process.stdout.write(helpText(blackboxCommand)), 0;
   const [path] = requirePositional(p, blackboxCommand, 'MODEL.bnn|RUN_DIR');
   const { model, name } = readModelFile(path!);
-  const data = loadData({ dir: stringOption(p, 'data') });
+  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
   const rounds = numberOption(p, 'rounds', { integer: true, min: 1 })!;
   const bar = new Progress({ label: `substitute ${name}`, total: rounds, stream: p.values['json'] ? null : undefined });
   const r = await blackboxEval(name, model, data.test, {
@@ -151,7 +152,7 @@ export async function runHsj(argv: string[]): Promise<number> {
   if (p.help) return process.stdout.write(helpText(hsjCommand)), 0;
   const [path] = requirePositional(p, hsjCommand, 'MODEL.bnn|RUN_DIR');
   const { model, name } = readModelFile(path!);
-  const data = loadData({ dir: stringOption(p, 'data') });
+  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
   const max = numberOption(p, 'queries', { integer: true, min: 10 })!;
   // Budgets above --queries cannot be reached; --queries itself is always reported.
   const budgets = positiveIntListOption(p, 'budgets')!.filter((b) => b <= max);

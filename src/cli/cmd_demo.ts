@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { loadData } from '../data/index.js';
 import { listModels, runDemo } from '../eval/demo.js';
+import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 import { SHIPPED_MODELS } from './files.js';
 import { bytes, pct, table } from './format.js';
@@ -11,7 +12,7 @@ export const demoCommand: CommandSpec = {
   usage: 'bnn-edge demo [MODEL.bnn|RUN_DIR ...] [options]',
   options: {
     models: { type: 'string', help: 'directory of .bnn files', default: 'the shipped models/', metavar: 'DIR' },
-    data: { type: 'string', help: 'directory of MNIST-format IDX files (default: embedded MNIST)', metavar: 'DIR' },
+    data: dataOption,
     n: { type: 'string', help: 'clean-evaluation images (default: all 2,000 test images)', metavar: 'N' },
     'attack-n': { type: 'string', help: 'images attacked with FGSM', default: '500', metavar: 'N' },
     eps: { type: 'string', help: 'FGSM L∞ radius', default: '0.1', metavar: 'X' },
@@ -25,7 +26,7 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   const dir = stringOption(p, 'models') === demoCommand.options['models']!.default ? SHIPPED_MODELS : stringOption(p, 'models')!;
   const paths = p.positionals.length ? p.positionals : existsSync(dir) ? listModels(dir) : [];
   if (!paths.length) throw new UsageError(`no .bnn models found in ${dir}`);
-  const data = loadData({ dir: stringOption(p, 'data') });
+  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
   const rows = await runDemo(paths, data.test, {
     cleanImages: numberOption(p, 'n', { integer: true, min: 1 }),
     attackImages: numberOption(p, 'attack-n', { integer: true, min: 1 })!,

@@ -1,6 +1,7 @@
 import { loadData } from '../data/index.js';
 import { evaluateParity } from '../eval/parity.js';
 import { readModelFile } from '../format/file.js';
+import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, requirePositional, stringOption, type CommandSpec } from './args.js';
 import { pct } from './format.js';
 
@@ -9,7 +10,7 @@ export const evalCommand: CommandSpec = {
   summary: 'Clean accuracy of a .bnn on the held-out test set, on the packed runtime and on the tfjs graph rebuilt from the same file, and their agreement.',
   usage: 'bnn-edge eval MODEL.bnn|RUN_DIR [--data DIR] [--n N] [--json]',
   options: {
-    data: { type: 'string', help: 'directory of MNIST-format IDX files (default: embedded MNIST, 2,000 test images)', metavar: 'DIR' },
+    data: dataOption,
     n: { type: 'string', help: 'evaluate only the first N test images', metavar: 'N' },
     scalar: { type: 'boolean', help: 'use the scalar (non-SIMD) kernels' },
     seed: { type: 'string', help: 'seed of model S weight sampling', default: '0' },
@@ -22,7 +23,7 @@ export async function runEval(argv: string[]): Promise<number> {
   if (p.help) return process.stdout.write(helpText(evalCommand)), 0;
   const [path] = requirePositional(p, evalCommand, 'MODEL.bnn|RUN_DIR');
   const { model, name } = readModelFile(path!);
-  const data = loadData({ dir: stringOption(p, 'data') });
+  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
   const limit = numberOption(p, 'n', { integer: true, min: 1 });
   const r = await evaluateParity(name, model, data.test, {
     ...(p.values['scalar'] ? { simd: false } : {}),

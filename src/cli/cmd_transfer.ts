@@ -38,7 +38,7 @@ export async function runTransfer(argv: string[]): Promise<number> {
   const paths = p.positionals.length ? p.positionals : DEFAULT_MODELS.map((m) => join(SHIPPED_MODELS, `${m}.bnn`)).filter((f) => existsSync(f));
   if (!paths.length) throw new UsageError(`no models given and none of ${DEFAULT_MODELS.join(', ')} found in ${SHIPPED_MODELS}`);
   const models = paths.map((path) => readModelFile(path));
-  const data = loadData({ dir: stringOption(p, 'data') });
+  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
   const bar = new Progress({ label: `transfer (${attack})`, total: models.length, stream: p.values['json'] ? null : undefined });
   const r = await transferMatrix(models, data.test, {
     attack,

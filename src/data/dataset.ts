@@ -12,6 +12,8 @@ export interface Dataset {
   /** n class labels in [0, classes). */
   readonly labels: Uint8Array;
   readonly classes: number;
+  /** A name per class, when the data has them (Fashion-MNIST's, an image folder's class folders). */
+  readonly classNames?: readonly string[];
 }
 
 /** A train / test pair and where it came from. */
@@ -47,7 +49,7 @@ export function subset(d: Dataset, indices: ArrayLike<number>, name = d.name): D
     images.set(d.images.subarray(src * px, (src + 1) * px), i * px);
     labels[i] = d.labels[src]!;
   }
-  return { name, n: indices.length, height: d.height, width: d.width, channels: d.channels, images, labels, classes: d.classes };
+  return { name, n: indices.length, height: d.height, width: d.width, channels: d.channels, images, labels, classes: d.classes, ...(d.classNames ? { classNames: d.classNames } : {}) };
 }
 
 /** The first `count` images (a view, no copy). */

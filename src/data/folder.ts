@@ -1,0 +1,129 @@
+/**
+ * A user's own images: a folder with one sub-folder of PNG or JPEG files per class
+ * (`DIR/cat/*.png`, `DIR/dog/*.jpg`), or `DIR/train/<class>/…` and `DIR/test/<class>/…` for a
+ * given split. Class names are the folder names, sorted. Decoding is pngjs's and jpeg-js's; every
+ * file's size and declared image dimensions are checked before it is decoded. All images must
+ * have the same height and width; they load as one channel when every image is gray, else three.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { DataError, type Dataset } from './dataset.js';
+import { readDataFile } from './files.js';
+
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+/** Bounds on what a folder may ask of memory. */
+export const FOLDER_LIMITS = { maxFileBytes: 32 << 20, maxSide: 4096, maxImages: 1_000_000, maxValues: 1 << 30 } as const;
+
+interface Decoded {
+  readonly width: number;
+  readonly height: number;
+  /** RGBA, 8 bits per channel. */
+  readonly rgba: Uint8Array;
+}
+
+/** Width and height a PNG's IHDR declares (checked before decoding). */
+function pngSize(bytes: Uint8Array, file: string): [number, number] {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (bytes.length < 24 || sig.some((b, i) => bytes[i] !== b)) throw new DataError(file, 'not a PNG file (signature differs)');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return [view.getUint32(16, false), view.getUint32(20, false)];
+}
+
+export function decodeImage(file: string): Decoded {
+  const bytes = readDataFile(file, FOLDER_LIMITS.maxFileBytes);
+  const ext = extname(file).toLowerCase();
+  const tooLarge = (w: number, h: number) => w < 1 || h < 1 || w > FOLDER_LIMITS.maxSide || h > FOLDER_LIMITS.maxSide;
+  try {
+    if (ext === '.png') {
+      const [w, h] = pngSize(bytes, file);
+      if (tooLarge(w, h)) throw new DataError(file, `a ${w}×${h} image: sides must be 1–${FOLDER_LIMITS.maxSide}`);
+      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return { width: png.width, height: png.height, rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+    }
+    const maxMegapixels = (FOLDER_LIMITS.maxSide * FOLDER_LIMITS.maxSide) / 1e6;
+    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxMegapixels, maxMemoryUsageInMB: 256 });
+    if (tooLarge(img.width, img.height)) throw new DataError(file, `a ${img.width}×${img.height} image: sides must be 1–${FOLDER_LIMITS.maxSide}`);
+    return { width: img.width, height: img.height, rgba: img.data };
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(file, `cannot decode ${ext.slice(1).toUpperCase()}: ${(e as Error).message}`);
+  }
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch (e) {
+    throw new DataError(dir, `cannot list: ${(e as Error).message}`);
+  }
+}
+
+const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+
+/** Whether `dir` looks like an image folder (class sub-folders holding images, or train/ and test/ of them). */
+export function isImageFolder(dir: string): boolean {
+  if (!isDir(dir)) return false;
+  const root = isDir(join(dir, 'train')) && isDir(join(dir, 'test')) ? join(dir, 'train') : dir;
+  return listDir(root).some((c) => isDir(join(root, c)) && listDir(join(root, c)).some((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())));
+}
+
+interface Decoded_ {
+  readonly files: { file: string; label: number }[];
+  readonly images: Decoded[];
+  readonly gray: boolean;
+  readonly first: { file: string; width: number; height: number };
+}
+
+/** Decodes the images of one folder of class folders, with the class names given (so both splits share them). */
+function decodeClasses(root: string, classNames: readonly string[], size?: Decoded_['first']): Decoded_ {
+  const files: { file: string; label: number }[] = [];
+  classNames.forEach((c, label) => {
+    const dir = join(root, c);
+    if (!isDir(dir)) return;
+    for (const f of listDir(dir)) if (IMAGE_EXTENSIONS.has(extname(f).toLowerCase())) files.push({ file: join(dir, f), label });
+    if (files.length > FOLDER_LIMITS.maxImages) throw new DataError(root, `more than ${FOLDER_LIMITS.maxImages} images`);
+  });
+  if (!files.length) throw new DataError(root, `no PNG or JPEG images in class folders ${classNames.join(', ')}`);
+  let first = size ?? null;
+  const images: Decoded[] = [];
+  let gray = true;
+  for (const { file } of files) {
+    const d = decodeImage(file);
+    first ??= { file, width: d.width, height: d.height };
+    if (d.width !== first.width || d.height !== first.height) throw new DataError(file, `is ${d.width}×${d.height}, but ${first.file} is ${first.width}×${first.height}: all images must have one size`);
+    if (files.length * d.width * d.height * 3 > FOLDER_LIMITS.maxValues) throw new DataError(root, `${files.length} images of ${d.width}×${d.height} are more than ${FOLDER_LIMITS.maxValues} values`);
+    for (let i = 0; gray && i < d.rgba.length; i += 4) gray = d.rgba[i] === d.rgba[i + 1] && d.rgba[i] === d.rgba[i + 2];
+    images.push(d);
+  }
+  return { files, images, gray, first: first! };
+}
+
+function toDataset(d: Decoded_, channels: number, classNames: readonly string[], name: string): Dataset {
+  const { width: w, height: h } = d.first;
+  const c = channels;
+  const images = new Float32Array(d.files.length * h * w * c);
+  d.images.forEach((img, i) => {
+    for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) images[(i * h * w + p) * c + ch] = img.rgba[4 * p + ch]! / 255;
+  });
+  return { name, n: d.files.length, height: h, width: w, channels: c, images, labels: Uint8Array.from(d.files, (f) => f.label), classes: classNames.length, classNames };
+}
+
+/**
+ * The train/test split of an image folder: DIR/train and DIR/test when both exist, else every
+ * image of DIR as `train`, for the caller to split. Class names come from the training folder (or
+ * DIR); both splits have one channel if all their images are gray, else three.
+ */
+export function loadImageFolder(dir: string): { train: Dataset; test: Dataset | null } {
+  if (!isDir(dir)) throw new DataError(dir, 'data directory not found');
+  const split = isDir(join(dir, 'train')) && isDir(join(dir, 'test'));
+  const root = split ? join(dir, 'train') : dir;
+  const classNames = listDir(root).filter((c) => isDir(join(root, c)));
+  if (classNames.length < 2) throw new DataError(root, `needs at least two class folders, found ${classNames.length}`);
+  if (classNames.length > 256) throw new DataError(root, `${classNames.length} class folders; at most 256 classes`);
+  const train = decodeClasses(root, classNames);
+  const test = split ? decodeClasses(join(dir, 'test'), classNames, train.first) : null;
+  const channels = train.gray && (test?.gray ?? true) ? 1 : 3;
+  return { train: toDataset(train, channels, classNames, `${root} [images]`), test: test ? toDataset(test, channels, classNames, `${join(dir, 'test')} [images]`) : null };
+}
