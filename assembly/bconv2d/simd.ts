@@ -25,7 +25,9 @@
 //  4. Otherwise (rows of 1 or 3 words, or rows of more than 30 vectors), the general loop:
 //     v128 chunks of at most 31 vectors with widening between them, scalar popcnt for tails.
 // Output channels beyond the last multiple of 4 use a one-filter version of the general loop.
-// Every load stays inside the row (input) or filter row it serves.
+// No load leaves the buffers: an input load covers only kernel-row words of the window(s) it
+// counts (a pixel pair's vector spans pixel ox's row and pixel ox+1's, both valid windows; a
+// masked tail vector overlaps its own row), a filter load only words of its filter.
 // Arguments must already be validated (see args.ts).
 
 /** Maximum number of i8x16.popcnt results summed into one i8x16 accumulator before widening. */
