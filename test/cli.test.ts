@@ -216,3 +216,37 @@ test('train --resume continues a stopped run, with its recorded settings, to the
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('attack --save writes the adversarial images: .npy per ε, PNG grids, and examples.json with both sides\' labels', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-save-'));
+  try {
+    const r = cli('attack', join(MODELS, 'b64.bnn'), '--attack', 'fgsm', '--eps', '0.1,0.3', '--n', '6', '--save', dir, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { saved: string[]; rows: { eps: number; runtimeAccuracy: number }[]; examples?: unknown };
+    assert.equal(report.examples, undefined, 'the images are saved, not printed');
+    assert.deepEqual(report.saved.map((f) => f.slice(dir.length + 1)).sort(), ['adversarial-eps0.1.npy', 'adversarial-eps0.3.npy', 'clean.npy', 'examples.json', 'grid-eps0.1.png', 'grid-eps0.3.png']);
+    // .npy: NumPy's magic, a float32 header of the right shape, 6 × 28 × 28 × 1 values in [0, 1].
+    const npy = readFileSync(join(dir, 'adversarial-eps0.3.npy'));
+    assert.deepEqual([...npy.subarray(0, 8)], [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+    const headerLen = npy.readUInt16LE(8);
+    assert.equal((10 + headerLen) % 64, 0);
+    assert.match(npy.subarray(10, 10 + headerLen).toString('latin1'), /'descr': '<f4', 'fortran_order': False, 'shape': \(6, 28, 28, 1\)/);
+    const body = (f: Buffer) => new Float32Array(f.buffer.slice(f.byteOffset + 10 + f.readUInt16LE(8), f.byteOffset + f.length));
+    const values = body(npy);
+    assert.equal(values.length, 6 * 784);
+    assert.ok(values.every((v) => v >= 0 && v <= 1));
+    const clean = body(readFileSync(join(dir, 'clean.npy')));
+    const linf = Math.max(...values.map((v, i) => Math.abs(v - clean[i]!)));
+    assert.ok(linf <= 0.3 + 1e-6 && linf > 0.2, `L∞ distance ${linf}`);
+    const { PNG } = await import('pngjs');
+    const png = PNG.sync.read(readFileSync(join(dir, 'grid-eps0.1.png')));
+    assert.ok(png.width > 6 * 56 && png.height >= 56, `${png.width}×${png.height}`);
+    const ex = JSON.parse(readFileSync(join(dir, 'examples.json'), 'utf8')) as { images: { label: string; 'eps0.3': { tfjs: string; runtime: string } }[] };
+    assert.equal(ex.images.length, 6);
+    assert.match(ex.images[0]!.label, /^\d \(\d\)$/, 'labels carry the class names');
+    const wrong = ex.images.filter((i) => i['eps0.3'].runtime !== i.label).length;
+    assert.equal(1 - wrong / 6, report.rows[1]!.runtimeAccuracy, 'examples.json agrees with the reported accuracy');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -7,7 +7,7 @@ import { Rng } from '../src/util/rng.js';
 import { maxRelErr } from './helpers.js';
 
 /** [y, dX, dW] of Σ conv2d(x, w) ⊙ dy on the current backend. */
-function convGrads(x: Float32Array, xs: number[], w: Float32Array, ws: number[], dy: Float32Array, stride: number, pad: 'same' | 'valid') {
+function convGrads(x: Float32Array, xs: number[], w: Float32Array, ws: number[], dy: Float32Array, stride: [number, number], pad: 'same' | 'valid') {
   return tf.tidy(() => {
     const xt = tf.tensor4d(x, xs as [number, number, number, number]);
     const wt = tf.tensor4d(w, ws as [number, number, number, number]);
@@ -28,7 +28,7 @@ function random(n: number, rng: Rng): Float32Array {
 
 // Every conv of the models (conv1/2/3 at K = 64, 128, 256) plus awkward shapes: a stride that
 // leaves rows unused, asymmetric SAME padding, a kernel not divisible by the stride.
-const cases: { name: string; batch: number; h: number; ci: number; k: number; co: number; s: number; pad: 'same' | 'valid' }[] = [];
+const cases: { name: string; batch: number; h: number; ci: number; k: number; co: number; s: number; pad: 'same' | 'valid'; w?: number; kw?: number; sw?: number }[] = [];
 for (const K of [64, 128, 256]) {
   cases.push({ name: `conv1 K=${K}`, batch: 2, h: 28, ci: 1, k: 8, co: K, s: 2, pad: 'same' });
   cases.push({ name: `conv2 K=${K}`, batch: K === 256 ? 1 : 2, h: 14, ci: K, k: 6, co: 2 * K, s: 2, pad: 'valid' });
@@ -40,22 +40,28 @@ cases.push({ name: 'odd: 9x9 k3 s1 same', batch: 2, h: 9, ci: 4, k: 3, co: 5, s:
 // The tap-block matrix products (strided, ≥ 16 input channels) on awkward shapes too.
 cases.push({ name: 'tap blocks: 13x13 k5 s2 same', batch: 2, h: 13, ci: 16, k: 5, co: 9, s: 2, pad: 'same' });
 cases.push({ name: 'tap blocks: 12x12 k4 s3 valid', batch: 3, h: 12, ci: 20, k: 4, co: 6, s: 3, pad: 'valid' });
+// Any model graph: rectangular images, kernels and strides.
+cases.push({ name: 'rect: 10x7 k3x2 s(2,1) same', batch: 2, h: 10, w: 7, ci: 3, k: 3, kw: 2, co: 5, s: 2, sw: 1, pad: 'same' });
+cases.push({ name: 'rect: 9x12 k2x3 s(1,2) valid', batch: 2, h: 9, w: 12, ci: 4, k: 2, kw: 3, co: 6, s: 1, sw: 2, pad: 'valid' });
+cases.push({ name: 'rect tap blocks: 8x11 k3x1 s(2,3) same', batch: 2, h: 8, w: 11, ci: 20, k: 3, kw: 1, co: 7, s: 2, sw: 3, pad: 'same' });
 // A 1×1 output with more images than output channels: dX transposes W rather than dy.
 cases.push({ name: '1x1 output, batch > channels', batch: 4, h: 5, ci: 4, k: 5, co: 3, s: 1, pad: 'valid' });
 
 /** Runs case `c` on wasm (as registered now) and on the CPU reference; returns the relative errors of y, dX, dW. */
 async function parityErrors(c: (typeof cases)[number]): Promise<[number, number, number]> {
   const rng = new Rng(c.h * 1000 + c.co);
-  const xs = [c.batch, c.h, c.h, c.ci];
-  const ws = [c.k, c.k, c.ci, c.co];
+  const [w_, kw, sw] = [c.w ?? c.h, c.kw ?? c.k, c.sw ?? c.s];
+  const xs = [c.batch, c.h, w_, c.ci];
+  const ws = [c.k, kw, c.ci, c.co];
   const x = random(xs.reduce((a, b) => a * b), rng);
   const w = random(ws.reduce((a, b) => a * b), rng);
   await useTfjsBackend('wasm');
   const oh = c.pad === 'same' ? Math.ceil(c.h / c.s) : Math.floor((c.h - c.k) / c.s) + 1;
-  const dy = random(c.batch * oh * oh * c.co, rng);
-  const wasm = convGrads(x, xs, w, ws, dy, c.s, c.pad);
+  const ow = c.pad === 'same' ? Math.ceil(w_ / sw) : Math.floor((w_ - kw) / sw) + 1;
+  const dy = random(c.batch * oh * ow * c.co, rng);
+  const wasm = convGrads(x, xs, w, ws, dy, [c.s, sw], c.pad);
   await useTfjsBackend('cpu');
-  const cpu = convGrads(x, xs, w, ws, dy, c.s, c.pad);
+  const cpu = convGrads(x, xs, w, ws, dy, [c.s, sw], c.pad);
   await useTfjsBackend('wasm');
   return [0, 1, 2].map((i) => maxRelErr(wasm[i]!, cpu[i]!)) as [number, number, number];
 }

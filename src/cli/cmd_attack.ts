@@ -1,4 +1,6 @@
 import { DATA_HELP, loadData } from '../data/index.js';
+import { inputSize } from '../model/graph.js';
+import { saveAdversarial } from '../eval/save.js';
 import { ATTACK_LOSSES, type AttackLoss } from '../attacks/loss.js';
 import { CW_PAPER, CW_STRONG } from '../attacks/whitebox.js';
 import { blackboxEval, hsjEval, whiteboxEval, WHITEBOX_ATTACKS, type WhiteboxAttack } from '../eval/attacks.js';
@@ -29,6 +31,7 @@ export const attackCommand: CommandSpec = {
     temperature: { type: 'string', help: 'divide logits by T in the attack loss', default: '1', metavar: 'T' },
     seed: { type: 'string', help: 'random seed (PGD starts, S sampling)', default: '0', metavar: 'N' },
     data: dataOption,
+    save: { type: 'string', help: 'write the adversarial images to DIR: per ε an .npy [n, H, W, C] and a PNG grid of clean/adversarial pairs, and examples.json with each image\'s labels', metavar: 'DIR' },
     json: { type: 'boolean', help: 'print JSON' },
   },
 };
@@ -63,12 +66,19 @@ export async function runAttack(argv: string[]): Promise<number> {
     loss,
     seed: numberOption(p, 'seed', { integer: true })!,
     onProgress: (done) => bar.update(done),
+    keepExamples: stringOption(p, 'save') !== undefined,
   });
   bar.finish();
+  const saveDir = stringOption(p, 'save');
+  const { examples, ...summary } = report;
+  const saved = saveDir
+    ? saveAdversarial(saveDir, { model: name, attack, data: data.source, shape: model.graph.input, classNames: data.test.classNames, clean: data.test.images.subarray(0, report.images * inputSize(model.graph)), labels: data.test.labels.subarray(0, report.images), runs: examples! })
+    : [];
   if (p.values['json']) {
-    process.stdout.write(JSON.stringify({ ...report, data: data.source }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ ...summary, data: data.source, ...(saveDir ? { saved } : {}) }, null, 2) + '\n');
     return 0;
   }
+  if (saveDir) process.stdout.write(`saved ${saved.length} files to ${saveDir} (examples.json lists them)\n`);
   process.stdout.write(`\n${report.model}: ${attack} on ${report.images} test images (clean runtime accuracy ${pct(report.cleanRuntimeAccuracy)})\n\n`);
   process.stdout.write(
     table(

@@ -17,7 +17,8 @@ import { inputSize } from '../model/graph.js';
 import { BnnRuntime } from '../runtime/index.js';
 import { initTfjs } from '../tfjs/backend.js';
 import { accuracyOf } from './parity.js';
-import { replay, type ReplayResult } from './replay.js';
+import { replay, replayLabels, type ReplayResult } from './replay.js';
+import type { SavedRun } from './save.js';
 
 export type WhiteboxAttack = 'fgsm' | 'pgd' | 'cw' | 'cw-paper' | 'eot-pgd';
 export const WHITEBOX_ATTACKS: readonly WhiteboxAttack[] = ['fgsm', 'pgd', 'cw', 'cw-paper', 'eot-pgd'];
@@ -31,6 +32,8 @@ export interface WhiteboxOptions extends CommonOptions {
   readonly steps?: number;
   readonly step?: number;
   readonly restarts?: number;
+  /** Keep the adversarial images and both sides' labels (`WhiteboxReport.examples`), e.g. to save them. */
+  readonly keepExamples?: boolean;
 }
 
 export interface WhiteboxRow extends ReplayResult {
@@ -63,6 +66,8 @@ export interface WhiteboxReport {
    */
   readonly saturatedFraction: number;
   readonly warnings: string[];
+  /** With `keepExamples`: per row, the adversarial images and the labels tfjs and the runtime gave them. */
+  readonly examples?: SavedRun[];
 }
 
 /** Logit margin above which float32 rounds p(label) to exactly 1: −ln(2⁻²⁴). */
@@ -119,12 +124,15 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
     }
     const finite = (v: number) => (Number.isFinite(v) ? v : null);
     const cleanCorrect = cw ? Uint8Array.from(predictLabels(graph.logitsFn, data.images, data.n, graph.inputShape), (p, i) => (p === data.labels[i] ? 1 : 0)) : null;
+    const examples: SavedRun[] = [];
     const rows = runs.map(({ eps, out }): WhiteboxRow => {
       let s = 0;
       for (const v of out.success) s += v;
+      const labels = replayLabels(out.adversarial, data.n, graph.logitsFn, rt);
+      if (o.keepExamples) examples.push({ eps, adversarial: out.adversarial, tfjsLabels: labels.tfjs, runtimeLabels: labels.runtime });
       return {
         eps,
-        ...replay(out.adversarial, data, graph.logitsFn, rt),
+        ...replay(out.adversarial, data, graph.logitsFn, rt, labels),
         successRate: s / data.n,
         meanL2: cw ? finite(meanSuccessfulL2(out)) : null,
         ...(cleanCorrect ? { meanL2OfCorrect: finite(meanSuccessfulL2(out, cleanCorrect)) } : {}),
@@ -142,7 +150,7 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
     if (!cw && loss === 'ce-float32' && saturated > 0.25)
       warnings.push(`${(100 * saturated).toFixed(0)}% of the attacked images have a softmax saturated in float32 (logit margin > ${SATURATION_MARGIN.toFixed(1)}${o.temperature !== undefined && o.temperature !== 1 ? ` at temperature ${o.temperature}` : ''}): there float32 cross-entropy's gradient loses its true-class term, so this attack understates a gradient attacker; drop --loss ce-float32 (the default computes the same direction exactly).`);
     if (graph.stochastic && o.attack !== 'eot-pgd' && (o.eot ?? 1) === 1) warnings.push('model S samples its weights at every pass: gradients of one sample understate the attack; use --attack eot-pgd (EOT).');
-    return { model: name, attack: o.attack, loss, images: data.n, cleanRuntimeAccuracy, rows, saturatedFraction: saturated, warnings: [...new Set(warnings)] };
+    return { model: name, attack: o.attack, loss, images: data.n, cleanRuntimeAccuracy, rows, saturatedFraction: saturated, warnings: [...new Set(warnings)], ...(o.keepExamples ? { examples } : {}) };
   } finally {
     graph.dispose();
     rt.dispose();

@@ -17,14 +17,17 @@ export interface ReplayResult {
   readonly disagreements: number;
 }
 
-export function replay(adversarial: Float32Array, data: Pick<Dataset, 'labels' | 'n'>, logits: LogitsFn, rt: BnnRuntime): ReplayResult {
-  const tfPred = predictLabels(logits, adversarial, data.n, rt.model.graph.input);
-  const rtPred = rt.predict(adversarial, data.n);
-  const { agreement, disagreements } = agreementOf(rtPred, tfPred);
+/** The labels tfjs and the runtime give the adversarial images. */
+export function replayLabels(adversarial: Float32Array, n: number, logits: LogitsFn, rt: BnnRuntime): { tfjs: Int32Array; runtime: Int32Array } {
+  return { tfjs: predictLabels(logits, adversarial, n, rt.model.graph.input), runtime: rt.predict(adversarial, n) };
+}
+
+export function replay(adversarial: Float32Array, data: Pick<Dataset, 'labels' | 'n'>, logits: LogitsFn, rt: BnnRuntime, labels = replayLabels(adversarial, data.n, logits, rt)): ReplayResult {
+  const { agreement, disagreements } = agreementOf(labels.runtime, labels.tfjs);
   return {
     images: data.n,
-    tfjsAccuracy: accuracyOf(tfPred, data.labels),
-    runtimeAccuracy: accuracyOf(rtPred, data.labels),
+    tfjsAccuracy: accuracyOf(labels.tfjs, data.labels),
+    runtimeAccuracy: accuracyOf(labels.runtime, data.labels),
     agreement,
     disagreements: disagreements.length,
   };

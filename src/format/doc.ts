@@ -41,8 +41,8 @@ const ROLE_DOCS: Record<RoleCode, string> = {
   3: 'stochastic binary weights, one byte q per weight, P(w = +1) = q / 255',
   4: 'batch norm: moving mean μ',
   5: 'batch norm: moving variance σ², each ≥ 0',
-  6: 'batch norm: shift β (all 0 without `CENTER`)',
-  7: 'batch norm: scale γ (all 1 without `SCALE`)',
+  6: 'batch norm: shift β, stored only with `CENTER` (else β = 0)',
+  7: 'batch norm: scale γ, stored only with `SCALE` (else γ = 1)',
   8: 'a scale layer\'s scalar s',
   9: 'int8 weights q, HWIO, w ≈ q · weightScale[cout]',
   10: 'int8 weight scale per output channel, each > 0',
@@ -72,7 +72,8 @@ function tensorPlanTable(): string {
     planRows('quantDense, kernelQuantizer ste_sign / ste_sign_gradclip', { ...dense, kernelQuantizer: 'ste_sign' }, 3003),
     planRows('quantDense, kernelQuantizer stochastic', { ...dense, kernelQuantizer: 'stochastic' }, 3003),
     '| … with `USE_BIAS` | the above, then `bias` [cout] (dense: [units]) |',
-    planRows('batchNorm (c channels)', { ...base, kind: 'batchNorm', center: true, scale: true, epsilon: 1e-3 }, 1001).replace(/cin/g, 'c'),
+    planRows('batchNorm (c channels), `CENTER` and `SCALE`', { ...base, kind: 'batchNorm', center: true, scale: true, epsilon: 1e-3 }, 1001).replace(/cin/g, 'c'),
+    planRows('batchNorm without `SCALE` (Larq\'s usual)', { ...base, kind: 'batchNorm', center: true, scale: false, epsilon: 1e-3 }, 1001).replace(/cin/g, 'c'),
     planRows('scale', { ...base, kind: 'scale', init: 1 }),
     '| relu, maxPool2d, avgPool2d, globalAvgPool2d, add, flatten | none |',
   ].join('\n');
@@ -295,8 +296,8 @@ range, the graph rules above, the canonical record); every tensor record exactly
 tensor (layer, role, dtype, ndim, dims, byteLength ≤ ${LIMITS.maxTensorBytes}, offset at the next ${PAYLOAD_ALIGN}-byte boundary
 after the previous tensor, inside the file); fileBytes = the last tensor's end rounded up to ${PAYLOAD_ALIGN}
 (payloadOffset if there are none); every padding byte 0; **then** the checksum; then the values:
-f32 finite, variances ≥ 0, int8 weight scales > 0, unused sign bits 0, β = 0 (either sign of zero)
-without \`CENTER\` and γ = 1 without \`SCALE\`, and each batch norm's a₆₄ and b₆₄ finite in float32.
+f32 finite, variances ≥ 0, int8 weight scales > 0, unused sign bits 0, and each batch norm's a₆₄
+and b₆₄ finite in float32.
 Names end at their first NUL and every byte after it is 0.
 
 ## Appendix: version 1.x

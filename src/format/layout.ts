@@ -124,9 +124,9 @@ export const Role = {
   bnMean: 4,
   /** Moving variance [c] (≥ 0). */
   bnVariance: 5,
-  /** Shift β [c] (0 where the layer has no CENTER). */
+  /** Shift β [c]; only with CENTER (else β = 0). */
   bnBeta: 6,
-  /** Scale γ [c] (1 where the layer has no SCALE). */
+  /** Scale γ [c]; only with SCALE (else γ = 1). */
   bnGamma: 7,
   /** A scale layer's scalar [1]. */
   scale: 8,

@@ -22,7 +22,7 @@ export interface LayerTensors {
   readonly weightScale?: Float32Array;
   /** Per-output-channel bias of a conv or dense layer with `useBias`. */
   readonly bias?: Float32Array;
-  /** Batch norm: moving mean and variance, shift β and scale γ (β = 0, γ = 1 where not trained). */
+  /** Batch norm: moving mean and variance, shift β and scale γ (β = 0, γ = 1 where not trained; then not stored). */
   readonly mean?: Float32Array;
   readonly variance?: Float32Array;
   readonly beta?: Float32Array;
@@ -62,7 +62,10 @@ export function layerTensorPlan(s: LayerShape): TensorPlanEntry[] {
     else plan.push({ role: Role.weightsF32, dims: [cin, l.units] });
     if (l.useBias) plan.push({ role: Role.bias, dims: [l.units] });
   } else if (l.kind === 'batchNorm') {
-    for (const role of [Role.bnMean, Role.bnVariance, Role.bnBeta, Role.bnGamma]) plan.push({ role, dims: [cin] });
+    // β and γ only where trained: without CENTER β = 0, without SCALE γ = 1.
+    plan.push({ role: Role.bnMean, dims: [cin] }, { role: Role.bnVariance, dims: [cin] });
+    if (l.center) plan.push({ role: Role.bnBeta, dims: [cin] });
+    if (l.scale) plan.push({ role: Role.bnGamma, dims: [cin] });
   } else if (l.kind === 'scale') {
     plan.push({ role: Role.scale, dims: [1] });
   }

@@ -294,11 +294,14 @@ function decodeTensors(view: DataView, bytes: Uint8Array, shapes: ReturnType<typ
   shapes.forEach((s, i) => {
     const l = s.layer;
     if (l.kind !== 'batchNorm') return;
-    const t = layers[i] as LayerTensors;
-    if (!l.center && t.beta!.some((v) => v !== 0)) fail('BAD_VALUE', refs.find((r) => r.layer === i && r.role === Role.bnBeta)!.offset, `batch norm ${l.name} has no CENTER flag, so its β must be 0`);
-    if (!l.scale && t.gamma!.some((v) => v !== 1)) fail('BAD_VALUE', refs.find((r) => r.layer === i && r.role === Role.bnGamma)!.offset, `batch norm ${l.name} has no SCALE flag, so its γ must be 1`);
+    const t = layers[i]!;
+    const c = s.inputs[0]![2];
+    // Not stored where not trained: β = 0 without CENTER, γ = 1 without SCALE.
+    t['beta'] ??= new Float32Array(c);
+    t['gamma'] ??= new Float32Array(c).fill(1);
+    const bn = t as LayerTensors;
     try {
-      batchNormAffine(t.mean!, t.variance!, t.beta!, t.gamma!, l.epsilon);
+      batchNormAffine(bn.mean!, bn.variance!, bn.beta!, bn.gamma!, l.epsilon);
     } catch (e) {
       fail('BAD_VALUE', refs.find((r) => r.layer === i && r.role === Role.bnMean)!.offset, `batch norm ${l.name}: ${(e as Error).message}`);
     }
