@@ -3,16 +3,22 @@
  * models) and two small APIs. Classification runs in the browser on the packed runtime; only the
  * white-box attack runs here, on the tfjs graph rebuilt from the same .bnn, and the browser then
  * replays its adversarial image on the runtime.
+ *
+ * - GET /api/samples?model=NAME&n=N&start=S: test images of the data the model's manifest entry
+ *   says it was trained on, with the data's shape, class names and whether a person can draw its
+ *   inputs (one channel, an MNIST source);
+ * - POST /api/attack {model, pixels, label, attack, eps}: an FGSM or PGD image crafted on the graph.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { imageSize, loadData } from '../data/index.js';
+import { dataOptionsOf, FULL_MNIST, imageSize, loadData, MNIST, type Dataset } from '../data/index.js';
 import { fgsm, pgd } from '../attacks/whitebox.js';
 import { readModelFile } from '../format/file.js';
 import { DeployedGraph } from '../model/tfjs/deployed.js';
 import { initTfjs } from '../tfjs/backend.js';
+import type { Manifest, ManifestEntry } from '../format/manifest.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -36,6 +42,27 @@ export interface ServeOptions {
 export interface RunningServer {
   readonly url: string;
   close(): Promise<void>;
+}
+
+/** Data sources of MNIST digits: a one-channel model trained on one of them takes drawn digits. */
+const DIGIT_SOURCES: readonly string[] = ['embedded:mnist', MNIST, FULL_MNIST];
+/** Most images one /api/samples request returns. */
+export const MAX_SAMPLES = 100;
+const DEFAULT_SAMPLES = 10;
+
+/** What /api/samples answers. */
+export interface SamplesResponse {
+  readonly model: string;
+  /** The data source the model was trained on (its manifest entry's training.data). */
+  readonly source: string;
+  /** Images in the test split. */
+  readonly total: number;
+  readonly shape: [number, number, number];
+  /** A name per class: the data's, or "0".."k-1". */
+  readonly classNames: string[];
+  /** One-channel digit-like input a person can draw. */
+  readonly drawable: boolean;
+  readonly samples: { readonly index: number; readonly label: number; readonly pixels: number[] }[];
 }
 
 class HttpError extends Error {
@@ -90,16 +117,85 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     return g;
   };
 
+  /** The manifest entry of a model (the manifest is read afresh: a `ship` may rewrite it while serving). */
+  const entryOf = (name: string): ManifestEntry => {
+    if (!/^[\w.+-]+$/.test(name)) throw new HttpError(400, `bad model name "${name}"`);
+    const file = join(modelsDir, 'manifest.json');
+    if (!existsSync(file)) throw new HttpError(404, `no manifest.json in ${modelsDir}: the model's data is unknown`);
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    } catch (e) {
+      throw new HttpError(500, `${file}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const entry = Array.isArray(manifest.models) ? manifest.models.find((m) => m?.file === `${name}.bnn`) : undefined;
+    if (!entry) throw new HttpError(404, `model ${name} is not in ${file}`);
+    if (typeof entry.training?.data !== 'string') throw new HttpError(500, `${file}: model ${name} has no training.data`);
+    return entry;
+  };
+  /** Test splits, one per data source; loaded on first use. */
+  const tests = new Map<string, Dataset>();
+  const testOf = (source: string): Dataset => {
+    let test = tests.get(source);
+    if (!test) {
+      let opts;
+      try {
+        opts = dataOptionsOf(source);
+      } catch (e) {
+        throw new HttpError(500, e instanceof Error ? e.message : String(e));
+      }
+      // mnist-full's test set is the embedded split's: its 58,000 training images stay unloaded.
+      try {
+        test = loadData(opts.dir === FULL_MNIST ? {} : { ...opts, testOnly: true }).test;
+      } catch (e) {
+        throw new HttpError(503, `cannot load the test images of ${source}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      tests.set(source, test);
+    }
+    return test;
+  };
+  /** A non-negative integer query parameter, or `fallback` when it is absent. */
+  const intParam = (url: URL, key: string, fallback: number, max: number): number => {
+    const raw = url.searchParams.get(key);
+    if (raw === null) return fallback;
+    if (!/^\d+$/.test(raw.trim()) || Number(raw) > max) throw new HttpError(400, `${key} must be an integer in 0..${max}, got "${raw}"`);
+    return Number(raw);
+  };
+
+  const samples = (url: URL): SamplesResponse => {
+    const name = url.searchParams.get('model');
+    if (name === null) throw new HttpError(400, 'model is required: /api/samples?model=NAME');
+    const entry = entryOf(name);
+    const n = intParam(url, 'n', DEFAULT_SAMPLES, MAX_SAMPLES);
+    const source = entry.training.data;
+    const test = testOf(source);
+    const start = intParam(url, 'start', 0, Math.max(test.n - 1, 0));
+    const graph = entry.graph as { input?: unknown; classes?: unknown };
+    const shape: [number, number, number] = [test.height, test.width, test.channels];
+    const input = Array.isArray(graph?.input) && graph.input.length === 3 ? (graph.input as number[]) : shape;
+    if (input.some((v, i) => v !== shape[i])) throw new HttpError(409, `model ${name} takes ${input.join('×')} images but its data ${source} has ${shape.join('×')}`);
+    const classes = Number.isInteger(graph?.classes) ? (graph.classes as number) : test.classes;
+    const classNames = Array.from({ length: classes }, (_, i) => test.classNames?.[i] ?? String(i));
+    const px = imageSize(test);
+    const count = Math.min(n, test.n - start);
+    return {
+      model: name,
+      source,
+      total: test.n,
+      shape,
+      classNames,
+      drawable: shape[2] === 1 && DIGIT_SOURCES.includes(source),
+      samples: Array.from({ length: count }, (_, i) => ({
+        index: start + i,
+        label: test.labels[start + i]!,
+        pixels: Array.from(test.images.subarray((start + i) * px, (start + i + 1) * px), (v) => Math.round(v * 1000) / 1000),
+      })),
+    };
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/api/samples') {
-      const test = loadData().test;
-      const n = Math.min(Number(url.searchParams.get('n') ?? 10) || 10, 100);
-      const start = Math.min(Number(url.searchParams.get('start') ?? 0) || 0, test.n - n);
-      const px = imageSize(test);
-      const samples = Array.from({ length: n }, (_, i) => ({ index: start + i, label: test.labels[start + i], pixels: Array.from(test.images.subarray((start + i) * px, (start + i + 1) * px), (v) => Math.round(v * 1000) / 1000) }));
-      return json(res, { samples });
-    }
+    if (url.pathname === '/api/samples') return json(res, samples(url));
     if (url.pathname === '/api/attack' && req.method === 'POST') {
       const b = (await body(req)) as { model?: unknown; pixels?: unknown; label?: unknown; attack?: unknown; eps?: unknown };
       const graph = await graphOf(String(b.model));
