@@ -1,6 +1,11 @@
 import { existsSync } from 'node:fs';
-import { loadData } from '../data/index.js';
-import { listModels, runDemo } from '../eval/demo.js';
+import { basename, join } from 'node:path';
+import { loadData, testDataOf } from '../data/index.js';
+import { listModels, runDemo, type DemoData } from '../eval/demo.js';
+import { readManifest } from '../format/manifest.js';
+
+/** The models `demo` runs by default: representative, and quick enough for about a minute. */
+export const DEMO_MODELS = ['b64', 'c64', 'a64-pgd', 'larq-mnist', 'larq-fashion', 'bireal-fashion'];
 import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 import { SHIPPED_MODELS } from './files.js';
@@ -8,12 +13,13 @@ import { bytes, pct, table } from './format.js';
 
 export const demoCommand: CommandSpec = {
   name: 'demo',
-  summary: 'The main job: evaluate every shipped model (size, runtime speed, clean and attacked accuracy on tfjs and on the packed runtime).',
-  usage: 'bnn-edge demo [MODEL.bnn|RUN_DIR ...] [options]',
+  summary: 'The main job: evaluate shipped models (size, runtime speed, clean and attacked accuracy on tfjs and on the packed runtime), each on the test images of the data it was trained on.',
+  usage: 'bnn-edge demo [MODEL.bnn|RUN_DIR ...] [--all] [options]',
   options: {
-    models: { type: 'string', help: 'directory of .bnn files', default: 'the shipped models/', metavar: 'DIR' },
+    models: { type: 'string', help: 'directory of .bnn files (with manifest.json)', default: 'the shipped models/', metavar: 'DIR' },
+    all: { type: 'boolean', help: `every model in the directory (default: ${DEMO_MODELS.join(', ')}, those present)` },
     data: dataOption,
-    n: { type: 'string', help: 'clean-evaluation images (default: all 2,000 test images)', metavar: 'N' },
+    n: { type: 'string', help: 'clean-evaluation images (the first N of each test set)', default: '2000', metavar: 'N' },
     'attack-n': { type: 'string', help: 'images attacked with FGSM', default: '500', metavar: 'N' },
     eps: { type: 'string', help: 'FGSM L∞ radius', default: '0.1', metavar: 'X' },
     json: { type: 'boolean', help: 'print JSON' },
@@ -24,28 +30,42 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   const p = parseCommand(demoCommand, argv);
   if (p.help) return process.stdout.write(helpText(demoCommand)), 0;
   const dir = stringOption(p, 'models') === demoCommand.options['models']!.default ? SHIPPED_MODELS : stringOption(p, 'models')!;
-  const paths = p.positionals.length ? p.positionals : existsSync(dir) ? listModels(dir) : [];
+  const all = existsSync(dir) ? listModels(dir) : [];
+  const chosen = p.values['all'] ? all : all.filter((f) => DEMO_MODELS.includes(basename(f, '.bnn')));
+  const paths = p.positionals.length ? p.positionals : chosen.length ? chosen : all;
   if (!paths.length) throw new UsageError(`no .bnn models found in ${dir}`);
-  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
-  const rows = await runDemo(paths, data.test, {
+  const dataDir = stringOption(p, 'data');
+  // Each model on the test images of what it was trained on (manifest.json), unless --data says otherwise.
+  const manifest = existsSync(join(dir, 'manifest.json')) ? readManifest(dir).models : [];
+  const data: DemoData = dataDir
+    ? (() => {
+        const d = loadData({ dir: dataDir, testOnly: true });
+        return { name: d.source, test: d.test };
+      })()
+    : (_model, name) => {
+        const source = manifest.find((e) => e.file === `${name}.bnn`)?.training.data ?? loadData().source;
+        return { name: source, test: testDataOf(source) };
+      };
+  const rows = await runDemo(paths, data, {
     cleanImages: numberOption(p, 'n', { integer: true, min: 1 }),
     attackImages: numberOption(p, 'attack-n', { integer: true, min: 1 })!,
     eps: numberOption(p, 'eps', { min: 0, max: 1 })!,
     onModel: (name, i, total) => process.stderr.write(`[${i + 1}/${total}] ${name} …\n`),
   });
   if (p.values['json']) {
-    process.stdout.write(JSON.stringify({ data: data.source, models: rows }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ models: rows }, null, 2) + '\n');
     return 0;
   }
   const r0 = rows[0]!;
   process.stdout.write(
-    `\nbnn-edge models on ${data.source}: clean accuracy on ${r0.clean.images} test images; FGSM ε=${r0.attack.eps} crafted on the tfjs graph rebuilt from each .bnn (${r0.attack.images} images) and replayed on the packed runtime\n\n`,
+    `\nbnn-edge models, each on the test images of its data: clean accuracy on up to ${r0.clean.images} images; FGSM ε=${r0.attack.eps} crafted on the tfjs graph rebuilt from each .bnn (${r0.attack.images} images) and replayed on the packed runtime\n\n`,
   );
   process.stdout.write(
     table(
-      ['model', '.bnn size', 'vs float32', 'runtime img/s', 'clean tfjs', 'clean runtime', 'agree', `FGSM tfjs`, 'FGSM runtime', 'agree'],
+      ['model', 'data', '.bnn size', 'vs float32', 'runtime img/s', 'clean tfjs', 'clean runtime', 'agree', `FGSM tfjs`, 'FGSM runtime', 'agree'],
       rows.map((r) => [
         r.model,
+        r.data.replace(/^embedded:mnist$/, 'mnist (embedded)'),
         bytes(r.fileBytes),
         `${r.compression.toFixed(1)}× smaller`,
         Math.round(r.runtimeImagesPerSecond).toLocaleString('en-US'),
@@ -58,6 +78,6 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
       ]),
     ),
   );
-  process.stdout.write('\nagree = share of images where the runtime and the tfjs graph give the same label.\n');
+  process.stdout.write(`\nagree = share of images where the runtime and the tfjs graph give the same label.${p.values['all'] || p.positionals.length ? '' : ' `bnn-edge demo --all` evaluates every model in models/.'}\n`);
   return 0;
 }

@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataOptionsOf, FULL_MNIST, loadData } from '../data/index.js';
+import { testDataOf } from '../data/index.js';
 import { evaluateParity } from '../eval/parity.js';
 import { readManifest, sha256, writeManifest, type ManifestEntry } from '../format/manifest.js';
 import { readModelFile } from '../format/file.js';
@@ -30,10 +30,7 @@ export async function runShip(argv: string[]): Promise<number> {
   const name = stringOption(p, 'name') ?? ckpt.graph.name;
   const src = join(run!, 'model.bnn');
   const { bytes, model } = readModelFile(src);
-  // Only the test split is needed; mnist-full's is the embedded one, so its 58,000 training images stay unloaded.
-  const trainedOn = dataOptionsOf(ckpt.training.data);
-  const data = loadData(trainedOn.dir === FULL_MNIST ? {} : { ...trainedOn, testOnly: true });
-  const r = await evaluateParity(name, model, data.test);
+  const r = await evaluateParity(name, model, testDataOf(ckpt.training.data));
   mkdirSync(dir, { recursive: true });
   copyFileSync(src, join(dir, `${name}.bnn`));
   const t = ckpt.training;

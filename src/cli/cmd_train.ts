@@ -6,7 +6,7 @@ import { modelFromParams, paramsFromModel, RESTORED_BINARY_MAGNITUDE } from '../
 import { serializeBnn } from '../format/write.js';
 import type { ParamValues } from '../model/params.js';
 import { widenParams } from '../model/widen.js';
-import { sameGraph, type ModelGraph } from '../model/graph.js';
+import { defineGraph, sameGraph, type ModelGraph } from '../model/graph.js';
 import { paperModelOf, PRESET_HELP } from '../model/presets.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type TrainingRecord } from '../train/checkpoint.js';
 import { DEFAULT_ADV_WEIGHT, ResumeError, train, TRAIN_DEFAULTS } from '../train/train.js';
@@ -21,6 +21,7 @@ export const trainCommand: CommandSpec = {
   usage: 'bnn-edge train (--model NAME|FILE.json | --arch A|B|C|S|R --k K) --out DIR [options]  |  bnn-edge train --out DIR --resume',
   options: {
     model: { type: 'string', help: `the model: a graph JSON file, or ${PRESET_HELP}`, metavar: 'NAME|FILE' },
+    name: { type: 'string', help: "the model's name (recorded in its graph and .bnn; default: the graph's own, e.g. b64)", metavar: 'NAME' },
     arch: { type: 'string', help: "shorthand for the paper's models: A (float), B (binary), C (binary, scaled ReLU), S (C + stochastic conv3), R (A with a bias per channel; not in the paper); with --k", metavar: 'A|B|C|S|R' },
     k: { type: 'string', help: 'with --arch: filters of conv1 (64, 128, 256, or any positive integer)', default: '64' },
     out: { type: 'string', help: 'output directory (checkpoint.json, weights.bin, model.bnn)', metavar: 'DIR' },
@@ -116,7 +117,7 @@ export async function runTrain(argv: string[]): Promise<number> {
     throw e;
   }
   const { dataDir, init, ...options } = settings;
-  const graph = resume ? resumedGraph(p, resume) : modelOf(p);
+  const graph = resume ? resumedGraph(p, resume) : named(modelOf(p), stringOption(p, 'name'));
   const initial = resume ? undefined : initialParams(init, graph, options.seed);
   let ckpt: Checkpoint;
   try {
@@ -162,6 +163,16 @@ function modelOf(o: Parsed): ModelGraph {
   }
   if (arch === undefined) throw new UsageError(`--model is required: a graph JSON file, or ${PRESET_HELP} (or --arch A|B|C|S|R with --k)`);
   return paperModelArg(arch, numberOption(o, 'k', { integer: true, min: 1, max: 4096 })!);
+}
+
+/** The graph under another name (--name; the name is not part of what a model computes). */
+function named(graph: ModelGraph, name: string | undefined): ModelGraph {
+  if (name === undefined) return graph;
+  try {
+    return defineGraph({ ...graph, name });
+  } catch (e) {
+    throw new UsageError(`--name: ${(e as Error).message}`);
+  }
 }
 
 /** A resumed run's model is its checkpoint's; one named on the command line must be that model. */

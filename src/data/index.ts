@@ -18,7 +18,7 @@ import { loadFullMnistTrain, mnistDataDir } from './full.js';
 import { isImageFolder, loadImageFolder } from './folder.js';
 import { emptyLike, loadIdxDirectory } from './idx.js';
 import { stratifiedSplit } from './split.js';
-import { DataError, type DataSplit } from './dataset.js';
+import { DataError, type Dataset, type DataSplit } from './dataset.js';
 
 export * from './dataset.js';
 export { parseIdx, readIdxFile, idxDataset, loadIdxDirectory, findIdxFile, type IdxArray } from './idx.js';
@@ -110,6 +110,22 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+const testCache = new Map<string, Dataset>();
+
+/**
+ * The test split of the data a recorded `source` names (what a model was trained on), read once
+ * per process: `mnist-full` is tested on the embedded digits, so its 58,000 training images stay unread.
+ */
+export function testDataOf(source: string): Dataset {
+  let d = testCache.get(source);
+  if (!d) {
+    const opts = dataOptionsOf(source);
+    d = (opts.dir === FULL_MNIST ? loadData() : loadData({ ...opts, testOnly: true })).test;
+    testCache.set(source, d);
+  }
+  return d;
 }
 
 /** The `loadData` options that load the data a split's `source` names (e.g. to continue a run recorded with it). */

@@ -9,6 +9,7 @@ import { head, type Dataset } from '../data/dataset.js';
 import { fgsm } from '../attacks/whitebox.js';
 import { describeModel } from '../format/info.js';
 import { readModelFile } from '../format/file.js';
+import type { BnnModel } from '../format/model.js';
 import { DeployedGraph } from '../model/tfjs/deployed.js';
 import { BnnRuntime } from '../runtime/index.js';
 import { initTfjs } from '../tfjs/backend.js';
@@ -17,6 +18,8 @@ import { replay, type ReplayResult } from './replay.js';
 
 export interface DemoRow {
   readonly model: string;
+  /** The test images it was scored on. */
+  readonly data: string;
   readonly fileBytes: number;
   readonly compression: number;
   readonly runtimeImagesPerSecond: number;
@@ -40,13 +43,17 @@ export function listModels(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-export async function runDemo(paths: string[], test: Dataset, opts: DemoOptions = {}): Promise<DemoRow[]> {
+/** Test images for a model: a data set (and its name), or a function choosing them per model. */
+export type DemoData = { readonly name: string; readonly test: Dataset } | ((model: BnnModel, name: string) => { readonly name: string; readonly test: Dataset });
+
+export async function runDemo(paths: string[], data: DemoData, opts: DemoOptions = {}): Promise<DemoRow[]> {
   await initTfjs();
   const eps = opts.eps ?? 0.1;
   const rows: DemoRow[] = [];
   for (const [i, path] of paths.entries()) {
     const { name, bytes, model } = readModelFile(path);
     opts.onModel?.(name, i, paths.length);
+    const { name: source, test } = typeof data === 'function' ? data(model, name) : data;
     const info = describeModel(model, bytes.length);
     const clean = await evaluateParity(name, model, test, opts.cleanImages ? { limit: opts.cleanImages } : {});
     const attacked = head(test, opts.attackImages ?? 500);
@@ -56,6 +63,7 @@ export async function runDemo(paths: string[], test: Dataset, opts: DemoOptions 
       const adv = fgsm(graph, attacked.images, attacked.labels, eps).adversarial;
       rows.push({
         model: name,
+        data: source,
         fileBytes: info.fileBytes,
         compression: info.compression,
         runtimeImagesPerSecond: clean.runtime.imagesPerSecond,
