@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dataOptionsOf, FULL_MNIST, imageSize, loadData, MNIST, type Dataset } from '../data/index.js';
+import { FULL_MNIST, imageSize, MNIST, testDataOf, type Dataset } from '../data/index.js';
 import { fgsm, pgd } from '../attacks/whitebox.js';
 import { readModelFile } from '../format/file.js';
 import { DeployedGraph } from '../model/tfjs/deployed.js';
@@ -133,26 +133,13 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     if (typeof entry.training?.data !== 'string') throw new HttpError(500, `${file}: model ${name} has no training.data`);
     return entry;
   };
-  /** Test splits, one per data source; loaded on first use. */
-  const tests = new Map<string, Dataset>();
+  /** The test split of a data source (testDataOf caches it), as an HTTP error when it cannot load. */
   const testOf = (source: string): Dataset => {
-    let test = tests.get(source);
-    if (!test) {
-      let opts;
-      try {
-        opts = dataOptionsOf(source);
-      } catch (e) {
-        throw new HttpError(500, e instanceof Error ? e.message : String(e));
-      }
-      // mnist-full's test set is the embedded split's: its 58,000 training images stay unloaded.
-      try {
-        test = loadData(opts.dir === FULL_MNIST ? {} : { ...opts, testOnly: true }).test;
-      } catch (e) {
-        throw new HttpError(503, `cannot load the test images of ${source}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      tests.set(source, test);
+    try {
+      return testDataOf(source);
+    } catch (e) {
+      throw new HttpError(e instanceof RangeError ? 500 : 503, `cannot load the test images of ${source}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return test;
   };
   /** A non-negative integer query parameter, or `fallback` when it is absent. */
   const intParam = (url: URL, key: string, fallback: number, max: number): number => {
