@@ -1,9 +1,10 @@
 // Builds the optional native training accelerator (native/conv_blas.c) into build/bnn-native.node.
 // Needs a C compiler, Node's headers and OpenBLAS (Debian: apt-get install libopenblas-dev).
 // When any is missing it says which and exits 0: bnn-edge then trains on WebAssembly alone.
-// BNN_EDGE_NATIVE=0 skips the build.
+// BNN_EDGE_NATIVE=0 skips the build. A library newer than its source is kept (npm runs this at
+// install and again in the repository's build).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +17,11 @@ const skip = (why) => {
 };
 
 if (process.env.BNN_EDGE_NATIVE === '0') skip('BNN_EDGE_NATIVE=0');
+const mtime = (f) => statSync(f).mtimeMs;
+if (existsSync(out) && mtime(out) > Math.max(mtime(join(root, 'native', 'conv_blas.c')), mtime(fileURLToPath(import.meta.url)))) {
+  console.log(`bnn-edge: ${out} is up to date`);
+  process.exit(0);
+}
 const cc = process.env.CC || 'cc';
 if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).status !== 0) skip(`no C compiler "${cc}"`);
 const nodeInclude = [join(dirname(process.execPath), '..', 'include', 'node'), process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node')].find(

@@ -41,3 +41,9 @@ export { transferMatrix, type TransferOptions, type TransferReport } from './eva
 export { runDemo, listModels, type DemoRow, type DemoOptions } from './eval/demo.js';
 export { Repro, keyName, type ReproConfig, type ModelKey, type ReproResults } from './eval/repro.js';
 export { renderReproduction } from './eval/repro_doc.js';
+export { classifyFiles, type Classification, type ClassScore, type ClassifyOptions } from './eval/classify.js';
+export { readImageAs, IMAGE_FITS, IMAGE_LIMITS, type ImageFit, type ReadImageOptions } from './data/resize.js';
+export {
+  toLayersModel, fromLayersModel, saveLayersModel, loadLayersModelFrom, importLayersModel, InterchangeError, MODEL_JSON, WEIGHTS_BIN,
+  QuantConv2D, QuantDense, Scale, registerBnnLayers, type ImportOptions,
+} from './model/tfjs/interchange.js';

@@ -4,7 +4,7 @@
 // Everything is sized from the model's input shape [H, W, C]. A one-channel model trained on
 // MNIST digits gets a drawing canvas; any other model gets a gallery of test images of the data
 // it was trained on (from /api/samples), in color for three channels.
-import { BnnRuntime, describeModel, parseBnn } from '/runtime/bnn-edge-runtime.js';
+import { BnnRuntime, describeModel, parseBnn } from '/runtime/bnn-edge-runtime.browser.js';
 
 const $ = (id) => document.getElementById(id);
 const status = (msg) => ($('status').textContent = msg);

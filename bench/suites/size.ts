@@ -54,18 +54,18 @@ export async function sizeSuite(): Promise<{ markdown: string; data: unknown }> 
   // The runtime's own footprint: the standalone bundle (`bnn-edge/runtime`, what goes on a device)
   // and its two kernel builds; the unbundled module closure is listed for reference.
   const gz = (b: Uint8Array) => gzipSync(b, { level: 9 }).length;
-  const files = ['dist/runtime/bnn-edge-runtime.js', 'dist/runtime/bnn-simd.wasm', 'dist/runtime/bnn-scalar.wasm'].map((f) => {
+  const files = ['packages/runtime/dist/bnn-edge-runtime.browser.js', 'packages/runtime/dist/bnn-simd.wasm', 'packages/runtime/dist/bnn-scalar.wasm'].map((f) => {
     const b = readFileSync(join(ROOT, f));
     return { f, bytes: b.length, gzip: gz(b) };
   });
-  const js = importClosure(join(ROOT, 'dist/src/runtime/index.js'));
+  const js = importClosure(join(ROOT, 'dist/src/runtime/browser.js'));
   const foot = files.map(({ f, bytes, gzip }) => [f, fmt(bytes), fmt(gzip)]);
   const device = files[0]!.bytes + files[1]!.bytes;
   const deviceGz = files[0]!.gzip + files[1]!.gzip;
   const markdown =
     mdTable(['model', '.bnn bytes', 'float32 weights bytes', '.bnn smaller by', 'tfjs model.json + .bin bytes', 'tfjs / .bnn', 'bytes per layer in the .bnn'], rows) +
     '\n\nfloat32 weights = every parameter of the same model (batch-norm statistics and SReLU scales included) as 4-byte floats. Binary layers pack 32 weights per 4-byte word; conv1 is int8 in binary models (float32 in A) and dense stays float32. The tfjs column saves the graph rebuilt from the .bnn with tf.io.encodeWeights (float32 ±1 weights plus the folded thresholds).\n\n' +
-    'Runtime footprint (what ships besides the model: the standalone `bnn-edge/runtime` bundle, no dependencies):\n\n' +
+    'Runtime footprint (what ships besides the model: the browser bundle of the bnn-edge-runtime package, no dependencies):\n\n' +
     mdTable(['file', 'bytes', 'gzipped'], foot) +
     `\n\nOn a simd128 device: ${fmt(device)} bytes (${fmt(deviceGz)} gzipped) for the bundle and the simd build. The bundle is esbuild's output of ${js.length} modules: ${js.map((f) => f.slice(ROOT.length)).join(', ')}, with @assemblyscript/loader inlined.`;
   return { markdown, data: { models: data, runtime: files.map(({ f, bytes, gzip }) => ({ file: f, bytes, gzip })) } };

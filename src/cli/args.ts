@@ -52,7 +52,7 @@ export function parseCommand(cmd: CommandSpec, argv: string[]): Parsed {
   for (const [name, o] of Object.entries(cmd.options)) options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}) };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv, cmd), options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/, '')}\nRun "bnn-edge ${cmd.name} --help" for usage.`);
   }
@@ -60,6 +60,27 @@ export function parseCommand(cmd: CommandSpec, argv: string[]): Parsed {
   const given = new Set(Object.keys(values).filter((name) => values[name] !== undefined));
   for (const [name, o] of Object.entries(cmd.options)) if (values[name] === undefined && o.default !== undefined && o.type === 'string') values[name] = o.default;
   return { values, positionals: parsed.positionals, help: Boolean(parsed.values['help']), given };
+}
+
+/**
+ * `--n -5` as `--n=-5`: node:util's parser takes a value that starts with a dash for an option, so
+ * a negative number would fail with its message instead of reaching our range check.
+ */
+function joinNegativeValues(argv: string[], cmd: CommandSpec): string[] {
+  const takesValue = (arg: string): boolean => {
+    const long = /^--([^=]+)$/.exec(arg);
+    if (long) return cmd.options[long[1]!]?.type === 'string';
+    const short = /^-(\w)$/.exec(arg);
+    return Boolean(short && Object.values(cmd.options).some((o) => o.short === short[1] && o.type === 'string'));
+  };
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (next !== undefined && /^-(\d|\.\d|Infinity)/.test(next) && takesValue(arg)) out.push(arg.startsWith('--') ? `${arg}=${next}` : `${arg}${next}`), i++;
+    else out.push(arg);
+  }
+  return out;
 }
 
 /** Reads a numeric option, with a clear error naming it. */

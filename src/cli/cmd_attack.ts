@@ -1,16 +1,18 @@
-import { DATA_HELP, loadData } from '../data/index.js';
+import { DATA_HELP } from '../data/index.js';
 import { inputSize } from '../model/graph.js';
 import { saveAdversarial } from '../eval/save.js';
+import { accuracyPlotSvg } from '../eval/plot.js';
+import { writeFileSync } from 'node:fs';
 import { ATTACK_LOSSES, type AttackLoss } from '../attacks/loss.js';
 import { CW_PAPER, CW_STRONG } from '../attacks/whitebox.js';
 import { blackboxEval, hsjEval, whiteboxEval, WHITEBOX_ATTACKS, type WhiteboxAttack } from '../eval/attacks.js';
 import { Progress } from '../util/progress.js';
-import { readModelFile } from '../format/file.js';
+import { openModel, testImagesFor } from './files.js';
 import { helpText, numberOption, parseCommand, positiveIntListOption, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
 import { pct, table } from './format.js';
 
 /** The --data option of the commands that score a model: only its test split is read. */
-export const dataOption = { type: 'string', help: `test images: ${DATA_HELP} (default: the embedded MNIST test split)`, metavar: 'NAME|DIR' } as const;
+export const dataOption = { type: 'string', help: `test images: ${DATA_HELP} (default: the data the model was trained on, where recorded; else the embedded MNIST test split)`, metavar: 'NAME|DIR' } as const;
 
 /** A CW setting as the help states it. */
 const cwSetting = (c: typeof CW_PAPER) => `${c.binarySteps} search step${c.binarySteps > 1 ? 's' : ''} over c from ${c.initialConst}, ${c.iterations} iterations${c.binarySteps > 1 ? ' each' : ''} at lr ${c.learningRate}`;
@@ -18,7 +20,7 @@ const cwSetting = (c: typeof CW_PAPER) => `${c.binarySteps} search step${c.binar
 export const attackCommand: CommandSpec = {
   name: 'attack',
   summary: 'White-box attack crafted on the tfjs graph rebuilt from the .bnn, replayed on the packed runtime: accuracy on both and their agreement.',
-  usage: 'bnn-edge attack MODEL.bnn|RUN_DIR --attack fgsm|pgd|cw|cw-paper|eot-pgd [--eps 0.1,0.2,0.3] [--n N] [--json]',
+  usage: 'bnn-edge attack MODEL --attack fgsm|pgd|cw|cw-paper|eot-pgd [--eps 0.1,0.2,0.3] [--n N] [--json]',
   options: {
     attack: { type: 'string', help: `one of ${WHITEBOX_ATTACKS.join(', ')} (cw = stronger: ${cwSetting(CW_STRONG)}; cw-paper = the paper's: ${cwSetting(CW_PAPER)})`, default: 'fgsm', metavar: 'NAME' },
     eps: { type: 'string', help: 'L∞ radii, comma-separated (FGSM / PGD)', default: '0.1,0.2,0.3', metavar: 'LIST' },
@@ -32,6 +34,7 @@ export const attackCommand: CommandSpec = {
     seed: { type: 'string', help: 'random seed (PGD starts, S sampling)', default: '0', metavar: 'N' },
     data: dataOption,
     save: { type: 'string', help: 'write the adversarial images to DIR: per ε an .npy [n, H, W, C] and a PNG grid of clean/adversarial pairs, and examples.json with each image\'s labels', metavar: 'DIR' },
+    plot: { type: 'string', help: 'draw accuracy against ε for tfjs and the runtime as an SVG file (FGSM / PGD / EOT-PGD)', metavar: 'FILE.svg' },
     json: { type: 'boolean', help: 'print JSON' },
   },
 };
@@ -39,7 +42,7 @@ export const attackCommand: CommandSpec = {
 export async function runAttack(argv: string[]): Promise<number> {
   const p = parseCommand(attackCommand, argv);
   if (p.help) return process.stdout.write(helpText(attackCommand)), 0;
-  const [path] = requirePositional(p, attackCommand, 'MODEL.bnn|RUN_DIR');
+  const [path] = requirePositional(p, attackCommand, 'MODEL');
   const attack = stringOption(p, 'attack') as WhiteboxAttack;
   if (!WHITEBOX_ATTACKS.includes(attack)) throw new UsageError(`--attack must be one of ${WHITEBOX_ATTACKS.join(', ')}, got "${attack}"`);
   const eps = stringOption(p, 'eps')!.split(',').map((s) => {
@@ -47,10 +50,13 @@ export async function runAttack(argv: string[]): Promise<number> {
     if (!Number.isFinite(v) || v < 0 || v > 1) throw new UsageError(`--eps values must be numbers in [0, 1], got "${s}"`);
     return v;
   });
+  const plot = stringOption(p, 'plot');
+  if (plot !== undefined && attack.startsWith('cw')) throw new UsageError('--plot draws accuracy against ε: it needs an L∞ attack (fgsm, pgd, eot-pgd), not Carlini–Wagner');
   const loss = stringOption(p, 'loss') as AttackLoss;
   if (!ATTACK_LOSSES.includes(loss)) throw new UsageError(`--loss must be one of ${ATTACK_LOSSES.join(', ')}, got "${loss}"`);
-  const { model, name } = readModelFile(path!);
-  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
+  const opened = openModel(path!);
+  const { model, name } = opened;
+  const data = testImagesFor(opened, stringOption(p, 'data'));
   const n = Math.min(numberOption(p, 'n', { integer: true, min: 1 })!, data.test.n);
   const runs = attack.startsWith('cw') ? 1 : eps.length;
   const bar = new Progress({ label: `${attack} ${name}`, total: n * runs, stream: p.values['json'] ? null : undefined });
@@ -74,10 +80,24 @@ export async function runAttack(argv: string[]): Promise<number> {
   const saved = saveDir
     ? saveAdversarial(saveDir, { model: name, attack, data: data.source, shape: model.graph.input, classNames: data.test.classNames, clean: data.test.images.subarray(0, report.images * inputSize(model.graph)), labels: data.test.labels.subarray(0, report.images), runs: examples! })
     : [];
+  if (plot !== undefined) {
+    const at = (f: (r: (typeof report.rows)[number]) => number) => report.rows.map((r) => [r.eps ?? 0, f(r)] as const);
+    writeFileSync(
+      plot,
+      accuracyPlotSvg({
+        title: `${name}: ${attack.toUpperCase()} on ${report.images} images (${data.source})`,
+        curves: [
+          { label: 'tfjs (crafted on)', color: '#1f77b4', points: at((r) => r.tfjsAccuracy) },
+          { label: 'runtime (replayed)', color: '#d62728', points: at((r) => r.runtimeAccuracy) },
+        ],
+      }),
+    );
+  }
   if (p.values['json']) {
-    process.stdout.write(JSON.stringify({ ...summary, data: data.source, ...(saveDir ? { saved } : {}) }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ ...summary, data: data.source, ...(saveDir ? { saved } : {}), ...(plot !== undefined ? { plot } : {}) }, null, 2) + '\n');
     return 0;
   }
+  if (plot !== undefined) process.stdout.write(`drew ${plot}\n`);
   if (saveDir) process.stdout.write(`saved ${saved.length} files to ${saveDir} (examples.json lists them)\n`);
   process.stdout.write(`\n${report.model}: ${attack} on ${report.images} test images (clean runtime accuracy ${pct(report.cleanRuntimeAccuracy)})\n\n`);
   process.stdout.write(
@@ -96,7 +116,7 @@ const l2Cell = (v: number | null): string => (v === null ? '—' : v.toFixed(3))
 export const blackboxCommand: CommandSpec = {
   name: 'blackbox',
   summary: 'Papernot substitute attack with the packed runtime as a label-only oracle: 150 seed images, Jacobian augmentation, MLP substitute, FGSM on it, replayed on the runtime.',
-  usage: 'bnn-edge blackbox MODEL.bnn|RUN_DIR [--substitute-from-runtime] [options] [--json]',
+  usage: 'bnn-edge blackbox MODEL [--substitute-from-runtime] [options] [--json]',
   options: {
     'substitute-from-runtime': { type: 'boolean', help: 'label the substitute\'s data with the packed runtime (the only oracle; kept for clarity)' },
     'seed-images': { type: 'string', help: 'held-out test images that seed the substitute', default: '150', metavar: 'N' },
@@ -114,9 +134,10 @@ export const blackboxCommand: CommandSpec = {
 export async function runBlackbox(argv: string[]): Promise<number> {
   const p = parseCommand(blackboxCommand, argv);
   if (p.help) return process.stdout.write(helpText(blackboxCommand)), 0;
-  const [path] = requirePositional(p, blackboxCommand, 'MODEL.bnn|RUN_DIR');
-  const { model, name } = readModelFile(path!);
-  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
+  const [path] = requirePositional(p, blackboxCommand, 'MODEL');
+  const opened = openModel(path!);
+  const { model, name } = opened;
+  const data = testImagesFor(opened, stringOption(p, 'data'));
   const rounds = numberOption(p, 'rounds', { integer: true, min: 1 })!;
   const bar = new Progress({ label: `substitute ${name}`, total: rounds, stream: p.values['json'] ? null : undefined });
   const r = await blackboxEval(name, model, data.test, {
@@ -145,7 +166,7 @@ export async function runBlackbox(argv: string[]): Promise<number> {
 export const hsjCommand: CommandSpec = {
   name: 'hsj',
   summary: 'HopSkipJump, a label-only attack run straight on the packed runtime: success rate and median L2 at query budgets.',
-  usage: 'bnn-edge hsj MODEL.bnn|RUN_DIR [--queries 20000] [--budgets 1000,5000,20000] [--n 20] [--json]',
+  usage: 'bnn-edge hsj MODEL [--queries 20000] [--budgets 1000,5000,20000] [--n 20] [--json]',
   options: {
     queries: { type: 'string', help: 'largest query budget per image', default: '20000', metavar: 'N' },
     budgets: { type: 'string', help: 'budgets to report (comma-separated, ≤ --queries)', default: '1000,5000,20000', metavar: 'LIST' },
@@ -160,9 +181,10 @@ export const hsjCommand: CommandSpec = {
 export async function runHsj(argv: string[]): Promise<number> {
   const p = parseCommand(hsjCommand, argv);
   if (p.help) return process.stdout.write(helpText(hsjCommand)), 0;
-  const [path] = requirePositional(p, hsjCommand, 'MODEL.bnn|RUN_DIR');
-  const { model, name } = readModelFile(path!);
-  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
+  const [path] = requirePositional(p, hsjCommand, 'MODEL');
+  const opened = openModel(path!);
+  const { model, name } = opened;
+  const data = testImagesFor(opened, stringOption(p, 'data'));
   const max = numberOption(p, 'queries', { integer: true, min: 10 })!;
   // Budgets above --queries cannot be reached; --queries itself is always reported.
   const budgets = positiveIntListOption(p, 'budgets')!.filter((b) => b <= max);

@@ -8,7 +8,7 @@ import { readManifest } from '../format/manifest.js';
 export const DEMO_MODELS = ['b64', 'c64', 'a64-pgd', 'larq-mnist', 'larq-fashion', 'bireal-fashion'];
 import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
-import { SHIPPED_MODELS } from './files.js';
+import { PACKAGE_MODELS } from './files.js';
 import { bytes, pct, table } from './format.js';
 
 export const demoCommand: CommandSpec = {
@@ -16,7 +16,7 @@ export const demoCommand: CommandSpec = {
   summary: 'The main job: evaluate shipped models (size, runtime speed, clean and attacked accuracy on tfjs and on the packed runtime), each on the test images of the data it was trained on.',
   usage: 'bnn-edge demo [MODEL.bnn|RUN_DIR ...] [--all] [options]',
   options: {
-    models: { type: 'string', help: 'directory of .bnn files (with manifest.json)', default: 'the shipped models/', metavar: 'DIR' },
+    models: { type: 'string', help: 'directory of .bnn files (with manifest.json)', default: "the package's models/", metavar: 'DIR' },
     all: { type: 'boolean', help: `every model in the directory (default: ${DEMO_MODELS.join(', ')}, those present)` },
     data: dataOption,
     n: { type: 'string', help: 'clean-evaluation images (the first N of each test set)', default: '2000', metavar: 'N' },
@@ -29,7 +29,7 @@ export const demoCommand: CommandSpec = {
 export async function runDemoCommand(argv: string[]): Promise<number> {
   const p = parseCommand(demoCommand, argv);
   if (p.help) return process.stdout.write(helpText(demoCommand)), 0;
-  const dir = stringOption(p, 'models') === demoCommand.options['models']!.default ? SHIPPED_MODELS : stringOption(p, 'models')!;
+  const dir = stringOption(p, 'models') === demoCommand.options['models']!.default ? PACKAGE_MODELS : stringOption(p, 'models')!;
   const all = existsSync(dir) ? listModels(dir) : [];
   const chosen = p.values['all'] ? all : all.filter((f) => DEMO_MODELS.includes(basename(f, '.bnn')));
   const paths = p.positionals.length ? p.positionals : chosen.length ? chosen : all;

@@ -1,6 +1,5 @@
-import { loadData } from '../data/index.js';
 import { evaluateParity } from '../eval/parity.js';
-import { readModelFile } from '../format/file.js';
+import { openModel, testImagesFor } from './files.js';
 import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, requirePositional, stringOption, type CommandSpec } from './args.js';
 import { pct } from './format.js';
@@ -8,7 +7,7 @@ import { pct } from './format.js';
 export const evalCommand: CommandSpec = {
   name: 'eval',
   summary: 'Clean accuracy of a .bnn on the held-out test set, on the packed runtime and on the tfjs graph rebuilt from the same file, and their agreement.',
-  usage: 'bnn-edge eval MODEL.bnn|RUN_DIR [--data DIR] [--n N] [--json]',
+  usage: 'bnn-edge eval MODEL [--data DIR] [--n N] [--json]',
   options: {
     data: dataOption,
     n: { type: 'string', help: 'evaluate only the first N test images', metavar: 'N' },
@@ -21,9 +20,10 @@ export const evalCommand: CommandSpec = {
 export async function runEval(argv: string[]): Promise<number> {
   const p = parseCommand(evalCommand, argv);
   if (p.help) return process.stdout.write(helpText(evalCommand)), 0;
-  const [path] = requirePositional(p, evalCommand, 'MODEL.bnn|RUN_DIR');
-  const { model, name } = readModelFile(path!);
-  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
+  const [path] = requirePositional(p, evalCommand, 'MODEL');
+  const opened = openModel(path!);
+  const { model, name } = opened;
+  const data = testImagesFor(opened, stringOption(p, 'data'));
   const limit = numberOption(p, 'n', { integer: true, min: 1 });
   const r = await evaluateParity(name, model, data.test, {
     ...(p.values['scalar'] ? { simd: false } : {}),

@@ -1,38 +1,58 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { readModelFile } from '../format/file.js';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { modelFromParams, type BnnModel } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { helpText, parseCommand, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
+import { findModel, openModel } from './files.js';
 
 export const exportCommand: CommandSpec = {
   name: 'export',
-  summary: 'Turn a training checkpoint directory into a deployable .bnn file (format 2.0); given a .bnn of any version, rewrite it as 2.0 (same model, same logits).',
-  usage: 'bnn-edge export CHECKPOINT_DIR|MODEL.bnn --out MODEL.bnn [--int8 auto|no]',
+  summary: 'Turn a training checkpoint directory into a deployable .bnn file (format 2.0), rewrite a .bnn of any version as 2.0 (same model, same logits), or export a model as a tfjs LayersModel (model.json + weights, --format tfjs).',
+  usage: 'bnn-edge export CHECKPOINT_DIR|MODEL --out MODEL.bnn [--int8 auto|no]  |  bnn-edge export MODEL --format tfjs --out DIR  [--json]',
   options: {
-    out: { type: 'string', help: 'output .bnn file', metavar: 'FILE' },
+    out: { type: 'string', help: 'output: a .bnn file, or with --format tfjs a directory', metavar: 'PATH' },
+    format: { type: 'string', help: 'bnn, or tfjs: a tfjs Layers-format model (tf.loadLayersModel, with bnn-edge\'s layer classes registered: `import \'bnn-edge\'` registers them)', default: 'bnn', metavar: 'bnn|tfjs' },
     int8: { type: 'string', help: 'from a checkpoint: ship float first layers whose output is only binarized as int8 on a u8 image (auto) or keep them float32 (no)', default: 'auto', metavar: 'auto|no' },
+    json: { type: 'boolean', help: 'print what was written as JSON' },
   },
+  details: 'A tfjs export keeps Larq\'s layer and config names (QuantConv2D, input_quantizer, kernel_quantizer, pad_values, …); `bnn-edge import` reads it (or a Larq-style model saved in the tfjs Layers format) back into a .bnn.',
 };
 
 export async function runExport(argv: string[]): Promise<number> {
   const p = parseCommand(exportCommand, argv);
   if (p.help) return process.stdout.write(helpText(exportCommand)), 0;
-  const [dir] = requirePositional(p, exportCommand, 'CHECKPOINT_DIR');
+  const [source] = requirePositional(p, exportCommand, 'CHECKPOINT_DIR|MODEL');
   const out = stringOption(p, 'out');
-  if (!out) throw new UsageError('--out FILE is required');
+  if (!out) throw new UsageError('--out is required');
+  const format = stringOption(p, 'format');
+  if (format !== 'bnn' && format !== 'tfjs') throw new UsageError(`--format must be bnn or tfjs, got "${format}"`);
   const int8 = stringOption(p, 'int8');
   if (int8 !== 'auto' && int8 !== 'no') throw new UsageError(`--int8 must be auto or no, got "${int8}"`);
   let model: BnnModel;
-  if (existsSync(dir!) && statSync(dir!).isFile()) {
-    if (p.given.has('int8')) throw new UsageError('--int8 applies to a checkpoint; a .bnn is rewritten as it is');
-    model = readModelFile(dir!).model;
-  } else {
-    const ckpt = loadCheckpoint(dir!);
+  const path = findModel(source!);
+  if (existsSync(path) && statSync(path).isDirectory() && existsSync(`${path}/checkpoint.json`)) {
+    const ckpt = loadCheckpoint(path);
     model = modelFromParams(ckpt.graph, ckpt.params, { int8: int8 === 'auto' ? 'auto' : false });
+  } else {
+    if (p.given.has('int8')) throw new UsageError('--int8 applies to a checkpoint; a .bnn is rewritten as it is');
+    model = openModel(path).model;
+  }
+  if (format === 'tfjs') {
+    if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).some((f) => f !== 'model.json' && f !== 'model.weights.bin'))) {
+      throw new UsageError(`--out ${out}: with --format tfjs, a new or empty directory (or an earlier export) to write model.json and model.weights.bin into`);
+    }
+    const { initTfjs } = await import('../tfjs/backend.js');
+    await initTfjs();
+    const { saveLayersModel } = await import('../model/tfjs/interchange.js');
+    const written = await saveLayersModel(model, out);
+    const sizes = { modelJson: statSync(written.modelJson).size, weights: statSync(written.weights).size };
+    if (p.values['json']) return process.stdout.write(JSON.stringify({ ...written, bytes: sizes, model: model.graph.name, format: 'tfjs layers-model' }, null, 2) + '\n'), 0;
+    process.stdout.write(`wrote ${written.modelJson} (${sizes.modelJson} bytes) and ${written.weights} (${sizes.weights} bytes): model ${model.graph.name} as a tfjs LayersModel\n`);
+    return 0;
   }
   const bytes = serializeBnn(model);
   writeFileSync(out, bytes);
+  if (p.values['json']) return process.stdout.write(JSON.stringify({ path: out, bytes: bytes.length, model: model.graph.name, format: '2.0' }, null, 2) + '\n'), 0;
   process.stdout.write(`wrote ${out} (${bytes.length} bytes, model ${model.graph.name}, format 2.0)\n`);
   return 0;
 }

@@ -1,27 +1,27 @@
 import { describeModel } from '../format/info.js';
-import { readModelFile } from '../format/file.js';
+import { openModel } from './files.js';
 import { helpText, parseCommand, requirePositional, type CommandSpec } from './args.js';
 import { bytes, table } from './format.js';
 
 export const infoCommand: CommandSpec = {
   name: 'info',
   summary: 'Show a .bnn model: its graph (layers, their inputs and options, shapes), bytes per layer, and total size against float32.',
-  usage: 'bnn-edge info MODEL.bnn|RUN_DIR [--json]',
+  usage: 'bnn-edge info MODEL [--json]',
   options: { json: { type: 'boolean', help: 'print JSON' } },
 };
 
 export async function runInfo(argv: string[]): Promise<number> {
   const p = parseCommand(infoCommand, argv);
   if (p.help) return process.stdout.write(helpText(infoCommand)), 0;
-  const [path] = requirePositional(p, infoCommand, 'MODEL.bnn|RUN_DIR');
-  const { bytes: file, model } = readModelFile(path!);
+  const [path] = requirePositional(p, infoCommand, 'MODEL');
+  const { bytes: file, model, path: found } = openModel(path!);
   const info = describeModel(model, file.length);
   if (p.values['json']) {
     process.stdout.write(JSON.stringify(info, null, 2) + '\n');
     return 0;
   }
   const paper = info.paper ? ` (the paper's ${info.paper.arch}, K = ${info.paper.k})` : '';
-  process.stdout.write(`${path}: model ${info.model}${paper}, ${info.input.join('×')} → ${info.classes} classes, format ${info.version}\n\n`);
+  process.stdout.write(`${found}: model ${info.model}${paper}, ${info.input.join('×')} → ${info.classes} classes, format ${info.version}\n\n`);
   // A layer's input is named only where it is not the layer just above (a residual add, a branch).
   const previous = ['input', ...info.layers.map((l) => l.name)];
   process.stdout.write(

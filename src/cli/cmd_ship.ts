@@ -7,16 +7,16 @@ import { readModelFile } from '../format/file.js';
 import { graphToJson } from '../model/graph.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { helpText, parseCommand, requirePositional, stringOption, type CommandSpec } from './args.js';
-import { SHIPPED_MODELS } from './files.js';
+import { localModels } from './files.js';
 import { pct } from './format.js';
 
 export const shipCommand: CommandSpec = {
   name: 'ship',
-  summary: 'Copy a trained run (from `train --out DIR`) into models/ as NAME.bnn, measure it, and record it in models/manifest.json.',
+  summary: 'Copy a trained run (from `train --out DIR`) into ./models (or --models DIR) as NAME.bnn, measure it, and record it in models/manifest.json.',
   usage: 'bnn-edge ship RUN_DIR [--name NAME] [--models DIR] [--json]',
   options: {
     name: { type: 'string', help: 'file name without .bnn (default: arch + K, e.g. b64)', metavar: 'NAME' },
-    models: { type: 'string', help: 'models directory', default: 'the repository models/', metavar: 'DIR' },
+    models: { type: 'string', help: 'models directory (default: ./models of the working directory)', metavar: 'DIR' },
     json: { type: 'boolean', help: 'print the manifest entry written, as JSON' },
   },
 };
@@ -25,7 +25,7 @@ export async function runShip(argv: string[]): Promise<number> {
   const p = parseCommand(shipCommand, argv);
   if (p.help) return process.stdout.write(helpText(shipCommand)), 0;
   const [run] = requirePositional(p, shipCommand, 'RUN_DIR');
-  const dir = stringOption(p, 'models') === shipCommand.options['models']!.default ? SHIPPED_MODELS : stringOption(p, 'models')!;
+  const dir = stringOption(p, 'models') ?? localModels();
   const ckpt = loadCheckpoint(run!);
   const name = stringOption(p, 'name') ?? ckpt.graph.name;
   const src = join(run!, 'model.bnn');

@@ -14,6 +14,7 @@ import { writeAtomic } from '../util/fs.js';
 import { readModelFile } from '../format/file.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec, type Parsed } from './args.js';
 import { paperModelArg, resolveModel } from './model_arg.js';
+import { explainTfjsBackend, initTfjs } from '../tfjs/backend.js';
 
 export const trainCommand: CommandSpec = {
   name: 'train',
@@ -44,7 +45,9 @@ export const trainCommand: CommandSpec = {
     data: { type: 'string', help: `the data: ${DATA_HELP} (default: the embedded 8,000 / 2,000 MNIST digits)`, metavar: 'NAME|DIR' },
     limit: { type: 'string', help: 'use only the first N training images', metavar: 'N' },
     workers: { type: 'string', help: 'worker threads (0 = this thread); default: one per core', metavar: 'N' },
+    force: { type: 'boolean', help: 'train into an --out directory that holds another run, replacing it' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress bar' },
+    json: { type: 'boolean', help: 'print the result as JSON (progress still goes to stderr unless --quiet)' },
   },
   details: `Examples:
   bnn-edge train --model my-model.json --out runs/mine           # your graph (README: "Your own model")
@@ -106,6 +109,8 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (!out) throw new UsageError('--out DIR is required');
   // A resumed run takes its parameters from its own checkpoint (its recorded command may well hold
   // --init), and its settings from its record unless options are given, which must then agree.
+  if (p.values['resume'] && p.values['force']) throw new UsageError('--resume continues the run in --out; --force replaces it: give one');
+  if (!p.values['resume'] && !p.values['force']) refuseExistingRun(out);
   const resume = p.values['resume'] ? resumeFrom(out) : undefined;
   let settings: ReturnType<typeof trainSettings>;
   try {
@@ -119,6 +124,9 @@ export async function runTrain(argv: string[]): Promise<number> {
   const { dataDir, init, ...options } = settings;
   const graph = resume ? resumedGraph(p, resume) : named(modelOf(p), stringOption(p, 'name'));
   const initial = resume ? undefined : initialParams(init, graph, options.seed);
+  const data = loadData({ dir: dataDir });
+  const backend = await initTfjs();
+  if (!p.values['quiet']) process.stderr.write(`training ${graph.name} on ${data.source} (${data.train.n} images) with ${explainTfjsBackend(backend)}\n`);
   let ckpt: Checkpoint;
   try {
     ckpt = await train({
@@ -127,7 +135,7 @@ export async function runTrain(argv: string[]): Promise<number> {
       initial: initial?.params,
       initialFrom: initial?.from,
       resume,
-      data: loadData({ dir: dataDir }),
+      data,
       // Not options of the command, but recorded: a run started from the library may have set them.
       shards: resume?.training.shards,
       bnMomentum: resume?.training.bnMomentum,
@@ -144,6 +152,11 @@ export async function runTrain(argv: string[]): Promise<number> {
   const bnnPath = save(out, ckpt);
   const last = ckpt.history[ckpt.history.length - 1]!;
   const secs = ckpt.history.reduce((a, r) => a + r.seconds, 0) / ckpt.history.length;
+  if (p.values['json']) {
+    const result = { model: ckpt.graph.name, out, checkpoint: join(out, 'checkpoint.json'), bnn: bnnPath, data: ckpt.training.data, epochs: ckpt.history.length, testAccuracy: ckpt.testAccuracy, trainAccuracy: last.trainAccuracy, secondsPerEpoch: secs, backend: ckpt.training.backend };
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return 0;
+  }
   process.stdout.write(
     `trained ${ckpt.graph.name}: test accuracy ${(100 * ckpt.testAccuracy).toFixed(2)}% (train ${(100 * last.trainAccuracy).toFixed(2)}%), ${secs.toFixed(1)} s/epoch\n` +
       `checkpoint: ${out}/checkpoint.json + weights.bin\nmodel:      ${bnnPath}\n`,
@@ -213,6 +226,19 @@ function trainSettings(o: Parsed) {
     dataDir: stringOption(o, 'data'),
     init: stringOption(o, 'init'),
   };
+}
+
+/** `train --out DIR` where DIR already holds a run: refused, so a typo never overwrites hours of training. */
+function refuseExistingRun(dir: string): void {
+  if (!existsSync(join(dir, 'checkpoint.json')) && !existsSync(join(dir, 'model.bnn'))) return;
+  let what = 'a run';
+  try {
+    const c = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { history?: unknown[]; training?: { epochs?: number }; graph?: { name?: string } };
+    what = `a run of ${c.graph?.name ?? 'a model'} (${c.history?.length ?? '?'} of ${c.training?.epochs ?? '?'} epochs)`;
+  } catch {
+    // a model.bnn without a readable checkpoint is still someone's run
+  }
+  throw new UsageError(`--out ${dir} holds ${what}: continue it with --resume, replace it with --force, or choose another directory`);
 }
 
 /** The checkpoint of the stopped run in `dir`, for --resume. */

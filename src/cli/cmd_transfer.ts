@@ -1,12 +1,8 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadData } from '../data/index.js';
 import { transferMatrix } from '../eval/transfer.js';
 import { Progress } from '../util/progress.js';
 import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
-import { readModelFile } from '../format/file.js';
-import { SHIPPED_MODELS } from './files.js';
+import { checkImageShape, modelExists, openModel, testImagesFor } from './files.js';
 import { pct, table } from './format.js';
 
 /** The default sources and targets: the paper's four architectures as shipped. */
@@ -15,7 +11,7 @@ const DEFAULT_MODELS = ['a64', 'b64', 'c64', 's64'];
 export const transferCommand: CommandSpec = {
   name: 'transfer',
   summary: "Transfer matrix: adversarial images crafted white-box on each model's tfjs graph, scored on every model's packed runtime.",
-  usage: 'bnn-edge transfer [MODEL.bnn|RUN_DIR ...] [--attack fgsm|pgd] [--eps 0.3] [--n 500] [--json]',
+  usage: 'bnn-edge transfer [MODEL ...] [--attack fgsm|pgd] [--eps 0.3] [--n 500] [--json]',
   options: {
     attack: { type: 'string', help: 'fgsm or pgd (stochastic sources get EOT over 10 samples)', default: 'fgsm', metavar: 'NAME' },
     eps: { type: 'string', help: 'L∞ radius', default: '0.3', metavar: 'X' },
@@ -35,14 +31,17 @@ export async function runTransfer(argv: string[]): Promise<number> {
   if (p.help) return process.stdout.write(helpText(transferCommand)), 0;
   const attack = stringOption(p, 'attack');
   if (attack !== 'fgsm' && attack !== 'pgd') throw new UsageError(`--attack must be fgsm or pgd, got "${attack}"`);
-  const paths = p.positionals.length ? p.positionals : DEFAULT_MODELS.map((m) => join(SHIPPED_MODELS, `${m}.bnn`)).filter((f) => existsSync(f));
-  if (!paths.length) throw new UsageError(`no models given and none of ${DEFAULT_MODELS.join(', ')} found in ${SHIPPED_MODELS}`);
-  const models = paths.map((path) => readModelFile(path));
-  const data = loadData({ dir: stringOption(p, 'data'), testOnly: true });
+  const eps = numberOption(p, 'eps', { min: 0, max: 1 })!;
+  const names = p.positionals.length ? p.positionals : DEFAULT_MODELS.filter(modelExists);
+  if (!names.length) throw new UsageError(`no models given and none of ${DEFAULT_MODELS.join(', ')} installed`);
+  const models = names.map((m) => openModel(m));
+  // One test set for every model: --data, else the first model's; each model must take its images.
+  const data = testImagesFor(models[0]!, stringOption(p, 'data'));
+  for (const m of models.slice(1)) checkImageShape(m, data.test, data.source);
   const bar = new Progress({ label: `transfer (${attack})`, total: models.length, stream: p.values['json'] ? null : undefined });
   const r = await transferMatrix(models, data.test, {
     attack,
-    eps: numberOption(p, 'eps', { min: 0, max: 1 })!,
+    eps,
     n: Math.min(numberOption(p, 'n', { integer: true, min: 1 })!, data.test.n),
     steps: numberOption(p, 'steps', { integer: true, min: 1 })!,
     step: numberOption(p, 'step', { min: 0 })!,

@@ -116,14 +116,20 @@ function toDataset(d: Decoded_, channels: number, classNames: readonly string[],
  * DIR); both splits have one channel if all their images are gray, else three.
  */
 export function loadImageFolder(dir: string): { train: Dataset; test: Dataset | null } {
+  const { root, split, classNames } = imageFolderClasses(dir);
+  const train = decodeClasses(root, classNames);
+  const test = split ? decodeClasses(join(dir, 'test'), classNames, train.first) : null;
+  const channels = train.gray && (test?.gray ?? true) ? 1 : 3;
+  return { train: toDataset(train, channels, classNames, `${root} [images]`), test: test ? toDataset(test, channels, classNames, `${join(dir, 'test')} [images]`) : null };
+}
+
+/** An image folder's class names (its class folders, sorted; label i is the i-th) and where they are. */
+export function imageFolderClasses(dir: string): { root: string; split: boolean; classNames: string[] } {
   if (!isDir(dir)) throw new DataError(dir, 'data directory not found');
   const split = isDir(join(dir, 'train')) && isDir(join(dir, 'test'));
   const root = split ? join(dir, 'train') : dir;
   const classNames = listDir(root).filter((c) => isDir(join(root, c)));
   if (classNames.length < 2) throw new DataError(root, `needs at least two class folders, found ${classNames.length}`);
   if (classNames.length > 256) throw new DataError(root, `${classNames.length} class folders; at most 256 classes`);
-  const train = decodeClasses(root, classNames);
-  const test = split ? decodeClasses(join(dir, 'test'), classNames, train.first) : null;
-  const channels = train.gray && (test?.gray ?? true) ? 1 : 3;
-  return { train: toDataset(train, channels, classNames, `${root} [images]`), test: test ? toDataset(test, channels, classNames, `${join(dir, 'test')} [images]`) : null };
+  return { root, split, classNames };
 }

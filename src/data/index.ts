@@ -15,14 +15,14 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadEmbeddedMnist } from './embedded.js';
 import { loadFullMnistTrain, mnistDataDir } from './full.js';
-import { isImageFolder, loadImageFolder } from './folder.js';
+import { imageFolderClasses, isImageFolder, loadImageFolder } from './folder.js';
 import { emptyLike, loadIdxDirectory } from './idx.js';
 import { stratifiedSplit } from './split.js';
 import { DataError, type Dataset, type DataSplit } from './dataset.js';
 
 export * from './dataset.js';
 export { parseIdx, readIdxFile, idxDataset, loadIdxDirectory, findIdxFile, type IdxArray } from './idx.js';
-export { loadImageFolder, isImageFolder, decodeImage, FOLDER_LIMITS } from './folder.js';
+export { loadImageFolder, isImageFolder, decodeImage, imageFolderClasses, FOLDER_LIMITS } from './folder.js';
 export { readDataFile, MAX_DATA_FILE_BYTES } from './files.js';
 export { stratifiedSplit } from './split.js';
 export { loadEmbeddedMnist } from './embedded.js';
@@ -126,6 +126,22 @@ export function testDataOf(source: string): Dataset {
     testCache.set(source, d);
   }
   return d;
+}
+
+/**
+ * The class names of the data a recorded `source` names, without reading its images: the digits,
+ * Fashion-MNIST's ten, an image folder's folder names (if it is still there); IDX files have none.
+ */
+export function classNamesOf(source: string): readonly string[] | undefined {
+  const { dir } = dataOptionsOf(source);
+  if (dir === undefined || dir === MNIST || dir === FULL_MNIST) return DIGIT_CLASSES;
+  if (dir === FASHION_MNIST) return FASHION_MNIST_CLASSES;
+  if (!source.startsWith(IMAGES_SOURCE) || !isImageFolder(dir)) return undefined;
+  try {
+    return imageFolderClasses(dir).classNames;
+  } catch {
+    return undefined; // the folder changed since training: labels are shown as numbers
+  }
 }
 
 /** The `loadData` options that load the data a split's `source` names (e.g. to continue a run recorded with it). */

@@ -570,7 +570,7 @@ export function describeLayer(s: LayerShape): string {
     case 'quantDense':
       return q || 'float';
     case 'batchNorm':
-      return `${l.center ? 'β' : ''}${l.scale ? 'γ' : ''} ε ${l.epsilon}`;
+      return `${l.center ? 'β' : ''}${l.scale ? 'γ' : ''} ε ${Number(l.epsilon.toPrecision(7))}`;
     case 'maxPool2d':
     case 'avgPool2d':
       return `${l.poolSize.join('×')}/${l.strides.join('×')} ${l.padding}`;

@@ -1,18 +1,12 @@
 /**
- * runtime — the thing users ship: a .bnn file run by the WebAssembly XNOR-popcount kernels.
- * No tfjs here; everything this folder imports is dependency-free TypeScript (the format reader,
- * the model graph and its lowering).
- *
- *   const rt = await BnnRuntime.load(bytes, { simd: true });
- *   const labels = rt.predict(images, n);   // Int32Array
- *   const logits = rt.logits(images, n);    // Float32Array [n][classes]
+ * runtime — the thing users ship: a .bnn file run by the WebAssembly XNOR-popcount kernels. No
+ * tfjs here; everything this folder imports is dependency-free TypeScript (the format reader, the
+ * model graph and its lowering). This is the Node entry: it reads files (the .wasm builds, models
+ * given as paths); browser.ts is the same API for browsers. See api.ts.
  */
-export { BnnRuntime, type RuntimeOptions, type ImageBatch, type StepTrace } from './runtime.js';
-export { BnnInputError, BnnRuntimeError, BnnConfigError, type BnnInputErrorCode, type BnnConfigErrorCode } from './errors.js';
-export { simdSupported, type WasmFlavor } from './wasm.js';
-export { lower, describePlan, UnsupportedModelError, type ExecutionPlan, type PlanStep, type PlanValue } from '../model/lower.js';
-export { parseBnn, type ParseOptions } from '../format/read.js';
-export { BnnFormatError, type BnnFormatErrorCode } from '../format/errors.js';
-export { describeModel, type ModelInfo, type LayerInfo } from '../format/info.js';
-export type { BnnModel, LayerTensors } from '../format/model.js';
-export type { ModelGraph, Layer, Shape3 } from '../model/graph.js';
+import { nodeLoader } from './node_resource.js';
+import { setResourceLoader } from './resource.js';
+
+setResourceLoader(nodeLoader);
+
+export * from './api.js';

@@ -14,6 +14,7 @@ import { splitmix32 } from '../util/rng.js';
 import { BnnConfigError, BnnInputError, BnnRuntimeError } from './errors.js';
 import { Arena, placeValues, valueBytes, WASM_MEMORY_LIMIT } from './plan.js';
 import { instantiateKernels, simdSupported, type KernelExports, type WasmFlavor } from './wasm.js';
+import { loadResource } from './resource.js';
 
 export interface RuntimeOptions {
   /** Use the simd128 build (default: when the engine supports it). false forces the scalar build. */
@@ -279,10 +280,15 @@ export class BnnRuntime {
 
   private readonly afterStatics: (() => void)[] = [];
 
-  /** Loads a .bnn (bytes) onto a fresh kernel instance. Throws BnnFormatError for a bad file. */
-  static async load(bytes: Uint8Array | ArrayBuffer, opts: RuntimeOptions = {}): Promise<BnnRuntime> {
+  /**
+   * Loads a .bnn onto a fresh kernel instance: its bytes, or a URL to fetch (in Node also a file
+   * path or `file:` URL). Throws BnnFormatError for a bad file.
+   */
+  static async load(source: Uint8Array | ArrayBuffer | URL | string, opts: RuntimeOptions = {}): Promise<BnnRuntime> {
     checkOptions(opts);
-    return BnnRuntime.fromModel(parseBnn(bytes), opts);
+    const from = typeof source === 'string' || source instanceof URL ? String(source) : undefined;
+    const bytes = from !== undefined ? await loadResource(source as URL | string) : (source as Uint8Array | ArrayBuffer);
+    return BnnRuntime.fromModel(parseBnn(bytes, from !== undefined ? { source: from } : {}), opts);
   }
 
   /** Runs an already decoded model. */
@@ -324,6 +330,24 @@ export class BnnRuntime {
     const out = new Float32Array(this.checkBatch(images, n) * classes);
     const logits = this.ptr[this.plan.output]!;
     this.run(images, n, (start, m) => out.set(new Float32Array(this.ex.memory.buffer, logits, m * classes), start * classes));
+    return out;
+  }
+
+  /**
+   * Class probabilities [n][classes]: the softmax of the logits, computed in float64 (the largest
+   * logit subtracted first) and stored as float32.
+   */
+  probabilities(images: ImageBatch, n: number): Float32Array {
+    const logits = this.logits(images, n);
+    const c = this.classes;
+    const out = new Float32Array(logits.length);
+    for (let i = 0; i < n; i++) {
+      let max = -Infinity;
+      for (let j = 0; j < c; j++) max = Math.max(max, logits[i * c + j]!);
+      let sum = 0;
+      for (let j = 0; j < c; j++) sum += Math.exp(logits[i * c + j]! - max);
+      for (let j = 0; j < c; j++) out[i * c + j] = Math.exp(logits[i * c + j]! - max) / sum;
+    }
     return out;
   }
 

@@ -1,9 +1,10 @@
 /**
  * Finding, compiling and instantiating the kernel module. Two builds of the same AssemblyScript
- * source exist: build/bnn-simd.wasm (simd128) and build/bnn-scalar.wasm (for engines without
- * simd128). Compiled modules are cached per build so loading many models is cheap.
+ * source exist: bnn-simd.wasm (simd128) and bnn-scalar.wasm (for engines without simd128), built
+ * into build/ and copied beside the runtime's JavaScript. Compiled modules are cached per build so loading many models is cheap.
  */
 import { instantiate } from '@assemblyscript/loader';
+import { loadResource } from './resource.js';
 
 export type WasmFlavor = 'simd' | 'scalar';
 
@@ -65,25 +66,24 @@ export function simdSupported(): boolean {
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 /**
- * Where a build may live: beside this module (the standalone bundle, dist/runtime/) or in the
- * package's build/ folder (running from dist/src/runtime/). `base` overrides both.
+ * Where a build lives: beside this module (dist/src/runtime/ in the repository, dist/ in the
+ * bnn-edge-runtime package), unless `base` names a directory. The URLs are literal so bundlers
+ * that understand `new URL('./x.wasm', import.meta.url)` (webpack 5, Vite, Parcel) ship the file.
  */
-function candidates(flavor: WasmFlavor, base?: string | URL): URL[] {
-  const file = `bnn-${flavor}.wasm`;
-  if (base !== undefined) return [new URL(file, base)];
-  return [new URL(`./${file}`, import.meta.url), new URL(`../../../build/${file}`, import.meta.url)];
+function wasmUrl(flavor: WasmFlavor, base?: string | URL): URL | string {
+  // A string base may be relative ('/static/' in a page, a directory path in Node): the loader resolves it.
+  if (typeof base === 'string') return `${base.endsWith('/') ? base : `${base}/`}bnn-${flavor}.wasm`;
+  if (base !== undefined) return new URL(`bnn-${flavor}.wasm`, base.href.endsWith('/') ? base : `${base.href}/`);
+  try {
+    return flavor === 'simd' ? new URL('./bnn-simd.wasm', import.meta.url) : new URL('./bnn-scalar.wasm', import.meta.url);
+  } catch {
+    // An IIFE or CommonJS bundle has no import.meta.url: the caller must say where the builds are.
+    throw new Error(`cannot tell where bnn-${flavor}.wasm is (this bundle has no import.meta.url); pass the wasmBase option`);
+  }
 }
 
-async function compileFrom(url: URL): Promise<WebAssembly.Module> {
-  if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
-    return WebAssembly.compile(await readFile(url));
-  }
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  // Streaming compilation needs the application/wasm content type; fall back to bytes.
-  if (typeof WebAssembly.compileStreaming === 'function' && res.headers.get('content-type')?.startsWith('application/wasm')) return WebAssembly.compileStreaming(res);
-  return WebAssembly.compile(await res.arrayBuffer());
+async function compileFrom(url: URL | string): Promise<WebAssembly.Module> {
+  return WebAssembly.compile(await loadResource(url));
 }
 
 /** Compiles (once per build and location) the kernel module. */
@@ -92,15 +92,12 @@ export function compileKernels(flavor: WasmFlavor, base?: string | URL): Promise
   let m = compiled.get(key);
   if (!m) {
     m = (async () => {
-      const errors: string[] = [];
-      for (const url of candidates(flavor, base)) {
-        try {
-          return await compileFrom(url);
-        } catch (e) {
-          errors.push(`${url.href}: ${(e as Error).message}`);
-        }
+      const url = wasmUrl(flavor, base);
+      try {
+        return await compileFrom(url);
+      } catch (e) {
+        throw new Error(`cannot load the runtime's WebAssembly from ${String(url)}: ${(e as Error).message}. Serve bnn-simd.wasm and bnn-scalar.wasm beside the runtime, or pass wasmBase (the URL of their directory).`);
       }
-      throw new Error(`cannot load the runtime's WebAssembly (bnn-${flavor}.wasm); tried ${errors.join('; ')}. Run \`npm run build\` or pass wasmBase.`);
     })();
     compiled.set(key, m);
     m.catch(() => compiled.delete(key));

@@ -11,7 +11,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize, sep } from 'node:path';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { FULL_MNIST, imageSize, MNIST, testDataOf, type Dataset } from '../data/index.js';
 import { fgsm, pgd } from '../attacks/whitebox.js';
@@ -21,6 +22,8 @@ import { initTfjs } from '../tfjs/backend.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The bnn-edge-runtime package's bundles and .wasm builds (what the page imports). */
+const RUNTIME_DIST = join(dirname(createRequire(import.meta.url).resolve('bnn-edge-runtime/package.json')), 'dist');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -99,7 +102,7 @@ async function body(req: IncomingMessage, limit = 1 << 20): Promise<unknown> {
 export async function startServer(opts: ServeOptions = {}): Promise<RunningServer> {
   const modelsDir = opts.modelsDir ?? join(ROOT, 'models');
   const mounts: [string, string][] = [
-    ['/runtime/', join(ROOT, 'dist', 'runtime')],
+    ['/runtime/', RUNTIME_DIST],
     ['/models/', modelsDir],
     ['/', join(ROOT, 'web')],
   ];

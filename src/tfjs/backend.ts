@@ -15,12 +15,17 @@ import { nativeConv, registerNativeConvKernels } from './native_conv.js';
 
 export type TfjsBackendName = 'tensorflow' | 'wasm' | 'cpu';
 
+/** Why tfjs-node was not used, once its import was tried. */
+let tfjsNodeMissing = 'not tried';
+
 const loaders: Record<TfjsBackendName, () => Promise<boolean>> = {
   async tensorflow() {
     try {
       // Optional dependency; its import registers the "tensorflow" backend.
       await import('@tensorflow/tfjs-node' as string);
-    } catch {
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      tfjsNodeMissing = code === 'ERR_MODULE_NOT_FOUND' ? '@tensorflow/tfjs-node is not installed (an optional dependency)' : `@tensorflow/tfjs-node did not load: ${(e as Error).message.split('\n')[0]}`;
       return false;
     }
     return tf.findBackendFactory('tensorflow') !== null;
@@ -68,6 +73,27 @@ export function initTfjs(prefer: TfjsBackendName | 'auto' = 'auto'): Promise<Tfj
  */
 export function describeTfjsBackend(name: TfjsBackendName): string {
   return name === 'wasm' && nativeConv().module ? 'wasm + OpenBLAS conv kernels' : name;
+}
+
+/**
+ * Which backend trains and why, for the user: what was chosen, what it runs on, and why a faster
+ * one was not used (tfjs-node not installed, the native kernels not built and why).
+ */
+export function explainTfjsBackend(name: TfjsBackendName): string {
+  const forced = process.env['BNN_EDGE_TFJS_BACKEND'];
+  const native = nativeConv();
+  switch (name) {
+    case 'tensorflow':
+      return `tfjs-node (native TensorFlow)${forced ? `, set by BNN_EDGE_TFJS_BACKEND=${forced}` : ''}`;
+    case 'wasm':
+      return (
+        `WebAssembly (tfjs-backend-wasm)${native.module ? ' with the native OpenBLAS convolution kernels' : ''}: ` +
+        `${forced ? `set by BNN_EDGE_TFJS_BACKEND=${forced}` : tfjsNodeMissing}` +
+        (native.module ? '' : `; native kernels off: ${native.why}`)
+      );
+    case 'cpu':
+      return `tfjs's pure-JS CPU backend (a slow reference)${forced ? `, set by BNN_EDGE_TFJS_BACKEND=${forced}` : ''}`;
+  }
 }
 
 /** Switches to another (already loadable) backend, e.g. the CPU reference in parity tests. */

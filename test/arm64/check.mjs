@@ -5,7 +5,7 @@
 //   node test/arm64/check.mjs FIXTURE_DIR
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BnnRuntime, BnnFormatError, BnnInputError, simdSupported } from '../../dist/runtime/bnn-edge-runtime.js';
+import { BnnRuntime, BnnFormatError, BnnInputError, simdSupported } from '../../packages/runtime/dist/bnn-edge-runtime.node.js';
 
 const dir = process.argv[2];
 const fixture = JSON.parse(readFileSync(join(dir, 'fixture.json'), 'utf8'));

@@ -26,7 +26,8 @@
  * the runtime's in labels, not bits — and a stochastic layer computes sign(w) deterministically
  * (model/tfjs/layers.ts), not the runtime's resampled weights.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { MAX_DATA_FILE_BYTES, readDataFile } from '../../data/files.js';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { tf } from '../../tfjs/backend.js';
 import { modelFromParams, paramsFromModel, withInt8, type BnnModel, type LayerTensors } from '../../format/model.js';
@@ -38,6 +39,9 @@ import { QuantConv2D, QuantDense, Scale, registerBnnLayers, weightKey, type Quan
 /** File names `saveLayersModel` writes. */
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'model.weights.bin';
+
+/** Largest model.json read (a topology is kilobytes; this bounds a mistaken or hostile file). */
+export const MAX_MODEL_JSON_BYTES = 64 << 20;
 
 /** A LayersModel that cannot be imported, naming the layer and its class. */
 export class InterchangeError extends Error {
@@ -578,11 +582,12 @@ export async function saveLayersModel(model: BnnModel | tf.LayersModel, dir: str
  */
 export async function loadLayersModelFrom(path: string): Promise<tf.LayersModel> {
   registerBnnLayers();
+  if (!existsSync(path)) throw new InterchangeError(`${path}: not found (give a tfjs model directory or its model.json)`);
   const file = statSync(path).isDirectory() ? join(path, MODEL_JSON) : path;
   const dir = resolve(dirname(file));
   let json: Json;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as Json;
+    json = JSON.parse(new TextDecoder().decode(readDataFile(file, MAX_MODEL_JSON_BYTES))) as Json;
   } catch (e) {
     throw new InterchangeError(`${file}: not a JSON file (${(e as Error).message})`);
   }
@@ -596,7 +601,8 @@ export async function loadLayersModelFrom(path: string): Promise<tf.LayersModel>
       const full = resolve(dir, p);
       const rel = relative(dir, full);
       if (rel.startsWith('..') || isAbsolute(rel)) throw new InterchangeError(`${file}: weight file ${JSON.stringify(p)} is outside ${dir}`);
-      parts.push(readFileSync(full));
+      parts.push(readDataFile(full, MAX_DATA_FILE_BYTES));
+      if (parts.reduce((n, b) => n + b.byteLength, 0) > MAX_DATA_FILE_BYTES) throw new InterchangeError(`${file}: weight files add up to more than ${MAX_DATA_FILE_BYTES} bytes`);
     }
     specs.push(...group.weights);
   }

@@ -1,0 +1,1 @@
+export * from 'bnn-edge-runtime';
