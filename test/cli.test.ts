@@ -250,3 +250,41 @@ test('attack --save writes the adversarial images: .npy per ε, PNG grids, and e
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('no surprises: --version, the nearest command, negative numbers, image and model errors', () => {
+  const v = cli('--version');
+  assert.equal(v.code, 0);
+  assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
+  const typo = cli('evl', 'b64');
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /unknown command "evl" — did you mean "eval"\?/);
+  assert.doesNotMatch(cli('frobnicate').stderr, /did you mean/, 'nothing near: no suggestion');
+  const negative = cli('eval', 'b64', '--n', '-5');
+  assert.equal(negative.code, 2);
+  assert.match(negative.stderr, /--n must be an integer in \[1, ∞\], got "-5"/);
+  const negativeEps = cli('attack', 'b64', '--eps', '-0.1');
+  assert.equal(negativeEps.code, 2);
+  assert.match(negativeEps.stderr, /--eps values must be numbers in \[0, 1\], got "-0.1"/);
+  const unknownModel = cli('eval', 'no-such-model');
+  assert.equal(unknownModel.code, 2);
+  assert.match(unknownModel.stderr, /no-such-model: no such file, and no model of that name in .*models/);
+  const cwPlot = cli('attack', 'b64', '--attack', 'cw', '--plot', join(tmpdir(), 'never.svg'));
+  assert.equal(cwPlot.code, 2);
+  assert.match(cwPlot.stderr, /--plot draws accuracy against ε: it needs an L∞ attack/);
+  const noImage = cli('classify', 'b64', join(tmpdir(), 'no-such-image.png'));
+  assert.equal(noImage.code, 1);
+  assert.match(noImage.stderr, /no-such-image\.png: file not found/);
+  const notImage = cli('classify', 'b64', join(MODELS, 'manifest.json'));
+  assert.equal(notImage.code, 1);
+  assert.match(notImage.stderr, /manifest\.json: cannot read as an image/);
+  const noFiles = cli('classify', 'b64');
+  assert.equal(noFiles.code, 2);
+  assert.match(noFiles.stderr, /give a model and at least one image/);
+  const both = cli('train', '--model', 'b8', '--out', join(tmpdir(), 'never'), '--resume', '--force');
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--resume continues the run in --out; --force replaces it: give one/);
+  const models = cli('models');
+  assert.equal(models.code, 0);
+  assert.match(models.stdout, /^name +architecture +input +data +size +accuracy +where/);
+  assert.match(models.stdout, /\nb64 +paper B, K=64 +28×28×1 +mnist \(embedded\)/);
+});
