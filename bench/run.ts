@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadResults, machine, saveResults, type SuiteResult } from './lib.js';
 import { trainSuite } from './suites/train.js';
+import { packageSuite } from './suites/package.js';
 import { sizeSuite } from './suites/size.js';
 import { paritySuite } from './suites/parity.js';
 import { kernelsSuite } from './suites/kernels.js';
@@ -36,6 +37,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   cw: cwSuite,
   native: nativeSuite,
   graph: graphSuite,
+  package: packageSuite,
 };
 
 /** Suites run by default (accuracy trains eight models: ask for it by name). */
