@@ -1,0 +1,86 @@
+/**
+ * worker_threads entry of the attack pool: tfjs is initialized once, graphs are rebuilt from the
+ * served .bnn files (read without following symlinks, size-capped) and kept in a small cache, and
+ * each job runs an FGSM or PGD on one image. The main thread enforces the time limit by
+ * terminating this worker, so nothing here needs to be interruptible.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { fgsm, pgd } from '../attacks/whitebox.js';
+import { BnnFormatError } from '../format/errors.js';
+import { parseBnn } from '../format/read.js';
+import { DeployedGraph } from '../model/tfjs/deployed.js';
+import { initTfjs } from '../tfjs/backend.js';
+import type { JobMessage, WorkerInit, WorkerMessage } from './attack_protocol.js';
+import { ServeError } from './errors.js';
+import { openServed } from './files.js';
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const send = (m: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+
+/** name → the graph and the identity of the file it was built from (a `ship` may replace it). */
+const cache = new Map<string, { stamp: string; graph: DeployedGraph }>();
+
+async function graphOf(name: string): Promise<DeployedGraph> {
+  const { handle, stats } = await openServed(init.modelsRoot, `${name}.bnn`, init.maxModelBytes).catch((e: unknown) => {
+    if (e instanceof ServeError && e.code === 'NOT_FOUND') throw new ServeError(404, 'NOT_FOUND', `no model ${name}`);
+    throw e;
+  });
+  try {
+    const stamp = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+    const hit = cache.get(name);
+    if (hit?.stamp === stamp) return hit.graph;
+    const bytes = new Uint8Array(stats.size);
+    for (let at = 0; at < bytes.length; ) {
+      const { bytesRead } = await handle.read(bytes, at, bytes.length - at, at);
+      if (bytesRead === 0) throw new ServeError(409, 'BAD_MODEL', `${name}.bnn changed while it was read`);
+      at += bytesRead;
+    }
+    const graph = new DeployedGraph(parseBnn(bytes, { source: `${name}.bnn` }), 0, name);
+    hit?.graph.dispose();
+    cache.delete(name);
+    cache.set(name, { stamp, graph });
+    // Oldest first in a Map: drop beyond the cache size.
+    for (const [k, v] of cache) {
+      if (cache.size <= init.cacheSize) break;
+      v.graph.dispose();
+      cache.delete(k);
+    }
+    return graph;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function run(m: JobMessage): Promise<void> {
+  const graph = await graphOf(m.model);
+  const [h, w, c] = graph.inputShape;
+  if (m.pixels.length !== h * w * c) throw new ServeError(400, 'BAD_REQUEST', `pixels must be ${h * w * c} numbers in [0, 1] (${h}×${w}×${c}), got ${m.pixels.length}`);
+  if (m.label >= graph.classes) throw new ServeError(400, 'BAD_REQUEST', `label must be 0..${graph.classes - 1}, got ${m.label}`);
+  const y = Uint8Array.of(m.label);
+  const out =
+    m.attack === 'fgsm'
+      ? fgsm(graph, m.pixels, y, m.eps)
+      : pgd(graph, m.pixels, y, { eps: m.eps, step: m.eps / 10, steps: 40, randomStart: true, restarts: 1, seed: 1, eot: graph.stochastic ? 10 : 1 });
+  const adversarial = out.adversarial.slice();
+  send({ kind: 'done', id: m.id, adversarial, l2: out.l2[0]! }, [adversarial.buffer]);
+}
+
+initTfjs().then(
+  () => {
+    send({ kind: 'ready' });
+    // One job at a time: the pool never sends another before this one answers.
+    port.on('message', (m: JobMessage) => {
+      run(m).catch((e: unknown) => {
+        const typed =
+          e instanceof ServeError
+            ? e
+            : e instanceof BnnFormatError
+              ? new ServeError(422, 'BAD_MODEL', e.message)
+              : new ServeError(500, 'ATTACK_FAILED', `the attack failed: ${e instanceof Error ? e.message : String(e)}`);
+        send({ kind: 'failed', id: m.id, status: typed.status, code: typed.code, message: typed.message });
+      });
+    });
+  },
+  (e: unknown) => send({ kind: 'init-failed', message: e instanceof Error ? e.message : String(e) }),
+);
