@@ -7,7 +7,9 @@
  *    say so.
  * 2. The binary conv with SAME padding (bitPad + XOR-popcount, and the zero-padding correction)
  *    at K ≥ 64 channels, in G binary MAC/s against the XOR+popcount peak of the same process.
- * 3. Larq's tutorial network and the residual conformance model on the runtime vs tfjs-wasm.
+ * 3. The shipped graph models (Larq's tutorial net, the residual and plain Fashion-MNIST nets) and
+ *    the residual conformance model on the runtime vs tfjs-wasm, batch 128 and batch 1, with
+ *    their size against float32.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,6 +18,10 @@ import { BnnRuntime } from '../../src/runtime/index.js';
 import { instantiateKernels } from '../../src/runtime/wasm.js';
 import { loadData } from '../../src/data/index.js';
 import { modelFromParams } from '../../src/format/model.js';
+import { readModelFile } from '../../src/format/file.js';
+import { describeModel } from '../../src/format/info.js';
+import { parseBnn } from '../../src/format/read.js';
+import { serializeBnn } from '../../src/format/write.js';
 import { initParams } from '../../src/model/params.js';
 import { larqTutorial } from '../../src/model/presets.js';
 import { DeployedGraph } from '../../src/model/tfjs/deployed.js';
@@ -24,6 +30,8 @@ import { Rng } from '../../src/util/rng.js';
 import { fmt, mdTable, time } from '../lib.js';
 
 const MODELS = fileURLToPath(new URL('../../../models/', import.meta.url));
+/** The graph models of models/train.sh beyond the paper's trunk, measured when shipped. */
+const SHIPPED_GRAPH_MODELS = ['larq-mnist', 'larq-fashion', 'bireal-fashion', 'plain-fashion'];
 const CONFORMANCE = fileURLToPath(new URL('../../../test/conformance/', import.meta.url));
 
 interface RuntimeLike {
@@ -201,25 +209,33 @@ export async function graphSuite(): Promise<{ markdown: string; data: unknown }>
 
   // 3. Graphs beyond the paper's trunk: runtime vs tfjs-wasm.
   await useTfjsBackend('wasm');
+  const shipped = SHIPPED_GRAPH_MODELS.filter((m) => existsSync(`${MODELS}${m}.bnn`)).map((m) => ({ ...readModelFile(`${MODELS}${m}.bnn`), name: m }));
   const larq = larqTutorial();
   const models = [
-    { name: 'larq-tutorial (random weights)', model: modelFromParams(larq, initParams(larq, 1)) },
-    { name: 'residual (conformance)', model: (await import('../../src/format/read.js')).parseBnn(readFileSync(`${CONFORMANCE}residual.bnn`)) },
+    ...(shipped.length ? shipped : [{ name: 'larq-tutorial (random weights)', model: modelFromParams(larq, initParams(larq, 1)), bytes: serializeBnn(modelFromParams(larq, initParams(larq, 1))) }]),
+    { name: 'residual (conformance)', model: parseBnn(readFileSync(`${CONFORMANCE}residual.bnn`)), bytes: readFileSync(`${CONFORMANCE}residual.bnn`) },
   ];
   const modelRows: (string | number)[][] = [];
   const modelData: Record<string, unknown>[] = [];
-  for (const { name, model } of models) {
+  for (const { name, model, bytes } of models) {
     const [h, w, c] = model.graph.input;
     const x = Float32Array.from({ length: 128 * h * w * c }, () => rng.next());
     const rt = await BnnRuntime.fromModel(model, { simd: true, maxBatch: 128 });
     const graph = new DeployedGraph(model);
-    const tRt = time(`${name} runtime`, () => void rt.predict(x, 128)).seconds;
+    const tRt = time(`${name} runtime b128`, () => void rt.predict(x, 128)).seconds;
+    const x1 = x.subarray(0, h * w * c);
+    const tRt1 = time(`${name} runtime b1`, () => void rt.predict(x1, 1)).seconds;
     const xt = tf.tensor4d(x, [128, h, w, c]);
-    const tTf = time(`${name} tfjs`, () => tf.tidy(() => void graph.logits(xt).dataSync())).seconds;
+    const xt1 = tf.tensor4d(x1, [1, h, w, c]);
+    const tTf = time(`${name} tfjs b128`, () => tf.tidy(() => void graph.logits(xt).dataSync())).seconds;
+    const tTf1 = time(`${name} tfjs b1`, () => tf.tidy(() => void graph.logits(xt1).dataSync())).seconds;
     xt.dispose();
+    xt1.dispose();
     graph.dispose();
-    modelRows.push([name, lower(model).steps.length, fmt(128 / tRt, 0), fmt(128 / tTf, 0), `${fmt(tTf / tRt, 1)}×`]);
-    modelData.push({ model: name, runtimeImagesPerSecond: 128 / tRt, tfjsImagesPerSecond: 128 / tTf });
+    rt.dispose();
+    const info = describeModel(model, bytes.length);
+    modelRows.push([name, lower(model).steps.length, fmt(bytes.length), `${fmt(info.compression, 1)}×`, fmt(128 / tRt, 0), fmt(128 / tTf, 0), `${fmt(tTf / tRt, 1)}×`, fmt(tRt1 * 1e3, 3), fmt(tTf1 * 1e3, 3), `${fmt(tTf1 / tRt1, 1)}×`]);
+    modelData.push({ model: name, bytes: bytes.length, compression: info.compression, runtimeImagesPerSecond: 128 / tRt, tfjsImagesPerSecond: 128 / tTf, runtimeBatch1Ms: tRt1 * 1e3, tfjsBatch1Ms: tTf1 * 1e3 });
   }
 
   const markdown = [
@@ -237,9 +253,9 @@ export async function graphSuite(): Promise<{ markdown: string; data: unknown }>
     '',
     mdTable(['shape', 'G MAC/s, +1 padding', 'of peak', 'G MAC/s, zero padding', 'of peak'], convRows),
     '',
-    'Graphs beyond the paper\'s trunk, batch 128, runtime (simd) vs the same plan on tfjs-wasm:',
+    'Graphs beyond the paper\'s trunk (the shipped graph models, trained), runtime (simd, one thread) vs the same graph on tfjs-wasm, batch 128 and batch 1; size of the .bnn against the same parameters as float32:',
     '',
-    mdTable(['model', 'plan steps', 'runtime img/s', 'tfjs-wasm img/s', 'runtime ÷ tfjs'], modelRows),
+    mdTable(['model', 'plan steps', '.bnn bytes', 'vs float32', 'runtime img/s b128', 'tfjs-wasm img/s b128', 'runtime ÷ tfjs', 'runtime ms b1', 'tfjs-wasm ms b1', 'runtime ÷ tfjs'], modelRows),
   ].join('\n');
   return { markdown, data: { exactness: exactRows.data, regression: regData, sameConv: convData, models: modelData } };
 }
