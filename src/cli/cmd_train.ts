@@ -126,7 +126,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   const initial = resume ? undefined : initialParams(init, graph, options.seed);
   const data = loadData({ dir: dataDir });
   const backend = await initTfjs();
-  if (!p.values['quiet']) process.stderr.write(`training ${graph.name} on ${data.source} (${data.train.n} images) with ${explainTfjsBackend(backend)}\n`);
+  if (!p.values['quiet']) process.stderr.write(`training ${graph.name} on ${data.source} (${Math.min(options.limit ?? Infinity, data.train.n)} training images) with ${explainTfjsBackend(backend)}\n`);
   let ckpt: Checkpoint;
   try {
     ckpt = await train({
