@@ -18,10 +18,10 @@ export { initTfjs, useTfjsBackend, type TfjsBackendName } from './tfjs/backend.j
 export { train, ResumeError, TRAIN_DEFAULTS, type TrainOptions, type AdversarialTraining } from './train/train.js';
 export { saveCheckpoint, loadCheckpoint, CorruptCheckpointError, type Checkpoint, type TrainingRecord, type EpochRecord, type TrainingState } from './train/checkpoint.js';
 export { parseBnn, type ParseOptions } from './format/read.js';
-export { readModelFile } from './format/file.js';
+export { readModelFile, readBnnFile } from './format/file.js';
 export { serializeBnn } from './format/write.js';
 export { modelFromParams, paramsFromModel, withInt8, layerTensorPlan, type BnnModel, type LayerTensors, type ExportOptions } from './format/model.js';
-export { BnnFormatError, type BnnFormatErrorCode } from './format/errors.js';
+export { BnnFormatError, BnnFileError, type BnnFormatErrorCode, type BnnFileErrorCode } from './format/errors.js';
 export { describeModel, type ModelInfo, type LayerInfo } from './format/info.js';
 export { packSigns, unpackSigns, packConvSigns, unpackConvSigns } from './format/bits.js';
 export * from './runtime/index.js';

@@ -29,6 +29,7 @@ import {
 } from './layout.js';
 import { V1_HEADER_FIELDS, V1_LAYER_FIELDS, V1_TENSOR_FIELDS } from './layout_v1.js';
 import { layerTensorPlan } from './model.js';
+import { PREAMBLE_BYTES } from './read.js';
 
 function fieldTable(fields: readonly Field[]): string {
   const rows = fields.map((f) => `| ${f.offset} | ${f.type === 'name' ? `u8[${f.size}]` : f.type} | \`${f.name}\` | ${f.doc} |`);
@@ -300,6 +301,11 @@ f32 finite, variances ≥ 0, int8 weight scales > 0, unused sign bits 0, and eac
 and b₆₄ finite in float32.
 Names end at their first NUL and every byte after it is 0.
 
+A reader that takes a file from disk first checks that it is a regular file (a FIFO or a device
+is refused, and opening it does not block), reads only the first ${PREAMBLE_BYTES} bytes, runs the checks up to
+the declared size on them and the file's size, and only then reads the file — at most the declared
+size, never more than ${LIMITS.maxFileBytes} bytes.
+
 ## Appendix: version 1.x
 
 Version 1 files hold one of the paper's five fixed models: a ${V1_HEADER_FIELDS.length + 1}-field header naming the
@@ -321,7 +327,12 @@ Layer records:
 
 ${fieldTable(V1_LAYER_FIELDS)}
 
-Tensor records (any order, non-overlapping, 16-byte aligned):
+Tensor records may come in any order, but their data is packed as in 2.0: in offset order the
+first tensor starts at \`payloadOffset\`, each next one at the previous one's end rounded up to
+16, the file ends at the last one's end rounded up to 16, and every byte in between is 0. A 1.x
+reader checks the header, the layer records (against the architecture) and the tensor records
+(each one the architecture needs, once, shape and byteLength exact, packed as just said) before
+the checksum, then the values as in 2.0.
 
 ${fieldTable(V1_TENSOR_FIELDS)}
 

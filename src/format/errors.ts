@@ -28,3 +28,21 @@ export class BnnFormatError extends Error {
     this.name = 'BnnFormatError';
   }
 }
+
+export type BnnFileErrorCode = 'NOT_FOUND' | 'NOT_A_FILE' | 'READ_FAILED';
+
+/**
+ * A model file that cannot be read at all: missing, not a regular file (a directory without
+ * model.bnn, a FIFO, a device), or failing to read. A file that is read but is not a valid .bnn
+ * is a BnnFormatError.
+ */
+export class BnnFileError extends Error {
+  constructor(
+    readonly code: BnnFileErrorCode,
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'BnnFileError';
+  }
+}

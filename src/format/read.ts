@@ -39,6 +39,8 @@ import {
 } from './layout.js';
 import { layerTensorPlan, type BnnModel, type LayerTensors } from './model.js';
 import { parseBnnV1 } from './read_v1.js';
+import { plainBytes } from './views.js';
+import { V1_HEADER_SIZE, V1_LIMITS } from './layout_v1.js';
 import { inputIndex, layerRecord } from './write.js';
 
 export type RecordOf<F extends readonly Field[]> = { [K in F[number] as K['name']]: K['type'] extends 'name' ? string : number };
@@ -68,26 +70,75 @@ export interface ParseOptions {
 
 export type Fail = (code: BnnFormatErrorCode, offset: number, msg: string) => never;
 
-/** The bytes of a .bnn given as a Uint8Array (a Node Buffer included), ArrayBuffer or DataView. */
-function asBytes(input: unknown): Uint8Array {
-  if (input instanceof Uint8Array) return input;
-  if (input instanceof ArrayBuffer) return new Uint8Array(input);
-  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  throw new TypeError(`parseBnn takes the file's bytes (Uint8Array, ArrayBuffer or DataView), got ${input === null ? 'null' : typeof input}`);
+/**
+ * The bytes of a .bnn given as a Uint8Array (a Node Buffer included), another typed array, an
+ * ArrayBuffer or a DataView — read through the intrinsic getters (views.ts), so a subclass or a
+ * Proxy cannot misstate its length. Anything larger than a .bnn may be is refused before a byte
+ * is read, and bytes another thread can change (a SharedArrayBuffer) are copied first, so that
+ * what is checked is what is decoded.
+ */
+function asBytes(input: unknown, fail: Fail): Uint8Array {
+  const view = plainBytes(input);
+  if (!view) throw new TypeError(`parseBnn takes the file's bytes (Uint8Array, ArrayBuffer or DataView), got ${describe(input)}`);
+  const { bytes, shared } = view;
+  if (bytes.length > LIMITS.maxFileBytes) fail('LIMIT_EXCEEDED', 0, `${bytes.length} bytes is more than a .bnn file may have (${LIMITS.maxFileBytes})`);
+  return shared ? bytes.slice() : bytes;
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x !== 'object') return typeof x;
+  return Array.isArray(x) ? 'an array' : 'an object that is not a byte buffer';
 }
 
 export function parseBnn(input: Uint8Array | ArrayBuffer | DataView, opts: ParseOptions = {}): BnnModel {
-  const bytes = asBytes(input);
-  const fail: Fail = (code, offset, msg) => {
+  const fail = failWith(opts);
+  const bytes = asBytes(input, fail);
+  const major = checkPreamble(bytes, bytes.length, fail);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return major === 1 ? parseBnnV1(bytes, view, fail) : parseBnnV2(bytes, view, fail);
+}
+
+function failWith(opts: ParseOptions): Fail {
+  return (code, offset, msg) => {
     throw new BnnFormatError(code, offset, msg, opts.source);
   };
-  if (bytes.length < 12) fail('TRUNCATED', bytes.length, `file is ${bytes.length} bytes, too short for a .bnn header`);
-  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) fail('BAD_MAGIC', i, 'not a .bnn file (magic bytes differ)');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The checks that need only the first bytes and the file's size, in the reader's order: length,
+ * magic, major version, header size, declared size (within the limit, equal to the actual size).
+ * Returns the major version. A file reader runs this on the header alone, before reading the rest.
+ */
+function checkPreamble(head: Uint8Array, size: number, fail: Fail): 1 | 2 {
+  if (size < 12 || head.length < 12) fail('TRUNCATED', size, `file is ${size} bytes, too short for a .bnn header`);
+  for (let i = 0; i < MAGIC.length; i++) if (head[i] !== MAGIC[i]) fail('BAD_MAGIC', i, 'not a .bnn file (magic bytes differ)');
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const major = view.getUint16(8, true);
-  if (major === 1) return parseBnnV1(bytes, view, fail);
-  if (major !== FORMAT_MAJOR) fail('BAD_VERSION', 8, `format version ${major}.${view.getUint16(10, true)} is not supported (this reader reads 1.x and ${FORMAT_MAJOR}.x)`);
-  return parseBnnV2(bytes, view, fail);
+  if (major !== 1 && major !== FORMAT_MAJOR) fail('BAD_VERSION', 8, `format version ${major}.${view.getUint16(10, true)} is not supported (this reader reads 1.x and ${FORMAT_MAJOR}.x)`);
+  const headerSize = major === 1 ? V1_HEADER_SIZE : HEADER_SIZE;
+  const limit = major === 1 ? V1_LIMITS.maxFileBytes : LIMITS.maxFileBytes;
+  const v = major === 1 ? '1.x ' : '';
+  if (size < headerSize || head.length < headerSize) fail('TRUNCATED', size, `file is ${size} bytes, shorter than the ${headerSize}-byte ${v}header`);
+  const headerBytes = view.getUint32(12, true);
+  const fileBytes = view.getUint32(16, true);
+  if (headerBytes !== headerSize) fail('BAD_HEADER', 12, `header size ${headerBytes}, expected ${headerSize}`);
+  if (fileBytes > limit) fail('LIMIT_EXCEEDED', 16, `declared size ${fileBytes} exceeds the ${limit}-byte limit`);
+  if (size < fileBytes) fail('TRUNCATED', size, `file is ${size} bytes, header declares ${fileBytes}`);
+  if (size > fileBytes) fail('SIZE_MISMATCH', 16, `file is ${size} bytes, header declares ${fileBytes} (trailing data)`);
+  return major;
+}
+
+/** Bytes a reader needs before it can run the header checks (the larger of the two header sizes). */
+export const PREAMBLE_BYTES = Math.max(HEADER_SIZE, V1_HEADER_SIZE);
+
+/**
+ * The header checks of parseBnn on a file's first PREAMBLE_BYTES (or fewer) and its actual size,
+ * so that a file reader can reject a file — junk, a wrong version, trailing data, a size that does
+ * not match — before reading the rest of it. Throws the BnnFormatError parseBnn would.
+ */
+export function checkBnnPreamble(head: Uint8Array, size: number, opts: ParseOptions = {}): void {
+  checkPreamble(head, size, failWith(opts));
 }
 
 /** A NUL-padded ASCII name: the characters before the first NUL, checked; the rest must be NUL. */
@@ -100,13 +151,9 @@ function checkName(raw: string, at: number, what: string, fail: Fail): string {
 }
 
 function parseBnnV2(bytes: Uint8Array, view: DataView, fail: Fail): BnnModel {
-  if (bytes.length < HEADER_SIZE) fail('TRUNCATED', bytes.length, `file is ${bytes.length} bytes, shorter than the ${HEADER_SIZE}-byte header`);
+  // Length, magic, version, header size and declared size were checked by checkPreamble.
   const h = readRecord(view, 0, HEADER_FIELDS);
   const at = (name: string) => offsetOf(HEADER_FIELDS, name);
-  if (h.headerBytes !== HEADER_SIZE) fail('BAD_HEADER', at('headerBytes'), `header size ${h.headerBytes}, expected ${HEADER_SIZE}`);
-  if (h.fileBytes > LIMITS.maxFileBytes) fail('LIMIT_EXCEEDED', at('fileBytes'), `declared size ${h.fileBytes} exceeds the ${LIMITS.maxFileBytes}-byte limit`);
-  if (bytes.length < h.fileBytes) fail('TRUNCATED', bytes.length, `file is ${bytes.length} bytes, header declares ${h.fileBytes}`);
-  if (bytes.length > h.fileBytes) fail('SIZE_MISMATCH', at('fileBytes'), `file is ${bytes.length} bytes, header declares ${h.fileBytes} (trailing data)`);
   if (h.layerCount < 1 || h.layerCount > LIMITS.maxLayers) fail('LIMIT_EXCEEDED', at('layerCount'), `${h.layerCount} layers (allowed 1..${LIMITS.maxLayers})`);
   if (h.tensorCount > LIMITS.maxTensors) fail('LIMIT_EXCEEDED', at('tensorCount'), `${h.tensorCount} tensors exceed the limit of ${LIMITS.maxTensors}`);
   const tensorTableOffset = HEADER_SIZE + LAYER_RECORD_SIZE * h.layerCount;

@@ -58,13 +58,9 @@ function v1Layers(graph: ModelGraph, binary: boolean, scaled: boolean, bias: boo
 }
 
 export function parseBnnV1(bytes: Uint8Array, view: DataView, fail: Fail): BnnModel {
-  if (bytes.length < V1_HEADER_SIZE) fail('TRUNCATED', bytes.length, `file is ${bytes.length} bytes, shorter than the ${V1_HEADER_SIZE}-byte 1.x header`);
+  // Length, magic, version, header size and declared size were checked by read.ts's checkPreamble.
   const h = readRecord(view, 0, V1_HEADER_FIELDS);
   const at = (name: string) => offsetOf(V1_HEADER_FIELDS, name);
-  if (h.headerBytes !== V1_HEADER_SIZE) fail('BAD_HEADER', at('headerBytes'), `header size ${h.headerBytes}, expected ${V1_HEADER_SIZE}`);
-  if (h.fileBytes > V1_LIMITS.maxFileBytes) fail('LIMIT_EXCEEDED', at('fileBytes'), `declared size ${h.fileBytes} exceeds the ${V1_LIMITS.maxFileBytes}-byte limit`);
-  if (bytes.length < h.fileBytes) fail('TRUNCATED', bytes.length, `file is ${bytes.length} bytes, header declares ${h.fileBytes}`);
-  if (bytes.length > h.fileBytes) fail('SIZE_MISMATCH', at('fileBytes'), `file is ${bytes.length} bytes, header declares ${h.fileBytes} (trailing data)`);
   for (const r of ['reserved0', 'reserved1', 'reserved2'] as const) if (h[r] !== 0) fail('BAD_HEADER', at(r), `reserved header field ${r} is ${h[r]}, expected 0`);
   if (h.arch >= V1_ARCH_CODES.length) fail('BAD_ARCH', at('arch'), `unknown architecture code ${h.arch}`);
   if (h.k < 1 || h.k > 4096) fail('BAD_ARCH', at('k'), `K = ${h.k} is out of range 1..4096`);
@@ -103,10 +99,6 @@ export function parseBnnV1(bytes: Uint8Array, view: DataView, fail: Fail): BnnMo
       if (got[f.name] !== v.record[f.name]) fail('SHAPE_MISMATCH', base + f.offset, `layer ${i}: ${f.name} is ${got[f.name]}, architecture ${arch}${h.k} expects ${v.record[f.name]}`);
     }
   });
-
-  const crcAt = at('crc32');
-  const actualCrc = crc32(bytes, crcAt + 4);
-  if (actualCrc !== h.crc32) fail('BAD_CHECKSUM', crcAt, `checksum mismatch: stored ${hex(h.crc32)}, computed ${hex(actualCrc)} — the file is corrupt`);
 
   // Tensor records: each one the layer's plan calls for, inside the payload, not overlapping.
   interface Ref {
@@ -150,11 +142,26 @@ export function parseBnnV1(bytes: Uint8Array, view: DataView, fail: Fail): BnnMo
   layers.forEach((v, layer) => {
     for (const p of v.tensors) if (!refs.has(`${layer}:${p.role}`)) fail('MISSING_TENSOR', tensorTableOffset, `layer ${layer} lacks its ${ROLE_NAMES[p.role]} tensor`);
   });
+  // Records may come in any order, but their data is packed: in offset order each tensor starts at
+  // the previous one's end rounded up to 16 (the first at the payload), the file ends at the last
+  // one's, and every byte in between is 0 — no hidden bytes anywhere.
   const sorted = [...refs.values()].sort((a, b) => a.offset - b.offset);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!;
-    if (sorted[i]!.offset < prev.offset + prev.byteLength) fail('BAD_TENSOR', sorted[i]!.record + offsetOf(V1_TENSOR_FIELDS, 'offset'), `tensor data at ${sorted[i]!.offset} overlaps the tensor at ${prev.offset}`);
+  let cursor = payloadOffset;
+  for (const r of sorted) {
+    const offsetAt = r.record + offsetOf(V1_TENSOR_FIELDS, 'offset');
+    if (r.offset < cursor) fail('BAD_TENSOR', offsetAt, `tensor data at ${r.offset} overlaps the tensor before it (which ends at ${cursor})`);
+    if (r.offset !== cursor) fail('BAD_TENSOR', offsetAt, `tensor data at ${r.offset}, expected ${cursor} (tensors are packed, each at the next 16-byte boundary)`);
+    cursor = alignUp(r.offset + r.byteLength, PAYLOAD_ALIGN);
   }
+  if (cursor !== h.fileBytes) fail('SIZE_MISMATCH', at('fileBytes'), `the tensors end at ${cursor}, the header declares ${h.fileBytes} bytes`);
+  const tableEnd = tensorTableOffset + V1_TENSOR_RECORD_SIZE * h.tensorCount;
+  const gaps: [number, number][] = [[tableEnd, payloadOffset], ...sorted.map((r): [number, number] => [r.offset + r.byteLength, alignUp(r.offset + r.byteLength, PAYLOAD_ALIGN)])];
+  for (const [lo, hi] of gaps) for (let j = lo; j < hi; j++) if (bytes[j] !== 0) fail('BAD_VALUE', j, `padding byte at ${j} is ${bytes[j]}, must be 0`);
+
+  const crcAt = at('crc32');
+  const actualCrc = crc32(bytes, crcAt + 4);
+  if (actualCrc !== h.crc32) fail('BAD_CHECKSUM', crcAt, `checksum mismatch: stored ${hex(h.crc32)}, computed ${hex(actualCrc)} — the file is corrupt`);
+
 
   const f32 = (ref: Ref, check?: (v: number) => boolean, what = 'a finite number'): Float32Array => {
     const out = new Float32Array(ref.byteLength / 4);

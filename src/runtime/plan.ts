@@ -29,17 +29,34 @@ export function align16(n: number): number {
   return Math.ceil(n / 16) * 16;
 }
 
-/** A bump allocator over linear memory (16-byte aligned), with checked sizes. */
+/** A static region of linear memory: where it is, how long, what for. */
+export interface Region {
+  readonly ptr: number;
+  readonly bytes: number;
+  readonly what: string;
+}
+
+/**
+ * A bump allocator over linear memory (16-byte aligned), with checked sizes: nothing may end
+ * beyond `limit`. With `guard` > 0 every region is followed by that many bytes of guard words
+ * (debugGuards), and the regions are listed so the guards can be written and checked.
+ */
 export class Arena {
   private top: number;
-  constructor(base: number) {
+  readonly regions: Region[] = [];
+  constructor(
+    base: number,
+    private readonly limit = WASM_MEMORY_LIMIT,
+    private readonly guard = 0,
+  ) {
     this.top = align16(base);
   }
   alloc(bytes: number, what: string): number {
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new BnnConfigError('MEMORY_LIMIT', `${what}: size ${bytes} is not a valid byte count`);
     const at = this.top;
-    this.top = align16(this.top + Math.max(bytes, 1));
-    if (this.top > WASM_MEMORY_LIMIT) throw new BnnConfigError('MEMORY_LIMIT', `${what} does not fit in WebAssembly's 4 GiB of memory (${this.top} bytes needed); use a smaller maxBatch`);
+    this.top = align16(this.top + Math.max(bytes, 1)) + this.guard;
+    if (this.top > this.limit) throw new BnnConfigError('MEMORY_LIMIT', `${what} does not fit in the ${this.limit} bytes of memory allowed (${this.top} bytes needed); use a smaller maxBatch or a larger maxMemoryBytes`);
+    this.regions.push({ ptr: at, bytes, what });
     return at;
   }
   get end(): number {
@@ -52,15 +69,25 @@ export interface ValueBuffers {
   readonly ptr: Int32Array | number[];
   /** End of the activation region. */
   readonly end: number;
+  /**
+   * One block per buffer: its first value, its offset, its bytes for maxBatch images (the guard,
+   * if any, follows), and the steps it is live over (input and output: all of them).
+   */
+  readonly blocks: readonly { readonly value: number; readonly ptr: number; readonly bytes: number; readonly first: number; readonly last: number }[];
+  /** The value whose block each value uses (itself, the value it views, or the one it is in place of). */
+  readonly root: readonly number[];
 }
 
-/**
- * Places every value's buffer at or above `base`: a value lives from the step that writes it to the
- * last step that reads it (or a view of it); the input and the output live throughout. Values whose
- * lifetimes are disjoint share memory. `aliases` maps a value to one whose buffer it must reuse (an
- * in-place step); `writtenEarly` lists values a fused call writes at an earlier step than their own.
- */
-export function placeValues(plan: ExecutionPlan, maxBatch: number, base: number, aliases: Map<number, number>, writtenEarly: readonly (readonly [value: number, step: number])[] = []): ValueBuffers {
+export interface PlaceOptions {
+  /** Nothing may end beyond this (default: wasm32's 4 GiB). */
+  readonly limit?: number;
+  /** Bytes of guard words after every buffer (default 0). */
+  readonly guard?: number;
+}
+
+export function placeValues(plan: ExecutionPlan, maxBatch: number, base: number, aliases: Map<number, number>, writtenEarly: readonly (readonly [value: number, step: number])[] = [], opts: PlaceOptions = {}): ValueBuffers {
+  const limit = opts.limit ?? WASM_MEMORY_LIMIT;
+  const guard = opts.guard ?? 0;
   const n = plan.values.length;
   const root = (v: number): number => {
     let r = v;
@@ -90,7 +117,7 @@ export function placeValues(plan: ExecutionPlan, maxBatch: number, base: number,
   for (let v = 0; v < n; v++) {
     const r = root(v);
     const bytes = valueBytes(plan.values[v]!) * maxBatch;
-    if (!Number.isSafeInteger(bytes) || bytes > WASM_MEMORY_LIMIT) throw new BnnConfigError('MEMORY_LIMIT', `value v${v} (${plan.values[v]!.shape.join('×')} ${plan.values[v]!.form}) × maxBatch ${maxBatch} needs ${bytes} bytes, more than WebAssembly's 4 GiB; use a smaller maxBatch`);
+    if (!Number.isSafeInteger(bytes) || bytes > limit) throw new BnnConfigError('MEMORY_LIMIT', `value v${v} (${plan.values[v]!.shape.join('×')} ${plan.values[v]!.form}) × maxBatch ${maxBatch} needs ${bytes} bytes, more than the ${limit} allowed; use a smaller maxBatch`);
     size[r] = Math.max(size[r]!, align16(bytes));
   }
   const roots = [...new Set(Array.from({ length: n }, (_, v) => root(v)))].filter((r) => last[r]! >= first[r]!);
@@ -99,19 +126,22 @@ export function placeValues(plan: ExecutionPlan, maxBatch: number, base: number,
   const live: { start: number; end: number; until: number }[] = [];
   const offset = new Array<number>(n).fill(0);
   let end = align16(base);
+  const blocks: { value: number; ptr: number; bytes: number; first: number; last: number }[] = [];
   for (const r of roots) {
     for (let i = live.length - 1; i >= 0; i--) if (live[i]!.until < first[r]!) live.splice(i, 1);
     live.sort((a, b) => a.start - b.start);
     let at = align16(base);
+    const span = size[r]! + guard;
     for (const b of live) {
-      if (at + size[r]! <= b.start) break;
+      if (at + span <= b.start) break;
       at = Math.max(at, b.end);
     }
     offset[r] = at;
-    live.push({ start: at, end: at + size[r]!, until: last[r]! });
-    end = Math.max(end, at + size[r]!);
-    if (end > WASM_MEMORY_LIMIT) throw new BnnConfigError('MEMORY_LIMIT', `the activations of ${maxBatch} images need more than WebAssembly's 4 GiB (${end} bytes); use a smaller maxBatch`);
+    live.push({ start: at, end: at + span, until: last[r]! });
+    blocks.push({ value: r, ptr: at, bytes: size[r]!, first: first[r]!, last: last[r]! });
+    end = Math.max(end, at + span);
+    if (end > limit) throw new BnnConfigError('MEMORY_LIMIT', `the activations of ${maxBatch} images need more than the ${limit} bytes allowed (${end} bytes); use a smaller maxBatch`);
   }
   const ptr = Array.from({ length: n }, (_, v) => offset[root(v)]!);
-  return { ptr, end };
+  return { ptr, end, blocks, root: Array.from({ length: n }, (_, v) => root(v)) };
 }

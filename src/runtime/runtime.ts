@@ -5,34 +5,22 @@
  * linear memory at load and value buffers sized for `maxBatch` images and shared by liveness.
  * Larger batches stream through in chunks; memory stays flat however many calls are made.
  */
+import { checkModel } from '../format/check.js';
 import { parseBnn } from '../format/read.js';
 import type { BnnModel } from '../format/model.js';
 import { wordsPerPixel } from '../format/layout.js';
+import { plainImageView } from '../format/views.js';
 import { inputSize } from '../model/graph.js';
 import { lower, type ExecutionPlan, type PlanStep, type PlanValue } from '../model/lower.js';
 import { splitmix32 } from '../util/rng.js';
 import { BnnConfigError, BnnInputError, BnnRuntimeError } from './errors.js';
-import { Arena, placeValues, valueBytes, WASM_MEMORY_LIMIT } from './plan.js';
+import { GUARD_BYTES, Guards } from './guards.js';
+import { checkOptions, MAX_MEMORY_BYTES, type RuntimeOptions } from './options.js';
+import { Arena, placeValues, valueBytes, type Region } from './plan.js';
 import { instantiateKernels, simdSupported, type KernelExports, type WasmFlavor } from './wasm.js';
 import { loadResource } from './resource.js';
 
-export interface RuntimeOptions {
-  /** Use the simd128 build (default: when the engine supports it). false forces the scalar build. */
-  readonly simd?: boolean;
-  /** Images per kernel pass (1–65536); larger batches are streamed in chunks of this size. Default 128. */
-  readonly maxBatch?: number;
-  /** Seed of the stochastic layers' weight sampling (default 0). */
-  readonly seed?: number;
-  /**
-   * Stochastic layers: draw new weights once per call — every image of a predict/logits call sees
-   * the same sample, whatever maxBatch (default) — or for every image.
-   */
-  readonly resample?: 'per-call' | 'per-image';
-  /** Pixels outside [0, 1]: reject with an error (default) or clip. NaN/Infinity are always rejected. */
-  readonly inputRange?: 'reject' | 'clip';
-  /** Directory (URL) holding bnn-simd.wasm and bnn-scalar.wasm, if not beside the runtime. */
-  readonly wasmBase?: string | URL;
-}
+export type { RuntimeOptions } from './options.js';
 
 /** Images as floats in [0, 1] or bytes 0–255 (divided by 255), n × H·W·C values, row-major, channels last. */
 export type ImageBatch = Float32Array | Uint8Array;
@@ -54,16 +42,11 @@ interface Exec {
   readonly run: (m: number) => void;
 }
 
-function checkOptions(opts: RuntimeOptions): void {
-  const bad = (msg: string): never => {
-    throw new BnnConfigError('BAD_OPTION', msg);
-  };
-  if (typeof opts !== 'object' || opts === null) bad(`options must be an object, got ${opts === null ? 'null' : typeof opts}`);
-  if (opts.simd !== undefined && typeof opts.simd !== 'boolean') bad(`simd must be true or false, got ${JSON.stringify(opts.simd)}`);
-  if (opts.maxBatch !== undefined && !(Number.isInteger(opts.maxBatch) && opts.maxBatch >= 1 && opts.maxBatch <= 65536)) bad(`maxBatch must be an integer in 1..65536, got ${String(opts.maxBatch)}`);
-  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) bad(`seed must be an integer, got ${String(opts.seed)}`);
-  if (opts.resample !== undefined && opts.resample !== 'per-call' && opts.resample !== 'per-image') bad(`resample must be 'per-call' or 'per-image', got ${JSON.stringify(opts.resample)}`);
-  if (opts.inputRange !== undefined && opts.inputRange !== 'reject' && opts.inputRange !== 'clip') bad(`inputRange must be 'reject' or 'clip', got ${JSON.stringify(opts.inputRange)}`);
+/** The error for a pixel that is NaN, ±Infinity or (without clipping) outside [0, 1]; `index` counts from the first pixel of the first image. */
+export function pixelError(index: number, pixelsPerImage: number, value: number): BnnInputError {
+  const where = `pixel ${index % pixelsPerImage} of image ${Math.floor(index / pixelsPerImage)}`;
+  if (!Number.isFinite(value)) return new BnnInputError('NOT_FINITE', `${where} is ${value}`, index);
+  return new BnnInputError('OUT_OF_RANGE', `${where} is ${value}, outside [0, 1] (pass inputRange: 'clip' to clip)`, index);
 }
 
 export class BnnRuntime {
@@ -93,7 +76,11 @@ export class BnnRuntime {
     this.pixels = inputSize(model.graph);
     this.classes = model.graph.classes;
     const plan = this.plan;
-    const arena = new Arena(ex.heapBase());
+    const limit = opts.maxMemoryBytes ?? MAX_MEMORY_BYTES;
+    const guard = opts.debugGuards ? GUARD_BYTES : 0;
+    const arena = new Arena(ex.heapBase(), limit, guard);
+    /** Regions that never change after load (weights, thresholds, masks), for debugGuards. */
+    const immutable: Region[] = [];
     const uses = new Array<number>(plan.values.length).fill(0);
     const viewed = new Set<number>();
     for (const s of plan.steps) for (const i of s.inputs) uses[i]!++;
@@ -106,6 +93,7 @@ export class BnnRuntime {
     const put = (data: ArrayBufferView, what: string): number => {
       const ptr = arena.alloc(data.byteLength, what);
       statics.push({ ptr, data });
+      immutable.push({ ptr, bytes: data.byteLength, what });
       return ptr;
     };
     const reserve = (bytes: number, what: string) => arena.alloc(bytes, what);
@@ -161,7 +149,9 @@ export class BnnRuntime {
         case 'qconvThreshold': {
           const g = s.g;
           const staging = put(s.weightsI8, what);
-          const packed = reserve(this.ex.qconv2dPackedWeightBytes(g.kh, g.kw, cin, cout), what);
+          const packedBytes = this.ex.qconv2dPackedWeightBytes(g.kh, g.kw, cin, cout);
+          const packed = reserve(packedBytes, what);
+          immutable.push({ ptr: packed, bytes: packedBytes, what: `${what} packed weights` });
           const thr = put(s.thr, what);
           const flip = put(s.flip, what);
           const scratch = reserve(cout * 4, what);
@@ -261,10 +251,10 @@ export class BnnRuntime {
     });
     this.labelsPtr = reserve(this.maxBatch * 4, 'labels');
     this.rngState = reserve(16, 'sampler state');
-    const buffers = placeValues(plan, this.maxBatch, arena.end, aliases, early);
+    const buffers = placeValues(plan, this.maxBatch, arena.end, aliases, early, { limit, guard });
     this.ptr = [...buffers.ptr];
+    // placeValues checked buffers.end ≤ limit ≤ 4 GiB − 64 KiB: no size below can wrap.
     const need = buffers.end - ex.memory.buffer.byteLength;
-    if (buffers.end > WASM_MEMORY_LIMIT) throw new BnnConfigError('MEMORY_LIMIT', `${buffers.end} bytes exceed WebAssembly's 4 GiB`);
     if (need > 0) {
       try {
         ex.memory.grow(Math.ceil(need / 65536));
@@ -272,28 +262,49 @@ export class BnnRuntime {
         throw new BnnConfigError('MEMORY_LIMIT', `cannot grow WebAssembly memory to ${buffers.end} bytes for maxBatch ${this.maxBatch}: ${(e as Error).message}`);
       }
     }
+    if (opts.debugGuards) {
+      this.guards = new Guards(ex.memory, arena.regions, buffers, plan.values.map(valueBytes));
+      this.execSpan = [];
+    }
     for (const s of statics) this.write(s.ptr, s.data);
     for (const f of this.afterStatics) this.call('qconv2dPackWeights', f);
-    for (const p of plans) this.execs.push(p(this.ptr));
+    this.guards?.freeze(immutable);
+    for (const p of plans) {
+      const e = p(this.ptr);
+      this.execs.push(e);
+      const last = plan.steps[e.steps[e.steps.length - 1]!]!;
+      this.execSpan?.push({ t0: e.steps[0]!, t1: e.steps[e.steps.length - 1]!, output: last.output });
+    }
     this.reseed(opts.seed ?? 0);
   }
 
+  /** debugGuards: the checker, and each exec's steps and output. */
+  private readonly guards: Guards | undefined;
+  private readonly execSpan: { t0: number; t1: number; output: number }[] | undefined;
   private readonly afterStatics: (() => void)[] = [];
 
   /**
    * Loads a .bnn onto a fresh kernel instance: its bytes, or a URL to fetch (in Node also a file
    * path or `file:` URL). Throws BnnFormatError for a bad file.
    */
-  static async load(source: Uint8Array | ArrayBuffer | URL | string, opts: RuntimeOptions = {}): Promise<BnnRuntime> {
-    checkOptions(opts);
+  static async load(source: Uint8Array | ArrayBuffer | DataView | URL | string, opts: RuntimeOptions = {}): Promise<BnnRuntime> {
+    const o = checkOptions(opts);
     const from = typeof source === 'string' || source instanceof URL ? String(source) : undefined;
-    const bytes = from !== undefined ? await loadResource(source as URL | string) : (source as Uint8Array | ArrayBuffer);
-    return BnnRuntime.fromModel(parseBnn(bytes, from !== undefined ? { source: from } : {}), opts);
+    const bytes = from !== undefined ? await loadResource(source as URL | string) : (source as Uint8Array | ArrayBuffer | DataView);
+    return BnnRuntime.create(parseBnn(bytes, from !== undefined ? { source: from } : {}), o);
   }
 
-  /** Runs an already decoded model. */
+  /**
+   * Runs an already decoded model. The model is checked with the reader's rules first (a copy is
+   * run: what a .bnn could not hold — a short weight array, NaN, ε ≤ 0 — is a BnnFormatError).
+   */
   static async fromModel(model: BnnModel, opts: RuntimeOptions = {}): Promise<BnnRuntime> {
-    checkOptions(opts);
+    const o = checkOptions(opts);
+    return BnnRuntime.create(checkModel(model), o);
+  }
+
+  /** A runtime for a model the reader produced or checked, with checked options. */
+  private static async create(model: BnnModel, opts: RuntimeOptions): Promise<BnnRuntime> {
     const simd = opts.simd ?? simdSupported();
     if (simd && !simdSupported()) throw new BnnConfigError('BAD_OPTION', 'simd128 was requested but this WebAssembly engine does not support it');
     const flavor: WasmFlavor = simd ? 'simd' : 'scalar';
@@ -302,6 +313,7 @@ export class BnnRuntime {
 
   /** Restarts the stochastic layers' sampler (xoshiro128** seeded by SplitMix32, as util/rng.ts). */
   reseed(seed: number): void {
+    if (!Number.isSafeInteger(seed)) throw new BnnConfigError('BAD_OPTION', `seed must be a (safe) integer, got ${String(seed)}`);
     const words = new Uint32Array(4);
     let st = seed | 0;
     for (let i = 0; i < 4; i++) {
@@ -315,9 +327,10 @@ export class BnnRuntime {
 
   /** Predicted class of each of n images. */
   predict(images: ImageBatch, n: number): Int32Array {
-    const out = new Int32Array(this.checkBatch(images, n));
+    const view = this.checkBatch(images, n);
+    const out = new Int32Array(n);
     const logits = this.ptr[this.plan.output]!;
-    this.run(images, n, (start, m) => {
+    this.run(view, n, (start, m) => {
       this.call('argmaxF32', () => this.ex.argmaxF32(logits, m, this.classes, this.labelsPtr));
       out.set(new Int32Array(this.ex.memory.buffer, this.labelsPtr, m), start);
     });
@@ -327,9 +340,10 @@ export class BnnRuntime {
   /** Logits [n][classes]. */
   logits(images: ImageBatch, n: number): Float32Array {
     const classes = this.classes;
-    const out = new Float32Array(this.checkBatch(images, n) * classes);
+    const view = this.checkBatch(images, n);
+    const out = new Float32Array(n * classes);
     const logits = this.ptr[this.plan.output]!;
-    this.run(images, n, (start, m) => out.set(new Float32Array(this.ex.memory.buffer, logits, m * classes), start * classes));
+    this.run(view, n, (start, m) => out.set(new Float32Array(this.ex.memory.buffer, logits, m * classes), start * classes));
     return out;
   }
 
@@ -353,10 +367,10 @@ export class BnnRuntime {
 
   /** Every step's output for n ≤ maxBatch images (fused steps report their final output only). */
   trace(images: ImageBatch, n: number): StepTrace[] {
-    this.checkBatch(images, n);
+    const view = this.checkBatch(images, n);
     if (n > this.maxBatch) throw new BnnInputError('BAD_COUNT', `trace takes at most maxBatch = ${this.maxBatch} images, got ${n}`);
     const traces: StepTrace[] = [];
-    this.run(images, n, (_start, m) => {
+    this.run(view, n, (_start, m) => {
       for (const e of this.execs) {
         const t = e.steps[e.steps.length - 1]!;
         const s = this.plan.steps[t]!;
@@ -376,15 +390,15 @@ export class BnnRuntime {
    * n ≤ maxBatch images: where the time goes.
    */
   profile(images: ImageBatch, n: number, reps = 10): { layer: string; kind: string; ms: number }[] {
-    this.checkBatch(images, n);
+    const view = this.checkBatch(images, n);
     if (n > this.maxBatch) throw new BnnInputError('BAD_COUNT', `profile takes at most maxBatch = ${this.maxBatch} images, got ${n}`);
-    if (!Number.isInteger(reps) || reps < 1) throw new BnnConfigError('BAD_OPTION', `reps must be a positive integer, got ${String(reps)}`);
+    if (!Number.isSafeInteger(reps) || reps < 1) throw new BnnConfigError('BAD_OPTION', `reps must be a positive integer, got ${String(reps)}`);
     const totals = new Float64Array(this.execs.length + 1);
     this.timings = totals;
     try {
       for (let r = 0; r < reps; r++) {
         const t0 = performance.now();
-        this.run(images, n, () => {});
+        this.run(view, n, () => {});
         totals[this.execs.length]! += performance.now() - t0;
       }
     } finally {
@@ -407,16 +421,13 @@ export class BnnRuntime {
     this.disposed = true;
   }
 
-  private checkBatch(images: ImageBatch, n: number): number {
+  /**
+   * The images as a plain view of the memory they really hold (a subclass or Proxy cannot misstate
+   * its length or contents: format/views.ts), after checking the count and length.
+   */
+  private checkBatch(images: ImageBatch, n: number): ImageBatch {
     if (this.disposed) throw new BnnInputError('DISPOSED', 'this runtime was disposed');
-    if (!(images instanceof Float32Array) && !(images instanceof Uint8Array)) throw new BnnInputError('BAD_TYPE', 'images must be a Float32Array (pixels in [0, 1]) or a Uint8Array (0–255)');
-    if (!Number.isInteger(n) || n < 1) throw new BnnInputError('BAD_COUNT', `image count must be a positive integer, got ${n}`);
-    const px = this.pixels;
-    const [h, w, c] = this.model.graph.input;
-    if (images.length !== n * px) {
-      throw new BnnInputError('BAD_LENGTH', `expected ${n} images × ${h}×${w}×${c} = ${n * px} values, got ${images.length}` + (images.length % px === 0 ? ` (${images.length / px} images)` : ''));
-    }
-    return n;
+    return checkImages(images, n, this.model.graph.input);
   }
 
   /** Streams n images through the steps in chunks, calling `done` after each. */
@@ -433,26 +444,19 @@ export class BnnRuntime {
       if (perImage) for (const r of this.resamplers) r();
       const dst = new Float32Array(this.ex.memory.buffer, input, m * px);
       if (images instanceof Uint8Array) {
+        // Any byte / 255 is in [0, 1]: nothing to check.
         for (let i = 0; i < m * px; i++) dst[i] = images[start * px + i]! / 255;
       } else {
-        const src = images.subarray(start * px, (start + m) * px);
-        dst.set(src);
-        // Fast check on the copy's bits: a float is in [0, 1] iff its bits are ≤ those of 1.0
-        // as an unsigned integer (NaN, negatives, > 1 are all larger; −0 takes the slow path).
+        dst.set(images.subarray(start * px, (start + m) * px));
+        // Checked on the copy, never the caller's memory (which another thread may change, if
+        // shared): a float is in [0, 1] iff its bits are ≤ those of 1.0 as an unsigned integer
+        // (NaN, negatives, > 1 are all larger; −0 takes the slow path and passes).
         const bits = new Uint32Array(this.ex.memory.buffer, input, m * px);
-        let bad = -1;
         for (let i = 0; i < bits.length; i++) {
-          if (bits[i]! > 0x3f800000) {
-            bad = i;
-            break;
-          }
-        }
-        for (let i = bad; bad >= 0 && i < src.length; i++) {
-          const v = src[i]!;
+          if (bits[i]! <= 0x3f800000) continue;
+          const v = dst[i]!;
           if (v >= 0 && v <= 1) continue;
-          const where = `pixel ${i % px} of image ${start + Math.floor(i / px)}`;
-          if (!Number.isFinite(v)) throw new BnnInputError('NOT_FINITE', `${where} is ${v}`, start * px + i);
-          if (!clip) throw new BnnInputError('OUT_OF_RANGE', `${where} is ${v}, outside [0, 1] (pass inputRange: 'clip' to clip)`, start * px + i);
+          if (!Number.isFinite(v) || !clip) throw pixelError(start * px + i, px, v);
           dst[i] = v < 0 ? 0 : 1;
         }
       }
@@ -464,7 +468,9 @@ export class BnnRuntime {
   private forward(m: number): void {
     this.execs.forEach((e, i) => {
       const t0 = this.timings ? performance.now() : 0;
-      this.call(e.kernel, () => e.run(m));
+      const span = this.execSpan?.[i];
+      if (span) this.guards!.enter(span.t0, span.t1, span.output, m);
+      this.call(e.kernel, () => e.run(m), span ? { ...span, m } : undefined);
       if (this.timings) this.timings[i]! += performance.now() - t0;
     });
   }
@@ -473,11 +479,28 @@ export class BnnRuntime {
     new Uint8Array(this.ex.memory.buffer, ptr, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
-  private call(kernel: string, f: () => void): void {
+  private call(kernel: string, f: () => void, exec?: { t0: number; t1: number; output: number; m: number }): void {
     try {
       f();
     } catch (e) {
       throw new BnnRuntimeError(kernel, e);
     }
+    this.guards?.check(kernel, exec);
   }
+}
+
+/**
+ * The images of a predict / logits call, checked: a real Float32Array or Uint8Array (read through
+ * the intrinsic getters, so a subclass claiming another length or a Proxy is refused or read as
+ * what it is), a positive integer count, and exactly count × H·W·C values. Returns a plain view.
+ */
+export function checkImages(images: unknown, n: number, [h, w, c]: readonly [number, number, number]): ImageBatch {
+  const view = plainImageView(images);
+  if (!view) throw new BnnInputError('BAD_TYPE', 'images must be a Float32Array (pixels in [0, 1]) or a Uint8Array (0–255)');
+  if (!Number.isSafeInteger(n) || n < 1) throw new BnnInputError('BAD_COUNT', `image count must be a positive integer, got ${String(n)}`);
+  const px = h * w * c;
+  if (view.length !== n * px) {
+    throw new BnnInputError('BAD_LENGTH', `expected ${n} images × ${h}×${w}×${c} = ${n * px} values, got ${view.length}` + (view.length % px === 0 ? ` (${view.length / px} images)` : ''));
+  }
+  return view;
 }
