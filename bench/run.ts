@@ -21,6 +21,7 @@ import { hsjSuite } from './suites/hsj.js';
 import { cwSuite } from './suites/cw.js';
 import { nativeSuite } from './suites/native.js';
 import { graphSuite } from './suites/graph.js';
+import { serveSuite } from './suites/serve.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -37,6 +38,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   cw: cwSuite,
   native: nativeSuite,
   graph: graphSuite,
+  serve: serveSuite,
   package: packageSuite,
 };
 

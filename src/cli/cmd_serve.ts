@@ -1,4 +1,3 @@
-import { startServer } from '../serve/server.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 
 export const serveCommand: CommandSpec = {
@@ -27,6 +26,8 @@ export async function runServe(argv: string[]): Promise<number> {
   const allowed = stringOption(p, 'allow-host')?.split(',').map((s) => s.trim());
   if (allowed?.some((s) => !/^[A-Za-z0-9.-]+$/.test(s))) throw new UsageError(`--allow-host takes host names separated by commas, got "${stringOption(p, 'allow-host')}"`);
   const workers = numberOption(p, 'attack-workers', { integer: true, min: 1, max: 64 });
+  // Loaded here, not at the top: every other command would pay for loading fastify.
+  const { startServer } = await import('../serve/server.js');
   const server = await startServer({
     port: numberOption(p, 'port', { integer: true, min: 0, max: 65535 })!,
     host: stringOption(p, 'host')!,

@@ -12,7 +12,7 @@ import { DeployedGraph } from '../model/tfjs/deployed.js';
 import { initTfjs } from '../tfjs/backend.js';
 import type { JobMessage, WorkerInit, WorkerMessage } from './attack_protocol.js';
 import { ServeError } from './errors.js';
-import { openServed } from './files.js';
+import { openServed, readOpened } from './files.js';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -22,20 +22,16 @@ const send = (m: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.post
 const cache = new Map<string, { stamp: string; graph: DeployedGraph }>();
 
 async function graphOf(name: string): Promise<DeployedGraph> {
-  const { handle, stats } = await openServed(init.modelsRoot, `${name}.bnn`, init.maxModelBytes).catch((e: unknown) => {
+  const opened = await openServed(init.modelsRoot, `${name}.bnn`, init.maxModelBytes).catch((e: unknown) => {
     if (e instanceof ServeError && e.code === 'NOT_FOUND') throw new ServeError(404, 'NOT_FOUND', `no model ${name}`);
     throw e;
   });
   try {
-    const stamp = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+    const { stats } = opened;
+    const stamp = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
     const hit = cache.get(name);
     if (hit?.stamp === stamp) return hit.graph;
-    const bytes = new Uint8Array(stats.size);
-    for (let at = 0; at < bytes.length; ) {
-      const { bytesRead } = await handle.read(bytes, at, bytes.length - at, at);
-      if (bytesRead === 0) throw new ServeError(409, 'BAD_MODEL', `${name}.bnn changed while it was read`);
-      at += bytesRead;
-    }
+    const bytes = await readOpened(opened, `${name}.bnn`);
     const graph = new DeployedGraph(parseBnn(bytes, { source: `${name}.bnn` }), 0, name);
     hit?.graph.dispose();
     cache.delete(name);
@@ -48,7 +44,7 @@ async function graphOf(name: string): Promise<DeployedGraph> {
     }
     return graph;
   } finally {
-    await handle.close();
+    await opened.handle.close();
   }
 }
 

@@ -60,20 +60,13 @@ export async function openServed(root: string, rel: string, maxBytes = Number.MA
   }
 }
 
-/** Reads a whole served file of at most `maxBytes` (the manifest, a model for an attack). */
-export async function readServed(root: string, rel: string, maxBytes: number): Promise<Uint8Array> {
-  const { handle, stats } = await openServed(root, rel, maxBytes);
-  try {
-    const out = new Uint8Array(stats.size);
-    let at = 0;
-    // The file may shrink or grow after fstat: read exactly what was measured, or fail.
-    while (at < out.length) {
-      const { bytesRead } = await handle.read(out, at, out.length - at, at);
-      if (bytesRead === 0) throw new ServeError(409, 'BAD_MODEL', `${rel} changed while it was read`);
-      at += bytesRead;
-    }
-    return out;
-  } finally {
-    await handle.close();
+/** Reads an opened file whole: exactly the size measured when it was opened, or fails. */
+export async function readOpened({ handle, stats }: OpenedFile, rel: string): Promise<Uint8Array> {
+  const out = new Uint8Array(stats.size);
+  for (let at = 0; at < out.length; ) {
+    const { bytesRead } = await handle.read(out, at, out.length - at, at);
+    if (bytesRead === 0) throw new ServeError(409, 'BAD_MODEL', `${rel} changed while it was read`);
+    at += bytesRead;
   }
+  return out;
 }

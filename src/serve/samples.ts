@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { FULL_MNIST, imageSize, MNIST, testDataOf, type Dataset } from '../data/index.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
 import { ServeError } from './errors.js';
-import { readServed } from './files.js';
+import { openServed, readOpened } from './files.js';
 
 /** A model's name as the API takes it: a served file name without `.bnn`. */
 export const MODEL_NAME = '^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,123}$';
@@ -50,17 +50,35 @@ const querystring = {
   properties: { model: { type: 'string', pattern: MODEL_NAME }, n: COUNT, start: COUNT },
 } as const;
 
-async function entryOf(modelsRoot: string, name: string): Promise<ManifestEntry> {
-  const bytes = await readServed(modelsRoot, 'manifest.json', MAX_MANIFEST_BYTES).catch((e: unknown) => {
+/** The last manifest parsed, with the identity of the file it came from. */
+let parsed: { root: string; stamp: string; manifest: Partial<Manifest> | null } | undefined;
+
+/** The manifest, parsed again only when the file changed (a `ship` may rewrite it while serving). */
+async function manifestOf(modelsRoot: string): Promise<Partial<Manifest> | null> {
+  const opened = await openServed(modelsRoot, 'manifest.json', MAX_MANIFEST_BYTES).catch((e: unknown) => {
     if (e instanceof ServeError && e.code === 'NOT_FOUND') throw new ServeError(404, 'NOT_FOUND', "no manifest.json in the models folder: the model's data is unknown");
     throw e;
   });
-  let manifest: Partial<Manifest> | null;
   try {
-    manifest = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<Manifest> | null;
-  } catch (e) {
-    throw new ServeError(500, 'INTERNAL', `manifest.json: ${(e as Error).message}`);
+    const { stats } = opened;
+    const stamp = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+    if (parsed?.root === modelsRoot && parsed.stamp === stamp) return parsed.manifest;
+    const text = Buffer.from(await readOpened(opened, 'manifest.json')).toString('utf8');
+    let manifest: Partial<Manifest> | null;
+    try {
+      manifest = JSON.parse(text) as Partial<Manifest> | null;
+    } catch (e) {
+      throw new ServeError(500, 'INTERNAL', `manifest.json: ${(e as Error).message}`);
+    }
+    parsed = { root: modelsRoot, stamp, manifest };
+    return manifest;
+  } finally {
+    await opened.handle.close();
   }
+}
+
+async function entryOf(modelsRoot: string, name: string): Promise<ManifestEntry> {
+  const manifest = await manifestOf(modelsRoot);
   const entry = Array.isArray(manifest?.models) ? manifest.models.find((m) => m?.file === `${name}.bnn`) : undefined;
   if (!entry) throw new ServeError(404, 'NOT_FOUND', `model ${name} is not in manifest.json`);
   if (typeof entry.training?.data !== 'string') throw new ServeError(500, 'INTERNAL', `manifest.json: model ${name} has no training.data`);
