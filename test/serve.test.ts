@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -70,6 +70,9 @@ function modelsDir(): string {
   writeFileSync(join(dir, 'graphs', 'g.json'), '{"ok":true}');
   writeFileSync(join(dir, '.secret.json'), '{}');
   writeFileSync(join(dir, 'notes.sh'), 'echo hi');
+  // Sparse: 1 GiB on paper, nothing on disk.
+  writeFileSync(join(dir, 'huge.bnn'), '');
+  truncateSync(join(dir, 'huge.bnn'), 1 << 30);
   return dir;
 }
 
@@ -106,6 +109,32 @@ test('serve: files are served only as regular files inside their folder, never t
     assert.equal(viaApi.json.code, 'NOT_FOUND');
     assert.equal((await call(s, '/models/notes.sh')).status, 404, 'only the file types a folder is for');
     for (const path of ['/models/.secret.json', '/models/..%2fpackage.json', '/models/%2e%2e/package.json', '/models/a%00.bnn']) assert.equal((await call(s, path)).status, 400, `${path}: not a servable name`);
+  });
+});
+
+test('serve: a large file is streamed, not read into memory', { timeout: 60000 }, async () => {
+  await withServer({}, async (s) => {
+    const rss0 = process.memoryUsage().rss;
+    const url = new URL(s.url);
+    // Read the first 64 KiB of a 1 GiB file, then hang up (the old server read it whole first).
+    const first = await new Promise<{ length: string | undefined; got: number }>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: '/models/huge.bnn', agent: false }, (res) => {
+        let got = 0;
+        res.on('data', (c: Buffer) => {
+          got += c.length;
+          if (got >= 65536) {
+            req.destroy();
+            resolve({ length: res.headers['content-length'], got });
+          }
+        });
+      });
+      req.on('error', (e) => (e.message === 'socket hang up' ? undefined : reject(e)));
+      req.end();
+    });
+    assert.equal(first.length, String(1 << 30));
+    const grew = (process.memoryUsage().rss - rss0) / 2 ** 20;
+    assert.ok(grew < 256, `the server's memory grew by ${grew.toFixed(0)} MiB serving 64 KiB of a 1 GiB file`);
+    assert.equal((await call(s, '/app.js')).status, 200);
   });
 });
 
@@ -322,5 +351,8 @@ test('serve: a bounded attack queue (503 when full), a client leaving frees its 
     assert.match(timedOut.json.error ?? '', /1500 ms/);
     const after = await next;
     assert.equal(after.status, 200, `the place freed by the client who left was taken, and a fresh worker ran it: ${after.text.slice(0, 300)}`);
+    const huge = await postJson(s, { ...SHORT_ATTACK, model: 'huge' });
+    assert.equal(huge.status, 413, 'a model over the size cap is not read');
+    assert.equal(huge.json.code, 'TOO_LARGE');
   });
 });
