@@ -215,6 +215,8 @@ test('serve: a hostile page cannot post to the API (CSRF) nor reach the server b
     assert.equal(form.status, 415);
     const crossJson = await postJson(s, body, { origin: 'http://evil.example' });
     assert.equal(crossJson.status, 403);
+    const escaped = await call(s, '/%61pi/attack', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body });
+    assert.equal(escaped.status, 403, 'the route is decided after decoding: /%61pi/attack is /api/attack');
     const nullOrigin = await postJson(s, body, { origin: 'null' });
     assert.equal(nullOrigin.status, 403, 'a sandboxed frame');
     const fetchMeta = await call(s, '/api/samples?model=c64&n=1', { headers: { 'sec-fetch-site': 'cross-site' } });

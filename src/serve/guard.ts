@@ -57,7 +57,9 @@ export function guardRequest(hostOk: (header: string | undefined) => boolean): (
   return async (req) => {
     const host = req.headers.host;
     if (!hostOk(host)) throw new ServeError(421, 'BAD_HOST', `this server does not answer for Host ${JSON.stringify(host ?? '')} (DNS rebinding guard; see --allow-host)`);
-    if (!req.url.startsWith('/api/')) return;
+    // Decided by the route matched, not the raw URL: `/%61pi/attack` reaches /api/attack too.
+    const api = req.routeOptions.url?.startsWith('/api/') === true || (req.method !== 'GET' && req.method !== 'HEAD');
+    if (!api) return;
     // Browsers send Sec-Fetch-Site on every request; "none" is a typed URL or a bookmark.
     const site = req.headers['sec-fetch-site'];
     if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new ServeError(403, 'CROSS_ORIGIN', `cross-origin API requests are refused (Sec-Fetch-Site: ${site})`);
