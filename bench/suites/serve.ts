@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { fmt, mdTable } from '../lib.js';
@@ -79,6 +80,8 @@ export async function serveSuite(): Promise<{ markdown: string; data: unknown }>
     if ('code' in warm) throw new Error(`the warm-up attack failed: ${warm.code}`);
     const rssBefore = rssMiB(pid);
 
+    // The machine may be shared (a training run): its load is part of what the figure means.
+    const load = loadavg()[0]!;
     const until = Date.now() + SECONDS * 1000;
     const attacks = Promise.all(Array.from({ length: ATTACK_CLIENTS }, () => attackLoop(url, image, until)));
     const common = { url, duration: SECONDS, connections: CONNECTIONS / 2, timeout: 30 };
@@ -105,10 +108,11 @@ export async function serveSuite(): Promise<{ markdown: string; data: unknown }>
       '',
       `\`bnn-edge serve --port 0\` with its defaults (one attack worker on this machine, queue 8), loaded over loopback by autocannon for ${SECONDS} s ` +
         `with ${CONNECTIONS} connections (${CONNECTIONS / 2} cycling through the page's static files, ${CONNECTIONS / 2} through /api/samples) while ${ATTACK_CLIENTS} clients ` +
-        `kept PGD attacks in the worker pool. Load generator and server share the machine's cores (and the attack worker one of them).` +
+        `kept PGD attacks in the worker pool. Load generator and server share the machine's cores (and the attack worker one of them); ` +
+        `the 1-minute load average was ${fmt(load, 1)} when the load started.` +
         (attackFailed.length ? ` Attack failures: ${[...new Set(attackFailed)].join(', ')}.` : ''),
     ].join('\n');
-    return { markdown, data: { seconds: SECONDS, connections: CONNECTIONS, kinds, attacks: { answered: attackMs.length, failed: attackFailed, medianMs: median }, rssMiB: { start: rssStart, before: rssBefore, after: rssAfter } } };
+    return { markdown, data: { seconds: SECONDS, connections: CONNECTIONS, kinds, attacks: { answered: attackMs.length, failed: attackFailed, medianMs: median }, rssMiB: { start: rssStart, before: rssBefore, after: rssAfter }, loadAverage: load } };
   } finally {
     if (child.exitCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
