@@ -1,6 +1,8 @@
 /** worker_threads entry of BnnPool: loads the model once, then answers predict / logits requests. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { BnnRuntime, type RuntimeOptions } from './runtime.js';
+import { serializeError } from './pool_errors.js';
+// The Node entry: it installs the loader that reads the .wasm builds from disk (fetch cannot).
+import { BnnRuntime, type RuntimeOptions } from './index.js';
 
 const port = parentPort!;
 const { bytes, options } = workerData as { bytes: Uint8Array; options: RuntimeOptions };
@@ -18,9 +20,9 @@ BnnRuntime.load(bytes, options).then(
           port.postMessage({ id: m.id, ok: true, logits }, [logits.buffer as ArrayBuffer]);
         }
       } catch (e) {
-        port.postMessage({ id: m.id, ok: false, error: (e as Error).message, name: (e as Error).name });
+        port.postMessage({ id: m.id, ok: false, error: serializeError(e, m.images) });
       }
     });
   },
-  (e: unknown) => port.postMessage({ ready: false, error: e instanceof Error ? e.message : String(e) }),
+  (e: unknown) => port.postMessage({ ready: false, error: serializeError(e) }),
 );

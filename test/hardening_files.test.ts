@@ -1,0 +1,167 @@
+/**
+ * Bounded reading (issue 38, item 2): a model path is opened without blocking and checked on the
+ * open descriptor, its header read and checked before the rest, its size capped by the header's
+ * declared size and the format's limit; the same for BnnRuntime.load(path) and for models fetched
+ * over HTTP (read as a stream, never past the declared size); IDX test sets load without touching
+ * the training files.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { loadIdxDirectory } from '../src/data/idx.js';
+import { BnnFileError, BnnFormatError } from '../src/format/errors.js';
+import { readModelFile } from '../src/format/file.js';
+import { BnnRuntime } from '../src/runtime/index.js';
+
+const MODELS = fileURLToPath(new URL('../../models/', import.meta.url));
+const FILE_JS = fileURLToPath(new URL('../src/format/file.js', import.meta.url));
+const good = readFileSync(MODELS + 'b64.bnn');
+
+/** A sparse file of `size` bytes starting with `head` (nothing is written past it). */
+function sparse(path: string, head: Uint8Array, size: number): void {
+  writeFileSync(path, head);
+  const fd = openSync(path, 'r+');
+  ftruncateSync(fd, size);
+  closeSync(fd);
+}
+
+/** Memory held by ArrayBuffers grew by less than 1 MiB while `f` ran (it read nothing big). */
+function readsLittle(f: () => void): void {
+  const before = process.memoryUsage().arrayBuffers;
+  f();
+  const grew = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grew < 1 << 20, `ArrayBuffers grew by ${grew} bytes`);
+}
+
+const isFile = (code: string, msg?: RegExp) => (e: unknown) => e instanceof BnnFileError && e.code === code && (!msg || msg.test(e.message));
+const isFormat = (code: string, msg?: RegExp) => (e: unknown) => e instanceof BnnFormatError && e.code === code && (!msg || msg.test(e.message));
+
+test('readModelFile: devices, FIFOs and directories are refused on the open descriptor; junk and oversize files by their header, unread', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-files-'));
+  try {
+    // The issue's cases: `info /dev/zero` read 3 GB; a FIFO blocked forever; 1 GB of junk was read before its magic.
+    readsLittle(() => assert.throws(() => readModelFile('/dev/zero'), isFile('NOT_A_FILE', /\/dev\/zero: not a regular file \(a device\)/)));
+    const fifo = join(dir, 'fifo.bnn');
+    execFileSync('mkfifo', [fifo]);
+    // In a child with a time limit: if the open blocked, the child is killed and the test fails.
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `import { readModelFile } from ${JSON.stringify(FILE_JS)}; try { readModelFile(${JSON.stringify(fifo)}); } catch (e) { console.log(e.name, e.code); }`], { timeout: 20000, encoding: 'utf8' });
+    assert.equal(child.signal, null, 'reading a FIFO must not block');
+    assert.equal(child.stdout.trim(), 'BnnFileError NOT_A_FILE');
+    const junk = join(dir, 'junk.bnn');
+    sparse(junk, new TextEncoder().encode('GIF89a not a model'), 1 << 30);
+    readsLittle(() => assert.throws(() => readModelFile(junk), isFormat('BAD_MAGIC')));
+    const big = join(dir, 'big.bnn');
+    sparse(big, good.subarray(0, 80), 3 * 2 ** 30);
+    readsLittle(() => assert.throws(() => readModelFile(big), isFormat('SIZE_MISMATCH', /3221225472 bytes, header declares 101216/)));
+    const trailing = join(dir, 'trailing.bnn');
+    writeFileSync(trailing, Buffer.concat([good, Buffer.alloc(16)]));
+    assert.throws(() => readModelFile(trailing), isFormat('SIZE_MISMATCH', /trailing data/));
+    const short = join(dir, 'short.bnn');
+    writeFileSync(short, good.subarray(0, 40));
+    assert.throws(() => readModelFile(short), isFormat('TRUNCATED'));
+    const v9 = join(dir, 'v9.bnn');
+    sparse(v9, Uint8Array.from([...good.subarray(0, 8), 9, 0]), 1 << 28);
+    readsLittle(() => assert.throws(() => readModelFile(v9), isFormat('BAD_VERSION')));
+    assert.throws(() => readModelFile(join(dir, 'missing.bnn')), isFile('NOT_FOUND', /model file not found/));
+    assert.throws(() => readModelFile(dir), isFile('NOT_FOUND', /a directory without model\.bnn/));
+    // A run directory, and a symlink to a real model (a path the caller gave: followed).
+    const run = join(dir, 'run');
+    mkdirSync(run);
+    writeFileSync(join(run, 'model.bnn'), good);
+    assert.equal(readModelFile(run).name, 'run');
+    symlinkSync(MODELS + 'b64.bnn', join(dir, 'link.bnn'));
+    assert.deepEqual(readModelFile(join(dir, 'link.bnn')).bytes, Uint8Array.from(good));
+    // A directory named model.bnn inside a run directory is not a file either.
+    const odd = join(dir, 'odd');
+    mkdirSync(join(odd, 'model.bnn'), { recursive: true });
+    assert.throws(() => readModelFile(odd), isFile('NOT_A_FILE'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('BnnRuntime.load(path) reads as boundedly: devices, FIFOs and oversize .bnn files are refused before they are read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-load-'));
+  try {
+    await assert.rejects(BnnRuntime.load('/dev/zero'), /not a regular file/);
+    const fifo = join(dir, 'fifo.bnn');
+    execFileSync('mkfifo', [fifo]);
+    await assert.rejects(BnnRuntime.load(fifo), /not a regular file/);
+    const big = join(dir, 'big.bnn');
+    sparse(big, good.subarray(0, 80), 2 ** 29);
+    const before = process.memoryUsage().arrayBuffers;
+    await assert.rejects(BnnRuntime.load(big), isFormat('SIZE_MISMATCH'));
+    assert.ok(process.memoryUsage().arrayBuffers - before < 1 << 20);
+    const ok = join(dir, 'ok.bnn');
+    writeFileSync(ok, good);
+    assert.equal((await BnnRuntime.load(ok)).model.graph.classes, 10);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a model fetched over HTTP is read as a stream, never past the size its header declares', async () => {
+  let served = 0;
+  const server = createServer((req, res) => {
+    if (req.url === '/endless.bnn') {
+      // A .bnn header declaring the real size, then bytes without end and without Content-Length.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(good.subarray(0, 80));
+      const more = () => {
+        served += 65536;
+        if (served > 64 << 20) return res.end(); // the test's own backstop
+        if (res.write(Buffer.alloc(65536))) setImmediate(more);
+        else res.once('drain', more);
+      };
+      more();
+      res.on('close', () => undefined);
+    } else if (req.url === '/b64.bnn') {
+      res.writeHead(200);
+      res.end(good);
+    } else if (req.url === '/liar.bnn') {
+      res.writeHead(200, { 'content-length': String(3 * 2 ** 30) });
+      res.end(good.subarray(0, 80));
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  try {
+    await assert.rejects(BnnRuntime.load(new URL('/endless.bnn', base)), /longer than 101216 bytes/);
+    assert.ok(served < 8 << 20, `the server got to send ${served} bytes`);
+    await assert.rejects(BnnRuntime.load(new URL('/liar.bnn', base)), /more than 1073741824/);
+    await assert.rejects(BnnRuntime.load(new URL('/none.bnn', base)), /HTTP 404/);
+    assert.equal((await BnnRuntime.load(new URL('/b64.bnn', base))).model.graph.classes, 10);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('IDX: only the test files are read when only the test set is needed (training files that would block are never opened)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-idx-'));
+  try {
+    const idx = (dims: number[], data: Uint8Array) => {
+      const h = new Uint8Array(4 + 4 * dims.length);
+      h[2] = 8;
+      h[3] = dims.length;
+      dims.forEach((d, i) => new DataView(h.buffer).setUint32(4 + 4 * i, d, false));
+      return Buffer.concat([h, data]);
+    };
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(idx([3, 4, 4], new Uint8Array(48).fill(9))));
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idx([3], Uint8Array.of(0, 1, 2)));
+    execFileSync('mkfifo', [join(dir, 'train-images-idx3-ubyte')]);
+    execFileSync('mkfifo', [join(dir, 'train-labels-idx1-ubyte')]);
+    const { train, test: t } = loadIdxDirectory(dir, { testOnly: true });
+    assert.equal(t.n, 3);
+    assert.equal(train.n, 0);
+    assert.throws(() => loadIdxDirectory(dir), /not a regular file \(a FIFO\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
