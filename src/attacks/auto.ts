@@ -1,0 +1,190 @@
+/**
+ * The AutoAttack ensemble (Croce & Hein 2020), L∞, against the artifact that ships: APGD-CE,
+ * APGD-T and FAB-T crafted on the differentiable tfjs graph rebuilt from the .bnn, Square querying
+ * the packed runtime's logits. Every adversarial image, whoever crafted it, is scored on the runtime,
+ * and an image counts as robust only if the runtime classifies the clean image and every attack's
+ * image correctly: the per-image worst case.
+ *
+ * 'cascade' is AutoAttack's standard procedure: each attack runs only on the images every earlier
+ * attack left robust (on the runtime), so the total cost shrinks as images fall, and the report is
+ * robust accuracy after each attack. 'standalone' runs every attack on every image the runtime
+ * classifies correctly: per-attack robust accuracies at the cost of running everything everywhere.
+ * Stochastic models get EOT (default 10 samples per gradient) in the gradient attacks.
+ */
+import type { BnnRuntime } from '../runtime/index.js';
+import { predictLabels } from '../model/tfjs/predict.js';
+import { apgd, apgdTargeted } from './apgd.js';
+import { clipInto, exactLinfBox } from './box.js';
+import { gather, geometryOf, remaining } from './batch.js';
+import { fab } from './fab.js';
+import type { DifferentiableModel } from './model.js';
+import { RuntimeScoreOracle, squareAttack } from './square.js';
+
+export type EnsembleAttack = 'apgd-ce' | 'apgd-dlr' | 'apgd-t' | 'fab-t' | 'square';
+export const ENSEMBLE_ATTACKS: readonly EnsembleAttack[] = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab-t', 'square'];
+/** AutoAttack's standard version. */
+export const AUTOATTACK_STANDARD: readonly EnsembleAttack[] = ['apgd-ce', 'apgd-t', 'fab-t', 'square'];
+
+export type EnsembleMode = 'cascade' | 'standalone';
+
+export interface EnsembleOptions {
+  /** L∞ radius. */
+  readonly eps: number;
+  /** Attacks, in order. Default AUTOATTACK_STANDARD. */
+  readonly attacks?: readonly EnsembleAttack[];
+  /** Default 'cascade'. */
+  readonly mode?: EnsembleMode;
+  /** APGD and FAB iterations per run. Default 100. */
+  readonly iterations?: number;
+  /** APGD-CE / APGD-DLR runs. Default 1. */
+  readonly restarts?: number;
+  /** Target classes of APGD-T and FAB-T. Default 9 (capped at classes − 1). */
+  readonly targets?: number;
+  /** Square's queries per image. Default 5000. */
+  readonly queries?: number;
+  /** Gradient samples per step (EOT). Default 10 for a stochastic model, else 1. */
+  readonly eot?: number;
+  readonly seed?: number;
+  readonly batchSize?: number;
+  /** Progress of the attack at index `member` over the images it attacks. */
+  readonly onProgress?: (member: number, done: number, total: number) => void;
+}
+
+export interface MemberOutcome {
+  readonly attack: EnsembleAttack;
+  /** 1 for each image the attack was run on. */
+  readonly attacked: Uint8Array;
+  /** Its adversarial images (the clean image where it did not run), inside B∞(x, ε) ∩ [0, 1] exactly. */
+  readonly adversarial: Float32Array;
+  /** Labels the runtime and the tfjs graph give them (−1 where it did not run). */
+  readonly runtimeLabels: Int32Array;
+  readonly tfjsLabels: Int32Array;
+  /** 1 where it fooled the model it was crafted on (the tfjs graph; the runtime for Square). */
+  readonly success: Uint8Array;
+  readonly seconds: number;
+  /** Share of attacked images with an all-zero first gradient (null for Square). */
+  readonly zeroGradientFraction: number | null;
+  /** Square: queries per image (0 where it did not run). */
+  readonly queries?: Int32Array;
+}
+
+export interface EnsembleOutcome {
+  readonly eps: number;
+  readonly mode: EnsembleMode;
+  readonly cleanRuntimeLabels: Int32Array;
+  readonly cleanTfjsLabels: Int32Array;
+  readonly members: MemberOutcome[];
+  /** 1 iff the runtime gets the clean image and every attack's image right: the worst case. */
+  readonly robust: Uint8Array;
+  /** The same on the tfjs graph (over the images each attack ran on). */
+  readonly robustTfjs: Uint8Array;
+  /** Index of the first member whose image fooled the runtime; −1 if none did (or the clean image was wrong). */
+  readonly brokenBy: Int8Array;
+  /** Per image: that member's image, else the first member's (the clean image where none ran). */
+  readonly worst: Float32Array;
+  /** The labels the runtime and the tfjs graph give `worst`. */
+  readonly worstRuntimeLabels: Int32Array;
+  readonly worstTfjsLabels: Int32Array;
+}
+
+export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: Float32Array, labels: Uint8Array, o: EnsembleOptions): EnsembleOutcome {
+  const n = labels.length;
+  const { px } = geometryOf(model, images, n);
+  const mode = o.mode ?? 'cascade';
+  const attacks = o.attacks ?? AUTOATTACK_STANDARD;
+  const eot = o.eot ?? (model.stochastic ? 10 : 1);
+  const logits = (x: Parameters<DifferentiableModel['logits']>[0]) => model.logits(x);
+  const cleanRuntimeLabels = rt.predict(images, n);
+  const cleanTfjsLabels = predictLabels(logits, images, n, model.inputShape);
+  const box = exactLinfBox(images, o.eps);
+  // fallen[i]: the runtime already gets image i wrong (clean, or under an earlier attack in cascade).
+  const fallen = Uint8Array.from(cleanRuntimeLabels, (p, i) => (p === labels[i] ? 0 : 1));
+  const cleanWrong = fallen.slice();
+  const members: MemberOutcome[] = [];
+  for (const [m, attack] of attacks.entries()) {
+    const idx = remaining(mode === 'cascade' ? fallen : cleanWrong);
+    const x = gather(images, px, idx);
+    const y = Uint8Array.from(idx, (i) => labels[i]!);
+    const progress = (d: number, t: number) => o.onProgress?.(m, Math.round((d / Math.max(t, 1)) * idx.length), idx.length);
+    const common = { eps: o.eps, eot, seed: (o.seed ?? 0) + 1009 * m, onProgress: progress, ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}) };
+    const t0 = performance.now();
+    let adv: Float32Array;
+    let success: Uint8Array;
+    let zero: number | null = null;
+    let queries: Int32Array | undefined;
+    if (!idx.length) {
+      adv = x;
+      success = new Uint8Array(0);
+    } else if (attack === 'square') {
+      const oracle = new RuntimeScoreOracle(rt, idx.length * (o.queries ?? 5000));
+      const r = squareAttack(oracle, x, y, { eps: o.eps, queries: o.queries ?? 5000, seed: common.seed });
+      ({ adversarial: adv, success } = r);
+      queries = r.queries;
+    } else if (attack === 'fab-t') {
+      const r = fab(model, x, y, { ...common, iterations: o.iterations ?? 100, targets: o.targets ?? 9 });
+      adv = r.adversarial;
+      // FAB returns its closest adversarial, which may lie beyond ε: at ε it is the projection, which the runtime then scores.
+      success = Uint8Array.from(r.linf, (d) => (d <= o.eps ? 1 : 0));
+      zero = r.zeroGradientFraction;
+    } else {
+      const a = { ...common, iterations: o.iterations ?? 100 };
+      const r = attack === 'apgd-t' ? apgdTargeted(model, x, y, { ...a, targets: o.targets ?? 9 }) : apgd(model, x, y, { ...a, restarts: o.restarts ?? 1, loss: attack === 'apgd-dlr' ? 'dlr' : 'ce' });
+      ({ adversarial: adv, success } = r);
+      zero = r.zeroGradientFraction;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const adversarial = images.slice();
+    const runtimeLabels = new Int32Array(n).fill(-1);
+    const tfjsLabels = new Int32Array(n).fill(-1);
+    const successAll = new Uint8Array(n);
+    const attacked = new Uint8Array(n);
+    const queriesAll = queries ? new Int32Array(n) : undefined;
+    if (idx.length) {
+      // Into the exact box first (a no-op for all but FAB's closest adversarials beyond ε): the runtime scores what is inside the threat model.
+      for (let k = 0; k < idx.length; k++) clipInto(adv.subarray(k * px, (k + 1) * px), box, idx[k]! * px);
+      const rtl = rt.predict(adv, idx.length);
+      const tfl = predictLabels(logits, adv, idx.length, model.inputShape);
+      idx.forEach((i, k) => {
+        adversarial.set(adv.subarray(k * px, (k + 1) * px), i * px);
+        runtimeLabels[i] = rtl[k]!;
+        tfjsLabels[i] = tfl[k]!;
+        successAll[i] = success[k]!;
+        attacked[i] = 1;
+        if (queriesAll) queriesAll[i] = queries![k]!;
+        if (rtl[k] !== labels[i]) fallen[i] = 1;
+      });
+    }
+    members.push({ attack, attacked, adversarial, runtimeLabels, tfjsLabels, success: successAll, seconds, zeroGradientFraction: zero, ...(queriesAll ? { queries: queriesAll } : {}) });
+  }
+  return { eps: o.eps, mode, cleanRuntimeLabels, cleanTfjsLabels, members, ...worstCase(images, labels, px, cleanRuntimeLabels, cleanTfjsLabels, members) };
+}
+
+/** Per image, the worst case over the clean image and every member's image, on both sides. */
+function worstCase(images: Float32Array, labels: Uint8Array, px: number, cleanRt: Int32Array, cleanTf: Int32Array, members: MemberOutcome[]): Pick<EnsembleOutcome, 'robust' | 'robustTfjs' | 'brokenBy' | 'worst' | 'worstRuntimeLabels' | 'worstTfjsLabels'> {
+  const n = labels.length;
+  const robust = new Uint8Array(n);
+  const robustTfjs = new Uint8Array(n);
+  const brokenBy = new Int8Array(n).fill(-1);
+  const worst = images.slice();
+  const worstRuntimeLabels = cleanRt.slice();
+  const worstTfjsLabels = cleanTf.slice();
+  for (let i = 0; i < n; i++) {
+    let rtOk = cleanRt[i] === labels[i];
+    let tfOk = cleanTf[i] === labels[i];
+    let shown = -1;
+    members.forEach((m, k) => {
+      if (!m.attacked[i]) return;
+      if (shown < 0) shown = k;
+      if (rtOk && m.runtimeLabels[i] !== labels[i]) (rtOk = false), (brokenBy[i] = k), (shown = k);
+      if (m.tfjsLabels[i] !== labels[i]) tfOk = false;
+    });
+    robust[i] = rtOk ? 1 : 0;
+    robustTfjs[i] = tfOk ? 1 : 0;
+    if (shown < 0) continue;
+    const m = members[shown]!;
+    worst.set(m.adversarial.subarray(i * px, (i + 1) * px), i * px);
+    worstRuntimeLabels[i] = m.runtimeLabels[i]!;
+    worstTfjsLabels[i] = m.tfjsLabels[i]!;
+  }
+  return { robust, robustTfjs, brokenBy, worst, worstRuntimeLabels, worstTfjsLabels };
+}
