@@ -89,11 +89,13 @@ export function loadResults(): Record<string, SuiteResult> {
   return existsSync(RESULTS_JSON) ? (JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as Record<string, SuiteResult>) : {};
 }
 
-export const SUITE_ORDER = ['train', 'native', 'accuracy', 'size', 'package', 'parity', 'kernels', 'models', 'pool', 'memory', 'attacks', 'hsj', 'cw', 'arm64'];
+export const SUITE_ORDER = ['train', 'native', 'accuracy', 'size', 'package', 'graph', 'parity', 'kernels', 'models', 'pool', 'memory', 'attacks', 'autoattack', 'hsj', 'cw', 'serve', 'queue', 'arm64'];
 
 export function saveResults(all: Record<string, SuiteResult>): void {
   writeFileSync(RESULTS_JSON, JSON.stringify(all, null, 2) + '\n');
-  const suites = Object.values(all).sort((a, b) => SUITE_ORDER.indexOf(a.suite) - SUITE_ORDER.indexOf(b.suite));
+  // A suite not in SUITE_ORDER goes last, not first.
+  const rank = (name: string) => (SUITE_ORDER.includes(name) ? SUITE_ORDER.indexOf(name) : SUITE_ORDER.length);
+  const suites = Object.values(all).sort((a, b) => rank(a.suite) - rank(b.suite));
   const md = [
     '# bnn-edge results',
     '',

@@ -133,6 +133,30 @@ test('ship writes ./models of the working directory, never into node_modules', (
   assert.match(e.stdout, /models\/tiny\.bnn: model b8/, 'a shipped model is found by name');
 });
 
+test('serve from the installed package: the page, the runtime bundle and a model are served', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn('npx', ['--no-install', 'bnn-edge', 'serve', '--port', '0'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /bnn-edge demo at (http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]!.replace(/\/$/, ''));
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+      setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 60_000);
+    });
+    for (const path of ['/', '/runtime/bnn-edge-runtime.browser.js', '/runtime/bnn-simd.wasm', '/models/b64.bnn']) {
+      const res = await fetch(`${url}${path}`);
+      assert.equal(res.status, 200, `${path}: ${res.status}`);
+      await res.arrayBuffer();
+    }
+  } finally {
+    process.kill(-child.pid!, 'SIGINT');
+  }
+});
+
 test('both entry points import from an ESM script and type-check in a strict TypeScript file', () => {
   const script = `
 import { BnnRuntime } from 'bnn-edge-runtime';
