@@ -60,6 +60,17 @@ function schedule(iterations: number): { first: number; decrement: number; floor
   return { first: Math.max(Math.floor(0.22 * iterations), 1), decrement: Math.max(Math.floor(0.03 * iterations), 1), floor: Math.max(Math.floor(0.06 * iterations), 1) };
 }
 
+/**
+ * The iterations (1-based) after which APGD checks its progress, w_j = ⌈p_j · N⌉ of the paper
+ * (N = 100: 22, 41, 57, 70, 80, 87, 93, 99), computed as the loop below steps through them.
+ */
+export function apgdCheckpoints(iterations: number): number[] {
+  const s = schedule(iterations);
+  const out: number[] = [];
+  for (let at = 0, interval = s.first; at + interval <= iterations; interval = Math.max(interval - s.decrement, s.floor)) out.push((at += interval));
+  return out;
+}
+
 /** One APGD run on one batch: the first fooling point per image, else its highest-loss point. */
 function runBatch(model: DifferentiableModel, x0a: Float32Array, y: Int32Array, target: Int32Array | null, s: Settings, seed: number): { adversarial: Float32Array; fooledAt: Int32Array; zeroGradient: number } {
   const b = y.length;
@@ -239,23 +250,40 @@ export function apgd(model: DifferentiableModel, images: Float32Array, labels: U
   return finish(images, labels, out, zero, s, restarts);
 }
 
-/** APGD-T: targeted DLR against the k-th most likely other class (clean logits) in run k, on the images not yet fooled. */
+/**
+ * APGD-T: targeted DLR against each of the top-k other classes of the clean logits. AutoAttack runs
+ * the targets one after another on the images not yet fooled; here every (image, target) pair is
+ * its own run and the pairs of an image run side by side in one batch. Which images fall is the
+ * same (an image is fooled when any of its targets fools it), and a batch stays full when only a
+ * few hard images remain, where one-target-at-a-time would make 9 × 100 small sequential steps.
+ */
 export function apgdTargeted(model: DifferentiableModel, images: Float32Array, labels: Uint8Array, o: ApgdOptions): ApgdOutcome {
   const n = labels.length;
-  const { classes } = geometryOf(model, images, n);
+  const { px, classes } = geometryOf(model, images, n);
   const s = settings(o);
   const targets = Math.min(o.targets ?? 9, classes - 1);
   const restarts = o.restarts ?? 1;
   const ranked = rankedTargets(logitsOf(model, images, n), labels, classes);
   const out = { adversarial: images.slice(), firstSuccess: new Int32Array(n), hasBest: new Uint8Array(n) };
   let zero = 0;
-  const runs = targets * restarts;
-  for (let t = 0; t < targets; t++)
-    for (let r = 0; r < restarts; r++) {
-      const run = t * restarts + r;
-      const idx = remaining(Uint8Array.from(out.firstSuccess, (f) => (f > 0 ? 1 : 0)));
-      const z = runOver(model, images, labels, idx, (i) => ranked[i]![t]!, s, o, run, out, (d) => o.onProgress?.(run * n + n - idx.length + d, runs * n));
-      if (run === 0) zero = z;
+  for (let r = 0; r < restarts; r++) {
+    const idx = remaining(Uint8Array.from(out.firstSuccess, (f) => (f > 0 ? 1 : 0)));
+    const rows = idx.flatMap((i) => Array.from({ length: targets }, (_, t) => [i, t] as const));
+    const passes = new Int32Array(n);
+    for (const [start, b] of batchesOf(rows.length, o.batchSize ?? 128)) {
+      const sub = rows.slice(start, start + b);
+      const res = runBatch(model, gather(images, px, sub.map(([i]) => i)), Int32Array.from(sub, ([i]) => labels[i]!), Int32Array.from(sub, ([i, t]) => ranked[i]![t]!), s, (o.seed ?? 0) + 7919 * r + start);
+      if (r === 0) zero += res.zeroGradient / targets;
+      sub.forEach(([i, t], k) => {
+        const at = res.fooledAt[k]!;
+        // The earliest-fooling target's image wins; an image no target fooled keeps its first target's highest-loss point.
+        if (at && (!passes[i] || at < passes[i]!)) (passes[i] = at), out.adversarial.set(res.adversarial.subarray(k * px, (k + 1) * px), i * px);
+        else if (!at && t === 0 && !passes[i] && !out.hasBest[i]) out.adversarial.set(res.adversarial.subarray(k * px, (k + 1) * px), i * px);
+        if (t === 0) out.hasBest[i] = 1;
+      });
+      o.onProgress?.(r * rows.length + start + b, restarts * rows.length);
     }
-  return finish(images, labels, out, zero, s, runs);
+    for (const i of idx) if (passes[i]) out.firstSuccess[i] = r * (s.iterations + 1) + passes[i]!;
+  }
+  return finish(images, labels, out, zero, s, restarts);
 }

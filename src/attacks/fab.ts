@@ -195,7 +195,11 @@ function runBatch(model: DifferentiableModel, x0: Float32Array, y: Int32Array, c
   return zero;
 }
 
-/** FAB (untargeted) or FAB-T (`targets`): the smallest L∞ adversarial perturbation found per image. */
+/**
+ * FAB (untargeted) or FAB-T (`targets`): the smallest L∞ adversarial perturbation found per image.
+ * FAB-T runs each (image, target) pair as its own run, the pairs side by side in a batch (AutoAttack
+ * runs the targets one after another; the distance found per image is the minimum either way).
+ */
 export function fab(model: DifferentiableModel, images: Float32Array, labels: Uint8Array, o: FabOptions = {}): FabOutcome {
   const n = labels.length;
   const { px, classes } = geometryOf(model, images, n);
@@ -212,31 +216,29 @@ export function fab(model: DifferentiableModel, images: Float32Array, labels: Ui
     if (arg !== labels[i]) linf[i] = 0;
   }
   const targeted = o.targets !== undefined;
-  const plans: (number | null)[] = targeted ? Array.from({ length: Math.min(o.targets!, classes - 1) }, (_, t) => t) : [null];
-  const runs = plans.length * restarts;
-  const batch = o.batchSize ?? (targeted ? 128 : Math.max(1, Math.floor(256 / classes)));
+  const targets = Math.min(o.targets ?? 1, classes - 1);
+  // Untargeted, each row carries all other classes (one replica each inside a step): fewer rows per batch.
+  const batch = o.batchSize ?? (targeted ? 128 : Math.max(1, Math.floor(256 / (classes - 1))));
   let zero = 0;
-  let run = 0;
-  for (const target of plans)
-    for (let r = 0; r < restarts; r++, run++) {
-      // A targeted run continues only the images not yet fooled within ε (AutoAttack's FAB-T); untargeted restarts refine every distance.
-      const idx = remaining(Uint8Array.from(linf, (d) => (targeted ? d <= s.eps : d === 0) ? 1 : 0));
-      for (const [st, b] of batchesOf(idx.length, batch)) {
-        const sub = idx.slice(st, st + b);
-        const x0 = gather(images, px, sub);
-        const y = Int32Array.from(sub, (i) => labels[i]!);
-        const classesOf = sub.map((i) => (target === null ? ranked[i]! : Int32Array.of(ranked[i]![target]!)));
-        const start = r === 0 ? x0 : randomStart(x0, sub.map((i) => Math.min(linf[i]!, s.eps)), s.bounds, (o.seed ?? 0) + 7919 * run + st);
-        const best = gather(adversarial, px, sub);
-        const bestNorm = Float64Array.from(sub, (i) => linf[i]!);
-        const z = runBatch(model, x0, y, classesOf, s, start, best, bestNorm);
-        if (run === 0) zero += z;
-        sub.forEach((i, k) => {
-          if (bestNorm[k]! < linf[i]!) (linf[i] = bestNorm[k]!), adversarial.set(best.subarray(k * px, (k + 1) * px), i * px);
-        });
-        o.onProgress?.(run * n + n - idx.length + st + b, runs * n);
-      }
+  for (let r = 0; r < restarts; r++) {
+    // FAB-T continues only the images not yet fooled within ε (AutoAttack's rule); untargeted restarts refine every distance.
+    const idx = remaining(Uint8Array.from(linf, (d) => ((targeted ? d <= s.eps : d === 0) ? 1 : 0)));
+    const rows = targeted ? idx.flatMap((i) => Array.from({ length: targets }, (_, t) => ({ i, cls: Int32Array.of(ranked[i]![t]!) }))) : idx.map((i) => ({ i, cls: ranked[i]! }));
+    for (const [st, b] of batchesOf(rows.length, batch)) {
+      const sub = rows.slice(st, st + b);
+      const at = sub.map((row) => row.i);
+      const x0 = gather(images, px, at);
+      const start = r === 0 ? x0 : randomStart(x0, at.map((i) => Math.min(linf[i]!, s.eps)), s.bounds, (o.seed ?? 0) + 7919 * r + st);
+      const best = gather(adversarial, px, at);
+      const bestNorm = Float64Array.from(at, (i) => linf[i]!);
+      const z = runBatch(model, x0, Int32Array.from(at, (i) => labels[i]!), sub.map((row) => row.cls), s, start, best, bestNorm);
+      if (r === 0) zero += z / (targeted ? targets : 1);
+      at.forEach((i, k) => {
+        if (bestNorm[k]! < linf[i]!) (linf[i] = bestNorm[k]!), adversarial.set(best.subarray(k * px, (k + 1) * px), i * px);
+      });
+      o.onProgress?.(r * n + ((st + b) / rows.length) * idx.length + n - idx.length, restarts * n);
     }
+  }
   return { adversarial, success: Uint8Array.from(linf, (d) => (d < Infinity ? 1 : 0)), linf, zeroGradientFraction: n ? zero / n : 0 };
 }
 

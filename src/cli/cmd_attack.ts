@@ -5,7 +5,8 @@ import { accuracyPlotSvg } from '../eval/plot.js';
 import { writeFileSync } from 'node:fs';
 import { ATTACK_LOSSES, type AttackLoss } from '../attacks/loss.js';
 import { CW_PAPER, CW_STRONG } from '../attacks/whitebox.js';
-import { blackboxEval, hsjEval, whiteboxEval, WHITEBOX_ATTACKS, type WhiteboxAttack } from '../eval/attacks.js';
+import { AUTO_FAMILY, blackboxEval, hsjEval, whiteboxEval, WHITEBOX_ATTACKS, type WhiteboxAttack, type WhiteboxReport } from '../eval/attacks.js';
+import { AUTOATTACK_STANDARD, ENSEMBLE_ATTACKS, type EnsembleAttack } from '../attacks/auto.js';
 import { Progress } from '../util/progress.js';
 import { openModel, testImagesFor } from './files.js';
 import { helpText, numberOption, parseCommand, positiveIntListOption, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
@@ -20,16 +21,26 @@ const cwSetting = (c: typeof CW_PAPER) => `${c.binarySteps} search step${c.binar
 export const attackCommand: CommandSpec = {
   name: 'attack',
   summary: 'White-box attack crafted on the tfjs graph rebuilt from the .bnn, replayed on the packed runtime: accuracy on both and their agreement.',
-  usage: 'bnn-edge attack MODEL --attack fgsm|pgd|cw|cw-paper|eot-pgd [--eps 0.1,0.2,0.3] [--n N] [--json]',
+  usage: 'bnn-edge attack MODEL --attack fgsm|pgd|cw|cw-paper|eot-pgd|apgd-ce|apgd-dlr|apgd-t|fab|fab-t|square|auto [--eps 0.1,0.2,0.3] [--n N] [--json]',
   options: {
-    attack: { type: 'string', help: `one of ${WHITEBOX_ATTACKS.join(', ')} (cw = stronger: ${cwSetting(CW_STRONG)}; cw-paper = the paper's: ${cwSetting(CW_PAPER)})`, default: 'fgsm', metavar: 'NAME' },
+    attack: {
+      type: 'string',
+      help: `one of ${WHITEBOX_ATTACKS.join(', ')} (cw = stronger: ${cwSetting(CW_STRONG)}; cw-paper = the paper's: ${cwSetting(CW_PAPER)}; apgd-* = APGD with cross-entropy, DLR or targeted DLR; fab = minimum-norm L∞ distances, fab-t its targeted form; square = gradient-free, on the runtime's logits; auto = the per-image worst case of --ensemble, AutoAttack's standard by default)`,
+      default: 'fgsm',
+      metavar: 'NAME',
+    },
     eps: { type: 'string', help: 'L∞ radii, comma-separated (FGSM / PGD)', default: '0.1,0.2,0.3', metavar: 'LIST' },
     n: { type: 'string', help: 'images attacked', default: '1000', metavar: 'N' },
     steps: { type: 'string', help: 'PGD iterations', default: '40', metavar: 'N' },
     step: { type: 'string', help: 'PGD step size', default: '0.01', metavar: 'X' },
-    restarts: { type: 'string', help: 'PGD random restarts', default: '1', metavar: 'N' },
+    restarts: { type: 'string', help: 'PGD / APGD-CE random restarts', default: '1', metavar: 'N' },
+    iterations: { type: 'string', help: 'APGD / FAB iterations per run', default: '100', metavar: 'N' },
+    targets: { type: 'string', help: 'target classes of APGD-T / FAB-T (the most likely others)', default: '9', metavar: 'N' },
+    queries: { type: 'string', help: "Square's runtime queries per image", default: '5000', metavar: 'N' },
+    ensemble: { type: 'string', help: `auto's attacks in order, from ${ENSEMBLE_ATTACKS.join(', ')}`, default: AUTOATTACK_STANDARD.join(','), metavar: 'LIST' },
+    standalone: { type: 'boolean', help: "auto: run every attack on every image (each attack's own accuracy; slower) instead of each on the images still robust" },
     eot: { type: 'string', help: 'average gradients over N forward passes (default 10 for eot-pgd, else 1)', metavar: 'N' },
-    loss: { type: 'string', help: `FGSM / PGD loss: ${ATTACK_LOSSES.join(', ')} (ce = cross-entropy's direction computed without float32 saturation; ce-float32 = tfjs's cross-entropy, as the paper computed it; margin = Carlini–Wagner's max other logit − true logit)`, default: 'ce', metavar: 'NAME' },
+    loss: { type: 'string', help: `FGSM / PGD loss: ${ATTACK_LOSSES.join(', ')} (ce = cross-entropy's direction computed without float32 saturation; ce-float32 = tfjs's cross-entropy, as the paper computed it; margin = Carlini–Wagner's max other logit − true logit; dlr = Croce & Hein's difference of logits ratio, the margin over z_π1 − z_π3)`, default: 'ce', metavar: 'NAME' },
     temperature: { type: 'string', help: 'divide logits by T in the attack loss', default: '1', metavar: 'T' },
     seed: { type: 'string', help: 'random seed (PGD starts, S sampling)', default: '0', metavar: 'N' },
     data: dataOption,
@@ -54,6 +65,8 @@ export async function runAttack(argv: string[]): Promise<number> {
   if (plot !== undefined && attack.startsWith('cw')) throw new UsageError('--plot draws accuracy against ε: it needs an L∞ attack (fgsm, pgd, eot-pgd), not Carlini–Wagner');
   const loss = stringOption(p, 'loss') as AttackLoss;
   if (!ATTACK_LOSSES.includes(loss)) throw new UsageError(`--loss must be one of ${ATTACK_LOSSES.join(', ')}, got "${loss}"`);
+  const ensemble = stringOption(p, 'ensemble')!.split(',') as EnsembleAttack[];
+  for (const a of ensemble) if (!ENSEMBLE_ATTACKS.includes(a)) throw new UsageError(`--ensemble takes ${ENSEMBLE_ATTACKS.join(', ')}, got "${a}"`);
   const opened = openModel(path!);
   const { model, name } = opened;
   const data = testImagesFor(opened, stringOption(p, 'data'));
@@ -71,8 +84,13 @@ export async function runAttack(argv: string[]): Promise<number> {
     temperature: numberOption(p, 'temperature', { min: 1e-6 })!,
     loss,
     seed: numberOption(p, 'seed', { integer: true })!,
-    onProgress: (done) => bar.update(done),
+    onProgress: (done) => bar.update(Math.round(done)),
     keepExamples: stringOption(p, 'save') !== undefined,
+    iterations: numberOption(p, 'iterations', { integer: true, min: 1 })!,
+    targets: numberOption(p, 'targets', { integer: true, min: 1 })!,
+    queries: numberOption(p, 'queries', { integer: true, min: 1 })!,
+    ensemble,
+    mode: p.values['standalone'] ? 'standalone' : 'cascade',
   });
   bar.finish();
   const saveDir = stringOption(p, 'save');
@@ -106,8 +124,24 @@ export async function runAttack(argv: string[]): Promise<number> {
       report.rows.map((r) => [r.eps ?? '-', pct(r.tfjsAccuracy), pct(r.runtimeAccuracy), pct(r.agreement), pct(r.successRate), ...(attack.startsWith('cw') ? [l2Cell(r.meanL2), l2Cell(r.meanL2OfCorrect ?? null)] : [])]),
     ),
   );
+  if ((AUTO_FAMILY as readonly string[]).includes(attack)) process.stdout.write(familyText(report));
   for (const w of report.warnings) process.stdout.write(`warning: ${w}\n`);
   return 0;
+}
+
+/** The AutoAttack family's details: each attack's figures per ε, FAB's distances. */
+function familyText(r: WhiteboxReport): string {
+  let out = '';
+  const e = r.ensemble!;
+  if (r.distances) out += `\nFAB: closest adversarial (L∞) confirmed on the runtime for ${r.distances.found} of ${r.images} images; median ${r.distances.median === null ? '> the largest found' : r.distances.median.toFixed(4)}\n`;
+  if (r.rows.some((row) => row.members && row.members.length > 1)) {
+    out += `\n${e.mode === 'cascade' ? 'each attack on the images every earlier one left robust; accuracy after it and all before it' : 'each attack on every image; accuracy under it alone'} (runtime worst case above)\n\n`;
+    out += table(
+      ['eps', 'attack', 'images attacked', 'runtime accuracy', 'tfjs accuracy', 'newly fooled', 'agreement', 'seconds', 'queries/s'],
+      r.rows.flatMap((row) => (row.members ?? []).map((m) => [row.eps ?? '-', m.attack, m.attacked, pct(m.runtimeAccuracy), pct(m.tfjsAccuracy), m.newlyFooled, pct(m.agreement), m.seconds.toFixed(1), m.queries ? Math.round(m.queries.perSecond).toLocaleString('en-US') : '-'])),
+    );
+  }
+  return out;
 }
 
 /** A mean L2 for the table: '—' where no image was fooled. */

@@ -16,12 +16,21 @@ import { predictLabels } from '../model/tfjs/predict.js';
 import { inputSize } from '../model/graph.js';
 import { BnnRuntime } from '../runtime/index.js';
 import { initTfjs } from '../tfjs/backend.js';
-import { accuracyOf } from './parity.js';
+import { accuracyOf, agreementOf } from './parity.js';
 import { replay, replayLabels, type ReplayResult } from './replay.js';
 import type { SavedRun } from './save.js';
+import { AUTOATTACK_STANDARD, runEnsemble, type EnsembleAttack, type EnsembleMode, type EnsembleOutcome } from '../attacks/auto.js';
+import { fab } from '../attacks/fab.js';
 
-export type WhiteboxAttack = 'fgsm' | 'pgd' | 'cw' | 'cw-paper' | 'eot-pgd';
-export const WHITEBOX_ATTACKS: readonly WhiteboxAttack[] = ['fgsm', 'pgd', 'cw', 'cw-paper', 'eot-pgd'];
+/**
+ * The `--attack` choices. Beyond the classic white-box attacks, the AutoAttack family: APGD-CE,
+ * APGD-DLR, APGD-T, FAB (untargeted, minimum-norm: distances), FAB-T, Square (gradient-free, on the
+ * runtime's logits) and `auto`, the ensemble's per-image worst case (attacks/auto.ts).
+ */
+export type WhiteboxAttack = 'fgsm' | 'pgd' | 'cw' | 'cw-paper' | 'eot-pgd' | AutoFamilyAttack;
+export type AutoFamilyAttack = EnsembleAttack | 'fab' | 'auto';
+export const AUTO_FAMILY: readonly AutoFamilyAttack[] = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab', 'fab-t', 'square', 'auto'];
+export const WHITEBOX_ATTACKS: readonly WhiteboxAttack[] = ['fgsm', 'pgd', 'cw', 'cw-paper', 'eot-pgd', ...AUTO_FAMILY];
 
 export interface WhiteboxOptions extends CommonOptions {
   readonly attack: WhiteboxAttack;
@@ -34,6 +43,37 @@ export interface WhiteboxOptions extends CommonOptions {
   readonly restarts?: number;
   /** Keep the adversarial images and both sides' labels (`WhiteboxReport.examples`), e.g. to save them. */
   readonly keepExamples?: boolean;
+  /** APGD and FAB iterations per run (AutoAttack family). Default 100. */
+  readonly iterations?: number;
+  /** Target classes of APGD-T and FAB-T. Default 9. */
+  readonly targets?: number;
+  /** Square's queries per image. Default 5000. */
+  readonly queries?: number;
+  /** `auto`: its attacks, in order. Default AutoAttack's standard (APGD-CE, APGD-T, FAB-T, Square). */
+  readonly ensemble?: readonly EnsembleAttack[];
+  /** `auto`: 'cascade' (default: each attack on the images still robust) or 'standalone' (every attack on every image). */
+  readonly mode?: EnsembleMode;
+}
+
+/** One attack of an AutoAttack-family run, scored on the runtime. */
+export interface MemberRow {
+  readonly attack: EnsembleAttack;
+  /** Images it ran on. */
+  readonly attacked: number;
+  /**
+   * Accuracy over all images on the runtime (and on tfjs): in a cascade, after this attack and
+   * every earlier one (AutoAttack's log); standalone, under this attack alone.
+   */
+  readonly runtimeAccuracy: number;
+  readonly tfjsAccuracy: number;
+  /** Images whose runtime label it turned wrong that no earlier attack had. */
+  readonly newlyFooled: number;
+  /** Runtime label = tfjs label, over the images it ran on. */
+  readonly agreement: number;
+  readonly seconds: number;
+  readonly zeroGradientFraction: number | null;
+  /** Square: runtime queries in all, the most one image took, and their rate. */
+  readonly queries?: { readonly total: number; readonly maxPerImage: number; readonly perSecond: number };
 }
 
 export interface WhiteboxRow extends ReplayResult {
@@ -50,6 +90,8 @@ export interface WhiteboxRow extends ReplayResult {
   readonly zeroGradientFraction: number;
   /** CW: accuracy of the crafting model after each iteration (index 0 = after iteration 1). */
   readonly cwCurve?: number[];
+  /** AutoAttack family: each attack's figures (the row's accuracies are the per-image worst case over them). */
+  readonly members?: MemberRow[];
 }
 
 export interface WhiteboxReport {
@@ -68,6 +110,14 @@ export interface WhiteboxReport {
   readonly warnings: string[];
   /** With `keepExamples`: per row, the adversarial images and the labels tfjs and the runtime gave them. */
   readonly examples?: SavedRun[];
+  /** AutoAttack family: the settings it ran with. */
+  readonly ensemble?: { readonly attacks: readonly (EnsembleAttack | 'fab')[]; readonly mode: EnsembleMode; readonly iterations: number; readonly targets: number; readonly queries: number; readonly eot: number };
+  /**
+   * FAB: each image's L∞ distance to the closest adversarial found on tfjs and confirmed on the
+   * runtime (0 where the runtime gets the clean image wrong; null where none was found or the
+   * runtime disagreed), and their median (null when fewer than half have one).
+   */
+  readonly distances?: { readonly linf: (number | null)[]; readonly median: number | null; readonly found: number };
 }
 
 /** Logit margin above which float32 rounds p(label) to exactly 1: −ln(2⁻²⁴). */
@@ -103,6 +153,7 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
   try {
     const cleanRuntimeAccuracy = accuracyOf(rt.predict(data.images, data.n), data.labels);
     const saturated = saturatedFraction(rt.logits(data.images, data.n), data.labels, o.temperature ?? 1);
+    if ((AUTO_FAMILY as readonly string[]).includes(o.attack)) return autoFamily(name, graph, rt, data, o, cleanRuntimeAccuracy, saturated);
     const epsList = o.eps ?? [0.1, 0.2, 0.3];
     const cw = o.attack === 'cw' || o.attack === 'cw-paper';
     const total = (cw ? 1 : epsList.length) * data.n;
@@ -155,6 +206,129 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
     graph.dispose();
     rt.dispose();
   }
+}
+
+/** What the AutoAttack family's rows are built from: the graph, the runtime and the attacked images. */
+type Sides = { readonly graph: DeployedGraph; readonly rt: BnnRuntime; readonly data: Dataset };
+
+/** The AutoAttack family (attacks/auto.ts, attacks/fab.ts) as a WhiteboxReport: per ε the runtime's per-image worst case. */
+function autoFamily(name: string, graph: DeployedGraph, rt: BnnRuntime, data: Dataset, o: WhiteboxOptions, cleanRuntimeAccuracy: number, saturated: number): WhiteboxReport {
+  const epsList = o.eps ?? [0.1, 0.2, 0.3];
+  const settings = {
+    attacks: o.attack === 'auto' ? (o.ensemble ?? AUTOATTACK_STANDARD) : o.attack === 'fab' ? [] : [o.attack as EnsembleAttack],
+    mode: o.mode ?? 'cascade',
+    iterations: o.iterations ?? 100,
+    targets: o.targets ?? 9,
+    queries: o.queries ?? 5000,
+    eot: o.eot ?? (graph.stochastic ? 10 : 1),
+  };
+  const base = { ...o, ...settings, ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}) };
+  const sides: Sides = { graph, rt, data };
+  const runs = o.attack === 'fab' ? fabRows(sides, epsList, base) : epsList.map((eps, k) => ensembleRow(sides, runEnsemble(graph, rt, data.images, data.labels, { ...base, eps, onProgress: (m, d, t) => o.onProgress?.(k * data.n + ((m + d / Math.max(t, 1)) / settings.attacks.length) * data.n, epsList.length * data.n) })));
+  const warnings: string[] = [];
+  for (const { row } of runs) {
+    const z = Math.max(row.zeroGradientFraction, ...(row.members ?? []).map((m) => m.zeroGradientFraction ?? 0));
+    if (z > 0.1) warnings.push(`${(100 * z).toFixed(0)}% of inputs have an all-zero loss gradient at ε=${row.eps}: gradients are masked; the worst case leans on Square (gradient-free) there.`);
+    for (const m of row.members ?? []) {
+      if (m.attack !== 'square' && m.agreement < 0.99) warnings.push(`runtime and tfjs disagree on ${(100 * (1 - m.agreement)).toFixed(1)}% of ${m.attack}'s adversarial inputs at ε=${row.eps}${graph.stochastic ? ' (model S samples its weights on each side)' : ''}.`);
+      // AutoAttack's own sign of gradient masking: the black-box attack beats the white-box ones.
+      const earlierGradient = settings.attacks.slice(0, settings.attacks.indexOf(m.attack)).some((a) => a !== 'square');
+      if (m.attack === 'square' && settings.mode === 'cascade' && earlierGradient && m.newlyFooled >= Math.max(1, 0.01 * data.n))
+        warnings.push(`Square, which reads only the runtime's logits, fooled ${m.newlyFooled} image(s) at ε=${row.eps} that every gradient attack before it left standing: the straight-through gradients mislead there; trust the worst case, not a gradient attack alone.`);
+    }
+  }
+  if (graph.stochastic) warnings.push(`model S samples its weights at every pass: the gradient attacks average ${settings.eot} samples per step (EOT), and each runtime score is one sample.`);
+  const first = settings.attacks[0];
+  return {
+    model: name,
+    attack: o.attack,
+    loss: first === 'apgd-ce' ? 'ce' : first === 'apgd-dlr' || first === 'apgd-t' ? 'dlr' : 'margin',
+    images: data.n,
+    cleanRuntimeAccuracy,
+    rows: runs.map((r) => r.row),
+    saturatedFraction: saturated,
+    warnings: [...new Set(warnings)],
+    ensemble: { ...settings, attacks: o.attack === 'fab' ? ['fab'] : settings.attacks },
+    ...(o.keepExamples ? { examples: runs.map((r) => r.example) } : {}),
+    ...(runs[0]?.distances ? { distances: runs[0].distances } : {}),
+  };
+}
+
+type FamilyRun = { row: WhiteboxRow; example: SavedRun; distances?: WhiteboxReport['distances'] };
+
+const share = (mask: ArrayLike<number>, n: number): number => {
+  let k = 0;
+  for (let i = 0; i < mask.length; i++) k += mask[i] ? 1 : 0;
+  return k / n;
+};
+
+function ensembleRow({ data }: Sides, e: EnsembleOutcome): FamilyRun {
+  const n = data.n;
+  const y = data.labels;
+  // Running state over the members, for the cascade's cumulative accuracies and newly fooled counts.
+  const rtOk = Uint8Array.from(e.cleanRuntimeLabels, (p, i) => (p === y[i] ? 1 : 0));
+  const tfOk = Uint8Array.from(e.cleanTfjsLabels, (p, i) => (p === y[i] ? 1 : 0));
+  const members = e.members.map((m): MemberRow => {
+    const alone = e.mode === 'standalone';
+    const rt1 = alone ? Uint8Array.from(e.cleanRuntimeLabels, (p, i) => (p === y[i] ? 1 : 0)) : rtOk;
+    const tf1 = alone ? Uint8Array.from(e.cleanTfjsLabels, (p, i) => (p === y[i] ? 1 : 0)) : tfOk;
+    let newlyFooled = 0;
+    let attacked = 0;
+    let agree = 0;
+    for (let i = 0; i < n; i++) {
+      if (!m.attacked[i]) continue;
+      attacked++;
+      if (m.runtimeLabels[i] === m.tfjsLabels[i]) agree++;
+      if (m.runtimeLabels[i] !== y[i]) {
+        if (rtOk[i]) newlyFooled++;
+        rtOk[i] = rt1[i] = 0;
+      }
+      if (m.tfjsLabels[i] !== y[i]) tfOk[i] = tf1[i] = 0;
+    }
+    let queries: MemberRow['queries'];
+    if (m.queries) {
+      const total = m.queries.reduce((a, b) => a + b, 0);
+      queries = { total, maxPerImage: Math.max(0, ...m.queries), perSecond: m.seconds > 0 ? total / m.seconds : 0 };
+    }
+    return { attack: m.attack, attacked, runtimeAccuracy: share(rt1, n), tfjsAccuracy: share(tf1, n), newlyFooled, agreement: attacked ? agree / attacked : 1, seconds: m.seconds, zeroGradientFraction: m.zeroGradientFraction, ...(queries ? { queries } : {}) };
+  });
+  const { agreement, disagreements } = agreementOf(e.worstRuntimeLabels, e.worstTfjsLabels);
+  const anySuccess = Uint8Array.from({ length: n }, (_, i) => (e.members.some((m) => m.success[i]) ? 1 : 0));
+  const row: WhiteboxRow = {
+    eps: e.eps,
+    images: n,
+    tfjsAccuracy: share(e.robustTfjs, n),
+    runtimeAccuracy: share(e.robust, n),
+    agreement,
+    disagreements: disagreements.length,
+    successRate: share(anySuccess, n),
+    meanL2: null,
+    zeroGradientFraction: e.members.find((m) => m.zeroGradientFraction !== null)?.zeroGradientFraction ?? 0,
+    members,
+  };
+  return { row, example: { eps: e.eps, adversarial: e.worst, tfjsLabels: e.worstTfjsLabels, runtimeLabels: e.worstRuntimeLabels } };
+}
+
+/** FAB (untargeted) once; per ε its closest adversarial where within ε, else the clean image, replayed on the runtime. */
+function fabRows({ graph, rt, data }: Sides, epsList: readonly number[], o: WhiteboxOptions & { iterations: number; eot: number }): FamilyRun[] {
+  const n = data.n;
+  const total = epsList.length * n;
+  const r = fab(graph, data.images, data.labels, { iterations: o.iterations, eot: o.eot, seed: o.seed ?? 0, eps: Math.max(...epsList), ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), onProgress: (d, t) => o.onProgress?.((d / t) * total, total) });
+  const onRuntime = rt.predict(r.adversarial, n);
+  const cleanRuntime = rt.predict(data.images, n);
+  const linf = Array.from(r.linf, (d, i) => (cleanRuntime[i] !== data.labels[i] ? 0 : d < Infinity && onRuntime[i] !== data.labels[i] ? d : null));
+  const found = linf.filter((d) => d !== null) as number[];
+  const sorted = [...found].sort((a, b) => a - b);
+  // Images without a confirmed distance sort last (infinitely far): the median exists when half have one.
+  const median = sorted.length > (n - 1) / 2 ? sorted[Math.floor((n - 1) / 2)]! : null;
+  const px = inputSize({ input: graph.inputShape });
+  return epsList.map((eps) => {
+    const adversarial = data.images.slice();
+    for (let i = 0; i < n; i++) if (r.linf[i]! <= eps) adversarial.set(r.adversarial.subarray(i * px, (i + 1) * px), i * px);
+    const labels = replayLabels(adversarial, n, graph.logitsFn, rt);
+    const row: WhiteboxRow = { eps, ...replay(adversarial, data, graph.logitsFn, rt, labels), successRate: share(Array.from(r.linf, (d) => (d <= eps ? 1 : 0)), n), meanL2: null, zeroGradientFraction: r.zeroGradientFraction };
+    return { row, example: { eps, adversarial, tfjsLabels: labels.tfjs, runtimeLabels: labels.runtime }, distances: { linf, median, found: found.length } };
+  });
 }
 
 /** Accuracy after each iteration, from the iteration at which each image was first fooled. */
