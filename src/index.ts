@@ -47,3 +47,11 @@ export {
   toLayersModel, fromLayersModel, saveLayersModel, loadLayersModelFrom, importLayersModel, InterchangeError, MODEL_JSON, WEIGHTS_BIN,
   QuantConv2D, QuantDense, Scale, registerBnnLayers, type ImportOptions,
 } from './model/tfjs/interchange.js';
+// The AutoAttack family (APGD, FAB, Square, the ensemble's per-image worst case on the runtime).
+export { apgd, apgdTargeted, apgdCheckpoints, type ApgdOptions, type ApgdOutcome } from './attacks/apgd.js';
+export { fab, projectLinfHyperplane, type FabOptions, type FabOutcome } from './attacks/fab.js';
+export { squareAttack, squareShare, RuntimeScoreOracle, CountedScoreOracle, type ScoreOracle, type SquareOptions, type SquareOutcome } from './attacks/square.js';
+export { runEnsemble, AUTOATTACK_STANDARD, ENSEMBLE_ATTACKS, type EnsembleAttack, type EnsembleMode, type EnsembleOptions, type EnsembleOutcome, type MemberOutcome } from './attacks/auto.js';
+export { exactLinfBox, type ExactBox } from './attacks/box.js';
+export { dlrLoss, targetedDlrLoss } from './attacks/loss.js';
+export { AUTO_FAMILY, type AutoFamilyAttack, type MemberRow } from './eval/attacks.js';
