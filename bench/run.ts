@@ -22,6 +22,7 @@ import { cwSuite } from './suites/cw.js';
 import { nativeSuite } from './suites/native.js';
 import { graphSuite } from './suites/graph.js';
 import { serveSuite } from './suites/serve.js';
+import { autoattackSuite } from './suites/autoattack.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -40,6 +41,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   graph: graphSuite,
   serve: serveSuite,
   package: packageSuite,
+  autoattack: autoattackSuite,
 };
 
 /** Suites run by default (accuracy trains eight models: ask for it by name). */
