@@ -16,6 +16,7 @@ export const reproCommand: CommandSpec = {
     'adv-widths': { type: 'string', help: 'K values of the PGD-trained "+" models (default: all --widths)', metavar: 'LIST' },
     seeds: { type: 'string', help: 'seeds per clean model', default: '3', metavar: 'N' },
     epochs: { type: 'string', help: 'epochs per clean model (paper recipe)', default: '15', metavar: 'N' },
+    'train-images': { type: 'string', help: 'train on the first N training images only (a quick run; default: all)', metavar: 'N' },
     'adv-seeds': { type: 'string', help: 'seeds per PGD-trained model', default: '3', metavar: 'N' },
     'adv-epochs': { type: 'string', help: 'epochs per PGD-trained model', default: '15', metavar: 'N' },
     'adv-clean-epochs': { type: 'string', help: 'clean epochs before adversarial training', default: '5', metavar: 'N' },
@@ -30,27 +31,37 @@ export const reproCommand: CommandSpec = {
     dir: { type: 'string', help: 'cache of trained checkpoints', default: 'runs/repro', metavar: 'DIR' },
     out: { type: 'string', help: 'markdown to write; SVGs and the results (.json of the same name, which a run resumes from) go beside it', default: 'docs/REPRODUCTION.md', metavar: 'FILE' },
     models: { type: 'string', help: 'take only these models, e.g. B256-s2,C256-s2 (default: every model the document needs)', metavar: 'LIST' },
+    evals: { type: 'string', help: 'take only these kinds of evaluation: fgsm, fgsm-f32, pgd, pgd-t100, eot-pgd, cw-paper, blackbox, hsj (default: all)', metavar: 'LIST' },
     'stop-after': { type: 'string', help: 'run at most N new evaluations, then write the (partial) document', metavar: 'N' },
     'render-only': { type: 'boolean', help: 'only re-render the document from cached results' },
+    queue: { type: 'string', help: 'run the plan as jobs on a queue (Redis) that `bnn-edge worker --queue URL` processes on any machine, e.g. redis://lab1:6379', metavar: 'URL' },
+    status: { type: 'boolean', help: 'with --queue: show each run on the queue (done / running / queued / failed, ETA) and exit' },
+    'no-wait': { type: 'boolean', help: 'with --queue: queue the jobs and exit (run the command again to collect the results into the document)' },
+    json: { type: 'boolean', help: 'with --status: as JSON' },
   },
-  details: 'The full default run trains 27 clean and 18 PGD-trained models and takes days on 2 cores; a reduced run, e.g.\n  bnn-edge repro --widths 64 --adv-seeds 1 --adv-steps 7 --adv-step 0.1\ntakes a few hours. Every finished evaluation is cached and every model saved after each epoch, so a run can be stopped and resumed\n(a model stopped mid-training continues from its last finished epoch);\nthe document is rewritten after each evaluation and says how many are done (--stop-after N ends a session early on purpose;\n--models picks which models a session trains and attacks).\nTraining uses 2 threads: with more cores, start the same command once per 2 cores; the runs claim different\nmodels in the cache (--dir) and merge what each measured into the one results file.',
+  details: 'The full default run trains 27 clean and 18 PGD-trained models and takes days on 2 cores; a reduced run, e.g.\n  bnn-edge repro --widths 64 --adv-seeds 1 --adv-steps 7 --adv-step 0.1\ntakes a few hours. Every finished evaluation is cached and every model saved after each epoch, so a run can be stopped and resumed\n(a model stopped mid-training continues from its last finished epoch);\nthe document is rewritten after each evaluation and says how many are done (--stop-after N ends a session early on purpose;\n--models picks which models a session trains and attacks).\nTraining uses 2 threads. More cores or machines: start Redis, a `bnn-edge worker --queue URL` per 2 cores on each machine\n(all seeing --dir as one shared directory), then this command with --queue URL: each training and evaluation is a job\nnamed by a hash of its settings, so a finished job is never run again. Without --queue everything runs here, with no Redis.',
 };
 
 export async function runRepro(argv: string[]): Promise<number> {
   const p = parseCommand(reproCommand, argv);
   if (p.help) return process.stdout.write(helpText(reproCommand)), 0;
   if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  const queue = p.values.queue === undefined ? undefined : stringOption(p, 'queue')!;
+  for (const flag of ['status', 'no-wait', 'json'] as const) if (p.values[flag] && !queue) throw new UsageError(`--${flag} needs --queue URL`);
+  if (queue && p.values['stop-after'] !== undefined) throw new UsageError('--stop-after is for a local run; with --queue, stop the workers instead (a job stopped mid-way is taken up again from its checkpoint)');
+  if (queue && p.values.status) return showStatus(queue, p.values.json === true);
   const widthList = (name: string) => positiveIntListOption(p, name, 4096)!;
   const widths = widthList('widths');
   const advWidths = p.values['adv-widths'] === undefined ? widths : widthList('adv-widths');
   const stray = advWidths.find((k) => !widths.includes(k));
   if (stray !== undefined) throw new UsageError(`--adv-widths ${stray} is not one of --widths ${widths.join(',')}`);
   const int = (name: string, min = 1) => numberOption(p, name, { integer: true, min })!;
-  const modelList = (list: string) => {
+  const nameList = (flag: string, list: string) => {
     const names = list.split(',').map((s) => s.trim()).filter(Boolean);
-    if (!names.length) throw new UsageError('--models needs model names such as B256-s2,C256-s2');
+    if (!names.length) throw new UsageError(flag === 'models' ? '--models needs model names such as B256-s2,C256-s2' : '--evals needs kinds of evaluation such as fgsm,pgd');
     return names;
   };
+  const modelList = (list: string) => nameList('models', list);
   const out = stringOption(p, 'out')!;
   let bar: { label: string; progress: Progress } | undefined;
   const repro = new Repro(
@@ -67,7 +78,9 @@ export async function runRepro(argv: string[]): Promise<number> {
       hsjQueries: int('hsj-queries', 10),
       dir: stringOption(p, 'dir')!,
       out: out === 'docs/REPRODUCTION.md' ? DOC : out,
+      ...(p.values['train-images'] === undefined ? {} : { trainImages: int('train-images') }),
       only: p.values.models === undefined ? undefined : modelList(stringOption(p, 'models')!),
+      ...(p.values.evals === undefined ? {} : { evals: nameList('evals', stringOption(p, 'evals')!) }),
       log: (m) => process.stderr.write(`[repro] ${m}\n`),
       onProgress: (task, done, total) => {
         if (bar?.label !== task) bar = { label: task, progress: new Progress({ label: task, total }) };
@@ -77,7 +90,35 @@ export async function runRepro(argv: string[]): Promise<number> {
     loadData({ dir: stringOption(p, 'data') }),
   );
   if (p.values['render-only']) repro.render();
+  else if (queue) return runQueued(repro, queue, p.values['no-wait'] === true, argv);
   else await repro.run(p.values['stop-after'] === undefined ? Infinity : int('stop-after'));
   process.stdout.write(`wrote ${repro.config.out}\n`);
+  return 0;
+}
+
+/** The queue's code (and BullMQ) is loaded only when asked for: a local run needs neither Redis nor them. */
+async function runQueued(repro: Repro, url: string, noWait: boolean, argv: string[]): Promise<number> {
+  const { runOnQueue } = await import('../queue/coordinator.js');
+  const log = (m: string) => process.stderr.write(`[repro] ${m}\n`);
+  // Stopping the coordinator stops no job: the workers go on, and running the command again collects.
+  process.once('SIGINT', () => {
+    log('stopped; the queued jobs go on on the workers: run the same command again to collect their results');
+    process.exit(130);
+  });
+  const s = await runOnQueue(repro, { url, log, wait: !noWait, command: ['bnn-edge repro', ...argv].join(' ') });
+  if (noWait) {
+    process.stdout.write(`queued run ${s.runId}: ${s.done} of ${s.total} evaluations already done; follow it with --status\n`);
+    return 0;
+  }
+  for (const f of s.failed) process.stderr.write(`[repro] FAILED ${f.what} (${f.id}) after ${f.attempts} tries: ${f.error}\n`);
+  if (s.blocked.length) process.stderr.write(`[repro] not run, their model failed: ${s.blocked.join(', ')}\n`);
+  process.stdout.write(`wrote ${repro.config.out} (${s.done} of ${s.total} evaluations)\n`);
+  return s.failed.length ? 1 : 0;
+}
+
+async function showStatus(url: string, json: boolean): Promise<number> {
+  const { queueStatus, formatStatus } = await import('../queue/status.js');
+  const s = await queueStatus(url);
+  process.stdout.write(json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
   return 0;
 }

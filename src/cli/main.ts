@@ -23,6 +23,7 @@ import { runServe, serveCommand } from './cmd_serve.js';
 import { runShip, shipCommand } from './cmd_ship.js';
 import { runTrain, trainCommand } from './cmd_train.js';
 import { runTransfer, transferCommand } from './cmd_transfer.js';
+import { runWorker, workerCommand } from './cmd_worker.js';
 
 const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[] = [
   { spec: demoCommand, run: runDemoCommand },
@@ -40,6 +41,7 @@ const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[
   { spec: benchCommand, run: runBenchCommand },
   { spec: serveCommand, run: runServe },
   { spec: reproCommand, run: runRepro },
+  { spec: workerCommand, run: runWorker },
   { spec: shipCommand, run: runShip },
   { spec: formatDocCommand, run: runFormatDoc },
 ];

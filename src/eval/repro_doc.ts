@@ -402,5 +402,6 @@ function reproArgs(r: Repro): string {
   const adv = r.advWidths();
   const dir = dataOptionsOf(r.settings.data).dir;
   const data = dir === undefined ? '' : ` --data ${dir}`;
-  return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries} --out ${relative(process.cwd(), c.out) || c.out}`;
+  const trainImages = r.settings.trainImages < r.data.train.n ? ` --train-images ${r.settings.trainImages}` : '';
+  return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data}${trainImages} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries} --out ${relative(process.cwd(), c.out) || c.out}`;
 }
