@@ -14,6 +14,7 @@ import { kernelsSuite } from './suites/kernels.js';
 import { modelsSuite } from './suites/models.js';
 import { poolSuite } from './suites/pool.js';
 import { memorySuite } from './suites/memory.js';
+import { fuzzSuite } from './suites/fuzz.js';
 import { accuracySuite } from './suites/accuracy.js';
 import { arm64Suite } from './suites/arm64.js';
 import { attacksSuite } from './suites/attacks.js';
@@ -21,8 +22,8 @@ import { hsjSuite } from './suites/hsj.js';
 import { cwSuite } from './suites/cw.js';
 import { nativeSuite } from './suites/native.js';
 import { graphSuite } from './suites/graph.js';
-import { serveSuite } from './suites/serve.js';
 import { autoattackSuite } from './suites/autoattack.js';
+import { serveSuite } from './suites/serve.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -32,6 +33,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   models: modelsSuite,
   pool: poolSuite,
   memory: memorySuite,
+  fuzz: fuzzSuite,
   accuracy: accuracySuite,
   arm64: arm64Suite,
   attacks: attacksSuite,
@@ -39,9 +41,9 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   cw: cwSuite,
   native: nativeSuite,
   graph: graphSuite,
+  autoattack: autoattackSuite,
   serve: serveSuite,
   package: packageSuite,
-  autoattack: autoattackSuite,
 };
 
 /** Suites run by default (accuracy trains eight models: ask for it by name). */

@@ -225,6 +225,8 @@ test('options are checked, read once, never coerced; profile and reseed check th
     await assert.rejects(BnnRuntime.load(bytes, opts as never), isConfig('BAD_OPTION', msg), JSON.stringify(opts));
   }
   await assert.rejects(BnnRuntime.load(bytes, null as never), isConfig('BAD_OPTION', /options must be an object/));
+  // Found by fuzzing: a wasmBase without the builds gave a plain Error.
+  await assert.rejects(BnnRuntime.load(bytes, { wasmBase: '/nonexistent-bnn-dir' }), isConfig('WASM_UNAVAILABLE', /nonexistent-bnn-dir\/bnn-/));
   await assert.rejects(
     BnnRuntime.load(bytes, {
       get maxBatch(): number {

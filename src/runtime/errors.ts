@@ -25,9 +25,9 @@ export class BnnRuntimeError extends Error {
   }
 }
 
-export type BnnConfigErrorCode = 'BAD_OPTION' | 'MEMORY_LIMIT';
+export type BnnConfigErrorCode = 'BAD_OPTION' | 'MEMORY_LIMIT' | 'WASM_UNAVAILABLE';
 
-/** Options the runtime cannot honour: a bad value, or a configuration that does not fit in memory. */
+/** Options the runtime cannot honour: a bad value, a configuration that does not fit in memory, or no kernel build where it was told to look. */
 export class BnnConfigError extends Error {
   constructor(
     readonly code: BnnConfigErrorCode,

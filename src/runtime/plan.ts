@@ -145,3 +145,46 @@ export function placeValues(plan: ExecutionPlan, maxBatch: number, base: number,
   const ptr = Array.from({ length: n }, (_, v) => offset[root(v)]!);
   return { ptr, end, blocks, root: Array.from({ length: n }, (_, v) => root(v)) };
 }
+
+/**
+ * Basic operations one image costs, step by step: multiply-adds of float and int8 convolutions and
+ * dense layers, 32-bit XOR-popcount words of binary convolutions, window reads of pools, one per
+ * value elsewhere. A model file states its own graph, so this is how a caller bounds the work an
+ * untrusted model may ask for (BnnRuntime.opsPerImage) before running it.
+ */
+export function planOps(plan: ExecutionPlan): number {
+  let ops = 0;
+  for (const s of plan.steps) {
+    const [inH, inW, cin] = plan.values[s.inputs[0]!]!.shape;
+    const [outH, outW, cout] = plan.values[s.output]!.shape;
+    const out = outH * outW * cout;
+    switch (s.op) {
+      case 'conv':
+      case 'qconvThreshold':
+        ops += out * s.g.kh * s.g.kw * cin;
+        break;
+      case 'bconv':
+        ops += out * s.kh * s.kw * wordsPerPixel(cin);
+        break;
+      case 'dense':
+        ops += inH * inW * cin * cout;
+        break;
+      case 'maxPool':
+      case 'avgPool':
+        ops += out * s.g.kh * s.g.kw;
+        break;
+      case 'bitMaxPool':
+        ops += outH * outW * wordsPerPixel(cout) * s.g.kh * s.g.kw;
+        break;
+      case 'globalAvgPool':
+        ops += inH * inW * cin;
+        break;
+      case 'chain':
+        ops += out * Math.max(1, s.ops.length);
+        break;
+      default:
+        ops += Math.max(out, inH * inW * cin);
+    }
+  }
+  return ops;
+}

@@ -16,7 +16,7 @@ import { splitmix32 } from '../util/rng.js';
 import { BnnConfigError, BnnInputError, BnnRuntimeError } from './errors.js';
 import { GUARD_BYTES, Guards } from './guards.js';
 import { checkOptions, MAX_MEMORY_BYTES, type RuntimeOptions } from './options.js';
-import { Arena, placeValues, valueBytes, type Region } from './plan.js';
+import { Arena, placeValues, planOps, valueBytes, type Region } from './plan.js';
 import { instantiateKernels, simdSupported, type KernelExports, type WasmFlavor } from './wasm.js';
 import { loadResource } from './resource.js';
 
@@ -409,6 +409,14 @@ export class BnnRuntime {
       ...this.execs.map((e, i) => ({ layer: this.plan.steps[e.steps[0]!]!.layer, kind: e.kernel, ms: totals[i]! / reps })),
       { layer: 'input + overhead', kind: 'js', ms: (totals[this.execs.length]! - stepSum) / reps },
     ];
+  }
+
+  /**
+   * Basic operations one image costs (plan.ts planOps): a model states its own graph, so a service
+   * running untrusted models checks this against its budget before running one.
+   */
+  get opsPerImage(): number {
+    return planOps(this.plan);
   }
 
   /** Bytes of linear memory this instance uses. */

@@ -4,6 +4,7 @@
  * into build/ and copied beside the runtime's JavaScript. Compiled modules are cached per build so loading many models is cheap.
  */
 import { instantiate } from '@assemblyscript/loader';
+import { BnnConfigError } from './errors.js';
 import { loadResource } from './resource.js';
 
 export type WasmFlavor = 'simd' | 'scalar';
@@ -78,7 +79,7 @@ function wasmUrl(flavor: WasmFlavor, base?: string | URL): URL | string {
     return flavor === 'simd' ? new URL('./bnn-simd.wasm', import.meta.url) : new URL('./bnn-scalar.wasm', import.meta.url);
   } catch {
     // An IIFE or CommonJS bundle has no import.meta.url: the caller must say where the builds are.
-    throw new Error(`cannot tell where bnn-${flavor}.wasm is (this bundle has no import.meta.url); pass the wasmBase option`);
+    throw new BnnConfigError('WASM_UNAVAILABLE', `cannot tell where bnn-${flavor}.wasm is (this bundle has no import.meta.url); pass the wasmBase option`);
   }
 }
 
@@ -96,7 +97,8 @@ export function compileKernels(flavor: WasmFlavor, base?: string | URL): Promise
       try {
         return await compileFrom(url);
       } catch (e) {
-        throw new Error(`cannot load the runtime's WebAssembly from ${String(url)}: ${(e as Error).message}. Serve bnn-simd.wasm and bnn-scalar.wasm beside the runtime, or pass wasmBase (the URL of their directory).`);
+        if (e instanceof BnnConfigError) throw e;
+        throw new BnnConfigError('WASM_UNAVAILABLE', `cannot load the runtime's WebAssembly from ${String(url)}: ${(e as Error).message}. Serve bnn-simd.wasm and bnn-scalar.wasm beside the runtime, or pass wasmBase (the URL of their directory).`);
       }
     })();
     compiled.set(key, m);
