@@ -104,6 +104,34 @@ export async function startRedis(): Promise<RedisServer> {
   };
 }
 
+/** Sends RESP commands to a server and resolves with its first reply line. */
+function command(port: number, host: string, lines: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection({ port, host });
+    let reply = '';
+    c.once('error', reject);
+    c.once('connect', () => c.write(lines.map((l) => `${l}\r\n`).join('')));
+    c.on('data', (d) => {
+      reply += d.toString();
+      if (reply.split('\r\n').length > lines.length) c.destroy(), resolve(reply);
+    });
+  });
+}
+
+/**
+ * The Redis a test that needs no restart uses: BNN_EDGE_TEST_REDIS (redis://HOST:PORT/DB, the one
+ * .ci/run starts; the test empties that database first), or a private server.
+ */
+export async function testRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const given = process.env['BNN_EDGE_TEST_REDIS'];
+  if (!given) return startRedis();
+  const u = new URL(given);
+  const db = u.pathname.replace(/^\//, '') || '0';
+  const reply = await command(Number(u.port || 6379), u.hostname, [`SELECT ${db}`, 'FLUSHDB']);
+  if (!/^\+OK\r\n\+OK/.test(reply)) throw new Error(`BNN_EDGE_TEST_REDIS=${given}: could not empty database ${db}: ${reply}`);
+  return { url: given, stop: async () => {} };
+}
+
 export interface WorkerProcess {
   readonly proc: ChildProcess;
   /** Its stderr so far, line by line. */

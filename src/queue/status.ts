@@ -5,7 +5,7 @@
  */
 import type { Job, Queue } from 'bullmq';
 import { formatSeconds } from '../util/progress.js';
-import { openQueue } from './connection.js';
+import { connectionOptions, openQueue } from './connection.js';
 import type { JobData } from './jobs.js';
 import { Store, type JobOutcome, type RunRecord } from './store.js';
 
@@ -44,7 +44,10 @@ export async function queueStatus(url: string): Promise<QueueStatus> {
   const queue = openQueue(url, () => {});
   try {
     const store = new Store(queue);
-    const workers = [...new Set((await queue.getWorkers()).map((w) => String(w['rawname'] ?? w['name'] ?? '').replace(/^.*?:w:/, '')))].filter(Boolean);
+    // CLIENT LIST shows the workers of every database on the server: ours are those on our database.
+    const db = String((connectionOptions(url) as { db?: number }).db ?? 0);
+    const clients = (await queue.getWorkers()).filter((w) => w['db'] === undefined || String(w['db']) === db);
+    const workers = [...new Set(clients.map((w) => String(w['rawname'] ?? w['name'] ?? '').replace(/^.*?:w:/, '')))].filter(Boolean);
     const runs = await store.runs();
     return { workers, runs: await Promise.all(runs.map((r) => runStatus(queue, store, r, Math.max(1, workers.length)))) };
   } finally {
