@@ -43,6 +43,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   graph: graphSuite,
   autoattack: autoattackSuite,
   serve: serveSuite,
+  queue: async () => (await import('./suites/queue.js')).queueSuite(), // loads BullMQ and the test cluster only when asked for
   package: packageSuite,
 };
 
