@@ -117,7 +117,7 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
       success = new Uint8Array(0);
     } else if (attack === 'square') {
       const oracle = new RuntimeScoreOracle(rt, idx.length * (o.queries ?? 5000));
-      const r = squareAttack(oracle, x, y, { eps: o.eps, queries: o.queries ?? 5000, seed: common.seed });
+      const r = squareAttack(oracle, x, y, { eps: o.eps, queries: o.queries ?? 5000, seed: common.seed, onProgress: (_, active) => progress(idx.length - active, idx.length) });
       ({ adversarial: adv, success } = r);
       queries = r.queries;
     } else if (attack === 'fab-t') {
