@@ -19,7 +19,7 @@ import { MODELS_DIR } from './size.js';
 
 const EPS = [0.1, 0.3];
 /** Images per model by default (BNN_AUTOATTACK_N overrides). */
-const IMAGES: Record<string, number> = { b64: 1000, c64: 1000, 'a64-pgd': 300, 'r64-pgd': 300 };
+const IMAGES: Record<string, number> = { b64: 1000, c64: 1000, 'a64-pgd': 200, 'r64-pgd': 200 };
 /** Square alone on the first images of the binary models, ε = 0.1. */
 const SQUARE_ALONE = { models: ['b64', 'c64'], n: 200, eps: 0.1 };
 
