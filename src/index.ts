@@ -54,4 +54,4 @@ export { squareAttack, squareShare, RuntimeScoreOracle, CountedScoreOracle, type
 export { runEnsemble, AUTOATTACK_STANDARD, ENSEMBLE_ATTACKS, type EnsembleAttack, type EnsembleMode, type EnsembleOptions, type EnsembleOutcome, type MemberOutcome } from './attacks/auto.js';
 export { exactLinfBox, type ExactBox } from './attacks/box.js';
 export { dlrLoss, targetedDlrLoss } from './attacks/loss.js';
-export { AUTO_FAMILY, type AutoFamilyAttack, type MemberRow } from './eval/attacks.js';
+export { AUTO_FAMILY, ATTACKS, type AutoFamilyAttack, type MemberRow } from './eval/attacks.js';

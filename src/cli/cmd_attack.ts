@@ -5,7 +5,7 @@ import { accuracyPlotSvg } from '../eval/plot.js';
 import { writeFileSync } from 'node:fs';
 import { ATTACK_LOSSES, type AttackLoss } from '../attacks/loss.js';
 import { CW_PAPER, CW_STRONG } from '../attacks/whitebox.js';
-import { AUTO_FAMILY, blackboxEval, hsjEval, whiteboxEval, WHITEBOX_ATTACKS, type WhiteboxAttack, type WhiteboxReport } from '../eval/attacks.js';
+import { ATTACKS, AUTO_FAMILY, blackboxEval, hsjEval, whiteboxEval, type WhiteboxAttack, type WhiteboxReport } from '../eval/attacks.js';
 import { AUTOATTACK_STANDARD, ENSEMBLE_ATTACKS, type EnsembleAttack } from '../attacks/auto.js';
 import { Progress } from '../util/progress.js';
 import { openModel, testImagesFor } from './files.js';
@@ -25,7 +25,7 @@ export const attackCommand: CommandSpec = {
   options: {
     attack: {
       type: 'string',
-      help: `one of ${WHITEBOX_ATTACKS.join(', ')} (cw = stronger: ${cwSetting(CW_STRONG)}; cw-paper = the paper's: ${cwSetting(CW_PAPER)}; apgd-* = APGD with cross-entropy, DLR or targeted DLR; fab = minimum-norm L∞ distances, fab-t its targeted form; square = gradient-free, on the runtime's logits; auto = the per-image worst case of --ensemble, AutoAttack's standard by default)`,
+      help: `one of ${ATTACKS.join(', ')} (cw = stronger: ${cwSetting(CW_STRONG)}; cw-paper = the paper's: ${cwSetting(CW_PAPER)}; apgd-* = APGD with cross-entropy, DLR or targeted DLR; fab = minimum-norm L∞ distances, fab-t its targeted form; square = gradient-free, on the runtime's logits; auto = the per-image worst case of --ensemble, AutoAttack's standard by default)`,
       default: 'fgsm',
       metavar: 'NAME',
     },
@@ -55,7 +55,7 @@ export async function runAttack(argv: string[]): Promise<number> {
   if (p.help) return process.stdout.write(helpText(attackCommand)), 0;
   const [path] = requirePositional(p, attackCommand, 'MODEL');
   const attack = stringOption(p, 'attack') as WhiteboxAttack;
-  if (!WHITEBOX_ATTACKS.includes(attack)) throw new UsageError(`--attack must be one of ${WHITEBOX_ATTACKS.join(', ')}, got "${attack}"`);
+  if (!ATTACKS.includes(attack)) throw new UsageError(`--attack must be one of ${ATTACKS.join(', ')}, got "${attack}"`);
   const eps = stringOption(p, 'eps')!.split(',').map((s) => {
     const v = Number(s);
     if (!Number.isFinite(v) || v < 0 || v > 1) throw new UsageError(`--eps values must be numbers in [0, 1], got "${s}"`);

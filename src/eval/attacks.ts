@@ -30,7 +30,10 @@ import { fab } from '../attacks/fab.js';
 export type WhiteboxAttack = 'fgsm' | 'pgd' | 'cw' | 'cw-paper' | 'eot-pgd' | AutoFamilyAttack;
 export type AutoFamilyAttack = EnsembleAttack | 'fab' | 'auto';
 export const AUTO_FAMILY: readonly AutoFamilyAttack[] = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab', 'fab-t', 'square', 'auto'];
-export const WHITEBOX_ATTACKS: readonly WhiteboxAttack[] = ['fgsm', 'pgd', 'cw', 'cw-paper', 'eot-pgd', ...AUTO_FAMILY];
+/** The classic white-box attacks (as before the AutoAttack family). */
+export const WHITEBOX_ATTACKS: readonly WhiteboxAttack[] = ['fgsm', 'pgd', 'cw', 'cw-paper', 'eot-pgd'];
+/** Every attack whiteboxEval runs: `bnn-edge attack --attack`'s choices. */
+export const ATTACKS: readonly WhiteboxAttack[] = [...WHITEBOX_ATTACKS, ...AUTO_FAMILY];
 
 export interface WhiteboxOptions extends CommonOptions {
   readonly attack: WhiteboxAttack;
