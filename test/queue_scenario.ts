@@ -34,6 +34,8 @@ export interface ClusterOutcome {
   /** `repro --queue … --status --json` after the run. */
   readonly status: { runs: { evals: { done: number; failed: number }; models: { done: number } }[] };
   readonly fault: FaultOutcome | null;
+  /** The seconds the workers' jobs took, summed (what each logged on finishing one). */
+  readonly jobSeconds: number;
   /** Every worker's log. */
   readonly logs: readonly (readonly string[])[];
 }
@@ -109,7 +111,8 @@ export async function clusterRun(root: string, n: number, faults: boolean): Prom
     let json = '';
     statusProc.stdout!.on('data', (d: Buffer) => (json += d.toString()));
     await waitExit(statusProc);
-    return { seconds, exitCode, stdout, out, status: JSON.parse(json) as ClusterOutcome['status'], fault, logs: workers.map((w) => w.lines) };
+    const jobSeconds = workers.flatMap((w) => w.lines).reduce((a, l) => a + Number(/ done in ([\d.]+) s$/.exec(l)?.[1] ?? 0), 0);
+    return { seconds, exitCode, stdout, out, status: JSON.parse(json) as ClusterOutcome['status'], fault, jobSeconds, logs: workers.map((w) => w.lines) };
   } finally {
     await Promise.all(workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null).map((w) => w.stop()));
     await redis.stop();

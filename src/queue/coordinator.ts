@@ -43,9 +43,6 @@ export interface QueueRunSummary {
   readonly blocked: readonly string[];
 }
 
-/** States in which a job will still run (BullMQ's names). */
-const LIVE = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
-
 export async function runOnQueue(repro: Repro, o: QueueRunOptions): Promise<QueueRunSummary> {
   const { log } = o;
   const retry = o.retry ?? DEFAULT_RETRY;
@@ -73,9 +70,9 @@ export async function runOnQueue(repro: Repro, o: QueueRunOptions): Promise<Queu
       evals: evals.map((e) => ({ id: e.id, task: e.data.task, modelJob: e.data.modelJob })),
     };
     await store.putRun(run);
-    log(`run ${run.id}: ${evals.length - pending().length} of ${evals.length} evaluations done, ${needed.length} models' jobs queued`);
+    log(`run ${run.id}: ${evals.length - pending().length} of ${evals.length} evaluations done; jobs queued for the ${needed.length} models with work left`);
     if (o.wait === false) return { runId: run.id, done: evals.length - pending().length, total: evals.length, failed: [], blocked: [] };
-    const end = await collect(repro, queue, store, needed, retry, o.pollMs ?? 2000, log);
+    const end = needed.length ? await collect(repro, queue, store, needed, retry, o.pollMs ?? 2000, log) : { failed: [], blocked: [] };
     repro.render();
     return { runId: run.id, total: evals.length, done: evals.length - pending().length, ...end, failed: end.failed.map((f) => ({ ...f, what: taskOf.get(f.id) ?? f.what })) };
   } finally {
@@ -125,67 +122,70 @@ async function enqueue(queue: Queue, store: Store, groups: readonly ModelJobs[],
   await addJobs(queue, jobs, retry);
 }
 
+type QueuedJob = { readonly id: string; readonly data: EvalJob['data'] | ModelJobs['train']['data'] };
+
+/** What one look at the queue found: counts, failures, and jobs to queue again. */
+interface Round {
+  running: number;
+  waiting: number;
+  readonly failed: FailedJob[];
+  readonly blocked: string[];
+  readonly requeue: QueuedJob[];
+  /** Jobs completed without a stored result: once is a race with the read, twice a lost result. */
+  readonly completedEmpty: Set<string>;
+}
+
 /**
  * Waits for the evaluations, recording each result as it arrives. Each round also repairs what a
  * lost Redis state or a stopped coordinator can leave: evaluations of a trained model that are in
- * no queue, a training job that vanished.
+ * no queue, a training job that vanished, a job completed whose result is gone.
  */
 async function collect(repro: Repro, queue: Queue, store: Store, groups: readonly ModelJobs[], retry: RetryPolicy, pollMs: number, log: (msg: string) => void): Promise<Omit<QueueRunSummary, 'runId' | 'done' | 'total'>> {
-  if (!groups.length) return { failed: [], blocked: [] };
+  const evals = groups.flatMap((g) => g.evals);
+  const left = (jobs: readonly EvalJob[]) => jobs.filter((e) => !repro.results[e.data.task]);
   let last = '';
-  // Completed evaluations whose result was not there: once is a race with the read, twice a lost result.
-  let completedEmpty = new Set<string>();
+  let before = new Set<string>();
   for (;;) {
-    const seenEmpty = new Set<string>();
-    const pending = groups.flatMap((g) => g.evals).filter((e) => !repro.results[e.data.task]);
-    const arrived = await store.results(pending.map((e) => e.id));
-    if (arrived.size) repro.recordAll(pending.filter((e) => arrived.has(e.id)).map((e) => [e.data.task, arrived.get(e.id)!]));
-    const failed: FailedJob[] = [];
-    const blocked: string[] = [];
-    let running = 0;
-    let waiting = 0;
+    const arrived = await store.results(left(evals).map((e) => e.id));
+    if (arrived.size) repro.recordAll(left(evals).filter((e) => arrived.has(e.id)).map((e) => [e.data.task, arrived.get(e.id)!]));
     const models = await store.models(groups.map((g) => g.train.id));
-    const readd: { id: string; data: EvalJob['data'] | ModelJobs['train']['data'] }[] = [];
+    const round: Round = { running: 0, waiting: 0, failed: [], blocked: [], requeue: [], completedEmpty: new Set() };
     for (const g of groups) {
-      const left = g.evals.filter((e) => !repro.results[e.data.task]);
-      if (!left.length) continue;
-      if (!models.has(g.train.id)) {
-        const state = await queue.getJobState(g.train.id);
-        if (state === 'failed') {
-          failed.push(await failure(queue, g.train.id, `train ${keyName(g.train.data.model)}`));
-          blocked.push(...left.map((e) => e.data.task));
-          continue;
-        }
-        if (state === 'active') running++;
-        else waiting++;
-        // Gone from the queue without storing its model (a Redis that lost its data): queued again.
-        if (state === 'unknown') readd.push({ id: g.train.id, data: { ...g.train.data, evals: left } });
-        waiting += left.length;
-        continue;
-      }
-      for (const e of left) {
-        const state = await queue.getJobState(e.id);
-        if (state === 'failed') failed.push(await failure(queue, e.id, e.data.task));
-        else if (state === 'active') running++;
-        else if (LIVE.has(state)) waiting++;
-        // Trained, but this evaluation is in no queue (its model's job queued an earlier plan's list, or the job was lost).
-        else if (state === 'unknown') readd.push(e), waiting++;
-        else if (state === 'completed') {
-          waiting++;
-          seenEmpty.add(e.id);
-          if (completedEmpty.has(e.id)) await (await queue.getJob(e.id))?.remove(), readd.push(e);
-        }
-      }
+      const todo = left(g.evals);
+      if (!todo.length) continue;
+      if (models.has(g.train.id)) {
+        for (const e of todo) await look(queue, e, e.data.task, round, before);
+      } else if (await look(queue, { id: g.train.id, data: { ...g.train.data, evals: todo } }, `train ${keyName(g.train.data.model)}`, round, before)) {
+        round.waiting += todo.length;
+      } else round.blocked.push(...todo.map((e) => e.data.task));
     }
-    completedEmpty = seenEmpty;
-    if (readd.length) await addJobs(queue, readd, retry);
-    const total = groups.reduce((a, g) => a + g.evals.length, 0);
-    const done = total - groups.flatMap((g) => g.evals).filter((e) => !repro.results[e.data.task]).length;
-    const line = `${done} of ${total} evaluations done, ${running} jobs running, ${waiting} waiting, ${failed.length} failed${blocked.length ? `, ${blocked.length} evaluations blocked by a failed model` : ''}`;
+    before = round.completedEmpty;
+    if (round.requeue.length) await addJobs(queue, round.requeue, retry);
+    const done = evals.length - left(evals).length;
+    const line = `${done} of ${evals.length} evaluations done, ${round.running} jobs running, ${round.waiting} waiting, ${round.failed.length} failed${round.blocked.length ? `, ${round.blocked.length} evaluations blocked by a failed model` : ''}`;
     if (line !== last) log((last = line));
-    if (running === 0 && waiting === 0) return { failed, blocked };
+    if (round.running === 0 && round.waiting === 0) return { failed: round.failed, blocked: round.blocked };
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/** Counts a job whose result is not stored yet into `round`; false if it has failed for good. */
+async function look(queue: Queue, job: QueuedJob, what: string, round: Round, completedEmptyBefore: ReadonlySet<string>): Promise<boolean> {
+  const state = await queue.getJobState(job.id);
+  if (state === 'failed') {
+    round.failed.push(await failure(queue, job.id, what));
+    return false;
+  }
+  if (state === 'active') round.running++;
+  else round.waiting++;
+  if (state === 'completed') {
+    round.completedEmpty.add(job.id);
+    if (!completedEmptyBefore.has(job.id)) return true;
+    await (await queue.getJob(job.id))?.remove();
+  }
+  // In no queue (a Redis that lost its data; evaluations of a model whose job queued an earlier plan's list): queued again.
+  if (state === 'unknown' || state === 'completed') round.requeue.push(job);
+  return true;
 }
 
 async function failure(queue: Queue, id: string, what: string): Promise<FailedJob> {

@@ -11,7 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { connectionOptions, openQueue, PREFIX, QUEUE_NAME } from './connection.js';
+import { connectionOptions, openQueue, PREFIX, QUEUE_NAME, safeUrl } from './connection.js';
 import { addJobs, retryOf } from './enqueue.js';
 import type { EvalJobData, JobData, TrainJobData } from './jobs.js';
 import { JobRunner, JobThreadError, type RunHooks } from './runner.js';
@@ -116,7 +116,7 @@ export async function startWorker(c: WorkerConfig): Promise<ReproWorker> {
   worker.on('failed', (job, e) => c.log(`${job?.id ?? 'a job'} failed (try ${job?.attemptsMade ?? '?'} of ${job?.opts.attempts ?? '?'}): ${e.message}`));
   worker.on('stalled', (id) => c.log(`${id}: its worker stopped renewing its lock (killed?): queued again`));
   await worker.waitUntilReady();
-  c.log(`worker ${name} waiting for jobs`);
+  c.log(`worker ${name} waiting for jobs on ${safeUrl(c.url)}`);
 
   return {
     name,
