@@ -224,6 +224,9 @@ function assertWorstCase(e: EnsembleOutcome, rt: BnnRuntime, images: Float32Arra
     // Each member's images were scored on the runtime: its labels are the runtime's.
     const again = rt.predict(m.adversarial, n);
     for (let i = 0; i < n; i++) if (m.attacked[i]) assert.equal(m.runtimeLabels[i], again[i], `${m.attack} image ${i}`);
+    // Where it was first fooled (for accuracy-against-iterations curves) is recorded exactly for the images it fooled.
+    if (m.firstSuccess) for (let i = 0; i < n; i++) assert.equal(m.firstSuccess[i]! > 0, m.success[i] === 1, `${m.attack} image ${i}`);
+    assert.equal(m.firstSuccess !== undefined, m.attack !== 'fab-t');
   }
   for (let i = 0; i < n; i++) {
     const ok = e.cleanRuntimeLabels[i] === labels[i] && e.members.every((m) => !m.attacked[i] || m.runtimeLabels[i] === labels[i]);

@@ -66,6 +66,11 @@ export interface MemberOutcome {
   readonly zeroGradientFraction: number | null;
   /** Square: queries per image (0 where it did not run). */
   readonly queries?: Int32Array;
+  /**
+   * APGD: the forward pass (over all its runs), Square: the query, at which the crafting model was
+   * first fooled (0 if never or not run): accuracy against iterations or queries, to see a plateau.
+   */
+  readonly firstSuccess?: Int32Array;
 }
 
 export interface EnsembleOutcome {
@@ -112,13 +117,14 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
     let success: Uint8Array;
     let zero: number | null = null;
     let queries: Int32Array | undefined;
+    let first: Int32Array | undefined;
     if (!idx.length) {
       adv = x;
       success = new Uint8Array(0);
     } else if (attack === 'square') {
       const oracle = new RuntimeScoreOracle(rt, idx.length * (o.queries ?? 5000));
       const r = squareAttack(oracle, x, y, { eps: o.eps, queries: o.queries ?? 5000, seed: common.seed, onProgress: (_, active) => progress(idx.length - active, idx.length) });
-      ({ adversarial: adv, success } = r);
+      ({ adversarial: adv, success, firstSuccess: first } = r);
       queries = r.queries;
     } else if (attack === 'fab-t') {
       const r = fab(model, x, y, { ...common, iterations: o.iterations ?? 100, targets: o.targets ?? 9 });
@@ -129,7 +135,7 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
     } else {
       const a = { ...common, iterations: o.iterations ?? 100 };
       const r = attack === 'apgd-t' ? apgdTargeted(model, x, y, { ...a, targets: o.targets ?? 9 }) : apgd(model, x, y, { ...a, restarts: o.restarts ?? 1, loss: attack === 'apgd-dlr' ? 'dlr' : 'ce' });
-      ({ adversarial: adv, success } = r);
+      ({ adversarial: adv, success, firstSuccess: first } = r);
       zero = r.zeroGradientFraction;
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -139,6 +145,7 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
     const successAll = new Uint8Array(n);
     const attacked = new Uint8Array(n);
     const queriesAll = queries ? new Int32Array(n) : undefined;
+    const firstAll = first ? new Int32Array(n) : undefined;
     if (idx.length) {
       // Into the exact box first (a no-op for all but FAB's closest adversarials beyond ε): the runtime scores what is inside the threat model.
       for (let k = 0; k < idx.length; k++) clipInto(adv.subarray(k * px, (k + 1) * px), box, idx[k]! * px);
@@ -151,10 +158,11 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
         successAll[i] = success[k]!;
         attacked[i] = 1;
         if (queriesAll) queriesAll[i] = queries![k]!;
+        if (firstAll) firstAll[i] = first![k]!;
         if (rtl[k] !== labels[i]) fallen[i] = 1;
       });
     }
-    members.push({ attack, attacked, adversarial, runtimeLabels, tfjsLabels, success: successAll, seconds, zeroGradientFraction: zero, ...(queriesAll ? { queries: queriesAll } : {}) });
+    members.push({ attack, attacked, adversarial, runtimeLabels, tfjsLabels, success: successAll, seconds, zeroGradientFraction: zero, ...(queriesAll ? { queries: queriesAll } : {}), ...(firstAll ? { firstSuccess: firstAll } : {}) });
   }
   return { eps: o.eps, mode, cleanRuntimeLabels, cleanTfjsLabels, members, ...worstCase(images, labels, px, cleanRuntimeLabels, cleanTfjsLabels, members) };
 }
