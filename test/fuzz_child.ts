@@ -79,7 +79,10 @@ interface ScriptCoverage {
 class Coverage {
   private readonly session = new Session();
   private readonly ids = new Map<string, number>();
-  constructor() {
+  /** Which scripts count: the project's compiled code, and whatever library the target fuzzes. */
+  /** Where each take's lines are tallied, once the target (which names its files) is loaded. */
+  tally: LineTally | null = null;
+  constructor(private readonly scope: RegExp) {
     this.session.connect();
     this.post('Profiler.enable');
     this.post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
@@ -95,10 +98,12 @@ class Coverage {
     if (err) throw err;
     return out;
   }
-  /** Coverage since the last take (counters reset), of the project's compiled code only. */
+  /** Coverage since the last take (counters reset), of the scripts in scope. */
   take(): ScriptCoverage[] {
     const r = this.post('Profiler.takePreciseCoverage') as { result: ScriptCoverage[] };
-    return r.result.filter((s) => s.url.includes('/dist/src/'));
+    const scripts = r.result.filter((s) => this.scope.test(s.url));
+    this.tally?.add(scripts);
+    return scripts;
   }
   /** Keys of the blocks executed since the last take. */
   blocks(): Set<string> {
@@ -112,43 +117,54 @@ class Coverage {
   }
 }
 
-/** Lines of each compiled file executed: a line counts if the innermost range holding its first character ran. */
-export function lineCoverage(scripts: readonly ScriptCoverage[], files: readonly string[]): LineCoverage {
-  const out: Record<string, { lines: number; covered: number }> = {};
-  let lines = 0;
-  let covered = 0;
-  for (const file of files) {
-    const script = scripts.find((s) => s.url.endsWith('/dist/' + file));
-    const path = fileURLToPath(new URL('../' + file, import.meta.url));
-    if (!existsSync(path)) continue;
-    const src = readFileSync(path, 'utf8');
-    const count = new Float64Array(src.length).fill(0);
-    const ranges = (script?.functions ?? []).flatMap((f) => f.ranges).sort((a, b) => a.startOffset - b.startOffset || b.endOffset - a.endOffset);
-    for (const r of ranges) count.fill(r.count, r.startOffset, Math.min(r.endOffset, src.length));
-    let l = 0;
-    let c = 0;
-    let at = 0;
-    for (const line of src.split('\n')) {
-      const t = line.trimStart();
-      const first = at + (line.length - t.length);
-      at += line.length + 1;
-      if (!t || t.startsWith('//') || t.startsWith('/*') || t.startsWith('*') || t.startsWith('import ') || t.startsWith('export {') || t.startsWith('//# sourceMappingURL')) continue;
-      l++;
-      if (count[first]! > 0) c++;
-    }
-    out[file] = { lines: l, covered: c };
-    lines += l;
-    covered += c;
+/**
+ * The lines of the target's files (paths from the repository root: dist/src/… or node_modules/…)
+ * reached at any point of the run. Each coverage take is painted onto the file — a line counts if
+ * the innermost range holding its first character ran since the previous take — and OR-ed in, so
+ * the figure is what the run executed, not what a final replay would.
+ */
+class LineTally {
+  private readonly files: { file: string; path: string; src: string; lines: number[]; hit: Set<number> }[];
+  constructor(files: readonly string[]) {
+    this.files = files.flatMap((file) => {
+      const path = fileURLToPath(new URL('../../' + file, import.meta.url));
+      if (!existsSync(path)) return [];
+      const src = readFileSync(path, 'utf8');
+      // Each countable line's first character: not blank, not a comment, not an import.
+      const lines: number[] = [];
+      let at = 0;
+      for (const line of src.split('\n')) {
+        const t = line.trimStart();
+        if (t && !/^(\/\/|\/\*|\*|import |export \{)/.test(t)) lines.push(at + line.length - t.length);
+        at += line.length + 1;
+      }
+      return [{ file, path, src, lines, hit: new Set<number>() }];
+    });
   }
-  return { files: out, lines, covered };
+  add(scripts: readonly ScriptCoverage[]): void {
+    for (const f of this.files) {
+      const script = scripts.find((s) => s.url.startsWith('file://') && fileURLToPath(s.url) === f.path);
+      if (!script) continue;
+      const count = new Float64Array(f.src.length);
+      const ranges = script.functions.flatMap((fn) => fn.ranges).sort((a, b) => a.startOffset - b.startOffset || b.endOffset - a.endOffset);
+      for (const r of ranges) count.fill(r.count, r.startOffset, Math.min(r.endOffset, f.src.length));
+      for (const at of f.lines) if (count[at]! > 0) f.hit.add(at);
+    }
+  }
+  result(): LineCoverage {
+    const files = Object.fromEntries(this.files.map((f) => [f.file, { lines: f.lines.length, covered: f.hit.size }]));
+    return { files, lines: this.files.reduce((n, f) => n + f.lines.length, 0), covered: this.files.reduce((n, f) => n + f.hit.size, 0) };
+  }
 }
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.env['FUZZ_CHILD_CONFIG']!) as ChildConfig;
   // Coverage starts before the code under test is loaded, so every function is instrumented.
-  const cov = cfg.coverage || cfg.reportCoverage ? new Coverage() : null;
-  const { TARGETS } = await import('./fuzz_targets.js');
+  const { TARGETS, removeScratch, COVERAGE_SCOPE } = await import('./fuzz_targets.js');
+  const cov = cfg.coverage || cfg.reportCoverage ? new Coverage(COVERAGE_SCOPE[cfg.target] ?? /\/dist\/src\//) : null;
   const target: FuzzTarget = await TARGETS[cfg.target]!();
+  const tally = cov && cfg.reportCoverage ? new LineTally(target.coverageFiles) : null;
+  if (cov) cov.tally = tally;
   mkdirSync(cfg.findingsDir, { recursive: true });
   if (cfg.saveDir) mkdirSync(cfg.saveDir, { recursive: true });
 
@@ -276,12 +292,11 @@ async function main(): Promise<void> {
   }
 
   let coverage: LineCoverage | undefined;
-  if (cov && cfg.reportCoverage) {
-    // The whole corpus once more, counted from zero: what the run reached.
+  if (cov && tally) {
     cov.take();
-    for (const input of corpus) await exec(input);
-    coverage = lineCoverage(cov.take(), target.coverageFiles);
+    coverage = tally.result();
   }
+  removeScratch();
   send({ type: 'done', summary: { executed, replayed: initial.length, reruns, corpus: corpus.length, saved, features: seen.size, outcomes, ...(coverage ? { coverage } : {}) } });
   process.disconnect();
 }

@@ -189,7 +189,7 @@ export const optionsTarget = async (): Promise<FuzzTarget> => {
     description: 'runtime options and call arguments (any type, lying subclasses, Proxies, shared/detached memory, NaN, getters): BnnConfigError / BnnInputError, or the default runtime\'s result',
     seeds: () => [new Uint8Array(64), new Uint8Array(64).fill(0xff), Uint8Array.from({ length: 96 }, (_, i) => (i * 7) % 256)],
     maxLen: 512,
-    coverageFiles: ['src/runtime/options.js', 'src/runtime/runtime.js', 'src/format/views.js'],
+    coverageFiles: ['dist/src/runtime/options.js', 'dist/src/runtime/runtime.js', 'dist/src/format/views.js'],
     async run(input) {
       const src = new ByteSource(input);
       const m = src.byte() % models.length;

@@ -2,7 +2,8 @@
  * debugGuards: guard words after every region of linear memory, checked after every kernel call,
  * so that a kernel writing outside its buffers — the silent corruption of overlapping buffers —
  * becomes an error naming the kernel and the buffer it hit. Also checked: the weights and
- * thresholds did not change, and a call on m images wrote nothing beyond m images of its output.
+ * thresholds did not change, and a call on m images wrote nothing in the 4 KiB after m images of
+ * its output.
  *
  * Buffers share memory by liveness (plan.ts), so a buffer's guard is only meaningful while the
  * buffer is live: the guards of the buffers an exec uses are written just before it runs and
@@ -14,6 +15,11 @@ import { align16 } from './plan.js';
 
 /** Bytes of guard words after each region (a multiple of 16, to keep alignment). */
 export const GUARD_BYTES = 32;
+/**
+ * Bytes past an output's m images that are checked: a kernel overrunning its images writes right
+ * after them, and a bound keeps the check's cost proportional to m, not to maxBatch.
+ */
+export const TAIL_BYTES = 4096;
 
 /** A guard word: a fixed pattern mixed with its address, so a copied guard does not pass. */
 function guardWord(at: number): number {
@@ -87,7 +93,8 @@ export class Guards {
       if (r === root) per = Math.max(per, this.perImage[v]!);
     });
     const start = align16(block.ptr + m * per);
-    return start < block.ptr + block.bytes ? { start, end: block.ptr + block.bytes, what: `value v${output}` } : null;
+    const end = Math.min(block.ptr + block.bytes, start + TAIL_BYTES);
+    return start < end ? { start, end, what: `value v${output}` } : null;
   }
 
   private fill(s: Span): void {
