@@ -6,8 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadData } from '../src/data/index.js';
 import type { DataSplit } from '../src/data/dataset.js';
 import type { WhiteboxReport } from '../src/eval/attacks.js';
@@ -18,7 +20,7 @@ import { priorityOf } from '../src/queue/enqueue.js';
 import { canonicalJson, planJobs } from '../src/queue/jobs.js';
 import { eta, queueStatus } from '../src/queue/status.js';
 import { startWorker } from '../src/queue/worker.js';
-import { queueTestsSkip, testRedis } from './queue_cluster.js';
+import { CLI, queueTestsSkip, testRedis } from './queue_cluster.js';
 
 const data = loadData();
 
@@ -104,6 +106,35 @@ test('queue URLs: host, port, database, credentials and TLS; anything else is re
   assert.deepEqual([tls['port'], tls['db'], tls['tls']], [6379, 0, {}]);
   for (const [url, re] of [['http://lab:6379', /expected redis:\/\/HOST:PORT/], ['lab:6379x', /expected redis:\/\/|not a URL/], ['redis://lab/x', /database after the "\/" must be a number/]] as const) {
     assert.throws(() => connectionOptions(url), (e: Error) => e instanceof QueueUrlError && re.test(e.message), url);
+  }
+});
+
+test('the CLI loads BullMQ only for --queue and the worker, and refuses a bad queue URL before loading it', () => {
+  // Static imports from the CLI's entry: a local repro (or any other command) never loads the queue's code.
+  const seen = new Set<string>();
+  const walk = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) walk(fileURLToPath(new URL(spec, pathToFileURL(file))));
+      else seen.add(spec);
+    }
+  };
+  walk(CLI);
+  assert.ok(seen.has('node:fs') && [...seen].some((f) => f.endsWith('cmd_worker.js')), 'the walk follows the imports');
+  assert.ok(!seen.has('bullmq') && ![...seen].some((f) => /queue\/(connection|worker|coordinator|status)\.js$/.test(f)), [...seen].filter((f) => /bullmq|queue\//.test(f)).join(', '));
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  for (const [args, re] of [
+    [['repro', '--queue', 'http://lab:6379', '--status'], /--queue http:\/\/lab:6379: expected redis:\/\/HOST:PORT/],
+    [['worker'], /--queue URL is required/],
+    [['worker', '--queue', 'redis://lab/db'], /database after the "\/" must be a number/],
+    [['repro', '--status'], /--status needs --queue URL/],
+    [['repro', '--queue', 'redis://lab:6379', '--stop-after', '3'], /--stop-after is for a local run/],
+  ] as const) {
+    const r = cli(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
   }
 });
 

@@ -44,48 +44,80 @@ async function roundTrip(n: number): Promise<number> {
   }
 }
 
+/** Wall times of one configuration over the rounds, with the jobs' own time summed and the load average at each start. */
+interface Config {
+  readonly label: string;
+  readonly workers: number;
+  readonly seconds: number[];
+  readonly jobSeconds: number[];
+  readonly load: number[];
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const ROUNDS = 2;
+
+/** The plan locally and on 1, 2, 3 workers, in interleaved rounds so that the load of the shared machine's other jobs falls on all alike. */
+async function scaling(root: string): Promise<{ configs: Config[]; localOut: string }> {
+  const configs: Config[] = [0, 1, 2, 3].map((n) => ({ label: n ? `${n} worker${n > 1 ? 's' : ''}` : 'local (no queue)', workers: n, seconds: [], jobSeconds: [], load: [] }));
+  let localOut = '';
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of configs) {
+      process.stderr.write(`round ${round + 1}: ${c.label}\n`);
+      c.load.push(loadavg()[0]!);
+      const dir = join(root, `r${round}-${c.workers}`);
+      if (c.workers === 0) {
+        const r = await localRun(dir);
+        if (r.exitCode !== 0) throw new Error(`local run exited ${r.exitCode}: ${r.log.slice(-5).join('\n')}`);
+        c.seconds.push(r.seconds);
+        localOut = r.out;
+      } else {
+        const r = await clusterRun(dir, c.workers, false);
+        if (r.exitCode !== 0) throw new Error(`${c.label}: the coordinator exited ${r.exitCode}: ${r.stdout}`);
+        c.seconds.push(r.seconds);
+        c.jobSeconds.push(r.jobSeconds);
+      }
+    }
+  }
+  return { configs, localOut };
+}
+
 export async function queueSuite(): Promise<{ markdown: string; data: unknown }> {
   const skip = queueTestsSkip();
   if (skip) throw new Error(skip);
   const root = mkdtempSync(join(tmpdir(), 'bnn-bench-queue-'));
-  const load = loadavg()[0]!;
   try {
-    process.stderr.write('local run\n');
-    const local = await localRun(join(root, 'local'));
-    const runs: { workers: number; seconds: number; jobSeconds: number }[] = [];
-    for (const n of [1, 2, 3]) {
-      process.stderr.write(`${n} workers\n`);
-      const r = await clusterRun(join(root, `w${n}`), n, false);
-      if (r.exitCode !== 0) throw new Error(`${n} workers: the coordinator exited ${r.exitCode}: ${r.stdout}`);
-      runs.push({ workers: n, seconds: r.seconds, jobSeconds: r.jobSeconds });
-    }
+    const { configs, localOut } = await scaling(root);
     process.stderr.write('round trip\n');
     const perJobMs = await roundTrip(200);
     process.stderr.write('faults\n');
     const faulty = await clusterRun(join(root, 'fault'), 3, true);
     const f = faulty.fault!;
-    const localDoc = readFileSync(join(local.out, 'R.md'), 'utf8');
-    const sameDoc = readFileSync(join(faulty.out, 'R.md'), 'utf8') === localDoc;
-    const sameResults = isDeepStrictEqual(untimed(join(faulty.out, 'R.json')), untimed(join(local.out, 'R.json')));
-    const one = runs[0]!;
-    const [two, three] = [runs[1]!, runs[2]!];
-    const rows = [
-      ['local (no queue)', fmt(local.seconds, 1), '—', '—', '—'],
-      ...runs.map((r) => [`${r.workers} worker${r.workers > 1 ? 's' : ''}`, fmt(r.seconds, 1), `${(one.seconds / r.seconds).toFixed(2)}×`, `${((100 * one.seconds) / r.seconds / r.workers).toFixed(0)}%`, fmt(r.jobSeconds, 1)]),
-    ];
-    const gapMs = (1000 * (one.seconds - one.jobSeconds)) / JOBS;
+    const sameDoc = readFileSync(join(faulty.out, 'R.md'), 'utf8') === readFileSync(join(localOut, 'R.md'), 'utf8');
+    const sameResults = isDeepStrictEqual(untimed(join(faulty.out, 'R.json')), untimed(join(localOut, 'R.json')));
+    const [local, one, two, three] = configs as [Config, Config, Config, Config];
+    const t = (c: Config) => mean(c.seconds);
+    const rows = configs.map((c) => [
+      c.label,
+      `${fmt(t(c), 1)} (${c.seconds.map((x) => fmt(x, 1)).join(', ')})`,
+      c.workers ? `${(t(one) / t(c)).toFixed(2)}×` : '—',
+      c.workers ? `${((100 * t(one)) / t(c) / c.workers).toFixed(0)}%` : '—',
+      c.workers ? fmt(mean(c.jobSeconds), 1) : '—',
+      c.load.map((x) => x.toFixed(1)).join(', '),
+    ]);
+    const loads = configs.flatMap((c) => c.load);
+    const spread = Math.max(...configs.map((c) => (Math.max(...c.seconds) - Math.min(...c.seconds)) / t(c)));
     const markdown = [
-      `The cluster test's plan: \`bnn-edge repro ${SMALL_PLAN.join(' ')}\` — ${JOBS} jobs (4 trainings of K = 8, 2 epochs on 1,000 images, and ${EVALUATIONS} evaluations), the coordinator and each worker a process of its own, workers started and waiting before the clock starts, Redis on loopback. Load average when the suite started: ${load.toFixed(2)} (another job shares the 2 cores).`,
+      `The cluster test's plan: \`bnn-edge repro ${SMALL_PLAN.join(' ')}\` — ${JOBS} jobs (4 trainings of K = 8, 2 epochs on 1,000 images, and ${EVALUATIONS} evaluations), the coordinator and each worker a process of its own, workers started and waiting before the clock starts, Redis on loopback. ${ROUNDS} rounds, each running every configuration in turn; the machine's other jobs kept its load average at ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on its 2 cores, so a configuration's rounds differ by up to ${(100 * spread).toFixed(0)}%.`,
       '',
-      mdTable(['run', 'wall (s)', 'speed-up vs 1 worker', 'per-worker efficiency', 'jobs\' own time, summed (s)'], rows),
+      mdTable(['run', 'wall (s): mean (rounds)', 'speed-up vs 1 worker', 'per-worker efficiency', "jobs' own time, summed (s)", 'load average at start'], rows),
       '',
-      `From 1 to 2 workers the run got ${(one.seconds / two.seconds).toFixed(2)}× faster, from 2 to 3 ${(two.seconds / three.seconds).toFixed(2)}× more. A training uses 2 threads and an attack 1, so 2 workers can fill the 2 cores; past that a worker adds no core: the jobs' own time summed ${three.jobSeconds > 1.15 * one.jobSeconds ? 'grows' : 'changes little'} (${fmt(one.jobSeconds, 1)} s with 1 worker, ${fmt(three.jobSeconds, 1)} s with 3), and a gain past 2 comes from the idle moments one worker leaves (its start of a job, its writes to Redis and the disk) and, on this shared machine, from taking a larger share of the CPU from the other jobs.`,
+      `2 workers ran the plan ${(t(one) / t(two)).toFixed(2)}× as fast as 1, 3 workers ${(t(one) / t(three)).toFixed(2)}×. A training uses 2 threads and an attack 1, so 2 workers can fill 2 cores and a third adds none: the jobs' own time summed goes from ${fmt(mean(one.jobSeconds), 1)} s with 1 worker to ${fmt(mean(three.jobSeconds), 1)} s with 3, the same work spread thinner over the cores they share (with each other and with the machine's other jobs).`,
       '',
-      `The queue's cost, 1 worker: the run took ${fmt(one.seconds, 1)} s against ${fmt(local.seconds, 1)} s locally (${(((one.seconds - local.seconds) / JOBS) * 1000).toFixed(0)} ms more per job), and its wall time exceeds its jobs' own time by ${gapMs.toFixed(0)} ms per job (the first job's thread loading tfjs and the data, an evaluation loading its model's checkpoint, the coordinator's 2 s poll at the end). BullMQ's part: a job with nothing to do (its result already stored) takes ${perJobMs.toFixed(1)} ms from being queued to completed (200 such jobs through 1 worker).`,
+      `The queue's cost: with 1 worker the plan took ${fmt(t(one), 1)} s against ${fmt(t(local), 1)} s in one local process, ${((1000 * (t(one) - t(local))) / JOBS).toFixed(0)} ms per job, and the worker's wall time exceeded its jobs' own time by ${((1000 * (t(one) - mean(one.jobSeconds))) / JOBS).toFixed(0)} ms per job (its thread's first job loads tfjs and the data, an evaluation loads its model's checkpoint, the coordinator looks every 2 s). BullMQ's own part: a job with nothing to do (its result already stored) took ${perJobMs.toFixed(1)} ms from being queued to completed (200 such jobs through 1 worker).`,
       '',
       `Faults (the cluster test, 3 workers): the worker training ${f.model} was killed (SIGKILL) after its first epoch's checkpoint; another worker took the job up ${f.takenUpAfter.toFixed(1)} s later (lock 4 s) and ${f.resumeLine.includes('resuming') ? 'continued from the saved epoch' : 'trained from the start'}${f.finishedByResumer ? ', finishing it' : ''}. Redis was then stopped for 1 s and started again on its append-only file${f.workersSawRedisGo ? ' (the workers logged the refused connections and reconnected)' : ''}; ${f.jobsDoneAfterRestart} jobs finished after it. Jobs failed: ${faulty.status.runs[0]?.evals.failed ?? '?'}. The document ${sameDoc ? 'equals' : 'DIFFERS from'} the local run's, and the results ${sameResults ? 'are identical' : 'DIFFER'} but for their timings; the run took ${fmt(faulty.seconds, 1)} s.`,
     ].join('\n');
-    return { markdown, data: { load, local: local.seconds, runs, perJobMs, fault: { ...f, seconds: faulty.seconds, sameDoc, sameResults } } };
+    return { markdown, data: { configs, perJobMs, fault: { ...f, seconds: faulty.seconds, sameDoc, sameResults } } };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

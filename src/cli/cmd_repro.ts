@@ -3,6 +3,7 @@ import { loadData } from '../data/index.js';
 import { Repro } from '../eval/repro.js';
 import { Progress } from '../util/progress.js';
 import { dataOption } from './cmd_attack.js';
+import { queueUrl } from './cmd_worker.js';
 import { helpText, numberOption, parseCommand, positiveIntListOption, stringOption, UsageError, type CommandSpec } from './args.js';
 
 const DOC = fileURLToPath(new URL('../../../docs/REPRODUCTION.md', import.meta.url));
@@ -46,7 +47,7 @@ export async function runRepro(argv: string[]): Promise<number> {
   const p = parseCommand(reproCommand, argv);
   if (p.help) return process.stdout.write(helpText(reproCommand)), 0;
   if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
-  const queue = p.values.queue === undefined ? undefined : stringOption(p, 'queue')!;
+  const queue = p.values.queue === undefined ? undefined : queueUrl(stringOption(p, 'queue')!);
   for (const flag of ['status', 'no-wait', 'json'] as const) if (p.values[flag] && !queue) throw new UsageError(`--${flag} needs --queue URL`);
   if (queue && p.values['stop-after'] !== undefined) throw new UsageError('--stop-after is for a local run; with --queue, stop the workers instead (a job stopped mid-way is taken up again from its checkpoint)');
   if (queue && p.values.status) return showStatus(queue, p.values.json === true);

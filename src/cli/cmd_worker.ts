@@ -1,4 +1,16 @@
+import { connectionOptions, QueueUrlError } from '../queue/url.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
+
+/** A --queue URL checked before anything loads (a bad one is a usage error, exit 2). */
+export function queueUrl(url: string): string {
+  try {
+    connectionOptions(url);
+  } catch (e) {
+    if (e instanceof QueueUrlError) throw new UsageError(e.message);
+    throw e;
+  }
+  return url;
+}
 
 export const workerCommand: CommandSpec = {
   name: 'worker',
@@ -20,8 +32,9 @@ export async function runWorker(argv: string[]): Promise<number> {
   const p = parseCommand(workerCommand, argv);
   if (p.help) return process.stdout.write(helpText(workerCommand)), 0;
   if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
-  const url = stringOption(p, 'queue');
-  if (!url) throw new UsageError('--queue URL is required, e.g. --queue redis://127.0.0.1:6379');
+  const given = stringOption(p, 'queue');
+  if (!given) throw new UsageError('--queue URL is required, e.g. --queue redis://127.0.0.1:6379');
+  const url = queueUrl(given);
   const lockSeconds = numberOption(p, 'lock-seconds', { min: 1 })!;
   // BullMQ is loaded only by the commands that use it.
   const { startWorker } = await import('../queue/worker.js');

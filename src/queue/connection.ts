@@ -2,7 +2,10 @@
  * Where the queue lives: a Redis server named by a redis:// (or rediss://, TLS) URL, the BullMQ
  * queue of repro's jobs in it, and the hashes beside it that keep what the jobs produced.
  */
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { Queue } from 'bullmq';
+import { connectionOptions } from './url.js';
+
+export { connectionOptions, QueueUrlError, safeUrl } from './url.js';
 
 /** Every key bnn-edge writes starts with this (BullMQ's own keys: `bnn-edge:repro:…`). */
 export const PREFIX = 'bnn-edge';
@@ -18,55 +21,9 @@ export const STORE_KEYS = {
   runs: `${PREFIX}:repro-store:runs`,
 } as const;
 
-export class QueueUrlError extends Error {
-  override name = 'QueueUrlError';
-}
-
-/**
- * The connection options for a queue URL: redis://[user:password@]host[:port][/db], or rediss://
- * for TLS. Commands wait for a lost connection to come back (maxRetriesPerRequest null) rather
- * than fail: a Redis restart pauses the workers and the coordinator, it does not stop them.
- */
-export function connectionOptions(url: string): ConnectionOptions {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new QueueUrlError(`--queue ${url}: not a URL (expected redis://HOST:PORT)`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new QueueUrlError(`--queue ${url}: expected redis://HOST:PORT or rediss://HOST:PORT, got ${u.protocol}`);
-  if (!u.hostname) throw new QueueUrlError(`--queue ${url}: no host`);
-  const port = u.port ? Number(u.port) : 6379;
-  const dbText = u.pathname.replace(/^\//, '');
-  const db = dbText ? Number(dbText) : 0;
-  if (!Number.isInteger(db) || db < 0) throw new QueueUrlError(`--queue ${url}: the database after the "/" must be a number`);
-  return {
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port,
-    db,
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-    maxRetriesPerRequest: null,
-    // Reconnect quickly at first, then every 2 s, for as long as it takes.
-    retryStrategy: (times: number) => Math.min(100 * times, 2000),
-  };
-}
-
 /** The queue of repro's jobs; errors (a lost connection, while it reconnects) go to `onError`. */
 export function openQueue(url: string, onError: (e: Error) => void): Queue {
   const queue = new Queue(QUEUE_NAME, { connection: connectionOptions(url), prefix: PREFIX });
   queue.on('error', onError);
   return queue;
-}
-
-/** A URL with its password hidden, for logs. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }
