@@ -155,8 +155,11 @@ const bnnTarget = async (): Promise<FuzzTarget> => {
       }
       const again = serializeBnn(model);
       if (model.version.major === 2) {
-        // Canonical: what the reader accepts is exactly what the writer writes.
-        if (again.length !== input.length || again.some((b, i) => b !== input[i])) throw new FuzzFailure('a 2.0 file was accepted that the writer would not write byte for byte');
+        // Canonical: what the reader accepts is exactly what the writer writes — except the minor
+        // version (bytes 10–11), which a 2.x reader accepts (a minor only adds) and reports.
+        const minor = input[10]! | (input[11]! << 8);
+        if (model.version.minor !== minor) throw new FuzzFailure(`minor version ${minor} read as ${model.version.minor}`);
+        if (again.length !== input.length || again.some((b, i) => b !== input[i] && i !== 10 && i !== 11)) throw new FuzzFailure('a 2.0 file was accepted that the writer would not write byte for byte');
       } else {
         const third = serializeBnn(parseBnn(again));
         if (third.length !== again.length || third.some((b, i) => b !== again[i])) throw new FuzzFailure('a 1.x file does not convert to a stable 2.0 file');

@@ -23,7 +23,9 @@ test('the package entry exposes every stage of the pipeline', async () => {
   for (const [stage, names] of Object.entries(stages)) for (const name of names) assert.equal(typeof table[name], 'function', `${stage}: ${name}`);
   assert.deepEqual([...lib.WHITEBOX_ATTACKS], ['fgsm', 'pgd', 'cw', 'cw-paper', 'eot-pgd']);
   // The device build: the standalone runtime bundle, no tfjs.
-  const device = await import('bnn-edge/runtime');
+  // A specifier tsc does not resolve: the package's bundled types are built after the tests compile.
+  const specifier = 'bnn-edge/runtime';
+  const device = (await import(specifier)) as typeof import('../src/runtime/index.js');
   assert.equal(typeof device.BnnRuntime.load, 'function');
 });
 
