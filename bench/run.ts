@@ -22,6 +22,7 @@ import { hsjSuite } from './suites/hsj.js';
 import { cwSuite } from './suites/cw.js';
 import { nativeSuite } from './suites/native.js';
 import { graphSuite } from './suites/graph.js';
+import { graphAttacksSuite } from './suites/graph_attacks.js';
 import { autoattackSuite } from './suites/autoattack.js';
 import { serveSuite } from './suites/serve.js';
 
@@ -41,6 +42,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   cw: cwSuite,
   native: nativeSuite,
   graph: graphSuite,
+  'graph-attacks': graphAttacksSuite,
   autoattack: autoattackSuite,
   serve: serveSuite,
   queue: async () => (await import('./suites/queue.js')).queueSuite(), // loads BullMQ and the test cluster only when asked for
