@@ -55,3 +55,5 @@ export { runEnsemble, AUTOATTACK_STANDARD, ENSEMBLE_ATTACKS, type EnsembleAttack
 export { exactLinfBox, type ExactBox } from './attacks/box.js';
 export { dlrLoss, targetedDlrLoss } from './attacks/loss.js';
 export { AUTO_FAMILY, ATTACKS, type AutoFamilyAttack, type MemberRow } from './eval/attacks.js';
+// Robustness verification: sound bounds over the .bnn's exact semantics, counterexamples replayed on the runtime.
+export * from './verify/index.js';

@@ -1,0 +1,206 @@
+/**
+ * verifyRobustness: per image and ε, `misclassified` (the runtime gets the clean image wrong),
+ * `verified` (the bounds prove every input of the ball keeps the label), `counterexample` (an
+ * input of the ball the runtime misclassifies, found by a quick attack and replayed) or `unknown`.
+ */
+import type { BnnModel } from '../format/model.js';
+import { inputSize } from '../model/graph.js';
+import { lower } from '../model/lower.js';
+import { BnnRuntime } from '../runtime/index.js';
+import { searchCounterexamples, type CounterexampleSearch } from './attack.js';
+import { boundImage } from './bounds.js';
+
+export type Verdict = 'verified' | 'counterexample' | 'unknown' | 'misclassified';
+
+/** Why an image stayed unknown: the bounds were too loose, time ran out, a float may overflow, or an attack fooled tfjs but not the runtime. */
+export type UnknownReason = 'bounds' | 'timeout' | 'unbounded' | 'not-replayed';
+
+export interface ImageResult {
+  readonly index: number;
+  readonly label: number;
+  readonly verdict: Verdict;
+  /** Milliseconds: this image's bound propagation plus its share of the attack. */
+  readonly ms: number;
+  /** The proven lower bound of (true logit − largest other) over the ball; > 0 iff verified by the bounds. */
+  readonly margin: number;
+  readonly reason?: UnknownReason;
+  /** The runtime-confirmed counterexample (when `keepCounterexamples`). */
+  readonly counterexample?: Float32Array;
+}
+
+export interface VerifyRow {
+  readonly eps: number;
+  readonly images: number;
+  readonly misclassified: number;
+  readonly verified: number;
+  readonly counterexamples: number;
+  readonly unknown: number;
+  /** Images where the attack fooled the tfjs graph but the runtime held (counted as unknown). */
+  readonly notReplayed: number;
+  readonly cleanAccuracy: number;
+  /** Proven robust accuracy (a lower bound). */
+  readonly verifiedAccuracy: number;
+  /** Accuracy under the attack, replayed on the runtime (an upper bound on robust accuracy). */
+  readonly attackedAccuracy: number;
+  readonly unknownFraction: number;
+  readonly medianMs: number;
+  readonly results: readonly ImageResult[];
+}
+
+export interface VerifyReport {
+  readonly model: string;
+  readonly images: number;
+  readonly search: CounterexampleSearch;
+  readonly rows: readonly VerifyRow[];
+}
+
+export interface VerifyImages {
+  /** n × H·W·C float32 pixels in [0, 1]. */
+  readonly images: Float32Array;
+  /** n true labels. */
+  readonly labels: ArrayLike<number>;
+}
+
+export interface VerifyOptions {
+  /** L∞ radius, or several. */
+  readonly eps: number | readonly number[];
+  /** Verify the first n images (default: all). */
+  readonly n?: number;
+  /** Time limit of one image's bound propagation, ms (default: none). */
+  readonly timeoutMs?: number;
+  /** How counterexamples are searched for (default `pgd`). */
+  readonly search?: CounterexampleSearch;
+  /** PGD iterations (default 20). */
+  readonly steps?: number;
+  readonly seed?: number;
+  /** Keep each counterexample's pixels in the results. */
+  readonly keepCounterexamples?: boolean;
+  /** Called as images are settled: done of total (images × ε values). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export type VerifyErrorCode = 'BAD_EPS' | 'BAD_IMAGES' | 'BAD_OPTION';
+
+/** A request verifyRobustness cannot run: a bad ε, images of the wrong size, a bad option. */
+export class BnnVerifyError extends Error {
+  constructor(
+    readonly code: VerifyErrorCode,
+    message: string,
+  ) {
+    super(`${message} [${code}]`);
+    this.name = 'BnnVerifyError';
+  }
+}
+
+/** Images settled between progress reports and attacked together. */
+const CHUNK = 25;
+
+function median(xs: readonly number[]): number {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function checkRequest(model: BnnModel, data: VerifyImages, o: VerifyOptions): { eps: number[]; n: number } {
+  const eps = typeof o.eps === 'number' ? [o.eps] : [...o.eps];
+  if (!eps.length) throw new BnnVerifyError('BAD_EPS', 'give at least one ε');
+  for (const e of eps) if (!(e >= 0 && e <= 1)) throw new BnnVerifyError('BAD_EPS', `ε must be a number in [0, 1], got ${e}`);
+  const px = inputSize(model.graph);
+  if (!(data.images instanceof Float32Array) || data.images.length % px !== 0) throw new BnnVerifyError('BAD_IMAGES', `images must be a Float32Array of ${model.graph.input.join('×')} images (${px} values each)`);
+  const available = Math.min(data.images.length / px, data.labels.length);
+  const n = o.n ?? available;
+  if (!Number.isSafeInteger(n) || n < 1 || n > available) throw new BnnVerifyError('BAD_IMAGES', `n must be an integer in 1..${available}, got ${n}`);
+  for (let i = 0; i < n * px; i++) if (!(data.images[i]! >= 0 && data.images[i]! <= 1)) throw new BnnVerifyError('BAD_IMAGES', `pixel ${i % px} of image ${Math.floor(i / px)} is ${data.images[i]}, outside [0, 1]`);
+  for (let i = 0; i < n; i++) {
+    const l = data.labels[i]!;
+    if (!Number.isInteger(l) || l < 0 || l >= model.graph.classes) throw new BnnVerifyError('BAD_IMAGES', `label ${i} is ${l}, not a class of ${model.graph.classes}`);
+  }
+  if (o.timeoutMs !== undefined && !(o.timeoutMs > 0)) throw new BnnVerifyError('BAD_OPTION', `timeoutMs must be positive, got ${o.timeoutMs}`);
+  if (o.steps !== undefined && !(Number.isSafeInteger(o.steps) && o.steps >= 1)) throw new BnnVerifyError('BAD_OPTION', `steps must be a positive integer, got ${o.steps}`);
+  return { eps, n };
+}
+
+/** Verifies local robustness of `model` (as the runtime computes it) around each image, for each ε. */
+export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: VerifyOptions): Promise<VerifyReport> {
+  const { eps: epsList, n } = checkRequest(model, data, o);
+  const search = o.search ?? 'pgd';
+  const px = inputSize(model.graph);
+  const plan = lower(model);
+  const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
+  try {
+    const images = data.images.subarray(0, n * px);
+    const labels = Uint8Array.from({ length: n }, (_, i) => data.labels[i]!);
+    const clean = rt.predict(images, n);
+    const total = n * epsList.length;
+    let done = 0;
+    const rows = [];
+    for (const eps of epsList) {
+      const results: ImageResult[] = [];
+      for (let start = 0; start < n; start += CHUNK) {
+        const end = Math.min(n, start + CHUNK);
+        const pending: { index: number; ms: number; margin: number }[] = [];
+        for (let i = start; i < end; i++) {
+          const label = labels[i]!;
+          if (clean[i] !== label) {
+            results.push({ index: i, label, verdict: 'misclassified', ms: 0, margin: -Infinity });
+            continue;
+          }
+          const t0 = performance.now();
+          const b = boundImage(plan, images.subarray(i * px, (i + 1) * px), eps, label, o.timeoutMs !== undefined ? t0 + o.timeoutMs : Infinity);
+          const ms = performance.now() - t0;
+          if (b.verdict === 'verified') results.push({ index: i, label, verdict: 'verified', ms, margin: b.margin });
+          else if (b.reason === 'bounds') pending.push({ index: i, ms, margin: b.margin });
+          else results.push({ index: i, label, verdict: 'unknown', ms, margin: b.margin, reason: b.reason });
+        }
+        results.push(...(await attackPending(model, rt, images, labels, pending, px, eps, search, o)));
+        done += end - start;
+        o.onProgress?.(done, total);
+      }
+      results.sort((a, b) => a.index - b.index);
+      rows.push(summarize(eps, n, results));
+    }
+    return { model: model.graph.name, images: n, search, rows };
+  } finally {
+    rt.dispose();
+  }
+}
+
+/** The counterexample search on the images the bounds left open; each gets its share of the time. */
+async function attackPending(model: BnnModel, rt: BnnRuntime, images: Float32Array, labels: Uint8Array, pending: readonly { index: number; ms: number; margin: number }[], px: number, eps: number, search: CounterexampleSearch, o: VerifyOptions): Promise<ImageResult[]> {
+  if (!pending.length) return [];
+  const batch = new Float32Array(pending.length * px);
+  pending.forEach((p, k) => batch.set(images.subarray(p.index * px, (p.index + 1) * px), k * px));
+  const t0 = performance.now();
+  const { found, notReplayed } = await searchCounterexamples(model, rt, batch, Uint8Array.from(pending, (p) => labels[p.index]!), { search, eps, ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+  const share = (performance.now() - t0) / pending.length;
+  return pending.map((p, k): ImageResult => {
+    const base = { index: p.index, label: labels[p.index]!, ms: p.ms + share, margin: p.margin };
+    const x = found[k];
+    if (x) return { ...base, verdict: 'counterexample', ...(o.keepCounterexamples ? { counterexample: x } : {}) };
+    return { ...base, verdict: 'unknown', reason: notReplayed[k] ? 'not-replayed' : 'bounds' };
+  });
+}
+
+function summarize(eps: number, n: number, results: readonly ImageResult[]): VerifyRow {
+  const count = (v: Verdict) => results.filter((r) => r.verdict === v).length;
+  const misclassified = count('misclassified');
+  const verified = count('verified');
+  const counterexamples = count('counterexample');
+  const unknown = count('unknown');
+  return {
+    eps,
+    images: n,
+    misclassified,
+    verified,
+    counterexamples,
+    unknown,
+    notReplayed: results.filter((r) => r.reason === 'not-replayed').length,
+    cleanAccuracy: (n - misclassified) / n,
+    verifiedAccuracy: verified / n,
+    attackedAccuracy: (n - misclassified - counterexamples) / n,
+    unknownFraction: unknown / n,
+    medianMs: median(results.filter((r) => r.verdict !== 'misclassified').map((r) => r.ms)),
+    results,
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * Soundness of the verifier (src/verify): on small random models whose input box can be
+ * enumerated, every "verified" claim survives an exhaustive search through the runtime, and
+ * every counterexample lies in the ball and is misclassified by the runtime.
+ *
+ * Inputs are tiny (at most 9 pixels). Models with an int8 first layer see the image only through
+ * its u8 quantisation, so the reachable inputs are the product of per-pixel u8 ranges (ε = 1/255
+ * or 2/255: 3 or 5 values a pixel); models whose first layer stays float get boxes of a few
+ * float32 values a pixel (ε of one or two ulps), enumerated value by value. Half the images sit on
+ * a decision boundary (found by bisecting between two differently classified images), where a
+ * wrong proof would show.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { nextFloat32 } from '../src/attacks/box.js';
+import { modelFromParams } from '../src/format/model.js';
+import { defineGraph, GraphError, type ModelGraph } from '../src/model/graph.js';
+import { BnnRuntime } from '../src/runtime/index.js';
+import { Rng } from '../src/util/rng.js';
+import { quantizeU8 } from '../src/verify/binary_steps.js';
+import { verificationBox } from '../src/verify/bounds.js';
+import { BnnVerifyError, verifyRobustness, type ImageResult } from '../src/verify/index.js';
+import { randomGraphParams } from './random_graphs.js';
+
+const MODELS = Number(process.env['BNN_EDGE_VERIFY_MODELS'] ?? 1000);
+const IMAGES = 4;
+const MAX_BOX = 1 << 18;
+
+type Json = Record<string, unknown>;
+
+/** A tiny random graph: a first conv, binary convs (zero / +1 padding, stochastic, pools of bits), maybe a residual add, float pools, a float or binary head. */
+function tinyGraph(rng: Rng, name: string): ModelGraph {
+  const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
+  for (;;) {
+    const input = pick([[2, 2, 1], [2, 2, 2], [3, 3, 1], [1, 4, 2], [3, 2, 1], [1, 1, 5]] as const);
+    const layers: Json[] = [];
+    let last = 'input';
+    const add = (l: Json): string => {
+      const named = { name: `l${layers.length}`, inputs: [last], ...l };
+      layers.push(named);
+      return (last = named.name);
+    };
+    const elementwise = () => {
+      if (rng.next() < 0.9) add({ kind: 'batchNorm', center: rng.next() < 0.8, scale: rng.next() < 0.5, epsilon: 1e-3 });
+      if (rng.next() < 0.3) add({ kind: 'relu' });
+      if (rng.next() < 0.3) add({ kind: 'scale', init: 0.5 });
+    };
+    const binaryConv = (filters: number, k: number, same: boolean) => {
+      const stochastic = rng.next() < 0.1;
+      add({ kind: 'quantConv2d', filters, kernelSize: k, strides: 1 + (rng.next() < 0.2 ? 1 : 0), padding: same ? 'same' : 'valid', inputQuantizer: 'ste_sign', kernelQuantizer: stochastic ? 'stochastic' : 'ste_sign', ...(same ? { padValue: stochastic ? 1 : pick([0, 1]) } : {}) });
+    };
+    const first = add({ kind: 'quantConv2d', filters: 2 + rng.int(7), kernelSize: 1 + rng.int(2), strides: 1 + rng.int(2), padding: pick(['same', 'valid']), useBias: rng.next() < 0.3, ...(rng.next() < 0.2 ? { kernelQuantizer: 'ste_sign' } : {}) });
+    if (rng.next() < 0.2) {
+      // A residual block around a binary conv: the first layer's output is then used as floats.
+      const shortcut = first;
+      elementwise();
+      if (layers[layers.length - 1]!['kind'] !== 'batchNorm') add({ kind: 'batchNorm', epsilon: 1e-3 });
+      const filters = (layers[0]!['filters'] as number);
+      binaryConv(filters, 1 + 2 * rng.int(2), true);
+      layers[layers.length - 1]!['strides'] = 1;
+      add({ kind: 'batchNorm', epsilon: 1e-3 });
+      add({ kind: 'add', inputs: [last, shortcut] });
+    }
+    const convs = rng.next() < 0.15 ? 0 : 1 + rng.int(2);
+    for (let i = 0; i < convs; i++) {
+      elementwise();
+      if (rng.next() < 0.25) add({ kind: 'maxPool2d', poolSize: 2, strides: 1, padding: 'same' });
+      binaryConv(1 + rng.int(40), 1 + rng.int(2), rng.next() < 0.6);
+    }
+    elementwise();
+    if (rng.next() < 0.2) add({ kind: pick(['maxPool2d', 'avgPool2d']), poolSize: 2, strides: 1, padding: 'same' });
+    add({ kind: rng.next() < 0.3 ? 'globalAvgPool2d' : 'flatten' });
+    if (rng.next() < 0.3) add({ kind: 'batchNorm', epsilon: 1e-3 });
+    if (rng.next() < 0.4) {
+      add({ kind: 'quantDense', units: 2 + rng.int(20), inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' });
+      add({ kind: 'batchNorm', epsilon: 1e-3 });
+    }
+    const classes = 2 + rng.int(4);
+    add({ kind: 'quantDense', units: classes, ...(rng.next() < 0.5 ? { inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' } : { useBias: rng.next() < 0.5 }) });
+    if (rng.next() < 0.3) add({ kind: 'batchNorm', center: true, scale: rng.next() < 0.5, epsilon: 1e-3 });
+    try {
+      return defineGraph({ name, input, classes, layers });
+    } catch (e) {
+      if (!(e instanceof GraphError)) throw e;
+    }
+  }
+}
+
+/** The values each pixel can take inside the box, as the model sees them: u8 levels, or float32 values. */
+function pixelChoices(rt: BnnRuntime, x0: Float32Array, eps: number, int8: boolean): number[][] {
+  const box = verificationBox(rt.plan, x0, eps);
+  return Array.from(box.lo, (lo, i) => {
+    const hi = box.hi[i]!;
+    if (int8) return Array.from({ length: quantizeU8(hi) - quantizeU8(lo) + 1 }, (_, k) => quantizeU8(lo) + k);
+    const vs: number[] = [];
+    for (let v = lo; v <= hi; v = nextFloat32(v, 1)) vs.push(v);
+    return vs;
+  });
+}
+
+/** Every input of the box, as a batch the runtime takes (u8 levels as bytes: b/255 quantises back to b). */
+function enumerate(choices: number[][], int8: boolean): { batch: Float32Array | Uint8Array; count: number } {
+  const count = choices.reduce((n, c) => n * c.length, 1);
+  const px = choices.length;
+  const batch = int8 ? new Uint8Array(count * px) : new Float32Array(count * px);
+  for (let k = 0; k < count; k++) {
+    let r = k;
+    for (let p = 0; p < px; p++) {
+      const c = choices[p]!;
+      batch[k * px + p] = c[r % c.length]!;
+      r = Math.floor(r / c.length);
+    }
+  }
+  return { batch, count };
+}
+
+/** An image on a decision boundary: bisection between a and b (different labels) on the input's grid. */
+function boundaryImage(rt: BnnRuntime, a: Float32Array, b: Float32Array, int8: boolean): Float32Array<ArrayBufferLike> {
+  const at = (t: number) => Float32Array.from(a, (v, i) => (int8 ? Math.round(255 * (v + t * (b[i]! - v))) / 255 : v + t * (b[i]! - v)));
+  const la = rt.predict(a, 1)[0];
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 40; i++) {
+    const mid = (lo + hi) / 2;
+    if (rt.predict(at(mid), 1)[0] === la) lo = mid;
+    else hi = mid;
+  }
+  return at(lo);
+}
+
+test('the runtime reads a byte b as b/255, which quantises back to b (what the exhaustive search relies on)', () => {
+  for (let b = 0; b <= 255; b++) assert.equal(quantizeU8(Math.fround(b / 255)), b);
+});
+
+test('verifyRobustness refuses bad requests with typed errors', async () => {
+  const rng = new Rng(1);
+  const graph = tinyGraph(rng, 'bad');
+  const model = modelFromParams(graph, randomGraphParams(graph, rng));
+  const px = graph.input[0] * graph.input[1] * graph.input[2];
+  const images = new Float32Array(px).fill(0.5);
+  await assert.rejects(verifyRobustness(model, { images, labels: [0] }, { eps: -0.1 }), (e) => e instanceof BnnVerifyError && e.code === 'BAD_EPS');
+  await assert.rejects(verifyRobustness(model, { images: new Float32Array(px + 1), labels: [0] }, { eps: 0.1 }), (e) => e instanceof BnnVerifyError && e.code === 'BAD_IMAGES');
+  await assert.rejects(verifyRobustness(model, { images: images.map(() => 2), labels: [0] }, { eps: 0.1 }), (e) => e instanceof BnnVerifyError && e.code === 'BAD_IMAGES');
+  await assert.rejects(verifyRobustness(model, { images, labels: [99] }, { eps: 0.1 }), (e) => e instanceof BnnVerifyError && e.code === 'BAD_IMAGES');
+  await assert.rejects(verifyRobustness(model, { images, labels: [0] }, { eps: 0.1, timeoutMs: 0 }), (e) => e instanceof BnnVerifyError && e.code === 'BAD_OPTION');
+});
+
+test(`soundness: ${MODELS} small random models, every verified claim survives an exhaustive search of the box, every counterexample fools the runtime`, async () => {
+  const tally = { verified: 0, counterexample: 0, unknown: 0, misclassified: 0, robustByEnumeration: 0, verifiedOfRobust: 0, verifiedUnchecked: 0, int8Models: 0, floatModels: 0, boxes: 0, inputs: 0 };
+  const ops = new Map<string, number>();
+  for (let g = 0; g < MODELS; g++) {
+    const rng = new Rng(40_000 + g);
+    const graph = tinyGraph(rng, `v${g}`);
+    const model = modelFromParams(graph, randomGraphParams(graph, rng), { int8: rng.next() < 0.85 ? 'auto' : false });
+    const rt = await BnnRuntime.fromModel(model);
+    const plan = rt.plan;
+    for (const s of plan.steps) ops.set(s.op, (ops.get(s.op) ?? 0) + 1);
+    if (plan.stochastic) ops.set('stochastic', (ops.get('stochastic') ?? 0) + 1);
+    // int8 models: the image reaches the model only through the u8 quantisation.
+    const int8 = plan.steps.every((s) => !s.inputs.includes(plan.input) || s.op === 'quantizeU8');
+    tally[int8 ? 'int8Models' : 'floatModels']++;
+    const px = graph.input[0] * graph.input[1] * graph.input[2];
+    const random = () => Float32Array.from({ length: px }, () => (int8 ? rng.int(256) / 255 : 0.5 + rng.int(129) / 256));
+    const images = new Float32Array(IMAGES * px);
+    for (let i = 0; i < IMAGES; i++) {
+      let x: Float32Array<ArrayBufferLike> = random();
+      if (i % 2 === 1) {
+        const other = random();
+        if (rt.predict(x, 1)[0] !== rt.predict(other, 1)[0]) x = boundaryImage(rt, x, other, int8);
+      }
+      images.set(x, i * px);
+    }
+    const clean = rt.predict(images, IMAGES);
+    const labels = Array.from(clean, (l, i) => (i === 3 && rng.next() < 0.3 ? (l + 1) % graph.classes : l));
+    // Boxes of at most 5 values a pixel on at most 6 pixels, else 3 (at most 3⁹ inputs).
+    const eps = int8 ? (px <= 6 ? [1 / 255, 2 / 255] : [1 / 255]) : px <= 6 ? [2 ** -24, 2 ** -23] : [2 ** -24];
+    const report = await verifyRobustness(model, { images, labels }, { eps, search: 'random', keepCounterexamples: true });
+    for (const row of report.rows) {
+      for (const r of row.results) {
+        tally[r.verdict]++;
+        const x0 = images.subarray(r.index * px, (r.index + 1) * px);
+        check(r, x0, row.eps);
+      }
+    }
+    rt.dispose();
+
+    function check(r: ImageResult, x0: Float32Array, eps: number): void {
+      const where = `model ${g} (${graph.layers.map((l) => l.kind).join(' ')}), image ${r.index}, ε ${eps}`;
+      // A stochastic model's labels change with each draw: its clean labels and counterexamples were the verifier's own draws.
+      if (r.verdict === 'misclassified') return void (plan.stochastic || assert.notEqual(clean[r.index], r.label, `${where}: called misclassified but the runtime is right`));
+      if (r.verdict === 'counterexample') {
+        const x = r.counterexample as Float32Array;
+        for (let p = 0; p < px; p++) assert.ok(Math.abs(x[p]! - x0[p]!) <= eps && x[p]! >= 0 && x[p]! <= 1, `${where}: counterexample pixel ${p} is outside the ball`);
+        if (!plan.stochastic) assert.notEqual(rt.predict(x, 1)[0], r.label, `${where}: the counterexample is classified correctly`);
+        return;
+      }
+      const choices = pixelChoices(rt, x0, eps, int8);
+      const count = choices.reduce((n, c) => n * c.length, 1);
+      if (count > MAX_BOX) return void (r.verdict === 'verified' && tally.verifiedUnchecked++);
+      const { batch } = enumerate(choices, int8);
+      tally.boxes++;
+      tally.inputs += count;
+      // Stochastic models: the claim holds for every draw, so for the draw of this call too.
+      const predicted = rt.predict(batch, count);
+      const robust = predicted.every((l) => l === r.label);
+      if (robust) tally.robustByEnumeration++;
+      if (r.verdict === 'verified') {
+        tally.verifiedOfRobust++;
+        assert.ok(robust, `${where}: verified, but input ${predicted.findIndex((l) => l !== r.label)} of the ${count} in the box is classified ${predicted.find((l) => l !== r.label)}`);
+      }
+    }
+  }
+  process.stdout.write(`# verify soundness: ${JSON.stringify(tally)}\n# steps: ${[...ops].map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+  // The test can fail: the verifier proves things, and the attack finds things.
+  assert.ok(tally.verified >= MODELS / 4, `only ${tally.verified} verified`);
+  assert.ok(tally.counterexample >= MODELS / 20, `only ${tally.counterexample} counterexamples`);
+  assert.ok(tally.boxes >= MODELS, `only ${tally.boxes} boxes enumerated`);
+  assert.ok(tally.verifiedUnchecked <= tally.verified / 100, `${tally.verifiedUnchecked} verified claims had boxes too large to enumerate`);
+  for (const op of ['quantizeU8', 'qconvThreshold', 'conv', 'bconv', 'bitPad', 'bitMaxPool', 'threshold', 'dense', 'chain', 'accToF32', 'add', 'maxPool', 'avgPool', 'globalAvgPool', 'stochastic']) {
+    assert.ok((ops.get(op) ?? 0) >= Math.min(3, MODELS / 50), `the models ran ${op} only ${ops.get(op) ?? 0} times`);
+  }
+});
