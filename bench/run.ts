@@ -23,6 +23,7 @@ import { cwSuite } from './suites/cw.js';
 import { nativeSuite } from './suites/native.js';
 import { graphSuite } from './suites/graph.js';
 import { graphAttacksSuite } from './suites/graph_attacks.js';
+import { epochSuite } from './suites/epoch.js';
 import { autoattackSuite } from './suites/autoattack.js';
 import { serveSuite } from './suites/serve.js';
 
@@ -43,6 +44,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   native: nativeSuite,
   graph: graphSuite,
   'graph-attacks': graphAttacksSuite,
+  epoch: epochSuite,
   autoattack: autoattackSuite,
   serve: serveSuite,
   queue: async () => (await import('./suites/queue.js')).queueSuite(), // loads BullMQ and the test cluster only when asked for
