@@ -23,6 +23,7 @@ import { runServe, serveCommand } from './cmd_serve.js';
 import { runShip, shipCommand } from './cmd_ship.js';
 import { runTrain, trainCommand } from './cmd_train.js';
 import { runTransfer, transferCommand } from './cmd_transfer.js';
+import { runVerify, verifyCommand } from './cmd_verify.js';
 import { runWorker, workerCommand } from './cmd_worker.js';
 
 const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[] = [
@@ -37,6 +38,7 @@ const commands: { spec: CommandSpec; run: (argv: string[]) => Promise<number> }[
   { spec: attackCommand, run: runAttack },
   { spec: blackboxCommand, run: runBlackbox },
   { spec: hsjCommand, run: runHsj },
+  { spec: verifyCommand, run: runVerify },
   { spec: transferCommand, run: runTransfer },
   { spec: benchCommand, run: runBenchCommand },
   { spec: serveCommand, run: runServe },
