@@ -26,6 +26,7 @@ import { graphAttacksSuite } from './suites/graph_attacks.js';
 import { epochSuite } from './suites/epoch.js';
 import { autoattackSuite } from './suites/autoattack.js';
 import { serveSuite } from './suites/serve.js';
+import { verifySuite } from './suites/verify.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -39,6 +40,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   accuracy: accuracySuite,
   arm64: arm64Suite,
   attacks: attacksSuite,
+  verify: verifySuite,
   hsj: hsjSuite,
   cw: cwSuite,
   native: nativeSuite,
