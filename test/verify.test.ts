@@ -254,3 +254,26 @@ test('bnn-edge verify: figures per ε as JSON, with the model\'s own data; a bad
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--eps values must be numbers in \[0, 1\]/);
 });
+
+test('what cannot be bounded is unknown, never verified: a float that may overflow, the time limit', async () => {
+  const graph = defineGraph({ name: 'huge', input: [1, 2, 1], classes: 2, layers: [{ kind: 'flatten', name: 'f' }, { kind: 'quantDense', name: 'd', units: 2 }] });
+  const params = randomGraphParams(graph, new Rng(5));
+  params.set('d/kernel', Float32Array.from([3e38, -3e38, 3e38, -3e38]));
+  const model = modelFromParams(graph, params);
+  const images = Float32Array.from([1, 1]);
+  const huge = await verifyRobustness(model, { images, labels: [0] }, { eps: 0.01, search: 'none' });
+  const r = huge.rows[0]!.results[0]!;
+  // The runtime's logits are +∞ and −∞: class 0 wins, and the bounds refuse to claim it.
+  assert.deepEqual([r.verdict, r.reason], ['unknown', 'unbounded']);
+  const rng = new Rng(6);
+  const small = tinyGraph(rng, 'slow');
+  const slow = await verifyRobustness(modelFromParams(small, randomGraphParams(small, rng)), { images: new Float32Array(small.input[0] * small.input[1] * small.input[2]).fill(0.5), labels: [0] }, { eps: 0.01, timeoutMs: 1e-9, search: 'none' });
+  const s = slow.rows[0]!.results[0]!;
+  if (s.verdict !== 'misclassified') assert.deepEqual([s.verdict, s.reason], ['unknown', 'timeout']);
+});
+
+test('the package entry exports verifyRobustness', async () => {
+  const lib = await import('../src/index.js');
+  assert.equal(typeof lib.verifyRobustness, 'function');
+  assert.deepEqual([...lib.COUNTEREXAMPLE_SEARCHES], ['pgd', 'random', 'none']);
+});
