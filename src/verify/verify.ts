@@ -19,7 +19,7 @@ export interface ImageResult {
   readonly index: number;
   readonly label: number;
   readonly verdict: Verdict;
-  /** Milliseconds: this image's bound propagation plus its share of the attack. */
+  /** Milliseconds: this image's bound propagation plus its share of the attack (0 for a counterexample found at a smaller ε, reused). */
   readonly ms: number;
   /** The proven lower bound of (true logit − largest other) over the ball; > 0 iff verified by the bounds. */
   readonly margin: number;
@@ -135,6 +135,8 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
     const total = n * epsList.length;
     let done = 0;
     const rows = [];
+    // Runtime-confirmed counterexamples so far: one within a later ε is a counterexample there too.
+    const known = new Map<number, Float32Array>();
     for (const eps of epsList) {
       const results: ImageResult[] = [];
       for (let start = 0; start < n; start += CHUNK) {
@@ -146,6 +148,11 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
             results.push({ index: i, label, verdict: 'misclassified', ms: 0, margin: -Infinity });
             continue;
           }
+          const x = known.get(i);
+          if (x && withinBall(x, images.subarray(i * px, (i + 1) * px), eps)) {
+            results.push({ index: i, label, verdict: 'counterexample', ms: 0, margin: -Infinity, ...(o.keepCounterexamples ? { counterexample: x } : {}) });
+            continue;
+          }
           const t0 = performance.now();
           const b = boundImage(plan, images.subarray(i * px, (i + 1) * px), eps, label, o.timeoutMs !== undefined ? t0 + o.timeoutMs : Infinity);
           const ms = performance.now() - t0;
@@ -153,7 +160,11 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
           else if (b.reason === 'bounds') pending.push({ index: i, ms, margin: b.margin });
           else results.push({ index: i, label, verdict: 'unknown', ms, margin: b.margin, reason: b.reason });
         }
-        results.push(...(await attackPending(model, rt, images, labels, pending, px, eps, search, o)));
+        for (const r of await attackPending(model, rt, images, labels, pending, px, eps, search, o)) {
+          const { counterexample, ...rest } = r;
+          if (counterexample) known.set(r.index, counterexample);
+          results.push(counterexample && o.keepCounterexamples ? r : rest);
+        }
         done += end - start;
         o.onProgress?.(done, total);
       }
@@ -177,9 +188,15 @@ async function attackPending(model: BnnModel, rt: BnnRuntime, images: Float32Arr
   return pending.map((p, k): ImageResult => {
     const base = { index: p.index, label: labels[p.index]!, ms: p.ms + share, margin: p.margin };
     const x = found[k];
-    if (x) return { ...base, verdict: 'counterexample', ...(o.keepCounterexamples ? { counterexample: x } : {}) };
+    if (x) return { ...base, verdict: 'counterexample', counterexample: x };
     return { ...base, verdict: 'unknown', reason: notReplayed[k] ? 'not-replayed' : 'bounds' };
   });
+}
+
+/** Whether |x − x0|∞ ≤ ε (float64 differences of float32 values are exact). */
+function withinBall(x: Float32Array, x0: Float32Array, eps: number): boolean {
+  for (let p = 0; p < x.length; p++) if (Math.abs(x[p]! - x0[p]!) > eps) return false;
+  return true;
 }
 
 function summarize(eps: number, n: number, results: readonly ImageResult[]): VerifyRow {
