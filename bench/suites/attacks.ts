@@ -162,7 +162,9 @@ function aPlusVerdict(strong: readonly StrongResult[]): string {
   const strongest = as.reduce((a, b) => (b.pgd100x5 > a.pgd100x5 ? b : a));
   const underStronger =
     strongest === best ? '' : ` Under 100 steps × 5 restarts the most robust A is ${strongest.name} (${strongest.epochs} epochs): ${p(strongest.pgd100x5)}, with ${p(strongest.pgd40)} under 40 steps.`;
-  return best.pgd40 >= A_PLUS_PGD_TARGET
-    ? `A+ (${best.name}, the paper's bias-free A at K = ${best.k} after ${best.epochs} epochs of PGD training) keeps ${p(best.pgd40)} under 40-step PGD, at or above the ${target} asked of it, and ${p(best.pgd100x5)} under 100 steps × 5 restarts.${underStronger}${control}`
-    : `No shipped bias-free A reaches the ${target} asked of A+ under 40-step PGD: the best, ${best.name} after ${best.epochs} epochs, keeps ${p(best.pgd40)} (${p(best.pgd100x5)} under 100 steps × 5 restarts).${underStronger}${control}`;
+  // 40 steps are not converged on the bias-free A: the claim stands only if the stronger attack leaves it standing too.
+  const converged = Math.min(strongest.pgd40, strongest.pgd100x5);
+  return converged >= A_PLUS_PGD_TARGET
+    ? `A+ (${strongest.name}, the paper's bias-free A at K = ${strongest.k} after ${strongest.epochs} epochs of PGD training) keeps ${p(strongest.pgd100x5)} under 100 steps × 5 restarts and ${p(strongest.pgd40)} under 40-step PGD, at or above the ${target} asked of it.${control}`
+    : `No shipped bias-free A reaches the ${target} asked of A+ under a converged attack: the best under 40-step PGD, ${best.name} after ${best.epochs} epochs, keeps ${p(best.pgd40)} there but ${p(best.pgd100x5)} under 100 steps × 5 restarts.${underStronger}${control}`;
 }
