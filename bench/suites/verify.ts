@@ -47,7 +47,7 @@ export async function verifySuite(): Promise<{ markdown: string; data: unknown }
     'unknown: neither (the gap between them); not replayed: PGD fooled tfjs but not the runtime. Time per image: its bound propagation plus its share of the attack.\n\n' +
     mdTable(['model', 'ε', 'clean', 'verified', 'attacked', 'unknown', 'not replayed', 'median ms/image'], rows) +
     `\n\nBest verified accuracy: ${best ? `${pct(best.row.verifiedAccuracy, 1)} (${best.model} at ε = ${epsName(best.row.eps)})` : 'none'}. ` +
-    'Interval bounds lose the dependence between units: a flipped u8 level frees some of the first layer\'s sign bits, and every free bit widens the popcount range of each unit of the next binary layer on its own. ' +
+    'The bounds are exact per unit but lose the dependence between units. In the binary models a flipped u8 level frees some of the first layer\'s sign bits, and every free bit widens the popcount range of each unit of the next binary layer on its own, until its thresholds are free; in the float models (a64-pgd, r64-pgd) plain interval arithmetic widens through three convolutions. ' +
     'These dense, unregularised models are not what exact verification targets; issue 40\'s open items — an exact solver over reified cardinality constraints, and models trained to be verifiable (ternary, sparse, low cardinality bounds) — are.\n\n' +
     `Minutes per model: ${out.map((m) => `${m.model} ${(m.seconds / 60).toFixed(1)}`).join(', ')}.`;
   return { markdown, data: out };
