@@ -208,3 +208,25 @@ test('model A has no biases, so it is positively homogeneous: logits(αx) = α·
     assert.ok(full.some((v, i) => Math.abs(quarter[i]! - 0.25 * v) > 1e-3 * Math.max(1, Math.abs(v))), `${arch} scaled exactly like A`);
   }
 });
+
+test('trace: each step as its kernel left it, for a batch as for each image alone (the arena reuses memory after a value is last read)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { parseBnn } = await import('../src/format/read.js');
+  for (const file of ['b64.bnn', 'bireal-fashion.bnn']) {
+    const model = parseBnn(readFileSync(new URL(`../../models/${file}`, import.meta.url)));
+    const rt = await BnnRuntime.load(serializeBnn(model));
+    const px = 784; // both take 28×28×1
+    const batch = randomImages(4, 9);
+    const all = rt.trace(batch, 4);
+    for (let i = 0; i < 4; i++) {
+      const one = rt.trace(batch.subarray(i * px, (i + 1) * px), 1);
+      for (let k = 0; k < all.length; k++) {
+        const per = all[k]!.data.length / 4;
+        assert.deepEqual(Array.from(all[k]!.data.subarray(i * per, (i + 1) * per)), Array.from(one[k]!.data), `${file}: image ${i}, step ${all[k]!.step} (${all[k]!.op} ${all[k]!.layer})`);
+      }
+    }
+    // The last step is the logits.
+    assert.deepEqual(Array.from(all[all.length - 1]!.data), Array.from(rt.logits(batch, 4)));
+    rt.dispose();
+  }
+});

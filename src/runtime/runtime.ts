@@ -365,22 +365,30 @@ export class BnnRuntime {
     return out;
   }
 
-  /** Every step's output for n ≤ maxBatch images (fused steps report their final output only). */
+  /**
+   * Every step's output for n ≤ maxBatch images (fused steps report their final output only). Each
+   * output is copied right after its kernel runs: the arena reuses a value's memory once no later
+   * step reads it, so reading after the whole pass would return what a later step wrote there.
+   */
   trace(images: ImageBatch, n: number): StepTrace[] {
     const view = this.checkBatch(images, n);
     if (n > this.maxBatch) throw new BnnInputError('BAD_COUNT', `trace takes at most maxBatch = ${this.maxBatch} images, got ${n}`);
-    const traces: StepTrace[] = [];
-    this.run(view, n, (_start, m) => {
-      for (const e of this.execs) {
-        const t = e.steps[e.steps.length - 1]!;
-        const s = this.plan.steps[t]!;
-        const value = this.plan.values[s.output]!;
-        const bytes = valueBytes(value) * m;
-        const buf = this.ex.memory.buffer;
-        const p = this.ptr[s.output]!;
-        const data = value.form === 'f32' ? new Float32Array(buf, p, bytes / 4) : value.form === 'acc' ? new Int32Array(buf, p, bytes / 4) : value.form === 'bits' ? new Uint32Array(buf, p, bytes / 4) : new Uint8Array(buf, p, bytes);
-        traces.push({ step: t, op: s.op, layer: s.layer, value, data: data.slice() });
-      }
+    const traces: StepTrace[] = this.execs.map((e) => {
+      const t = e.steps[e.steps.length - 1]!;
+      const s = this.plan.steps[t]!;
+      const value = this.plan.values[s.output]!;
+      const bytes = valueBytes(value) * n;
+      const data = value.form === 'f32' ? new Float32Array(bytes / 4) : value.form === 'acc' ? new Int32Array(bytes / 4) : value.form === 'bits' ? new Uint32Array(bytes / 4) : new Uint8Array(bytes);
+      return { step: t, op: s.op, layer: s.layer, value, data };
+    });
+    // Chunks of one image when stochastic weights are resampled per image; one chunk otherwise.
+    this.run(view, n, () => {}, (i, start, m) => {
+      const { value, data } = traces[i]!;
+      const per = data.length / n;
+      const p = this.ptr[this.plan.steps[traces[i]!.step]!.output]!;
+      const buf = this.ex.memory.buffer;
+      const out = value.form === 'f32' ? new Float32Array(buf, p, per * m) : value.form === 'acc' ? new Int32Array(buf, p, per * m) : value.form === 'bits' ? new Uint32Array(buf, p, per * m) : new Uint8Array(buf, p, per * m);
+      data.set(out, start * per);
     });
     return traces;
   }
@@ -439,7 +447,7 @@ export class BnnRuntime {
   }
 
   /** Streams n images through the steps in chunks, calling `done` after each. */
-  private run(images: ImageBatch, n: number, done: (start: number, m: number) => void): void {
+  private run(images: ImageBatch, n: number, done: (start: number, m: number) => void, afterExec?: (exec: number, start: number, m: number) => void): void {
     const px = this.pixels;
     const clip = this.opts.inputRange === 'clip';
     const perImage = this.opts.resample === 'per-image' && this.resamplers.length > 0;
@@ -468,18 +476,19 @@ export class BnnRuntime {
           dst[i] = v < 0 ? 0 : 1;
         }
       }
-      this.forward(m);
+      this.forward(m, afterExec && ((i) => afterExec(i, start, m)));
       done(start, m);
     }
   }
 
-  private forward(m: number): void {
+  private forward(m: number, afterExec?: (exec: number) => void): void {
     this.execs.forEach((e, i) => {
       const t0 = this.timings ? performance.now() : 0;
       const span = this.execSpan?.[i];
       if (span) this.guards!.enter(span.t0, span.t1, span.output, m);
       this.call(e.kernel, () => e.run(m), span ? { ...span, m } : undefined);
       if (this.timings) this.timings[i]! += performance.now() - t0;
+      afterExec?.(i);
     });
   }
 
