@@ -19,7 +19,7 @@ const RUNS = Number(process.env['FUZZ_RUNS'] ?? 5000);
 const CHOSEN = process.env['FUZZ_TARGETS']?.split(',') ?? Object.keys(TARGETS);
 
 /** Per-input time limits: generous, they catch hangs, not slowness (the machine may be busy). */
-const TIMEOUT_MS: Record<string, number> = { runtime: 20_000, options: 20_000, sharp: 20_000 };
+const TIMEOUT_MS: Record<string, number> = { runtime: 20_000, options: 20_000, sharp: 20_000, server: 40_000 };
 
 for (const target of CHOSEN) {
   test(`fuzz ${target}: ${RUNS} mutated inputs after the corpus — no crash, failure, hang or over-allocation`, async (t) => {

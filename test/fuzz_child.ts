@@ -297,6 +297,7 @@ async function main(): Promise<void> {
     coverage = tally.result();
   }
   removeScratch();
+  await target.close?.();
   send({ type: 'done', summary: { executed, replayed: initial.length, reruns, corpus: corpus.length, saved, features: seen.size, outcomes, ...(coverage ? { coverage } : {}) } });
   process.disconnect();
 }

@@ -15,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { crc32 } from '../src/format/crc32.js';
 import type { Field } from './fuzz_mutate.js';
 import { optionsTarget } from './fuzz_options.js';
+import { serverTarget } from './fuzz_server.js';
 
 /** A property of the code under test does not hold for this input. */
 export class FuzzFailure extends Error {
@@ -38,6 +39,8 @@ export interface FuzzTarget {
   fixup?(input: Uint8Array): Uint8Array;
   readonly dictionary?: readonly Uint8Array[];
   readonly maxLen: number;
+  /** Releases what the target holds open (a server), so that the child process can exit. */
+  close?(): Promise<void>;
   /** Files (from the repository root) whose lines reached are reported for this target. */
   readonly coverageFiles: readonly string[];
 }
@@ -421,4 +424,5 @@ export const TARGETS: Record<string, () => Promise<FuzzTarget>> = {
   image: imageTarget,
   sharp: sharpTarget,
   options: optionsTarget,
+  server: serverTarget,
 };
