@@ -81,9 +81,31 @@ export async function runBench(opts: BenchOptions = {}): Promise<Record<string, 
   return ran;
 }
 
-// `node dist/bench/run.js [--suite a,b]` (npm run bench).
+/**
+ * The suites as jobs on a queue (`--queue redis://…`): each runs on whichever `bnn-edge worker`
+ * (started from a clone at the same commit) takes it; results land here as they arrive.
+ */
+export async function runBenchQueued(url: string, suites: readonly string[]): Promise<number> {
+  for (const s of suites) if (!(s in SUITES)) throw new Error(`unknown suite "${s}" (have: ${Object.keys(SUITES).join(', ')})`);
+  const { runBenchOnQueue } = await import('../src/queue/bench.js');
+  const failed = await runBenchOnQueue({
+    url,
+    suites,
+    log: (m) => process.stderr.write(`${m}\n`),
+    onResult: (suite, r) => {
+      const result: SuiteResult = { suite, command: `npm run bench -- --suite ${suite} (as a job on a queue; worker ${r.worker})`, machine: r.machine, markdown: r.markdown, data: r.data };
+      saveResults({ ...loadResults(), [suite]: result });
+      process.stderr.write(`${suite}: measured on ${r.worker} (${r.machine.nproc} cores, ${r.machine.cpu}), written to bench/RESULTS.md\n`);
+    },
+  });
+  for (const f of failed) process.stderr.write(`${f.suite} failed: ${f.error}\n`);
+  return failed.length ? 1 : 0;
+}
+
+// `node dist/bench/run.js [--suite a,b] [--queue URL]` (npm run bench).
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { suite: { type: 'string' } } });
+  const { values } = parseArgs({ options: { suite: { type: 'string' }, queue: { type: 'string' } } });
+  if (values.queue) process.exit(await runBenchQueued(values.queue, values.suite?.split(',') ?? DEFAULT_SUITES));
   await runBench({ suites: values.suite?.split(','), print: true });
   process.exit(0);
 }

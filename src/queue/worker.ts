@@ -16,6 +16,7 @@ import { addJobs, retryOf } from './enqueue.js';
 import type { EvalJobData, JobData, TrainJobData } from './jobs.js';
 import { JobRunner, JobThreadError, type RunHooks } from './runner.js';
 import { Store, type JobOutcome } from './store.js';
+import { benchAvailable, startBenchWorker } from './bench.js';
 
 export interface WorkerConfig {
   readonly url: string;
@@ -26,6 +27,8 @@ export interface WorkerConfig {
    * of a killed worker is taken up again within about twice this. Default 30 s.
    */
   readonly lockMs?: number;
+  /** Serve the benchmark suites' queue too, where this is a built clone of the repository (default true). */
+  readonly bench?: boolean;
   readonly log: (msg: string) => void;
 }
 
@@ -116,11 +119,14 @@ export async function startWorker(c: WorkerConfig): Promise<ReproWorker> {
   worker.on('failed', (job, e) => c.log(`${job?.id ?? 'a job'} failed (try ${job?.attemptsMade ?? '?'} of ${job?.opts.attempts ?? '?'}): ${e.message}`));
   worker.on('stalled', (id) => c.log(`${id}: its worker stopped renewing its lock (killed?): queued again`));
   await worker.waitUntilReady();
-  c.log(`worker ${name} waiting for jobs on ${safeUrl(c.url)}`);
+  // From a clone of the repository, the benchmark suites' jobs too (`npm run bench -- --queue URL`).
+  const bench = c.bench !== false && benchAvailable() ? await startBenchWorker({ url: c.url, lockMs, log: c.log }) : null;
+  c.log(`worker ${name} waiting for jobs on ${safeUrl(c.url)}${bench ? ' (repro and bench)' : ''}`);
 
   return {
     name,
     close: async (force = false) => {
+      await bench?.close(force);
       await worker.close(force);
       await runner.close();
       await queue.close();
