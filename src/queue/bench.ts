@@ -15,7 +15,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { connectionOptions, PREFIX } from './connection.js';
+import { connectionOptions, PREFIX, workerOptions } from './connection.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './enqueue.js';
 
 export const BENCH_QUEUE_NAME = 'bench';
@@ -127,15 +127,7 @@ export async function startBenchWorker(c: BenchWorkerConfig): Promise<{ close(fo
     await client.hset(BENCH_RESULTS, { [job.id!]: JSON.stringify(r) });
     return r;
   };
-  const worker = new Worker<BenchJobData, BenchSuiteResult>(BENCH_QUEUE_NAME, processor, {
-    connection: connectionOptions(c.url),
-    prefix: PREFIX,
-    name,
-    concurrency: 1,
-    lockDuration: lockMs,
-    stalledInterval: lockMs,
-    maxStalledCount: 2,
-  });
+  const worker = new Worker<BenchJobData, BenchSuiteResult>(BENCH_QUEUE_NAME, processor, workerOptions(c.url, name, lockMs));
   worker.on('error', (e) => c.log(`bench queue: ${e.message}`));
   worker.on('active', (job) => c.log(`took ${job.id} (suite ${job.data.suite}, try ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1})`));
   worker.on('failed', (job, e) => c.log(`${job?.id ?? 'a bench job'} failed: ${e.message}`));

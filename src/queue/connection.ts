@@ -2,7 +2,7 @@
  * Where the queue lives: a Redis server named by a redis:// (or rediss://, TLS) URL, the BullMQ
  * queue of repro's jobs in it, and the hashes beside it that keep what the jobs produced.
  */
-import { Queue } from 'bullmq';
+import { Queue, type WorkerOptions } from 'bullmq';
 import { connectionOptions } from './url.js';
 
 export { connectionOptions, QueueUrlError, safeUrl } from './url.js';
@@ -26,4 +26,13 @@ export function openQueue(url: string, onError: (e: Error) => void): Queue {
   const queue = new Queue(QUEUE_NAME, { connection: connectionOptions(url), prefix: PREFIX });
   queue.on('error', onError);
   return queue;
+}
+
+/**
+ * A worker's BullMQ settings, for repro's queue and the bench queue alike: one job at a time, its
+ * lock renewed at half `lockMs` while it runs; a job whose worker died under it is queued again
+ * once the lock expires, and failed after its third such death (three strikes, as for errors).
+ */
+export function workerOptions(url: string, name: string, lockMs: number): WorkerOptions {
+  return { connection: connectionOptions(url), prefix: PREFIX, name, concurrency: 1, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 2 };
 }

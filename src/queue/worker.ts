@@ -11,7 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { connectionOptions, openQueue, PREFIX, QUEUE_NAME, safeUrl } from './connection.js';
+import { openQueue, QUEUE_NAME, safeUrl, workerOptions } from './connection.js';
 import { addJobs, retryOf } from './enqueue.js';
 import type { EvalJobData, JobData, TrainJobData } from './jobs.js';
 import { JobRunner, JobThreadError, type RunHooks } from './runner.js';
@@ -103,16 +103,7 @@ export async function startWorker(c: WorkerConfig): Promise<ReproWorker> {
     }
   };
 
-  const worker = new Worker<JobData, JobOutcome>(QUEUE_NAME, processor, {
-    connection: connectionOptions(c.url),
-    prefix: PREFIX,
-    name,
-    concurrency: 1,
-    lockDuration: lockMs,
-    stalledInterval: lockMs,
-    // Three strikes, as for errors: a job whose worker died under it a third time is failed.
-    maxStalledCount: 2,
-  });
+  const worker = new Worker<JobData, JobOutcome>(QUEUE_NAME, processor, workerOptions(c.url, name, lockMs));
   worker.on('error', errors);
   worker.on('active', (job) => c.log(`took ${job.id} (try ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1})`));
   worker.on('completed', (job, r) => c.log(`${job.id} ${r.cached ? 'was already done' : `done in ${r.seconds.toFixed(1)} s`}`));
