@@ -16,7 +16,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChildConfig, ChildMessage, ChildSummary, LineCoverage } from './fuzz_child.js';
+import type { ChildConfig, ChildMessage, ChildSummary } from './fuzz_child.js';
 
 export interface FuzzOptions {
   readonly target: string;
@@ -48,19 +48,12 @@ export interface Finding {
   readonly file: string;
 }
 
-export interface FuzzReport {
+/** A run's figures: the children's summed, with the findings, restarts and wall time. */
+export interface FuzzReport extends ChildSummary {
   readonly target: string;
-  readonly executed: number;
-  readonly replayed: number;
-  readonly reruns: number;
-  readonly corpus: number;
-  readonly saved: number;
-  readonly features: number;
-  readonly outcomes: Record<string, number>;
   readonly findings: readonly Finding[];
   readonly restarts: number;
   readonly seconds: number;
-  readonly coverage?: LineCoverage;
 }
 
 const CHILD = fileURLToPath(new URL('./fuzz_child.js', import.meta.url));
