@@ -350,6 +350,14 @@ async function imageSeeds(): Promise<Uint8Array[]> {
 const IMAGE_DICT = ['IHDR', 'IDAT', 'IEND', 'PLTE', 'tRNS', 'gAMA', 'iCCP', 'sBIT'].map(enc).concat([Uint8Array.of(0xff, 0xd8), Uint8Array.of(0xff, 0xc0), Uint8Array.of(0xff, 0xc2), Uint8Array.of(0xff, 0xc4), Uint8Array.of(0xff, 0xdb), Uint8Array.of(0xff, 0xda), Uint8Array.of(0xff, 0xd9), Uint8Array.of(0xff, 0xdd)]);
 const isPng = (b: Uint8Array) => b.length >= 8 && b[0] === 0x89 && b[1] === 0x50;
 
+/** What the two image targets feed their decoders: PNG and JPEG files, PNG checksums repaired. */
+const imageInputs = (seeds: Uint8Array[]): Pick<FuzzTarget, 'seeds' | 'fixup' | 'dictionary' | 'maxLen'> => ({
+  seeds: () => seeds,
+  fixup: (b) => (isPng(b) ? fixPng(b) : b),
+  dictionary: IMAGE_DICT,
+  maxLen: 1 << 18,
+});
+
 const imageTarget = async (): Promise<FuzzTarget> => {
   const { decodeImage } = await import('../src/data/folder.js');
   const { DataError } = await import('../src/data/dataset.js');
@@ -357,10 +365,7 @@ const imageTarget = async (): Promise<FuzzTarget> => {
   return {
     name: 'image',
     description: 'PNG / JPEG decoding of image folders (pngjs, jpeg-js via decodeImage): typed rejection, or width × height within limits and 4·w·h RGBA bytes',
-    seeds: () => seeds,
-    fixup: (b) => (isPng(b) ? fixPng(b) : b),
-    dictionary: IMAGE_DICT,
-    maxLen: 1 << 18,
+    ...imageInputs(seeds),
     coverageFiles: ['dist/src/data/folder.js', 'node_modules/pngjs/lib/parser.js', 'node_modules/pngjs/lib/filter-parse.js', 'node_modules/pngjs/lib/bitmapper.js', 'node_modules/pngjs/lib/format-normaliser.js', 'node_modules/pngjs/lib/parser-sync.js', 'node_modules/jpeg-js/lib/decoder.js'],
     async run(input) {
       const file = scratchFile(isPng(input) ? '.png' : '.jpg');
@@ -385,10 +390,7 @@ const sharpTarget = async (): Promise<FuzzTarget> => {
   return {
     name: 'sharp',
     description: 'images for classify (sharp / libvips via readImageAs, gray and RGB): typed rejection, or exactly H·W·C values in [0, 1]',
-    seeds: () => seeds,
-    fixup: (b) => (isPng(b) ? fixPng(b) : b),
-    dictionary: IMAGE_DICT,
-    maxLen: 1 << 18,
+    ...imageInputs(seeds),
     coverageFiles: ['dist/src/data/resize.js', 'dist/src/data/files.js'],
     async run(input) {
       const file = scratchFile('.img');
