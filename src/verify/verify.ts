@@ -1,7 +1,9 @@
 /**
  * verifyRobustness: per image and ε, `misclassified` (the runtime gets the clean image wrong),
- * `verified` (the bounds prove every input of the ball keeps the label), `counterexample` (an
- * input of the ball the runtime misclassifies, found by a quick attack and replayed) or `unknown`.
+ * `verified` (the bounds, or the exact solver, prove every input of the ball keeps the label),
+ * `counterexample` (an input of the ball the runtime misclassifies, found by the exact solver or a
+ * quick attack, and replayed) or `unknown`. Stages: bounds, then the exact solver (models with a
+ * binarized input, exact/encode.ts), then the attack on what is still open.
  */
 import type { BnnModel } from '../format/model.js';
 import { inputSize } from '../model/graph.js';
@@ -9,11 +11,29 @@ import { lower } from '../model/lower.js';
 import { BnnRuntime } from '../runtime/index.js';
 import { searchCounterexamples, type CounterexampleSearch } from './attack.js';
 import { boundImage } from './bounds.js';
+import { checkEncodable, NotEncodableError } from './exact/encode.js';
+import { EXACT_SOLVERS, loadSolver, SolverUnavailableError, type ExactSolver, type ExactSolverName } from './exact/solver.js';
+import { exactVerdict } from './exact/stage.js';
 
 export type Verdict = 'verified' | 'counterexample' | 'unknown' | 'misclassified';
 
-/** Why an image stayed unknown: the bounds were too loose, time ran out, a float may overflow, or an attack fooled tfjs but not the runtime. */
-export type UnknownReason = 'bounds' | 'timeout' | 'unbounded' | 'not-replayed';
+/**
+ * Why an image stayed unknown: the bounds were too loose (and no exact solver ran), time ran out,
+ * a float may overflow, an attack fooled tfjs but not the runtime, or the exact solver's
+ * counterexample was classified correctly by the runtime (reported, never claimed).
+ */
+export type UnknownReason = 'bounds' | 'timeout' | 'unbounded' | 'not-replayed' | 'runtime-disagrees';
+
+/** Which stage settled an image: the bounds, the exact solver, or the attack. */
+export type VerifyStage = 'bounds' | 'exact' | 'search';
+
+/** The exact stage's solver, or none. */
+export type SolverChoice = ExactSolverName | 'none';
+export const SOLVER_CHOICES: readonly SolverChoice[] = [...EXACT_SOLVERS, 'none'];
+/** The solver used when none is named and the model is encodable (the fastest measured, bench suite verify-solvers). */
+export const DEFAULT_SOLVER: ExactSolverName = 'bab';
+/** The exact stage's time limit per image when no timeoutMs is given. */
+export const DEFAULT_EXACT_TIMEOUT_MS = 10_000;
 
 export interface ImageResult {
   readonly index: number;
@@ -24,6 +44,8 @@ export interface ImageResult {
   /** The proven lower bound of (true logit − largest other) over the ball; > 0 iff verified by the bounds. */
   readonly margin: number;
   readonly reason?: UnknownReason;
+  /** The stage that settled it (verified / counterexample), or the exact stage for its timeouts. */
+  readonly stage?: VerifyStage;
   /** The runtime-confirmed counterexample (when `keepCounterexamples`). */
   readonly counterexample?: Float32Array;
 }
@@ -37,6 +59,10 @@ export interface VerifyRow {
   readonly unknown: number;
   /** Images where the attack fooled the tfjs graph but the runtime held (counted as unknown). */
   readonly notReplayed: number;
+  /** Images the exact solver settled (verified or counterexample). */
+  readonly exactDecided: number;
+  /** Images the exact solver left at its time limit. */
+  readonly exactTimeouts: number;
   readonly cleanAccuracy: number;
   /** Proven robust accuracy (a lower bound). */
   readonly verifiedAccuracy: number;
@@ -51,6 +77,10 @@ export interface VerifyReport {
   readonly model: string;
   readonly images: number;
   readonly search: CounterexampleSearch;
+  /** The exact stage's solver ('none': not run, e.g. the model has no binarized input). */
+  readonly solver: SolverChoice;
+  /** Why the exact stage did not run, when the default was chosen and the model is not encodable. */
+  readonly solverSkipped?: string;
   readonly rows: readonly VerifyRow[];
 }
 
@@ -66,8 +96,14 @@ export interface VerifyOptions {
   readonly eps: number | readonly number[];
   /** Verify the first n images (default: all). */
   readonly n?: number;
-  /** Time limit of one image's bound propagation, ms (default: none). */
+  /** Time limit of one image's bounds and exact solver together, ms (default: none for the bounds, 10 s for the solver). */
   readonly timeoutMs?: number;
+  /**
+   * The exact stage between the bounds and the attack (models with a binarized input): `bab` our
+   * own search with native cardinality propagation, `z3`, `highs`, `minisat` (optional packages),
+   * `none`. Default: DEFAULT_SOLVER when the model is encodable, else none.
+   */
+  readonly solver?: SolverChoice;
   /** How counterexamples are searched for (default `pgd`). */
   readonly search?: CounterexampleSearch;
   /** PGD iterations (default 20). */
@@ -118,6 +154,7 @@ function checkRequest(model: BnnModel, data: VerifyImages, o: VerifyOptions): { 
   }
   if (o.timeoutMs !== undefined && !(o.timeoutMs > 0)) throw new BnnVerifyError('BAD_OPTION', `timeoutMs must be positive, got ${o.timeoutMs}`);
   if (o.steps !== undefined && !(Number.isSafeInteger(o.steps) && o.steps >= 1)) throw new BnnVerifyError('BAD_OPTION', `steps must be a positive integer, got ${o.steps}`);
+  if (o.solver !== undefined && !SOLVER_CHOICES.includes(o.solver)) throw new BnnVerifyError('BAD_OPTION', `solver must be one of ${SOLVER_CHOICES.join(', ')}, got ${String(o.solver)}`);
   return { eps, n };
 }
 
@@ -127,6 +164,7 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
   const search = o.search ?? 'pgd';
   const px = inputSize(model.graph);
   const plan = lower(model);
+  const { solver, skipped } = await chooseSolver(plan, o.solver);
   const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
   try {
     const images = data.images.subarray(0, n * px);
@@ -141,7 +179,7 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
       const results: ImageResult[] = [];
       for (let start = 0; start < n; start += CHUNK) {
         const end = Math.min(n, start + CHUNK);
-        const pending: { index: number; ms: number; margin: number }[] = [];
+        const pending: { index: number; ms: number; margin: number; disagreed?: boolean }[] = [];
         for (let i = start; i < end; i++) {
           const label = labels[i]!;
           if (clean[i] !== label) {
@@ -156,9 +194,23 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
           const t0 = performance.now();
           const b = boundImage(plan, images.subarray(i * px, (i + 1) * px), eps, label, o.timeoutMs !== undefined ? t0 + o.timeoutMs : Infinity);
           const ms = performance.now() - t0;
-          if (b.verdict === 'verified') results.push({ index: i, label, verdict: 'verified', ms, margin: b.margin });
-          else if (b.reason === 'bounds') pending.push({ index: i, ms, margin: b.margin });
-          else results.push({ index: i, label, verdict: 'unknown', ms, margin: b.margin, reason: b.reason });
+          if (b.verdict === 'verified') results.push({ index: i, label, verdict: 'verified', ms, margin: b.margin, stage: 'bounds' });
+          else if (b.reason !== 'bounds') results.push({ index: i, label, verdict: 'unknown', ms, margin: b.margin, reason: b.reason });
+          else if (!solver) pending.push({ index: i, ms, margin: b.margin });
+          else {
+            const x0 = images.subarray(i * px, (i + 1) * px);
+            const limit = o.timeoutMs ?? DEFAULT_EXACT_TIMEOUT_MS;
+            const e = await exactVerdict(plan, rt, solver, x0, eps, label, t0 + limit);
+            const spent = performance.now() - t0;
+            const base = { index: i, label, ms: spent, margin: b.margin };
+            if (e.verdict === 'verified') results.push({ ...base, verdict: 'verified', stage: 'exact' });
+            else if (e.verdict === 'counterexample') {
+              known.set(i, e.input);
+              results.push({ ...base, verdict: 'counterexample', stage: 'exact', ...(o.keepCounterexamples ? { counterexample: e.input } : {}) });
+            } else if (e.reason === 'timeout') results.push({ ...base, verdict: 'unknown', reason: 'timeout', stage: 'exact' });
+            // Not encodable, or the runtime disagreed: the attack may still find something.
+            else pending.push({ index: i, ms: spent, margin: b.margin, ...(e.reason === 'runtime-disagrees' ? { disagreed: true } : {}) });
+          }
         }
         for (const r of await attackPending(model, rt, images, labels, pending, px, eps, search, o)) {
           const { counterexample, ...rest } = r;
@@ -171,14 +223,33 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
       results.sort((a, b) => a.index - b.index);
       rows.push(summarize(eps, n, results));
     }
-    return { model: model.graph.name, images: n, search, rows };
+    return { model: model.graph.name, images: n, search, solver: solver?.name ?? 'none', ...(skipped ? { solverSkipped: skipped } : {}), rows };
   } finally {
     rt.dispose();
+    solver?.dispose();
+  }
+}
+
+/** The exact solver asked for (or the default if the model is encodable), loaded; a typed error if it cannot run. */
+async function chooseSolver(plan: ReturnType<typeof lower>, asked: SolverChoice | undefined): Promise<{ solver: ExactSolver | null; skipped?: string }> {
+  if (asked === 'none') return { solver: null };
+  try {
+    checkEncodable(plan);
+  } catch (e) {
+    if (!(e instanceof NotEncodableError)) throw e;
+    if (asked === undefined) return { solver: null, skipped: e.message };
+    throw new BnnVerifyError('BAD_OPTION', `solver ${asked}: the model is not one the exact stage encodes (${e.message}); use --solver none`);
+  }
+  try {
+    return { solver: await loadSolver(asked ?? DEFAULT_SOLVER) };
+  } catch (e) {
+    if (e instanceof SolverUnavailableError) throw new BnnVerifyError('BAD_OPTION', e.message);
+    throw e;
   }
 }
 
 /** The counterexample search on the images the bounds left open; each gets its share of the time. */
-async function attackPending(model: BnnModel, rt: BnnRuntime, images: Float32Array, labels: Uint8Array, pending: readonly { index: number; ms: number; margin: number }[], px: number, eps: number, search: CounterexampleSearch, o: VerifyOptions): Promise<ImageResult[]> {
+async function attackPending(model: BnnModel, rt: BnnRuntime, images: Float32Array, labels: Uint8Array, pending: readonly { index: number; ms: number; margin: number; disagreed?: boolean }[], px: number, eps: number, search: CounterexampleSearch, o: VerifyOptions): Promise<ImageResult[]> {
   if (!pending.length) return [];
   const batch = new Float32Array(pending.length * px);
   pending.forEach((p, k) => batch.set(images.subarray(p.index * px, (p.index + 1) * px), k * px));
@@ -188,8 +259,8 @@ async function attackPending(model: BnnModel, rt: BnnRuntime, images: Float32Arr
   return pending.map((p, k): ImageResult => {
     const base = { index: p.index, label: labels[p.index]!, ms: p.ms + share, margin: p.margin };
     const x = found[k];
-    if (x) return { ...base, verdict: 'counterexample', counterexample: x };
-    return { ...base, verdict: 'unknown', reason: notReplayed[k] ? 'not-replayed' : 'bounds' };
+    if (x) return { ...base, verdict: 'counterexample', stage: 'search', counterexample: x };
+    return { ...base, verdict: 'unknown', reason: p.disagreed ? 'runtime-disagrees' : notReplayed[k] ? 'not-replayed' : 'bounds' };
   });
 }
 
@@ -213,6 +284,8 @@ function summarize(eps: number, n: number, results: readonly ImageResult[]): Ver
     counterexamples,
     unknown,
     notReplayed: results.filter((r) => r.reason === 'not-replayed').length,
+    exactDecided: results.filter((r) => r.stage === 'exact' && r.verdict !== 'unknown').length,
+    exactTimeouts: results.filter((r) => r.stage === 'exact' && r.reason === 'timeout').length,
     cleanAccuracy: (n - misclassified) / n,
     verifiedAccuracy: verified / n,
     attackedAccuracy: (n - misclassified - counterexamples) / n,

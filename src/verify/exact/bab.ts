@@ -1,0 +1,169 @@
+/**
+ * Our own exact solver: a DPLL search over the input variables with native propagation of
+ * reified cardinality constraints (EEV's idea, without its clause learning).
+ *
+ * Every constraint out ⇔ [Σ lits ≥ k] keeps counters of its literals fixed true and fixed false.
+ * Forward: k true ⇒ out; more than n − k false ⇒ ¬out — the interval bounds of the verifier,
+ * recomputed under the current partial assignment, so they prune each branch. Backward: out with
+ * exactly k literals still possible ⇒ all of them; ¬out with k − 1 true ⇒ the rest false. The
+ * search branches only on the input variables: once they are all set, forward propagation fixes
+ * every other variable (they are defined in topological order), so the search is complete.
+ */
+import type { Encoding } from './encode.js';
+import { TRUE, FALSE } from './encode.js';
+import type { ExactSolver, SolveOutcome, SolveRequest } from './solver.js';
+
+const UNSET = -1;
+
+/** The search state over one encoding. */
+class CardinalitySearch {
+  readonly val: Int8Array;
+  private readonly cardOut: Int32Array;
+  private readonly cardK: Int32Array;
+  private readonly cardStart: Int32Array;
+  private readonly cardLits: Int32Array;
+  private readonly trueCount: Int32Array;
+  private readonly falseCount: Int32Array;
+  /** Per variable: entries 2·card + negated of its occurrences as an input literal. */
+  private readonly occStart: Int32Array;
+  private readonly occ: Int32Array;
+  /** Per variable: the constraint defining it, or −1. */
+  private readonly defCard: Int32Array;
+  readonly trail: number[] = [];
+  private queue = 0;
+
+  constructor(readonly enc: Encoding) {
+    // Clauses are constraints with k = 1 whose outputs are asserted true.
+    const cards = [...enc.cards, ...enc.clauses.map((lits, i) => ({ out: enc.vars + i, lits, k: 1 }))];
+    const vars = enc.vars + enc.clauses.length;
+    const m = cards.length;
+    this.val = new Int8Array(vars).fill(UNSET);
+    this.cardOut = Int32Array.from(cards, (c) => c.out);
+    this.cardK = Int32Array.from(cards, (c) => c.k);
+    this.cardStart = new Int32Array(m + 1);
+    cards.forEach((c, i) => (this.cardStart[i + 1] = this.cardStart[i]! + c.lits.length));
+    this.cardLits = new Int32Array(this.cardStart[m]!);
+    cards.forEach((c, i) => this.cardLits.set(c.lits, this.cardStart[i]!));
+    this.trueCount = new Int32Array(m);
+    this.falseCount = new Int32Array(m);
+    this.defCard = new Int32Array(vars).fill(-1);
+    cards.forEach((c, i) => (this.defCard[c.out] = i));
+    const counts = new Int32Array(vars + 1);
+    for (const l of this.cardLits) counts[(l >> 1) + 1]!++;
+    for (let v = 0; v < vars; v++) counts[v + 1]! += counts[v]!;
+    this.occStart = counts.slice();
+    this.occ = new Int32Array(this.cardLits.length);
+    const fill = counts.slice();
+    for (let c = 0; c < m; c++) for (let j = this.cardStart[c]!; j < this.cardStart[c + 1]!; j++) this.occ[fill[this.cardLits[j]! >> 1]!++] = 2 * c + (this.cardLits[j]! & 1);
+  }
+
+  occurrences(v: number): number {
+    return this.occStart[v + 1]! - this.occStart[v]!;
+  }
+
+  /** Makes literal l true; false on a contradiction. Counters move at assignment. */
+  assign(l: number): boolean {
+    const v = l >> 1;
+    const value = 1 - (l & 1);
+    const cur = this.val[v]!;
+    if (cur !== UNSET) return cur === value;
+    this.val[v] = value;
+    this.trail.push(v);
+    for (let j = this.occStart[v]!; j < this.occStart[v + 1]!; j++) {
+      const e = this.occ[j]!;
+      if ((e & 1) !== value) this.trueCount[e >> 1]!++;
+      else this.falseCount[e >> 1]!++;
+    }
+    return true;
+  }
+
+  /** Undoes assignments back to trail length `to`. */
+  undo(to: number): void {
+    while (this.trail.length > to) {
+      const v = this.trail.pop()!;
+      const value = this.val[v]!;
+      this.val[v] = UNSET;
+      for (let j = this.occStart[v]!; j < this.occStart[v + 1]!; j++) {
+        const e = this.occ[j]!;
+        if ((e & 1) !== value) this.trueCount[e >> 1]!--;
+        else this.falseCount[e >> 1]!--;
+      }
+    }
+    this.queue = Math.min(this.queue, to);
+  }
+
+  /** Propagates every assignment not yet looked at; false on a conflict. */
+  propagate(): boolean {
+    while (this.queue < this.trail.length) {
+      const v = this.trail[this.queue++]!;
+      for (let j = this.occStart[v]!; j < this.occStart[v + 1]!; j++) if (!this.check(this.occ[j]! >> 1)) return false;
+      const d = this.defCard[v]!;
+      if (d >= 0 && !this.check(d)) return false;
+    }
+    return true;
+  }
+
+  private check(c: number): boolean {
+    const out = this.cardOut[c]!;
+    const k = this.cardK[c]!;
+    const n = this.cardStart[c + 1]! - this.cardStart[c]!;
+    const t = this.trueCount[c]!;
+    const possible = n - this.falseCount[c]!;
+    const o = this.val[out]!;
+    if (t >= k) return this.assign(2 * out);
+    if (possible < k) return this.assign(2 * out + 1);
+    if (o === 1 && possible === k) return this.forceUnset(c, true);
+    if (o === 0 && t === k - 1) return this.forceUnset(c, false);
+    return true;
+  }
+
+  /** Sets every unset literal of constraint c to `value`. */
+  private forceUnset(c: number, value: boolean): boolean {
+    for (let j = this.cardStart[c]!; j < this.cardStart[c + 1]!; j++) {
+      const l = this.cardLits[j]!;
+      if (this.val[l >> 1] === UNSET && !this.assign(value ? l : l ^ 1)) return false;
+    }
+    return true;
+  }
+}
+
+/** Runs the search; decisions only on input variables, most-read first, away from the image first. */
+export function solveCardinality(request: SolveRequest): SolveOutcome {
+  const { encoding: enc, deadline, center } = request;
+  if (enc.goal === FALSE) return { status: 'unsat' };
+  const inputs = enc.inputs.length;
+  if (enc.goal === TRUE && enc.clauses.length === 0) return { status: 'sat', inputs: center ? Uint8Array.from(center) : new Uint8Array(inputs) };
+  const s = new CardinalitySearch(enc);
+  const roots = enc.clauses.map((_, i) => 2 * (enc.vars + i));
+  if (enc.goal !== TRUE) roots.push(enc.goal);
+  for (const l of roots) if (!s.assign(l)) return { status: 'unsat' };
+  const order = Array.from({ length: inputs }, (_, v) => v).sort((a, b) => s.occurrences(b) - s.occurrences(a));
+  const first = (v: number) => (center ? 1 - center[v]! : 1);
+  const stack: { v: number; mark: number; flipped: boolean }[] = [];
+  let steps = 0;
+  for (;;) {
+    if ((++steps & 255) === 0 && performance.now() > deadline) return { status: 'timeout' };
+    if (!s.propagate()) {
+      let resumed = false;
+      while (stack.length) {
+        const top = stack.pop()!;
+        s.undo(top.mark);
+        if (top.flipped) continue;
+        stack.push({ v: top.v, mark: top.mark, flipped: true });
+        s.assign(2 * top.v + first(top.v));
+        resumed = true;
+        break;
+      }
+      if (!resumed) return { status: 'unsat' };
+      continue;
+    }
+    const v = order.find((x) => s.val[x] === UNSET);
+    if (v === undefined) return { status: 'sat', inputs: Uint8Array.from({ length: inputs }, (_, i) => s.val[i]!) };
+    stack.push({ v, mark: s.trail.length, flipped: false });
+    s.assign(2 * v + 1 - first(v));
+  }
+}
+
+export function babSolver(): ExactSolver {
+  return { name: 'bab', solve: async (r) => solveCardinality(r), dispose: () => {} };
+}

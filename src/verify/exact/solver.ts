@@ -1,0 +1,56 @@
+/**
+ * What an exact solver answers for an encoding (encode.ts), and the solvers by name. The
+ * heavyweight ones are optional dependencies, loaded only when asked for.
+ */
+import type { Encoding } from './encode.js';
+
+export type ExactSolverName = 'bab' | 'z3' | 'highs' | 'minisat';
+export const EXACT_SOLVERS: readonly ExactSolverName[] = ['bab', 'z3', 'highs', 'minisat'];
+
+export type SolveOutcome =
+  /** No input of the ball satisfies the goal: the label holds on the whole ball. */
+  | { readonly status: 'unsat' }
+  /** A value per input variable satisfying every constraint and the goal. */
+  | { readonly status: 'sat'; readonly inputs: Uint8Array }
+  | { readonly status: 'timeout' };
+
+export interface SolveRequest {
+  readonly encoding: Encoding;
+  /** performance.now() after which the solver gives up. */
+  readonly deadline: number;
+  /** Per input variable its value at the image itself (search heuristics may start away from it). */
+  readonly center?: Uint8Array;
+}
+
+export interface ExactSolver {
+  readonly name: ExactSolverName;
+  solve(request: SolveRequest): Promise<SolveOutcome>;
+  /** Frees what the solver holds (workers, wasm contexts). */
+  dispose(): void;
+}
+
+/** An optional solver package that is not installed. */
+export class SolverUnavailableError extends Error {
+  override readonly name = 'SolverUnavailableError';
+  constructor(
+    readonly solver: ExactSolverName,
+    readonly packageName: string,
+    cause: unknown,
+  ) {
+    super(`solver ${solver} needs the optional package ${packageName}, which is not installed (npm install ${packageName}): ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** Loads a solver by name (dynamic imports: the optional packages load only here). */
+export async function loadSolver(name: ExactSolverName): Promise<ExactSolver> {
+  switch (name) {
+    case 'bab':
+      return (await import('./bab.js')).babSolver();
+    case 'z3':
+      return (await import('./z3.js')).z3Solver();
+    case 'highs':
+      return (await import('./highs.js')).highsSolver();
+    case 'minisat':
+      return (await import('./minisat.js')).minisatSolver();
+  }
+}
