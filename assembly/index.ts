@@ -21,6 +21,8 @@ import { checkBconv2dArgs } from "./bconv2d/args";
 import { bconv2dPopcountReferenceImpl } from "./bconv2d/reference";
 import { bconv2dPopcountScalarImpl } from "./bconv2d/scalar";
 import { bconv2dPopcountSimdImpl } from "./bconv2d/simd";
+import { bconv2dPopcountMaskedImpl, bconv2dPopcountMaskedReferenceImpl } from "./bconv2d/masked";
+import { count5, requireBuffer } from "./types";
 
 export { fconv2d, fconv2dBiasRelu, fconv2dThresholdPack } from "./fconv2d";
 export { quantizeInputU8, qconv2dPackWeights, qconv2dPackedWeightBytes, qconv2dThresholdPack } from "./qconv";
@@ -96,4 +98,30 @@ export function bconv2dPopcountSimd(
   } else {
     fail("bconv2dPopcountSimd: not available in the scalar build (simdBuild() == 0)");
   }
+}
+
+/**
+ * Ternary weights: i32 out[n][outH][outW][cout] = popcount((input window XOR filter o) AND mask o),
+ * otherwise as bconv2dPopcount; mask: packed u32 [cout][kh][kw][wpp] like the weights (bit 1 ↔
+ * the weight is nonzero). The ±1 dot product is n₁(o) − 2·out, n₁(o) the filter's mask bits.
+ */
+export function bconv2dPopcountMasked(
+  input: usize, weights: usize, mask: usize, out: usize,
+  n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
+  kh: i32, kw: i32, strideH: i32, strideW: i32, outH: i32, outW: i32
+): void {
+  checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
+  requireBuffer(mask, count5(cout, kh, kw, wpp, 4), "bconv2dPopcountMasked: mask buffer out of bounds");
+  bconv2dPopcountMaskedImpl(input, weights, mask, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
+}
+
+/** Same contract as bconv2dPopcountMasked: plain nested loops (the spec). */
+export function bconv2dPopcountMaskedReference(
+  input: usize, weights: usize, mask: usize, out: usize,
+  n: i32, inH: i32, inW: i32, wpp: i32, cout: i32,
+  kh: i32, kw: i32, strideH: i32, strideW: i32, outH: i32, outW: i32
+): void {
+  checkBconv2dArgs(input, weights, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
+  requireBuffer(mask, count5(cout, kh, kw, wpp, 4), "bconv2dPopcountMaskedReference: mask buffer out of bounds");
+  bconv2dPopcountMaskedReferenceImpl(input, weights, mask, out, n, inH, inW, wpp, cout, kh, kw, strideH, strideW, outH, outW);
 }

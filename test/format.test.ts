@@ -13,6 +13,7 @@ import { serializeBnn } from '../src/format/write.js';
 import { accKernelThresholds, batchNormAffine, evalChain, floatKernelThresholds, searchThresholds, type ChainOp } from '../src/model/threshold.js';
 import { floatParamCount, initParams } from '../src/model/params.js';
 import { ARCHS, larqTutorial, paperModel, paperModelOf } from '../src/model/presets.js';
+import { defineGraph } from '../src/model/graph.js';
 import { Rng } from '../src/util/rng.js';
 import { fixCrc, randomModel, randomModelBytes, randomParams } from './helpers.js';
 
@@ -288,4 +289,50 @@ test('models/manifest.json: each continued model names the shipped model it grew
   const unknown = { ...top, training: { ...top.training, init: { path: 'elsewhere.bnn', sha256: 'e'.repeat(64), init: { path: 'models/a64-pgd.bnn', sha256: base.sha256 } } } };
   assert.equal(trainedFrom([...entries, unknown], unknown), undefined);
   assert.equal(epochsInAll([...entries, unknown], unknown), 3);
+});
+
+test('ternary weights (format 2.1): written as 2.1, round trip exactly, a 2.0 header or a sign bit outside the mask is rejected', () => {
+  const graph = defineGraph({
+    name: 'tern',
+    input: [6, 6, 1],
+    classes: 3,
+    layers: [
+      { kind: 'quantConv2d', name: 'c0', filters: 4, kernelSize: 3, kernelQuantizer: 'ste_tern' },
+      { kind: 'batchNorm', name: 'b0' },
+      { kind: 'quantConv2d', name: 'c1', filters: 5, kernelSize: 3, padding: 'same', padValue: 1, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_tern' },
+      { kind: 'flatten', name: 'f' },
+      { kind: 'quantDense', name: 'd', units: 3, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_tern' },
+    ],
+  });
+  const model = modelFromParams(graph, initParams(graph, 5));
+  const bytes = serializeBnn(model);
+  const back = parseBnn(bytes);
+  assert.deepEqual(back.version, { major: 2, minor: 1 });
+  assert.deepEqual(back.layers, model.layers);
+  const c1 = back.layers[2]!;
+  assert.ok(c1.maskWords && c1.signWords!.every((w, i) => (w & ~c1.maskWords![i]!) === 0), 'signs only where the mask is set');
+  assert.ok(c1.maskWords.some((m) => (m & 0xf) !== 0xf) && c1.maskWords.some((m) => m !== 0), 'a mask with zeros and ones');
+  // The weights |w| ≤ the threshold are the zeros; paramsFromModel gives back weights that export to the same bytes.
+  assert.ok(Buffer.from(serializeBnn(modelFromParams(graph, paramsFromModel(back).params))).equals(Buffer.from(bytes)));
+  // A file without ternary layers stays 2.0.
+  assert.deepEqual(parseBnn(randomModelBytes('B', 8)).version, { major: 2, minor: 0 });
+  const edit = (f: (b: Uint8Array, v: DataView) => void) => {
+    const b = bytes.slice();
+    f(b, new DataView(b.buffer));
+    return fixCrc(b);
+  };
+  rejects(edit((_, v) => v.setUint16(10, 0, true)), 'BAD_VERSION', 10, /need format 2\.1/);
+  // c1's weightsSign: set a sign bit where its mask is 0.
+  const L = graph.layers.length;
+  const tensors = back.layers.flatMap((t, i) => (t.signWords ? [i] : []));
+  assert.deepEqual(tensors, [0, 2, 4]);
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  const records = view.getUint16(34, true);
+  const recordAt = (i: number) => HEADER_SIZE + L * LAYER_RECORD_SIZE + i * TENSOR_RECORD_SIZE;
+  const signRecord = Array.from({ length: records }, (_, i) => i).find((i) => view.getUint16(recordAt(i), true) === 2 && view.getUint8(recordAt(i) + 2) === 2)!;
+  const rec = recordAt(signRecord);
+  const offset = view.getUint32(rec + 24, true);
+  const word = c1.maskWords.findIndex((m) => (m & 0xf) !== 0xf);
+  const bit = [0, 1, 2, 3].find((b) => !((c1.maskWords![word]! >>> b) & 1))!;
+  rejects(edit((_, v) => v.setUint32(offset + 4 * word, v.getUint32(offset + 4 * word, true) | (1 << bit), true)), 'BAD_VALUE', offset + 4 * word, /sign bits set where weightsMask says the weight is 0/);
 });

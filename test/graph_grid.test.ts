@@ -7,14 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { modelFromParams } from '../src/format/model.js';
+import { modelFromParams, usesTernary } from '../src/format/model.js';
 import { parseBnn } from '../src/format/read.js';
 import { serializeBnn } from '../src/format/write.js';
 import { DeployedGraph } from '../src/model/tfjs/deployed.js';
 import { BnnRuntime } from '../src/runtime/index.js';
 import { initTfjs, tf } from '../src/tfjs/backend.js';
 import { Rng } from '../src/util/rng.js';
-import { dyadicImages, randomGraph, randomGraphParams } from './random_graphs.js';
+import { dyadicImages, randomGraph, randomGraphParams, type RandomGraphOptions } from './random_graphs.js';
 
 const GRAPHS = Number(process.env['BNN_EDGE_GRID'] ?? 200);
 const IMAGES = 6;
@@ -27,24 +27,27 @@ function argmax(logits: ArrayLike<number>, n: number, c: number): number[] {
   });
 }
 
-test(`grid: ${GRAPHS} random graphs — runtime (simd, scalar) vs the tfjs rebuild, every label, logits within float32 tolerance`, async () => {
+/** Runs `count` random graphs on the runtime (simd, scalar) and the tfjs rebuild; returns how often each step kind ran. */
+async function runGrid(count: number, seedBase: number, opts: RandomGraphOptions): Promise<{ seen: Map<string, number>; worstRel: number }> {
   await initTfjs();
   const seen = new Map<string, number>();
   const note = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
   let worstRel = 0;
-  for (let g = 0; g < GRAPHS; g++) {
-    const rng = new Rng(7000 + g);
-    const graph = randomGraph(rng, `g${g}`);
+  for (let g = 0; g < count; g++) {
+    const rng = new Rng(seedBase + g);
+    const graph = randomGraph(rng, `g${g}`, opts);
     const model = modelFromParams(graph, randomGraphParams(graph, rng), { int8: rng.next() < 0.6 ? 'auto' : false });
     const bytes = serializeBnn(model);
     const parsed = parseBnn(bytes);
     assert.deepEqual(parsed.graph, model.graph, `g${g}: the graph survives the file`);
+    assert.equal(parsed.version.minor, usesTernary(graph) ? 1 : 0, `g${g}: ternary weights make a 2.1 file, others stay 2.0`);
     const images = dyadicImages(graph, IMAGES, rng);
     const simd = await BnnRuntime.fromModel(parsed, { simd: true, maxBatch: 4 });
     const scalar = await BnnRuntime.fromModel(parsed, { simd: false });
     for (const s of simd.plan.steps) {
       note(s.op);
-      if (s.op === 'bconv' && s.correction) note('bconv zero padding');
+      if (s.op === 'bconv' && s.correction && !s.maskWords) note('bconv zero padding');
+      if (s.op === 'bconv' && s.maskWords) note('bconv ternary');
       if (s.op === 'bitPad') note('bitPad (+1 padding)');
       if (s.op === 'bitMaxPool' && s.orMask.some((w) => w !== 0)) note('bitMaxPool with OR channels');
       const c = simd.plan.values[s.inputs[0]!]!.shape[2];
@@ -69,9 +72,20 @@ test(`grid: ${GRAPHS} random graphs — runtime (simd, scalar) vs the tfjs rebui
     simd.dispose();
     scalar.dispose();
   }
+  return { seen, worstRel };
+}
+
+test(`grid: ${GRAPHS} random graphs — runtime (simd, scalar) vs the tfjs rebuild, every label, logits within float32 tolerance`, async () => {
+  const { seen, worstRel } = await runGrid(GRAPHS, 7000, {});
   // The grid covered what it is for.
   for (const op of ['conv', 'qconvThreshold', 'bconv', 'threshold', 'bitMaxPool', 'bitPad', 'bconv zero padding', 'bitMaxPool with OR channels', 'bconv, channels not a multiple of 32', 'binary dense over a flattened tensor', 'add', 'avgPool', 'maxPool', 'globalAvgPool', 'chain', 'accToF32', 'dense']) {
     assert.ok((seen.get(op) ?? 0) >= Math.min(3, GRAPHS / 20), `the grid ran ${op} only ${seen.get(op) ?? 0} times`);
   }
   process.stdout.write(`# grid: ${GRAPHS} graphs, largest relative logit difference runtime vs tfjs ${worstRel.toExponential(2)}; steps: ${[...seen].map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+});
+
+test(`grid: ${Math.ceil(GRAPHS / 2)} random graphs with ternary layers (format 2.1) — runtime vs the tfjs rebuild, and the file round trip`, async () => {
+  const { seen, worstRel } = await runGrid(Math.ceil(GRAPHS / 2), 9000, { ternary: true });
+  for (const op of ['bconv ternary', 'bconv', 'dense', 'conv']) assert.ok((seen.get(op) ?? 0) >= Math.min(3, GRAPHS / 20), `the ternary grid ran ${op} only ${seen.get(op) ?? 0} times`);
+  process.stdout.write(`# ternary grid: largest relative logit difference ${worstRel.toExponential(2)}; ternary bconv steps ${seen.get('bconv ternary') ?? 0}\n`);
 });

@@ -138,6 +138,17 @@ test('random graphs (every layer kind, residual adds, both pad values, int8 or f
   }
 });
 
+test('random graphs with ternary layers (Larq SteTern) round-trip through a Keras model, byte for byte', async () => {
+  await initTfjs();
+  const rng = new Rng(2025);
+  for (let g = 0; g < 12; g++) {
+    const graph = randomGraph(rng, `t${g}`, { ternary: true });
+    const model = modelFromParams(graph, randomGraphParams(graph, rng), { int8: rng.next() < 0.5 ? 'auto' : false });
+    const n = 8;
+    await roundTrip(graph.name, model, dyadicImages(graph, n, rng), n);
+  }
+});
+
 test('flat and spatial forms meet: Reshape adapters where a dense reads a 1×1 conv output, a conv or pool reads a dense, an add mixes both, a flatten follows a dense, the logits are 1×1×classes', async () => {
   await initTfjs();
   const bin = { inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' };
@@ -383,7 +394,11 @@ test('unsupported layers and options are refused with the layer and its class', 
   assert.equal(fromLayersModel(approx, { approximateQuantizers: true }).graph.layers[1]!.kind, 'quantConv2d');
   approx.dispose();
   // Quantizers whose forward pass is not sign are refused when the layer is made.
-  assert.throws(() => new QuantConv2D({ filters: 4, kernel_size: 3, kernel_quantizer: 'ste_tern' }), /ste_tern \(its forward pass is not sign\)/);
+  assert.throws(() => new QuantConv2D({ filters: 4, kernel_size: 3, kernel_quantizer: 'ste_heaviside' }), /ste_heaviside \(its forward pass is not sign\)/);
+  // Larq's SteTern imports as ste_tern with its default threshold; another threshold is refused (no such forward here).
+  assert.equal(new QuantConv2D({ filters: 4, kernel_size: 3, kernel_quantizer: 'ste_tern' }).kernelQuantizer.name, 'ste_tern');
+  assert.throws(() => new QuantConv2D({ filters: 4, kernel_size: 3, kernel_quantizer: { class_name: 'SteTern', config: { threshold_value: 0.1 } } }), /SteTern with threshold_value 0.1/);
+  assert.throws(() => new QuantConv2D({ filters: 4, kernel_size: 3, input_quantizer: 'ste_tern' }), /only kernels may be ternary/);
   // int8: kept from the source by default, dropped or re-chosen on request.
   const int8 = randomModel('B', 8, 4);
   assert.ok(int8.graph.layers[0]!.kind === 'quantConv2d' && int8.graph.layers[0]!.int8);

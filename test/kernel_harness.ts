@@ -10,6 +10,10 @@ export type Ptr = number;
 export type BconvFn = (input: Ptr, weights: Ptr, out: Ptr, n: number, inH: number, inW: number, wpp: number,
   cout: number, kh: number, kw: number, strideH: number, strideW: number, outH: number, outW: number) => void;
 
+/** A bconv with a ternary mask (bconv2dPopcountMasked*). */
+export type MaskedBconvFn = (input: Ptr, weights: Ptr, mask: Ptr, out: Ptr, n: number, inH: number, inW: number, wpp: number,
+  cout: number, kh: number, kw: number, strideH: number, strideW: number, outH: number, outW: number) => void;
+
 /** maxPool2dF32 / avgPool2dF32. */
 export type PoolFn = (input: Ptr, out: Ptr, n: number, inH: number, inW: number, c: number, poolH: number, poolW: number,
   strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number) => void;
@@ -22,6 +26,8 @@ export interface KernelExports {
   bconv2dPopcountReference: BconvFn;
   bconv2dPopcountScalar: BconvFn;
   bconv2dPopcountSimd: BconvFn;
+  bconv2dPopcountMasked: MaskedBconvFn;
+  bconv2dPopcountMaskedReference: MaskedBconvFn;
   thresholdPackI32(acc: Ptr, m: number, c: number, thr: Ptr, flip: Ptr, out: Ptr): void;
   reluScaleI32(acc: Ptr, m: number, c: number, nValid: number, scale: number, out: Ptr): void;
   biasReluF32(x: Ptr, m: number, c: number, bias: Ptr, relu: number): void;
@@ -183,6 +189,19 @@ export function runBconv(m: Kernels, fn: BconvFn, s: BconvShape, xw: Uint32Array
   const pout = m.junk(count * 4);
   const { strideH, strideW } = strides(s);
   fn(pin, pw, pout, s.n, s.h, s.w, wpp, s.cout, s.kh, s.kw, strideH, strideW, outH, outW);
+  return m.i32(pout, count);
+}
+
+export function runMaskedBconv(m: Kernels, fn: MaskedBconvFn, s: BconvShape, xw: Uint32Array, ww: Uint32Array, mw: Uint32Array): Int32Array {
+  const { outH, outW } = outDims(s);
+  m.reset();
+  const pin = m.put(xw);
+  const pw = m.put(ww);
+  const pm = m.put(mw);
+  const count = s.n * outH * outW * s.cout;
+  const pout = m.junk(count * 4);
+  const { strideH, strideW } = strides(s);
+  fn(pin, pw, pm, pout, s.n, s.h, s.w, wordsPerPixel(s.c), s.cout, s.kh, s.kw, strideH, strideW, outH, outW);
   return m.i32(pout, count);
 }
 

@@ -2,7 +2,7 @@
 // sampling (model S), and the popcount peak probe, each against kernel_reference.ts in both builds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builds, scalarBuild, simdBuild, bconvVariants, type BconvFn, type BconvShape, outDims, randomPacked, runBconv, assertPaddingZero, strides } from './kernel_harness.js';
+import { builds, scalarBuild, simdBuild, bconvVariants, type BconvFn, type BconvShape, outDims, randomPacked, runBconv, runMaskedBconv, assertPaddingZero, strides } from './kernel_harness.js';
 import { TestRng, bernoulliSignsRef, conv2dSigns, packSigns, popcount32, reluScaleRef, thresholdSignsI32, unpackSigns, wordsPerPixel } from './kernel_reference.js';
 
 test('reference packing: round trip, bit convention, padding bits zero', () => {
@@ -71,6 +71,47 @@ test('bconv2dPopcount (all variants, both builds) == ±1 conv reference', () => 
         const p = runBconv(m, fn, s, xw, ww);
         const dot = p.map((v) => nValid - 2 * v);
         assert.deepEqual(dot, ref.dot, `${m.name} ${name} ${JSON.stringify(s)}`);
+      }
+    }
+  }
+});
+
+test('bconv2dPopcountMasked (fast and reference, both builds) == {−1, 0, +1} conv reference, and == bconv2dPopcount with a full mask', () => {
+  const rng = new TestRng(31);
+  const shapes: BconvShape[] = [
+    { n: 2, h: 5, w: 6, c: 1, cout: 5, kh: 3, kw: 3, stride: 1 },
+    { n: 1, h: 7, w: 7, c: 31, cout: 4, kh: 2, kw: 3, stride: 2 },
+    { n: 2, h: 8, w: 8, c: 64, cout: 9, kh: 4, kw: 4, stride: 3 },
+    { n: 1, h: 4, w: 9, c: 32, cout: 3, kh: 1, kw: 1, stride: 2 },
+    { n: 2, h: 7, w: 8, c: 800, cout: 5, kh: 2, kw: 6, stride: 2 },
+    { n: 2, h: 7, w: 9, c: 33, cout: 5, kh: 3, kw: 3, stride: 1, strideW: 2 },
+    { n: 1, h: 1, w: 1, c: 1152, cout: 10, kh: 1, kw: 1, stride: 1 },
+  ];
+  for (let i = 0; i < 16; i++) {
+    const kh = rng.int(1, 5), kw = rng.int(1, 5);
+    shapes.push({ n: rng.int(1, 3), h: kh + rng.int(0, 6), w: kw + rng.int(0, 6), c: rng.pick([1, 2, 31, 33, 64, 96, 100]), cout: rng.int(1, 9), kh, kw, stride: rng.int(1, 3), strideW: rng.int(1, 3) });
+  }
+  for (const s of shapes) {
+    const x = rng.signs(s.n * s.h * s.w * s.c);
+    // Ternary filters, about a third zeros; one shape with every weight zero in its first filter.
+    const f = Int8Array.from(rng.signs(s.cout * s.kh * s.kw * s.c), (v) => (rng.int(0, 3) === 0 ? 0 : v));
+    if (s.c === 33) f.fill(0, 0, s.kh * s.kw * s.c);
+    const { strideH, strideW } = strides(s);
+    const ref = conv2dSigns(x, s.n, s.h, s.w, s.c, f, s.cout, s.kh, s.kw, strideH, strideW);
+    const xw = packSigns(x, s.n * s.h * s.w, s.c);
+    const ww = packSigns(f, s.cout * s.kh * s.kw, s.c);
+    const mw = packSigns(Int8Array.from(f, (v) => (v === 0 ? 1 : -1)), s.cout * s.kh * s.kw, s.c);
+    const perFilter = s.kh * s.kw * wordsPerPixel(s.c);
+    const nonzero = Array.from({ length: s.cout }, (_, o) => Array.from(mw.subarray(o * perFilter, (o + 1) * perFilter)).reduce((a, v) => a + popcount32(v), 0));
+    const full = packSigns(new Int8Array(f.length).fill(-1), s.cout * s.kh * s.kw, s.c);
+    for (const m of builds) {
+      for (const [name, fn] of [['masked', m.k.bconv2dPopcountMasked], ['maskedReference', m.k.bconv2dPopcountMaskedReference]] as const) {
+        const p = runMaskedBconv(m, fn, s, xw, ww, mw);
+        const dot = Array.from(p, (v, i) => nonzero[i % s.cout]! - 2 * v);
+        assert.deepEqual(Int32Array.from(dot), ref.dot, `${m.name} ${name} ${JSON.stringify(s)}`);
+        // With every mask bit set (and sign bits of ±1 weights) it is the unmasked kernel.
+        const ws = packSigns(Int8Array.from(f, (v) => (v === 0 ? 1 : v)), s.cout * s.kh * s.kw, s.c);
+        assert.deepEqual(runMaskedBconv(m, fn, s, xw, ws, full), runBconv(m, m.k.bconv2dPopcount, s, xw, ws), `${m.name} ${name} full mask ${JSON.stringify(s)}`);
       }
     }
   }

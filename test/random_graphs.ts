@@ -13,8 +13,13 @@ import { Rng } from '../src/util/rng.js';
 
 type Json = Record<string, unknown>;
 
+export interface RandomGraphOptions {
+  /** Make about half the binary layers ternary (ste_tern, format 2.1). Off: the draws (and graphs) of earlier versions. */
+  readonly ternary?: boolean;
+}
+
 /** A random valid graph (defineGraph checks it). */
-export function randomGraph(rng: Rng, name = 'random'): ModelGraph {
+export function randomGraph(rng: Rng, name = 'random', opts: RandomGraphOptions = {}): ModelGraph {
   const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
   const h = 4 + rng.int(9);
   const w = 4 + rng.int(9);
@@ -22,6 +27,7 @@ export function randomGraph(rng: Rng, name = 'random'): ModelGraph {
   const classes = 2 + rng.int(11);
   const layers: Json[] = [];
   let count = 0;
+  const kernel = (): string => (opts.ternary && rng.next() < 0.5 ? 'ste_tern' : 'ste_sign');
   const add = (l: Json): string => {
     const named = { name: `l${count++}`, ...l };
     layers.push(named);
@@ -36,6 +42,7 @@ export function randomGraph(rng: Rng, name = 'random'): ModelGraph {
     const outW = o.same ? Math.ceil(shape[1] / o.s) : Math.floor((shape[1] - o.k) / o.s) + 1;
     if (outH < 1 || outW < 1) return false;
     const binaryWeights = o.binary || (o.firstLayer && rng.next() < 0.4);
+    const kq = binaryWeights ? kernel() : null;
     last = add({
       kind: 'quantConv2d',
       inputs: [last],
@@ -43,8 +50,8 @@ export function randomGraph(rng: Rng, name = 'random'): ModelGraph {
       kernelSize: [o.k, pick([o.k, Math.max(1, o.k - 1)])].slice(0, 2),
       strides: o.s,
       padding,
-      ...(o.binary ? { inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' } : binaryWeights ? { kernelQuantizer: 'ste_sign' } : {}),
-      ...(o.binary && o.same ? { padValue: o.padValue ?? pick([0, 1] as const) } : {}),
+      ...(o.binary ? { inputQuantizer: 'ste_sign', kernelQuantizer: kq } : binaryWeights ? { kernelQuantizer: kq } : {}),
+      ...(o.binary && o.same ? { padValue: kq === 'ste_tern' ? 1 : (o.padValue ?? pick([0, 1] as const)) } : {}),
       useBias: !o.binary && rng.next() < 0.3,
     });
     // The kernel's width may be one less than its height: recompute from the graph so far.
@@ -95,11 +102,11 @@ export function randomGraph(rng: Rng, name = 'random'): ModelGraph {
   else last = add({ kind: 'flatten', inputs: [last] });
   if (rng.next() < 0.3) last = add({ kind: 'batchNorm', inputs: [last], epsilon: 1e-3 });
   if (rng.next() < 0.5) {
-    last = add({ kind: 'quantDense', inputs: [last], units: 3 + rng.int(40), inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' });
+    last = add({ kind: 'quantDense', inputs: [last], units: 3 + rng.int(40), inputQuantizer: 'ste_sign', kernelQuantizer: kernel() });
     last = add({ kind: 'batchNorm', inputs: [last], epsilon: 1e-3 });
   }
   const binaryHead = rng.next() < 0.5;
-  last = add({ kind: 'quantDense', inputs: [last], units: classes, ...(binaryHead ? { inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' } : { useBias: rng.next() < 0.5 }) });
+  last = add({ kind: 'quantDense', inputs: [last], units: classes, ...(binaryHead ? { inputQuantizer: 'ste_sign', kernelQuantizer: kernel() } : { useBias: rng.next() < 0.5 }) });
   if (rng.next() < 0.4) add({ kind: 'batchNorm', inputs: [last], epsilon: 1e-3 });
   return defineGraph({ name, input: [h, w, c], classes, layers });
 }
@@ -116,6 +123,7 @@ export function randomGraphParams(graph: ModelGraph, rng: Rng): ParamValues {
     const param = name.slice(layer.length + 1);
     const l = shapes.get(layer)!.layer;
     if (param === 'kernel' && (l.kind === 'quantConv2d' || l.kind === 'quantDense') && !l.kernelQuantizer) for (let i = 0; i < v.length; i++) v[i] = (rng.int(129) - 64) / 64;
+    else if (param === 'kernel' && l.kind !== 'batchNorm' && 'kernelQuantizer' in l && l.kernelQuantizer === 'ste_tern') for (let i = 0; i < v.length; i++) v[i] = rng.next() < 0.4 ? 0 : rng.normal();
     else if (param === 'kernel') for (let i = 0; i < v.length; i++) v[i] = rng.normal();
     else if (param === 'bias') for (let i = 0; i < v.length; i++) v[i] = (rng.int(65) - 32) / 16;
     else if (param === 'moving_mean') for (let i = 0; i < v.length; i++) v[i] = 2 * rng.normal();

@@ -89,6 +89,12 @@ function tinyGraph(rng: Rng, name: string): ModelGraph {
   }
 }
 
+/** The graph with its sign-bit binary weights made ternary (not where zero padding forbids it). */
+function ternaryOf(graph: ModelGraph): ModelGraph {
+  const layers = graph.layers.map((l) => ((l.kind === 'quantConv2d' && l.padValue !== 0) || l.kind === 'quantDense') && l.kernelQuantizer === 'ste_sign' ? { ...l, kernelQuantizer: 'ste_tern' as const } : l);
+  return defineGraph({ ...graph, layers } as unknown as Record<string, unknown>);
+}
+
 /**
  * Half the models get float weights and biases that are not dyadic, so that their float32 sums
  * round (random_graphs.ts keeps them dyadic for exact runtime-vs-tfjs agreement, which this test
@@ -168,11 +174,13 @@ test(`soundness: ${MODELS} small random models, every verified claim survives an
   const ops = new Map<string, number>();
   for (let g = 0; g < MODELS; g++) {
     const rng = new Rng(40_000 + g);
-    const graph = tinyGraph(rng, `v${g}`);
+    // Every third model with ternary weights (ste_tern) wherever they are allowed.
+    const graph = g % 3 === 2 ? ternaryOf(tinyGraph(rng, `v${g}`)) : tinyGraph(rng, `v${g}`);
     const model = modelFromParams(graph, withRoundingWeights(graph, randomGraphParams(graph, rng), rng), { int8: rng.next() < 0.85 ? 'auto' : false });
     const rt = await BnnRuntime.fromModel(model);
     const plan = rt.plan;
     for (const s of plan.steps) ops.set(s.op, (ops.get(s.op) ?? 0) + 1);
+    for (const s of plan.steps) if (s.op === 'bconv' && s.maskWords) ops.set('ternary', (ops.get('ternary') ?? 0) + 1);
     if (plan.stochastic) ops.set('stochastic', (ops.get('stochastic') ?? 0) + 1);
     // int8 models: the image reaches the model only through the u8 quantisation.
     const int8 = plan.steps.every((s) => !s.inputs.includes(plan.input) || s.op === 'quantizeU8');
@@ -234,7 +242,7 @@ test(`soundness: ${MODELS} small random models, every verified claim survives an
   assert.ok(tally.counterexample >= Math.floor(MODELS / 25), `only ${tally.counterexample} counterexamples`);
   assert.ok(tally.boxes >= MODELS, `only ${tally.boxes} boxes enumerated`);
   assert.ok(tally.verifiedUnchecked <= tally.verified / 100, `${tally.verifiedUnchecked} verified claims had boxes too large to enumerate`);
-  for (const op of ['quantizeU8', 'qconvThreshold', 'conv', 'bconv', 'bitPad', 'bitMaxPool', 'threshold', 'dense', 'chain', 'accToF32', 'add', 'maxPool', 'avgPool', 'globalAvgPool', 'stochastic']) {
+  for (const op of ['quantizeU8', 'qconvThreshold', 'conv', 'bconv', 'bitPad', 'bitMaxPool', 'threshold', 'dense', 'chain', 'accToF32', 'add', 'maxPool', 'avgPool', 'globalAvgPool', 'stochastic', 'ternary']) {
     assert.ok((ops.get(op) ?? 0) >= Math.min(3, MODELS / 50), `the models ran ${op} only ${ops.get(op) ?? 0} times`);
   }
 });

@@ -58,6 +58,31 @@ export function unpackConvSigns(words: Uint32Array, kh: number, kw: number, cin:
   return ohwiToHwio(unpackSigns(words, cout * kh * kw, cin), kh, kw, cin, cout);
 }
 
+/**
+ * Ternary conv weights (float HWIO) as Larq's SteTern gives them: +1 where w > t, −1 where w < −t,
+ * 0 between. Returns packed sign words (1 only where −1) and the mask of nonzero weights.
+ */
+export function packConvTernary(w: ArrayLike<number>, kh: number, kw: number, cin: number, cout: number, t: number): { signWords: Uint32Array; maskWords: Uint32Array } {
+  const ohwi = hwioToOhwi(w, kh, kw, cin, cout);
+  t = Math.fround(t); // compared as tfjs compares float32 weights (ternarize)
+  const sign = new Float32Array(ohwi.length);
+  const nonzero = new Float32Array(ohwi.length);
+  for (let i = 0; i < ohwi.length; i++) {
+    const v = ohwi[i]!;
+    sign[i] = v < -t ? -1 : 1;
+    nonzero[i] = v > t || v < -t ? -1 : 1;
+  }
+  return { signWords: packSigns(sign, cout * kh * kw, cin), maskWords: packSigns(nonzero, cout * kh * kw, cin) };
+}
+
+/** Packed ternary weights → {−1, 0, +1} float weights in HWIO. */
+export function unpackConvTernary(signWords: Uint32Array, maskWords: Uint32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
+  const w = unpackConvSigns(signWords, kh, kw, cin, cout);
+  const m = unpackConvSigns(maskWords, kh, kw, cin, cout);
+  for (let i = 0; i < w.length; i++) if (m[i]! > 0) w[i] = 0;
+  return w;
+}
+
 /** Model S: P(+1) = clip((w+1)/2, 0, 1), quantized to q = round(255·p), OHWI order. */
 export function quantizeProbabilities(w: ArrayLike<number>, kh: number, kw: number, cin: number, cout: number): Uint8Array {
   const ohwi = hwioToOhwi(w, kh, kw, cin, cout);

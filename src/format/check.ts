@@ -30,6 +30,7 @@ const FIELD_OF: Record<RoleCode, keyof LayerTensors> = {
   9: 'weightsI8',
   10: 'weightScale',
   11: 'bias',
+  12: 'maskWords',
 };
 
 const ARRAY_OF: Record<number, string> = { [DType.f32]: 'Float32Array', [DType.signBits]: 'Uint32Array', [DType.probU8]: 'Uint8Array', [DType.i8]: 'Int8Array' };

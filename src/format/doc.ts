@@ -48,6 +48,7 @@ const ROLE_DOCS: Record<RoleCode, string> = {
   9: 'int8 weights q, HWIO, w ≈ q · weightScale[cout]',
   10: 'int8 weight scale per output channel, each > 0',
   11: 'bias per output channel',
+  12: 'ternary weights (`ste_tern`, 2.1): bit 1 where the weight is nonzero, laid out as sign bits; the `weightsSign` bits are 0 where this is 0, so a weight is +1 (mask 1, sign 0), −1 (1, 1) or 0 (0, 0). A binary layer with it computes Σ ±1 = n₁ − 2·popcount((x XOR w) AND m), n₁ the filter\'s nonzero weights',
 };
 
 /** The tensors of one layer variant, from the real tensor plan with symbolic sizes. */
@@ -69,9 +70,11 @@ function tensorPlanTable(): string {
     planRows('quantConv2d with `INT8`', { ...conv, int8: true }),
     planRows('quantConv2d, kernelQuantizer ste_sign / ste_sign_gradclip', { ...conv, kernelQuantizer: 'ste_sign' }),
     planRows('quantConv2d, kernelQuantizer stochastic', { ...conv, kernelQuantizer: 'stochastic' }),
+    planRows('quantConv2d, kernelQuantizer ste_tern (2.1)', { ...conv, kernelQuantizer: 'ste_tern' }),
     planRows('quantDense, float weights', dense, 3003),
     planRows('quantDense, kernelQuantizer ste_sign / ste_sign_gradclip', { ...dense, kernelQuantizer: 'ste_sign' }, 3003),
     planRows('quantDense, kernelQuantizer stochastic', { ...dense, kernelQuantizer: 'stochastic' }, 3003),
+    planRows('quantDense, kernelQuantizer ste_tern (2.1)', { ...dense, kernelQuantizer: 'ste_tern' }, 3003),
     '| … with `USE_BIAS` | the above, then `bias` [cout] (dense: [units]) |',
     planRows('batchNorm (c channels), `CENTER` and `SCALE`', { ...base, kind: 'batchNorm', center: true, scale: true, epsilon: 1e-3 }, 1001).replace(/cin/g, 'c'),
     planRows('batchNorm without `SCALE` (Larq\'s usual)', { ...base, kind: 'batchNorm', center: true, scale: false, epsilon: 1e-3 }, 1001).replace(/cin/g, 'c'),
@@ -225,7 +228,11 @@ multiply-add).
   weights: ±1 from the sign bits of unit j); then \`+ bias\`.
 - quantConv2d or quantDense **with** an input quantizer: the ±1 dot product y = n − 2P as an exact
   integer (n = kh·kw·cin, dense: in; P = Σ popcount(input word XOR weight word) over the window, see
-  padding below), converted to float32 where a float is needed, then \`+ bias\` if any.
+  padding below), converted to float32 where a float is needed, then \`+ bias\` if any. With
+  ternary weights (\`ste_tern\`, 2.1) only the nonzero weights count: y = n₁ − 2P with
+  P = Σ popcount((input word XOR weight word) AND mask word) and n₁ the filter's mask bits (a unit
+  whose weights are all 0 gives y = 0); without an input quantizer, ternary weights are the floats
+  −1, 0, +1. Ternary weights never go with zero padding (\`padValue\` 0).
 - \`INT8\` quantConv2d: acc = Σ x_q·q, the exact integer sum of the u8 image
   x_q = clamp(⌊f32(f32(x·255) + 0.5)⌋, 0, 255) and the int8 weights q (zero padding); its value is
   used only to decide signs (below), never as a float.

@@ -13,10 +13,11 @@ import type { InputQuantizer, KernelQuantizer, LayerKind } from '../model/graph.
 export const MAGIC = [0x89, 0x42, 0x4e, 0x4e, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 /**
  * Readers accept files of their major version and any minor (a minor adds, never changes). 2.0
- * made the file carry the model graph; 1.x files (the paper's fixed models) are read too.
+ * made the file carry the model graph; 1.x files (the paper's fixed models) are read too. 2.1 added
+ * ternary weights (kernelQuantizer 4, tensor role weightsMask); a file without them is written 2.0.
  */
 export const FORMAT_MAJOR = 2;
-export const FORMAT_MINOR = 0;
+export const FORMAT_MINOR = 1;
 export const HEADER_SIZE = 80;
 export const LAYER_RECORD_SIZE = 64;
 export const TENSOR_RECORD_SIZE = 32;
@@ -60,7 +61,7 @@ export const LAYER_FIELDS = [
   { name: 'kind', type: 'u8', offset: 0, doc: 'layer kind (table below)' },
   { name: 'flags', type: 'u8', offset: 1, doc: 'bit 0 USE_BIAS, bit 1 INT8, bit 2 CENTER, bit 3 SCALE, bit 4 SAME (table below); other bits 0' },
   { name: 'inputQuantizer', type: 'u8', offset: 2, doc: 'quantConv2d / quantDense: how the input is binarized: 0 none (float input), 1 ste_sign, 2 ste_sign_gradclip (same forward: +1 iff x ≥ 0; they differ in training only); else 0' },
-  { name: 'kernelQuantizer', type: 'u8', offset: 3, doc: 'quantConv2d / quantDense: 0 float weights, 1 ste_sign, 2 ste_sign_gradclip (sign bits), 3 stochastic (probabilities); else 0' },
+  { name: 'kernelQuantizer', type: 'u8', offset: 3, doc: 'quantConv2d / quantDense: 0 float weights, 1 ste_sign, 2 ste_sign_gradclip (sign bits), 3 stochastic (probabilities), 4 ste_tern (sign bits + mask, format 2.1); else 0' },
   { name: 'inputCount', type: 'u8', offset: 4, doc: 'number of inputs: 2 for add, else 1' },
   { name: 'padValue', type: 'u8', offset: 5, doc: 'binary quantConv2d with SAME padding: 1 pads the ±1 input with +1, 2 with 0; else 0' },
   { name: 'reserved0', type: 'u16', offset: 6, doc: 'zero' },
@@ -101,7 +102,7 @@ export type TensorFieldName = (typeof TENSOR_FIELDS)[number]['name'];
 /** Layer kinds as stored; index = code − 1. */
 export const KIND_CODES: readonly LayerKind[] = ['quantConv2d', 'quantDense', 'batchNorm', 'relu', 'scale', 'maxPool2d', 'avgPool2d', 'globalAvgPool2d', 'add', 'flatten'];
 export const INPUT_QUANTIZER_CODES: readonly (InputQuantizer | null)[] = [null, 'ste_sign', 'ste_sign_gradclip'];
-export const KERNEL_QUANTIZER_CODES: readonly (KernelQuantizer | null)[] = [null, 'ste_sign', 'ste_sign_gradclip', 'stochastic'];
+export const KERNEL_QUANTIZER_CODES: readonly (KernelQuantizer | null)[] = [null, 'ste_sign', 'ste_sign_gradclip', 'stochastic', 'ste_tern'];
 export const PAD_VALUE_CODES: readonly (0 | 1 | null)[] = [null, 1, 0];
 
 export const LayerFlag = { USE_BIAS: 1, INT8: 2, CENTER: 4, SCALE: 8, SAME: 16 } as const;
@@ -136,6 +137,12 @@ export const Role = {
   weightScale: 10,
   /** Per-output-channel bias [cout] of a conv / dense layer with USE_BIAS. */
   bias: 11,
+  /**
+   * Ternary weights (ste_tern, format 2.1): which weights are nonzero, as sign bits are laid out
+   * (dims as weightsSign), bit 1 ↔ nonzero. The weightsSign tensor before it holds the signs of the
+   * nonzero weights and 0 elsewhere, so a weight is +1 (mask 1, sign 0), −1 (1, 1) or 0 (0, 0).
+   */
+  weightsMask: 12,
 } as const;
 export type RoleCode = (typeof Role)[keyof typeof Role];
 
@@ -151,6 +158,7 @@ export const ROLE_NAMES: Record<RoleCode, string> = {
   9: 'weightsI8',
   10: 'weightScale',
   11: 'bias',
+  12: 'weightsMask',
 };
 
 export const ROLE_DTYPE: Record<RoleCode, DTypeCode> = {
@@ -165,6 +173,7 @@ export const ROLE_DTYPE: Record<RoleCode, DTypeCode> = {
   9: DType.i8,
   10: DType.f32,
   11: DType.f32,
+  12: DType.signBits,
 };
 
 export function alignUp(n: number, a: number): number {

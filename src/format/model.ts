@@ -4,8 +4,8 @@
  * `train --init FILE.bnn`).
  */
 import { checkParams, paramInfos, type ParamValues } from '../model/params.js';
-import { GRAPH_INPUT, GRAPH_LIMITS, inferShapes, onlyBinarized, type LayerShape, type ModelGraph } from '../model/graph.js';
-import { ohwiToHwio, packConvSigns, quantizeProbabilities, unpackConvSigns } from './bits.js';
+import { GRAPH_INPUT, GRAPH_LIMITS, inferShapes, onlyBinarized, TERNARY_THRESHOLD, type LayerShape, type ModelGraph } from '../model/graph.js';
+import { ohwiToHwio, packConvSigns, packConvTernary, quantizeProbabilities, unpackConvSigns, unpackConvTernary } from './bits.js';
 import { quantizeWeightsPerChannel } from './quantize.js';
 import { FORMAT_MAJOR, FORMAT_MINOR, Role, ROLE_DTYPE, tensorByteLength, type RoleCode } from './layout.js';
 
@@ -15,6 +15,8 @@ export interface LayerTensors {
   readonly weightsF32?: Float32Array;
   /** Binary weights as packed sign words: conv [cout][kh][kw][⌈cin/32⌉], dense [units][⌈in/32⌉]. */
   readonly signWords?: Uint32Array;
+  /** Ternary weights: which are nonzero, packed as signWords (bit 1 ↔ nonzero; signWords is 0 where this is 0). */
+  readonly maskWords?: Uint32Array;
   /** Stochastic binary weights: q per weight, conv OHWI [cout][kh][kw][cin], dense [units][in]; P(+1) = q/255. */
   readonly probabilities?: Uint8Array;
   /** int8 conv: weights HWIO, w ≈ q · weightScale[cout]. */
@@ -48,19 +50,18 @@ export function layerTensorPlan(s: LayerShape): TensorPlanEntry[] {
   const l = s.layer;
   const cin = s.inputs[0]![2];
   const plan: TensorPlanEntry[] = [];
-  if (l.kind === 'quantConv2d') {
-    const [kh, kw] = l.kernelSize;
-    const cout = l.filters;
-    if (l.kernelQuantizer === 'stochastic') plan.push({ role: Role.weightsProb, dims: [cout, kh, kw, cin] });
-    else if (l.kernelQuantizer) plan.push({ role: Role.weightsSign, dims: [cout, kh, kw, cin] });
-    else if (l.int8) plan.push({ role: Role.weightsI8, dims: [kh, kw, cin, cout] }, { role: Role.weightScale, dims: [cout] });
-    else plan.push({ role: Role.weightsF32, dims: [kh, kw, cin, cout] });
+  if (l.kind === 'quantConv2d' || l.kind === 'quantDense') {
+    const conv = l.kind === 'quantConv2d';
+    const [kh, kw] = conv ? l.kernelSize : [1, 1];
+    const cout = conv ? l.filters : l.units;
+    // Binary kinds are stored OHWI as [cout, kh, kw, cin] (dense: kh = kw = 1); float ones HWIO.
+    const ohwi = [cout, kh, kw, cin];
+    if (l.kernelQuantizer === 'stochastic') plan.push({ role: Role.weightsProb, dims: ohwi });
+    else if (l.kernelQuantizer) plan.push({ role: Role.weightsSign, dims: ohwi });
+    else if (conv && l.int8) plan.push({ role: Role.weightsI8, dims: [kh, kw, cin, cout] }, { role: Role.weightScale, dims: [cout] });
+    else plan.push({ role: Role.weightsF32, dims: conv ? [kh, kw, cin, cout] : [cin, cout] });
+    if (l.kernelQuantizer === 'ste_tern') plan.push({ role: Role.weightsMask, dims: ohwi });
     if (l.useBias) plan.push({ role: Role.bias, dims: [cout] });
-  } else if (l.kind === 'quantDense') {
-    if (l.kernelQuantizer === 'stochastic') plan.push({ role: Role.weightsProb, dims: [l.units, 1, 1, cin] });
-    else if (l.kernelQuantizer) plan.push({ role: Role.weightsSign, dims: [l.units, 1, 1, cin] });
-    else plan.push({ role: Role.weightsF32, dims: [cin, l.units] });
-    if (l.useBias) plan.push({ role: Role.bias, dims: [l.units] });
   } else if (l.kind === 'batchNorm') {
     // β and γ only where trained: without CENTER β = 0, without SCALE γ = 1.
     plan.push({ role: Role.bnMean, dims: [cin] }, { role: Role.bnVariance, dims: [cin] });
@@ -72,9 +73,17 @@ export function layerTensorPlan(s: LayerShape): TensorPlanEntry[] {
   return plan;
 }
 
-/** The version a writer stamps: the current one (2.0 files are written; 1.x files are read). */
-export function formatVersion(): { major: number; minor: number } {
-  return { major: FORMAT_MAJOR, minor: FORMAT_MINOR };
+/** Whether a graph has ternary weights (which need format 2.1). */
+export function usesTernary(graph: ModelGraph): boolean {
+  return graph.layers.some((l) => (l.kind === 'quantConv2d' || l.kind === 'quantDense') && l.kernelQuantizer === 'ste_tern');
+}
+
+/**
+ * The version a writer stamps: the oldest 2.x that holds the graph — 2.1 with ternary weights,
+ * else 2.0, so a file without them stays readable by 2.0 readers (1.x files are read, not written).
+ */
+export function formatVersion(graph: ModelGraph): { major: number; minor: number } {
+  return { major: FORMAT_MAJOR, minor: usesTernary(graph) ? FORMAT_MINOR : 0 };
 }
 
 /** Bytes a layer takes in the payload (without alignment padding). */
@@ -130,6 +139,7 @@ export function modelFromParams(trained: ModelGraph, params: ParamValues, opts: 
     const [kh, kw] = l.kind === 'quantConv2d' ? l.kernelSize : [1, 1];
     const cout = l.kind === 'quantConv2d' ? l.filters : l.units;
     if (l.kernelQuantizer === 'stochastic') return { probabilities: quantizeProbabilities(kernel, kh, kw, cin, cout), ...bias };
+    if (l.kernelQuantizer === 'ste_tern') return { ...packConvTernary(kernel, kh, kw, cin, cout, TERNARY_THRESHOLD), ...bias };
     if (l.kernelQuantizer) return { signWords: packConvSigns(kernel, kh, kw, cin, cout), ...bias };
     if (l.kind === 'quantConv2d' && l.int8) {
       const { q, scale } = quantizeWeightsPerChannel(kernel, cout);
@@ -137,7 +147,7 @@ export function modelFromParams(trained: ModelGraph, params: ParamValues, opts: 
     }
     return { weightsF32: kernel, ...bias };
   });
-  return { graph, version: formatVersion(), layers };
+  return { graph, version: formatVersion(graph), layers };
 }
 
 /**
@@ -185,7 +195,7 @@ export function paramsFromModel(model: BnnModel): { graph: ModelGraph; params: P
       return void set('kernel', w);
     }
     if (t.probabilities) return void set('kernel', ohwiToHwio(Array.from(t.probabilities, (v) => (2 * v) / 255 - 1), kh, kw, cin, cout));
-    const w = unpackConvSigns(t.signWords!, kh, kw, cin, cout);
+    const w = t.maskWords ? unpackConvTernary(t.signWords!, t.maskWords, kh, kw, cin, cout) : unpackConvSigns(t.signWords!, kh, kw, cin, cout);
     for (let j = 0; j < w.length; j++) w[j] = w[j]! * RESTORED_BINARY_MAGNITUDE;
     set('kernel', w);
   });
@@ -226,5 +236,7 @@ export function tensorValues(layer: LayerTensors, role: RoleCode, where: string)
       return layer.weightScale ?? missing();
     case Role.bias:
       return layer.bias ?? missing();
+    case Role.weightsMask:
+      return layer.maskWords ?? missing();
   }
 }

@@ -37,7 +37,7 @@ import {
   type Field,
   type RoleCode,
 } from './layout.js';
-import { layerTensorPlan, type BnnModel, type LayerTensors } from './model.js';
+import { layerTensorPlan, usesTernary, type BnnModel, type LayerTensors } from './model.js';
 import { parseBnnV1 } from './read_v1.js';
 import { plainBytes } from './views.js';
 import { V1_HEADER_SIZE, V1_LIMITS } from './layout_v1.js';
@@ -165,6 +165,7 @@ function parseBnnV2(bytes: Uint8Array, view: DataView, fail: Fail): BnnModel {
   const modelName = checkName(h.modelName, at('modelName'), 'model name', fail);
 
   const graph = readGraph(view, h, modelName, fail);
+  if (usesTernary(graph) && h.versionMinor < 1) fail('BAD_VERSION', at('versionMinor'), `ternary weights (kernelQuantizer 4) need format 2.1, the file declares 2.${h.versionMinor}`);
   const shapes = inferShapes(graph);
 
   // Tensor records: exactly the planned tensors, in the writer's order and at its offsets.
@@ -295,17 +296,18 @@ function decodeTensors(view: DataView, bytes: Uint8Array, shapes: ReturnType<typ
       case Role.weightsF32:
         layer['weightsF32'] = f32(ref);
         break;
-      case Role.weightsSign: {
+      case Role.weightsSign:
+      case Role.weightsMask: {
         const cin = s.inputs[0]![2];
         const wpp = wordsPerPixel(cin);
         const words = new Uint32Array(ref.byteLength / 4);
         const padMask = cin % 32 === 0 ? 0 : ~((1 << cin % 32) - 1) >>> 0;
         for (let j = 0; j < words.length; j++) {
           const v = view.getUint32(ref.offset + 4 * j, true);
-          if (padMask && j % wpp === wpp - 1 && (v & padMask) !== 0) fail('BAD_VALUE', ref.offset + 4 * j, `weightsSign of layer ${s.layer.name}: padding bits above channel ${cin} are set in word ${j}`);
+          if (padMask && j % wpp === wpp - 1 && (v & padMask) !== 0) fail('BAD_VALUE', ref.offset + 4 * j, `${ROLE_NAMES[ref.role]} of layer ${s.layer.name}: padding bits above channel ${cin} are set in word ${j}`);
           words[j] = v;
         }
-        layer['signWords'] = words;
+        layer[ref.role === Role.weightsSign ? 'signWords' : 'maskWords'] = words;
         break;
       }
       case Role.weightsProb:
@@ -337,6 +339,13 @@ function decodeTensors(view: DataView, bytes: Uint8Array, shapes: ReturnType<typ
         layer['bias'] = f32(ref);
         break;
     }
+  }
+  // A ternary weight is +1, −1 or 0: a sign bit set where the mask is 0 would be a fourth value.
+  for (const ref of refs) {
+    if (ref.role !== Role.weightsMask) continue;
+    const t = layers[ref.layer] as { signWords?: Uint32Array; maskWords?: Uint32Array };
+    const j = t.signWords!.findIndex((v, k) => (v & ~t.maskWords![k]!) !== 0);
+    if (j >= 0) fail('BAD_VALUE', refs.find((r) => r.layer === ref.layer && r.role === Role.weightsSign)!.offset + 4 * j, `weightsSign of layer ${shapes[ref.layer]!.layer.name}: word ${j} has sign bits set where weightsMask says the weight is 0`);
   }
   shapes.forEach((s, i) => {
     const l = s.layer;

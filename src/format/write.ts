@@ -5,7 +5,6 @@ import {
   alignUp,
   DType,
   FORMAT_MAJOR,
-  FORMAT_MINOR,
   HEADER_FIELDS,
   HEADER_SIZE,
   INPUT_QUANTIZER_CODES,
@@ -23,7 +22,7 @@ import {
   tensorByteLength,
   type Field,
 } from './layout.js';
-import { layerTensorPlan, tensorValues, type BnnModel } from './model.js';
+import { formatVersion, layerTensorPlan, tensorValues, type BnnModel } from './model.js';
 
 export type RecordValues = Record<string, number | string>;
 
@@ -122,7 +121,7 @@ export function serializeBnn(model: BnnModel): Uint8Array {
   bytes.set(MAGIC, 0);
   writeRecord(view, 0, HEADER_FIELDS, {
     versionMajor: FORMAT_MAJOR,
-    versionMinor: FORMAT_MINOR,
+    versionMinor: formatVersion(graph).minor,
     headerBytes: HEADER_SIZE,
     fileBytes,
     crc32: 0,

@@ -19,11 +19,20 @@ export type Padding = 'same' | 'valid';
  * `ste_sign_gradclip` is the paper's code (the gradient, clipped to [−1, 1], passes everywhere).
  */
 export type InputQuantizer = 'ste_sign' | 'ste_sign_gradclip';
-/** Binary weights: sign(w) with one of the straight-through gradients above, or model S's ±1 ~ Bernoulli(clip((w+1)/2, 0, 1)) resampled at every forward pass. */
-export type KernelQuantizer = 'ste_sign' | 'ste_sign_gradclip' | 'stochastic';
+/**
+ * Binary weights: sign(w) with one of the straight-through gradients above, or model S's
+ * ±1 ~ Bernoulli(clip((w+1)/2, 0, 1)) resampled at every forward pass. `ste_tern` is Larq's
+ * ternary quantizer (SteTern): +1 where w > TERNARY_THRESHOLD, −1 where w < −TERNARY_THRESHOLD,
+ * 0 between (the gradient as ste_sign's); on a binarized input it is computed as
+ * popcount((x XOR w) AND mask), and its zeros are what makes a layer cheap to verify.
+ */
+export type KernelQuantizer = 'ste_sign' | 'ste_sign_gradclip' | 'stochastic' | 'ste_tern';
+
+/** |w| at or below which `ste_tern` gives 0 (Larq's SteTern default threshold_value). */
+export const TERNARY_THRESHOLD = 0.05;
 
 export const INPUT_QUANTIZERS: readonly InputQuantizer[] = ['ste_sign', 'ste_sign_gradclip'];
-export const KERNEL_QUANTIZERS: readonly KernelQuantizer[] = ['ste_sign', 'ste_sign_gradclip', 'stochastic'];
+export const KERNEL_QUANTIZERS: readonly KernelQuantizer[] = ['ste_sign', 'ste_sign_gradclip', 'stochastic', 'ste_tern'];
 
 /** The name inputs use for the image. */
 export const GRAPH_INPUT = 'input';
@@ -505,6 +514,7 @@ function checkLayerRules(graph: ModelGraph, s: LayerShape, users: Map<string, La
   if (binaryInput && l.padding === 'same' && l.padValue === null) fail(`a binary conv with 'same' padding needs padValue: 1 pads with +1 (Larq Compute Engine's choice, fastest), 0 with zeros (as a float conv)`);
   if (!(binaryInput && l.padding === 'same') && l.padValue !== null) fail(`padValue applies only to a binary conv (inputQuantizer set) with 'same' padding`);
   if (l.kernelQuantizer === 'stochastic' && l.padValue === 0) fail(`stochastic weights with zero padding are not supported: use padValue 1`);
+  if (l.kernelQuantizer === 'ste_tern' && l.padValue === 0) fail(`ternary weights with zero padding are not supported: use padValue 1`);
   if (binaryInput && (l.kernelSize[0] > 1 || l.kernelSize[1] > 1) && readsFlatten(graph, l.inputs[0]!)) fail(`a ${l.kernelSize.join('×')} binary conv on a flattened tensor: use quantDense (or a 1×1 kernel)`);
   if (l.int8) {
     if (!fromImage) fail(`int8 applies to a layer on the image only (its input is quantized to u8)`);

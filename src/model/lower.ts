@@ -105,6 +105,12 @@ export interface BconvStep extends StepBase {
   readonly sw: number;
   /** [cout][kh][kw][⌈cin/32⌉] words, or probabilities [cout][kh][kw][cin] for a stochastic layer. */
   readonly signWords?: Uint32Array;
+  /**
+   * Ternary weights: which weights are nonzero, laid out as signWords. The kernel counts
+   * P = popcount((x XOR w) AND mask), and `correction` is then N − n₁(o) (N = kh·kw·cin taps, n₁
+   * the filter's nonzero weights), so acc = 2P + correction = N − Σ x·w, as zero padding's.
+   */
+  readonly maskWords?: Uint32Array;
   readonly probabilities?: Uint8Array;
   readonly correction?: Int32Array;
 }
@@ -201,14 +207,30 @@ function popcount32(x: number): number {
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
-/** ±1 float weights HWIO from packed sign words [cout][kh][kw][⌈cin/32⌉]. */
-function signsToHwio(words: Uint32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
+/** ±1 (with a ternary mask: −1, 0, +1) float weights HWIO from packed sign words [cout][kh][kw][⌈cin/32⌉]. */
+function signsToHwio(words: Uint32Array, kh: number, kw: number, cin: number, cout: number, mask?: Uint32Array): Float32Array {
   const wpp = wordsPerPixel(cin);
   const out = new Float32Array(kh * kw * cin * cout);
   for (let o = 0; o < cout; o++)
     for (let t = 0; t < kh * kw; t++)
-      for (let i = 0; i < cin; i++) out[(t * cin + i) * cout + o] = (words[(o * kh * kw + t) * wpp + (i >> 5)]! >>> (i & 31)) & 1 ? -1 : 1;
+      for (let i = 0; i < cin; i++) {
+        const word = (o * kh * kw + t) * wpp + (i >> 5);
+        const bit = 1 << (i & 31);
+        out[(t * cin + i) * cout + o] = mask && !(mask[word]! & bit) ? 0 : words[word]! & bit ? -1 : 1;
+      }
   return out;
+}
+
+/** Per output pixel and channel, N − n₁(o): the taps a ternary filter ignores (BconvStep.maskWords). */
+function ternaryCorrection(mask: Uint32Array, cout: number, taps: number, outPixels: number): Int32Array {
+  const perFilter = mask.length / cout;
+  const corr = new Int32Array(outPixels * cout);
+  for (let o = 0; o < cout; o++) {
+    let ones = 0;
+    for (let j = 0; j < perFilter; j++) ones += popcount32(mask[o * perFilter + j]!);
+    for (let p = 0; p < outPixels; p++) corr[p * cout + o] = taps - ones;
+  }
+  return corr;
 }
 
 /** Repacks per-unit sign words over a flat [h·w·c] input into per-pixel words [units][h][w][⌈c/32⌉]. */
@@ -330,7 +352,7 @@ class Lowering {
       }
       const x = this.materialize(input, l.name);
       const [kh, kw] = conv ? conv.kernelSize : [1, 1];
-      const weights = t.weightsF32 ?? signsToHwio(t.signWords!, kh, kw, cin, cout);
+      const weights = t.weightsF32 ?? signsToHwio(t.signWords!, kh, kw, cin, cout, t.maskWords);
       if (conv) return withBias(this.emit({ op: 'conv', layer: l.name, inputs: [x], g: geometry(), weights }, s.output, 'f32'));
       return withBias(this.emit({ op: 'dense', layer: l.name, inputs: [x], weights }, s.output, 'f32'));
     }
@@ -338,18 +360,25 @@ class Lowering {
     if (t.probabilities) this.stochastic = true;
     let bits = this.binarize(input, l.name, l.inputQuantizer);
     const bv = this.values[bits]!;
+    // The weights as the kernel reads them; ternary ones with their mask and the taps it ignores.
+    const binaryWeights = (signWords: Uint32Array | undefined, maskWords: Uint32Array | undefined, n: number, outPixels: number) => {
+      if (!signWords) return { weights: { probabilities: t.probabilities! }, acc: { mode: 'popcount', n } as const };
+      if (!maskWords) return { weights: { signWords }, acc: { mode: 'popcount', n } as const };
+      return { weights: { signWords, maskWords, correction: ternaryCorrection(maskWords, cout, n, outPixels) }, acc: { mode: 'doubled', n } as const };
+    };
     if (bv.viewOf !== undefined && (!conv || (conv.kernelSize[0] === 1 && conv.kernelSize[1] === 1))) {
       // Dense (or a 1×1 conv) over a flattened H×W×C bit tensor: a conv whose window is the whole
       // tensor, on the per-pixel words as they lie (weights repacked to match).
       const [uh, uw, uc] = this.values[bv.viewOf]!.shape;
       const n = uh * uw * uc;
-      const signWords = t.signWords ? repackSigns(t.signWords, cout, uh, uw, uc) : undefined;
-      return withBias(this.emit({ op: 'bconv', layer: l.name, inputs: [bv.viewOf], kh: uh, kw: uw, sh: 1, sw: 1, ...(signWords ? { signWords } : { probabilities: t.probabilities! }) }, s.output, 'acc', { acc: { mode: 'popcount', n } }));
+      const repack = (words: Uint32Array | undefined) => (words ? repackSigns(words, cout, uh, uw, uc) : undefined);
+      const b = binaryWeights(repack(t.signWords), repack(t.maskWords), n, 1);
+      return withBias(this.emit({ op: 'bconv', layer: l.name, inputs: [bv.viewOf], kh: uh, kw: uw, sh: 1, sw: 1, ...b.weights }, s.output, 'acc', { acc: b.acc }));
     }
     if (bv.viewOf !== undefined && this.values[bv.viewOf]!.shape[2] % 32 !== 0) this.fail(l.name, `a ${conv!.kernelSize.join('×')} binary conv on a flattened binary tensor whose channels are not a multiple of 32 is not supported (use quantDense)`);
     if (!conv) {
-      const n = cin;
-      return withBias(this.emit({ op: 'bconv', layer: l.name, inputs: [bits], kh: 1, kw: 1, sh: 1, sw: 1, ...(t.signWords ? { signWords: t.signWords } : { probabilities: t.probabilities! }) }, s.output, 'acc', { acc: { mode: 'popcount', n } }));
+      const b = binaryWeights(t.signWords, t.maskWords, cin, 1);
+      return withBias(this.emit({ op: 'bconv', layer: l.name, inputs: [bits], kh: 1, kw: 1, sh: 1, sw: 1, ...b.weights }, s.output, 'acc', { acc: b.acc }));
     }
     const g = geometry();
     const n = g.kh * g.kw * cin;
@@ -358,10 +387,14 @@ class Lowering {
       bits = this.emit({ op: 'bitPad', layer: l.name, inputs: [bits], pads: { top: g.padTop, bottom: g.padBottom, left: g.padLeft, right: g.padRight } }, [h + g.padTop + g.padBottom, w + g.padLeft + g.padRight, cin], 'bits').base;
     }
     const zeroPad = padded && conv.padValue === 0;
-    if (zeroPad && t.probabilities) this.fail(l.name, 'stochastic weights with zero padding are not supported (use padValue 1)');
-    const weights = t.signWords ? { signWords: t.signWords } : { probabilities: t.probabilities! };
-    const correction = zeroPad ? { correction: this.zeroPadCorrection(t.signWords!, g, [h, w, cin], s.output) } : {};
-    return withBias(this.emit({ op: 'bconv', layer: l.name, inputs: [bits], kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ...weights, ...correction }, s.output, 'acc', { acc: zeroPad ? { mode: 'doubled', n } : { mode: 'popcount', n } }));
+    if (zeroPad && !t.signWords) this.fail(l.name, 'stochastic weights with zero padding are not supported (use padValue 1)');
+    if (zeroPad && t.maskWords) this.fail(l.name, 'ternary weights with zero padding are not supported (use padValue 1)');
+    if (zeroPad) {
+      const correction = this.zeroPadCorrection(t.signWords!, g, [h, w, cin], s.output);
+      return withBias(this.emit({ op: 'bconv', layer: l.name, inputs: [bits], kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, signWords: t.signWords!, correction }, s.output, 'acc', { acc: { mode: 'doubled', n } }));
+    }
+    const b = binaryWeights(t.signWords, t.maskWords, n, s.output[0] * s.output[1]);
+    return withBias(this.emit({ op: 'bconv', layer: l.name, inputs: [bits], kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ...b.weights }, s.output, 'acc', { acc: b.acc }));
   }
 
   /**

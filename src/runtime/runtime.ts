@@ -172,13 +172,15 @@ export class BnnRuntime {
             weights = reserve(cout * s.kh * s.kw * wpp * 4, what);
             this.resamplers.push(() => this.call('bernoulliPack', () => this.ex.bernoulliPack(prob, cin, cout * s.kh * s.kw, weights, this.rngState)));
           } else weights = put(s.signWords!, what);
+          const mask = s.maskWords ? put(s.maskWords, what) : 0;
           const corr = s.correction ? put(s.correction, what) : 0;
           const perImage = outH * outW * cout;
           plans.push((p) => ({
             steps: [t],
-            kernel: 'bconv2dPopcount',
+            kernel: mask ? 'bconv2dPopcountMasked' : 'bconv2dPopcount',
             run: (m) => {
-              this.ex.bconv2dPopcount(p[s.inputs[0]!]!, weights, p[s.output]!, m, inH, inW, wpp, cout, s.kh, s.kw, s.sh, s.sw, outH, outW);
+              if (mask) this.ex.bconv2dPopcountMasked(p[s.inputs[0]!]!, weights, mask, p[s.output]!, m, inH, inW, wpp, cout, s.kh, s.kw, s.sh, s.sw, outH, outW);
+              else this.ex.bconv2dPopcount(p[s.inputs[0]!]!, weights, p[s.output]!, m, inH, inW, wpp, cout, s.kh, s.kw, s.sh, s.sw, outH, outW);
               if (corr) this.ex.zeroPadFixI32(p[s.output]!, m, perImage, corr);
             },
           }));

@@ -18,6 +18,8 @@ export interface KernelExports {
   bconv2dPopcountReference(input: number, weights: number, out: number, n: number, inH: number, inW: number, wpp: number, cout: number, kh: number, kw: number, strideH: number, strideW: number, outH: number, outW: number): void;
   bconv2dPopcountScalar(input: number, weights: number, out: number, n: number, inH: number, inW: number, wpp: number, cout: number, kh: number, kw: number, strideH: number, strideW: number, outH: number, outW: number): void;
   bconv2dPopcountSimd(input: number, weights: number, out: number, n: number, inH: number, inW: number, wpp: number, cout: number, kh: number, kw: number, strideH: number, strideW: number, outH: number, outW: number): void;
+  bconv2dPopcountMasked(input: number, weights: number, mask: number, out: number, n: number, inH: number, inW: number, wpp: number, cout: number, kh: number, kw: number, strideH: number, strideW: number, outH: number, outW: number): void;
+  bconv2dPopcountMaskedReference(input: number, weights: number, mask: number, out: number, n: number, inH: number, inW: number, wpp: number, cout: number, kh: number, kw: number, strideH: number, strideW: number, outH: number, outW: number): void;
   thresholdPackI32(acc: number, m: number, c: number, thr: number, flip: number, out: number): void;
   reluScaleI32(acc: number, m: number, c: number, nValid: number, scale: number, out: number): void;
   biasReluF32(x: number, m: number, c: number, bias: number, relu: number): void;

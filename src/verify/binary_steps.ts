@@ -130,7 +130,8 @@ function weightWords(s: BconvStep, cin: number, cout: number): { val: Uint32Arra
 
 /**
  * XOR-popcount conv (VALID on its already padded input): P ranges over [fixed mismatches, fixed
- * mismatches + free bits] per unit; acc = P, or 2P + correction for zero padding.
+ * mismatches + free bits] per unit (with ternary weights, among the nonzero ones); acc = P, or
+ * 2P + correction for zero padding and ternary weights.
  */
 export function bconvBounds(s: BconvStep, input: BitsValue, outShape: Shape3): RangeValue {
   const [, w, cin] = input.shape;
@@ -148,8 +149,10 @@ export function bconvBounds(s: BconvStep, input: BitsValue, outShape: Shape3): R
             const at = ((oy * s.sh + ky) * w + ox * s.sw + kx) * wpp;
             const wt = ((o * s.kh + ky) * s.kw + kx) * wpp;
             for (let j = 0; j < wpp; j++) {
-              const loose = input.free[at + j]! | weights.free[wt + j]!;
-              fixed += popcount32((input.val[at + j]! ^ weights.val[wt + j]!) & ~loose);
+              // A ternary weight of 0 (mask bit 0) counts nowhere.
+              const used = s.maskWords ? s.maskWords[wt + j]! : ~0;
+              const loose = (input.free[at + j]! | weights.free[wt + j]!) & used;
+              fixed += popcount32((input.val[at + j]! ^ weights.val[wt + j]!) & ~loose & used);
               free += popcount32(loose);
             }
           }

@@ -70,14 +70,16 @@ function linearHead(plan: ExecutionPlan, values: readonly AbstractValue[]): Line
   if (conv?.op !== 'bconv' || !conv.signWords || base?.kind !== 'range' || !acc || acc.mode === 'int8') return null;
   const x = values[conv.inputs[0]!];
   if (x?.kind !== 'bits') return null;
-  return binaryHead(conv.signWords, conv.kh, conv.kw, x, base, classes, acc.n, ops, conv.correction);
+  return binaryHead(conv.signWords, conv.maskWords, conv.kh, conv.kw, x, base, classes, acc.n, ops, conv.correction);
 }
 
 /**
  * A binary head with a 1×1 output: y_j = n − 2P_j = Σ xᵢ·w_ij over the (padded) window, exact, or
- * for zero padding n − (2P_j + corr_j) = Σ xᵢ·w_ij − corr_j. Its float32 conversion is exact below 2²⁴.
+ * for zero padding n − (2P_j + corr_j) = Σ xᵢ·w_ij − corr_j; with ternary weights (a mask) the
+ * correction only counts the zero weights, so y_j = Σ xᵢ·w_ij with w_ij ∈ {−1, 0, +1}. Its float32
+ * conversion is exact below 2²⁴.
  */
-function binaryHead(signWords: Uint32Array, kh: number, kw: number, x: BitsValue, base: RangeValue, classes: number, n: number, ops: readonly ChainOp[], correction: Int32Array | undefined): LinearHead {
+function binaryHead(signWords: Uint32Array, maskWords: Uint32Array | undefined, kh: number, kw: number, x: BitsValue, base: RangeValue, classes: number, n: number, ops: readonly ChainOp[], correction: Int32Array | undefined): LinearHead {
   const [, w, cin] = x.shape;
   const wpp = wordsPerPixel(cin);
   const fin = kh * kw * cin;
@@ -89,9 +91,12 @@ function binaryHead(signWords: Uint32Array, kh: number, kw: number, x: BitsValue
       for (let ci = 0; ci < cin; ci++) {
         const i = (ky * kw + kx) * cin + ci;
         [lo[i], hi[i]] = bitRange(x, ky * w + kx, ci);
-        for (let j = 0; j < classes; j++) weights[i * classes + j] = (signWords[((j * kh + ky) * kw + kx) * wpp + (ci >> 5)]! >>> (ci & 31)) & 1 ? -1 : 1;
+        for (let j = 0; j < classes; j++) {
+          const word = ((j * kh + ky) * kw + kx) * wpp + (ci >> 5);
+          weights[i * classes + j] = maskWords && !((maskWords[word]! >>> (ci & 31)) & 1) ? 0 : (signWords[word]! >>> (ci & 31)) & 1 ? -1 : 1;
+        }
       }
-  const offset = Float64Array.from({ length: classes }, (_, j) => (correction ? -correction[j]! : 0));
+  const offset = Float64Array.from({ length: classes }, (_, j) => (correction && !maskWords ? -correction[j]! : 0));
   const largest = n + (correction ? Math.max(...Array.from(correction, Math.abs)) : 0);
   const error = new Float64Array(classes).fill(largest > 2 ** 24 ? UNIT * largest : 0);
   return { lo, hi, weights, base, offset, error, ops };

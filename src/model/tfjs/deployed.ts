@@ -7,7 +7,7 @@
  * the layer's quantizer times the slope of the folded chain (batch norm, ReLU, scale) at y (BPDA).
  */
 import { tf } from '../../tfjs/backend.js';
-import { probabilitiesHwio, unpackConvSigns } from '../../format/bits.js';
+import { probabilitiesHwio, unpackConvSigns, unpackConvTernary } from '../../format/bits.js';
 import type { BnnModel } from '../../format/model.js';
 import { Rng } from '../../util/rng.js';
 import { lower, type AccMeaning, type ExecutionPlan, type PlanStep } from '../lower.js';
@@ -111,8 +111,10 @@ export class DeployedGraph {
         break;
       case 'bconv':
         if (s.probabilities) c['p'] = tf.tensor4d(probabilitiesHwio(s.probabilities, s.kh, s.kw, cin, cout), [s.kh, s.kw, cin, cout]);
+        else if (s.maskWords) c['w'] = tf.tensor4d(unpackConvTernary(s.signWords!, s.maskWords, s.kh, s.kw, cin, cout), [s.kh, s.kw, cin, cout]);
         else c['w'] = tf.tensor4d(unpackConvSigns(s.signWords!, s.kh, s.kw, cin, cout), [s.kh, s.kw, cin, cout]);
-        if (s.correction) c['corr'] = tf.tensor3d(Float32Array.from(s.correction), [...outV.shape]);
+        // (A ternary layer's correction is implied: nValid − dot already counts the taps it ignores.)
+        if (s.correction && !s.maskWords) c['corr'] = tf.tensor3d(Float32Array.from(s.correction), [...outV.shape]);
         break;
       case 'dense':
         c['w'] = tf.tensor2d(s.weights, [inV.shape[0] * inV.shape[1] * cin, cout]);
@@ -184,7 +186,7 @@ export class DeployedGraph {
           const w = c['p'] ? sampleSigns(c['p'], this.sampler.seed()) : c['w']!;
           const dot = tf.conv2d(a, w as tf.Tensor4D, [s.sh, s.sw], 'valid');
           const nValid = s.kh * s.kw * this.plan.values[s.inputs[0]!]!.shape[2];
-          y = s.correction ? tf.add(tf.sub(nValid, dot), c['corr']!) : tf.div(tf.sub(nValid, dot), 2);
+          y = s.maskWords ? tf.sub(nValid, dot) : s.correction ? tf.add(tf.sub(nValid, dot), c['corr']!) : tf.div(tf.sub(nValid, dot), 2);
           break;
         }
         case 'dense':

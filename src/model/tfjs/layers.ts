@@ -21,8 +21,8 @@
  * — each weight's more likely value, P(+1) = (w+1)/2 — not the runtime's per-call Bernoulli sample.
  */
 import { tf } from '../../tfjs/backend.js';
-import { convOutSize, padBefore, padTotal, type InputQuantizer, type KernelQuantizer, type Padding } from '../graph.js';
-import { signSte } from './ops.js';
+import { convOutSize, padBefore, padTotal, TERNARY_THRESHOLD, type InputQuantizer, type KernelQuantizer, type Padding } from '../graph.js';
+import { signSte, ternSte } from './ops.js';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = (number | null)[];
@@ -128,7 +128,7 @@ class ArgReader {
 }
 
 const SIGN_FORWARD_APPROX = new Set(['approx_sign', 'swish_sign']);
-const NOT_SIGN = new Set(['magnitude_aware_sign', 'ste_tern', 'ste_heaviside', 'dorefa_quantizer', 'do_re_fa', 'do_re_fa_quantizer']);
+const NOT_SIGN = new Set(['magnitude_aware_sign', 'ste_heaviside', 'dorefa_quantizer', 'do_re_fa', 'do_re_fa_quantizer']);
 
 /** Parses a quantizer config (string or Keras `{class_name, config}`), for an input (`kernel` false) or a kernel. */
 export function parseQuantizer(v: unknown, kernel: boolean, where: string): QuantizerSpec {
@@ -138,13 +138,14 @@ export function parseQuantizer(v: unknown, kernel: boolean, where: string): Quan
   };
   let id: string;
   let clip: unknown;
+  let cfg: Record<string, unknown> = {};
   if (typeof v === 'string') id = snake(v);
   else if (typeof v === 'object' && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
     const cls = o['class_name'] ?? o['className'];
     if (typeof cls !== 'string') return refuse(JSON.stringify(v));
     id = snake(cls);
-    const cfg = (o['config'] ?? {}) as Record<string, unknown>;
+    cfg = (o['config'] ?? {}) as Record<string, unknown>;
     clip = cfg['clip_value'] !== undefined ? cfg['clip_value'] : cfg['clipValue'];
     if (id === 'no_op' || id === 'no_op_quantizer') return { name: null, config: v, approximate: null };
   } else return refuse(JSON.stringify(v));
@@ -156,6 +157,13 @@ export function parseQuantizer(v: unknown, kernel: boolean, where: string): Quan
   if (id === 'stochastic') {
     if (!kernel) refuse(`"stochastic" on an input (only kernels may be stochastic)`);
     return { name: 'stochastic', config: v, approximate: null };
+  }
+  if (id === 'ste_tern') {
+    if (!kernel) refuse(`"ste_tern" on an input (only kernels may be ternary)`);
+    const t = cfg['threshold_value'] ?? cfg['thresholdValue'] ?? TERNARY_THRESHOLD;
+    const twn = cfg['ternary_weight_networks'] ?? cfg['ternaryWeightNetworks'] ?? false;
+    if (t !== TERNARY_THRESHOLD || twn !== false) refuse(`SteTern with threshold_value ${JSON.stringify(t)}, ternary_weight_networks ${JSON.stringify(twn)} (bnn-edge's ste_tern is SteTern's default: a fixed threshold ${TERNARY_THRESHOLD})`);
+    return { name: 'ste_tern', config: v, approximate: null };
   }
   if (SIGN_FORWARD_APPROX.has(id)) return { name: 'ste_sign', config: v, approximate: `${id} (its forward pass is sign, its gradient is not one bnn-edge has)` };
   if (NOT_SIGN.has(id)) refuse(`${id} (its forward pass is not sign)`);
@@ -182,9 +190,9 @@ function singleShape(s: Shape | Shape[]): Shape {
   return Array.isArray(s[0]) ? (s[0] as Shape) : (s as Shape);
 }
 
-/** sign(w) (+1 at 0) with the straight-through gradient of the quantizer. */
+/** sign(w) (+1 at 0) with the straight-through gradient of the quantizer; ste_tern's {−1, 0, +1}. */
 function quantize(q: InputQuantizer | KernelQuantizer | null, x: tf.Tensor): tf.Tensor {
-  return q ? signSte(q, x) : x;
+  return q === 'ste_tern' ? ternSte(x) : q ? signSte(q, x) : x;
 }
 
 /** Weight key of a layer variable: the part after the layer's scope (`conv1/kernel` → `kernel`). */

@@ -4,7 +4,7 @@
  * per-channel chains of the lowered plan.
  */
 import { tf } from '../../tfjs/backend.js';
-import type { InputQuantizer, KernelQuantizer } from '../graph.js';
+import { TERNARY_THRESHOLD, type InputQuantizer, type KernelQuantizer } from '../graph.js';
 import type { ChainOp } from '../threshold.js';
 
 type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
@@ -42,6 +42,26 @@ export function signSte(quantizer: InputQuantizer | KernelQuantizer, x: tf.Tenso
     signSteCache.set(quantizer, f);
   }
   return f(x);
+}
+
+/**
+ * Larq's SteTern forward: +1 where x > t, −1 where x < −t, 0 between (t = TERNARY_THRESHOLD as
+ * float32, the same comparison the exporter makes, src/format/bits.ts packConvTernary).
+ */
+export function ternarize(x: tf.Tensor): tf.Tensor {
+  const t = Math.fround(TERNARY_THRESHOLD);
+  return tf.tidy(() => tf.sub(positive(tf.sub(x, t)), positive(tf.sub(tf.neg(x), t))));
+}
+
+let ternSteFn: ((x: tf.Tensor) => tf.Tensor) | undefined;
+
+/** ternarize(w) with ste_sign's straight-through gradient (dy where |w| ≤ 1), as Larq's SteTern. */
+export function ternSte(w: tf.Tensor): tf.Tensor {
+  ternSteFn ??= tf.customGrad(((v: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
+    save([v]);
+    return { value: ternarize(v), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => steGradient('ste_sign', dy, saved[0]!) };
+  }) as unknown as CustomGradientFunc) as (x: tf.Tensor) => tf.Tensor;
+  return ternSteFn(w);
 }
 
 /** ±1 ~ Bernoulli(p): +1 where u < p for u uniform in [0, 1) drawn from `seed`. */

@@ -9,7 +9,7 @@ import { Rng } from '../../util/rng.js';
 import { GRAPH_INPUT, inferShapes, padBefore, padTotal, type LayerShape, type ModelGraph, type QuantConv2dLayer, type QuantDenseLayer } from '../graph.js';
 import { checkParams, paramInfos, type ParamValues } from '../params.js';
 import { batchNormalize } from './batch_norm.js';
-import { bernoulliSte, binarize, signSte } from './ops.js';
+import { bernoulliSte, binarize, signSte, ternarize, ternSte } from './ops.js';
 
 export type BatchNormMode = 'batch' | 'moving';
 
@@ -57,6 +57,7 @@ export class TrainableModel {
   private kernel(l: QuantConv2dLayer | QuantDenseLayer): tf.Tensor {
     const w = this.v(`${l.name}/kernel`);
     if (l.kernelQuantizer === 'stochastic') return bernoulliSte(w, this.sampler.seed());
+    if (l.kernelQuantizer === 'ste_tern') return this.frozen?.get(l.name) ?? ternSte(w);
     if (l.kernelQuantizer) return this.frozen?.get(l.name) ?? signSte(l.kernelQuantizer, w);
     return w;
   }
@@ -72,7 +73,10 @@ export class TrainableModel {
     if (this.frozen) return body();
     const frozen = new Map<string, tf.Tensor>();
     for (const l of this.graph.layers) {
-      if ((l.kind === 'quantConv2d' || l.kind === 'quantDense') && l.kernelQuantizer && l.kernelQuantizer !== 'stochastic') frozen.set(l.name, binarize(this.v(`${l.name}/kernel`)));
+      if ((l.kind === 'quantConv2d' || l.kind === 'quantDense') && l.kernelQuantizer && l.kernelQuantizer !== 'stochastic') {
+        const w = this.v(`${l.name}/kernel`);
+        frozen.set(l.name, l.kernelQuantizer === 'ste_tern' ? ternarize(w) : binarize(w));
+      }
     }
     this.frozen = frozen;
     try {
