@@ -19,6 +19,13 @@ const LOGIC_SOLVER = 'logic-solver';
 
 const dimacs = (l: Lit): number => (l & 1 ? -((l >> 1) + 1) : (l >> 1) + 1);
 
+/** CNFs beyond this many clauses are not built (the totalizer grows as m·k per constraint): the image stays unknown. */
+export const MAX_CLAUSES = 3_000_000;
+
+export class CnfTooLargeError extends Error {
+  override readonly name = 'CnfTooLargeError';
+}
+
 /** Unary outputs r[t−1] ⇔ [Σ ≥ t], t = 1..min(m, k), of a totalizer over the DIMACS literals. */
 function totalizer(cnf: Cnf, lits: readonly number[], k: number): number[] {
   if (lits.length === 1) return [lits[0]!];
@@ -27,6 +34,7 @@ function totalizer(cnf: Cnf, lits: readonly number[], k: number): number[] {
   const b = totalizer(cnf, lits.slice(half), k);
   const size = Math.min(a.length + b.length, k);
   const r = Array.from({ length: size }, () => ++cnf.vars);
+  if (cnf.clauses.length + 2 * (a.length + 1) * (b.length + 1) > MAX_CLAUSES) throw new CnfTooLargeError(`the totalizers need more than ${MAX_CLAUSES} clauses`);
   for (let i = 0; i <= a.length; i++)
     for (let j = 0; j <= b.length; j++) {
       // a ≥ i ∧ b ≥ j → r ≥ i + j (saturating at k).
@@ -50,9 +58,14 @@ export function toCnf(enc: Encoding): Cnf {
     } else if (c.k === lits.length) {
       cnf.clauses.push(Int32Array.from([out, ...lits.map((l) => -l)]));
       for (const l of lits) cnf.clauses.push(Int32Array.of(l, -out));
-    } else {
+    } else if (2 * c.k <= lits.length + 1) {
       const r = totalizer(cnf, lits, c.k)[c.k - 1]!;
       cnf.clauses.push(Int32Array.of(-out, r), Int32Array.of(out, -r));
+    } else {
+      // Σ lits ≥ k ⇔ ¬(Σ ¬lits ≥ m − k + 1): the smaller count.
+      const k = lits.length - c.k + 1;
+      const r = totalizer(cnf, lits.map((l) => -l), k)[k - 1]!;
+      cnf.clauses.push(Int32Array.of(-out, -r), Int32Array.of(out, r));
     }
   }
   for (const cl of enc.clauses) cnf.clauses.push(Int32Array.from(cl, dimacs));
@@ -72,7 +85,13 @@ export async function minisatSolver(): Promise<ExactSolver> {
   return {
     name: 'minisat',
     async solve({ encoding: enc, deadline }: SolveRequest): Promise<SolveOutcome> {
-      const cnf = toCnf(enc);
+      let cnf: Cnf;
+      try {
+        cnf = toCnf(enc);
+      } catch (e) {
+        if (e instanceof CnfTooLargeError) return { status: 'timeout', detail: e.message };
+        throw e;
+      }
       const ms = deadline - performance.now();
       if (ms <= 0) return { status: 'timeout' };
       const w = (worker ??= new Worker(script));

@@ -12,7 +12,8 @@ export type SolveOutcome =
   | { readonly status: 'unsat' }
   /** A value per input variable satisfying every constraint and the goal. */
   | { readonly status: 'sat'; readonly inputs: Uint8Array }
-  | { readonly status: 'timeout' };
+  /** The time limit (or, with a detail, a size limit) was reached first. */
+  | { readonly status: 'timeout'; readonly detail?: string };
 
 export interface SolveRequest {
   readonly encoding: Encoding;

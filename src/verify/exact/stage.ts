@@ -75,7 +75,7 @@ export async function exactVerdict(plan: ExecutionPlan, rt: BnnRuntime, solver: 
   }
   const out = await solver.solve({ encoding: enc, deadline, center: centerAssignment(enc, x0) });
   if (out.status === 'unsat') return { verdict: 'verified' };
-  if (out.status === 'timeout') return { verdict: 'unknown', reason: 'timeout' };
+  if (out.status === 'timeout') return { verdict: 'unknown', reason: 'timeout', ...(out.detail ? { detail: out.detail } : {}) };
   const x = imageForLevels(decodeLevels(enc, x0, out.inputs), x0, box);
   if (!x) return { verdict: 'unknown', reason: 'runtime-disagrees', detail: `${solver.name}: the solution asks for a pixel level outside the ball` };
   if (rt.predict(x, 1)[0] !== label) return { verdict: 'counterexample', input: x };

@@ -64,12 +64,13 @@ export async function z3Solver(): Promise<ExactSolver> {
   return {
     name: 'z3',
     async solve({ encoding: enc, deadline }: SolveRequest): Promise<SolveOutcome> {
-      const ms = Math.floor(deadline - performance.now());
-      if (ms <= 0) return { status: 'timeout' };
       const solver = new ctx.Solver();
-      solver.set('timeout', Math.min(ms, 2 ** 31 - 1));
       const { vars, assertions } = build(ctx, enc);
       for (const a of assertions) solver.add(a);
+      // Building counts against the limit; z3's own timeout covers the search.
+      const ms = Math.floor(deadline - performance.now());
+      if (ms <= 0) return { status: 'timeout' };
+      solver.set('timeout', Math.min(ms, 2 ** 31 - 1));
       const r = await solver.check();
       if (r === 'unsat') return { status: 'unsat' };
       if (r !== 'sat') return { status: 'timeout' };
