@@ -73,10 +73,11 @@ function ballInputs(c: Case, x0: Float32Array): { batch: Uint8Array; count: numb
 }
 
 test(`exact stage: ${MODELS} random binarized-input models, its verdict equals an exhaustive search through the runtime`, async () => {
-  const tally = { verified: 0, counterexample: 0, unknown: 0, exactDecided: 0, boundsVerified: 0, enumerated: 0, allLevels: 0, inputs: 0, skipped: 0, maskChannels2: 0 };
+  const tally = { verified: 0, counterexample: 0, unknown: 0, exactDecided: 0, boundsVerified: 0, enumerated: 0, allLevels: 0, inputs: 0, skipped: 0, maskChannels2: 0, ternary: 0 };
   for (let g = 0; g < MODELS; g++) {
     const c = await makeCase(g);
     if (c.model.graph.layers[0]!.kind === 'quantConv2d' && c.model.graph.layers[0]!.filters > 1) tally.maskChannels2++;
+    if (c.rt.plan.steps.some((s) => s.op === 'bconv' && s.maskWords)) tally.ternary++;
     const report = await verifyRobustness(c.model, { images: c.images, labels: c.labels }, { eps: c.eps, search: 'none', solver: 'bab', keepCounterexamples: true, timeoutMs: 60_000 });
     assert.equal(report.solver, 'bab');
     for (const r of report.rows[0]!.results) {
@@ -113,6 +114,7 @@ test(`exact stage: ${MODELS} random binarized-input models, its verdict equals a
   assert.ok(tally.exactDecided >= MODELS / 2, `the exact stage decided only ${tally.exactDecided} images`);
   assert.ok(tally.skipped <= (MODELS * IMAGES) / 50, `${tally.skipped} balls too large to enumerate`);
   assert.ok(tally.maskChannels2 >= MODELS / 10, `only ${tally.maskChannels2} models with several mask channels`);
+  assert.ok(tally.ternary >= MODELS / 10, `only ${tally.ternary} models with ternary weights`);
 });
 
 /** A solver, or a skip with the reason when its optional package is missing. */

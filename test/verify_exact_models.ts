@@ -2,7 +2,7 @@
  * Small random models of the verifiable-mnist shape (models/graphs/verifiable-mnist.json): a 1×1
  * conv with bias on a one-channel image (int8 on the u8 image: per-pixel thresholds, one to three
  * mask channels), binary convs (strides, VALID / SAME with either pad value, maybe a max-pool of
- * bits), a binary dense layer, a binary head with batch norm; and images whose pixels sit near the
+ * bits; a third of the models with ternary weights), a binary dense layer, a binary head with batch norm; and images whose pixels sit near the
  * mask's cuts (free bits) or far from them (fixed bits), so that the free bits are few.
  */
 import { modelFromParams, type BnnModel } from '../src/format/model.js';
@@ -19,9 +19,12 @@ export function binarizedInputGraph(rng: Rng, name: string): ModelGraph {
     const h = 2 + rng.int(4);
     const w = 2 + rng.int(4);
     const layers: Json[] = [{ kind: 'quantConv2d', name: 'mask', filters: rng.next() < 0.6 ? 1 : 2 + rng.int(2), kernelSize: 1, useBias: true }];
+    // A third of the models have ternary weights (ste_tern) wherever they are allowed (not with zero padding).
+    const ternary = rng.next() < 0.33;
     const binaryConv = (i: number) => {
       const same = rng.next() < 0.5;
-      layers.push({ kind: 'quantConv2d', name: `conv${i}`, filters: 1 + rng.int(6), kernelSize: 1 + rng.int(3), strides: 1 + rng.int(2), padding: same ? 'same' : 'valid', inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign', ...(same ? { padValue: pick([0, 1]) } : {}) });
+      const padValue = same ? pick([0, 1]) : 1;
+      layers.push({ kind: 'quantConv2d', name: `conv${i}`, filters: 1 + rng.int(6), kernelSize: 1 + rng.int(3), strides: 1 + rng.int(2), padding: same ? 'same' : 'valid', inputQuantizer: 'ste_sign', kernelQuantizer: ternary && padValue === 1 ? 'ste_tern' : 'ste_sign', ...(same ? { padValue } : {}) });
       layers.push({ kind: 'batchNorm', name: `bn${i}`, center: rng.next() < 0.8, scale: rng.next() < 0.5, epsilon: 1e-3 });
       if (rng.next() < 0.2) layers.push({ kind: 'maxPool2d', name: `pool${i}`, poolSize: 2, strides: 1, padding: 'same' });
     };
@@ -29,11 +32,11 @@ export function binarizedInputGraph(rng: Rng, name: string): ModelGraph {
     if (rng.next() < 0.5) binaryConv(2);
     layers.push({ kind: 'flatten', name: 'flatten' });
     if (rng.next() < 0.7) {
-      layers.push({ kind: 'quantDense', name: 'dense1', units: 2 + rng.int(10), inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' });
+      layers.push({ kind: 'quantDense', name: 'dense1', units: 2 + rng.int(10), inputQuantizer: 'ste_sign', kernelQuantizer: ternary ? 'ste_tern' : 'ste_sign' });
       layers.push({ kind: 'batchNorm', name: 'bnd', center: rng.next() < 0.8, scale: rng.next() < 0.5, epsilon: 1e-3 });
     }
     const classes = 2 + rng.int(4);
-    layers.push({ kind: 'quantDense', name: 'head', units: classes, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' });
+    layers.push({ kind: 'quantDense', name: 'head', units: classes, inputQuantizer: 'ste_sign', kernelQuantizer: ternary ? 'ste_tern' : 'ste_sign' });
     if (rng.next() < 0.8) layers.push({ kind: 'batchNorm', name: 'bnh', center: rng.next() < 0.8, scale: rng.next() < 0.5, epsilon: 1e-3 });
     try {
       return defineGraph({ name, input: [h, w, 1], classes, layers });

@@ -274,7 +274,7 @@ function pad(s: BitPadStep, input: Int32Array, inShape: readonly number[], outSh
   return out;
 }
 
-/** XOR-popcount (VALID on its padded input): per unit off + scale·Σ mismatch literals. */
+/** XOR-popcount (VALID on its padded input; ternary: over the nonzero weights): per unit off + scale·Σ mismatch literals. */
 function bconv(s: BconvStep, input: Int32Array, inShape: readonly number[], outShape: readonly number[]): AccElement[] {
   if (!s.signWords) throw new NotEncodableError(`${s.layer}: stochastic weights`);
   const cin = inShape[2]!;
@@ -289,7 +289,10 @@ function bconv(s: BconvStep, input: Int32Array, inShape: readonly number[], outS
         for (let ky = 0; ky < s.kh; ky++)
           for (let kx = 0; kx < s.kw; kx++)
             for (let ci = 0; ci < cin; ci++) {
-              const wbit = (s.signWords[((o * s.kh + ky) * s.kw + kx) * wpp + (ci >> 5)]! >>> (ci & 31)) & 1;
+              const word = ((o * s.kh + ky) * s.kw + kx) * wpp + (ci >> 5);
+              // A ternary weight of 0 counts nowhere (its tap is in the correction).
+              if (s.maskWords && !((s.maskWords[word]! >>> (ci & 31)) & 1)) continue;
+              const wbit = (s.signWords[word]! >>> (ci & 31)) & 1;
               const l = input[idx(inShape, oy * s.sh + ky, ox * s.sw + kx, ci)]!;
               const mismatch = wbit ? neg(l) : l;
               if (mismatch === TRUE) fixed++;
