@@ -1,6 +1,6 @@
 /**
  * Binary conv kernel throughput (G binary-MAC/s) for conv2 and conv3 of K = 64/128/256 at batch
- * 16, SIMD and scalar, next to the streaming XOR+popcount peak measured in the same process and
+ * 16, SIMD, scalar and ternary (masked), next to the streaming XOR+popcount peak measured in the same process and
  * engine. A correctness check runs first: the timed kernels must equal the reference kernel.
  * Then the packed-bit max-pool (bit-ops/s against the same peak), and model R's float convs with
  * biases: the fused bias + ReLU store against a separate pass.
@@ -65,8 +65,10 @@ export async function kernelsSuite(): Promise<{ markdown: string; data: unknown 
     const weights = input + inWords * 4;
     const out = weights + wWords * 4;
     const ref = out + outInts * 4;
+    const mask = ref + outInts * 4;
     fill(ex, input, inWords, rng, s.cin);
     fill(ex, weights, wWords, rng, s.cin);
+    fill(ex, mask, wWords, rng, s.cin);
     const args = (o: number) => [input, weights, o, batch, s.inH, s.inH, wpp, s.cout, s.kernel, s.kernel, s.stride, s.stride, outH, outH] as const;
     // Correctness first: a fast wrong kernel must not post a figure.
     ex.bconv2dPopcountReference(...args(ref));
@@ -77,18 +79,29 @@ export async function kernelsSuite(): Promise<{ markdown: string; data: unknown 
       const b = new Int32Array(ex.memory.buffer, ref, outInts);
       for (let i = 0; i < outInts; i++) if (a[i] !== b[i]) throw new Error(`${name} kernel differs from the reference on ${s.name} at ${i}`);
     }
+    // Ternary weights (a random mask, half the weights 0): the masked kernel against its reference.
+    const masked = (o: number) => [input, weights, mask, o, ...args(o).slice(3)] as Parameters<KernelExports['bconv2dPopcountMasked']>;
+    ex.bconv2dPopcountMaskedReference(...masked(ref));
+    new Int32Array(ex.memory.buffer, out, outInts).fill(-1);
+    ex.bconv2dPopcountMasked(...masked(out));
+    {
+      const a = new Int32Array(ex.memory.buffer, out, outInts);
+      const b = new Int32Array(ex.memory.buffer, ref, outInts);
+      for (let i = 0; i < outInts; i++) if (a[i] !== b[i]) throw new Error(`masked kernel differs from its reference on ${s.name} at ${i}`);
+    }
     const macs = batch * outH * outH * s.cout * s.kernel * s.kernel * s.cin;
     const simd = macs / time(`${s.name} simd`, () => ex.bconv2dPopcountSimd(...args(out))).seconds / 1e9;
     const scalar = macs / time(`${s.name} scalar`, () => ex.bconv2dPopcountScalar(...args(out))).seconds / 1e9;
-    rows.push([s.name, fmt(macs / batch / 1e6, 2), fmt(simd, 1), `${fmt((100 * simd) / peakSimd, 0)}%`, fmt(scalar, 1), `${fmt((100 * scalar) / peakScalar, 0)}%`]);
-    data.push({ shape: s.name, macsPerImage: macs / batch, simdGmacs: simd, scalarGmacs: scalar, simdPctOfPeak: simd / peakSimd, scalarPctOfPeak: scalar / peakScalar });
+    const ternary = macs / time(`${s.name} ternary`, () => ex.bconv2dPopcountMasked(...masked(out))).seconds / 1e9;
+    rows.push([s.name, fmt(macs / batch / 1e6, 2), fmt(simd, 1), `${fmt((100 * simd) / peakSimd, 0)}%`, fmt(scalar, 1), `${fmt((100 * scalar) / peakScalar, 0)}%`, fmt(ternary, 1), fmt(ternary / simd, 2)]);
+    data.push({ shape: s.name, macsPerImage: macs / batch, simdGmacs: simd, scalarGmacs: scalar, ternaryGmacs: ternary, simdPctOfPeak: simd / peakSimd, scalarPctOfPeak: scalar / peakScalar });
   }
   const bitPool = await bitMaxPoolRows(ex, rng, peakSimd, peakScalar);
   const bias = biasFusion(ex, rng, cursor);
   const markdown =
     `Streaming XOR+popcount peak in this process: **${fmt(peakSimd, 1)} G/s** with simd128 (\`i8x16.popcnt\`), **${fmt(peakScalar, 1)} G/s** scalar (\`i64.popcnt\`), one core.\n\n` +
-    mdTable(['binary conv (batch 16)', 'M binary MACs / image', 'simd G MAC/s', '% of simd peak', 'scalar G MAC/s', '% of scalar peak'], rows) +
-    '\n\nEach kernel is first checked against the plain reference kernel on the same inputs (identical popcounts), then timed.\n\n' +
+    mdTable(['binary conv (batch 16)', 'M binary MACs / image', 'simd G MAC/s', '% of simd peak', 'scalar G MAC/s', '% of scalar peak', 'ternary G MAC/s', 'ternary ÷ simd'], rows) +
+    '\n\nEach kernel is first checked against the plain reference kernel on the same inputs (identical popcounts), then timed. Ternary: `bconv2dPopcountMasked` (weights in {−1, 0, +1}, sign bits + mask, one AND more per word, u64 words, no SIMD variant), the same shapes with half the weights 0, MACs counted over all taps.\n\n' +
     bitPool.markdown +
     '\n\n' +
     bias.markdown;

@@ -32,6 +32,7 @@ export const trainCommand: CommandSpec = {
     'lr-schedule': { type: 'string', help: 'cosine (decay to 0) or constant (the paper)', default: TRAIN_DEFAULTS.lrSchedule, metavar: 'NAME' },
     augment: { type: 'string', help: 'random translation of training images by up to N pixels (0 = the paper)', default: String(TRAIN_DEFAULTS.augmentShift), metavar: 'N' },
     'weight-clip': { type: 'boolean', help: "clip binary layers' latent weights to [−1, 1] after every step (Larq's weight_clip)" },
+    l1: { type: 'string', help: 'sparsity of ternary (ste_tern) layers: after every step pull their latent weights toward 0 by lr·X (an L1 penalty\'s proximal step); more zero weights, cheaper to verify', default: '0', metavar: 'X' },
     seed: { type: 'string', help: 'random seed (initialization, batch order, PGD starts, S sampling)', default: String(TRAIN_DEFAULTS.seed), metavar: 'N' },
     adv: { type: 'string', help: 'adversarial training: "pgd" (clean/PGD loss mix, see --adv-weight)', metavar: 'pgd' },
     'adv-eps': { type: 'string', help: 'PGD L∞ radius', default: '0.3', metavar: 'X' },
@@ -211,6 +212,7 @@ function trainSettings(o: Parsed) {
     augmentShift: numberOption(o, 'augment', { integer: true, min: 0, max: 8 })!,
     // (A recorded run's value arrives as the string 'true', see RECORDED_OPTIONS.)
     weightClip: o.values['weight-clip'] === true || o.values['weight-clip'] === 'true',
+    l1: numberOption(o, 'l1', { min: 0 })!,
     seed: numberOption(o, 'seed', { integer: true })!,
     adversarial: advKind
       ? {
@@ -262,6 +264,7 @@ const RECORDED_OPTIONS: ReadonlyArray<{ option: string; fields: ReadonlyArray<ke
   { option: 'lr-schedule', fields: ['lrSchedule'], value: (c) => c.training.lrSchedule },
   { option: 'augment', fields: ['augmentShift'], value: (c) => String(c.training.augmentShift) },
   { option: 'weight-clip', fields: ['weightClip'], value: (c) => (c.training.weightClip ? 'true' : undefined) },
+  { option: 'l1', fields: ['l1'], value: (c) => String(c.training.l1 ?? 0) },
   { option: 'seed', fields: ['seed'], value: (c) => String(c.training.seed) },
   // The data's name, and the files under it (the CRC differs when the name does not).
   { option: 'data', fields: ['data', 'trainCrc32'], value: recordedDataDir },

@@ -29,6 +29,8 @@ export interface TrainingRecord {
   readonly augmentShift: number;
   /** Latent binary weights clipped to [−1, 1] after every step (absent: no). */
   readonly weightClip?: boolean;
+  /** Proximal L1 pull of ternary layers' latent weights toward 0, per unit learning rate (absent: 0). */
+  readonly l1?: number;
   readonly data: string;
   readonly trainImages: number;
   /**

@@ -86,6 +86,13 @@ export interface TrainOptions {
    * constraint; past ±1 a weight's sign can no longer change under Larq's ste_sign). Default off.
    */
   readonly weightClip?: boolean;
+  /**
+   * Sparsity for ternary layers (ste_tern): after every step each latent weight w of their
+   * kernels moves toward 0 by lr·l1 (w ← sign(w)·max(|w| − lr·l1, 0), the proximal step of an L1
+   * penalty l1·Σ|w|), so more weights end inside the ternary threshold and ship as 0 — fewer
+   * inputs per unit, which is what makes a layer cheap to verify. Default 0.
+   */
+  readonly l1?: number;
 }
 
 /**
@@ -143,6 +150,7 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
     lrSchedule: opts.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
     augmentShift: opts.augmentShift ?? TRAIN_DEFAULTS.augmentShift,
     ...(opts.weightClip ? { weightClip: true } : {}),
+    ...(opts.l1 ? { l1: opts.l1 } : {}),
     data: opts.data.source,
     trainImages: n,
     trainCrc32: trainDataCrc32(opts.data.train, n),
@@ -165,7 +173,7 @@ export function trainDataCrc32(d: Dataset, n: number): number {
 function runSettings(t: TrainingRecord): Record<string, string> {
   const { command: _command, backend: _backend, adversarial: a, trainCrc32, ...settings } = t;
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, weightClip: false, ...settings })) out[key] = JSON.stringify(value);
+  for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, weightClip: false, l1: 0, ...settings })) out[key] = JSON.stringify(value);
   if (trainCrc32 !== undefined) out['trainCrc32'] = typeof trainCrc32 === 'number' ? `0x${trainCrc32.toString(16).padStart(8, '0')}` : JSON.stringify(trainCrc32);
   out['adversarial'] = a ? `PGD ε ${a.eps}, ${a.steps} steps of ${a.step}, after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : 'none';
   return out;
@@ -294,6 +302,9 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   // Latent binary kernels, clipped after every step with --weight-clip.
   const binaryKernels = new Set(graph.layers.filter((l) => (l.kind === 'quantConv2d' || l.kind === 'quantDense') && l.kernelQuantizer).map((l) => `${l.name}/kernel`));
   const clipped = runRecord.weightClip ? layout.params.filter((p) => binaryKernels.has(p.name)) : [];
+  // Ternary kernels, pulled toward 0 after every step with l1 > 0.
+  const ternaryKernels = new Set(graph.layers.filter((l) => (l.kind === 'quantConv2d' || l.kind === 'quantDense') && l.kernelQuantizer === 'ste_tern').map((l) => `${l.name}/kernel`));
+  const shrunk = runRecord.l1 ? layout.params.filter((p) => ternaryKernels.has(p.name)) : [];
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const history: EpochRecord[] = [...(resumed?.history ?? [])];
   if (resumed) {
@@ -386,6 +397,8 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
         if (!Number.isFinite(batchLoss)) throw new Error(`training diverged: loss is ${batchLoss / size} at epoch ${epoch}, batch ${b + 1}`);
         adam.step(params, grads);
         for (const r of clipped) for (let i = r.offset; i < r.offset + r.size; i++) params[i] = Math.min(1, Math.max(-1, params[i]!));
+        const shrink = adam.learningRate * (runRecord.l1 ?? 0);
+        for (const r of shrunk) for (let i = r.offset; i < r.offset + r.size; i++) params[i] = Math.sign(params[i]!) * Math.max(0, Math.abs(params[i]!) - shrink);
         const pooled = poolMoments(layout, results);
         // Early in training the averages warm up faster, so short runs and first epochs are evaluated
         // with sensible statistics: TensorFlow's ExponentialMovingAverage caps the decay at
