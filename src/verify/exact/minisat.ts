@@ -46,28 +46,40 @@ function totalizer(cnf: Cnf, lits: readonly number[], k: number): number[] {
   return r;
 }
 
-/** The encoding as CNF. */
+/**
+ * The encoding as CNF. Constraints over the same literals (the head's corners: one count against
+ * many bounds) share one totalizer, built up to the largest bound asked of it.
+ */
 export function toCnf(enc: Encoding): Cnf {
   const cnf: Cnf = { vars: enc.vars, clauses: [] };
-  for (const c of enc.cards) {
-    const out = c.out + 1;
+  // Each count as the smaller side: Σ lits ≥ k ⇔ ¬(Σ ¬lits ≥ m − k + 1).
+  const counts = enc.cards.map((c) => {
     const lits = Array.from(c.lits, dimacs);
-    if (c.k === 1) {
+    const flip = 2 * c.k > lits.length + 1;
+    return flip ? { lits: lits.map((l) => -l), k: lits.length - c.k + 1, flip } : { lits, k: c.k, flip };
+  });
+  const key = (lits: readonly number[]) => [...lits].sort((a, b) => a - b).join(',');
+  const cap = new Map<string, number>();
+  for (const c of counts) if (c.k > 1 && c.k < c.lits.length) cap.set(key(c.lits), Math.max(cap.get(key(c.lits)) ?? 0, c.k));
+  const built = new Map<string, number[]>();
+  enc.cards.forEach((card, i) => {
+    const out = card.out + 1;
+    const lits = Array.from(card.lits, dimacs);
+    if (card.k === 1) {
       cnf.clauses.push(Int32Array.from([-out, ...lits]));
       for (const l of lits) cnf.clauses.push(Int32Array.of(-l, out));
-    } else if (c.k === lits.length) {
+    } else if (card.k === lits.length) {
       cnf.clauses.push(Int32Array.from([out, ...lits.map((l) => -l)]));
       for (const l of lits) cnf.clauses.push(Int32Array.of(l, -out));
-    } else if (2 * c.k <= lits.length + 1) {
-      const r = totalizer(cnf, lits, c.k)[c.k - 1]!;
-      cnf.clauses.push(Int32Array.of(-out, r), Int32Array.of(out, -r));
     } else {
-      // Σ lits ≥ k ⇔ ¬(Σ ¬lits ≥ m − k + 1): the smaller count.
-      const k = lits.length - c.k + 1;
-      const r = totalizer(cnf, lits.map((l) => -l), k)[k - 1]!;
-      cnf.clauses.push(Int32Array.of(-out, -r), Int32Array.of(out, r));
+      const c = counts[i]!;
+      const k = key(c.lits);
+      let unary = built.get(k);
+      if (!unary) built.set(k, (unary = totalizer(cnf, c.lits, cap.get(k)!)));
+      const r = c.flip ? -unary[c.k - 1]! : unary[c.k - 1]!;
+      cnf.clauses.push(Int32Array.of(-out, r), Int32Array.of(out, -r));
     }
-  }
+  });
   for (const cl of enc.clauses) cnf.clauses.push(Int32Array.from(cl, dimacs));
   if (enc.goal === FALSE) cnf.clauses.push(Int32Array.of(1), Int32Array.of(-1));
   else if (enc.goal !== TRUE) cnf.clauses.push(Int32Array.of(dimacs(enc.goal)));
@@ -106,8 +118,8 @@ export async function minisatSolver(): Promise<ExactSolver> {
         // MiniSat cannot be stopped: end its thread, start afresh next time.
         void w.terminate();
         worker = null;
-        if (answer instanceof Error) throw answer;
-        return { status: 'timeout' };
+        // A MiniSat failure (its memory is fixed at 64 MB) leaves the image unknown, as a time limit does.
+        return answer instanceof Error ? { status: 'timeout', detail: `minisat failed: ${answer.message}` } : { status: 'timeout' };
       }
       if (!answer.sat) return { status: 'unsat' };
       return { status: 'sat', inputs: answer.values!.slice(0, enc.inputs.length) };
