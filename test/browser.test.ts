@@ -64,6 +64,16 @@ test('browser demo: the page classifies a test image on the runtime and the atta
     await page.waitForFunction(() => document.getElementById('adv-prediction')?.dataset['label'] !== undefined, undefined, { timeout: 60000 });
     const adversarial = await page.getAttribute('#adv-prediction', 'data-label');
     assert.notEqual(adversarial, label, "PGD ε=0.3 flips the runtime's prediction");
+    // Verify at ε 0.3: the server's verifier finds a counterexample, replayed and shown here.
+    await page.$eval('#verify-eps', (el) => {
+      (el as HTMLInputElement).value = '0.3';
+      el.dispatchEvent(new Event('input'));
+    });
+    await page.click('#verify');
+    await page.waitForFunction(() => document.getElementById('verify-verdict')?.dataset['verdict'] !== undefined, undefined, { timeout: 60000 });
+    assert.equal(await page.getAttribute('#verify-verdict', 'data-verdict'), 'counterexample');
+    assert.match((await page.textContent('#verify-verdict')) ?? '', /not robust at ε = 0\.30/);
+    assert.notEqual(await page.getAttribute('#adv-prediction', 'data-label'), label, 'the counterexample, replayed in the page, is misclassified');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: new URL('demo.png', ARTIFACTS).pathname, fullPage: true });
 

@@ -13,6 +13,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadData } from '../src/data/index.js';
+import { parseBnn } from '../src/format/read.js';
+import { BnnRuntime } from '../src/runtime/index.js';
 import { CSP } from '../src/serve/guard.js';
 import { startServer, type RunningServer, type ServeOptions } from '../src/serve/server.js';
 
@@ -51,6 +54,8 @@ function call(server: RunningServer, path: string, init: { method?: string; head
 
 const postJson = (server: RunningServer, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) =>
   call(server, '/api/attack', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body), ...(signal ? { signal } : {}) });
+
+const postVerify = (server: RunningServer, body: unknown) => call(server, '/api/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 const digit = (v = 0.1) => new Array<number>(784).fill(v);
 
@@ -174,6 +179,10 @@ test('serve: malformed and loose input is a 400 with a typed error, never a 500'
       ['extra field', postJson(s, { model: 'c64', pixels: digit(), label: 1, steps: 1e9 })],
       ['model name with a path', postJson(s, { model: '../models/c64', pixels: digit(), label: 1 })],
       ['prototype pollution', postJson(s, '{"model":"c64","pixels":[0],"label":1,"__proto__":{"x":1}}')],
+      ['verify: eps 2', postVerify(s, { model: 'c64', pixels: digit(), label: 1, eps: 2 })],
+      ['verify: an attack field', postVerify(s, { model: 'c64', pixels: digit(), label: 1, attack: 'pgd' })],
+      ['verify: no label', postVerify(s, { model: 'c64', pixels: digit() })],
+      ['verify: pixel NaN as a string', postVerify(s, { model: 'c64', pixels: ['NaN', ...digit().slice(1)], label: 1 })],
     ];
     for (const [what, answer] of bad) {
       const r = await answer;
@@ -189,9 +198,11 @@ test('serve: malformed and loose input is a 400 with a typed error, never a 500'
 
 test('serve: each route takes only its methods', { timeout: 30000 }, async () => {
   await withServer({}, async (s) => {
-    const get = await call(s, '/api/attack');
-    assert.equal(get.status, 405);
-    assert.equal(get.headers['allow'], 'POST');
+    for (const api of ['/api/attack', '/api/verify']) {
+      const get = await call(s, api);
+      assert.equal(get.status, 405, `GET ${api}`);
+      assert.equal(get.headers['allow'], 'POST');
+    }
     for (const [method, path] of [['DELETE', '/'], ['PUT', '/models/c64.bnn'], ['POST', '/api/samples?model=c64'], ['PATCH', '/app.js'], ['OPTIONS', '/api/attack']] as const) {
       const r = await call(s, path, { method });
       assert.equal(r.status, 405, `${method} ${path}`);
@@ -356,5 +367,33 @@ test('serve: a bounded attack queue (503 when full), a client leaving frees its 
     const huge = await postJson(s, { ...SHORT_ATTACK, model: 'huge' });
     assert.equal(huge.status, 413, 'a model over the size cap is not read');
     assert.equal(huge.json.code, 'TOO_LARGE');
+  });
+});
+
+test('serve: /api/verify answers a proof, a counterexample the runtime misclassifies, or misclassified — in the worker pool', { timeout: 180000 }, async () => {
+  const { test: images } = loadData();
+  const px = 784;
+  const x = Array.from(images.images.subarray(0, px));
+  const label = images.labels[0]!;
+  await withServer({ attackWorkers: 1 }, async (s) => {
+    const exact = await postVerify(s, { model: 'c64', pixels: x, label, eps: 0 });
+    assert.equal(exact.status, 200, exact.text);
+    assert.equal(exact.json['verdict'], 'verified', 'ε = 0: the image itself, classified right');
+    assert.ok((exact.json['margin'] as number) > 0);
+    const wide = await postVerify(s, { model: 'c64', pixels: x, label, eps: 0.3 });
+    assert.equal(wide.status, 200, wide.text);
+    assert.equal(wide.json['verdict'], 'counterexample', 'c64 is not robust at ε = 0.3');
+    assert.ok((wide.json['margin'] as number) <= 0, 'no positive margin proven');
+    const adv = wide.json['counterexample'] as number[];
+    assert.equal(adv.length, px);
+    assert.ok(adv.every((v, i) => v >= 0 && v <= 1 && Math.abs(v - x[i]!) <= 0.3 + 1e-6), 'inside the ball and [0, 1]');
+    const rt = await BnnRuntime.fromModel(parseBnn(readFileSync(join(MODELS, 'c64.bnn'))));
+    assert.notEqual(rt.predict(Float32Array.from(adv), 1)[0], label, 'the runtime misclassifies the counterexample');
+    rt.dispose();
+    const wrong = await postVerify(s, { model: 'c64', pixels: x, label: (label + 1) % 10, eps: 0.1 });
+    assert.equal(wrong.json['verdict'], 'misclassified');
+    const short = await postVerify(s, { model: 'c64', pixels: x.slice(1), label, eps: 0.1 });
+    assert.equal(short.status, 400, 'the pixel count is checked against the model');
+    assert.match(short.json.error as string, /784/);
   });
 });

@@ -1,5 +1,6 @@
 // The demo page: loads a .bnn into the standalone runtime (bnn-edge/runtime) and classifies in
-// the browser; attacks are crafted by the server on the tfjs graph and replayed here.
+// the browser; attacks are crafted by the server on the tfjs graph and replayed here, and the
+// server's verifier says whether the image is provably robust at ε.
 //
 // Everything is sized from the model's input shape [H, W, C]. A one-channel model trained on
 // MNIST digits gets a drawing canvas; any other model gets a gallery of test images of the data
@@ -68,6 +69,7 @@ async function loadModel(name, sample) {
   $('data-info').textContent = meta.source ? `Data: ${meta.source}, ${meta.total.toLocaleString('en-US')} test images; classes ${names}` : `No test images: ${dataError}`;
   setMode();
   resetAttack();
+  resetVerify();
   if (!keep) {
     $('gallery').replaceChildren();
     current = new Float32Array(pixelsPerImage());
@@ -143,6 +145,8 @@ function classify() {
   el.classList.toggle('long', className(pred).length > 3);
   $('timing').textContent = `${ms < 1 ? (ms * 1000).toFixed(0) + ' µs' : ms.toFixed(2) + ' ms'} per image on the packed runtime`;
   drawBars(softmax(logits), pred);
+  // A verdict was about the previous image.
+  resetVerify();
 }
 
 function argmax(a) {
@@ -330,6 +334,64 @@ async function attack() {
   status('attack replayed on the packed runtime');
 }
 
+function resetVerify() {
+  $('verify-verdict').textContent = '–';
+  delete $('verify-verdict').dataset.verdict;
+  $('verify-info').textContent = '';
+}
+
+/** Asks the server whether the current image's label is robust at ε; a counterexample is replayed here. */
+async function verify() {
+  if (!rt) return;
+  const gen = generation;
+  const eps = Number($('verify-eps').value);
+  const label = currentLabel ?? Number($('prediction').dataset.label);
+  const image = current;
+  status('verifying on the server…');
+  $('verify-verdict').textContent = '…';
+  let out;
+  try {
+    out = await getJson('/api/verify', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: modelName, pixels: Array.from(image), label, eps }),
+    });
+  } catch (e) {
+    if (gen === generation) resetVerify();
+    return status(`verify failed: ${e.message}`);
+  }
+  if (gen !== generation) return;
+  const time = `${out.ms < 10 ? out.ms.toFixed(1) : Math.round(out.ms)} ms`;
+  let text;
+  let info;
+  if (out.verdict === 'verified') {
+    text = `verified robust at ε = ${eps.toFixed(2)}`;
+    info = `(proven margin ${out.margin.toFixed(3)}, ${time})`;
+  } else if (out.verdict === 'counterexample') {
+    const adv = Float32Array.from(out.counterexample ?? []);
+    const pred = adv.length ? rt.predict(adv, 1)[0] : null;
+    if (adv.length) {
+      paint($('adv'), adv);
+      paint($('delta'), adv.map((v, i) => v - image[i]), true, eps);
+      $('adv-prediction').textContent = className(pred);
+      $('adv-prediction').dataset.label = String(pred);
+      $('adv-info').textContent = '(the verifier\'s counterexample)';
+    }
+    text = `not robust at ε = ${eps.toFixed(2)}`;
+    info = `(a counterexample within ε: the runtime here says ${pred === null ? '?' : className(pred)}, not ${className(label)}; ${time})`;
+  } else if (out.verdict === 'misclassified') {
+    text = 'misclassified';
+    info = `(the runtime does not give ${className(label)} for this image)`;
+  } else {
+    text = `unknown at ε = ${eps.toFixed(2)}`;
+    info = `(${out.reason === 'timeout' ? 'time limit reached' : 'neither a proof nor a counterexample was found'}; ${time})`;
+  }
+  $('verify-verdict').textContent = text;
+  $('verify-verdict').dataset.verdict = out.verdict;
+  $('verify-info').textContent = info;
+  status('verified on the server; counterexamples replayed on the packed runtime');
+}
+
 const report = (e) => status(`error: ${e.message}`);
 $('clear').addEventListener('click', () => {
   clearCanvas();
@@ -346,6 +408,8 @@ $('more').addEventListener('click', () => {
     .catch(report);
 });
 $('attack').addEventListener('click', () => attack().catch(report));
+$('verify').addEventListener('click', () => verify().catch(report));
+$('verify-eps').addEventListener('input', () => ($('verify-eps-value').textContent = Number($('verify-eps').value).toFixed(2)));
 $('eps').addEventListener('input', () => ($('eps-value').textContent = Number($('eps').value).toFixed(2)));
 $('model').addEventListener('change', () => loadModel($('model').value).catch(report));
 

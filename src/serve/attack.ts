@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AttackPool } from './attack_pool.js';
-import type { AttackRequest } from './attack_protocol.js';
+import type { AttackKind, AttackRequest } from './attack_protocol.js';
 import { MODEL_NAME } from './samples.js';
 
 /** Most pixels an attack request may carry (512×512 gray; the body limit binds first anyway). */
@@ -33,12 +33,13 @@ export interface AttackResponse {
   readonly eps: number;
 }
 
-type AttackBody = Omit<AttackRequest, 'attack' | 'eps'> & Partial<Pick<AttackRequest, 'attack' | 'eps'>>;
+type AttackBody = Omit<AttackRequest, 'attack' | 'eps'> & { readonly attack?: AttackKind; readonly eps?: number };
 
 export function attackRoute(app: FastifyInstance, pool: AttackPool): void {
   app.post<{ Body: AttackBody }>('/api/attack', { schema: { body } }, async (req, reply) => {
     reply.header('cache-control', 'no-store');
-    const request: AttackRequest = { ...req.body, attack: req.body.attack ?? 'pgd', eps: req.body.eps ?? 0.2 };
+    const attack = req.body.attack ?? 'pgd';
+    const request: AttackRequest = { ...req.body, attack, eps: req.body.eps ?? 0.2 };
     // The client going away frees its place in the queue (or stops its running attack).
     const gone = new AbortController();
     const onClose = () => {
@@ -47,7 +48,7 @@ export function attackRoute(app: FastifyInstance, pool: AttackPool): void {
     reply.raw.once('close', onClose);
     try {
       const out = await pool.run(request, req.ip, gone.signal);
-      const response: AttackResponse = { adversarial: Array.from(out.adversarial), l2: out.l2, attack: request.attack, eps: request.eps };
+      const response: AttackResponse = { adversarial: Array.from(out.adversarial), l2: out.l2, attack, eps: request.eps };
       return response;
     } finally {
       reply.raw.off('close', onClose);

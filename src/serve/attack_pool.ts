@@ -55,7 +55,7 @@ class Slot {
       worker.on('message', (m: WorkerMessage) => {
         if (m.kind === 'ready') resolve();
         else if (m.kind === 'init-failed') reject(new ServeError(500, 'ATTACK_FAILED', `the attack worker could not start: ${m.message}`));
-        else if (this.job?.id === m.id) this.finish(m.kind === 'done' ? { adversarial: m.adversarial, l2: m.l2 } : new ServeError(m.status, m.code, m.message));
+        else if (this.job?.id === m.id) this.finish(m.kind === 'done' ? { adversarial: m.adversarial, l2: m.l2, ...(m.verify ? { verify: m.verify } : {}) } : new ServeError(m.status, m.code, m.message));
       });
       const died = (why: string) => {
         if (this.worker !== worker) return;

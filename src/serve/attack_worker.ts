@@ -1,13 +1,15 @@
 /**
  * worker_threads entry of the attack pool: tfjs is initialized once, graphs are rebuilt from the
  * served .bnn files (read without following symlinks, size-capped) and kept in a small cache, and
- * each job runs an FGSM or PGD on one image. The main thread enforces the time limit by
+ * each job runs an FGSM or PGD on one image, or verifies its robustness (src/verify). The main thread enforces the time limit by
  * terminating this worker, so nothing here needs to be interruptible.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { fgsm, pgd } from '../attacks/whitebox.js';
 import { BnnFormatError } from '../format/errors.js';
+import type { BnnModel } from '../format/model.js';
 import { parseBnn } from '../format/read.js';
+import { verifyRobustness } from '../verify/verify.js';
 import { DeployedGraph } from '../model/tfjs/deployed.js';
 import { initTfjs } from '../tfjs/backend.js';
 import type { JobMessage, WorkerInit, WorkerMessage } from './attack_protocol.js';
@@ -18,10 +20,10 @@ const port = parentPort!;
 const init = workerData as WorkerInit;
 const send = (m: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
-/** name → the graph and the identity of the file it was built from (a `ship` may replace it). */
-const cache = new Map<string, { stamp: string; graph: DeployedGraph }>();
+/** name → the model, its graph and the identity of the file it was built from (a `ship` may replace it). */
+const cache = new Map<string, { stamp: string; model: BnnModel; graph: DeployedGraph }>();
 
-async function graphOf(name: string): Promise<DeployedGraph> {
+async function graphOf(name: string): Promise<{ model: BnnModel; graph: DeployedGraph }> {
   const opened = await openServed(init.modelsRoot, `${name}.bnn`, init.maxModelBytes).catch((e: unknown) => {
     if (e instanceof ServeError && e.code === 'NOT_FOUND') throw new ServeError(404, 'NOT_FOUND', `no model ${name}`);
     throw e;
@@ -30,29 +32,44 @@ async function graphOf(name: string): Promise<DeployedGraph> {
     const { stats } = opened;
     const stamp = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
     const hit = cache.get(name);
-    if (hit?.stamp === stamp) return hit.graph;
+    if (hit?.stamp === stamp) return hit;
     const bytes = await readOpened(opened, `${name}.bnn`);
-    const graph = new DeployedGraph(parseBnn(bytes, { source: `${name}.bnn` }), 0, name);
+    const model = parseBnn(bytes, { source: `${name}.bnn` });
+    const graph = new DeployedGraph(model, 0, name);
     hit?.graph.dispose();
     cache.delete(name);
-    cache.set(name, { stamp, graph });
+    const entry = { stamp, model, graph };
+    cache.set(name, entry);
     // Oldest first in a Map: drop beyond the cache size.
     for (const [k, v] of cache) {
       if (cache.size <= init.cacheSize) break;
       v.graph.dispose();
       cache.delete(k);
     }
-    return graph;
+    return entry;
   } finally {
     await opened.handle.close();
   }
 }
 
+/** Time a verify job gives the bounds and the exact stage per image (the pool's limit still applies). */
+const VERIFY_TIMEOUT_MS = 10_000;
+
 async function run(m: JobMessage): Promise<void> {
-  const graph = await graphOf(m.model);
+  const { model, graph } = await graphOf(m.model);
   const [h, w, c] = graph.inputShape;
   if (m.pixels.length !== h * w * c) throw new ServeError(400, 'BAD_REQUEST', `pixels must be ${h * w * c} numbers in [0, 1] (${h}×${w}×${c}), got ${m.pixels.length}`);
   if (m.label >= graph.classes) throw new ServeError(400, 'BAD_REQUEST', `label must be 0..${graph.classes - 1}, got ${m.label}`);
+  if (m.attack === 'verify') {
+    const report = await verifyRobustness(model, { images: m.pixels, labels: [m.label] }, { eps: m.eps, n: 1, timeoutMs: VERIFY_TIMEOUT_MS, keepCounterexamples: true });
+    const r = report.rows[0]!.results[0]!;
+    const adversarial = r.counterexample ? Float32Array.from(r.counterexample) : new Float32Array(0);
+    let l2 = 0;
+    for (let i = 0; i < adversarial.length; i++) l2 += (adversarial[i]! - m.pixels[i]!) ** 2;
+    const verify = { verdict: r.verdict, margin: r.margin, ms: r.ms, ...(r.reason ? { reason: r.reason } : {}) };
+    send({ kind: 'done', id: m.id, adversarial, l2: Math.sqrt(l2), verify }, [adversarial.buffer]);
+    return;
+  }
   const y = Uint8Array.of(m.label);
   const out =
     m.attack === 'fgsm'

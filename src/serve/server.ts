@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { AttackPool } from './attack_pool.js';
 import { attackRoute } from './attack.js';
+import { verifyRoute } from './verify.js';
 import { ServeError, QueueFullError, type ErrorBody, type ServeErrorCode } from './errors.js';
 import { guardRequest, hostChecker, isLoopbackHost, securityHeaders, setSecurityHeaders } from './guard.js';
 import { samplesRoute } from './samples.js';
@@ -143,7 +144,7 @@ function build(opts: ServeOptions, modelsRoot: string, pool: AttackPool, host: s
   // Only the methods each route needs: GET/HEAD for files and samples, POST for attacks.
   app.route({
     method: ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
-    url: '/api/attack',
+    url: '/api/:job(attack|verify)',
     handler: async (_req, reply) => reply.header('allow', 'POST').code(405).send({ error: 'use POST', code: 'METHOD_NOT_ALLOWED' } satisfies ErrorBody),
   });
   app.setNotFoundHandler(async (req, reply) => {
@@ -160,6 +161,7 @@ function build(opts: ServeOptions, modelsRoot: string, pool: AttackPool, host: s
   staticRoutes(app, mounts, web);
   samplesRoute(app, modelsRoot);
   attackRoute(app, pool);
+  verifyRoute(app, pool);
   return app;
 }
 
