@@ -27,6 +27,7 @@ import { epochSuite } from './suites/epoch.js';
 import { autoattackSuite } from './suites/autoattack.js';
 import { serveSuite } from './suites/serve.js';
 import { verifySuite } from './suites/verify.js';
+import { verifySolversSuite } from './suites/verify_solvers.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -41,6 +42,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   arm64: arm64Suite,
   attacks: attacksSuite,
   verify: verifySuite,
+  'verify-solvers': verifySolversSuite,
   hsj: hsjSuite,
   cw: cwSuite,
   native: nativeSuite,
