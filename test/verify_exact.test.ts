@@ -130,7 +130,7 @@ async function solverOrSkip(t: TestContext, name: ExactSolverName): Promise<Exac
   }
 }
 
-for (const name of ['z3', 'highs', 'minisat'] as const) {
+for (const name of ['bab-wasm', 'z3', 'highs', 'minisat'] as const) {
   test(`solver ${name} agrees with bab on the same encodings; its solutions fool the runtime`, async (t) => {
     const other = await solverOrSkip(t, name);
     if (!other) return;

@@ -100,8 +100,8 @@ export interface VerifyOptions {
   readonly timeoutMs?: number;
   /**
    * The exact stage between the bounds and the attack (models with a binarized input): `bab` our
-   * own search with native cardinality propagation, `z3`, `highs`, `minisat` (optional packages),
-   * `none`. Default: DEFAULT_SOLVER when the model is encodable, else none.
+   * own search with native cardinality propagation, `bab-wasm` the same in AssemblyScript, `z3`,
+   * `highs`, `minisat` (optional packages), `none`. Default: DEFAULT_SOLVER when the model is encodable, else none.
    */
   readonly solver?: SolverChoice;
   /** How counterexamples are searched for (default `pgd`). */

@@ -15,6 +15,51 @@ import type { ExactSolver, SolveOutcome, SolveRequest } from './solver.js';
 
 const UNSET = -1;
 
+/** An encoding as flat arrays (clauses as constraints with k = 1 whose outputs are asserted true), for the TS and wasm searches. */
+export interface CardinalityLayout {
+  readonly vars: number;
+  readonly cardOut: Int32Array;
+  readonly cardK: Int32Array;
+  readonly cardStart: Int32Array;
+  readonly cardLits: Int32Array;
+  /** Per variable: entries 2·card + negated of its occurrences as an input literal. */
+  readonly occStart: Int32Array;
+  readonly occ: Int32Array;
+  /** Per variable: the constraint defining it, or −1. */
+  readonly defCard: Int32Array;
+  /** Literals asserted true: the clauses' outputs and the goal. */
+  readonly roots: Int32Array;
+}
+
+export function cardinalityLayout(enc: Encoding): CardinalityLayout {
+  const cards = [...enc.cards, ...enc.clauses.map((lits, i) => ({ out: enc.vars + i, lits, k: 1 }))];
+  const vars = enc.vars + enc.clauses.length;
+  const m = cards.length;
+  const cardStart = new Int32Array(m + 1);
+  cards.forEach((c, i) => (cardStart[i + 1] = cardStart[i]! + c.lits.length));
+  const cardLits = new Int32Array(cardStart[m]!);
+  cards.forEach((c, i) => cardLits.set(c.lits, cardStart[i]!));
+  const defCard = new Int32Array(vars).fill(-1);
+  cards.forEach((c, i) => (defCard[c.out] = i));
+  const counts = new Int32Array(vars + 1);
+  for (const l of cardLits) counts[(l >> 1) + 1]!++;
+  for (let v = 0; v < vars; v++) counts[v + 1]! += counts[v]!;
+  const occStart = counts.slice();
+  const occ = new Int32Array(cardLits.length);
+  const fill = counts.slice();
+  for (let c = 0; c < m; c++) for (let j = cardStart[c]!; j < cardStart[c + 1]!; j++) occ[fill[cardLits[j]! >> 1]!++] = 2 * c + (cardLits[j]! & 1);
+  const roots = enc.clauses.map((_, i) => 2 * (enc.vars + i));
+  if (enc.goal !== TRUE) roots.push(enc.goal);
+  return { vars, cardOut: Int32Array.from(cards, (c) => c.out), cardK: Int32Array.from(cards, (c) => c.k), cardStart, cardLits, occStart, occ, defCard, roots: Int32Array.from(roots) };
+}
+
+/** Decisions: most-read input variable first; the value away from the image first. */
+export function decisionOrder(layout: CardinalityLayout, inputs: number, center: Uint8Array | undefined): { order: Int32Array; first: Uint8Array } {
+  const reads = (v: number) => layout.occStart[v + 1]! - layout.occStart[v]!;
+  const order = Int32Array.from({ length: inputs }, (_, v) => v).sort((a, b) => reads(b) - reads(a));
+  return { order, first: Uint8Array.from({ length: inputs }, (_, v) => (center ? 1 - center[v]! : 1)) };
+}
+
 /** The search state over one encoding. */
 class CardinalitySearch {
   readonly val: Int8Array;
@@ -24,41 +69,17 @@ class CardinalitySearch {
   private readonly cardLits: Int32Array;
   private readonly trueCount: Int32Array;
   private readonly falseCount: Int32Array;
-  /** Per variable: entries 2·card + negated of its occurrences as an input literal. */
   private readonly occStart: Int32Array;
   private readonly occ: Int32Array;
-  /** Per variable: the constraint defining it, or −1. */
   private readonly defCard: Int32Array;
   readonly trail: number[] = [];
   private queue = 0;
 
-  constructor(readonly enc: Encoding) {
-    // Clauses are constraints with k = 1 whose outputs are asserted true.
-    const cards = [...enc.cards, ...enc.clauses.map((lits, i) => ({ out: enc.vars + i, lits, k: 1 }))];
-    const vars = enc.vars + enc.clauses.length;
-    const m = cards.length;
-    this.val = new Int8Array(vars).fill(UNSET);
-    this.cardOut = Int32Array.from(cards, (c) => c.out);
-    this.cardK = Int32Array.from(cards, (c) => c.k);
-    this.cardStart = new Int32Array(m + 1);
-    cards.forEach((c, i) => (this.cardStart[i + 1] = this.cardStart[i]! + c.lits.length));
-    this.cardLits = new Int32Array(this.cardStart[m]!);
-    cards.forEach((c, i) => this.cardLits.set(c.lits, this.cardStart[i]!));
-    this.trueCount = new Int32Array(m);
-    this.falseCount = new Int32Array(m);
-    this.defCard = new Int32Array(vars).fill(-1);
-    cards.forEach((c, i) => (this.defCard[c.out] = i));
-    const counts = new Int32Array(vars + 1);
-    for (const l of this.cardLits) counts[(l >> 1) + 1]!++;
-    for (let v = 0; v < vars; v++) counts[v + 1]! += counts[v]!;
-    this.occStart = counts.slice();
-    this.occ = new Int32Array(this.cardLits.length);
-    const fill = counts.slice();
-    for (let c = 0; c < m; c++) for (let j = this.cardStart[c]!; j < this.cardStart[c + 1]!; j++) this.occ[fill[this.cardLits[j]! >> 1]!++] = 2 * c + (this.cardLits[j]! & 1);
-  }
-
-  occurrences(v: number): number {
-    return this.occStart[v + 1]! - this.occStart[v]!;
+  constructor(layout: CardinalityLayout) {
+    ({ cardOut: this.cardOut, cardK: this.cardK, cardStart: this.cardStart, cardLits: this.cardLits, occStart: this.occStart, occ: this.occ, defCard: this.defCard } = layout);
+    this.val = new Int8Array(layout.vars).fill(UNSET);
+    this.trueCount = new Int32Array(layout.cardK.length);
+    this.falseCount = new Int32Array(layout.cardK.length);
   }
 
   /** Makes literal l true; false on a contradiction. Counters move at assignment. */
@@ -133,12 +154,11 @@ export function solveCardinality(request: SolveRequest): SolveOutcome {
   if (enc.goal === FALSE) return { status: 'unsat' };
   const inputs = enc.inputs.length;
   if (enc.goal === TRUE && enc.clauses.length === 0) return { status: 'sat', inputs: center ? Uint8Array.from(center) : new Uint8Array(inputs) };
-  const s = new CardinalitySearch(enc);
-  const roots = enc.clauses.map((_, i) => 2 * (enc.vars + i));
-  if (enc.goal !== TRUE) roots.push(enc.goal);
-  for (const l of roots) if (!s.assign(l)) return { status: 'unsat' };
-  const order = Array.from({ length: inputs }, (_, v) => v).sort((a, b) => s.occurrences(b) - s.occurrences(a));
-  const first = (v: number) => (center ? 1 - center[v]! : 1);
+  const layout = cardinalityLayout(enc);
+  const s = new CardinalitySearch(layout);
+  for (const l of layout.roots) if (!s.assign(l)) return { status: 'unsat' };
+  const { order, first: firstValue } = decisionOrder(layout, inputs, center);
+  const first = (v: number) => firstValue[v]!;
   const stack: { v: number; mark: number; flipped: boolean }[] = [];
   let steps = 0;
   for (;;) {

@@ -4,8 +4,8 @@
  */
 import type { Encoding } from './encode.js';
 
-export type ExactSolverName = 'bab' | 'z3' | 'highs' | 'minisat';
-export const EXACT_SOLVERS: readonly ExactSolverName[] = ['bab', 'z3', 'highs', 'minisat'];
+export type ExactSolverName = 'bab' | 'bab-wasm' | 'z3' | 'highs' | 'minisat';
+export const EXACT_SOLVERS: readonly ExactSolverName[] = ['bab', 'bab-wasm', 'z3', 'highs', 'minisat'];
 
 export type SolveOutcome =
   /** No input of the ball satisfies the goal: the label holds on the whole ball. */
@@ -47,6 +47,8 @@ export async function loadSolver(name: ExactSolverName): Promise<ExactSolver> {
   switch (name) {
     case 'bab':
       return (await import('./bab.js')).babSolver();
+    case 'bab-wasm':
+      return (await import('./bab_wasm.js')).babWasmSolver();
     case 'z3':
       return (await import('./z3.js')).z3Solver();
     case 'highs':
