@@ -3,8 +3,11 @@
  * checkpoint available (runs/vm-adv, runs/vm-clean, runs/vm-trial) or else a shipped model the
  * stage can encode, the first N test images; per ε the images the bounds leave open (correctly
  * classified, not verified by the bounds) go to every solver with the same time limit per image.
- * Per solver: decided / verified / counterexample / timeouts, median and p90 ms per image.
+ * Per solver: decided / verified / counterexample / timeouts, median and p90 ms per image. A
+ * verdict that arrives after the limit (HiGHS and z3 overrun theirs while parsing) counts as a
+ * timeout, so that every solver gets the same time.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +26,8 @@ import { MODELS_DIR } from './size.js';
 
 const N = Number(process.env['BNN_EDGE_BENCH_SOLVER_IMAGES'] ?? 30);
 const LIMIT_MS = Number(process.env['BNN_EDGE_BENCH_SOLVER_LIMIT_MS'] ?? 5000);
-const EPS = [0.01, 0.1, 0.3];
+// 0.02: where the checkpoints are mostly robust (proofs); 0.1 and 0.3: issue 40's radii.
+const EPS = [0.02, 0.1, 0.3];
 const CHECKPOINTS = ['runs/vm-adv', 'runs/vm-clean', 'runs/vm-trial'];
 
 interface SolverRow {
@@ -48,18 +52,21 @@ function quantile(xs: readonly number[], q: number): number {
 }
 
 /** The checkpoint or shipped model to measure, and the data it was trained on. */
-function pickModel(): { name: string; model: BnnModel; data: string | undefined } | null {
+function pickModel(): { name: string; model: BnnModel; data: string | undefined; about: string } | null {
   for (const dir of CHECKPOINTS) {
     const file = join(dir, 'model.bnn');
     if (!existsSync(file)) continue;
-    const checkpoint = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { training?: { data?: string }; data?: string };
-    return { name: `${dir}/model.bnn`, model: readModelFile(file).model, data: checkpoint.training?.data ?? checkpoint.data };
+    // Checkpoints of a running training change: say which one was measured.
+    const bytes = readFileSync(file);
+    const checkpoint = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { training?: { data?: string }; history?: unknown[]; testAccuracy?: number };
+    const about = `sha256 ${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}, ${checkpoint.history?.length ?? '?'} epochs${checkpoint.testAccuracy !== undefined ? `, test accuracy ${pct(checkpoint.testAccuracy, 2)}` : ''}`;
+    return { name: `${dir}/model.bnn`, model: readModelFile(file).model, data: checkpoint.training?.data, about };
   }
   for (const e of readManifest(MODELS_DIR).models) {
     const { model } = readModelFile(join(MODELS_DIR, e.file));
     try {
       checkEncodable(lower(model));
-      return { name: e.file, model, data: e.training.data };
+      return { name: e.file, model, data: e.training.data, about: 'shipped' };
     } catch (err) {
       if (!(err instanceof NotEncodableError)) throw err;
     }
@@ -79,17 +86,21 @@ export async function verifySolversSuite(): Promise<{ markdown: string; data: un
   const t0 = performance.now();
   // A solver that timed out on every open image at one ε is not run at a larger one (it only gets harder).
   const hopeless = new Set<ExactSolverName>();
+  const context: { eps: number; correct: number; boundsVerified: number; open: number }[] = [];
   try {
     const px = 784;
     const images = test.images.subarray(0, N * px);
     const clean = rt.predict(images, N);
     for (const eps of EPS) {
       const open: number[] = [];
+      let boundsVerified = 0;
       for (let i = 0; i < N; i++) {
         if (clean[i] !== test.labels[i]) continue;
         const b = boundImage(plan, images.subarray(i * px, (i + 1) * px), eps, test.labels[i]!);
-        if (b.verdict !== 'verified' && b.reason === 'bounds') open.push(i);
+        if (b.verdict === 'verified') boundsVerified++;
+        else if (b.reason === 'bounds') open.push(i);
       }
+      context.push({ eps, correct: clean.filter((l, i) => l === test.labels[i]).length, boundsVerified, open: open.length });
       for (const solverName of EXACT_SOLVERS) {
         const base = { eps, solver: solverName, open: open.length };
         if (hopeless.has(solverName)) {
@@ -111,8 +122,10 @@ export async function verifySolversSuite(): Promise<{ markdown: string; data: un
           for (const i of open) {
             const start = performance.now();
             const v = await exactVerdict(plan, rt, solver, images.subarray(i * px, (i + 1) * px), eps, test.labels[i]!, start + LIMIT_MS);
-            ms.push(performance.now() - start);
-            if (v.verdict === 'verified') tally.verified++;
+            const spent = performance.now() - start;
+            ms.push(spent);
+            if (spent > LIMIT_MS) tally.timeouts++;
+            else if (v.verdict === 'verified') tally.verified++;
             else if (v.verdict === 'counterexample') tally.counterexamples++;
             else if (v.reason === 'runtime-disagrees') tally.disagreements++;
             else tally.timeouts++;
@@ -135,10 +148,11 @@ export async function verifySolversSuite(): Promise<{ markdown: string; data: un
     rows.map((r) => [r.eps, r.solver, r.open, r.skipped ? `not run (${r.skipped})` : `${r.decided} (${pct(r.open ? r.decided / r.open : 1, 0)})`, r.verified, r.counterexamples, r.timeouts, r.disagreements, r.skipped ? '–' : r.medianMs.toFixed(0), r.skipped ? '–' : r.p90Ms.toFixed(0)]),
   );
   const markdown =
-    `The exact stage's solvers on the same encodings (src/verify/exact): model \`${name}\` (data ${picked.data ?? 'embedded mnist'}), the first ${N} test images; at each ε the images the interval bounds leave open ` +
-    `(correctly classified, not verified by the bounds) go to each solver with a limit of ${LIMIT_MS / 1000} s per image (encoding, solving, decoding and the runtime replay included). ` +
-    'bab: our DPLL search with native cardinality propagation; z3: z3-solver 5.2.0 (z3 in wasm), AtLeast constraints; highs: HiGHS wasm MILP, big-M rows; minisat: logic-solver (MiniSat in JavaScript), totalizer CNF. ' +
+    `The exact stage's solvers on the same encodings (src/verify/exact): model \`${name}\` (${picked.about}; data ${picked.data ?? 'embedded mnist'}), the first ${N} test images; at each ε the images the interval bounds leave open ` +
+    `(correctly classified, not verified by the bounds) go to each solver with a limit of ${LIMIT_MS / 1000} s per image (encoding, solving, decoding and the runtime replay included; a verdict after the limit counts as a timeout). ` +
+    'bab: our DPLL search with native cardinality propagation (TypeScript); bab-wasm: the same search in AssemblyScript; z3: z3-solver 5.2.0 (z3 in wasm), AtLeast constraints; highs: highs 1.15.3 (HiGHS wasm MILP), big-M rows; minisat: logic-solver 2.0.1 (MiniSat in JavaScript), totalizer CNF. ' +
+    `Per ε, correctly classified / verified by the bounds / left open: ${context.map((c) => `ε ${c.eps}: ${c.correct} / ${c.boundsVerified} / ${c.open}`).join('; ')}. ` +
     `Load average ${load} (the CPU was shared with a training run); ${minutes.toFixed(1)} minutes.\n\n` +
     table;
-  return { markdown, data: { model: name, images: N, limitMs: LIMIT_MS, load, rows } };
+  return { markdown, data: { model: name, about: picked.about, images: N, limitMs: LIMIT_MS, load, context, rows } };
 }

@@ -30,8 +30,8 @@ export type VerifyStage = 'bounds' | 'exact' | 'search';
 /** The exact stage's solver, or none. */
 export type SolverChoice = ExactSolverName | 'none';
 export const SOLVER_CHOICES: readonly SolverChoice[] = [...EXACT_SOLVERS, 'none'];
-/** The solver used when none is named and the model is encodable (the fastest measured, bench suite verify-solvers). */
-export const DEFAULT_SOLVER: ExactSolverName = 'bab';
+/** The solver used when none is named and the model is encodable (the fastest measured, bench suite verify-solvers); `bab` if its wasm is not built. */
+export const DEFAULT_SOLVER: ExactSolverName = 'bab-wasm';
 /** The exact stage's time limit per image when no timeoutMs is given. */
 export const DEFAULT_EXACT_TIMEOUT_MS = 10_000;
 
@@ -243,8 +243,10 @@ async function chooseSolver(plan: ReturnType<typeof lower>, asked: SolverChoice 
   try {
     return { solver: await loadSolver(asked ?? DEFAULT_SOLVER) };
   } catch (e) {
-    if (e instanceof SolverUnavailableError) throw new BnnVerifyError('BAD_OPTION', e.message);
-    throw e;
+    if (!(e instanceof SolverUnavailableError)) throw e;
+    // The default falls back to the TypeScript search, which is always there.
+    if (asked === undefined) return { solver: await loadSolver('bab') };
+    throw new BnnVerifyError('BAD_OPTION', e.message);
   }
 }
 
