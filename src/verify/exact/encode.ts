@@ -119,14 +119,17 @@ function findHead(plan: ExecutionPlan): Head {
   const steps = plan.steps;
   let i = steps.length - 1;
   let ops: readonly ChainOp[] = [];
-  if (steps[i]?.op === 'chain') ops = (steps[i--] as ChainStep).ops;
+  let head = plan.output;
+  if (steps[i]?.op === 'chain' && steps[i]!.output === head) {
+    ops = (steps[i] as ChainStep).ops;
+    head = steps[i--]!.inputs[0]!;
+  }
   const toF32 = steps[i];
-  if (toF32?.op !== 'accToF32') throw new NotEncodableError('the logits are not a binary layer with an optional per-class chain');
+  if (toF32?.op !== 'accToF32' || toF32.output !== head) throw new NotEncodableError('the logits are not a binary layer with an optional per-class chain');
   const conv = steps[i - 1];
   const acc = plan.values[toF32.inputs[0]!]!.acc;
   if (conv?.op !== 'bconv' || conv.output !== toF32.inputs[0] || !acc || acc.mode === 'int8') throw new NotEncodableError('the logits do not come from a binary layer');
-  if (steps.slice(i).some((s) => s.output !== plan.output && s.inputs.length !== 1)) throw new NotEncodableError('unexpected head');
-  return { conv, accMode: acc.mode, n: acc.n, ops, body: steps.slice(0, i) };
+  return { conv, accMode: acc.mode, n: acc.n, ops, body: steps.slice(0, i - 1) };
 }
 
 /** The runtime's float32 logit of a head accumulator value (accToF32, then the chain). */
