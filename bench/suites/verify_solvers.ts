@@ -1,6 +1,7 @@
 /**
  * The exact stage's solvers side by side (issue 40, deliverable 3): on the best verifiable-mnist
- * checkpoint available (runs/vm-adv, runs/vm-clean, runs/vm-trial) or else a shipped model the
+ * checkpoint available (runs/vm-adv, runs/vm-clean, runs/vm-trial; a finished training before
+ * one still running) or else a shipped model the
  * stage can encode, the first N test images; per ε the images the bounds leave open (correctly
  * classified, not verified by the bounds) go to every solver with the same time limit per image.
  * Per solver: decided / verified / counterexample / timeouts, median and p90 ms per image. A
@@ -52,21 +53,23 @@ function quantile(xs: readonly number[], q: number): number {
 }
 
 /** The checkpoint or shipped model to measure, and the data it was trained on. */
-function pickModel(): { name: string; model: BnnModel; data: string | undefined; about: string } | null {
-  for (const dir of CHECKPOINTS) {
+function pickModel(): { name: string; model: BnnModel; data: string | undefined; about: string; finished: boolean } | null {
+  // A finished training writes its summary to runs/NAME.log; prefer finished checkpoints to one still training.
+  const finished = (dir: string) => existsSync(`${dir}.log`) && readFileSync(`${dir}.log`, 'utf8').trim().length > 0;
+  for (const dir of [...CHECKPOINTS.filter(finished), ...CHECKPOINTS.filter((d) => !finished(d))]) {
     const file = join(dir, 'model.bnn');
     if (!existsSync(file)) continue;
     // Checkpoints of a running training change: say which one was measured.
     const bytes = readFileSync(file);
     const checkpoint = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { training?: { data?: string }; history?: unknown[]; testAccuracy?: number };
     const about = `sha256 ${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}, ${checkpoint.history?.length ?? '?'} epochs${checkpoint.testAccuracy !== undefined ? `, test accuracy ${pct(checkpoint.testAccuracy, 2)}` : ''}`;
-    return { name: `${dir}/model.bnn`, model: readModelFile(file).model, data: checkpoint.training?.data, about };
+    return { name: `${dir}/model.bnn`, model: readModelFile(file).model, data: checkpoint.training?.data, about, finished: finished(dir) };
   }
   for (const e of readManifest(MODELS_DIR).models) {
     const { model } = readModelFile(join(MODELS_DIR, e.file));
     try {
       checkEncodable(lower(model));
-      return { name: e.file, model, data: e.training.data, about: 'shipped' };
+      return { name: e.file, model, data: e.training.data, about: 'shipped', finished: true };
     } catch (err) {
       if (!(err instanceof NotEncodableError)) throw err;
     }
@@ -148,7 +151,7 @@ export async function verifySolversSuite(): Promise<{ markdown: string; data: un
     rows.map((r) => [r.eps, r.solver, r.open, r.skipped ? `not run (${r.skipped})` : `${r.decided} (${pct(r.open ? r.decided / r.open : 1, 0)})`, r.verified, r.counterexamples, r.timeouts, r.disagreements, r.skipped ? '–' : r.medianMs.toFixed(0), r.skipped ? '–' : r.p90Ms.toFixed(0)]),
   );
   const markdown =
-    `The exact stage's solvers on the same encodings (src/verify/exact): model \`${name}\` (${picked.about}; data ${picked.data ?? 'embedded mnist'}), the first ${N} test images; at each ε the images the interval bounds leave open ` +
+    `The exact stage's solvers on the same encodings (src/verify/exact): model \`${name}\` (${picked.about}${picked.finished ? '' : ', training still running'}; data ${picked.data ?? 'embedded mnist'}), the first ${N} test images; at each ε the images the interval bounds leave open ` +
     `(correctly classified, not verified by the bounds) go to each solver with a limit of ${LIMIT_MS / 1000} s per image (encoding, solving, decoding and the runtime replay included; a verdict after the limit counts as a timeout). ` +
     'bab: our DPLL search with native cardinality propagation (TypeScript); bab-wasm: the same search in AssemblyScript; z3: z3-solver 5.2.0 (z3 in wasm), AtLeast constraints; highs: highs 1.15.3 (HiGHS wasm MILP), big-M rows; minisat: logic-solver 2.0.1 (MiniSat in JavaScript), totalizer CNF. ' +
     `Per ε, correctly classified / verified by the bounds / left open: ${context.map((c) => `ε ${c.eps}: ${c.correct} / ${c.boundsVerified} / ${c.open}`).join('; ')}. ` +
