@@ -9,6 +9,7 @@ import { epochsInAll, readManifest, sha256, trainedFrom } from '../src/format/ma
 import { HEADER_FIELDS, HEADER_SIZE, LAYER_FIELDS, LAYER_RECORD_SIZE, TENSOR_RECORD_SIZE } from '../src/format/layout.js';
 import { modelFromParams, paramsFromModel, type BnnModel } from '../src/format/model.js';
 import { parseBnn } from '../src/format/read.js';
+import { describeModel } from '../src/format/info.js';
 import { serializeBnn } from '../src/format/write.js';
 import { accKernelThresholds, batchNormAffine, evalChain, floatKernelThresholds, searchThresholds, type ChainOp } from '../src/model/threshold.js';
 import { floatParamCount, initParams } from '../src/model/params.js';
@@ -314,6 +315,10 @@ test('ternary weights (format 2.1): written as 2.1, round trip exactly, a 2.0 he
   assert.ok(c1.maskWords.some((m) => (m & 0xf) !== 0xf) && c1.maskWords.some((m) => m !== 0), 'a mask with zeros and ones');
   // The weights |w| ≤ the threshold are the zeros; paramsFromModel gives back weights that export to the same bytes.
   assert.ok(Buffer.from(serializeBnn(modelFromParams(graph, paramsFromModel(back).params))).equals(Buffer.from(bytes)));
+  // `info` states each ternary layer's share of zero weights, counted from its mask.
+  let nonzero = 0;
+  for (const w of c1.maskWords) for (let x = w; x !== 0; x &= x - 1) nonzero++;
+  assert.equal(describeModel(back, bytes.length).layers[2]!.detail, `3×3/1 same pad +1 in:ste_sign w:ste_tern, ${((100 * (5 * 9 * 4 - nonzero)) / (5 * 9 * 4)).toFixed(0)}% zero`);
   // A file without ternary layers stays 2.0.
   assert.deepEqual(parseBnn(randomModelBytes('B', 8)).version, { major: 2, minor: 0 });
   const edit = (f: (b: Uint8Array, v: DataView) => void) => {

@@ -32,13 +32,23 @@ export interface ModelInfo {
   readonly layers: readonly LayerInfo[];
 }
 
+/** The share of a ternary layer's weights that are 0, from its mask (set bits: nonzero). */
+function zeroShare(mask: Uint32Array, weights: number): string {
+  let nonzero = 0;
+  for (const w of mask) for (let x = w; x !== 0; x &= x - 1) nonzero++;
+  return `${((100 * (weights - nonzero)) / weights).toFixed(0)}%`;
+}
+
 export function describeModel(model: BnnModel, fileBytes: number): ModelInfo {
   const graph = model.graph;
   const params = paramInfos(graph);
   const floatBytesOf = (layer: string) => params.filter((p) => p.layer === layer).reduce((n, p) => n + 4 * p.shape.reduce((a, b) => a * b, 1), 0);
-  const layers = inferShapes(graph).map(
-    (s): LayerInfo => ({ name: s.layer.name, kind: s.layer.kind, detail: describeLayer(s), inputs: s.layer.inputs, input: s.inputs[0]!, output: s.output, bytes: layerPayloadBytes(s), float32Bytes: floatBytesOf(s.layer.name) }),
-  );
+  const layers = inferShapes(graph).map((s, i): LayerInfo => {
+    const mask = model.layers[i]?.maskWords;
+    const kernel = params.find((p) => p.name === `${s.layer.name}/kernel`);
+    const detail = mask && kernel ? `${describeLayer(s)}, ${zeroShare(mask, kernel.shape.reduce((a, b) => a * b, 1))} zero` : describeLayer(s);
+    return { name: s.layer.name, kind: s.layer.kind, detail, inputs: s.layer.inputs, input: s.inputs[0]!, output: s.output, bytes: layerPayloadBytes(s), float32Bytes: floatBytesOf(s.layer.name) };
+  });
   const float32Bytes = layers.reduce((n, l) => n + l.float32Bytes, 0);
   return {
     model: graph.name,
