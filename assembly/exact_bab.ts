@@ -12,6 +12,24 @@
 declare function now(): f64;
 
 const UNSET: i8 = -1;
+// Restarts as in bab.ts: after restartUnit × luby(i) conflicts, phases perturbed by xorshift32.
+
+function luby(i: i32): i32 {
+  for (;;) {
+    let k = 1;
+    while ((1 << k) - 1 < i) k++;
+    if ((1 << k) - 1 == i) return 1 << (k - 1);
+    i -= (1 << (k - 1)) - 1;
+  }
+  return 1;
+}
+
+@inline function nextRandom(state: u32): u32 {
+  state ^= state << 13;
+  state ^= state >> 17;
+  state ^= state << 5;
+  return state;
+}
 
 let vars = 0;
 let m = 0;
@@ -118,9 +136,10 @@ function propagate(): bool {
 
 /**
  * Solves; returns 0 unsat, 1 sat (the input variables' values are then at valuesOut, one byte
- * each), 2 deadline (performance.now() milliseconds, read through env.now).
+ * each), 2 deadline (performance.now() milliseconds, read through env.now). Restarts after
+ * restartUnit × luby(i) conflicts (bab.ts's RESTART_UNIT by default).
  */
-export function solve(nVars: i32, nCards: i32, cardOutPtr: usize, cardKPtr: usize, cardStartPtr: usize, cardLitsPtr: usize, occStartPtr: usize, occPtr: usize, defCardPtr: usize, roots: usize, nRoots: i32, order: usize, first: usize, nInputs: i32, valuesOut: usize, deadline: f64): i32 {
+export function solve(nVars: i32, nCards: i32, cardOutPtr: usize, cardKPtr: usize, cardStartPtr: usize, cardLitsPtr: usize, occStartPtr: usize, occPtr: usize, defCardPtr: usize, roots: usize, nRoots: i32, order: usize, first: usize, nInputs: i32, valuesOut: usize, deadline: f64, restartUnit: i32): i32 {
   vars = nVars;
   m = nCards;
   cardOut = cardOutPtr;
@@ -145,10 +164,29 @@ export function solve(nVars: i32, nCards: i32, cardOutPtr: usize, cardKPtr: usiz
   const stackFlipped = heap.alloc(<usize>(nInputs + 1));
   let depth = 0;
   for (let i = 0; i < nRoots; i++) if (!assign(geti(roots, i))) return 0;
+  // The phases in use (first[] stays the base they are perturbed from).
+  const phase = heap.alloc(<usize>nInputs + 1);
+  memory.copy(phase, first, <usize>nInputs);
+  const root = trailLen;
   let steps = 0;
+  let restarts = 0;
+  let conflicts = 0;
+  let random: u32 = 0x9e3779b9;
   for (;;) {
     if ((++steps & 255) == 0 && now() > deadline) return 2;
     if (!propagate()) {
+      if (++conflicts >= restartUnit * luby(restarts + 1) && depth > 0) {
+        undo(root);
+        depth = 0;
+        restarts++;
+        conflicts = 0;
+        for (let v = 0; v < nInputs; v++) {
+          random = nextRandom(random);
+          const b = load<u8>(first + <usize>v);
+          store<u8>(phase + <usize>v, (random & 3) == 0 ? 1 - b : b);
+        }
+        continue;
+      }
       let resumed = false;
       while (depth > 0) {
         depth--;
@@ -158,7 +196,7 @@ export function solve(nVars: i32, nCards: i32, cardOutPtr: usize, cardKPtr: usiz
         store<u8>(stackFlipped + <usize>depth, 1);
         depth++;
         // The other value: literal 2v + first[v] sets v to 1 − first[v].
-        assign(2 * v + <i32>load<u8>(first + <usize>v));
+        assign(2 * v + <i32>load<u8>(phase + <usize>v));
         resumed = true;
         break;
       }
@@ -182,7 +220,7 @@ export function solve(nVars: i32, nCards: i32, cardOutPtr: usize, cardKPtr: usiz
     seti(stackMark, depth, trailLen);
     store<u8>(stackFlipped + <usize>depth, 0);
     depth++;
-    assign(2 * v + 1 - <i32>load<u8>(first + <usize>v));
+    assign(2 * v + 1 - <i32>load<u8>(phase + <usize>v));
   }
   return 2;
 }

@@ -144,8 +144,9 @@ for (const name of ['bab-wasm', 'z3', 'highs', 'minisat'] as const) {
           const box = verificationBox(c.rt.plan, x0, c.eps);
           const enc = encode(c.rt.plan, box, c.labels[i]!);
           const center = centerAssignment(enc, x0);
-          const want = await bab.solve({ encoding: enc, deadline: performance.now() + 60_000, center });
-          const got: SolveOutcome = await other.solve({ encoding: enc, deadline: performance.now() + 20_000, center });
+          const want = await bab.solve({ encoding: enc, deadline: performance.now() + 60_000, center, ...(g % 2 ? { restartUnit: 1 } : {}) });
+          // bab-wasm restarts after every conflict here, so that its restarts are exercised.
+          const got: SolveOutcome = await other.solve({ encoding: enc, deadline: performance.now() + 20_000, center, ...(name === 'bab-wasm' ? { restartUnit: 1 } : {}) });
           if (got.status === 'timeout' || want.status === 'timeout') {
             tally.timeouts++;
             continue;

@@ -8,6 +8,11 @@
  * exactly k literals still possible ⇒ all of them; ¬out with k − 1 true ⇒ the rest false. The
  * search branches only on the input variables: once they are all set, forward propagation fixes
  * every other variable (they are defined in topological order), so the search is complete.
+ *
+ * Chronological backtracking can stay stuck deep in one corner of the tree while a counterexample
+ * lies elsewhere, so the search restarts after a number of conflicts that follows the Luby
+ * sequence (2048 × 1, 1, 2, 1, 1, 2, 4, …), each time with perturbed phases (a seeded generator:
+ * runs repeat). The limits grow without bound, so the search stays complete.
  */
 import type { Encoding } from './encode.js';
 import { TRUE, FALSE } from './encode.js';
@@ -51,6 +56,40 @@ export function cardinalityLayout(enc: Encoding): CardinalityLayout {
   const roots = enc.clauses.map((_, i) => 2 * (enc.vars + i));
   if (enc.goal !== TRUE) roots.push(enc.goal);
   return { vars, cardOut: Int32Array.from(cards, (c) => c.out), cardK: Int32Array.from(cards, (c) => c.k), cardStart, cardLits, occStart, occ, defCard, roots: Int32Array.from(roots) };
+}
+
+/** Conflicts before the first restart; later limits are this times the Luby sequence. */
+export const RESTART_UNIT = 2048;
+
+/** The i-th term (1-based) of the Luby sequence 1, 1, 2, 1, 1, 2, 4, … */
+export function luby(i: number): number {
+  for (;;) {
+    let k = 1;
+    while ((1 << k) - 1 < i) k++;
+    if ((1 << k) - 1 === i) return 1 << (k - 1);
+    i -= (1 << (k - 1)) - 1;
+  }
+}
+
+/** xorshift32: the perturbations of a restart (the same in the wasm build). */
+export function nextRandom(state: number): number {
+  state ^= state << 13;
+  state ^= state >>> 17;
+  state ^= state << 5;
+  return state >>> 0;
+}
+
+/**
+ * A restart's phases: each flipped back towards the image with probability 1/4. (The order stays:
+ * phases do not matter to a proof, which visits both values; the order does.)
+ */
+export function perturb(first: Uint8Array, base: Uint8Array, seed: number): number {
+  let r = seed;
+  for (let v = 0; v < first.length; v++) {
+    r = nextRandom(r);
+    first[v] = (r & 3) === 0 ? 1 - base[v]! : base[v]!;
+  }
+  return r;
 }
 
 /** Decisions: most-read input variable first; the value away from the image first. */
@@ -150,20 +189,33 @@ class CardinalitySearch {
 
 /** Runs the search; decisions only on input variables, most-read first, away from the image first. */
 export function solveCardinality(request: SolveRequest): SolveOutcome {
-  const { encoding: enc, deadline, center } = request;
+  const { encoding: enc, deadline, center, restartUnit = RESTART_UNIT } = request;
   if (enc.goal === FALSE) return { status: 'unsat' };
   const inputs = enc.inputs.length;
   if (enc.goal === TRUE && enc.clauses.length === 0) return { status: 'sat', inputs: center ? Uint8Array.from(center) : new Uint8Array(inputs) };
   const layout = cardinalityLayout(enc);
   const s = new CardinalitySearch(layout);
   for (const l of layout.roots) if (!s.assign(l)) return { status: 'unsat' };
-  const { order, first: firstValue } = decisionOrder(layout, inputs, center);
+  const { order, first: base } = decisionOrder(layout, inputs, center);
+  const firstValue = base.slice();
   const first = (v: number) => firstValue[v]!;
-  const stack: { v: number; mark: number; flipped: boolean }[] = [];
+  let stack: { v: number; mark: number; flipped: boolean }[] = [];
+  const root = s.trail.length;
   let steps = 0;
+  let restarts = 0;
+  let conflicts = 0;
+  let random = 0x9e3779b9;
   for (;;) {
     if ((++steps & 255) === 0 && performance.now() > deadline) return { status: 'timeout' };
     if (!s.propagate()) {
+      if (++conflicts >= restartUnit * luby(restarts + 1) && stack.length) {
+        s.undo(root);
+        stack = [];
+        restarts++;
+        conflicts = 0;
+        random = perturb(firstValue, base, random);
+        continue;
+      }
       let resumed = false;
       while (stack.length) {
         const top = stack.pop()!;
