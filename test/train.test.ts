@@ -434,3 +434,25 @@ test('ternary layers (ste_tern) train, export as trained, and --l1 makes them sp
   const r = await evaluateParity('ternary', modelFromParams(sparse.graph, sparse.params), data.test, { limit: 300 });
   assert.equal(r.agreement, 1, 'the runtime agrees with the tfjs rebuild on every image');
 });
+
+test('a pixel threshold (1×1 float conv with bias on a one-channel image, only binarized) starts as thresholds spread over [0, 1]; other first layers start at random', () => {
+  const graph = (binarized: boolean) =>
+    defineGraph({
+      name: 'thresholds',
+      input: [8, 8, 1],
+      classes: 2,
+      layers: [
+        { kind: 'quantConv2d', name: 'mask', filters: 3, kernelSize: 1, useBias: true },
+        ...(binarized ? [] : [{ kind: 'relu', name: 'r' }]),
+        { kind: 'quantConv2d', name: 'c', filters: 4, kernelSize: 8, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' },
+        { kind: 'flatten', name: 'f' },
+        { kind: 'quantDense', name: 'd', units: 2, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' },
+      ],
+    });
+  const p = initParams(graph(true), 1);
+  assert.deepEqual(Array.from(p.get('mask/kernel')!), [1, 1, 1]);
+  assert.deepEqual(Array.from(p.get('mask/bias')!), [-0.25, -0.5, -0.75].map(Math.fround));
+  // Used as floats (a ReLU before the sign): an ordinary layer (biases 0).
+  const q = initParams(graph(false), 1);
+  assert.deepEqual(Array.from(q.get('mask/bias')!), [0, 0, 0]);
+});

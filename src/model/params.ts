@@ -5,7 +5,7 @@
  * of checkpoints, flat training vectors and the initializer's random draws.
  */
 import { Rng } from '../util/rng.js';
-import { inferShapes, type Layer, type ModelGraph } from './graph.js';
+import { GRAPH_INPUT, inferShapes, onlyBinarized, type Layer, type ModelGraph } from './graph.js';
 
 /** Host-side parameter values by name. */
 export type ParamValues = Map<string, Float32Array>;
@@ -72,7 +72,11 @@ function normalizeColumns(w: Float32Array, cols: number): void {
  * Initial parameters, as in the paper's code: float convs truncated-normal(0.1) scaled to unit
  * norm per filter; binary kernels truncated-normal(0.2) (their sign is what matters); float dense
  * layers normal with unit-norm columns; batch norm β 0, γ 1, moving mean 0, variance 1; scale
- * layers their `init`; biases 0. Only kernels draw random numbers, in layer order.
+ * layers their `init`; biases 0. Only kernels draw random numbers, in layer order. One exception:
+ * a pixel threshold — a 1×1 float conv with bias on a one-channel image whose output is only ever
+ * binarized — starts as thresholds spread over the pixel range (filter j of f: w = 1,
+ * b = −(j+1)/(f+1); one filter: x ≥ 0.5, EEV's BinMask), not at random: from a random start
+ * training settles on a threshold near the background, where every blank pixel flips at a small ε.
  */
 export function initParams(graph: ModelGraph, seed: number): ParamValues {
   const rng = new Rng(seed);
@@ -83,7 +87,10 @@ export function initParams(graph: ModelGraph, seed: number): ParamValues {
     const layer = layers.get(p.layer)!;
     const param = p.name.slice(p.layer.length + 1);
     let v: Float32Array;
-    if (param === 'kernel' && (layer.kind === 'quantConv2d' || layer.kind === 'quantDense')) {
+    const threshold = isPixelThreshold(graph, layer);
+    if (threshold && param === 'kernel') v = new Float32Array(n).fill(1);
+    else if (threshold && param === 'bias') v = Float32Array.from({ length: n }, (_, j) => -(j + 1) / (n + 1));
+    else if (param === 'kernel' && (layer.kind === 'quantConv2d' || layer.kind === 'quantDense')) {
       const cols = p.shape[p.shape.length - 1]!;
       if (layer.kernelQuantizer) v = truncatedNormal(n, 0.2, rng);
       else if (layer.kind === 'quantConv2d') {
@@ -100,6 +107,11 @@ export function initParams(graph: ModelGraph, seed: number): ParamValues {
     values.set(p.name, v);
   }
   return values;
+}
+
+/** Whether a layer thresholds the pixels of a one-channel image (see initParams). */
+export function isPixelThreshold(graph: ModelGraph, l: Layer): boolean {
+  return l.kind === 'quantConv2d' && l.inputs[0] === GRAPH_INPUT && graph.input[2] === 1 && l.kernelSize[0] === 1 && l.kernelSize[1] === 1 && !l.kernelQuantizer && l.useBias && onlyBinarized(graph, l.name);
 }
 
 /** Checks that `values` holds exactly the parameters of `graph` with the right sizes. */
