@@ -436,23 +436,23 @@ test('ternary layers (ste_tern) train, export as trained, and --l1 makes them sp
 });
 
 test('a pixel threshold (1×1 float conv with bias on a one-channel image, only binarized) starts as thresholds spread over [0, 1]; other first layers start at random', () => {
-  const graph = (binarized: boolean) =>
+  const graph = (channels: number) =>
     defineGraph({
       name: 'thresholds',
-      input: [8, 8, 1],
+      input: [8, 8, channels],
       classes: 2,
       layers: [
         { kind: 'quantConv2d', name: 'mask', filters: 3, kernelSize: 1, useBias: true },
-        ...(binarized ? [] : [{ kind: 'relu', name: 'r' }]),
         { kind: 'quantConv2d', name: 'c', filters: 4, kernelSize: 8, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' },
         { kind: 'flatten', name: 'f' },
         { kind: 'quantDense', name: 'd', units: 2, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' },
       ],
     });
-  const p = initParams(graph(true), 1);
+  const p = initParams(graph(1), 1);
   assert.deepEqual(Array.from(p.get('mask/kernel')!), [1, 1, 1]);
   assert.deepEqual(Array.from(p.get('mask/bias')!), [-0.25, -0.5, -0.75].map(Math.fround));
-  // Used as floats (a ReLU before the sign): an ordinary layer (biases 0).
-  const q = initParams(graph(false), 1);
+  // On a two-channel image: an ordinary layer (random unit-norm filters, biases 0).
+  const q = initParams(graph(2), 1);
+  assert.ok(q.get('mask/kernel')!.some((v) => Math.abs(v) !== 1));
   assert.deepEqual(Array.from(q.get('mask/bias')!), [0, 0, 0]);
 });
