@@ -28,6 +28,7 @@ import { autoattackSuite } from './suites/autoattack.js';
 import { serveSuite } from './suites/serve.js';
 import { verifySuite } from './suites/verify.js';
 import { verifySolversSuite } from './suites/verify_solvers.js';
+import { verifiableSuite } from './suites/verifiable.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -43,6 +44,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   attacks: attacksSuite,
   verify: verifySuite,
   'verify-solvers': verifySolversSuite,
+  verifiable: verifiableSuite,
   hsj: hsjSuite,
   cw: cwSuite,
   native: nativeSuite,
