@@ -1,5 +1,5 @@
 /**
- * Writes the conformance vectors in test/conformance/: small .bnn 2.0 files that together use
+ * Writes the conformance vectors in test/conformance/: small .bnn 2.x files that together use
  * every layer kind and the corners of the arithmetic, each with input images and the runtime's
  * logits as exact float32 bits. A reader of docs/FORMAT.md is correct when it reproduces them bit
  * for bit (test/conformance.test.ts checks bnn-edge's own runtime, simd and scalar).
@@ -200,6 +200,35 @@ function cases(): { name: string; covers: string; graph: ModelGraph; params?: (g
     },
     { name: 'larq-tutorial', covers: "Larq's introductory network on 28×28×1 (binary-weight first conv, max-pools before batch norms, binary convs and dense layers, batch norm on the logits)", graph: { ...larqTutorial(), name: 'larq-tutorial' } },
     { name: 'paper-c8', covers: "the paper's model C at K = 8 (int8 conv1, SReLU scales before batch norms, ReLU then float dense)", graph: paperModel('C', 8), int8: true },
+    {
+      name: 'ternary',
+      params: (g, rng) => {
+        const p = randomGraphParams(g, rng);
+        // One filter of conv2 entirely 0: its unit sees no input (Σ = 0).
+        const k = p.get('conv2/kernel')!;
+        for (let i = 0; i < k.length; i += 40) k[i] = 0;
+        return p;
+      },
+      covers: 'format 2.1 ternary weights (ste_tern, sign bits + mask): two pixel thresholds (1×1 int8 conv with bias on the u8 image), a ternary binary conv 3×3/2 VALID, a ternary binary conv SAME with +1 padding on 40 channels (a partial word) with one all-zero filter, flatten into a ternary binary dense layer and a ternary binary head',
+      int8: true,
+      graph: defineGraph({
+        name: 'ternary',
+        input: [9, 8, 1],
+        classes: 5,
+        layers: [
+          { kind: 'quantConv2d', name: 'mask', filters: 2, kernelSize: 1, useBias: true },
+          { kind: 'quantConv2d', name: 'conv1', filters: 40, kernelSize: 3, strides: 2, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_tern' },
+          bn('bn1'),
+          { kind: 'quantConv2d', name: 'conv2', filters: 40, kernelSize: 3, padding: 'same', padValue: 1, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_tern' },
+          bn('bn2', { scale: false }),
+          { kind: 'flatten', name: 'flatten' },
+          { kind: 'quantDense', name: 'dense1', units: 13, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_tern' },
+          bn('bn3'),
+          { kind: 'quantDense', name: 'dense2', units: 5, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_tern' },
+          bn('bn4'),
+        ],
+      }),
+    },
   ];
 }
 
