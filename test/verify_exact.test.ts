@@ -15,7 +15,7 @@ import { verificationBox } from '../src/verify/bounds.js';
 import { encode } from '../src/verify/exact/encode.js';
 import { loadSolver, SolverUnavailableError, type ExactSolver, type ExactSolverName, type SolveOutcome } from '../src/verify/exact/solver.js';
 import { centerAssignment, decodeLevels, imageForLevels } from '../src/verify/exact/stage.js';
-import { BnnVerifyError, verifyRobustness } from '../src/verify/index.js';
+import { BnnVerifyError, DEFAULT_SOLVER, verifyRobustness } from '../src/verify/index.js';
 import { binarizedInputModel, imageNearCuts, maskCuts } from './verify_exact_models.js';
 
 const MODELS = Number(process.env['BNN_EDGE_EXACT_MODELS'] ?? 250);
@@ -175,6 +175,10 @@ test('the exact stage refuses what it cannot do with typed errors, and the defau
   const c = await makeCase(1);
   const data = { images: c.images, labels: c.labels };
   await assert.rejects(verifyRobustness(c.model, data, { eps: c.eps, solver: 'nope' as 'bab' }), (e) => e instanceof BnnVerifyError && e.code === 'BAD_OPTION');
+  // Unasked, an encodable model gets the default solver, and nothing is left unknown.
+  const byDefault = await verifyRobustness(c.model, data, { eps: c.eps, search: 'none' });
+  assert.equal(byDefault.solver, DEFAULT_SOLVER);
+  assert.equal(byDefault.rows[0]!.unknown, 0);
   const rng = new Rng(3);
   const floatFirst = binarizedInputModel(rng, 'f');
   // The same shape exported with a float32 first layer: thresholds on floats, not encodable.
