@@ -137,7 +137,7 @@ function propagate(): bool {
 /**
  * Solves; returns 0 unsat, 1 sat (the input variables' values are then at valuesOut, one byte
  * each), 2 deadline (performance.now() milliseconds, read through env.now). Restarts after
- * restartUnit × luby(i) conflicts (bab.ts's RESTART_UNIT by default).
+ * restartUnit × luby(i) conflicts (0: never; bab.ts's defaultRestartUnit).
  */
 export function solve(nVars: i32, nCards: i32, cardOutPtr: usize, cardKPtr: usize, cardStartPtr: usize, cardLitsPtr: usize, occStartPtr: usize, occPtr: usize, defCardPtr: usize, roots: usize, nRoots: i32, order: usize, first: usize, nInputs: i32, valuesOut: usize, deadline: f64, restartUnit: i32): i32 {
   vars = nVars;
@@ -175,7 +175,7 @@ export function solve(nVars: i32, nCards: i32, cardOutPtr: usize, cardKPtr: usiz
   for (;;) {
     if ((++steps & 255) == 0 && now() > deadline) return 2;
     if (!propagate()) {
-      if (++conflicts >= restartUnit * luby(restarts + 1) && depth > 0) {
+      if (restartUnit > 0 && <i64>++conflicts >= <i64>restartUnit * <i64>luby(restarts + 1) && depth > 0) {
         undo(root);
         depth = 0;
         restarts++;

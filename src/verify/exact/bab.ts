@@ -12,7 +12,8 @@
  * Chronological backtracking can stay stuck deep in one corner of the tree while a counterexample
  * lies elsewhere, so the search restarts after a number of conflicts that follows the Luby
  * sequence (2048 × 1, 1, 2, 1, 1, 2, 4, …), each time with perturbed phases (a seeded generator:
- * runs repeat). The limits grow without bound, so the search stays complete.
+ * runs repeat), unless the inputs are few. The limits grow without bound, so the search stays
+ * complete.
  */
 import type { Encoding } from './encode.js';
 import { TRUE, FALSE } from './encode.js';
@@ -60,6 +61,16 @@ export function cardinalityLayout(enc: Encoding): CardinalityLayout {
 
 /** Conflicts before the first restart; later limits are this times the Luby sequence. */
 export const RESTART_UNIT = 2048;
+/**
+ * Up to this many input variables the search does not restart: its whole tree is small, so it
+ * cannot stay stuck for long, while restarts would make a proof redo its work (4× on 14 inputs).
+ */
+export const NO_RESTART_INPUTS = 16;
+
+/** The restart unit for an encoding with this many input variables (0: never restart). */
+export function defaultRestartUnit(inputs: number): number {
+  return inputs <= NO_RESTART_INPUTS ? 0 : RESTART_UNIT;
+}
 
 /** The i-th term (1-based) of the Luby sequence 1, 1, 2, 1, 1, 2, 4, … */
 export function luby(i: number): number {
@@ -189,7 +200,8 @@ class CardinalitySearch {
 
 /** Runs the search; decisions only on input variables, most-read first, away from the image first. */
 export function solveCardinality(request: SolveRequest): SolveOutcome {
-  const { encoding: enc, deadline, center, restartUnit = RESTART_UNIT } = request;
+  const { encoding: enc, deadline, center } = request;
+  const restartUnit = request.restartUnit ?? defaultRestartUnit(enc.inputs.length);
   if (enc.goal === FALSE) return { status: 'unsat' };
   const inputs = enc.inputs.length;
   if (enc.goal === TRUE && enc.clauses.length === 0) return { status: 'sat', inputs: center ? Uint8Array.from(center) : new Uint8Array(inputs) };
@@ -208,7 +220,7 @@ export function solveCardinality(request: SolveRequest): SolveOutcome {
   for (;;) {
     if ((++steps & 255) === 0 && performance.now() > deadline) return { status: 'timeout' };
     if (!s.propagate()) {
-      if (++conflicts >= restartUnit * luby(restarts + 1) && stack.length) {
+      if (++conflicts >= restartUnit * luby(restarts + 1) && restartUnit > 0 && stack.length) {
         s.undo(root);
         stack = [];
         restarts++;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { cardinalityLayout, decisionOrder, RESTART_UNIT } from './bab.js';
+import { cardinalityLayout, decisionOrder, defaultRestartUnit } from './bab.js';
 import { FALSE, TRUE } from './encode.js';
 import { SolverUnavailableError, type ExactSolver, type SolveOutcome, type SolveRequest } from './solver.js';
 
@@ -41,7 +41,7 @@ export async function babWasmSolver(): Promise<ExactSolver> {
   };
   return {
     name: 'bab-wasm',
-    async solve({ encoding: enc, deadline, center, restartUnit = RESTART_UNIT }: SolveRequest): Promise<SolveOutcome> {
+    async solve({ encoding: enc, deadline, center, restartUnit }: SolveRequest): Promise<SolveOutcome> {
       if (enc.goal === FALSE) return { status: 'unsat' };
       const inputs = enc.inputs.length;
       if (enc.goal === TRUE && enc.clauses.length === 0) return { status: 'sat', inputs: center ? Uint8Array.from(center) : new Uint8Array(inputs) };
@@ -53,7 +53,7 @@ export async function babWasmSolver(): Promise<ExactSolver> {
       const orderAt = put(order);
       const firstAt = put(first);
       const out = ex.alloc(Math.max(4, inputs));
-      const r = ex.solve(l.vars, l.cardK.length, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, roots, l.roots.length, orderAt, firstAt, inputs, out, deadline, restartUnit);
+      const r = ex.solve(l.vars, l.cardK.length, args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, roots, l.roots.length, orderAt, firstAt, inputs, out, deadline, restartUnit ?? defaultRestartUnit(inputs));
       if (r === 0) return { status: 'unsat' };
       if (r === 2) return { status: 'timeout' };
       return { status: 'sat', inputs: new Uint8Array(ex.memory.buffer, out, inputs).slice() };

@@ -21,7 +21,7 @@ export interface SolveRequest {
   readonly deadline: number;
   /** Per input variable its value at the image itself (search heuristics may start away from it). */
   readonly center?: Uint8Array;
-  /** bab / bab-wasm: conflicts before the first restart (default RESTART_UNIT; small values test the restarts). */
+  /** bab / bab-wasm: conflicts before the first restart, 0 for none (default: bab.ts's defaultRestartUnit; small values test the restarts). */
   readonly restartUnit?: number;
 }
 
