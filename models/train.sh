@@ -48,3 +48,7 @@ train larq-mnist --model larq-tutorial --name larq-mnist --data mnist --epochs 1
 train larq-fashion --model larq-tutorial --name larq-fashion --data fashion-mnist --epochs 30 --lr 0.005 --batch-size 64 --weight-clip --augment 0 --seed 1
 train bireal-fashion --model models/graphs/bireal-fashion.json --data fashion-mnist --epochs 10 --batch-size 64 --weight-clip --augment 0 --seed 1
 train plain-fashion --model models/graphs/plain-fashion.json --data fashion-mnist --epochs 10 --batch-size 64 --weight-clip --augment 0 --seed 1
+# A model trained to be verifiable (issue 40, models/graphs/verifiable-mnist.json): a learned pixel
+# threshold (it starts at x ≥ 0.5, EEV's BinMask) before ternary layers (ste_tern), 2 clean epochs
+# then 8 of PGD-7 at ε 0.1 (50/50 loss), an L1 pull toward zero weights (--l1); ~35 minutes on 2 cores.
+train verifiable-mnist --model models/graphs/verifiable-mnist.json --data mnist --epochs 10 --batch-size 64 --weight-clip --augment 0 --lr 0.005 --adv pgd --adv-eps 0.1 --adv-step 0.025 --adv-steps 7 --adv-clean-epochs 2 --l1 0.05 --seed 1
