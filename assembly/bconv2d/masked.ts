@@ -5,8 +5,8 @@
 // A weight whose mask bit is 0 counts nowhere; the caller turns the count into the ±1 dot product
 // with the filter's number of nonzero weights (src/model/lower.ts, BconvStep.maskWords). Two
 // variants: the reference (plain nested loops, the specification) and the one the runtime calls,
-// which reads each kernel row as a contiguous run of u64 pairs (as the unmasked scalar kernel;
-// see scalar.ts) and costs one AND more per word. Arguments must already be validated (args.ts,
+// which reads each kernel row as a contiguous run of u64 words, 4 filters per loaded input word (as
+// the unmasked scalar kernel, scalar.ts), at one AND and one mask load more per word. Arguments must already be validated (args.ts,
 // plus the mask buffer).
 
 export function bconv2dPopcountMaskedReferenceImpl(
@@ -57,8 +57,55 @@ export function bconv2dPopcountMaskedImpl(
   const strideXBytes = <usize>strideW * pixBytes;
   const strideYBytes = <usize>strideH * inRowBytes;
   const outPixBytes = <usize>cout << 2;
-  // Filters outermost: one filter's weights and mask stay in L1 while every image streams past.
-  for (let o = 0; o < cout; o++) {
+  // Blocks of 4 filters outermost (as scalar.ts): each loaded input u64 serves 4 filters, whose
+  // weights and masks stay in L1 while every image streams past.
+  let o = 0;
+  for (; o + 4 <= cout; o += 4) {
+    const f0 = weights + <usize>o * filterBytes;
+    const m0 = mask + <usize>o * filterBytes;
+    let outPix = out + (<usize>o << 2);
+    let image = input;
+    for (let b = 0; b < n; b++, image += imageBytes) {
+      let rowStart = image;
+      for (let oy = 0; oy < outH; oy++, rowStart += strideYBytes) {
+        let winStart = rowStart;
+        for (let ox = 0; ox < outW; ox++, winStart += strideXBytes, outPix += outPixBytes) {
+          let a0: u64 = 0, a1: u64 = 0, a2: u64 = 0, a3: u64 = 0;
+          let pin = winStart;
+          let q: usize = 0;                                      // byte offset of row ky in a filter
+          for (let ky = 0; ky < kh; ky++, pin += inRowBytes) {
+            let p = pin;
+            for (let j: usize = 0; j < pairs; j++) {
+              const x = load<u64>(p);
+              const w0 = f0 + q, w1 = w0 + filterBytes, w2 = w1 + filterBytes, w3 = w2 + filterBytes;
+              const k0 = m0 + q, k1 = k0 + filterBytes, k2 = k1 + filterBytes, k3 = k2 + filterBytes;
+              a0 += popcnt<u64>((x ^ load<u64>(w0)) & load<u64>(k0));
+              a1 += popcnt<u64>((x ^ load<u64>(w1)) & load<u64>(k1));
+              a2 += popcnt<u64>((x ^ load<u64>(w2)) & load<u64>(k2));
+              a3 += popcnt<u64>((x ^ load<u64>(w3)) & load<u64>(k3));
+              p += 8; q += 8;
+            }
+            if (odd) {
+              const x = load<u32>(p);
+              const w0 = f0 + q, w1 = w0 + filterBytes, w2 = w1 + filterBytes, w3 = w2 + filterBytes;
+              const k0 = m0 + q, k1 = k0 + filterBytes, k2 = k1 + filterBytes, k3 = k2 + filterBytes;
+              a0 += <u64>popcnt<u32>((x ^ load<u32>(w0)) & load<u32>(k0));
+              a1 += <u64>popcnt<u32>((x ^ load<u32>(w1)) & load<u32>(k1));
+              a2 += <u64>popcnt<u32>((x ^ load<u32>(w2)) & load<u32>(k2));
+              a3 += <u64>popcnt<u32>((x ^ load<u32>(w3)) & load<u32>(k3));
+              q += 4;
+            }
+          }
+          store<i32>(outPix, <i32>a0);
+          store<i32>(outPix, <i32>a1, 4);
+          store<i32>(outPix, <i32>a2, 8);
+          store<i32>(outPix, <i32>a3, 12);
+        }
+      }
+    }
+  }
+  // Remaining 0..3 filters, one at a time.
+  for (; o < cout; o++) {
     const f0 = weights + <usize>o * filterBytes;
     const m0 = mask + <usize>o * filterBytes;
     let outPix = out + (<usize>o << 2);
