@@ -8,19 +8,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { AttackPool } from './attack_pool.js';
 import type { VerifyOutcome } from './attack_protocol.js';
-import { MAX_PIXELS } from './attack.js';
-import { MODEL_NAME } from './samples.js';
+import { IMAGE_REQUEST_PROPERTIES, runForClient } from './attack.js';
 
 const body = {
   type: 'object',
   required: ['model', 'pixels', 'label'],
   additionalProperties: false,
-  properties: {
-    model: { type: 'string', pattern: MODEL_NAME },
-    pixels: { type: 'array', minItems: 1, maxItems: MAX_PIXELS, items: { type: 'number', minimum: 0, maximum: 1 } },
-    label: { type: 'integer', minimum: 0, maximum: 65535 },
-    eps: { type: 'number', minimum: 0, maximum: 1 },
-  },
+  properties: IMAGE_REQUEST_PROPERTIES,
 } as const;
 
 /** What /api/verify answers. */
@@ -41,20 +35,10 @@ interface VerifyBody {
 
 export function verifyRoute(app: FastifyInstance, pool: AttackPool): void {
   app.post<{ Body: VerifyBody }>('/api/verify', { schema: { body } }, async (req, reply) => {
-    reply.header('cache-control', 'no-store');
     const eps = req.body.eps ?? 0.1;
-    const gone = new AbortController();
-    const onClose = () => {
-      if (!reply.raw.writableFinished) gone.abort();
-    };
-    reply.raw.once('close', onClose);
-    try {
-      const out = await pool.run({ ...req.body, attack: 'verify', eps }, req.ip, gone.signal);
-      const v = out.verify!;
-      const response: VerifyResponse = { ...v, eps, margin: Number.isFinite(v.margin) ? v.margin : null, ...(out.adversarial.length ? { counterexample: Array.from(out.adversarial) } : {}) };
-      return response;
-    } finally {
-      reply.raw.off('close', onClose);
-    }
+    const out = await runForClient(pool, { ...req.body, attack: 'verify', eps }, req, reply);
+    const v = out.verify!;
+    const response: VerifyResponse = { ...v, eps, margin: Number.isFinite(v.margin) ? v.margin : null, ...(out.adversarial.length ? { counterexample: Array.from(out.adversarial) } : {}) };
+    return response;
   });
 }
