@@ -10,6 +10,7 @@ import { maxRelErr } from './helpers.js';
 import { signSte, bernoulliSte } from '../src/model/tfjs/ops.js';
 import { larqTutorial, paperModel } from '../src/model/presets.js';
 import { defineGraph } from '../src/model/graph.js';
+import { popcount32 } from '../src/format/bits.js';
 import { modelFromParams } from '../src/format/model.js';
 import { evaluateParity } from '../src/eval/parity.js';
 import { widenParams } from '../src/model/widen.js';
@@ -415,16 +416,11 @@ test('ternary layers (ste_tern) train, export as trained, and --l1 makes them sp
   assert.equal(sparse.training.l1, 2);
   assert.equal(plain.training.l1, undefined);
   assert.ok(plain.testAccuracy > 0.3, `test accuracy ${plain.testAccuracy} (chance is 0.1)`);
+  // Zero weights of a ternary layer: its weights less its mask's set bits (bits past cin are 0).
+  const weightsOf = (layer: string) => (layer === 'c1' ? 16 * 9 : 10 * 32);
   const zeros = (ckpt: typeof plain, layer: string) => {
     const t = modelFromParams(ckpt.graph, ckpt.params).layers[graph.layers.findIndex((l) => l.name === layer)]!;
-    const total = t.maskWords!.length * 32; // c1: 1 channel per word; d2: 1152 of 1152 bits used
-    return t.maskWords!.reduce((z, w) => z + 32 - popcount(w), 0) - (total - weightsOf(layer));
-  };
-  const weightsOf = (layer: string) => (layer === 'c1' ? 16 * 9 : 10 * 32);
-  const popcount = (w: number) => {
-    let c = 0;
-    for (let x = w >>> 0; x; x &= x - 1) c++;
-    return c;
+    return weightsOf(layer) - t.maskWords!.reduce((n, w) => n + popcount32(w), 0);
   };
   for (const layer of ['c1', 'd2']) assert.ok(zeros(sparse, layer) > zeros(plain, layer), `${layer}: ${zeros(sparse, layer)} zero weights with --l1, ${zeros(plain, layer)} without`);
   // The binary (ste_sign) layer is not shrunk: its latent weights are the same kind of spread as without --l1.

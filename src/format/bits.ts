@@ -6,6 +6,13 @@
  */
 import { wordsPerPixel } from './layout.js';
 
+/** Set bits of a 32-bit word (SWAR, as i32.popcnt). */
+export function popcount32(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
 /** Packs `pixels × c` values (any sign) into [pixels][⌈c/32⌉] words. */
 export function packSigns(values: ArrayLike<number>, pixels: number, c: number): Uint32Array {
   const wpp = wordsPerPixel(c);

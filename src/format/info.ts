@@ -2,6 +2,7 @@
 import { describeLayer, inferShapes, type Shape3 } from '../model/graph.js';
 import { paramInfos } from '../model/params.js';
 import { paperModelOf } from '../model/presets.js';
+import { popcount32 } from './bits.js';
 import { layerPayloadBytes, type BnnModel } from './model.js';
 
 export interface LayerInfo {
@@ -35,7 +36,7 @@ export interface ModelInfo {
 /** The share of a ternary layer's weights that are 0, from its mask (set bits: nonzero). */
 function zeroShare(mask: Uint32Array, weights: number): string {
   let nonzero = 0;
-  for (const w of mask) for (let x = w; x !== 0; x &= x - 1) nonzero++;
+  for (const w of mask) nonzero += popcount32(w);
   return `${((100 * (weights - nonzero)) / weights).toFixed(0)}%`;
 }
 

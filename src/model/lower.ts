@@ -17,6 +17,7 @@
  *   weight conv on a float input), dense layers, the chain when its values are needed as floats,
  *   pools, adds, and the logits.
  */
+import { popcount32 } from '../format/bits.js';
 import { wordsPerPixel } from '../format/layout.js';
 import type { BnnModel, LayerTensors } from '../format/model.js';
 import { GRAPH_INPUT, inferShapes, padBefore, padTotal, type InputQuantizer, type Layer, type LayerShape, type ModelGraph, type Pool2dLayer, type Shape3 } from './graph.js';
@@ -199,12 +200,6 @@ function accDomain(acc: AccMeaning): ThresholdDomain {
   if (acc.mode === 'popcount') return { kind: 'int', lo: 0, hi: acc.n, value: (a) => acc.n - 2 * a };
   if (acc.mode === 'doubled') return { kind: 'int', lo: 0, hi: 2 * acc.n, value: (a) => acc.n - a };
   return { kind: 'int', lo: -acc.maxAbs, hi: acc.maxAbs, value: (a, c) => (a * acc.scale[c]!) / 255 };
-}
-
-function popcount32(x: number): number {
-  x = x - ((x >>> 1) & 0x55555555);
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 /** ±1 (with a ternary mask: −1, 0, +1) float weights HWIO from packed sign words [cout][kh][kw][⌈cin/32⌉]. */

@@ -7,7 +7,8 @@
 import { wordsPerPixel } from '../format/layout.js';
 import type { BconvStep, BitMaxPoolStep, BitPadStep, QconvThresholdStep, ThresholdStep } from '../model/lower.js';
 import type { Shape3 } from '../model/graph.js';
-import { bitsValue, popcount32, rangeValue, setBit, type BitsValue, type RangeValue } from './domain.js';
+import { popcount32 } from '../format/bits.js';
+import { bitsValue, rangeValue, setBit, type BitsValue, type RangeValue } from './domain.js';
 
 /** The runtime's u8 quantisation, clamp(⌊f32(f32(x·255) + ½)⌋, 0, 255) (assembly/qconv.ts): monotone in x. */
 export function quantizeU8(x: number): number {

@@ -8,6 +8,7 @@
  *   a second mask of the bits that are *free* (may be +1 or −1 in the box). A bit that is not free
  *   is fixed to the value in `val`. Unused high bits are 0 in both.
  */
+import { popcount32 } from '../format/bits.js';
 import { wordsPerPixel } from '../format/layout.js';
 import type { Shape3 } from '../model/graph.js';
 
@@ -60,12 +61,6 @@ export function freeBitCount(v: BitsValue): number {
   let n = 0;
   for (const w of v.free) n += popcount32(w);
   return n;
-}
-
-export function popcount32(x: number): number {
-  x = x - ((x >>> 1) & 0x55555555);
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 /** A value the verifier cannot bound soundly (an overflowing float, a step it does not know): the verdict is unknown. */
