@@ -17,7 +17,9 @@ import { widenParams } from '../src/model/widen.js';
 import { Rng } from '../src/util/rng.js';
 import { TrainableModel } from '../src/model/tfjs/trainable.js';
 import { Adam } from '../src/train/adam.js';
-import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../src/train/checkpoint.js';
+import { flatLayout, flattenTrainable } from '../src/train/flat.js';
+import { ShardTrainer } from '../src/train/shard.js';
 import { rampedAttack, ResumeError, train, trainDataCrc32 } from '../src/train/train.js';
 import { initTfjs, tf } from '../src/tfjs/backend.js';
 
@@ -451,4 +453,51 @@ test('a pixel threshold (1×1 float conv with bias on a one-channel image, only 
   const q = initParams(graph(2), 1);
   assert.ok(q.get('mask/kernel')!.some((v) => Math.abs(v) !== 1));
   assert.deepEqual(Array.from(q.get('mask/bias')!), [0, 0, 0]);
+});
+
+test('--precise-bn: batch-norm statistics re-estimated from whole training batches as training computes them; the weights never change, and resuming may switch it on', async () => {
+  const graph = paperModel('B', 8);
+  const opts = { graph, data, epochs: 2, limit: 512, batchSize: 64, shards: 1, progress: false, workers: 0, seed: 4 } as const;
+  let plainAfterFirst: Checkpoint | undefined;
+  let preciseAfterFirst: Checkpoint | undefined;
+  const plain = await train({ ...opts, onEpoch: (r, snap) => void (r.epoch === 1 && (plainAfterFirst = snap())) });
+  const precise = await train({ ...opts, preciseBn: 128, onEpoch: (r, snap) => void (r.epoch === 1 && (preciseAfterFirst = snap())) });
+  assert.equal(precise.training.preciseBn, 128);
+  assert.equal(plain.training.preciseBn, undefined);
+  const isStatistic = (name: string) => name.includes('/moving_');
+  for (const [name, v] of plain.params) {
+    if (isStatistic(name)) assert.notDeepEqual(precise.params.get(name), v, `${name}: re-estimated`);
+    else assert.deepEqual(precise.params.get(name), v, `${name}: the same weights`);
+  }
+  // After epoch 1: the mean of the moments of the first two batches (64 images each) of that epoch's order.
+  const snap = preciseAfterFirst!;
+  const layout = flatLayout(graph);
+  const trainer = await ShardTrainer.create({ graph });
+  try {
+    const px = 28 * 28;
+    const batch = (k: number) => {
+      const images = new Float32Array(64 * px);
+      for (let i = 0; i < 64; i++) {
+        const src = snap.resume!.order[64 * k + i]!;
+        images.set(data.train.images.subarray(src * px, (src + 1) * px), i * px);
+      }
+      return trainer.moments({ params: flattenTrainable(layout, snap.params), images, sampleSeed: 0 });
+    };
+    const [m0, m1] = [batch(0), batch(1)];
+    for (const b of layout.bnLayers) {
+      const mean = snap.params.get(`${b.layer}/moving_mean`)!;
+      const variance = snap.params.get(`${b.layer}/moving_variance`)!;
+      for (let c = 0; c < b.channels; c++) {
+        const close = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) <= 1e-5 * Math.max(1, Math.abs(want)), `${b.layer} ${what}[${c}]: ${got}, expected ${want}`);
+        close(mean[c]!, (m0[b.offset + c]! + m1[b.offset + c]!) / 2, 'mean');
+        close(variance[c]!, (m0[b.offset + b.channels + c]! + m1[b.offset + b.channels + c]!) / 2, 'variance');
+      }
+    }
+  } finally {
+    trainer.dispose();
+  }
+  // A run without it, resumed with it, ends as the run that had it all along.
+  const resumed = await train({ ...opts, preciseBn: 128, resume: plainAfterFirst! });
+  for (const [name, v] of precise.params) assert.deepEqual(resumed.params.get(name), v, `${name} after resuming with --precise-bn`);
+  assert.equal(resumed.testAccuracy, precise.testAccuracy);
 });

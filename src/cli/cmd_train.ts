@@ -33,6 +33,7 @@ export const trainCommand: CommandSpec = {
     augment: { type: 'string', help: 'random translation of training images by up to N pixels (0 = the paper)', default: String(TRAIN_DEFAULTS.augmentShift), metavar: 'N' },
     'weight-clip': { type: 'boolean', help: "clip binary layers' latent weights to [−1, 1] after every step (Larq's weight_clip)" },
     l1: { type: 'string', help: 'sparsity of ternary (ste_tern) layers: after every step pull their latent weights toward 0 by lr·X (an L1 penalty\'s proximal step); more zero weights, cheaper to verify', default: '0', metavar: 'X' },
+    'precise-bn': { type: 'string', help: 'after every epoch re-estimate batch-norm statistics from N training images (PreciseBN) instead of the moving averages, which lag weights that flip (binary, ternary, PGD-trained models); never changes the weights; may change on --resume', default: '0', metavar: 'N' },
     seed: { type: 'string', help: 'random seed (initialization, batch order, PGD starts, S sampling)', default: String(TRAIN_DEFAULTS.seed), metavar: 'N' },
     adv: { type: 'string', help: 'adversarial training: "pgd" (clean/PGD loss mix, see --adv-weight)', metavar: 'pgd' },
     'adv-eps': { type: 'string', help: 'PGD L∞ radius', default: '0.3', metavar: 'X' },
@@ -213,6 +214,7 @@ function trainSettings(o: Parsed) {
     // (A recorded run's value arrives as the string 'true', see RECORDED_OPTIONS.)
     weightClip: o.values['weight-clip'] === true || o.values['weight-clip'] === 'true',
     l1: numberOption(o, 'l1', { min: 0 })!,
+    preciseBn: numberOption(o, 'precise-bn', { integer: true, min: 0 })!,
     seed: numberOption(o, 'seed', { integer: true })!,
     adversarial: advKind
       ? {
@@ -265,6 +267,7 @@ const RECORDED_OPTIONS: ReadonlyArray<{ option: string; fields: ReadonlyArray<ke
   { option: 'augment', fields: ['augmentShift'], value: (c) => String(c.training.augmentShift) },
   { option: 'weight-clip', fields: ['weightClip'], value: (c) => (c.training.weightClip ? 'true' : undefined) },
   { option: 'l1', fields: ['l1'], value: (c) => String(c.training.l1 ?? 0) },
+  { option: 'precise-bn', fields: ['preciseBn'], value: (c) => String(c.training.preciseBn ?? 0) },
   { option: 'seed', fields: ['seed'], value: (c) => String(c.training.seed) },
   // The data's name, and the files under it (the CRC differs when the name does not).
   { option: 'data', fields: ['data', 'trainCrc32'], value: recordedDataDir },

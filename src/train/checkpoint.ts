@@ -31,6 +31,8 @@ export interface TrainingRecord {
   readonly weightClip?: boolean;
   /** Proximal L1 pull of ternary layers' latent weights toward 0, per unit learning rate (absent: 0). */
   readonly l1?: number;
+  /** Training images over which batch-norm statistics were re-estimated after every epoch (PreciseBN; absent: 0, the moving averages). */
+  readonly preciseBn?: number;
   readonly data: string;
   readonly trainImages: number;
   /**

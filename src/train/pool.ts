@@ -5,12 +5,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ShardTrainer, type PredictRequest, type ShardModel, type StepRequest, type StepResult } from './shard.js';
+import { ShardTrainer, type MomentsRequest, type PredictRequest, type ShardModel, type StepRequest, type StepResult } from './shard.js';
 
 export interface ShardRunner {
   readonly workers: number;
   step(reqs: StepRequest[]): Promise<StepResult[]>;
   predict(reqs: PredictRequest[]): Promise<Int32Array[]>;
+  moments(reqs: MomentsRequest[]): Promise<Float32Array[]>;
   close(): Promise<void>;
 }
 
@@ -27,10 +28,16 @@ export class InProcessRunner implements ShardRunner {
   async predict(reqs: PredictRequest[]): Promise<Int32Array[]> {
     return reqs.map((r) => this.trainer.predict(r));
   }
+  async moments(reqs: MomentsRequest[]): Promise<Float32Array[]> {
+    return reqs.map((r) => this.trainer.moments(r));
+  }
   async close(): Promise<void> {
     this.trainer.dispose();
   }
 }
+
+type Kind = 'step' | 'predict' | 'moments';
+type Request = StepRequest | PredictRequest | MomentsRequest;
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
@@ -59,7 +66,7 @@ class WorkerHandle {
     this.pending.clear();
   }
 
-  call<T>(kind: 'step' | 'predict', req: StepRequest | PredictRequest): Promise<T> {
+  call<T>(kind: Kind, req: Request): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -77,7 +84,7 @@ export class ThreadRunner implements ShardRunner {
   ) {
     this.handles = Array.from({ length: workers }, () => new WorkerHandle(model));
   }
-  private async map<R>(kind: 'step' | 'predict', reqs: (StepRequest | PredictRequest)[]): Promise<R[]> {
+  private async map<R>(kind: Kind, reqs: Request[]): Promise<R[]> {
     const queues = this.handles.map((h, w) =>
       (async () => {
         const out: [number, R][] = [];
@@ -94,6 +101,9 @@ export class ThreadRunner implements ShardRunner {
   }
   predict(reqs: PredictRequest[]): Promise<Int32Array[]> {
     return this.map<Int32Array>('predict', reqs);
+  }
+  moments(reqs: MomentsRequest[]): Promise<Float32Array[]> {
+    return this.map<Float32Array>('moments', reqs);
   }
   async close(): Promise<void> {
     await Promise.all(this.handles.map((h) => h.worker.terminate()));

@@ -52,6 +52,13 @@ export interface PredictRequest {
   readonly sampleSeed: number;
 }
 
+export interface MomentsRequest {
+  readonly params: Float32Array;
+  /** n images of the graph's input shape, one shard of a batch. */
+  readonly images: Float32Array;
+  readonly sampleSeed: number;
+}
+
 export class ShardTrainer {
   readonly layout: FlatLayout;
   private readonly model: TrainableModel;
@@ -121,6 +128,22 @@ export class ShardTrainer {
     const loss = out.loss.dataSync()[0]!;
     const hits = out.hits.dataSync()[0]!;
     tf.dispose([out.loss, out.hits, ...out.grads]);
+    return { grads: flat, moments: this.flatMoments(moments), lossSum: loss * n, hits, n, backend: this.backend };
+  }
+
+  /** Batch mean and (biased) variance of every BN layer's input on these images, as training computes them (flat, the moments layout). */
+  moments(req: MomentsRequest): Float32Array {
+    this.setParams(req.params);
+    this.model.reseed(req.sampleSeed);
+    const n = req.images.length / inputSize(this.model.graph);
+    const moments: BatchMoments = new Map();
+    tf.tidy(() => {
+      this.model.logits(tf.tensor4d(req.images, [n, ...this.model.graph.input]), 'batch', moments);
+    });
+    return this.flatMoments(moments);
+  }
+
+  private flatMoments(moments: BatchMoments): Float32Array {
     const m = new Float32Array(this.layout.momentsSize);
     for (const b of this.layout.bnLayers) {
       const mm = moments.get(b.layer)!;
@@ -128,7 +151,7 @@ export class ShardTrainer {
       m.set(mm.variance.dataSync() as Float32Array, b.offset + b.channels);
       tf.dispose([mm.mean, mm.variance]);
     }
-    return { grads: flat, moments: m, lossSum: loss * n, hits, n, backend: this.backend };
+    return m;
   }
 
   predict(req: PredictRequest): Int32Array {

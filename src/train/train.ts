@@ -20,7 +20,7 @@ import { Adam } from './adam.js';
 import type { Checkpoint, EpochRecord, TrainingRecord, TrainingState } from './checkpoint.js';
 import { flatLayout, flattenTrainable, unflattenTrainable, type FlatLayout } from './flat.js';
 import { createRunner, defaultWorkers, type ShardRunner } from './pool.js';
-import type { StepResult } from './shard.js';
+import type { MomentsRequest, StepResult } from './shard.js';
 
 export interface AdversarialTraining {
   readonly eps: number;
@@ -93,6 +93,15 @@ export interface TrainOptions {
    * inputs per unit, which is what makes a layer cheap to verify. Default 0.
    */
   readonly l1?: number;
+  /**
+   * After every epoch, re-estimate the batch-norm statistics from this many training images
+   * (PreciseBN, Wu & Johnson 2021) instead of keeping the moving averages: each training batch's
+   * moments, computed as in training (same batch size and shards, clean and unaugmented), averaged
+   * over the batches. Moving averages lag weights that flip from step to step (binary, ternary,
+   * PGD-trained), and a model evaluated with them can score tens of points under what it learned.
+   * Never changes the parameters, only the statistics evaluated and exported. Default 0 (off).
+   */
+  readonly preciseBn?: number;
 }
 
 /**
@@ -104,7 +113,7 @@ export interface TrainOptions {
 export const TRAIN_DEFAULTS = { epochs: 15, batchSize: 128, learningRate: 1e-3, seed: 1, bnMomentum: 0.99, shards: 2, lrSchedule: 'cosine', augmentShift: 2 } as const;
 
 /** Pools per-shard batch moments into whole-batch mean and variance. */
-function poolMoments(layout: FlatLayout, results: StepResult[]): Float32Array {
+function poolMoments(layout: FlatLayout, results: ReadonlyArray<Pick<StepResult, 'n' | 'moments'>>): Float32Array {
   const out = new Float32Array(layout.momentsSize);
   const total = results.reduce((a, r) => a + r.n, 0);
   for (const b of layout.bnLayers) {
@@ -151,6 +160,7 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
     augmentShift: opts.augmentShift ?? TRAIN_DEFAULTS.augmentShift,
     ...(opts.weightClip ? { weightClip: true } : {}),
     ...(opts.l1 ? { l1: opts.l1 } : {}),
+    ...(opts.preciseBn ? { preciseBn: Math.min(opts.preciseBn, n) } : {}),
     data: opts.data.source,
     trainImages: n,
     trainCrc32: trainDataCrc32(opts.data.train, n),
@@ -173,7 +183,7 @@ export function trainDataCrc32(d: Dataset, n: number): number {
 function runSettings(t: TrainingRecord): Record<string, string> {
   const { command: _command, backend: _backend, adversarial: a, trainCrc32, ...settings } = t;
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, weightClip: false, l1: 0, ...settings })) out[key] = JSON.stringify(value);
+  for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, weightClip: false, l1: 0, preciseBn: 0, ...settings })) out[key] = JSON.stringify(value);
   if (trainCrc32 !== undefined) out['trainCrc32'] = typeof trainCrc32 === 'number' ? `0x${trainCrc32.toString(16).padStart(8, '0')}` : JSON.stringify(trainCrc32);
   out['adversarial'] = a ? `PGD ε ${a.eps}, ${a.steps} steps of ${a.step}, after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : 'none';
   return out;
@@ -227,7 +237,8 @@ function resumeMismatch(resume: Checkpoint, graph: ModelGraph, now: TrainingReco
   if (done >= resume.training.epochs) return refuse(`the run already finished all ${resume.training.epochs} epochs`);
   if (!sameGraph(resume.graph, graph)) return refuse(`the checkpoint's model (${resume.graph.name}) is not the model of this run (${graph.name})`);
   // Settings before state: a run with other settings (batch size, image count) would misread a sound state as damaged.
-  const diffs = differingSettings(resume.training, now);
+  // PreciseBN may change on resume: it never touches the parameters, so the run continues the same.
+  const diffs = differingSettings(resume.training, now).filter((d) => d.setting !== 'preciseBn');
   if (diffs.length) return refuse(`these settings differ from the checkpoint's run (${resume.training.command}): ${diffs.map((d) => differenceText(d, 'the run')).join('; ')}`, diffs.map((d) => d.setting));
   // The state itself: consistent with the run, so that continuing can neither fail part-way nor go silently wrong.
   if (state.steps !== done * shape.batchesPerEpoch) return refuse(`resume state: ${state.steps} optimizer steps recorded, but ${done} epochs of ${shape.batchesPerEpoch} batches were run`);
@@ -330,6 +341,38 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
     return ok / testSet.n;
   };
 
+  /** PreciseBN (see TrainOptions.preciseBn): the statistics of the model as it stands, from the first `count` images of this epoch's order. */
+  const preciseMoments = async (count: number): Promise<Float32Array> => {
+    const reqs: MomentsRequest[] = [];
+    const batchOf: { n: number; shards: number }[] = [];
+    for (let start = 0; start < count; start += batchSize) {
+      const size = Math.min(batchSize, count - start);
+      const per = Math.ceil(size / shards);
+      let parts = 0;
+      for (let s = 0; s < shards; s++) {
+        const lo = Math.min(start + s * per, start + size);
+        const hi = Math.min(lo + per, start + size);
+        if (hi <= lo) continue;
+        const images = new Float32Array((hi - lo) * px);
+        for (let i = lo; i < hi; i++) images.set(trainSet.images.subarray(order[i]! * px, (order[i]! + 1) * px), (i - lo) * px);
+        // Seeds from the run's seed, not its generator: drawing from it would change the rest of the run.
+        reqs.push({ params, images, sampleSeed: seed + 104729 * reqs.length });
+        parts++;
+      }
+      batchOf.push({ n: size, shards: parts });
+    }
+    const shardMoments = await runner.moments(reqs);
+    const out = new Float64Array(layout.momentsSize);
+    let at = 0;
+    for (const batch of batchOf) {
+      const results = shardMoments.slice(at, at + batch.shards).map((moments, i) => ({ moments, n: reqs[at + i]!.images.length / px }));
+      at += batch.shards;
+      const pooled = poolMoments(layout, results);
+      for (let i = 0; i < out.length; i++) out[i] = out[i]! + (batch.n / count) * pooled[i]!;
+    }
+    return Float32Array.from(out);
+  };
+
   /** Mid-run, what continuing needs; copies, since training goes on after a snapshot. */
   const trainingState = (): TrainingState => {
     const { m, v } = adam.moments();
@@ -410,6 +453,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
         bar.update(b + 1, `loss ${(lossSum / seen).toFixed(4)} acc ${((100 * hits) / seen).toFixed(2)}%`);
       }
       const seconds = bar.elapsedSeconds();
+      if (runRecord.preciseBn) moving.set(await preciseMoments(runRecord.preciseBn));
       const testAccuracy = await evaluate();
       const record: EpochRecord = { epoch, loss: lossSum / seen, trainAccuracy: hits / seen, testAccuracy, seconds };
       bar.finish(`loss ${record.loss.toFixed(4)} acc ${(100 * record.trainAccuracy).toFixed(2)}% test ${(100 * testAccuracy).toFixed(2)}% (${seconds.toFixed(1)} s/epoch)`);
