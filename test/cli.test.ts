@@ -195,6 +195,12 @@ test('train --resume continues a stopped run, with its recorded settings, to the
     const adversarial = cli('train', '--adv', 'pgd', '--workers', '0', '--quiet', '--out', dir, '--resume');
     assert.equal(adversarial.code, 1);
     assert.match(adversarial.stderr, /adversarial PGD ε 0\.3, 40 steps .*\(the run: none\) \[set by adversarial: --adv --adv-eps --adv-step --adv-steps --adv-clean-epochs --adv-weight --adv-ramp\]/);
+    const decay = cli('train', '--cbd', '0.001', '--workers', '0', '--quiet', '--out', dir, '--resume');
+    assert.equal(decay.code, 1);
+    assert.match(decay.stderr, /cardinalityBoundDecay \{"coeff":0\.001,"bound":5\} \(the run: null\) \[set by cardinalityBoundDecay: --cbd --cbd-bound\]/);
+    const boundAlone = cli('train', '--cbd-bound', '3', '--workers', '0', '--quiet', '--out', dir, '--resume');
+    assert.equal(boundAlone.code, 2);
+    assert.match(boundAlone.stderr, /--cbd-bound goes with --cbd X/);
     // Nothing but --out: every setting comes from the checkpoint's record.
     const args = ['train', '--workers', '0', '--quiet', '--out', dir, '--resume'];
     const r = cli(...args);

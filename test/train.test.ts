@@ -15,7 +15,7 @@ import { modelFromParams } from '../src/format/model.js';
 import { evaluateParity } from '../src/eval/parity.js';
 import { widenParams } from '../src/model/widen.js';
 import { Rng } from '../src/util/rng.js';
-import { TrainableModel } from '../src/model/tfjs/trainable.js';
+import { TrainableModel, type BatchMoments } from '../src/model/tfjs/trainable.js';
 import { Adam } from '../src/train/adam.js';
 import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../src/train/checkpoint.js';
 import { flatLayout, flattenTrainable } from '../src/train/flat.js';
@@ -500,4 +500,76 @@ test('--precise-bn: batch-norm statistics re-estimated from whole training batch
   const resumed = await train({ ...opts, preciseBn: 128, resume: plainAfterFirst! });
   for (const [name, v] of precise.params) assert.deepEqual(resumed.params.get(name), v, `${name} after resuming with --precise-bn`);
   assert.equal(resumed.testAccuracy, precise.testAccuracy);
+});
+
+test('cardinality bound decay: the penalty is Σ max(0, b − bound) over threshold units, b = (μ − β·σ/γ + Σw)/2; training with it lowers the bounds', async () => {
+  await initTfjs();
+  // A float first layer, then one binary dense layer of 4 inputs and 3 units whose norm feeds a sign, then the logits.
+  const graph = defineGraph({
+    name: 'cbd',
+    input: [1, 1, 4],
+    classes: 2,
+    layers: [
+      { kind: 'quantDense', name: 'd0', units: 4, useBias: true },
+      { kind: 'quantDense', name: 'd1', units: 3, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_tern' },
+      { kind: 'batchNorm', name: 'bn1', scale: true },
+      { kind: 'quantDense', name: 'd2', units: 2, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' },
+      { kind: 'batchNorm', name: 'bn2', scale: false },
+    ],
+  });
+  const values = initParams(graph, 1);
+  // Kernel [4 inputs, 3 units]; ternarized, the columns sum to Σw = 3 (0.02 is a zero), 0, 1 (0.01 is a zero).
+  values.set('d1/kernel', Float32Array.from([1, -1, 1, 0.9, 0.3, -0.8, 0.02, -0.6, 0.01, 0.7, 0.5, 0.4]));
+  values.set('bn1/beta', Float32Array.from([0.5, -1, 2]));
+  values.set('bn1/gamma', Float32Array.from([1, 2, -1]));
+  const model = new TrainableModel(graph, values);
+  try {
+    const moments: BatchMoments = new Map([['bn1', { mean: tf.tensor1d([3, 1, 0]), variance: tf.tensor1d([4 - 1e-3, 9 - 1e-3, 1 - 1e-3]) }]]);
+    // Unit 0: t = 3 − 0.5·2/1 = 2, b = (2 + 3)/2 = 2.5. Unit 1: t = 1 + 1·3/2 = 2.5, b = (2.5 + 0)/2 = 1.25. Unit 2: γ < 0, left out.
+    const at = (bound: number) => model.cardinalityBoundPenalty(moments, bound).dataSync()[0]!;
+    assert.ok(Math.abs(at(0) - 3.75) < 1e-5, `bound 0: ${at(0)}`);
+    assert.ok(Math.abs(at(2) - 0.5) < 1e-5, `bound 2: ${at(2)}`);
+    assert.ok(Math.abs(at(5)) < 1e-6, `bound 5: ${at(5)}`);
+    tf.dispose([...moments.values()].flatMap((m) => [m.mean, m.variance]));
+  } finally {
+    model.dispose();
+  }
+
+  // Trained with it, the threshold units' bounds past 0 (from the exported statistics) shrink.
+  const net = defineGraph({
+    name: 'cbd-net',
+    input: [28, 28, 1],
+    classes: 10,
+    layers: [
+      { kind: 'quantConv2d', name: 'mask', filters: 1, kernelSize: 1, useBias: true },
+      { kind: 'quantConv2d', name: 'c1', filters: 8, kernelSize: 3, strides: 2, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_tern' },
+      { kind: 'batchNorm', name: 'bn1', scale: false },
+      { kind: 'flatten', name: 'f' },
+      { kind: 'quantDense', name: 'd1', units: 32, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_tern' },
+      { kind: 'batchNorm', name: 'bn2', scale: false },
+      { kind: 'quantDense', name: 'd2', units: 10, inputQuantizer: 'ste_sign', kernelQuantizer: 'ste_sign' },
+      { kind: 'batchNorm', name: 'bn3', scale: false },
+    ],
+  });
+  const opts = { graph: net, data, epochs: 2, limit: 1024, batchSize: 32, progress: false, workers: 0, seed: 3, weightClip: true, learningRate: 0.005, preciseBn: 512 } as const;
+  const meanExcess = (ckpt: Checkpoint, layer: string, bn: string, units: number) => {
+    const k = ckpt.params.get(`${layer}/kernel`)!;
+    const t = Math.fround(0.05);
+    const [mu, v, beta] = ['moving_mean', 'moving_variance', 'beta'].map((p) => ckpt.params.get(`${bn}/${p}`)!) as [Float32Array, Float32Array, Float32Array];
+    let sum = 0;
+    for (let j = 0; j < units; j++) {
+      let w = 0;
+      for (let i = j; i < k.length; i += units) w += k[i]! > t ? 1 : k[i]! < -t ? -1 : 0;
+      sum += Math.max(0, (mu[j]! - beta[j]! * Math.sqrt(v[j]! + 1e-3) + w) / 2);
+    }
+    return sum / units;
+  };
+  const plain = await train(opts);
+  const decayed = await train({ ...opts, cardinalityBoundDecay: { coeff: 0.05, bound: 0 } });
+  assert.deepEqual(decayed.training.cardinalityBoundDecay, { coeff: 0.05, bound: 0 });
+  for (const [layer, bn, units] of [['c1', 'bn1', 8], ['d1', 'bn2', 32]] as const) {
+    const [a, b] = [meanExcess(plain, layer, bn, units), meanExcess(decayed, layer, bn, units)];
+    assert.ok(b < 0.9 * a, `${layer}: mean max(0, cardinality bound) ${b} with decay, ${a} without`);
+  }
+  assert.ok(decayed.testAccuracy > 0.3, `test accuracy ${decayed.testAccuracy}`);
 });

@@ -34,6 +34,8 @@ export const trainCommand: CommandSpec = {
     'weight-clip': { type: 'boolean', help: "clip binary layers' latent weights to [−1, 1] after every step (Larq's weight_clip)" },
     l1: { type: 'string', help: 'sparsity of ternary (ste_tern) layers: after every step pull their latent weights toward 0 by lr·X (an L1 penalty\'s proximal step); more zero weights, cheaper to verify', default: '0', metavar: 'X' },
     'precise-bn': { type: 'string', help: 'after every epoch re-estimate batch-norm statistics from N training images (PreciseBN) instead of the moving averages, which lag weights that flip (binary, ternary, PGD-trained models); never changes the weights; may change on --resume', default: '0', metavar: 'N' },
+    cbd: { type: 'string', help: "EEV's cardinality bound decay: add X × Σ max(0, b − --cbd-bound) over threshold units to the loss, b a unit's cardinality bound (inputs counted 0/1); lower bounds verify faster (EEV: 1e-5 to 5e-4)", default: '0', metavar: 'X' },
+    'cbd-bound': { type: 'string', help: 'with --cbd: the bound above which the hinge starts', default: '5', metavar: 'B' },
     seed: { type: 'string', help: 'random seed (initialization, batch order, PGD starts, S sampling)', default: String(TRAIN_DEFAULTS.seed), metavar: 'N' },
     adv: { type: 'string', help: 'adversarial training: "pgd" (clean/PGD loss mix, see --adv-weight)', metavar: 'pgd' },
     'adv-eps': { type: 'string', help: 'PGD L∞ radius', default: '0.3', metavar: 'X' },
@@ -215,6 +217,7 @@ function trainSettings(o: Parsed) {
     weightClip: o.values['weight-clip'] === true || o.values['weight-clip'] === 'true',
     l1: numberOption(o, 'l1', { min: 0 })!,
     preciseBn: numberOption(o, 'precise-bn', { integer: true, min: 0 })!,
+    cardinalityBoundDecay: cardinalityBoundDecayOf(o),
     seed: numberOption(o, 'seed', { integer: true })!,
     adversarial: advKind
       ? {
@@ -230,6 +233,16 @@ function trainSettings(o: Parsed) {
     dataDir: stringOption(o, 'data'),
     init: stringOption(o, 'init'),
   };
+}
+
+/** --cbd X [--cbd-bound B]; null when X is 0. */
+function cardinalityBoundDecayOf(o: Parsed): { coeff: number; bound: number } | null {
+  const coeff = numberOption(o, 'cbd', { min: 0 })!;
+  if (coeff === 0) {
+    if (o.given.has('cbd-bound')) throw new UsageError('--cbd-bound goes with --cbd X (X > 0)');
+    return null;
+  }
+  return { coeff, bound: numberOption(o, 'cbd-bound')! };
 }
 
 /** `train --out DIR` where DIR already holds a run: refused, so a typo never overwrites hours of training. */
@@ -268,6 +281,8 @@ const RECORDED_OPTIONS: ReadonlyArray<{ option: string; fields: ReadonlyArray<ke
   { option: 'weight-clip', fields: ['weightClip'], value: (c) => (c.training.weightClip ? 'true' : undefined) },
   { option: 'l1', fields: ['l1'], value: (c) => String(c.training.l1 ?? 0) },
   { option: 'precise-bn', fields: ['preciseBn'], value: (c) => String(c.training.preciseBn ?? 0) },
+  { option: 'cbd', fields: ['cardinalityBoundDecay'], value: (c) => String(c.training.cardinalityBoundDecay?.coeff ?? 0) },
+  { option: 'cbd-bound', fields: ['cardinalityBoundDecay'], value: (c) => (c.training.cardinalityBoundDecay ? String(c.training.cardinalityBoundDecay.bound) : undefined) },
   { option: 'seed', fields: ['seed'], value: (c) => String(c.training.seed) },
   // The data's name, and the files under it (the CRC differs when the name does not).
   { option: 'data', fields: ['data', 'trainCrc32'], value: recordedDataDir },

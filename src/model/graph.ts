@@ -527,15 +527,15 @@ function checkLayerRules(graph: ModelGraph, s: LayerShape, users: Map<string, La
 
 /**
  * Whether every path from `name` ends, through per-channel monotone layers (batchNorm, relu, scale,
- * maxPool2d), in a binarized input: then only the sign of its values ever matters, and it is
- * decided per channel (an int8 layer's output never needs a float value).
+ * maxPool2d, and flatten if `throughFlatten`), in a binarized input: then only the sign of its
+ * values ever matters, and it is decided per value (an int8 layer's output never needs a float value).
  */
-export function onlyBinarized(graph: ModelGraph, name: string, users = consumersOf(graph)): boolean {
+export function onlyBinarized(graph: ModelGraph, name: string, users = consumersOf(graph), throughFlatten = false): boolean {
   const list = users.get(name) ?? [];
   if (list.length === 0) return false;
   return list.every((u) => {
     if ((u.kind === 'quantConv2d' || u.kind === 'quantDense') && u.inputQuantizer) return true;
-    if (u.kind === 'batchNorm' || u.kind === 'relu' || u.kind === 'scale' || u.kind === 'maxPool2d') return onlyBinarized(graph, u.name, users);
+    if (u.kind === 'batchNorm' || u.kind === 'relu' || u.kind === 'scale' || u.kind === 'maxPool2d' || (throughFlatten && u.kind === 'flatten')) return onlyBinarized(graph, u.name, users, throughFlatten);
     return false;
   });
 }

@@ -33,6 +33,8 @@ export interface TrainingRecord {
   readonly l1?: number;
   /** Training images over which batch-norm statistics were re-estimated after every epoch (PreciseBN; absent: 0, the moving averages). */
   readonly preciseBn?: number;
+  /** EEV's cardinality bound decay in the loss (absent: none). */
+  readonly cardinalityBoundDecay?: { readonly coeff: number; readonly bound: number };
   readonly data: string;
   readonly trainImages: number;
   /**

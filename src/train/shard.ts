@@ -28,6 +28,14 @@ export interface StepRequest {
   readonly adversarial: { readonly eps: number; readonly step: number; readonly steps: number; readonly weight?: number } | null;
   readonly pgdSeed: number;
   readonly sampleSeed: number;
+  /** Cardinality bound decay: coeff × TrainableModel.cardinalityBoundPenalty(bound) joins the loss (absent: none). */
+  readonly cardinalityBoundDecay?: CardinalityBoundDecay | null;
+}
+
+/** EEV's cardinality bound decay: a hinge at `bound` on the cardinality bounds of threshold units, weighted by `coeff`. */
+export interface CardinalityBoundDecay {
+  readonly coeff: number;
+  readonly bound: number;
 }
 
 export interface StepResult {
@@ -116,10 +124,15 @@ export class ShardTrainer {
         const logits = this.model.logits(x, 'batch', moments);
         hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')));
         const clean = ce(logits);
-        if (!xAdv) return clean;
-        const w = adv!.weight ?? 0.5;
-        const advLoss = ce(this.model.logits(xAdv, 'batch'));
-        return (w >= 1 ? advLoss : tf.add(tf.mul(clean, 1 - w), tf.mul(advLoss, w))) as tf.Scalar;
+        const cbd = req.cardinalityBoundDecay;
+        const penalty = cbd ? tf.mul(this.model.cardinalityBoundPenalty(moments, cbd.bound), cbd.coeff) : null;
+        let loss = clean;
+        if (xAdv) {
+          const w = adv!.weight ?? 0.5;
+          const advLoss = ce(this.model.logits(xAdv, 'batch'));
+          loss = (w >= 1 ? advLoss : tf.add(tf.mul(clean, 1 - w), tf.mul(advLoss, w))) as tf.Scalar;
+        }
+        return (penalty ? tf.add(loss, penalty) : loss) as tf.Scalar;
       }, vars);
       return { loss: value, hits: hits!, grads: vars.map((v) => grads[v.name]!) };
     });

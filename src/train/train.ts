@@ -20,7 +20,7 @@ import { Adam } from './adam.js';
 import type { Checkpoint, EpochRecord, TrainingRecord, TrainingState } from './checkpoint.js';
 import { flatLayout, flattenTrainable, unflattenTrainable, type FlatLayout } from './flat.js';
 import { createRunner, defaultWorkers, type ShardRunner } from './pool.js';
-import type { MomentsRequest, StepResult } from './shard.js';
+import type { CardinalityBoundDecay, MomentsRequest, StepResult } from './shard.js';
 
 export interface AdversarialTraining {
   readonly eps: number;
@@ -102,6 +102,12 @@ export interface TrainOptions {
    * Never changes the parameters, only the statistics evaluated and exported. Default 0 (off).
    */
   readonly preciseBn?: number;
+  /**
+   * EEV's cardinality bound decay (see TrainableModel.cardinalityBoundPenalty): coeff × Σ over the
+   * threshold units of max(0, b − bound) joins every step's loss, b a unit's cardinality bound —
+   * lower bounds, faster exact verification. EEV used coeff 1e-5 to 5e-4, bound 5. Default none.
+   */
+  readonly cardinalityBoundDecay?: CardinalityBoundDecay | null;
 }
 
 /**
@@ -161,6 +167,7 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
     ...(opts.weightClip ? { weightClip: true } : {}),
     ...(opts.l1 ? { l1: opts.l1 } : {}),
     ...(opts.preciseBn ? { preciseBn: Math.min(opts.preciseBn, n) } : {}),
+    ...(opts.cardinalityBoundDecay ? { cardinalityBoundDecay: opts.cardinalityBoundDecay } : {}),
     data: opts.data.source,
     trainImages: n,
     trainCrc32: trainDataCrc32(opts.data.train, n),
@@ -183,7 +190,7 @@ export function trainDataCrc32(d: Dataset, n: number): number {
 function runSettings(t: TrainingRecord): Record<string, string> {
   const { command: _command, backend: _backend, adversarial: a, trainCrc32, ...settings } = t;
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, weightClip: false, l1: 0, preciseBn: 0, ...settings })) out[key] = JSON.stringify(value);
+  for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, weightClip: false, l1: 0, preciseBn: 0, cardinalityBoundDecay: null, ...settings })) out[key] = JSON.stringify(value);
   if (trainCrc32 !== undefined) out['trainCrc32'] = typeof trainCrc32 === 'number' ? `0x${trainCrc32.toString(16).padStart(8, '0')}` : JSON.stringify(trainCrc32);
   out['adversarial'] = a ? `PGD ε ${a.eps}, ${a.steps} steps of ${a.step}, after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : 'none';
   return out;
@@ -279,6 +286,8 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < shards) throw new RangeError(`batch size must be an integer ≥ ${shards} (the shard count), got ${batchSize}`);
   if (adv && adv.weight !== undefined && !(adv.weight > 0 && adv.weight <= 1)) throw new RangeError(`adversarial loss weight must be in (0, 1], got ${adv.weight}`);
+  const cbd = runRecord.cardinalityBoundDecay;
+  if (cbd && !(cbd.coeff >= 0 && Number.isFinite(cbd.coeff) && Number.isFinite(cbd.bound))) throw new RangeError(`cardinality bound decay needs a finite coefficient ≥ 0 and a finite bound, got ${cbd.coeff} and ${cbd.bound}`);
   if (adv && (adv.rampEpochs ?? 0) > epochs - adv.cleanEpochs)
     throw new RangeError(`the ε ramp (${adv.rampEpochs} epochs) must end within the ${epochs - adv.cleanEpochs} adversarial epochs, or the model never trains at ε = ${adv.eps}`);
   const graph = opts.graph;
@@ -424,6 +433,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
             adversarial: adversarialNow ? { ...rampedAttack(adv, epoch - 1 - adv.cleanEpochs + b / batches), steps: adv.steps, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
             pgdSeed: rng.seed(),
             sampleSeed: rng.seed(),
+            cardinalityBoundDecay: runRecord.cardinalityBoundDecay ?? null,
           });
         }
         if (lrSchedule === 'cosine') adam.learningRate = 0.5 * lr * (1 + Math.cos((Math.PI * ((epoch - 1) * batches + b)) / (epochs * batches)));

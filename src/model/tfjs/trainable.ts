@@ -6,10 +6,10 @@
  */
 import { tf } from '../../tfjs/backend.js';
 import { Rng } from '../../util/rng.js';
-import { GRAPH_INPUT, inferShapes, padBefore, padTotal, type LayerShape, type ModelGraph, type QuantConv2dLayer, type QuantDenseLayer } from '../graph.js';
+import { consumersOf, GRAPH_INPUT, inferShapes, onlyBinarized, padBefore, padTotal, type BatchNormLayer, type LayerShape, type ModelGraph, type QuantConv2dLayer, type QuantDenseLayer } from '../graph.js';
 import { checkParams, paramInfos, type ParamValues } from '../params.js';
 import { batchNormalize } from './batch_norm.js';
-import { bernoulliSte, binarize, signSte, ternarize, ternSte } from './ops.js';
+import { bernoulliSte, binarize, positive, signSte, ternarize, ternSte } from './ops.js';
 
 export type BatchNormMode = 'batch' | 'moving';
 
@@ -22,6 +22,8 @@ export class TrainableModel {
   readonly vars = new Map<string, tf.Variable>();
   private readonly shapes: LayerShape[];
   private sampler: Rng;
+  /** The batch norms that become thresholds of a binary layer, with that layer (see cardinalityBoundPenalty). */
+  private readonly thresholdNorms: ReadonlyArray<{ norm: BatchNormLayer; producer: QuantConv2dLayer | QuantDenseLayer }>;
   /** sign(w) of the deterministic binary kernels while `withFrozenBinaryWeights` runs. */
   private frozen: Map<string, tf.Tensor> | null = null;
 
@@ -36,6 +38,7 @@ export class TrainableModel {
     const prefix = `m${modelCounter++}`;
     for (const p of paramInfos(graph)) this.vars.set(p.name, tf.variable(tf.tensor(values.get(p.name)!, p.shape as number[]), p.trainable, `${prefix}/${p.name}`));
     this.sampler = new Rng(seed ^ 0x5eed);
+    this.thresholdNorms = this.thresholdNormsOf();
   }
 
   /** Restarts the sampler of stochastic weights, for reproducible forward passes. */
@@ -162,6 +165,50 @@ export class TrainableModel {
       last = y;
     }
     return tf.reshape(last, [n, this.graph.classes]);
+  }
+
+  /**
+   * EEV's cardinality bound decay (Jia & Rinard 2020), over the batch norms that become a binary
+   * layer's thresholds (the layer's input binarized, its kernel ±1 or ternary, the norm's output
+   * only ever binarized). Counting inputs as 0/1 (a = (x + 1)/2), unit j fires iff
+   * Σᵢ wᵢⱼ·aᵢ ≥ b_j with b_j = (t_j + Σᵢ wᵢⱼ)/2, t_j = μ − β·σ/γ the norm's threshold on the ±1
+   * sum: b_j is the unit's cardinality bound, and a solver decides a unit with a small bound
+   * quickly. Returns Σⱼ max(0, b_j − bound) with μ and σ the batch moments of the forward pass
+   * (`moments`) and Σᵢ wᵢⱼ held constant, so the gradient reaches β and γ (EEV's "bias hinge").
+   * Units with γ ≤ 0 (a decreasing norm, bound on the other side) are left out.
+   */
+  cardinalityBoundPenalty(moments: BatchMoments, bound: number): tf.Scalar {
+    return tf.tidy(() => {
+      let total: tf.Scalar = tf.scalar(0);
+      for (const { norm, producer } of this.thresholdNorms) {
+        const m = moments.get(norm.name);
+        if (!m) throw new Error(`cardinalityBoundPenalty: no batch moments of ${norm.name} (run a 'batch' forward pass with this map first)`);
+        const sigma = tf.sqrt(tf.add(m.variance, norm.epsilon));
+        const gamma = norm.scale ? (this.v(`${norm.name}/gamma`) as tf.Tensor) : tf.onesLike(m.mean);
+        const beta = norm.center ? (this.v(`${norm.name}/beta`) as tf.Tensor) : tf.zerosLike(m.mean);
+        const t = tf.sub(m.mean, tf.div(tf.mul(beta, sigma), gamma));
+        const w = producer.kernelQuantizer === 'ste_tern' ? ternarize(this.v(`${producer.name}/kernel`)) : binarize(this.v(`${producer.name}/kernel`));
+        const units = producer.kind === 'quantConv2d' ? producer.filters : producer.units;
+        const fanInSum = tf.sum(tf.reshape(w, [-1, units]), 0);
+        const b = tf.div(tf.add(t, fanInSum), 2);
+        const over = tf.mul(tf.relu(tf.sub(b, bound)), positive(gamma));
+        total = tf.add(total, tf.sum(over)) as tf.Scalar;
+      }
+      return total;
+    });
+  }
+
+  /** The batch norms `cardinalityBoundPenalty` covers, each with the binary layer it reads. */
+  private thresholdNormsOf(): { norm: BatchNormLayer; producer: QuantConv2dLayer | QuantDenseLayer }[] {
+    const users = consumersOf(this.graph);
+    const out: { norm: BatchNormLayer; producer: QuantConv2dLayer | QuantDenseLayer }[] = [];
+    for (const l of this.graph.layers) {
+      if (l.kind !== 'batchNorm') continue;
+      const p = this.graph.layers.find((x) => x.name === l.inputs[0]);
+      if (!p || (p.kind !== 'quantConv2d' && p.kind !== 'quantDense') || !p.inputQuantizer || !p.kernelQuantizer || p.kernelQuantizer === 'stochastic' || p.useBias) continue;
+      if (onlyBinarized(this.graph, l.name, users, true)) out.push({ norm: l, producer: p });
+    }
+    return out;
   }
 
   /** moving ← momentum·moving + (1−momentum)·batch, then releases the batch moments. */
