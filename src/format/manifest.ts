@@ -35,6 +35,11 @@ export interface ManifestEntry {
     readonly learningRate: number;
     readonly lrSchedule: string;
     readonly augmentShift: number;
+    /** Settings beyond the paper's, when the run had them (see TrainingRecord). */
+    readonly weightClip?: boolean;
+    readonly l1?: number;
+    readonly preciseBn?: number;
+    readonly cardinalityBoundDecay?: { readonly coeff: number; readonly bound: number };
     readonly adversarial: unknown;
     readonly data: string;
     readonly trainImages: number;
