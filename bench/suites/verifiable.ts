@@ -12,14 +12,17 @@ import { testDataOf } from '../../src/data/index.js';
 import { readModelFile } from '../../src/format/file.js';
 import { readManifest } from '../../src/format/manifest.js';
 import { verifyRobustness, type VerifyRow } from '../../src/verify/index.js';
+import type { ExactSolverName } from '../../src/verify/exact/solver.js';
 import { fmt, mdTable, pct } from '../lib.js';
 import { MODELS_DIR } from './size.js';
 
 const MODELS = ['verifiable-mnist', 'verifiable-mnist-wide'];
 /** ε, images and the time limit per image (ms) of each row; BNN_VERIFIABLE_N scales the image counts down for a quick run. */
-const PLAN = [
+const PLAN: { eps: number; n: number; timeoutMs: number; solver?: ExactSolverName }[] = [
   { eps: 0.1, n: 1000, timeoutMs: 5000 },
   { eps: 0.3, n: 200, timeoutMs: 2000 },
+  // The same search without clause learning (bab.ts, TypeScript), where the default leaves images open.
+  { eps: 0.3, n: 200, timeoutMs: 2000, solver: 'bab' },
 ];
 /** EEV's time per image at ε = 0.1 on MNIST (C++ SAT solver with native cardinality constraints). */
 const EEV_MS = 1;
@@ -44,9 +47,9 @@ async function verifyShipped(name: string) {
   const rows: (Omit<VerifyRow, 'results'> & { timeoutMs: number; solver: string; seconds: number })[] = [];
   for (const p of PLAN) {
     const n = Math.max(1, Math.round(p.n * scale));
-    process.stderr.write(`verifiable: ${name} at ε ${p.eps} on ${n} images, ${p.timeoutMs} ms per image\n`);
+    process.stderr.write(`verifiable: ${name} at ε ${p.eps} on ${n} images, ${p.timeoutMs} ms per image${p.solver ? `, solver ${p.solver}` : ''}\n`);
     const t0 = performance.now();
-    const report = await verifyRobustness(model, test, { eps: p.eps, n, timeoutMs: p.timeoutMs, search: 'pgd', steps: 20, seed: 1 });
+    const report = await verifyRobustness(model, test, { eps: p.eps, n, timeoutMs: p.timeoutMs, search: 'pgd', steps: 20, seed: 1, ...(p.solver ? { solver: p.solver } : {}) });
     const { results: _results, ...row } = report.rows[0]!;
     rows.push({ ...row, timeoutMs: p.timeoutMs, solver: report.solver, seconds: (performance.now() - t0) / 1000 });
   }

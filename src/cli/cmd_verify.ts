@@ -17,7 +17,7 @@ export const verifyCommand: CommandSpec = {
       type: 'string',
       help:
         `exact stage after the bounds, for models with a binarized input (a 1×1 int8 first layer on a one-channel image, binary layers after it): ` +
-        `bab (our search over the free input bits with native cardinality propagation), bab-wasm (the same search compiled from AssemblyScript, build/exact-bab.wasm), ` +
+        `bab (our search over the free input bits with native cardinality propagation), bab-wasm (the same search with clause learning, compiled from AssemblyScript, build/exact-bab.wasm), ` +
         `z3 (z3-solver, pseudo-Boolean AtLeast), highs (HiGHS MILP, big-M), minisat (logic-solver, totalizer CNF), none. z3, highs and minisat are optional packages. Default: ${DEFAULT_SOLVER} when the model is encodable, else none`,
       metavar: 'NAME',
     },

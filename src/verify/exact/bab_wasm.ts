@@ -1,7 +1,8 @@
 /**
- * `bab-wasm`: the same search as bab.ts, compiled from AssemblyScript (assembly/exact_bab.ts →
- * build/exact-bab.wasm, `npm run build:exact`; not part of the runtime's module). The host lays
- * out the encoding's arrays (cardinalityLayout) in the module's memory and calls solve().
+ * `bab-wasm`: bab.ts's search plus conflict-driven clause learning, compiled from AssemblyScript
+ * (assembly/exact_bab.ts → build/exact-bab.wasm, `npm run build:exact`; not part of the runtime's
+ * module). The host lays out the encoding's arrays (cardinalityLayout) in the module's memory and
+ * calls solve().
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
