@@ -202,3 +202,63 @@ test('a solver time limit leaves the image unknown (timeout), never verified', a
     c.rt.dispose();
   }
 });
+
+test('bab and bab-wasm (clause learning) on random layered cardinality circuits: satisfiable exactly when some input assignment makes the goal true, with restarts or without', async () => {
+  const solvers = await Promise.all((['bab', 'bab-wasm'] as const).map((n) => loadSolver(n)));
+  try {
+    const rng = new Rng(424242);
+    let sat = 0;
+    let unsat = 0;
+    for (let g = 0; g < 300; g++) {
+      // inputs → a layer of wide constraints → a layer over those outputs (and some inputs) → goal.
+      const n = 4 + rng.int(11);
+      const cards: { out: number; lits: Int32Array; k: number }[] = [];
+      let vars = n;
+      const layer = (from: number[], count: number) => {
+        const outs: number[] = [];
+        for (let u = 0; u < count; u++) {
+          const size = 1 + rng.int(Math.min(from.length, 9));
+          const picked = [...from].sort(() => rng.int(3) - 1).slice(0, size);
+          const lits = Int32Array.from(picked, (v) => 2 * v + rng.int(2));
+          cards.push({ out: vars, lits, k: 1 + rng.int(size) });
+          outs.push(vars++);
+        }
+        return outs;
+      };
+      const inputs = Array.from({ length: n }, (_, i) => i);
+      const first = layer(inputs, 2 + rng.int(8));
+      const second = layer([...first, ...inputs.slice(0, 3)], 1 + rng.int(4));
+      const goalVar = second[rng.int(second.length)]!;
+      const goal = 2 * goalVar + rng.int(2);
+      const clauses = rng.int(2) ? [Int32Array.from([2 * first[0]! + 1, 2 * inputs[n - 1]!])] : [];
+      const encoding = { vars, inputs: inputs.map((p) => ({ pixel: p, cut: 0 })), qlo: new Int32Array(n), qhi: new Int32Array(n), cards, clauses, goal };
+      const value = (bits: number): Uint8Array => {
+        const v = new Uint8Array(vars);
+        for (let i = 0; i < n; i++) v[i] = (bits >> i) & 1;
+        const lit = (l: number) => (v[l >> 1]! ^ (l & 1)) === 1;
+        for (const c of cards) v[c.out] = c.lits.reduce((t, l) => t + (lit(l) ? 1 : 0), 0) >= c.k ? 1 : 0;
+        return v;
+      };
+      const holds = (v: Uint8Array) => {
+        const lit = (l: number) => (v[l >> 1]! ^ (l & 1)) === 1;
+        return lit(goal) && clauses.every((cl) => cl.some(lit));
+      };
+      let expected = false;
+      for (let bits = 0; bits < 1 << n && !expected; bits++) expected = holds(value(bits));
+      expected ? sat++ : unsat++;
+      for (const solver of solvers) {
+        for (const restartUnit of [0, 1, 3]) {
+          const r = await solver.solve({ encoding, deadline: performance.now() + 10_000, restartUnit });
+          assert.equal(r.status, expected ? 'sat' : 'unsat', `${solver.name}, circuit ${g} (${n} inputs), restart unit ${restartUnit}`);
+          if (r.status === 'sat') {
+            const bits = Array.from(r.inputs).reduce((b, x, i) => b | (x << i), 0);
+            assert.ok(holds(value(bits)), `${solver.name}, circuit ${g}: its assignment does not make the goal true`);
+          }
+        }
+      }
+    }
+    assert.ok(sat > 30 && unsat > 30, `both outcomes are exercised (${sat} satisfiable, ${unsat} not)`);
+  } finally {
+    for (const s of solvers) s.dispose();
+  }
+});
