@@ -29,6 +29,7 @@ import { serveSuite } from './suites/serve.js';
 import { verifySuite } from './suites/verify.js';
 import { verifySolversSuite } from './suites/verify_solvers.js';
 import { verifiableSuite } from './suites/verifiable.js';
+import { cbdSuite } from './suites/cbd.js';
 
 export const SUITES: Record<string, () => Promise<{ markdown: string; data: unknown }>> = {
   train: trainSuite,
@@ -45,6 +46,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   verify: verifySuite,
   'verify-solvers': verifySolversSuite,
   verifiable: verifiableSuite,
+  cbd: cbdSuite,
   hsj: hsjSuite,
   cw: cwSuite,
   native: nativeSuite,
