@@ -34,7 +34,7 @@ export const trainCommand: CommandSpec = {
     'weight-clip': { type: 'boolean', help: "clip binary layers' latent weights to [−1, 1] after every step (Larq's weight_clip)" },
     l1: { type: 'string', help: 'sparsity of ternary (ste_tern) layers: after every step pull their latent weights toward 0 by lr·X (an L1 penalty\'s proximal step); more zero weights, cheaper to verify', default: '0', metavar: 'X' },
     'precise-bn': { type: 'string', help: 'after every epoch re-estimate batch-norm statistics from N training images (PreciseBN) instead of the moving averages, which lag weights that flip (binary, ternary, PGD-trained models); never changes the weights; may change on --resume', default: '0', metavar: 'N' },
-    cbd: { type: 'string', help: "EEV's cardinality bound decay: add X × Σ max(0, b − --cbd-bound) over threshold units to the loss, b a unit's cardinality bound (inputs counted 0/1); lower bounds verify faster (EEV: 1e-5 to 5e-4)", default: '0', metavar: 'X' },
+    cbd: { type: 'string', help: "EEV's cardinality bound decay: add X × Σ max(0, b − --cbd-bound) over threshold units to the loss, b a unit's cardinality bound (inputs counted 0/1); EEV's SAT solver decides low bounds faster (EEV: X 1e-5 to 5e-4; what it did here: docs/VERIFY.md)", default: '0', metavar: 'X' },
     'cbd-bound': { type: 'string', help: 'with --cbd: the bound above which the hinge starts', default: '5', metavar: 'B' },
     seed: { type: 'string', help: 'random seed (initialization, batch order, PGD starts, S sampling)', default: String(TRAIN_DEFAULTS.seed), metavar: 'N' },
     adv: { type: 'string', help: 'adversarial training: "pgd" (clean/PGD loss mix, see --adv-weight)', metavar: 'pgd' },

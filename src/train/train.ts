@@ -104,8 +104,8 @@ export interface TrainOptions {
   readonly preciseBn?: number;
   /**
    * EEV's cardinality bound decay (see TrainableModel.cardinalityBoundPenalty): coeff × Σ over the
-   * threshold units of max(0, b − bound) joins every step's loss, b a unit's cardinality bound —
-   * lower bounds, faster exact verification. EEV used coeff 1e-5 to 5e-4, bound 5. Default none.
+   * threshold units of max(0, b − bound) joins every step's loss, b a unit's cardinality bound
+   * (EEV's SAT solver decides low bounds faster; EEV used coeff 1e-5 to 5e-4, bound 5). Default none.
    */
   readonly cardinalityBoundDecay?: CardinalityBoundDecay | null;
 }
