@@ -192,7 +192,7 @@ function propagateClauses(falseLit: i32): bool {
     const i = node >> 1;
     const start = geti(learnedStart, i);
     const len = geti(learnedLen, i);
-    // Keep the false watched literal at position 1 (node 2i + 1 watches it after the swap).
+    // Keep the false watched literal at position 1, the other watched one at 0.
     if (geti(learnedLits, start) == falseLit) {
       seti(learnedLits, start, geti(learnedLits, start + 1));
       seti(learnedLits, start + 1, falseLit);
@@ -380,8 +380,7 @@ export function solve(nVars: i32, nCards: i32, cardOutPtr: usize, cardKPtr: usiz
   trailLen = 0;
   queue = 0;
   depth = 0;
-  // Decision stack: the variable decided at each level and the trail length before it.
-  const stackVar = heap.alloc(<usize>(nInputs + 1) << 2);
+  // The trail length before each level's decision (where backjumps and restarts cut the trail).
   const stackMark = heap.alloc(<usize>(nInputs + 1) << 2);
   for (let i = 0; i < nRoots; i++) if (!assign(geti(roots, i), -1, DECIDED)) return 0;
   // The phases in use (first[] stays the base they are perturbed from).
@@ -453,7 +452,6 @@ export function solve(nVars: i32, nCards: i32, cardOutPtr: usize, cardKPtr: usiz
       for (let v = 0; v < nInputs; v++) store<u8>(valuesOut + <usize>v, <u8>getv(v));
       return 1;
     }
-    seti(stackVar, depth, pick);
     seti(stackMark, depth, trailLen);
     depth++;
     assign(2 * pick + 1 - <i32>load<u8>(phase + <usize>pick), -1, DECIDED);
