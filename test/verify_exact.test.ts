@@ -12,7 +12,7 @@ import { BnnRuntime } from '../src/runtime/index.js';
 import { Rng } from '../src/util/rng.js';
 import { quantizeU8 } from '../src/verify/binary_steps.js';
 import { verificationBox } from '../src/verify/bounds.js';
-import { encode } from '../src/verify/exact/encode.js';
+import { encode, TRUE, type Encoding } from '../src/verify/exact/encode.js';
 import { loadSolver, SolverUnavailableError, type ExactSolver, type ExactSolverName, type SolveOutcome } from '../src/verify/exact/solver.js';
 import { centerAssignment, decodeLevels, imageForLevels } from '../src/verify/exact/stage.js';
 import { BnnVerifyError, DEFAULT_SOLVER, verifyRobustness } from '../src/verify/index.js';
@@ -170,6 +170,27 @@ for (const name of ['bab-wasm', 'z3', 'highs', 'minisat'] as const) {
     assert.ok(tally.sat > 0 && tally.unsat > 0, `${name} answered sat ${tally.sat} and unsat ${tally.unsat} times`);
   });
 }
+
+test('z3 past its time limit answers timeout, and answers the next encoding again', async (t) => {
+  const z3 = await solverOrSkip(t, 'z3');
+  if (!z3) return;
+  try {
+    // Random 3-SAT at the threshold ratio over 400 variables: far more than 50 ms of search.
+    const rng = new Rng(7);
+    const vars = 400;
+    const clauses = Array.from({ length: Math.round(4.26 * vars) }, () => Int32Array.from({ length: 3 }, () => 2 * rng.int(vars) + rng.int(2)));
+    const hard: Encoding = { vars, inputs: [], qlo: new Int32Array(0), qhi: new Int32Array(0), cards: [], clauses, goal: TRUE };
+    assert.equal((await z3.solve({ encoding: hard, deadline: performance.now() + 50 })).status, 'timeout');
+    // out ⇔ (v0 + v1 ≥ 2), with v0 ∨ v1 and the goal out: only v0 = v1 = 1.
+    const easy = { vars: 3, inputs: [{}, {}], qlo: new Int32Array(0), qhi: new Int32Array(0), cards: [{ out: 2, lits: Int32Array.of(0, 2), k: 2 }], clauses: [Int32Array.of(0, 2)], goal: 4 };
+    const sat = await z3.solve({ encoding: easy as unknown as Encoding, deadline: performance.now() + 20_000 });
+    assert.deepEqual(sat, { status: 'sat', inputs: Uint8Array.of(1, 1) });
+    const unsat = await z3.solve({ encoding: { ...easy, clauses: [Int32Array.of(1)] } as unknown as Encoding, deadline: performance.now() + 20_000 });
+    assert.equal(unsat.status, 'unsat');
+  } finally {
+    z3.dispose();
+  }
+});
 
 test('the exact stage refuses what it cannot do with typed errors, and the default skips models it cannot encode', async () => {
   const c = await makeCase(1);

@@ -1,84 +1,68 @@
 /**
  * z3 (npm z3-solver, WebAssembly; optional): each constraint as out = AtLeast(lits, k), z3's
  * native pseudo-Boolean constraint, the clauses as Or, the goal asserted; its time limit is z3's
- * own `timeout` parameter. One z3 module per solver, its worker threads ended by dispose().
+ * own `timeout` parameter. z3 runs in a worker thread (z3_worker.ts), which is ended if z3 does
+ * not keep that limit, and started afresh for the next encoding.
  */
-import type { Encoding, Lit } from './encode.js';
-import { FALSE, TRUE } from './encode.js';
+import { Worker } from 'node:worker_threads';
+import type { Z3Answer } from './z3_worker.js';
 import { SolverUnavailableError, type ExactSolver, type SolveOutcome, type SolveRequest } from './solver.js';
 
-/** What is used of z3-solver's high-level API (typed here: the package is optional, and may be absent at build time). */
-interface Z3Bool {
-  eq(other: Z3Bool): Z3Bool;
-}
-interface Z3Solver {
-  set(key: string, value: number): void;
-  add(b: Z3Bool): void;
-  check(): Promise<'sat' | 'unsat' | 'unknown'>;
-  model(): { eval(b: Z3Bool, completion: boolean): Z3Bool };
-}
-interface Z3Context {
-  Bool: { const(name: string): Z3Bool; val(v: boolean): Z3Bool };
-  Solver: new () => Z3Solver;
-  Not(b: Z3Bool): Z3Bool;
-  Or(...bs: Z3Bool[]): Z3Bool;
-  AtLeast(bs: Z3Bool[], k: number): Z3Bool;
-  isTrue(b: Z3Bool): boolean;
-}
-interface Z3Api {
-  Context: new (name: string) => Z3Context;
-  em: unknown;
-}
-interface Z3Module {
-  init(): Promise<Z3Api>;
-  killThreads(em: unknown): Promise<void>;
-}
 const Z3 = 'z3-solver';
+/** How long past the deadline z3 may take to notice its own time limit before its thread is ended. */
+const GRACE_MS = 1000;
 
-async function loadZ3(): Promise<{ mod: Z3Module; api: Z3Api }> {
-  let mod: Z3Module;
-  try {
-    mod = (await import(Z3)) as Z3Module;
-  } catch (e) {
-    throw new SolverUnavailableError('z3', 'z3-solver', e);
-  }
-  return { mod, api: await mod.init() };
-}
+type Reply = Z3Answer | { status: 'ready' } | { status: 'error'; message: string };
 
-function build(ctx: Z3Context, enc: Encoding): { vars: Z3Bool[]; assertions: Z3Bool[] } {
-  const vars = Array.from({ length: enc.vars }, (_, v) => ctx.Bool.const(`v${v}`));
-  const lit = (l: Lit): Z3Bool => (l === TRUE ? ctx.Bool.val(true) : l === FALSE ? ctx.Bool.val(false) : l & 1 ? ctx.Not(vars[l >> 1]!) : vars[l >> 1]!);
-  const assertions: Z3Bool[] = [];
-  for (const c of enc.cards) {
-    const lits = Array.from(c.lits, lit);
-    assertions.push(vars[c.out]!.eq(ctx.AtLeast(lits, c.k)));
-  }
-  for (const cl of enc.clauses) assertions.push(ctx.Or(...Array.from(cl, lit)));
-  assertions.push(lit(enc.goal));
-  return { vars, assertions };
+/** A started worker with z3 loaded (its start-up does not count against any one encoding's limit). */
+async function startWorker(script: URL): Promise<Worker> {
+  const w = new Worker(script);
+  await new Promise<void>((resolve, reject) => {
+    const done = (v: Reply | Error | number) => {
+      w.off('message', done).off('error', done).off('exit', done);
+      if (typeof v === 'object' && 'status' in v && v.status === 'ready') resolve();
+      else reject(v instanceof Error ? v : new Error(`the z3 worker did not start: ${JSON.stringify(v)}`));
+    };
+    w.on('message', done).on('error', done).on('exit', done);
+  });
+  return w;
 }
 
 export async function z3Solver(): Promise<ExactSolver> {
-  const { mod, api } = await loadZ3();
-  const ctx = new api.Context('exact');
+  try {
+    await import(Z3);
+  } catch (e) {
+    throw new SolverUnavailableError('z3', 'z3-solver', e);
+  }
+  const script = new URL('./z3_worker.js', import.meta.url);
+  let worker: Worker | null = await startWorker(script);
   return {
     name: 'z3',
-    async solve({ encoding: enc, deadline }: SolveRequest): Promise<SolveOutcome> {
-      const solver = new ctx.Solver();
-      const { vars, assertions } = build(ctx, enc);
-      for (const a of assertions) solver.add(a);
-      // Building counts against the limit; z3's own timeout covers the search.
+    async solve({ encoding, deadline }: SolveRequest): Promise<SolveOutcome> {
+      const w = (worker ??= await startWorker(script));
       const ms = Math.floor(deadline - performance.now());
       if (ms <= 0) return { status: 'timeout' };
-      solver.set('timeout', Math.min(ms, 2 ** 31 - 1));
-      const r = await solver.check();
-      if (r === 'unsat') return { status: 'unsat' };
-      if (r !== 'sat') return { status: 'timeout' };
-      const model = solver.model();
-      return { status: 'sat', inputs: Uint8Array.from(enc.inputs, (_, v) => (ctx.isTrue(model.eval(vars[v]!, true)) ? 1 : 0)) };
+      const answer = await new Promise<Reply | 'overrun' | Error>((resolve) => {
+        const timer = setTimeout(() => resolve('overrun'), ms + GRACE_MS);
+        const exit = (code: number) => done(new Error(`the z3 worker exited with code ${code}`));
+        const done = (v: Reply | Error) => (clearTimeout(timer), w.off('message', done).off('error', done).off('exit', exit), resolve(v));
+        w.on('message', done).on('error', done).on('exit', exit);
+        w.postMessage({ encoding, ms });
+      });
+      if (answer === 'overrun' || answer instanceof Error || answer.status === 'error' || answer.status === 'ready') {
+        void w.terminate();
+        worker = null;
+        if (answer === 'overrun') return { status: 'timeout', detail: `z3 overran its time limit by ${GRACE_MS} ms; its thread was ended` };
+        // A failure inside z3 (e.g. its wasm memory) leaves the image unknown, as a time limit does.
+        return { status: 'timeout', detail: `z3 failed: ${answer instanceof Error ? answer.message : JSON.stringify(answer)}` };
+      }
+      if (answer.status === 'unsat') return { status: 'unsat' };
+      if (answer.status === 'unknown') return { status: 'timeout' };
+      return { status: 'sat', inputs: answer.inputs };
     },
     dispose() {
-      void mod.killThreads(api.em);
+      void worker?.terminate();
+      worker = null;
     },
   };
 }
