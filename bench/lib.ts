@@ -89,7 +89,7 @@ export function loadResults(): Record<string, SuiteResult> {
   return existsSync(RESULTS_JSON) ? (JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as Record<string, SuiteResult>) : {};
 }
 
-export const SUITE_ORDER = ['train', 'epoch', 'native', 'accuracy', 'size', 'package', 'graph', 'parity', 'kernels', 'models', 'pool', 'memory', 'fuzz', 'attacks', 'verify', 'verify-solvers', 'verifiable', 'cbd', 'graph-attacks', 'autoattack', 'hsj', 'cw', 'serve', 'queue', 'arm64'];
+export const SUITE_ORDER = ['train', 'epoch', 'native', 'accuracy', 'size', 'package', 'graph', 'parity', 'kernels', 'models', 'pool', 'memory', 'fuzz', 'attacks', 'verify', 'verify-solvers', 'verifiable', 'cbd', 'graph-attacks', 'autoattack', 'robust', 'hsj', 'cw', 'serve', 'queue', 'arm64'];
 
 export function saveResults(all: Record<string, SuiteResult>): void {
   writeFileSync(RESULTS_JSON, JSON.stringify(all, null, 2) + '\n');

@@ -25,6 +25,7 @@ import { graphSuite } from './suites/graph.js';
 import { graphAttacksSuite } from './suites/graph_attacks.js';
 import { epochSuite } from './suites/epoch.js';
 import { autoattackSuite } from './suites/autoattack.js';
+import { robustSuite } from './suites/robust.js';
 import { serveSuite } from './suites/serve.js';
 import { verifySuite } from './suites/verify.js';
 import { verifySolversSuite } from './suites/verify_solvers.js';
@@ -54,6 +55,7 @@ export const SUITES: Record<string, () => Promise<{ markdown: string; data: unkn
   'graph-attacks': graphAttacksSuite,
   epoch: epochSuite,
   autoattack: autoattackSuite,
+  robust: robustSuite,
   serve: serveSuite,
   queue: async () => (await import('./suites/queue.js')).queueSuite(), // loads BullMQ and the test cluster only when asked for
   package: packageSuite,

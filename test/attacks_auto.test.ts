@@ -18,7 +18,7 @@ import { attackLoss, dlrLoss, targetedDlrLoss } from '../src/attacks/loss.js';
 import { QueryBudgetExceeded } from '../src/attacks/model.js';
 import { RuntimeScoreOracle, squareAttack, squareShare } from '../src/attacks/square.js';
 import { pgd } from '../src/attacks/whitebox.js';
-import { whiteboxEval } from '../src/eval/attacks.js';
+import { budgetCurve, whiteboxEval } from '../src/eval/attacks.js';
 import { parseBnn } from '../src/format/read.js';
 import { modelFromParams, type BnnModel } from '../src/format/model.js';
 import { defineGraph } from '../src/model/graph.js';
@@ -281,6 +281,14 @@ test('whiteboxEval: auto reports the worst case per ε with a column per attack;
     assert.equal(row.members![row.members!.length - 1]!.runtimeAccuracy, row.runtimeAccuracy);
     assert.ok(row.runtimeAccuracy <= r.cleanRuntimeAccuracy);
     for (const key of ['eps', 'images', 'tfjsAccuracy', 'runtimeAccuracy', 'agreement', 'disagreements', 'successRate', 'meanL2', 'zeroGradientFraction']) assert.ok(key in row, key);
+    // Plateau curves: APGD over its passes (5 iterations + 1; APGD-T's targets run side by side), Square over its queries; never rising.
+    const budgets = { 'apgd-ce': 6, 'apgd-t': 6, square: 40 } as Record<string, number>;
+    for (const m of row.members!) {
+      if (m.attack === 'fab-t' || !m.attacked) continue;
+      const c = m.curve!;
+      assert.equal(c[c.length - 1]![0], budgets[m.attack], m.attack);
+      for (let k = 1; k < c.length; k++) assert.ok(c[k]![0] > c[k - 1]![0] && c[k]![1] <= c[k - 1]![1], `${m.attack} curve at ${k}`);
+    }
   }
   assert.deepEqual(r.ensemble, { attacks: ['apgd-ce', 'apgd-t', 'fab-t', 'square'], mode: 'cascade', iterations: 5, targets: 2, queries: 40, eot: 1 });
   const f = await whiteboxEval('c8', binary, data, { attack: 'fab', eps: [0.05, 0.2], n: 8, iterations: 10 });
@@ -291,6 +299,25 @@ test('whiteboxEval: auto reports the worst case per ε with a column per attack;
   const rs = await whiteboxEval('s8', s, sData, { attack: 'apgd-ce', eps: [0.1], n: 4, iterations: 2 });
   assert.equal(rs.ensemble!.eot, 10, 'a stochastic model gets EOT');
   assert.ok(rs.warnings.some((w) => w.includes('EOT')));
+});
+
+test('budgetCurve: accuracy against budget from first successes, counting only images robust before', () => {
+  // Five images: #4 already fell to an earlier attack; #0 fooled at pass 1, #2 at pass 4, #3 never, #1 not attacked.
+  const robustBefore = Uint8Array.of(1, 1, 1, 1, 0);
+  const attacked = Uint8Array.of(1, 0, 1, 1, 1);
+  const first = Int32Array.of(1, 0, 4, 0, 2);
+  assert.deepEqual(budgetCurve(robustBefore, attacked, first, 4), [
+    [0, 4 / 5],
+    [1, 3 / 5],
+    [2, 3 / 5],
+    [3, 3 / 5],
+    [4, 2 / 5],
+  ]);
+  // More budget than points: sampled evenly, ending at the budget.
+  const c = budgetCurve(robustBefore, attacked, first, 5000);
+  assert.equal(c.length, 51);
+  assert.deepEqual(c[50], [5000, 2 / 5]);
+  assert.deepEqual(c[1], [100, 2 / 5]);
 });
 
 test('reference point: on PGD-trained a64-pgd the ensemble fools every image PGD-100 × 5 fools (ε = 0.3, 24 images)', async () => {

@@ -71,6 +71,8 @@ export interface MemberOutcome {
    * first fooled (0 if never or not run): accuracy against iterations or queries, to see a plateau.
    */
   readonly firstSuccess?: Int32Array;
+  /** firstSuccess's scale: APGD's forward passes per image over all its runs, Square's queries per image. */
+  readonly budget?: number;
 }
 
 export interface EnsembleOutcome {
@@ -118,6 +120,7 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
     let zero: number | null = null;
     let queries: Int32Array | undefined;
     let first: Int32Array | undefined;
+    let budget: number | undefined;
     if (!idx.length) {
       adv = x;
       success = new Uint8Array(0);
@@ -126,6 +129,7 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
       const r = squareAttack(oracle, x, y, { eps: o.eps, queries: o.queries ?? 5000, seed: common.seed, onProgress: (_, active) => progress(idx.length - active, idx.length) });
       ({ adversarial: adv, success, firstSuccess: first } = r);
       queries = r.queries;
+      budget = o.queries ?? 5000;
     } else if (attack === 'fab-t') {
       const r = fab(model, x, y, { ...common, iterations: o.iterations ?? 100, targets: o.targets ?? 9 });
       adv = r.adversarial;
@@ -137,6 +141,7 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
       const r = attack === 'apgd-t' ? apgdTargeted(model, x, y, { ...a, targets: o.targets ?? 9 }) : apgd(model, x, y, { ...a, restarts: o.restarts ?? 1, loss: attack === 'apgd-dlr' ? 'dlr' : 'ce' });
       ({ adversarial: adv, success, firstSuccess: first } = r);
       zero = r.zeroGradientFraction;
+      budget = r.passesPerRun * r.runs;
     }
     const seconds = (performance.now() - t0) / 1000;
     const adversarial = images.slice();
@@ -162,7 +167,7 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
         if (rtl[k] !== labels[i]) fallen[i] = 1;
       });
     }
-    members.push({ attack, attacked, adversarial, runtimeLabels, tfjsLabels, success: successAll, seconds, zeroGradientFraction: zero, ...(queriesAll ? { queries: queriesAll } : {}), ...(firstAll ? { firstSuccess: firstAll } : {}) });
+    members.push({ attack, attacked, adversarial, runtimeLabels, tfjsLabels, success: successAll, seconds, zeroGradientFraction: zero, ...(queriesAll ? { queries: queriesAll } : {}), ...(firstAll ? { firstSuccess: firstAll } : {}), ...(budget !== undefined ? { budget } : {}) });
   }
   return { eps: o.eps, mode, cleanRuntimeLabels, cleanTfjsLabels, members, ...worstCase(images, labels, px, cleanRuntimeLabels, cleanTfjsLabels, members) };
 }

@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { loadData } from '../data/index.js';
+import { DATA_HELP, loadData } from '../data/index.js';
 import { Repro } from '../eval/repro.js';
 import { Progress } from '../util/progress.js';
-import { dataOption } from './cmd_attack.js';
 import { queueUrl } from './cmd_worker.js';
 import { helpText, numberOption, parseCommand, positiveIntListOption, stringOption, UsageError, type CommandSpec } from './args.js';
 
@@ -28,7 +27,7 @@ export const reproCommand: CommandSpec = {
     'bb-n': { type: 'string', help: 'black-box evaluation images (after the 150 seeds)', default: '1850', metavar: 'N' },
     'hsj-n': { type: 'string', help: 'images attacked by HopSkipJump', default: '20', metavar: 'N' },
     'hsj-queries': { type: 'string', help: 'HopSkipJump query budget per image', default: '5000', metavar: 'N' },
-    data: dataOption,
+    data: { type: 'string', help: `what every model trains on and is tested on (its training and test splits): ${DATA_HELP} (default: the embedded 8,000 / 2,000 MNIST digits; mnist-full trains on the paper's MNIST training set and tests on the held-out 2,000)`, metavar: 'NAME|DIR' },
     dir: { type: 'string', help: 'cache of trained checkpoints', default: 'runs/repro', metavar: 'DIR' },
     out: { type: 'string', help: 'markdown to write; SVGs and the results (.json of the same name, which a run resumes from) go beside it', default: 'docs/REPRODUCTION.md', metavar: 'FILE' },
     models: { type: 'string', help: 'take only these models, e.g. B256-s2,C256-s2 (default: every model the document needs)', metavar: 'LIST' },

@@ -77,6 +77,15 @@ export interface MemberRow {
   readonly zeroGradientFraction: number | null;
   /** Square: runtime queries in all, the most one image took, and their rate. */
   readonly queries?: { readonly total: number; readonly maxPerImage: number; readonly perSecond: number };
+  /**
+   * APGD and Square: [budget, accuracy] points — the accuracy over all images had this attack
+   * stopped after `budget` forward passes per image (APGD, over all its runs; APGD-T's targets
+   * run side by side, so a pass counts once for all of them) or
+   * runtime queries (Square), an image counting as fooled once the model it crafts on (tfjs for
+   * APGD, the runtime for Square) was: where the attack plateaus. Its last point is tfjs's view of
+   * the row's runtime accuracy.
+   */
+  readonly curve?: readonly (readonly [number, number])[];
 }
 
 export interface WhiteboxRow extends ReplayResult {
@@ -265,6 +274,35 @@ const share = (mask: ArrayLike<number>, n: number): number => {
   return k / n;
 };
 
+/** Points of the curve of one member over `budget`; at most this many. */
+const CURVE_POINTS = 50;
+
+/**
+ * Accuracy over all images against budget: the images robust before the member (`robustBefore`),
+ * less those it attacked whose first success came within the budget. Sampled at CURVE_POINTS
+ * budgets spread evenly from 0 to the whole budget.
+ */
+export function budgetCurve(robustBefore: Uint8Array, attacked: Uint8Array, firstSuccess: Int32Array, budget: number): [number, number][] {
+  const n = robustBefore.length;
+  const fooledAt: number[] = [];
+  let robust = 0;
+  for (let i = 0; i < n; i++) {
+    if (!robustBefore[i]) continue;
+    robust++;
+    if (attacked[i] && firstSuccess[i]! > 0) fooledAt.push(firstSuccess[i]!);
+  }
+  fooledAt.sort((a, b) => a - b);
+  const steps = Math.min(CURVE_POINTS, budget);
+  const out: [number, number][] = [];
+  let k = 0;
+  for (let j = 0; j <= steps; j++) {
+    const at = Math.round((j / steps) * budget);
+    while (k < fooledAt.length && fooledAt[k]! <= at) k++;
+    out.push([at, n ? (robust - k) / n : 0]);
+  }
+  return out;
+}
+
 function ensembleRow({ data }: Sides, e: EnsembleOutcome): FamilyRun {
   const n = data.n;
   const y = data.labels;
@@ -275,6 +313,7 @@ function ensembleRow({ data }: Sides, e: EnsembleOutcome): FamilyRun {
     const alone = e.mode === 'standalone';
     const rt1 = alone ? Uint8Array.from(e.cleanRuntimeLabels, (p, i) => (p === y[i] ? 1 : 0)) : rtOk;
     const tf1 = alone ? Uint8Array.from(e.cleanTfjsLabels, (p, i) => (p === y[i] ? 1 : 0)) : tfOk;
+    const curve = m.firstSuccess && m.budget ? budgetCurve(rt1, m.attacked, m.firstSuccess, m.budget) : undefined;
     let newlyFooled = 0;
     let attacked = 0;
     let agree = 0;
@@ -293,7 +332,7 @@ function ensembleRow({ data }: Sides, e: EnsembleOutcome): FamilyRun {
       const total = m.queries.reduce((a, b) => a + b, 0);
       queries = { total, maxPerImage: Math.max(0, ...m.queries), perSecond: m.seconds > 0 ? total / m.seconds : 0 };
     }
-    return { attack: m.attack, attacked, runtimeAccuracy: share(rt1, n), tfjsAccuracy: share(tf1, n), newlyFooled, agreement: attacked ? agree / attacked : 1, seconds: m.seconds, zeroGradientFraction: m.zeroGradientFraction, ...(queries ? { queries } : {}) };
+    return { attack: m.attack, attacked, runtimeAccuracy: share(rt1, n), tfjsAccuracy: share(tf1, n), newlyFooled, agreement: attacked ? agree / attacked : 1, seconds: m.seconds, zeroGradientFraction: m.zeroGradientFraction, ...(queries ? { queries } : {}), ...(curve ? { curve } : {}) };
   });
   const { agreement, disagreements } = agreementOf(e.worstRuntimeLabels, e.worstTfjsLabels);
   const anySuccess = Uint8Array.from({ length: n }, (_, i) => (e.members.some((m) => m.success[i]) ? 1 : 0));
