@@ -75,6 +75,19 @@ test('the adversarial loss weight: 1 trains on PGD loss only (higher than the 50
   await assert.rejects(train({ ...opts, adversarial: { ...adv, weight: 0 } }), /adversarial loss weight must be in \(0, 1\], got 0/);
 });
 
+test("FGSM adversarial training (the paper's \"+\" models): recorded as one step of ε; its loss between clean and PGD-10's", async () => {
+  const base = await train({ graph: paperModel('A', 8), data, epochs: 2, limit: 512, progress: false, workers: 0, seed: 3 });
+  const opts = { graph: paperModel('A', 8), data, epochs: 1, limit: 512, progress: false, workers: 0, seed: 4, initial: base.params };
+  const clean = await train(opts);
+  // step and steps are FGSM's own whatever is passed.
+  const fgsm = await train({ ...opts, adversarial: { kind: 'fgsm', eps: 0.3, step: 0.01, steps: 40, cleanEpochs: 0, weight: 1 } });
+  assert.deepEqual(fgsm.training.adversarial, { kind: 'fgsm', eps: 0.3, step: 0.3, steps: 1, cleanEpochs: 0, weight: 1 });
+  const pgd = await train({ ...opts, adversarial: { eps: 0.3, step: 0.05, steps: 10, cleanEpochs: 0, weight: 1 } });
+  // Same start, same batches: FGSM's single step from the clean image is a weaker attack than ten from a random start.
+  assert.ok(clean.history[0]!.loss < fgsm.history[0]!.loss, `clean ${clean.history[0]!.loss} vs FGSM ${fgsm.history[0]!.loss}`);
+  assert.ok(fgsm.history[0]!.loss < pgd.history[0]!.loss, `FGSM ${fgsm.history[0]!.loss} vs PGD-10 ${pgd.history[0]!.loss}`);
+});
+
 test('ε ramp: grows linearly from 0 to ε over the ramp epochs, the step with it; a ramped run trains at lower loss', async () => {
   const adv = { eps: 0.3, step: 0.1, steps: 3, cleanEpochs: 0, rampEpochs: 2 };
   assert.deepEqual(rampedAttack(adv, 0), { eps: 0, step: 0 });

@@ -9,7 +9,9 @@
  * Hours of compute: every (model, ε) result is cached in runs/robust/ (keyed by the model file's
  * hash, ε, the images and the ensemble's settings), so a stopped run resumes where it stopped.
  * BNN_ROBUST_MINUTES ends a session: no new cell starts after that many minutes, and the cells not
- * run yet show as such. BNN_ROBUST_N sets the images (default 1,000).
+ * run yet show as such. BNN_ROBUST_N sets the images (default 1,000). The attacks use one core:
+ * BNN_ROBUST_SHARD=i/k makes this process run only the uncached cells whose index is i mod k (run
+ * k processes side by side, then once more with BNN_ROBUST_MINUTES=0 to tabulate every cached cell).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -97,6 +99,9 @@ function plateauSeries(name: string, c: Cell, attack: string): Series | null {
 export async function robustSuite(): Promise<{ markdown: string; data: unknown }> {
   const n = Number(process.env['BNN_ROBUST_N'] ?? 1000);
   const minutes = Number(process.env['BNN_ROBUST_MINUTES'] ?? Infinity);
+  const shard = /^(\d+)\/(\d+)$/.exec(process.env['BNN_ROBUST_SHARD'] ?? '0/1');
+  if (!shard || Number(shard[1]) >= Number(shard[2])) throw new Error(`BNN_ROBUST_SHARD must be i/k with i < k, got ${process.env['BNN_ROBUST_SHARD']}`);
+  const [shardIndex, shards] = [Number(shard[1]), Number(shard[2])];
   const full = loadData().test;
   const test = head(full, Math.min(n, full.n));
   const start = performance.now();
@@ -116,9 +121,9 @@ export async function robustSuite(): Promise<{ markdown: string; data: unknown }
   const cells = new Map<string, Cell>();
   const key = (model: string, eps: number) => `${model}@${eps}`;
   let skipped = 0;
-  for (const p of plan) {
+  for (const [index, p] of plan.entries()) {
     const cached = existsSync(cachePath(p.model, join(MODELS_DIR, `${p.model}.bnn`), p.eps, test.n, p.withPgd));
-    if (!cached && (performance.now() - start) / 60_000 > minutes) {
+    if (!cached && (index % shards !== shardIndex || (performance.now() - start) / 60_000 > minutes)) {
       skipped++;
       continue;
     }
@@ -169,7 +174,7 @@ export async function robustSuite(): Promise<{ markdown: string; data: unknown }
   }
   const markdown =
     `AutoAttack's standard ensemble (APGD-CE, APGD-T with 9 targets and FAB-T, 100 iterations each, crafted on the tfjs graph; Square with 5,000 queries of the runtime's logits) in AutoAttack's cascade, every adversarial image scored on the packed runtime: the per-image worst case (an image is robust only if every attack fails on it) on the first ${fmt(test.n)} images of the embedded MNIST test split (\`bnn-edge attack MODEL --attack auto --eps E --n ${test.n} --seed 1\`; results cached in ${CACHE_DIR}/, so the suite resumes). ± is one standard error. ` +
-    (skipped ? `**${skipped} of ${plan.length} cells not run yet** (the session's BNN_ROBUST_MINUTES ended; rerun to resume). ` : '') +
+    (skipped ? `**${skipped} of ${plan.length} cells not run yet** (rerun to resume). ` : '') +
     '\n\nThe paper\'s A/B/C/S at K = 64 (8,000 training digits; their clean accuracies differ, so this is not yet the matched-clean comparison the evidence issue asks for):\n\n' +
     mdTable(['model', 'clean', ...CURVE_EPS.map((e) => `ε ${e}`)], curveRows) +
     (series.length ? '\n\n![robust accuracy against ε](robust-eps.svg)' : '') +

@@ -37,8 +37,8 @@ export const trainCommand: CommandSpec = {
     cbd: { type: 'string', help: "EEV's cardinality bound decay: add X × Σ max(0, b − --cbd-bound) over threshold units to the loss, b a unit's cardinality bound (inputs counted 0/1); EEV's SAT solver decides low bounds faster (EEV: X 1e-5 to 5e-4; what it did here: docs/VERIFY.md)", default: '0', metavar: 'X' },
     'cbd-bound': { type: 'string', help: 'with --cbd: the bound above which the hinge starts', default: '5', metavar: 'B' },
     seed: { type: 'string', help: 'random seed (initialization, batch order, PGD starts, S sampling)', default: String(TRAIN_DEFAULTS.seed), metavar: 'N' },
-    adv: { type: 'string', help: 'adversarial training: "pgd" (clean/PGD loss mix, see --adv-weight)', metavar: 'pgd' },
-    'adv-eps': { type: 'string', help: 'PGD L∞ radius', default: '0.3', metavar: 'X' },
+    adv: { type: 'string', help: 'adversarial training: "pgd" (clean/PGD loss mix, see --adv-weight) or "fgsm" (one step of ε from the clean image, the paper\'s "+" models; --adv-step/--adv-steps do not apply)', metavar: 'pgd|fgsm' },
+    'adv-eps': { type: 'string', help: 'PGD / FGSM L∞ radius', default: '0.3', metavar: 'X' },
     'adv-step': { type: 'string', help: 'PGD step size', default: '0.01', metavar: 'X' },
     'adv-steps': { type: 'string', help: 'PGD iterations (fewer is faster)', default: '40', metavar: 'N' },
     'adv-clean-epochs': { type: 'string', help: 'clean epochs before adversarial training starts', default: '0', metavar: 'N' },
@@ -204,7 +204,7 @@ function resumedGraph(o: Parsed, resume: Checkpoint): ModelGraph {
 /** The options that decide the run, read and checked from the command line. */
 function trainSettings(o: Parsed) {
   const advKind = stringOption(o, 'adv');
-  if (advKind !== undefined && advKind !== 'pgd') throw new UsageError(`--adv must be "pgd", got "${advKind}"`);
+  if (advKind !== undefined && advKind !== 'pgd' && advKind !== 'fgsm') throw new UsageError(`--adv must be "pgd" or "fgsm", got "${advKind}"`);
   const schedule = stringOption(o, 'lr-schedule');
   if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got "${schedule}"`);
   return {
@@ -221,6 +221,7 @@ function trainSettings(o: Parsed) {
     seed: numberOption(o, 'seed', { integer: true })!,
     adversarial: advKind
       ? {
+          kind: advKind as 'pgd' | 'fgsm',
           eps: numberOption(o, 'adv-eps', { min: 0, max: 1 })!,
           step: numberOption(o, 'adv-step', { min: 0, max: 1 })!,
           steps: numberOption(o, 'adv-steps', { integer: true, min: 1 })!,

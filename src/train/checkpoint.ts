@@ -46,7 +46,7 @@ export interface TrainingRecord {
    * `weight` is the adversarial loss's share (absent in checkpoints written before it existed:
    * 0.5); `rampEpochs` the ε warm-up (absent: none).
    */
-  readonly adversarial: { readonly kind: 'pgd'; readonly eps: number; readonly step: number; readonly steps: number; readonly cleanEpochs: number; readonly weight?: number; readonly rampEpochs?: number } | null;
+  readonly adversarial: { readonly kind: 'pgd' | 'fgsm'; readonly eps: number; readonly step: number; readonly steps: number; readonly cleanEpochs: number; readonly weight?: number; readonly rampEpochs?: number } | null;
   /** Shards per batch (they fix the ghost-batch size) and batch-norm momentum; absent in older checkpoints: 2 and 0.99. */
   readonly shards?: number;
   readonly bnMomentum?: number;

@@ -24,8 +24,8 @@ export interface StepRequest {
   /** n images of the graph's input shape. */
   readonly images: Float32Array;
   readonly labels: Int32Array;
-  /** PGD settings and the adversarial loss's share (absent: 0.5). */
-  readonly adversarial: { readonly eps: number; readonly step: number; readonly steps: number; readonly weight?: number } | null;
+  /** PGD settings (FGSM: one step of ε without the random start) and the adversarial loss's share (absent: 0.5). */
+  readonly adversarial: { readonly eps: number; readonly step: number; readonly steps: number; readonly randomStart?: boolean; readonly weight?: number } | null;
   readonly pgdSeed: number;
   readonly sampleSeed: number;
   /** Cardinality bound decay: coeff × TrainableModel.cardinalityBoundPenalty(bound) joins the loss (absent: none). */
@@ -116,7 +116,7 @@ export class ShardTrainer {
       // otherwise hand PGD a vanishing gradient and train on weak examples).
       const xAdv = adv
         ? this.model.withFrozenBinaryWeights(() =>
-            pgdLinf((xa) => tf.sum(attackLoss('ce', this.model.logits(xa, 'batch'), onehot)) as tf.Scalar, x, { ...adv, randomStart: true, seed: req.pgdSeed }),
+            pgdLinf((xa) => tf.sum(attackLoss('ce', this.model.logits(xa, 'batch'), onehot)) as tf.Scalar, x, { ...adv, randomStart: adv.randomStart ?? true, seed: req.pgdSeed }),
           )
         : null;
       let hits: tf.Tensor | null = null;

@@ -20,9 +20,15 @@ import { Adam } from './adam.js';
 import type { Checkpoint, EpochRecord, TrainingRecord, TrainingState } from './checkpoint.js';
 import { flatLayout, flattenTrainable, unflattenTrainable, type FlatLayout } from './flat.js';
 import { createRunner, defaultWorkers, type ShardRunner } from './pool.js';
-import type { CardinalityBoundDecay, MomentsRequest, StepResult } from './shard.js';
+import type { CardinalityBoundDecay, MomentsRequest, StepRequest, StepResult } from './shard.js';
 
 export interface AdversarialTraining {
+  /**
+   * 'pgd' (default): `steps` steps of `step` from a random start in the ball (Madry et al.);
+   * 'fgsm': one step of ε from the clean image (Goodfellow et al.; the paper's "+" models), which
+   * ignores `step` and `steps` and records them as ε and 1.
+   */
+  readonly kind?: 'pgd' | 'fgsm';
   readonly eps: number;
   readonly step: number;
   readonly steps: number;
@@ -139,6 +145,13 @@ function poolMoments(layout: FlatLayout, results: ReadonlyArray<Pick<StepResult,
   return out;
 }
 
+/** What a shard crafts its adversarial batch with, `epochs` (fractional) epochs into adversarial training. */
+function shardAttack(adv: AdversarialTraining, epochs: number): NonNullable<StepRequest['adversarial']> {
+  const { eps, step } = rampedAttack(adv, epochs);
+  const weight = adv.weight ?? DEFAULT_ADV_WEIGHT;
+  return adv.kind === 'fgsm' ? { eps, step: eps, steps: 1, randomStart: false, weight } : { eps, step, steps: adv.steps, weight };
+}
+
 /** ε and step after `epochs` (fractional) epochs of adversarial training, along the ramp. */
 export function rampedAttack(adv: AdversarialTraining, epochs: number): { eps: number; step: number } {
   const ramp = adv.rampEpochs ?? 0;
@@ -171,7 +184,7 @@ export function trainingRecord(opts: TrainOptions, backend = 'unknown'): Trainin
     data: opts.data.source,
     trainImages: n,
     trainCrc32: trainDataCrc32(opts.data.train, n),
-    adversarial: adv ? { kind: 'pgd', ...adv, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
+    adversarial: adv ? { ...adv, kind: adv.kind ?? 'pgd', ...(adv.kind === 'fgsm' ? { step: adv.eps, steps: 1 } : {}), weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
     shards: opts.shards ?? TRAIN_DEFAULTS.shards,
     bnMomentum: opts.bnMomentum ?? TRAIN_DEFAULTS.bnMomentum,
     backend,
@@ -192,7 +205,7 @@ function runSettings(t: TrainingRecord): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries({ shards: TRAIN_DEFAULTS.shards, bnMomentum: TRAIN_DEFAULTS.bnMomentum, weightClip: false, l1: 0, preciseBn: 0, cardinalityBoundDecay: null, ...settings })) out[key] = JSON.stringify(value);
   if (trainCrc32 !== undefined) out['trainCrc32'] = typeof trainCrc32 === 'number' ? `0x${trainCrc32.toString(16).padStart(8, '0')}` : JSON.stringify(trainCrc32);
-  out['adversarial'] = a ? `PGD ε ${a.eps}, ${a.steps} steps of ${a.step}, after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : 'none';
+  out['adversarial'] = a ? `${a.kind.toUpperCase()} ε ${a.eps}, ${a.steps} steps of ${a.step}, after ${a.cleanEpochs} clean epochs, weight ${a.weight ?? DEFAULT_ADV_WEIGHT}, ramp ${a.rampEpochs ?? 0}` : 'none';
   return out;
 }
 
@@ -404,7 +417,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
     for (let epoch = history.length + 1; epoch <= epochs; epoch++) {
       rng.shuffle(order);
       const adversarialNow = adv !== null && epoch > adv.cleanEpochs;
-      const bar = new Progress({ label: `epoch ${epoch}/${epochs}${adversarialNow ? ' (pgd)' : ''}`, total: batches, stream: opts.progress === false ? null : undefined });
+      const bar = new Progress({ label: `epoch ${epoch}/${epochs}${adversarialNow ? ` (${adv.kind ?? 'pgd'})` : ''}`, total: batches, stream: opts.progress === false ? null : undefined });
       let lossSum = 0;
       let hits = 0;
       let seen = 0;
@@ -430,7 +443,7 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
             params,
             images,
             labels,
-            adversarial: adversarialNow ? { ...rampedAttack(adv, epoch - 1 - adv.cleanEpochs + b / batches), steps: adv.steps, weight: adv.weight ?? DEFAULT_ADV_WEIGHT } : null,
+            adversarial: adversarialNow ? shardAttack(adv, epoch - 1 - adv.cleanEpochs + b / batches) : null,
             pgdSeed: rng.seed(),
             sampleSeed: rng.seed(),
             cardinalityBoundDecay: runRecord.cardinalityBoundDecay ?? null,
