@@ -103,6 +103,27 @@ test('whiteboxEval CW reports mean L2 over all successes and over images classif
   await assert.rejects(whiteboxEval('a8', modelA, data.test, { attack: 'fgsm', n: 0 }), /images to attack must be a positive integer, got 0/);
 });
 
+test("craftLabels 'predicted' (the paper's code): FGSM moves away from the model's own labels, scored against the true ones", async () => {
+  const rt = await BnnRuntime.fromModel(modelC);
+  const own = Uint8Array.from(rt.predict(attacked.images, attacked.n));
+  rt.dispose();
+  let wrong = 0;
+  for (let i = 0; i < attacked.n; i++) if (own[i] !== attacked.labels[i]) wrong++;
+  assert.ok(wrong > 0, 'the model gets some of the images wrong, where the two choices differ');
+  const o = { attack: 'fgsm', eps: [0.1], n: attacked.n, keepExamples: true } as const;
+  const predicted = await whiteboxEval('c16', modelC, attacked, { ...o, craftLabels: 'predicted' });
+  // The same as attacking a copy of the data labelled with the model's predictions, bit for bit...
+  const selfLabelled = await whiteboxEval('c16', modelC, { ...attacked, labels: own }, o);
+  assert.deepEqual(predicted.examples![0]!.adversarial, selfLabelled.examples![0]!.adversarial);
+  assert.equal(predicted.craftLabels, 'predicted');
+  // ...but scored against the true labels, and different from the true-label attack where the model was wrong.
+  const truth = await whiteboxEval('c16', modelC, attacked, o);
+  assert.equal(truth.craftLabels, undefined);
+  assert.equal(predicted.cleanRuntimeAccuracy, truth.cleanRuntimeAccuracy);
+  assert.notDeepEqual(predicted.examples![0]!.adversarial, truth.examples![0]!.adversarial);
+  await assert.rejects(whiteboxEval('c16', modelC, attacked, { attack: 'apgd-ce', eps: [0.1], n: 4, craftLabels: 'predicted' }), /attacks the true labels/);
+});
+
 test('the substitute attack reads nothing from its oracle but labels', async () => {
   const rt = await BnnRuntime.fromModel(modelA);
   const inner = new RuntimeOracle(rt);

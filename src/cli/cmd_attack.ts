@@ -5,7 +5,7 @@ import { accuracyPlotSvg } from '../eval/plot.js';
 import { writeFileSync } from 'node:fs';
 import { ATTACK_LOSSES, type AttackLoss } from '../attacks/loss.js';
 import { CW_PAPER, CW_STRONG } from '../attacks/whitebox.js';
-import { ATTACKS, AUTO_FAMILY, blackboxEval, hsjEval, whiteboxEval, type WhiteboxAttack, type WhiteboxReport } from '../eval/attacks.js';
+import { ATTACKS, AUTO_FAMILY, blackboxEval, CRAFT_LABELS, hsjEval, whiteboxEval, type CraftLabels, type WhiteboxAttack, type WhiteboxReport } from '../eval/attacks.js';
 import { AUTOATTACK_STANDARD, ENSEMBLE_ATTACKS, type EnsembleAttack } from '../attacks/auto.js';
 import { Progress } from '../util/progress.js';
 import { openModel, testImagesFor } from './files.js';
@@ -42,6 +42,7 @@ export const attackCommand: CommandSpec = {
     eot: { type: 'string', help: 'average gradients over N forward passes (default 10 for eot-pgd, else 1)', metavar: 'N' },
     loss: { type: 'string', help: `FGSM / PGD loss: ${ATTACK_LOSSES.join(', ')} (ce = cross-entropy's direction computed without float32 saturation; ce-float32 = tfjs's cross-entropy, as the paper computed it; margin = Carlini–Wagner's max other logit − true logit; dlr = Croce & Hein's difference of logits ratio, the margin over z_π1 − z_π3)`, default: 'ce', metavar: 'NAME' },
     temperature: { type: 'string', help: 'divide logits by T in the attack loss', default: '1', metavar: 'T' },
+    'craft-labels': { type: 'string', help: "FGSM / PGD / CW: move away from the true labels or the model's own predictions on the clean images (cleverhans' default, as the paper's code did); accuracy is always against the true labels", default: 'true', metavar: 'true|predicted' },
     seed: { type: 'string', help: 'random seed (PGD starts, S sampling)', default: '0', metavar: 'N' },
     data: dataOption,
     save: { type: 'string', help: 'write the adversarial images to DIR: per ε an .npy [n, H, W, C] and a PNG grid of clean/adversarial pairs, and examples.json with each image\'s labels', metavar: 'DIR' },
@@ -65,6 +66,8 @@ export async function runAttack(argv: string[]): Promise<number> {
   if (plot !== undefined && attack.startsWith('cw')) throw new UsageError('--plot draws accuracy against ε: it needs an L∞ attack (fgsm, pgd, eot-pgd), not Carlini–Wagner');
   const loss = stringOption(p, 'loss') as AttackLoss;
   if (!ATTACK_LOSSES.includes(loss)) throw new UsageError(`--loss must be one of ${ATTACK_LOSSES.join(', ')}, got "${loss}"`);
+  const craftLabels = craftLabelsOption(p);
+  if (craftLabels === 'predicted' && (AUTO_FAMILY as readonly string[]).includes(attack)) throw new UsageError(`--craft-labels predicted applies to fgsm, pgd, eot-pgd and cw; ${attack} attacks the true labels`);
   const ensemble = stringOption(p, 'ensemble')!.split(',') as EnsembleAttack[];
   for (const a of ensemble) if (!ENSEMBLE_ATTACKS.includes(a)) throw new UsageError(`--ensemble takes ${ENSEMBLE_ATTACKS.join(', ')}, got "${a}"`);
   const opened = openModel(path!);
@@ -91,6 +94,7 @@ export async function runAttack(argv: string[]): Promise<number> {
     queries: numberOption(p, 'queries', { integer: true, min: 1 })!,
     ensemble,
     mode: p.values['standalone'] ? 'standalone' : 'cascade',
+    craftLabels,
   });
   bar.finish();
   const saveDir = stringOption(p, 'save');
@@ -117,7 +121,7 @@ export async function runAttack(argv: string[]): Promise<number> {
   }
   if (plot !== undefined) process.stdout.write(`drew ${plot}\n`);
   if (saveDir) process.stdout.write(`saved ${saved.length} files to ${saveDir} (examples.json lists them)\n`);
-  process.stdout.write(`\n${report.model}: ${attack} on ${report.images} test images (clean runtime accuracy ${pct(report.cleanRuntimeAccuracy)})\n\n`);
+  process.stdout.write(`\n${report.model}: ${attack}${report.craftLabels ? " away from the model's own labels" : ''} on ${report.images} test images (clean runtime accuracy ${pct(report.cleanRuntimeAccuracy)})\n\n`);
   process.stdout.write(
     table(
       ['eps', 'tfjs accuracy', 'runtime accuracy', 'agreement', 'attack success (tfjs)', ...(attack.startsWith('cw') ? ['mean L2 (successes)', 'mean L2 (of clean-correct)'] : [])],
@@ -160,10 +164,18 @@ export const blackboxCommand: CommandSpec = {
     eps: { type: 'string', help: 'FGSM radius on the substitute', default: '0.3', metavar: 'X' },
     n: { type: 'string', help: 'evaluation images (default: the rest of the test set)', metavar: 'N' },
     seed: { type: 'string', help: 'random seed', default: '0', metavar: 'N' },
+    'craft-labels': { type: 'string', help: "FGSM on the substitute moves away from the true labels or the substitute's own predictions (as the paper's code did)", default: 'true', metavar: 'true|predicted' },
     data: dataOption,
     json: { type: 'boolean', help: 'print JSON' },
   },
 };
+
+/** --craft-labels, checked. */
+function craftLabelsOption(p: Parameters<typeof stringOption>[0]): CraftLabels {
+  const v = stringOption(p, 'craft-labels') as CraftLabels;
+  if (!CRAFT_LABELS.includes(v)) throw new UsageError(`--craft-labels must be ${CRAFT_LABELS.join(' or ')}, got "${v}"`);
+  return v;
+}
 
 export async function runBlackbox(argv: string[]): Promise<number> {
   const p = parseCommand(blackboxCommand, argv);
@@ -182,6 +194,7 @@ export async function runBlackbox(argv: string[]): Promise<number> {
     eps: numberOption(p, 'eps', { min: 0, max: 1 })!,
     ...(p.values['n'] !== undefined ? { n: numberOption(p, 'n', { integer: true, min: 1 })! } : {}),
     seed: numberOption(p, 'seed', { integer: true })!,
+    craftLabels: craftLabelsOption(p),
     onRound: (s) => bar.update(s.round, `${s.trainImages} images, ${s.queries} queries`),
   });
   bar.finish();
@@ -192,7 +205,7 @@ export async function runBlackbox(argv: string[]): Promise<number> {
   process.stdout.write(
     `\n${r.model}: substitute trained on ${r.substituteTrainImages} images labelled by the runtime (${r.queries} oracle queries, labels only)\n` +
       `substitute clean accuracy ${pct(r.substituteAccuracy)} on ${r.images} held-out images\n` +
-      `FGSM ε=${r.eps} crafted on the substitute: runtime accuracy ${pct(r.runtimeAccuracy)}, tfjs accuracy ${pct(r.tfjsAccuracy)}, agreement ${pct(r.agreement)}\n`,
+      `FGSM ε=${r.eps} crafted on the substitute${r.craftLabels ? ' (away from its own labels)' : ''}: runtime accuracy ${pct(r.runtimeAccuracy)}, tfjs accuracy ${pct(r.tfjsAccuracy)}, agreement ${pct(r.agreement)}\n`,
   );
   return 0;
 }

@@ -56,7 +56,16 @@ export interface WhiteboxOptions extends CommonOptions {
   readonly ensemble?: readonly EnsembleAttack[];
   /** `auto`: 'cascade' (default: each attack on the images still robust) or 'standalone' (every attack on every image). */
   readonly mode?: EnsembleMode;
+  /**
+   * FGSM / PGD / EOT-PGD / CW: the labels the attack moves away from — 'true' (default) or
+   * 'predicted', the crafting model's own labels of the clean images (cleverhans' default, which
+   * the paper's code used). Accuracy is always against the true labels.
+   */
+  readonly craftLabels?: CraftLabels;
 }
+
+export type CraftLabels = 'true' | 'predicted';
+export const CRAFT_LABELS: readonly CraftLabels[] = ['true', 'predicted'];
 
 /** One attack of an AutoAttack-family run, scored on the runtime. */
 export interface MemberRow {
@@ -122,6 +131,8 @@ export interface WhiteboxReport {
   readonly warnings: string[];
   /** With `keepExamples`: per row, the adversarial images and the labels tfjs and the runtime gave them. */
   readonly examples?: SavedRun[];
+  /** Present when the attack crafted against the model's predicted labels (WhiteboxOptions.craftLabels). */
+  readonly craftLabels?: 'predicted';
   /** AutoAttack family: the settings it ran with. */
   readonly ensemble?: { readonly attacks: readonly (EnsembleAttack | 'fab')[]; readonly mode: EnsembleMode; readonly iterations: number; readonly targets: number; readonly queries: number; readonly eot: number };
   /**
@@ -165,7 +176,13 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
   try {
     const cleanRuntimeAccuracy = accuracyOf(rt.predict(data.images, data.n), data.labels);
     const saturated = saturatedFraction(rt.logits(data.images, data.n), data.labels, o.temperature ?? 1);
-    if ((AUTO_FAMILY as readonly string[]).includes(o.attack)) return autoFamily(name, graph, rt, data, o, cleanRuntimeAccuracy, saturated);
+    const predicted = o.craftLabels === 'predicted';
+    if ((AUTO_FAMILY as readonly string[]).includes(o.attack)) {
+      if (predicted) throw new RangeError(`the AutoAttack family attacks the true labels; craftLabels 'predicted' applies to fgsm, pgd, eot-pgd and cw`);
+      return autoFamily(name, graph, rt, data, o, cleanRuntimeAccuracy, saturated);
+    }
+    // What the attack moves away from; accuracy below is still against data.labels.
+    const craft = predicted ? Uint8Array.from(predictLabels(graph.logitsFn, data.images, data.n, graph.inputShape)) : data.labels;
     const epsList = o.eps ?? [0.1, 0.2, 0.3];
     const cw = o.attack === 'cw' || o.attack === 'cw-paper';
     const total = (cw ? 1 : epsList.length) * data.n;
@@ -174,14 +191,14 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
     const common: CommonOptions = { ...o, eot: o.attack === 'eot-pgd' ? (o.eot ?? 10) : (o.eot ?? 1), onProgress: progressFrom(0) };
     const runs: { eps: number | null; out: AttackOutcome }[] = [];
     if (cw) {
-      runs.push({ eps: null, out: carliniWagnerL2(graph, data.images, data.labels, { ...(o.attack === 'cw' ? CW_STRONG : CW_PAPER), ...common }) });
+      runs.push({ eps: null, out: carliniWagnerL2(graph, data.images, craft, { ...(o.attack === 'cw' ? CW_STRONG : CW_PAPER), ...common }) });
     } else {
       for (const [i, eps] of epsList.entries()) {
         const common2 = { ...common, onProgress: progressFrom(i * data.n) };
         const out =
           o.attack === 'fgsm'
-            ? fgsm(graph, data.images, data.labels, eps, common2)
-            : pgd(graph, data.images, data.labels, { ...common2, eps, step: o.step ?? 0.01, steps: o.steps ?? 40, randomStart: true, restarts: o.restarts ?? 1 });
+            ? fgsm(graph, data.images, craft, eps, common2)
+            : pgd(graph, data.images, craft, { ...common2, eps, step: o.step ?? 0.01, steps: o.steps ?? 40, randomStart: true, restarts: o.restarts ?? 1 });
         runs.push({ eps, out });
       }
     }
@@ -213,7 +230,7 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
     if (!cw && loss === 'ce-float32' && saturated > 0.25)
       warnings.push(`${(100 * saturated).toFixed(0)}% of the attacked images have a softmax saturated in float32 (logit margin > ${SATURATION_MARGIN.toFixed(1)}${o.temperature !== undefined && o.temperature !== 1 ? ` at temperature ${o.temperature}` : ''}): there float32 cross-entropy's gradient loses its true-class term, so this attack understates a gradient attacker; drop --loss ce-float32 (the default computes the same direction exactly).`);
     if (graph.stochastic && o.attack !== 'eot-pgd' && (o.eot ?? 1) === 1) warnings.push('model S samples its weights at every pass: gradients of one sample understate the attack; use --attack eot-pgd (EOT).');
-    return { model: name, attack: o.attack, loss, images: data.n, cleanRuntimeAccuracy, rows, saturatedFraction: saturated, warnings: [...new Set(warnings)], ...(o.keepExamples ? { examples } : {}) };
+    return { model: name, attack: o.attack, loss, images: data.n, cleanRuntimeAccuracy, rows, saturatedFraction: saturated, warnings: [...new Set(warnings)], ...(predicted ? { craftLabels: 'predicted' as const } : {}), ...(o.keepExamples ? { examples } : {}) };
   } finally {
     graph.dispose();
     rt.dispose();
@@ -405,11 +422,13 @@ export interface BlackboxReport {
   readonly substituteAccuracy: number;
   /** Target accuracy on the substitute's FGSM images. */
   readonly runtimeAccuracy: number;
+  /** Present when FGSM moved away from the substitute's own labels (the paper's code) rather than the true ones. */
+  readonly craftLabels?: 'predicted';
   readonly tfjsAccuracy: number;
   readonly agreement: number;
 }
 
-export async function blackboxEval(name: string, model: BnnModel, test: Dataset, o: SubstituteOptions & { seedImages?: number; eps?: number; n?: number } = {}): Promise<BlackboxReport> {
+export async function blackboxEval(name: string, model: BnnModel, test: Dataset, o: SubstituteOptions & { seedImages?: number; eps?: number; n?: number; craftLabels?: CraftLabels } = {}): Promise<BlackboxReport> {
   await initTfjs();
   const seeds = o.seedImages ?? 150;
   if (test.n <= seeds) throw new RangeError(`the test set has ${test.n} images; the attack needs more than its ${seeds} seed images`);
@@ -424,7 +443,9 @@ export async function blackboxEval(name: string, model: BnnModel, test: Dataset,
     graph = new DeployedGraph(model, o.seed ?? 0, name);
     const data = { n: rest, images: test.images.slice(seeds * px, (seeds + rest) * px), labels: test.labels.slice(seeds, seeds + rest) };
     const eps = o.eps ?? 0.3;
-    const adv = fgsm(substitute, data.images, data.labels, eps).adversarial;
+    const predicted = o.craftLabels === 'predicted';
+    const craft = predicted ? Uint8Array.from(predictLabels((x) => substitute.logits(x), data.images, rest, substitute.inputShape)) : data.labels;
+    const adv = fgsm(substitute, data.images, craft, eps).adversarial;
     const r = replay(adv, data, graph.logitsFn, rt);
     return {
       model: name,
@@ -437,6 +458,7 @@ export async function blackboxEval(name: string, model: BnnModel, test: Dataset,
       runtimeAccuracy: r.runtimeAccuracy,
       tfjsAccuracy: r.tfjsAccuracy,
       agreement: r.agreement,
+      ...(predicted ? { craftLabels: 'predicted' as const } : {}),
     };
   } finally {
     trained?.substitute.dispose();
