@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadData } from '../src/data/index.js';
 import type { WhiteboxReport } from '../src/eval/attacks.js';
-import { keyName, Repro, type ReproConfig } from '../src/eval/repro.js';
+import { advMark, keyName, Repro, type ReproConfig } from '../src/eval/repro.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { train } from '../src/train/train.js';
 
@@ -75,7 +75,7 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
     assert.equal(pending[0]!.model.adv, false);
     const firstAdv = pending.findIndex((t) => t.model.adv);
     assert.ok(pending.slice(firstAdv).every((t) => t.model.adv), 'adversarially trained models come last');
-    const modelOrder = pending.map((t) => `${t.model.arch}${t.model.adv ? '+' : ''}`).filter((m, i, a) => a[i - 1] !== m);
+    const modelOrder = pending.map((t) => `${t.model.arch}${advMark(t.model.adv)}`).filter((m, i, a) => a[i - 1] !== m);
     assert.equal(new Set(modelOrder).size, modelOrder.length, `one model's evaluations run together: ${modelOrder.join(' ')}`);
     // With more seeds, every untrained model's seed 1 comes before any seed 2.
     const seeds = new Repro({ ...config, seeds: 2 }, data).pending().map((x) => x.task.model).filter((m) => !m.adv);

@@ -13,12 +13,12 @@ export const reproCommand: CommandSpec = {
   usage: 'bnn-edge repro [options]',
   options: {
     widths: { type: 'string', help: 'K values', default: '64,128,256', metavar: 'LIST' },
-    'adv-widths': { type: 'string', help: 'K values of the PGD-trained "+" models (default: all --widths)', metavar: 'LIST' },
+    'adv-widths': { type: 'string', help: 'K values of the adversarially trained models: FGSM "+" and PGD "+*" (default: all --widths)', metavar: 'LIST' },
     seeds: { type: 'string', help: 'seeds per clean model', default: '3', metavar: 'N' },
     epochs: { type: 'string', help: 'epochs per clean model (paper recipe)', default: '15', metavar: 'N' },
     'train-images': { type: 'string', help: 'train on the first N training images only (a quick run; default: all)', metavar: 'N' },
-    'adv-seeds': { type: 'string', help: 'seeds per PGD-trained model', default: '3', metavar: 'N' },
-    'adv-epochs': { type: 'string', help: 'epochs per PGD-trained model', default: '15', metavar: 'N' },
+    'adv-seeds': { type: 'string', help: 'seeds per PGD-trained "+*" model of the FGSM table (the others take seed 1)', default: '3', metavar: 'N' },
+    'adv-epochs': { type: 'string', help: 'epochs per adversarially trained model', default: '15', metavar: 'N' },
     'adv-clean-epochs': { type: 'string', help: 'clean epochs before adversarial training', default: '5', metavar: 'N' },
     'adv-steps': { type: 'string', help: 'PGD steps in adversarial training', default: '40', metavar: 'N' },
     'adv-step': { type: 'string', help: 'PGD step size in adversarial training', default: '0.01', metavar: 'X' },
@@ -39,7 +39,7 @@ export const reproCommand: CommandSpec = {
     'no-wait': { type: 'boolean', help: 'with --queue: queue the jobs and exit (run the command again to collect the results into the document)' },
     json: { type: 'boolean', help: 'with --status: as JSON' },
   },
-  details: 'The full default run trains 27 clean and 18 PGD-trained models and takes days on 2 cores; a reduced run, e.g.\n  bnn-edge repro --widths 64 --adv-seeds 1 --adv-steps 7 --adv-step 0.1\ntakes a few hours. Every finished evaluation is cached and every model saved after each epoch, so a run can be stopped and resumed\n(a model stopped mid-training continues from its last finished epoch);\nthe document is rewritten after each evaluation and says how many are done (--stop-after N ends a session early on purpose;\n--models picks which models a session trains and attacks).\nTraining uses 2 threads. More cores or machines: start Redis, a `bnn-edge worker --queue URL` per 2 cores on each machine\n(all seeing --dir as one shared directory), then this command with --queue URL: each training and evaluation is a job\nnamed by a hash of its settings, so a finished job is never run again. Without --queue everything runs here, with no Redis.',
+  details: 'The full default run trains 30 clean, 19 PGD-trained ("+*") and 6 FGSM-trained ("+") models and takes days on 2 cores; a reduced run, e.g.\n  bnn-edge repro --widths 64 --adv-seeds 1 --adv-steps 7 --adv-step 0.1\ntakes a few hours. Every finished evaluation is cached and every model saved after each epoch, so a run can be stopped and resumed\n(a model stopped mid-training continues from its last finished epoch);\nthe document is rewritten after each evaluation and says how many are done (--stop-after N ends a session early on purpose;\n--models picks which models a session trains and attacks).\nTraining uses 2 threads. More cores or machines: start Redis, a `bnn-edge worker --queue URL` per 2 cores on each machine\n(all seeing --dir as one shared directory), then this command with --queue URL: each training and evaluation is a job\nnamed by a hash of its settings, so a finished job is never run again. Without --queue everything runs here, with no Redis.',
 };
 
 export async function runRepro(argv: string[]): Promise<number> {

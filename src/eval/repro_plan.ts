@@ -17,14 +17,14 @@ import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type HsjRepor
 
 export interface ReproConfig {
   readonly widths: readonly number[];
-  /** Widths at which the PGD-trained "+" models are trained and attacked (default: all widths). */
+  /** Widths at which the adversarially trained models (FGSM "+", PGD "+*") are trained and attacked (default: all widths). */
   readonly advWidths?: readonly number[];
   /** Seeds per clean model (the paper: ≥ 3). */
   readonly seeds: number;
   readonly epochs: number;
   /** Train on the first N training images only (quick runs); all of them when absent. */
   readonly trainImages?: number;
-  /** PGD adversarial training of the "+" models. */
+  /** Adversarial training: PGD of the "+*" models, and the epochs, clean epochs and ε of the FGSM-trained "+" ones. */
   readonly adv: AdversarialTraining & { readonly seeds: number; readonly epochs: number };
   /** Images attacked by FGSM / PGD. */
   readonly attackImages: number;
@@ -54,15 +54,26 @@ export type PlanConfig = Omit<ReproConfig, 'out' | 'only' | 'evals'>;
 /** An evaluation's kind: its id's part before the colon (`pgd-t100:A64-s1` → `pgd-t100`). */
 export const evalKind = (id: string): string => id.slice(0, id.indexOf(':'));
 
+/**
+ * How a model was adversarially trained, marked as the paper marks it: "+" FGSM (Goodfellow et
+ * al.'s one step of ε), "+*" PGD (Madry et al.); false for the clean models.
+ */
+export type AdvKind = 'fgsm' | 'pgd';
+
 export interface ModelKey {
   readonly arch: Arch;
   readonly k: number;
-  readonly adv: boolean;
+  readonly adv: AdvKind | false;
   readonly seed: number;
 }
 
 export function keyName(m: ModelKey): string {
-  return `${m.arch}${m.adv ? '+' : ''}${m.k}-s${m.seed}`;
+  return `${m.arch}${advMark(m.adv)}${m.k}-s${m.seed}`;
+}
+
+/** The paper's mark of an adversarially trained model: "+" FGSM, "+*" PGD. */
+export function advMark(adv: AdvKind | false): string {
+  return adv === 'fgsm' ? '+' : adv === 'pgd' ? '+*' : '';
 }
 
 export type ReproResult = WhiteboxReport | BlackboxReport | HsjReport;
@@ -118,9 +129,9 @@ export class ReproPlan {
     };
   }
 
-  /** Where model `m`'s checkpoint is cached. */
+  /** Where model `m`'s checkpoint is cached (a PGD-trained model's "+*" spelled "+pgd": no "*" in paths). */
   modelDir(m: ModelKey): string {
-    return join(this.config.dir, keyName(m));
+    return join(this.config.dir, keyName(m).replace('+*', '+pgd'));
   }
 
   /** How model `m` is trained: the paper's recipe, saved after every epoch. */
@@ -136,8 +147,8 @@ export class ReproPlan {
       ...(this.config.trainImages !== undefined ? { limit: this.config.trainImages } : {}),
       lrSchedule: 'constant',
       augmentShift: 0,
-      adversarial: m.adv ? a : null,
-      command: `bnn-edge train --arch ${m.arch} --k ${m.k} --seed ${m.seed} --epochs ${epochs} --lr-schedule constant --augment 0${m.adv ? ` --adv pgd --adv-eps ${a.eps} --adv-step ${a.step} --adv-steps ${a.steps} --adv-clean-epochs ${a.cleanEpochs}` : ''}`,
+      adversarial: m.adv ? { ...a, kind: m.adv } : null,
+      command: `bnn-edge train --arch ${m.arch} --k ${m.k} --seed ${m.seed} --epochs ${epochs} --lr-schedule constant --augment 0${m.adv ? ` --adv ${m.adv} --adv-eps ${a.eps}${m.adv === 'pgd' ? ` --adv-step ${a.step} --adv-steps ${a.steps}` : ''} --adv-clean-epochs ${a.cleanEpochs}` : ''}`,
       // Saved after every epoch, so a stopped run loses at most the epoch under way.
       onEpoch: (_, snapshot) => saveCheckpoint(dir, snapshot()),
     };
@@ -226,7 +237,7 @@ export class ReproPlan {
     }
   }
 
-  /** Widths of the PGD-trained models. */
+  /** Widths of the adversarially trained models. */
   advWidths(): readonly number[] {
     return (this.config.advWidths ?? this.config.widths).filter((k) => this.config.widths.includes(k));
   }
@@ -248,22 +259,22 @@ export class ReproPlan {
     const cwPaper = (m: ModelKey) => add(`cw-paper:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'cw-paper', n: c.cwImages, onProgress: progress(`cw-paper:${keyName(m)}`) }));
     const blackbox = (m: ModelKey) =>
       add(`blackbox:${keyName(m)}`, m, (model) => blackboxEval(keyName(m), model, test, { n: c.blackboxImages, seed: 1, onRound: (r) => progress(`blackbox:${keyName(m)}`)(r.round, SUBSTITUTE_ROUNDS) }));
-    // Table 1: FGSM on A, B, C; table 2: the PGD-trained A+ and C+.
+    // Table 1: FGSM on A, B, C; table 2: the PGD-trained A+* and C+*.
     const advWidths = this.advWidths();
-    const runs = (k: number, adv: boolean) => !adv || advWidths.includes(k);
+    const runs = (k: number, adv: AdvKind | false) => !adv || advWidths.includes(k);
     for (const k of c.widths) {
       for (const arch of ['A', 'B', 'C'] as const) for (const seed of this.seedsFor(false)) fgsm({ arch, k, adv: false, seed });
-      if (runs(k, true)) for (const arch of ['A', 'C'] as const) for (const seed of this.seedsFor(true)) fgsm({ arch, k, adv: true, seed });
+      if (runs(k, 'pgd')) for (const arch of ['A', 'C'] as const) for (const seed of this.seedsFor(true)) fgsm({ arch, k, adv: 'pgd', seed });
     }
-    // Table 3: Carlini–Wagner (the paper's setting) on B, B+ and S.
-    for (const k of c.widths) for (const [arch, adv] of [['B', false], ['B', true], ['S', false]] as const) if (runs(k, adv)) cwPaper({ arch, k, adv, seed: 1 });
-    // Table 4: black-box substitute attack on A, A+, B, B+.
-    for (const k of c.widths) for (const [arch, adv] of [['A', false], ['A', true], ['B', false], ['B', true]] as const) if (runs(k, adv)) blackbox({ arch, k, adv, seed: 1 });
+    // Table 3: Carlini–Wagner (the paper's setting) on B, the FGSM-trained B+ and S.
+    for (const k of c.widths) for (const [arch, adv] of [['B', false], ['B', 'fgsm'], ['S', false]] as const) if (runs(k, adv)) cwPaper({ arch, k, adv, seed: 1 });
+    // Table 4: black-box substitute attack on A, A+ (FGSM-trained), A+* (PGD-trained), B, B+.
+    for (const k of c.widths) for (const [arch, adv] of [['A', false], ['A', 'fgsm'], ['A', 'pgd'], ['B', false], ['B', 'fgsm']] as const) if (runs(k, adv)) blackbox({ arch, k, adv, seed: 1 });
     // Stronger attacks on the smallest width: PGD (BPDA through sign), temperature scaling,
     // EOT for S, and the label-only HopSkipJump.
     const k = c.widths[0]!;
     const strong: ModelKey[] = (['A', 'B', 'C', 'S'] as const).map((arch) => ({ arch, k, adv: false, seed: 1 }));
-    if (runs(k, true)) strong.push({ arch: 'A', k, adv: true, seed: 1 }, { arch: 'C', k, adv: true, seed: 1 });
+    if (runs(k, 'pgd')) strong.push({ arch: 'A', k, adv: 'pgd', seed: 1 }, { arch: 'C', k, adv: 'pgd', seed: 1 });
     const pgd = { attack: 'pgd', eps: [0.1, 0.3], n: c.attackImages, steps: 40, step: 0.01, seed: 1 } as const;
     for (const m of strong) {
       const name = keyName(m);
@@ -277,10 +288,10 @@ export class ReproPlan {
       add(`hsj:${name}`, m, (model) => hsjEval(name, model, test, { n: c.hsjImages, budgets: [1000, c.hsjQueries], seed: 1, onImage: (i, n) => progress(`hsj:${name}`)(i + 1, n) }));
       cwPaper(m);
     }
-    // Not in the paper: R, model A with a bias per channel, trained with the "+" recipe and attacked
-    // with the same PGD — does A+ fall short of Madry's robustness for want of biases, or of training?
-    if (runs(k, true)) {
-      const r: ModelKey = { arch: 'R', k, adv: true, seed: 1 };
+    // Not in the paper: R, model A with a bias per channel, trained with the "+*" recipe and attacked
+    // with the same PGD — does A+* fall short of Madry's robustness for want of biases, or of training?
+    if (runs(k, 'pgd')) {
+      const r: ModelKey = { arch: 'R', k, adv: 'pgd', seed: 1 };
       add(`pgd:${keyName(r)}`, r, (model) => whiteboxEval(keyName(r), model, test, { ...pgd, onProgress: progress(`pgd:${keyName(r)}`) }));
     }
     return tasks;
