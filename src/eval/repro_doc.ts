@@ -4,7 +4,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { dataOptionsOf } from '../data/index.js';
 import type { BlackboxReport, HsjReport, WhiteboxReport } from './attacks.js';
 import { PAPER_BLACKBOX, PAPER_CW, PAPER_FGSM, PAPER_FGSM_ADV, type PaperFigure } from './paper.js';
-import { advMark, keyName, resultsPathFor, type AdvKind, type ModelKey, type Repro } from './repro.js';
+import { advMark, alsoKind, keyName, resultsPathFor, type AdvKind, type ModelKey, type Repro } from './repro.js';
 import { lineChart, type Series } from './svg.js';
 
 interface Stat {
@@ -66,15 +66,15 @@ export function renderReproduction(r: Repro): void {
       : `**Partial run: ${done} of ${planned.length} evaluations are complete** (left: ${shown}); cells marked — are still pending. Re-running the command below resumes from the cache.`;
   const wb = (id: string) => res[id] as WhiteboxReport | undefined;
   const seeds = (adv: AdvKind | false) => r.seedsFor(adv !== false);
-  const fgsmStat = (arch: 'A' | 'B' | 'C', k: number, adv: AdvKind | false, i: number): Stat | null => {
+  const fgsmStat = (arch: 'A' | 'B' | 'C', k: number, adv: AdvKind | false, i: number, kind = 'fgsm'): Stat | null => {
     const xs = seeds(adv)
-      .map((seed) => wb(`fgsm:${keyName({ arch, k, adv, seed })}`)?.rows[i]?.runtimeAccuracy)
+      .map((seed) => wb(`${kind}:${keyName({ arch, k, adv, seed })}`)?.rows[i]?.runtimeAccuracy)
       .filter((x): x is number => x !== undefined);
     return xs.length ? stat(xs) : null;
   };
-  const cleanStat = (arch: 'A' | 'B' | 'C', k: number, adv: AdvKind | false): Stat | null => {
+  const cleanStat = (arch: 'A' | 'B' | 'C', k: number, adv: AdvKind | false, kind = 'fgsm'): Stat | null => {
     const xs = seeds(adv)
-      .map((seed) => wb(`fgsm:${keyName({ arch, k, adv, seed })}`)?.cleanRuntimeAccuracy)
+      .map((seed) => wb(`${kind}:${keyName({ arch, k, adv, seed })}`)?.cleanRuntimeAccuracy)
       .filter((x): x is number => x !== undefined);
     return xs.length ? stat(xs) : null;
   };
@@ -86,7 +86,7 @@ export function renderReproduction(r: Repro): void {
   };
 
   // FGSM tables (clean and PGD-trained).
-  const fgsmTable = (archs: readonly ('A' | 'B' | 'C')[], adv: AdvKind | false, paper: typeof PAPER_FGSM) => {
+  const fgsmTable = (archs: readonly ('A' | 'B' | 'C')[], adv: AdvKind | false, paper: typeof PAPER_FGSM, kind = 'fgsm') => {
     const rows: string[][] = [];
     let inBand = 0;
     let cells = 0;
@@ -94,10 +94,10 @@ export function renderReproduction(r: Repro): void {
     const fewerSeeds: string[] = [];
     for (const arch of archs)
       for (const k of adv ? advWidths : c.widths) {
-        const clean = cleanStat(arch, k, adv);
+        const clean = cleanStat(arch, k, adv, kind);
         const row = [`${arch}${advMark(adv)}`, String(k), showStat(clean)];
         for (let i = 0; i < 3; i++) {
-          const ours = fgsmStat(arch, k, adv, i);
+          const ours = fgsmStat(arch, k, adv, i, kind);
           const pf = paper[arch]?.[k]?.[i];
           row.push(showStat(ours), showPaper(pf));
           if (ours && pf) {
@@ -136,6 +136,15 @@ export function renderReproduction(r: Repro): void {
     ? `Our FGSM ascends cross-entropy's exact gradient direction. The paper's TensorFlow code, like tfjs's own loss, computed it in float32, where the softmax of a confident model saturates: p(label) rounds to 1, the true-class term of the gradient vanishes and FGSM follows only the runner-up classes. Share of attacked images saturated that way: ${saturation.join(', ')}. The "FGSM f32" column of the stronger-attack table below is FGSM with those numerics, for comparison.`
     : '';
   const t2 = fgsmTable(['A', 'C'], 'pgd', PAPER_FGSM_ADV);
+  // The same models on other test images (--also-test): the paper's own test set, for a run trained on mnist-full.
+  const also = r.alsoTestData();
+  const alsoSection = (() => {
+    if (!also) return '';
+    const kind = alsoKind(also.source);
+    const a1 = fgsmTable(['A', 'B', 'C'], false, PAPER_FGSM, kind);
+    const a2 = fgsmTable(['A', 'C'], 'pgd', PAPER_FGSM_ADV, kind);
+    return `\n\n## The same FGSM tables on ${also.source}'s test images (first ${Math.min(c.attackImages, also.test.n).toLocaleString('en-US')} of ${also.test.n.toLocaleString('en-US')})\n\n${a1.md}\n\n${a1.summary}${a1.seedNote}\n\n${a2.md}\n\n${a2.summary}${a2.seedNote}`;
+  })();
 
   // CW table.
   const cwReport = (arch: 'B' | 'S', k: number, adv: AdvKind | false = false) => wb(`cw-paper:${keyName({ arch, k, adv, seed: 1 })}`);
@@ -348,7 +357,7 @@ ${svg('repro-fgsm.svg', lineChart('FGSM: accuracy on the runtime vs ε', 'ε (L�
 
 ${t2.md}
 
-${t2.summary}${t2.lower ? ` Our "+*" models were trained with ${c.adv.steps < 40 ? `${c.adv.steps}-step PGD (the paper: 40) ` : ''}on ${trainImages} images (the paper: 60,000; see Setup), so fewer, weaker adversarial examples shaped them.` : ''}${t2.seedNote}
+${t2.summary}${t2.lower ? ` Our "+*" models were trained with ${c.adv.steps < 40 ? `${c.adv.steps}-step PGD (the paper: 40) ` : ''}on ${trainImages} images (the paper: 60,000; see Setup), so fewer, weaker adversarial examples shaped them.` : ''}${t2.seedNote}${alsoSection}
 
 ## Carlini–Wagner L2 (1 search step, lr 0.1, c = 10, 100 iterations)
 
@@ -403,5 +412,6 @@ function reproArgs(r: Repro): string {
   const dir = dataOptionsOf(r.settings.data).dir;
   const data = dir === undefined ? '' : ` --data ${dir}`;
   const trainImages = r.settings.trainImages < r.data.train.n ? ` --train-images ${r.settings.trainImages}` : '';
-  return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data}${trainImages} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries} --out ${relative(process.cwd(), c.out) || c.out}`;
+  const also = c.alsoTest === undefined ? '' : ` --also-test ${c.alsoTest}`;
+  return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data}${also}${trainImages} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries} --out ${relative(process.cwd(), c.out) || c.out}`;
 }

@@ -6,7 +6,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DataSplit } from '../data/dataset.js';
+import type { DataSplit, Dataset } from '../data/dataset.js';
+import { loadData } from '../data/index.js';
 import { modelFromParams, type BnnModel } from '../format/model.js';
 import { paperModel, type Arch } from '../model/presets.js';
 import { sameGraph } from '../model/graph.js';
@@ -32,6 +33,11 @@ export interface ReproConfig {
   readonly blackboxImages: number;
   readonly hsjImages: number;
   readonly hsjQueries: number;
+  /**
+   * Data (a --data name or directory) whose test images the FGSM tables' models are also scored
+   * on, beside the run's own: `mnist`, MNIST's official 10,000, for a run trained on mnist-full.
+   */
+  readonly alsoTest?: string;
   /** Where the trained checkpoints are cached. */
   readonly dir: string;
   /**
@@ -50,6 +56,15 @@ export interface ReproConfig {
 
 /** What a plan needs of a config: not where the document goes nor which tasks a session takes. */
 export type PlanConfig = Omit<ReproConfig, 'out' | 'only' | 'evals'>;
+
+/**
+ * The kind of the FGSM tables' evaluations on other test images (ReproConfig.alsoTest), named by
+ * them (`fgsm-on-mnist`; a directory by its last part), so results on different data never mix.
+ */
+export function alsoKind(source: string): string {
+  const name = source.replace(/^[a-z]+:/, '').replace(/\/+$/, '');
+  return `fgsm-on-${name.slice(name.lastIndexOf('/') + 1).replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+}
 
 /** An evaluation's kind: its id's part before the colon (`pgd-t100:A64-s1` → `pgd-t100`). */
 export const evalKind = (id: string): string => id.slice(0, id.indexOf(':'));
@@ -91,6 +106,8 @@ export interface ReproSettings {
   readonly blackboxImages: number;
   readonly hsjImages: number;
   readonly hsjQueries: number;
+  /** The source of the data the FGSM tables are also scored on (ReproConfig.alsoTest), if any. */
+  readonly alsoTest?: string;
 }
 
 export interface ReproTask {
@@ -126,7 +143,21 @@ export class ReproPlan {
       blackboxImages: config.blackboxImages,
       hsjImages: config.hsjImages,
       hsjQueries: config.hsjQueries,
+      ...(config.alsoTest !== undefined ? { alsoTest: this.alsoTestData()!.source } : {}),
     };
+  }
+
+  private alsoTestSplit: { source: string; test: Dataset } | undefined;
+
+  /** The test images of `alsoTest`, read once; undefined when the run has none. */
+  alsoTestData(): { source: string; test: Dataset } | undefined {
+    const name = this.config.alsoTest;
+    if (name === undefined) return undefined;
+    if (!this.alsoTestSplit) {
+      const { source, test } = loadData({ dir: name, testOnly: true });
+      this.alsoTestSplit = { source, test };
+    }
+    return this.alsoTestSplit;
   }
 
   /** Where model `m`'s checkpoint is cached (a PGD-trained model's "+*" spelled "+pgd": no "*" in paths). */
@@ -255,7 +286,16 @@ export class ReproPlan {
       if (!tasks.some((t) => t.id === id)) tasks.push({ id, model: m, fn });
     };
     const progress = (id: string) => (done: number, total: number) => c.onProgress?.(id, done, total);
-    const fgsm = (m: ModelKey) => add(`fgsm:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n: c.attackImages, onProgress: progress(`fgsm:${keyName(m)}`) }));
+    const also = this.alsoTestData();
+    const onAlso = also && alsoKind(also.source);
+    const fgsmOn = (kind: string, m: ModelKey, images: Dataset) =>
+      add(`${kind}:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, images, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n: c.attackImages, onProgress: progress(`${kind}:${keyName(m)}`) }));
+    const fgsm = (m: ModelKey) => fgsmOn('fgsm', m, test);
+    // The FGSM tables' models, also on the other test images; every other evaluation on the run's own.
+    const fgsmTables = (m: ModelKey) => {
+      fgsm(m);
+      if (also && onAlso) fgsmOn(onAlso, m, also.test);
+    };
     const cwPaper = (m: ModelKey) => add(`cw-paper:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'cw-paper', n: c.cwImages, onProgress: progress(`cw-paper:${keyName(m)}`) }));
     const blackbox = (m: ModelKey) =>
       add(`blackbox:${keyName(m)}`, m, (model) => blackboxEval(keyName(m), model, test, { n: c.blackboxImages, seed: 1, onRound: (r) => progress(`blackbox:${keyName(m)}`)(r.round, SUBSTITUTE_ROUNDS) }));
@@ -263,8 +303,8 @@ export class ReproPlan {
     const advWidths = this.advWidths();
     const runs = (k: number, adv: AdvKind | false) => !adv || advWidths.includes(k);
     for (const k of c.widths) {
-      for (const arch of ['A', 'B', 'C'] as const) for (const seed of this.seedsFor(false)) fgsm({ arch, k, adv: false, seed });
-      if (runs(k, 'pgd')) for (const arch of ['A', 'C'] as const) for (const seed of this.seedsFor(true)) fgsm({ arch, k, adv: 'pgd', seed });
+      for (const arch of ['A', 'B', 'C'] as const) for (const seed of this.seedsFor(false)) fgsmTables({ arch, k, adv: false, seed });
+      if (runs(k, 'pgd')) for (const arch of ['A', 'C'] as const) for (const seed of this.seedsFor(true)) fgsmTables({ arch, k, adv: 'pgd', seed });
     }
     // Table 3: Carlini–Wagner (the paper's setting) on B, the FGSM-trained B+ and S.
     for (const k of c.widths) for (const [arch, adv] of [['B', false], ['B', 'fgsm'], ['S', false]] as const) if (runs(k, adv)) cwPaper({ arch, k, adv, seed: 1 });

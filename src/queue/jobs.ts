@@ -28,8 +28,8 @@ export function dataIdentity(d: DataSplit): DataIdentity {
 export type JobConfig = Omit<PlanConfig, 'log' | 'onProgress' | 'dir'>;
 
 export function jobConfig(c: PlanConfig): JobConfig {
-  const { widths, advWidths, seeds, epochs, trainImages, adv, attackImages, cwImages, blackboxImages, hsjImages, hsjQueries } = c;
-  return { widths: [...widths], ...(advWidths ? { advWidths: [...advWidths] } : {}), seeds, epochs, ...(trainImages !== undefined ? { trainImages } : {}), adv: { ...adv }, attackImages, cwImages, blackboxImages, hsjImages, hsjQueries };
+  const { widths, advWidths, seeds, epochs, trainImages, adv, attackImages, cwImages, blackboxImages, hsjImages, hsjQueries, alsoTest } = c;
+  return { widths: [...widths], ...(advWidths ? { advWidths: [...advWidths] } : {}), seeds, epochs, ...(trainImages !== undefined ? { trainImages } : {}), adv: { ...adv }, attackImages, cwImages, blackboxImages, hsjImages, hsjQueries, ...(alsoTest !== undefined ? { alsoTest } : {}) };
 }
 
 interface JobBase {
