@@ -136,6 +136,10 @@ export function renderReproduction(r: Repro): void {
     ? `Our FGSM ascends cross-entropy's exact gradient direction. The paper's TensorFlow code, like tfjs's own loss, computed it in float32, where the softmax of a confident model saturates: p(label) rounds to 1, the true-class term of the gradient vanishes and FGSM follows only the runner-up classes. Share of attacked images saturated that way: ${saturation.join(', ')}. The "FGSM f32" column of the stronger-attack table below is FGSM with those numerics, for comparison.`
     : '';
   const t2 = fgsmTable(['A', 'C'], 'pgd', PAPER_FGSM_ADV);
+  // The same models under the paper's numerics: float32 cross-entropy, away from the model's own labels.
+  const p1 = fgsmTable(['A', 'B', 'C'], false, PAPER_FGSM, 'fgsm-paper');
+  const p2 = fgsmTable(['A', 'C'], 'pgd', PAPER_FGSM_ADV, 'fgsm-paper');
+  const paperNumerics = `\n\n### The same, with the paper's numerics\n\nFGSM as the paper's code computed it: float32 cross-entropy (its softmax saturates on confident models) and away from each model's own label of the clean image (cleverhans' default), scored against the true labels (\`bnn-edge attack --attack fgsm --loss ce-float32 --craft-labels predicted\`).\n\n${p1.md}\n\n${p1.summary}${p1.seedNote}\n\n${p2.md}\n\n${p2.summary}${p2.seedNote}`;
   // The same models on other test images (--also-test): the paper's own test set, for a run trained on mnist-full.
   const also = r.alsoTestData();
   const alsoSection = (() => {
@@ -201,6 +205,7 @@ export function renderReproduction(r: Repro): void {
 
   // Black-box table.
   const bbRows: string[][] = [];
+  const bbPaperCells: { ours: number; paper: PaperFigure }[] = [];
   const bbCells: { ours: number; paper: PaperFigure }[] = [];
   const substituteAcc: number[] = [];
   const bbBinaryDiffs: number[] = [];
@@ -209,8 +214,10 @@ export function renderReproduction(r: Repro): void {
   for (const [arch, adv, label] of [['A', false, 'A'], ['A', 'fgsm', 'A+'], ['A', 'pgd', 'A+*'], ['B', false, 'B'], ['B', 'fgsm', 'B+']] as const)
     for (const k of adv ? advWidths : c.widths) {
       const rep = res[`blackbox:${keyName({ arch, k, adv, seed: 1 })}`] as BlackboxReport | undefined;
+      const repPaper = res[`blackbox-paper:${keyName({ arch, k, adv, seed: 1 })}`] as BlackboxReport | undefined;
       const pf = PAPER_BLACKBOX[label]?.[k];
-      bbRows.push([label, String(k), rep ? p(rep.runtimeAccuracy) : '—', showPaper(pf), rep ? p(rep.substituteAccuracy) : '—', rep ? String(rep.queries) : '—']);
+      bbRows.push([label, String(k), rep ? p(rep.runtimeAccuracy) : '—', repPaper ? p(repPaper.runtimeAccuracy) : '—', showPaper(pf), rep ? p(rep.substituteAccuracy) : '—', rep ? String(rep.queries) : '—']);
+      if (repPaper && pf) bbPaperCells.push({ ours: repPaper.runtimeAccuracy, paper: pf });
       if (rep && pf) {
         bbCells.push({ ours: rep.runtimeAccuracy, paper: pf });
         (arch === 'B' ? bbBinaryDiffs : bbFloatDiffs).push(100 * rep.runtimeAccuracy - pf.mean);
@@ -357,7 +364,7 @@ ${svg('repro-fgsm.svg', lineChart('FGSM: accuracy on the runtime vs ε', 'ε (L�
 
 ${t2.md}
 
-${t2.summary}${t2.lower ? ` Our "+*" models were trained with ${c.adv.steps < 40 ? `${c.adv.steps}-step PGD (the paper: 40) ` : ''}on ${trainImages} images (the paper: 60,000; see Setup), so fewer, weaker adversarial examples shaped them.` : ''}${t2.seedNote}${alsoSection}
+${t2.summary}${t2.lower ? ` Our "+*" models were trained with ${c.adv.steps < 40 ? `${c.adv.steps}-step PGD (the paper: 40) ` : ''}on ${trainImages} images (the paper: 60,000; see Setup), so fewer, weaker adversarial examples shaped them.` : ''}${t2.seedNote}${paperNumerics}${alsoSection}
 
 ## Carlini–Wagner L2 (1 search step, lr 0.1, c = 10, 100 iterations)
 
@@ -369,9 +376,9 @@ ${cwSeries.length ? svg('repro-cw.svg', lineChart('Carlini–Wagner: accuracy vs
 
 ## Black-box (substitute trained on the runtime's labels; FGSM ε = 0.3 on it)
 
-${table(['model', 'K', 'accuracy ours', 'paper', 'substitute clean accuracy', 'oracle queries'], bbRows)}
+${table(['model', 'K', 'accuracy ours', "ours, the paper's labels", 'paper', 'substitute clean accuracy', 'oracle queries'], bbRows)}
 
-${bbSummary}
+${bbSummary}${bbPaperCells.length ? ` With FGSM on the substitute away from its own labels, as the paper's code did ("the paper's labels"; substitutes trained the same way): ${gapSummary(bbPaperCells).text}` : ''}
 
 ## Stronger attacks (K = ${k0}, seed 1): the honest verdict
 

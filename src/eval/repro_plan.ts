@@ -14,7 +14,10 @@ import { sameGraph } from '../model/graph.js';
 import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { SUBSTITUTE_ROUNDS } from '../attacks/substitute.js';
 import { ResumeError, settingsDiff, train, trainingRecord, type AdversarialTraining, type TrainOptions } from '../train/train.js';
-import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type HsjReport, type WhiteboxReport } from './attacks.js';
+import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type CraftLabels, type HsjReport, type WhiteboxOptions, type WhiteboxReport } from './attacks.js';
+
+/** The paper's FGSM numerics: float32 cross-entropy (which saturates), away from the model's own labels (cleverhans' default). */
+const PAPER_NUMERICS = { loss: 'ce-float32', craftLabels: 'predicted' } as const;
 
 export interface ReproConfig {
   readonly widths: readonly number[];
@@ -288,17 +291,25 @@ export class ReproPlan {
     const progress = (id: string) => (done: number, total: number) => c.onProgress?.(id, done, total);
     const also = this.alsoTestData();
     const onAlso = also && alsoKind(also.source);
-    const fgsmOn = (kind: string, m: ModelKey, images: Dataset) =>
-      add(`${kind}:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, images, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n: c.attackImages, onProgress: progress(`${kind}:${keyName(m)}`) }));
+    const fgsmOn = (kind: string, m: ModelKey, images: Dataset, variant: Pick<WhiteboxOptions, 'loss' | 'craftLabels'> = {}) =>
+      add(`${kind}:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, images, { attack: 'fgsm', eps: [0.1, 0.2, 0.3], n: c.attackImages, ...variant, onProgress: progress(`${kind}:${keyName(m)}`) }));
     const fgsm = (m: ModelKey) => fgsmOn('fgsm', m, test);
-    // The FGSM tables' models, also on the other test images; every other evaluation on the run's own.
+    // The FGSM tables' models: our exact FGSM; the paper's numerics (float32 cross-entropy, away
+    // from the model's own labels, as cleverhans did); and on the other test images, if any.
     const fgsmTables = (m: ModelKey) => {
       fgsm(m);
+      fgsmOn('fgsm-paper', m, test, PAPER_NUMERICS);
       if (also && onAlso) fgsmOn(onAlso, m, also.test);
     };
     const cwPaper = (m: ModelKey) => add(`cw-paper:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'cw-paper', n: c.cwImages, onProgress: progress(`cw-paper:${keyName(m)}`) }));
-    const blackbox = (m: ModelKey) =>
-      add(`blackbox:${keyName(m)}`, m, (model) => blackboxEval(keyName(m), model, test, { n: c.blackboxImages, seed: 1, onRound: (r) => progress(`blackbox:${keyName(m)}`)(r.round, SUBSTITUTE_ROUNDS) }));
+    const blackboxAs = (kind: string, m: ModelKey, craftLabels: CraftLabels) =>
+      add(`${kind}:${keyName(m)}`, m, (model) => blackboxEval(keyName(m), model, test, { n: c.blackboxImages, seed: 1, craftLabels, onRound: (r) => progress(`${kind}:${keyName(m)}`)(r.round, SUBSTITUTE_ROUNDS) }));
+    const blackbox = (m: ModelKey) => blackboxAs('blackbox', m, 'true');
+    // The black-box table's models: FGSM on the substitute away from the true labels, and from the substitute's own (the paper's code).
+    const blackboxTable = (m: ModelKey) => {
+      blackbox(m);
+      blackboxAs('blackbox-paper', m, 'predicted');
+    };
     // Table 1: FGSM on A, B, C; table 2: the PGD-trained A+* and C+*.
     const advWidths = this.advWidths();
     const runs = (k: number, adv: AdvKind | false) => !adv || advWidths.includes(k);
@@ -309,7 +320,7 @@ export class ReproPlan {
     // Table 3: Carlini–Wagner (the paper's setting) on B, the FGSM-trained B+ and S.
     for (const k of c.widths) for (const [arch, adv] of [['B', false], ['B', 'fgsm'], ['S', false]] as const) if (runs(k, adv)) cwPaper({ arch, k, adv, seed: 1 });
     // Table 4: black-box substitute attack on A, A+ (FGSM-trained), A+* (PGD-trained), B, B+.
-    for (const k of c.widths) for (const [arch, adv] of [['A', false], ['A', 'fgsm'], ['A', 'pgd'], ['B', false], ['B', 'fgsm']] as const) if (runs(k, adv)) blackbox({ arch, k, adv, seed: 1 });
+    for (const k of c.widths) for (const [arch, adv] of [['A', false], ['A', 'fgsm'], ['A', 'pgd'], ['B', false], ['B', 'fgsm']] as const) if (runs(k, adv)) blackboxTable({ arch, k, adv, seed: 1 });
     // Stronger attacks on the smallest width: PGD (BPDA through sign), temperature scaling,
     // EOT for S, and the label-only HopSkipJump.
     const k = c.widths[0]!;
