@@ -190,7 +190,9 @@ export async function runBenchOnQueue(o: QueuedBenchOptions): Promise<{ suite: s
         const job = await queue.getJob(id);
         if (job && (await job.getState()) === 'failed') {
           left.delete(id);
-          failed.push({ suite, error: job.failedReason });
+          // Read again: the job was fetched before it failed, so its failedReason may not be in that copy.
+          const reason = (await queue.getJob(id))?.failedReason;
+          failed.push({ suite, error: reason || 'failed (the queue recorded no reason)' });
         }
       }
       if (left.size) await new Promise((r) => setTimeout(r, o.pollMs ?? 2000));
