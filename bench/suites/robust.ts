@@ -178,7 +178,7 @@ export async function robustSuite(): Promise<{ markdown: string; data: unknown }
     '\n\nThe paper\'s A/B/C/S at K = 64 (8,000 training digits; their clean accuracies differ, so this is not yet the matched-clean comparison the evidence issue asks for):\n\n' +
     mdTable(['model', 'clean', ...CURVE_EPS.map((e) => `ε ${e}`)], curveRows) +
     (series.length ? '\n\n![robust accuracy against ε](robust-eps.svg)\n\n(ε = 0 is clean accuracy; bars ± 2 standard errors.)' : '') +
-    '\n\nPGD-trained models: the ensemble against 40-step PGD (step 0.01, random start); the columns after PGD-40 are the cascade\'s accuracy after each attack, the bold one the worst case. "PGD-40 only" counts images PGD-40 fooled that the ensemble left standing (should be 0).\n\n' +
+    '\n\nPGD-trained models: the ensemble against 40-step PGD (step 0.01, random start); the columns after PGD-40 are the cascade\'s accuracy after each attack, the bold one the worst case. "PGD-40 only" counts images PGD-40 fooled that the ensemble left standing (should be 0). Minutes and Square\'s queries/s are as each cell measured them, possibly with other jobs on the same 2 cores (cells run side by side): read them as bounds, not speeds.\n\n' +
     mdTable(['model', 'ε', 'clean', 'PGD-40', 'APGD-CE', '+ APGD-T', '+ FAB-T', '+ Square = worst case', 'gap to PGD-40', 'PGD-40 only', 'Square queries/s', 'minutes'], advRows) +
     (charts.length ? `\n\nAccuracy against each attack's budget at ε = 0.3 (an image counts once the model the attack crafts on is fooled: tfjs for APGD, the runtime for Square; each attack starts from the images the earlier ones left):\n\n${charts.join('\n')}` : '');
   return { markdown, data: { images: test.n, cells: [...cells.values()] } };
