@@ -24,7 +24,7 @@ const IMAGES: Record<string, number> = { b64: 1000, c64: 1000, 'a64-pgd': 200, '
 const SQUARE_ALONE = { models: ['b64', 'c64'], n: 200, eps: 0.1 };
 
 /** Images PGD-40 fooled on the runtime that the ensemble's worst case left standing. */
-function pgdOnly(pgd: WhiteboxReport, auto: WhiteboxReport, labels: Uint8Array): number {
+export function pgdOnly(pgd: WhiteboxReport, auto: WhiteboxReport, labels: Uint8Array): number {
   const p = pgd.examples![0]!.runtimeLabels;
   const a = auto.examples![0]!.runtimeLabels;
   let k = 0;

@@ -22,6 +22,7 @@ import { whiteboxEval, type WhiteboxReport } from '../../src/eval/attacks.js';
 import { lineChart, type Series } from '../../src/eval/svg.js';
 import { readModelFile } from '../../src/format/file.js';
 import { fmt, pct, mdTable } from '../lib.js';
+import { pgdOnly as countPgdOnly } from './autoattack.js';
 import { MODELS_DIR } from './size.js';
 
 /** The paper's four models at K = 64 (A float, B binary, C binary with scaling, S stochastic binary): ε curves. */
@@ -78,10 +79,7 @@ async function runCell(model: string, eps: number, test: Dataset, withPgd: boole
   let pgdOnly: number | undefined;
   if (withPgd) {
     pgd40 = await whiteboxEval(model, m, test, { attack: 'pgd', eps: [eps], n: test.n, ...PGD40, keepExamples: true });
-    const p = pgd40.examples![0]!.runtimeLabels;
-    const a = auto.examples![0]!.runtimeLabels;
-    pgdOnly = 0;
-    for (let i = 0; i < test.n; i++) if (p[i] !== test.labels[i] && a[i] === test.labels[i]) pgdOnly++;
+    pgdOnly = countPgdOnly(pgd40, auto, test.labels);
   }
   const cell: Cell = { model, eps, images: test.n, auto: strip(auto), ...(pgd40 ? { pgd40: strip(pgd40), pgdOnly } : {}), minutes: (performance.now() - t0) / 60_000 };
   mkdirSync(CACHE_DIR, { recursive: true });
