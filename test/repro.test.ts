@@ -250,22 +250,29 @@ test("repro --also-test: the FGSM tables' models are also scored on other test i
   }
 });
 
-test('docs/REPRODUCTION.md is what its own "Regenerate with" command renders from the committed results', () => {
-  const docs = fileURLToPath(new URL('../../docs/', import.meta.url));
-  const committed = readFileSync(join(docs, 'REPRODUCTION.md'), 'utf8');
-  const command = /^Regenerate with: `bnn-edge repro (.*) --out docs\/REPRODUCTION\.md`$/m.exec(committed);
-  assert.ok(command, 'the document names the command that regenerates it');
-  const dir = mkdtempSync(join(tmpdir(), 'bnn-repro-doc-'));
-  try {
-    copyFileSync(join(docs, 'REPRODUCTION.json'), join(dir, 'REPRODUCTION.json'));
-    const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-    // Run where the copy is, so the command line the document prints differs only in its --out.
-    const r = spawnSync(process.execPath, [cli, 'repro', ...command[1]!.split(' '), '--render-only', '--out', 'REPRODUCTION.md'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-    assert.equal(r.status, 0, r.stderr);
-    const rendered = readFileSync(join(dir, 'REPRODUCTION.md'), 'utf8').replace('--out REPRODUCTION.md`', '--out docs/REPRODUCTION.md`');
-    assert.equal(rendered, committed, 'docs/REPRODUCTION.md differs from its rendering: regenerate it with --render-only');
-    for (const svg of ['repro-fgsm.svg', 'repro-cw.svg']) assert.equal(readFileSync(join(dir, svg), 'utf8'), readFileSync(join(docs, svg), 'utf8'), `docs/${svg} is stale`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+for (const name of ['REPRODUCTION', 'REPRODUCTION-full'])
+  test(`docs/${name}.md is what its own "Regenerate with" command renders from the committed results`, (t) => {
+    const docs = fileURLToPath(new URL('../../docs/', import.meta.url));
+    if (name !== 'REPRODUCTION' && !existsSync(join(docs, `${name}.md`))) return t.skip(`no docs/${name}.md yet`);
+    const committed = readFileSync(join(docs, `${name}.md`), 'utf8');
+    const command = new RegExp(`^Regenerate with: \`bnn-edge repro (.*) --out docs/${name}\\.md\`$`, 'm').exec(committed);
+    assert.ok(command, 'the document names the command that regenerates it');
+    const dir = mkdtempSync(join(tmpdir(), 'bnn-repro-doc-'));
+    try {
+      // Run where a copy of docs/ is, so the command line the document prints differs only in its --out.
+      mkdirSync(join(dir, 'docs'));
+      copyFileSync(join(docs, `${name}.json`), join(dir, `${name}.json`));
+      const compare = / --compare (\S+)/.exec(command[1]!)?.[1];
+      if (compare) copyFileSync(join(docs, '..', compare.replace(/\.md$/, '.json')), join(dir, compare.replace(/\.md$/, '.json')));
+      const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+      const r = spawnSync(process.execPath, [cli, 'repro', ...command[1]!.split(' '), '--render-only', '--out', `${name}.md`], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, r.stderr);
+      const rendered = readFileSync(join(dir, `${name}.md`), 'utf8').replace(`--out ${name}.md\``, `--out docs/${name}.md\``);
+      assert.equal(rendered, committed, `docs/${name}.md differs from its rendering: regenerate it with --render-only`);
+      const prefix = name === 'REPRODUCTION' ? 'repro' : `repro-${name.slice('REPRODUCTION-'.length)}`;
+      for (const svg of [`${prefix}-fgsm.svg`, `${prefix}-cw.svg`])
+        if (existsSync(join(dir, svg)) || existsSync(join(docs, svg))) assert.equal(readFileSync(join(dir, svg), 'utf8'), readFileSync(join(docs, svg), 'utf8'), `docs/${svg} is stale`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });

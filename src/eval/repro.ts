@@ -35,6 +35,8 @@ export function resultsPathFor(out: string): string {
 export class Repro extends ReproPlan {
   readonly results: ReproResults;
   readonly resultsPath: string;
+  /** The results of the run `--compare` names, if any. */
+  readonly compared: (ResultsFile & { readonly path: string }) | undefined;
 
   constructor(
     override readonly config: ReproConfig,
@@ -48,6 +50,13 @@ export class Repro extends ReproPlan {
       const clash = settingsClash(file.settings, this.settings);
       if (clash) throw new Error(`${this.resultsPath} holds results measured with ${clash}: give another --out, or delete it to start over`);
       Object.assign(this.results, file.results);
+    }
+    if (config.compare !== undefined) {
+      const path = /\.json$/i.test(config.compare) ? config.compare : resultsPathFor(config.compare);
+      const other = readResults(path);
+      if (!other) throw new Error(`--compare ${config.compare}: no results file at ${path}`);
+      if (path === this.resultsPath) throw new Error(`--compare ${config.compare} is this run's own results file`);
+      this.compared = { path, ...other };
     }
   }
 
