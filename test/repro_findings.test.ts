@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadData } from '../src/data/index.js';
-import type { WhiteboxReport } from '../src/eval/attacks.js';
+import type { WhiteboxReport, WhiteboxRow } from '../src/eval/attacks.js';
 import { compareCells, paperCells } from '../src/eval/repro_compare.js';
 import { Repro, type ReproConfig, type ReproResults } from '../src/eval/repro.js';
 
@@ -92,6 +92,54 @@ test('repro verdict: an explanation is Tested only where an experiment ran, with
     // Still untested: the other explanation of the same table.
     assert.match(doc, /- \*\*Hypothesis\*\* \(no experiment here tests it\)\. Our FGSM is stronger/);
     assert.throws(() => new Repro(config(dir, { compare: join(dir, 'NONE.md') }), data), /--compare .*NONE\.md: no results file at .*NONE\.json/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('plateauChart: one curve per run that has the member, none when no run has it', async () => {
+  const { plateauChart } = await import('../src/eval/plateau.js');
+  const row = (attack: string, curve: [number, number][]) => ({ members: [{ attack, attacked: 10, curve }] }) as unknown as WhiteboxRow;
+  const runs = [
+    { name: 'A+*64', row: row('apgd-ce', [[1, 0.9], [50, 0.6], [101, 0.55]]) },
+    { name: 'R+*64', row: row('square', [[1, 0.9], [5000, 0.8]]) },
+  ];
+  const svg = plateauChart('apgd-ce', 0.3, runs);
+  assert.ok(svg !== null && svg.startsWith('<svg'), svg ?? 'null');
+  assert.ok(svg.includes('A+*64 apgd-ce') && !svg.includes('R+*64'), 'only the run that has the member is drawn');
+  assert.ok(svg.includes('forward passes per image'), 'the x axis names the budget unit');
+  assert.equal(plateauChart('apgd-t', 0.3, runs), null);
+});
+
+test('repro verdict: the data explanation reads its test either way round, and a float32 FGSM test names the models it explains', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-findings-'));
+  try {
+    const data = loadData();
+    const here = new Repro(config(dir), data);
+    const write = (name: string, settings: object, results: ReproResults) => writeFileSync(join(dir, name), JSON.stringify({ settings, results }));
+    const line = (start: string) => readFileSync(join(dir, 'HERE.md'), 'utf8').split('\n').find((l) => l.includes(start)) ?? '';
+    const render = () => new Repro(config(dir, { compare: join(dir, 'THERE.json') }), data).render();
+
+    // The other run trained on more images yet lands further from the paper: data does not explain the gap.
+    write('HERE.json', here.settings, near);
+    write('THERE.json', { ...here.settings, data: 'mnist-full', trainImages: 58000, adv: { ...here.settings.adv, steps: 10 } }, far);
+    render();
+    assert.match(line('Training data:'), /^- \*\*Tested\.\*\* .*The run on more images is not closer to the paper: training data does not explain this gap\./);
+    assert.match(line('Training data:'), /that run also differs in --adv-steps 10 \(this run: 40\)/);
+    // This run on more images than the other, and closer: read from this side.
+    write('THERE.json', { ...here.settings, trainImages: 2000 }, far);
+    render();
+    assert.match(line('Training data:'), /in the paper's band 8 of 9 cells here .* against 0 of 9 there.*The run on more images is [0-9.]+ points closer to the paper/);
+
+    // FGSM on float32 cross-entropy (the stronger-attack table) before the paper-numerics tables ran:
+    // B64 moves from 10% to 50% (paper 59 ± 2), A64 from 1% to 80% (paper 22 ± 5), C64 from 3% to 5% (paper 15 ± 3).
+    const f32 = (acc: number) => ({ model: 'x', attack: 'fgsm', loss: 'ce-float32', images: 1000, cleanRuntimeAccuracy: 0.9, rows: [{ eps: 0.3, runtimeAccuracy: acc }] }) as unknown as WhiteboxReport;
+    write('HERE.json', here.settings, { ...far, 'fgsm-f32:A64-s1': f32(0.8), 'fgsm-f32:B64-s1': f32(0.5), 'fgsm-f32:C64-s1': f32(0.05) });
+    new Repro(config(dir), data).render();
+    const numerics = line("Our FGSM is stronger than the paper's: it ascends");
+    assert.match(numerics, /^- \*\*Tested\.\*\* /, numerics);
+    assert.ok(numerics.includes('this tests the float32 half of the explanation only'), numerics);
+    assert.ok(numerics.includes("The paper's numerics bring B64, C64 closer and the others not: the explanation holds for those models only."), numerics);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -20,6 +20,7 @@ import { loadData } from '../../src/data/index.js';
 import { head, type Dataset } from '../../src/data/dataset.js';
 import { whiteboxEval, type WhiteboxReport } from '../../src/eval/attacks.js';
 import { lineChart, type Series } from '../../src/eval/svg.js';
+import { PLATEAU_UNITS, plateauChart, type PlateauAttack } from '../../src/eval/plateau.js';
 import { readModelFile } from '../../src/format/file.js';
 import { fmt, pct, mdTable } from '../lib.js';
 import { pgdOnly as countPgdOnly } from './autoattack.js';
@@ -57,6 +58,20 @@ function cachePath(model: string, file: string, eps: number, n: number, withPgd:
   return join(CACHE_DIR, `${model}-eps${eps}-n${n}-${key}.json`);
 }
 
+/**
+ * The ensemble's cell of a shipped model at ε on the first `n` images, if this suite has measured
+ * it (for the attacks suite's headlines); null otherwise.
+ */
+export function cachedEnsemble(model: string, eps: number, n = 1000): Summary | null {
+  const file = join(MODELS_DIR, `${model}.bnn`);
+  if (!existsSync(file)) return null;
+  for (const withPgd of [true, false]) {
+    const path = cachePath(model, file, eps, n, withPgd);
+    if (existsSync(path)) return (JSON.parse(readFileSync(path, 'utf8')) as Cell).auto;
+  }
+  return null;
+}
+
 function strip(r: WhiteboxReport): Summary {
   const { examples: _e, ...rest } = r;
   return rest;
@@ -85,13 +100,6 @@ async function runCell(model: string, eps: number, test: Dataset, withPgd: boole
   mkdirSync(CACHE_DIR, { recursive: true });
   writeFileSync(path, JSON.stringify(cell));
   return cell;
-}
-
-/** The member's plateau curve as a chart series, x in its own units. */
-function plateauSeries(name: string, c: Cell, attack: string): Series | null {
-  const m = c.auto.rows[0]!.members!.find((x) => x.attack === attack);
-  if (!m?.curve || !m.attacked) return null;
-  return { name, points: m.curve.map(([x, y]) => ({ x, y })) };
 }
 
 export async function robustSuite(): Promise<{ markdown: string; data: unknown }> {
@@ -156,18 +164,11 @@ export async function robustSuite(): Promise<{ markdown: string; data: unknown }
     }),
   );
   // Plateaus at the paper's ε = 0.3 on the PGD-trained models, where the attacks have the most to do.
-  const plateau = (attack: string) => ADV_MODELS.flatMap((model) => (get(model, 0.3) ? [plateauSeries(`${model} ${attack}`, get(model, 0.3)!, attack)] : [])).filter((s): s is Series => s !== null);
   const charts: string[] = [];
-  for (const [attack, unit] of [
-    ['apgd-ce', 'forward passes per image'],
-    ['apgd-t', 'forward passes per image (9 targets side by side)'],
-    ['square', 'runtime queries per image'],
-  ] as const) {
-    const s = plateau(attack);
-    if (!s.length) continue;
-    const file = `bench/robust-plateau-${attack}.svg`;
-    const ys = s.flatMap((x) => x.points.map((p) => p.y));
-    writeFileSync(file, lineChart(`${attack} at ε = 0.3: accuracy against budget`, unit, 'accuracy (cascade)', s, { yMin: Math.max(0, Math.floor(Math.min(...ys) * 10) / 10 - 0.1), yMax: Math.min(1, Math.ceil(Math.max(...ys) * 10) / 10), markers: false }));
+  for (const attack of Object.keys(PLATEAU_UNITS) as PlateauAttack[]) {
+    const chart = plateauChart(attack, 0.3, ADV_MODELS.flatMap((model) => (get(model, 0.3) ? [{ name: model, row: get(model, 0.3)!.auto.rows[0]! }] : [])));
+    if (!chart) continue;
+    writeFileSync(`bench/robust-plateau-${attack}.svg`, chart);
     charts.push(`![${attack} plateau](robust-plateau-${attack}.svg)`);
   }
   const markdown =

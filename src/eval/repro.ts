@@ -5,14 +5,14 @@
  * the paper's figures beside ours, SVG plots, and the same models under stronger attacks.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { DataSplit } from '../data/dataset.js';
 import { renderReproduction } from './repro_doc.js';
-import { keyName, ReproPlan, settingsClash, type ModelKey, type ReproConfig, type ReproResult, type ReproResults, type ReproSettings, type ReproTask } from './repro_plan.js';
+import { keyName, ReproPlan, settingsClash, settingsDiffs, type ModelKey, type ReproConfig, type ReproResult, type ReproResults, type ReproSettings, type ReproTask } from './repro_plan.js';
 import { writeAtomic } from '../util/fs.js';
 import { formatSeconds } from '../util/progress.js';
 
-export { advMark, alsoKind, evalKind, keyName, ReproPlan, type AdvKind, settingsClash, type ModelKey, type PlanConfig, type ReproConfig, type ReproResult, type ReproResults, type ReproSettings, type ReproTask } from './repro_plan.js';
+export { advMark, alsoKind, evalKind, keyName, ReproPlan, type AdvKind, settingsClash, settingsDiffs, type ModelKey, type PlanConfig, type ReproConfig, type ReproResult, type ReproResults, type ReproSettings, type ReproTask } from './repro_plan.js';
 
 interface ResultsFile {
   readonly settings: ReproSettings;
@@ -35,8 +35,11 @@ export function resultsPathFor(out: string): string {
 export class Repro extends ReproPlan {
   readonly results: ReproResults;
   readonly resultsPath: string;
-  /** The results of the run `--compare` names, if any. */
-  readonly compared: (ResultsFile & { readonly path: string }) | undefined;
+  /**
+   * The results of the run `--compare` names, if any, and the settings it differs in beyond its
+   * data (as "--flag value (this run: value)").
+   */
+  readonly compared: (ResultsFile & { readonly path: string; readonly differences: readonly string[] }) | undefined;
 
   constructor(
     override readonly config: ReproConfig,
@@ -55,8 +58,8 @@ export class Repro extends ReproPlan {
       const path = /\.json$/i.test(config.compare) ? config.compare : resultsPathFor(config.compare);
       const other = readResults(path);
       if (!other) throw new Error(`--compare ${config.compare}: no results file at ${path}`);
-      if (path === this.resultsPath) throw new Error(`--compare ${config.compare} is this run's own results file`);
-      this.compared = { path, ...other };
+      if (resolve(path) === resolve(this.resultsPath)) throw new Error(`--compare ${config.compare} is this run's own results file`);
+      this.compared = { path, ...other, differences: settingsDiffs(other.settings, this.settings, ['--data', 'training images', 'test images']) };
     }
   }
 

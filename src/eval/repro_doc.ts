@@ -2,15 +2,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { dataOptionsOf } from '../data/index.js';
-import type { BlackboxReport, HsjReport, WhiteboxReport, WhiteboxRow } from './attacks.js';
+import type { BlackboxReport, HsjReport, WhiteboxReport } from './attacks.js';
 import { PAPER_BLACKBOX, PAPER_CW, PAPER_FGSM, PAPER_FGSM_ADV, type PaperFigure } from './paper.js';
 import { advMark, alsoKind, keyName, resultsPathFor, type AdvKind, type ModelKey, type Repro, type ReproResults } from './repro.js';
 import { compareCells, describeRun, paperCells, stat, TABLE_NAMES, within, type PaperTable, type Stat, type TableComparison } from './repro_compare.js';
+import { PLATEAU_UNITS, plateauChart, type PlateauAttack } from './plateau.js';
 import { lineChart, type Series } from './svg.js';
 
 const p = (x: number) => (100 * x).toFixed(1);
-/** Accuracy under 40-step PGD at ε = 0.3 we want of A+; below it the doc explains the gap. */
-export const A_PLUS_PGD_TARGET = 0.85;
+/** Robust accuracy at ε = 0.3 asked of A+ (under the strongest attack run); below it the doc explains the gap. */
+export const A_PLUS_ROBUST_TARGET = 0.85;
 /** Madry et al.'s PGD-trained MNIST network at ε = 0.3 (89% under their strongest attack, ~92% under PGD). */
 const MADRY_MNIST_PGD_RANGE = '89–92%';
 const showStat = (s: Stat | null) => (s ? (s.n > 1 ? `${p(s.mean)} ± ${p(s.std)}` : p(s.mean)) : '—');
@@ -154,7 +155,7 @@ export function renderReproduction(r: Repro): void {
   const other = r.compared;
   // As the command line gave it, so the document reads the same wherever it is rendered.
   const otherName = other ? other.path : '';
-  const allCells = paperCells([64, 128, 256]);
+  const allCells = paperCells([64, 128, 256], Math.max(3, seedsAll));
   const vsOther = other ? compareCells({ cells: allCells, results: res }, { cells: allCells, results: other.results }) : [];
   /** The first of a comparison is closer to the paper (by more than a point). */
   const closer = (x: TableComparison) => x.ours.meanDistance < x.other.meanDistance - 1;
@@ -179,7 +180,7 @@ export function renderReproduction(r: Repro): void {
     if (!rows.length) return undefined;
     const gap = (key: 'f32' | 'exact') => rows.reduce((a, x) => a + Math.abs(100 * x[key] - x.pf.mean), 0) / rows.length;
     return {
-      experiment: `FGSM at ε = 0.3 on float32 cross-entropy, as the paper computed it, on ${rows.map((x) => x.label).join(', ')} (seed 1; the stronger-attack table's "FGSM f32"; the paper-numerics tables below have not run yet)`,
+      experiment: `FGSM at ε = 0.3 on float32 cross-entropy, as the paper computed it, on ${rows.map((x) => x.label).join(', ')} (seed 1; the stronger-attack table's "FGSM f32"; the paper-numerics tables below have not run yet, so this tests the float32 half of the explanation only)`,
       result: `${rows.map((x) => `${x.label} ${p(x.f32)}% with float32 against ${p(x.exact)}% exact (paper ${x.pf.mean}%)`).join('; ')}: the mean distance to the paper's figure is ${gap('f32').toFixed(1)} points with float32, ${gap('exact').toFixed(1)} exact. ${verdictOf(rows.filter((x) => Math.abs(100 * x.f32 - x.pf.mean) < Math.abs(100 * x.exact - x.pf.mean) - 1).map((x) => x.label), rows.length)}`,
     };
   };
@@ -189,20 +190,24 @@ export function renderReproduction(r: Repro): void {
       ? "The paper's numerics bring no model closer: they do not explain this gap."
       : closerModels.length === n
         ? "The paper's numerics bring every model closer: the explanation holds."
-        : `The paper's numerics bring ${closerModels.join(', ')} closer and the others further: the explanation holds for ${closerModels.length === 1 ? 'that model' : 'those models'} only.`;
-  /** What training on more (or fewer) images changed in table `t`, from the compared run; the claim is made only where there is a gap to explain or a test. */
-  const dataExplanation = (t: PaperTable, claim: string): Explanation | null => {
-    const x = vsOther.find((y) => y.table === t);
+        : `The paper's numerics bring ${closerModels.join(', ')} closer and the others not: the explanation holds for ${closerModels.length === 1 ? 'that model' : 'those models'} only.`;
+  /**
+   * What training on more (or fewer) images changed in table `t`, from the compared run (if it
+   * trained on another number of images). `fewerClaim` is the explanation of a run on fewer images
+   * than the paper's; a run on as many is only compared.
+   */
+  const dataExplanation = (t: PaperTable, fewerClaim: string): Explanation | null => {
     const fewer = r.settings.trainImages < 50000;
-    if (!fewer && !x) return null;
-    if (!x || !other) return { claim };
+    const x = other && other.settings.trainImages !== r.settings.trainImages ? vsOther.find((y) => y.table === t) : undefined;
+    const claim = fewer ? fewerClaim : `Training data: the number of training images moves these figures (here ${trainImages}, the paper 60,000).`;
+    if (!x || !other) return fewer ? { claim } : null;
     const moreHere = r.settings.trainImages > other.settings.trainImages;
     const moreCloser = moreHere ? closer(x) : closer({ table: t, ours: x.other, other: x.ours });
     const gain = Math.abs(x.ours.meanDistance - x.other.meanDistance).toFixed(1);
     return {
       claim,
       test: {
-        experiment: `the same cells of the run trained on ${describeRun(other.settings)}, ${otherName} (\`--compare\`; the comparison section below)`,
+        experiment: `the same cells of the run trained on ${describeRun(other.settings)}, ${otherName} (\`--compare\`; the comparison section below${other.differences.length ? `; that run also differs in ${other.differences.join(', ')}` : ''})`,
         result: `${comparisonResult(x, `here (${describeRun(r.settings)})`, 'there')} ${moreCloser ? `The run on more images is ${gain} points closer to the paper: training data explains that much of the gap.` : 'The run on more images is not closer to the paper: training data does not explain this gap.'}`,
       },
     };
@@ -289,22 +294,31 @@ export function renderReproduction(r: Repro): void {
     const pairs = cwKeys
       .map(([arch, adv, k]) => {
         const id = `cw-paper:${keyName({ arch, k, adv, seed: 1 })}`;
-        const a = (res[id] as WhiteboxReport | undefined)?.rows[0]?.meanL2;
-        const b = (other.results[id] as WhiteboxReport | undefined)?.rows[0]?.meanL2;
-        return a != null && b != null ? [a, b] : null;
+        const [ra, rb] = [(res[id] as WhiteboxReport | undefined)?.rows[0], (other.results[id] as WhiteboxReport | undefined)?.rows[0]];
+        // Over the images each model classified correctly where both report it: higher clean accuracy alone must not pass for wider margins.
+        const correct = ra?.meanL2OfCorrect != null && rb?.meanL2OfCorrect != null;
+        const [a, b] = correct ? [ra!.meanL2OfCorrect!, rb!.meanL2OfCorrect!] : [ra?.meanL2, rb?.meanL2];
+        return a != null && b != null ? { a, b, correct } : null;
       })
-      .filter((x): x is number[] => x !== null);
+      .filter((x): x is { a: number; b: number; correct: boolean } => x !== null);
     if (!pairs.length) return undefined;
-    const [a, b] = [mean(pairs.map((x) => x[0]!)), mean(pairs.map((x) => x[1]!))];
+    const [a, b] = [mean(pairs.map((x) => x.a)), mean(pairs.map((x) => x.b))];
+    const correctOnly = pairs.filter((x) => x.correct).length;
     return {
-      experiment: `CW's mean L2 on the ${pairs.length} models measured both here and in the run trained on ${describeRun(other.settings)}, ${otherName}`,
+      experiment: `CW's mean L2 on the ${pairs.length} models measured both here and in the run trained on ${describeRun(other.settings)}, ${otherName} (${correctOnly === pairs.length ? 'over the images each model classified correctly' : correctOnly ? `over the images classified correctly on ${correctOnly} of them, over all successes on the others` : 'over all successes, which lower clean accuracy pulls down too'})`,
       result: `${a.toFixed(2)} here, ${b.toFixed(2)} there. ${(a - b) * (r.settings.trainImages - other.settings.trainImages) > 0 ? 'The run on more images needs the larger L2: its margins are wider, as the explanation says.' : 'The run on more images does not need a larger L2: training data does not explain the thin margins.'}`,
     };
   })();
-  // Over the images each model classified correctly (reports from before the field existed lack it).
-  const correctL2 = cwKeys
-    .map(([arch, adv, k]) => cwRow(arch, k, adv))
-    .filter((row): row is WhiteboxRow => row?.meanL2 != null && row.meanL2OfCorrect != null);
+  // Over the images each model classified correctly (reports from before the field existed lack it),
+  // on the models whose mean L2 is below the paper's: how much of that gap the misclassified images make.
+  const correctL2 = cwKeys.flatMap(([arch, adv, k]) => {
+    const row = cwRow(arch, k, adv);
+    const pf = PAPER_CW[`${arch}${adv ? '+' : ''}`]?.[k]?.l2;
+    return row?.meanL2 != null && row.meanL2OfCorrect != null && pf && row.meanL2 < pf.mean - pf.pm
+      ? [{ label: `${arch}${adv ? '+' : ''}${k}`, all: row.meanL2, correct: row.meanL2OfCorrect, paper: pf.mean }]
+      : [];
+  });
+  const closedShare = correctL2.length ? mean(correctL2.map((x) => (x.correct - x.all) / (x.paper - x.all))) : 0;
   const cwExplanations: Explanation[] = [];
   if (cwSmallerL2) {
     cwExplanations.push({
@@ -315,8 +329,8 @@ export function renderReproduction(r: Repro): void {
       claim: "As in Carlini & Wagner's code, an image a model misclassifies before the attack counts as a success near L2 = 0, so lower clean accuracy pulls the mean L2 down.",
       test: correctL2.length
         ? {
-            experiment: `the mean L2 over the successes on images the model classified correctly, on the ${correctL2.length} models that report it`,
-            result: `${mean(correctL2.map((x) => x.meanL2OfCorrect!)).toFixed(2)} against ${mean(correctL2.map((x) => x.meanL2!)).toFixed(2)} over all successes: ${mean(correctL2.map((x) => x.meanL2OfCorrect! - x.meanL2!)) > 0.05 ? 'the misclassified images pull the mean down, as the explanation says' : 'they barely move the mean; this does not explain the gap'}.`,
+            experiment: `the mean L2 over the successes on images the model classified correctly, on the ${correctL2.length} models below the paper's L2 that report it`,
+            result: `${correctL2.map((x) => `${x.label} ${x.all.toFixed(2)} over all successes, ${x.correct.toFixed(2)} over the correctly classified (paper ${x.paper})`).join('; ')}: counting only those closes ${Math.round(100 * closedShare)}% of the gap to the paper on average, ${closedShare >= 0.5 ? 'most of it, as the explanation says' : closedShare >= 0.1 ? 'part of it' : 'next to none of it; this does not explain the gap'}.`,
           }
         : undefined,
     });
@@ -324,19 +338,24 @@ export function renderReproduction(r: Repro): void {
   if (cwGap.meanDiff > 5) cwExplanations.push({ claim: 'Where ours is higher, 100 iterations at c = 10 were not enough to cross the decision boundary for those images (the stronger-attack table shows what longer L∞ attacks do to the same models).' });
   if (bTrend) cwExplanations.push({ claim: bTrend, test: cwL2Test });
   if (bPlusTrend) cwExplanations.push({ claim: bPlusTrend });
+  // CW's examples on the sample of S they were crafted against (tfjs) and on the runtime's fresh one; the L∞ attacks on S for "not the model".
   const s0 = keyName({ arch: 'S', k: c.widths[0]!, adv: false, seed: 1 });
+  const cwS = cwRow('S', c.widths[0]!);
+  const pgdS = wb(`pgd:${s0}`)?.rows[1]?.runtimeAccuracy;
   const eotS = wb(`eot-pgd:${s0}`)?.rows[1]?.runtimeAccuracy;
-  const cwS = cwRow('S', c.widths[0]!)?.runtimeAccuracy;
   if (sTrend)
     cwExplanations.push({
       claim: sTrend,
-      test:
-        eotS !== undefined && cwS !== undefined
-          ? {
-              experiment: `PGD at ε = 0.3 on S${c.widths[0]} with gradients averaged over 10 samples of its weights (EOT; the stronger-attack table), an attack that accounts for the sampling`,
-              result: `EOT-PGD leaves ${p(eotS)}% where CW leaves ${p(cwS)}%: ${eotS < cwS - 0.2 ? 'once the sampling is accounted for nearly every image falls, so the model is not what stops CW, as the explanation says' : 'accounting for the sampling does not make the attack succeed; the explanation does not hold'}.`,
-            }
-          : undefined,
+      test: cwS
+        ? {
+            experiment: `CW's examples on S${c.widths[0]} scored on the sample of its weights they were crafted against and on the runtime's fresh one${pgdS !== undefined ? ', beside 40-step PGD at ε = 0.3 (the stronger-attack table)' : ''}`,
+            result: `CW leaves ${p(cwS.tfjsAccuracy)}% on the sample it crafted against and ${p(cwS.runtimeAccuracy)}% on a fresh one${pgdS !== undefined ? `, where PGD leaves ${p(pgdS)}%${eotS !== undefined ? ` (${p(eotS)}% with gradients averaged over 10 samples)` : ''}` : ''}: ${
+              cwS.tfjsAccuracy < cwS.runtimeAccuracy - 0.2
+                ? `a fresh sample undoes most of what CW found, ${pgdS !== undefined && pgdS < 0.1 ? 'while an attack that goes further past the boundary fools the model whatever its sample: the sampling stops CW, not the model, as the explanation says' : 'as the explanation says'}`
+                : 'a fresh sample does not undo what CW found; the explanation does not hold'
+            }.`,
+          }
+        : undefined,
     });
   const cwSummary = cwCells.length ? `${cwGap.text}${explanations(cwExplanations)}` : cwGap.text;
 
@@ -370,7 +389,11 @@ export function renderReproduction(r: Repro): void {
           claim: "The paper's code ran the substitute's FGSM away from the substitute's own labels, not the true ones.",
           test: {
             experiment: 'the same substitutes with FGSM away from their own labels (the column "ours, the paper\'s labels"), on the cells measured both ways',
-            result: `with the paper's labels: ${gapSummary(bbPaperCells).text} With the true labels, on the same cells: ${gapSummary(bbBothWays).text}`,
+            result: (() => {
+              const [theirs, ours] = [gapSummary(bbPaperCells), gapSummary(bbBothWays)];
+              const closed = Math.abs(ours.meanDiff) - Math.abs(theirs.meanDiff);
+              return `with the paper's labels: ${theirs.text} With the true labels, on the same cells: ${ours.text} ${closed > 1 ? `The paper's labels close ${closed.toFixed(1)} points of the gap${Math.abs(theirs.meanDiff) > 5 ? ', not all of it' : ''}.` : "The paper's labels do not close the gap: they do not explain it."}`;
+            })(),
           },
         }
       : null,
@@ -460,6 +483,20 @@ export function renderReproduction(r: Repro): void {
       );
     if (eot) verdicts.push(`${label}${k0}: EOT over 10 weight samples gives ${p(eot.rows[1]!.runtimeAccuracy)}% at ε=0.3 vs ${p(pg.rows[1]!.runtimeAccuracy)}% for one-sample PGD.`);
   }
+  // Has the ensemble plateaued? Each member's accuracy against its budget, on every model it ran on.
+  const autoRuns = strongKeys.flatMap(([label, m]) => {
+    const row = wb(`auto:${keyName(m)}`)?.rows[0];
+    return row ? [{ name: `${label}${k0}`, row }] : [];
+  });
+  const plateaus = (Object.keys(PLATEAU_UNITS) as PlateauAttack[])
+    .map((attack) => {
+      const chart = plateauChart(attack, 0.3, autoRuns);
+      return chart ? svg(`${plotPrefix(c.out)}-plateau-${attack}.svg`, chart) : null;
+    })
+    .filter((x): x is string => x !== null);
+  const plateauMd = plateaus.length
+    ? `\n\nAutoAttack's members against their budgets at ε = 0.3 (the accuracy of the cascade had each stopped there): a curve flat at its end says more iterations or queries would not have lowered the figure.\n\n${plateaus.join('\n\n')}`
+    : '';
   const fmtR = (l: string) => (robust[l] !== undefined ? `${p(robust[l]!)}%` : '— (not yet measured)');
   const verdict =
     robust['A'] !== undefined
@@ -487,13 +524,13 @@ export function renderReproduction(r: Repro): void {
         ? 'That is within sampling noise: biases are not what holds A+* back here.'
         : gain < 0
           ? 'Biases made it worse here, so they are not what holds A+* back.'
-          : rr.acc < A_PLUS_PGD_TARGET
-            ? `Biases help, beyond sampling noise, but R+* is still short of ${MADRY_MNIST_PGD_RANGE}: the missing biases account for part of the gap.`
-            : "With biases the same training reaches Madry et al.'s range: A's missing biases, not its training, cap its robustness.";
+          : rr.acc < A_PLUS_ROBUST_TARGET
+            ? `Biases help, beyond sampling noise, but R+* is still short of the ${p(A_PLUS_ROBUST_TARGET)}% asked of A+ (Madry et al.: ${MADRY_MNIST_PGD_RANGE}): the missing biases account for part of the gap.`
+            : `With biases the same training reaches the ${p(A_PLUS_ROBUST_TARGET)}% asked of A+: A's missing biases, not its training, cap its robustness.`;
     return { experiment: `R+*, model A with a bias per channel (not in the paper), trained with the same recipe and attacked the same way`, result: `${measured} ${reading}` };
   })();
   const aPlusGap =
-    aPlus !== undefined && aPlus < A_PLUS_PGD_TARGET
+    aPlus !== undefined && aPlus < A_PLUS_ROBUST_TARGET
       ? `\n\nA+* keeps ${p(aPlus)}%, short of the ${MADRY_MNIST_PGD_RANGE} Madry et al. report for their PGD-trained MNIST network.` +
         explanations([
           {
@@ -578,7 +615,7 @@ ${c.hsjQueries.toLocaleString('en-US')} queries per image (accuracy = images not
 
 ${table(['model', 'clean', 'FGSM f32', 'FGSM', 'PGD', 'PGD T=100', 'EOT-PGD', 'black-box', 'AutoAttack', 'worst L∞', 'CW acc / L2', 'HSJ acc / median L2'], strongRows)}
 
-${verdicts.map((v) => `- ${v}`).join('\n')}
+${verdicts.map((v) => `- ${v}`).join('\n')}${plateauMd}
 
 ${verdict}${aPlusGap}
 `;
@@ -628,7 +665,7 @@ function comparisonMarkdown(r: Repro, other: NonNullable<Repro['compared']>, vs:
     const [la, lb] = [l2Of(r.results, name), l2Of(other.results, name)];
     return [name, p(a.cleanRuntimeAccuracy), p(b.cleanRuntimeAccuracy), p(a.rows[2]!.runtimeAccuracy), p(b.rows[2]!.runtimeAccuracy), la != null && lb != null ? `${la.toFixed(2)} / ${lb.toFixed(2)}` : '—'];
   });
-  return `\n\n## This run beside ${otherName}: what the training data changed\n\nHere: models trained on ${here}. There: the same models (same architectures, recipe and seeds) trained on ${there}, from ${otherName}. Only the cells and seeds both runs measured are counted, so each pair of figures compares like with like; each run is scored on its own test split.\n\n${
+  return `\n\n## This run beside ${otherName}: what the training data changed\n\nHere: models trained on ${here}. There: the same models (same architectures and seeds) trained on ${there}, from ${otherName}${other.differences.length ? `; the runs also differ in ${other.differences.join(', ')}` : ', with the same recipe and attack settings'}. Only the cells and seeds both runs measured are counted, so each pair of figures compares like with like; each run is scored on its own test split.\n\n${
     bandRows.length ? table(['table', 'cells both measured', 'in band here', 'in band there', 'mean gap to the paper here', 'there'], bandRows) : 'No cell of the paper\'s tables has been measured by both runs yet.'
   }${modelRows.length ? `\n\n${table(['model', 'clean here', 'there', 'FGSM ε=0.3 here', 'there', 'CW mean L2 here / there'], modelRows)}` : ''}`;
 }

@@ -376,6 +376,11 @@ export class ReproPlan {
 
 /** The first setting in which two runs differ, as "--flag value (this run: value)"; null if none. */
 export function settingsClash(was: ReproSettings, now: ReproSettings): string | null {
+  return settingsDiffs(was, now)[0] ?? null;
+}
+
+/** Every setting in which two runs differ, as "--flag value (this run: value)". */
+export function settingsDiffs(was: ReproSettings, now: ReproSettings, ignore: readonly string[] = []): string[] {
   const flat = (s: ReproSettings): [string, unknown][] => [
     ['--data', s.data],
     ['training images', s.trainImages],
@@ -394,6 +399,5 @@ export function settingsClash(was: ReproSettings, now: ReproSettings): string | 
   ];
   const a = flat(was);
   const b = flat(now);
-  for (let i = 0; i < a.length; i++) if (a[i]![1] !== b[i]![1]) return `${a[i]![0]} ${String(a[i]![1])} (this run: ${String(b[i]![1])})`;
-  return null;
+  return a.flatMap(([name, value], i) => (value !== b[i]![1] && !ignore.includes(name) ? [`${name} ${String(value)} (this run: ${String(b[i]![1])})`] : []));
 }
