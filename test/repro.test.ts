@@ -270,7 +270,7 @@ for (const name of ['REPRODUCTION', 'REPRODUCTION-full'])
       const rendered = readFileSync(join(dir, `${name}.md`), 'utf8').replace(`--out ${name}.md\``, `--out docs/${name}.md\``);
       assert.equal(rendered, committed, `docs/${name}.md differs from its rendering: regenerate it with --render-only`);
       const prefix = name === 'REPRODUCTION' ? 'repro' : `repro-${name.slice('REPRODUCTION-'.length)}`;
-      for (const svg of [`${prefix}-fgsm.svg`, `${prefix}-cw.svg`, ...['apgd-ce', 'apgd-t', 'square'].map((a) => `${prefix}-plateau-${a}.svg`)])
+      for (const svg of [`${prefix}-fgsm.svg`, `${prefix}-cw.svg`, ...['apgd-ce', 'apgd-t', 'square'].map((a) => `${prefix}-plateau-${a}.svg`), `${prefix}-robust-eps.svg`])
         if (existsSync(join(dir, svg)) || existsSync(join(docs, svg))) assert.equal(readFileSync(join(dir, svg), 'utf8'), readFileSync(join(docs, svg), 'utf8'), `docs/${svg} is stale`);
     } finally {
       rmSync(dir, { recursive: true, force: true });

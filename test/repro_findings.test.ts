@@ -144,3 +144,24 @@ test('repro verdict: the data explanation reads its test either way round, and a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('repro: robust accuracy against ε from the ensemble evaluations, a row and a point per model measured', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-findings-'));
+  try {
+    const data = loadData();
+    const here = new Repro(config(dir), data);
+    const planned = here.plan().map((t) => t.id);
+    for (const id of ['auto:A64-s1', 'auto-eps0.05:S64-s1', 'auto-eps0.2:C64-s1', 'auto:R+*64-s1']) assert.ok(planned.includes(id), id);
+    assert.ok(!planned.some((id) => id.startsWith('auto-eps') && id.includes('+')), 'the ε curve is of the clean models only');
+    const auto = (acc: number) => ({ model: 'x', attack: 'auto', loss: 'ce', images: 1000, cleanRuntimeAccuracy: 0.98, rows: [{ eps: 0.1, runtimeAccuracy: acc, members: [] }] }) as unknown as WhiteboxReport;
+    writeFileSync(join(dir, 'HERE.json'), JSON.stringify({ settings: here.settings, results: { 'auto-eps0.1:A64-s1': auto(0.4), 'auto:A64-s1': auto(0) } }));
+    new Repro(config(dir), data).render();
+    const doc = readFileSync(join(dir, 'HERE.md'), 'utf8');
+    // ± one standard error: √(0.4 · 0.6 / 1000) = 1.5 points.
+    assert.match(doc, /\| A64 \| 98\.0 \| — \| 40\.0 ± 1\.5 \| — \| 0\.0 ± 0\.0 \|/);
+    assert.ok(!/\| B64 \| /.test(doc.slice(doc.indexOf('### Robust accuracy against ε'))), 'a model with no ensemble result has no row');
+    assert.ok(readFileSync(join(dir, 'repro-HERE-robust-eps.svg'), 'utf8').includes('A64'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -33,7 +33,7 @@ export const reproCommand: CommandSpec = {
     dir: { type: 'string', help: 'cache of trained checkpoints', default: 'runs/repro', metavar: 'DIR' },
     out: { type: 'string', help: 'markdown to write; SVGs and the results (.json of the same name, which a run resumes from) go beside it', default: 'docs/REPRODUCTION.md', metavar: 'FILE' },
     models: { type: 'string', help: 'take only these models, e.g. B256-s2,C256-s2 (default: every model the document needs)', metavar: 'LIST' },
-    evals: { type: 'string', help: 'take only these kinds of evaluation: fgsm, fgsm-paper, fgsm-f32, pgd, pgd-t100, eot-pgd, auto, cw-paper, blackbox, blackbox-paper, hsj, fgsm-on-NAME (default: all)', metavar: 'LIST' },
+    evals: { type: 'string', help: 'take only these kinds of evaluation: fgsm, fgsm-paper, fgsm-f32, pgd, pgd-t100, eot-pgd, auto (AutoAttack at ε 0.3), auto-eps0.05 / 0.1 / 0.2, cw-paper, blackbox, blackbox-paper, hsj, fgsm-on-NAME (default: all)', metavar: 'LIST' },
     'stop-after': { type: 'string', help: 'run at most N new evaluations, then write the (partial) document', metavar: 'N' },
     'render-only': { type: 'boolean', help: 'only re-render the document from cached results' },
     queue: { type: 'string', help: 'run the plan as jobs on a queue (Redis) that `bnn-edge worker --queue URL` processes on any machine, e.g. redis://lab1:6379', metavar: 'URL' },

@@ -5,6 +5,7 @@ import { dataOptionsOf } from '../data/index.js';
 import type { BlackboxReport, HsjReport, WhiteboxReport } from './attacks.js';
 import { PAPER_BLACKBOX, PAPER_CW, PAPER_FGSM, PAPER_FGSM_ADV, type PaperFigure } from './paper.js';
 import { advMark, alsoKind, keyName, resultsPathFor, type AdvKind, type ModelKey, type Repro, type ReproResults } from './repro.js';
+import { CURVE_EPS } from './repro_plan.js';
 import { compareCells, describeRun, paperCells, stat, TABLE_NAMES, within, type PaperTable, type Stat, type TableComparison } from './repro_compare.js';
 import { PLATEAU_UNITS, plateauChart, type PlateauAttack } from './plateau.js';
 import { lineChart, type Series } from './svg.js';
@@ -497,6 +498,24 @@ export function renderReproduction(r: Repro): void {
   const plateauMd = plateaus.length
     ? `\n\nAutoAttack's members against their budgets at ε = 0.3 (the accuracy of the cascade had each stopped there): a curve flat at its end says more iterations or queries would not have lowered the figure.\n\n${plateaus.join('\n\n')}`
     : '';
+  // Robust accuracy against ε of the four clean models: AutoAttack's worst case at each ε (ε = 0: clean).
+  const curveEps = [...CURVE_EPS, 0.3];
+  const curveRows: string[][] = [];
+  const curveSeries: Series[] = [];
+  for (const [label, m] of strongKeys.filter(([, m]) => !m.adv)) {
+    const reps = curveEps.map((eps) => wb(`${eps === 0.3 ? 'auto' : `auto-eps${eps}`}:${keyName(m)}`));
+    const any = reps.find((x) => x);
+    if (!any) continue;
+    const se = (acc: number, n: number) => Math.sqrt((acc * (1 - acc)) / n);
+    curveRows.push([`${label}${k0}`, p(any.cleanRuntimeAccuracy), ...reps.map((x) => (x ? `${p(x.rows[0]!.runtimeAccuracy)} ± ${p(se(x.rows[0]!.runtimeAccuracy, x.images))}` : '—'))]);
+    curveSeries.push({
+      name: `${label}${k0}`,
+      points: [{ x: 0, y: any.cleanRuntimeAccuracy, err: 2 * se(any.cleanRuntimeAccuracy, any.images) }, ...reps.flatMap((x, i) => (x ? [{ x: curveEps[i]!, y: x.rows[0]!.runtimeAccuracy, err: 2 * se(x.rows[0]!.runtimeAccuracy, x.images) }] : []))],
+    });
+  }
+  const curveMd = curveRows.length
+    ? `\n\n### Robust accuracy against ε\n\nAutoAttack's worst case on the runtime (%, ± one standard error; ε = 0 is clean accuracy), ${c.attackImages.toLocaleString('en-US')} images per cell, the four clean models of K = ${k0}, seed 1${r.settings.trainImages >= 50000 ? ', trained on the full training set so that their clean accuracies are close' : ''}.\n\n${table(['model', 'clean', ...curveEps.map((e) => `ε = ${e}`)], curveRows)}\n\n${svg(`${plotPrefix(c.out)}-robust-eps.svg`, lineChart("AutoAttack's worst case on the runtime vs ε", 'ε (L∞)', 'robust accuracy', curveSeries))}\n\n(bars ± 2 standard errors)`
+    : '';
   const fmtR = (l: string) => (robust[l] !== undefined ? `${p(robust[l]!)}%` : '— (not yet measured)');
   const verdict =
     robust['A'] !== undefined
@@ -615,7 +634,7 @@ ${c.hsjQueries.toLocaleString('en-US')} queries per image (accuracy = images not
 
 ${table(['model', 'clean', 'FGSM f32', 'FGSM', 'PGD', 'PGD T=100', 'EOT-PGD', 'black-box', 'AutoAttack', 'worst L∞', 'CW acc / L2', 'HSJ acc / median L2'], strongRows)}
 
-${verdicts.map((v) => `- ${v}`).join('\n')}${plateauMd}
+${verdicts.map((v) => `- ${v}`).join('\n')}${plateauMd}${curveMd}
 
 ${verdict}${aPlusGap}
 `;

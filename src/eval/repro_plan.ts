@@ -18,6 +18,8 @@ import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type CraftLab
 
 /** The paper's FGSM numerics: float32 cross-entropy (which saturates), away from the model's own labels (cleverhans' default). */
 const PAPER_NUMERICS = { loss: 'ce-float32', craftLabels: 'predicted' } as const;
+/** ε below the paper's 0.3 at which AutoAttack's ensemble also runs on A, B, C and S: their robust accuracy against ε (`auto-eps0.1:A64-s1`). */
+export const CURVE_EPS = [0.05, 0.1, 0.2] as const;
 
 export interface ReproConfig {
   readonly widths: readonly number[];
@@ -334,7 +336,8 @@ export class ReproPlan {
     const pgd = { attack: 'pgd', eps: [0.1, 0.3], n: c.attackImages, steps: 40, step: 0.01, seed: 1 } as const;
     // The worst case of AutoAttack's standard ensemble (the defaults: APGD-CE, APGD-T, FAB-T, Square
     // on the runtime's logits) at ε = 0.3: the robust accuracy the verdict quotes.
-    const auto = (m: ModelKey) => add(`auto:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'auto', eps: [0.3], n: c.attackImages, seed: 1, onProgress: progress(`auto:${keyName(m)}`) }));
+    const autoAt = (kind: string, eps: number, m: ModelKey) => add(`${kind}:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'auto', eps: [eps], n: c.attackImages, seed: 1, onProgress: progress(`${kind}:${keyName(m)}`) }));
+    const auto = (m: ModelKey) => autoAt('auto', 0.3, m);
     for (const m of strong) {
       const name = keyName(m);
       fgsm(m);
@@ -355,6 +358,9 @@ export class ReproPlan {
       add(`pgd:${keyName(r)}`, r, (model) => whiteboxEval(keyName(r), model, test, { ...pgd, onProgress: progress(`pgd:${keyName(r)}`) }));
       auto(r);
     }
+    // Robust accuracy against ε of the four clean models, one evaluation per ε (each can take an
+    // hour: at small ε most images go on to Square's queries).
+    for (const eps of CURVE_EPS) for (const m of strong.filter((x) => !x.adv)) autoAt(`auto-eps${eps}`, eps, m);
     return tasks;
   }
 
