@@ -345,7 +345,7 @@ export class ReproPlan {
       add(`fgsm-f32:${name}`, m, (model) => whiteboxEval(name, model, test, { attack: 'fgsm', eps: [0.3], n: c.attackImages, loss: 'ce-float32', onProgress: progress(`fgsm-f32:${name}`) }));
       add(`pgd:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, onProgress: progress(`pgd:${name}`) }));
       add(`pgd-t100:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, temperature: 100, onProgress: progress(`pgd-t100:${name}`) }));
-      if (m.arch === 'S') add(`eot-pgd:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, attack: 'eot-pgd', n: Math.min(c.attackImages, 500), eot: 10, onProgress: progress(`eot-pgd:${name}`) }));
+      if (m.arch === 'S') add(`eot-pgd:${name}`, m, (model) => whiteboxEval(name, model, test, { ...pgd, attack: 'eot-pgd', n: c.attackImages, eot: 10, onProgress: progress(`eot-pgd:${name}`) }));
       blackbox(m);
       add(`hsj:${name}`, m, (model) => hsjEval(name, model, test, { n: c.hsjImages, budgets: [1000, c.hsjQueries], seed: 1, onImage: (i, n) => progress(`hsj:${name}`)(i + 1, n) }));
       cwPaper(m);
