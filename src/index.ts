@@ -41,6 +41,8 @@ export { transferMatrix, type TransferOptions, type TransferReport } from './eva
 export { runDemo, listModels, type DemoRow, type DemoOptions } from './eval/demo.js';
 export { Repro, keyName, type ReproConfig, type ModelKey, type ReproResults } from './eval/repro.js';
 export { renderReproduction } from './eval/repro_doc.js';
+export { paperCells, compareCells, bandCount, type PaperCell, type PaperTable, type BandCount, type TableComparison } from './eval/repro_compare.js';
+export { plateauChart, PLATEAU_UNITS, type PlateauAttack } from './eval/plateau.js';
 export { classifyFiles, type Classification, type ClassScore, type ClassifyOptions } from './eval/classify.js';
 export { readImageAs, IMAGE_FITS, IMAGE_LIMITS, type ImageFit, type ReadImageOptions } from './data/resize.js';
 export {
@@ -54,6 +56,6 @@ export { squareAttack, squareShare, RuntimeScoreOracle, CountedScoreOracle, type
 export { runEnsemble, AUTOATTACK_STANDARD, ENSEMBLE_ATTACKS, type EnsembleAttack, type EnsembleMode, type EnsembleOptions, type EnsembleOutcome, type MemberOutcome } from './attacks/auto.js';
 export { exactLinfBox, type ExactBox } from './attacks/box.js';
 export { dlrLoss, targetedDlrLoss } from './attacks/loss.js';
-export { AUTO_FAMILY, ATTACKS, type AutoFamilyAttack, type MemberRow } from './eval/attacks.js';
+export { AUTO_FAMILY, ATTACKS, budgetCurve, type AutoFamilyAttack, type MemberRow } from './eval/attacks.js';
 // Robustness verification: sound bounds over the .bnn's exact semantics, counterexamples replayed on the runtime.
 export * from './verify/index.js';

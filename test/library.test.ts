@@ -17,7 +17,7 @@ test('the package entry exposes every stage of the pipeline', async () => {
     format: ['parseBnn', 'serializeBnn', 'modelFromParams', 'packSigns', 'describeModel'],
     runtime: ['BnnRuntime', 'BnnPool'],
     attacks: ['fgsm', 'pgd', 'carliniWagnerL2', 'trainSubstitute', 'hopSkipJump', 'RuntimeOracle', 'LogitsOracle', 'attackLoss'],
-    eval: ['evaluateParity', 'replay', 'whiteboxEval', 'blackboxEval', 'hsjEval', 'transferMatrix', 'runDemo', 'Repro', 'renderReproduction'],
+    eval: ['evaluateParity', 'replay', 'whiteboxEval', 'blackboxEval', 'hsjEval', 'transferMatrix', 'runDemo', 'Repro', 'renderReproduction', 'paperCells', 'compareCells', 'plateauChart', 'budgetCurve'],
   } as const;
   const table = lib as unknown as Record<string, unknown>;
   for (const [stage, names] of Object.entries(stages)) for (const name of names) assert.equal(typeof table[name], 'function', `${stage}: ${name}`);
