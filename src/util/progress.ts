@@ -56,7 +56,8 @@ export class Progress {
     const filled = Math.round(frac * width);
     const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
     const time = final ? `${formatSeconds(elapsed)}` : `${formatSeconds(elapsed)} eta ${formatSeconds(eta)}`;
-    const line = `${label} ${bar} ${this.done}/${total} ${time}${this.info ? '  ' + this.info : ''}`;
+    // Some work reports fractions of an item (an attack's share of an image): shown as whole items.
+    const line = `${label} ${bar} ${Math.floor(this.done)}/${total} ${time}${this.info ? '  ' + this.info : ''}`;
     if (this.tty) {
       this.stream.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
     } else {
