@@ -342,7 +342,7 @@ export function renderReproduction(r: Repro): void {
     const [a, b] = [mean(pairs.map((x) => x.a)), mean(pairs.map((x) => x.b))];
     const correctOnly = pairs.filter((x) => x.correct).length;
     return {
-      experiment: `CW's mean L2 on the ${pairs.length} models measured both here and in the run trained on ${describeRun(other.settings)}, ${otherName} (${correctOnly === pairs.length ? 'over the images each model classified correctly' : correctOnly ? `over the images classified correctly on ${correctOnly} of them, over all successes on the others` : 'over all successes, which lower clean accuracy pulls down too'})`,
+      experiment: `CW's mean L2 on the ${pairs.length} model${pairs.length === 1 ? '' : 's'} measured both here and in the run trained on ${describeRun(other.settings)}, ${otherName} (${correctOnly === pairs.length ? 'over the images each model classified correctly' : correctOnly ? `over the images classified correctly on ${correctOnly} of them, over all successes on the others` : 'over all successes, which lower clean accuracy pulls down too'})`,
       result: `${a.toFixed(2)} here, ${b.toFixed(2)} there. ${(a - b) * (r.settings.trainImages - other.settings.trainImages) > 0 ? 'The run on more images needs the larger L2: its margins are wider, as the explanation says.' : 'The run on more images does not need a larger L2: training data does not explain the thin margins.'}`,
     };
   })();
@@ -373,7 +373,22 @@ export function renderReproduction(r: Repro): void {
     });
   }
   if (cwGap.meanDiff > 5) cwExplanations.push({ claim: 'Where ours is higher, 100 iterations at c = 10 were not enough to cross the decision boundary for those images (the stronger-attack table shows what longer L∞ attacks do to the same models).' });
-  if (bTrend) cwExplanations.push({ claim: bTrend, test: cwL2Test });
+  // B's CW accuracy in the compared run, beside ours and the paper's: did more (or fewer) training images move it toward the paper's?
+  const bAccTest = (() => {
+    if (!other || other.settings.trainImages === r.settings.trainImages) return undefined;
+    const rows = bWidths.flatMap((k) => {
+      const there = (other.results[`cw-paper:${keyName({ arch: 'B', k, adv: false, seed: 1 })}`] as WhiteboxReport | undefined)?.rows[0]?.runtimeAccuracy;
+      return there === undefined ? [] : [{ k, here: cwRow('B', k)!.runtimeAccuracy, there, paper: PAPER_CW['B']![k]!.acc }];
+    });
+    if (!rows.length) return undefined;
+    const moreHere = r.settings.trainImages > other.settings.trainImages;
+    const inBandWithMore = rows.filter((x) => within({ mean: moreHere ? x.here : x.there, std: 0, n: 1 }, x.paper)).length;
+    return {
+      experiment: `CW on B in the run trained on ${describeRun(other.settings)}, ${otherName}`,
+      result: `${rows.map((x) => `B${x.k} ${p(x.here)}% here, ${p(x.there)}% there (paper ${x.paper.mean} ± ${x.paper.pm})`).join('; ')}: ${inBandWithMore ? `trained on more images, ${inBandWithMore} of ${rows.length} ${rows.length === 1 ? 'reaches' : 'reach'} the paper's band, as the explanation says` : "trained on more images, none reaches the paper's band: training data does not explain B's CW accuracy"}.`,
+    };
+  })();
+  if (bTrend) cwExplanations.push({ claim: bTrend, test: bAccTest });
   if (bPlusTrend) cwExplanations.push({ claim: bPlusTrend });
   // CW's examples on the sample of S they were crafted against (tfjs) and on the runtime's fresh one; the L∞ attacks on S for "not the model".
   const s0 = keyName({ arch: 'S', k: c.widths[0]!, adv: false, seed: 1 });
