@@ -18,6 +18,16 @@ function fgsm(clean: number, acc: [number, number, number]): WhiteboxReport {
   return { model: 'x', attack: 'fgsm', loss: 'ce', images: 1000, cleanRuntimeAccuracy: clean, rows: acc.map((a, i) => ({ eps: (i + 1) / 10, runtimeAccuracy: a })) } as unknown as WhiteboxReport;
 }
 
+/** Runs `fn` in a fresh temporary directory, removed afterwards whatever happens. */
+function inTempDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-findings-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function config(dir: string, extra: Partial<ReproConfig> = {}): ReproConfig {
   return {
     widths: [64],
@@ -61,40 +71,37 @@ test('paperCells / compareCells: the same cells counted against the paper in two
 });
 
 test('repro verdict: an explanation is Tested only where an experiment ran, with --compare naming the other run and its result', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bnn-findings-'));
-  try {
-    const data = loadData();
-    const write = (name: string, settings: object, results: ReproResults) => writeFileSync(join(dir, name), JSON.stringify({ settings, results }));
-    const here = new Repro(config(dir), data);
-    write('HERE.json', here.settings, far);
-    write('THERE.json', { ...here.settings, data: 'mnist-full', trainImages: 58000 }, near);
+  inTempDir((dir) => {
+  const data = loadData();
+  const write = (name: string, settings: object, results: ReproResults) => writeFileSync(join(dir, name), JSON.stringify({ settings, results }));
+  const here = new Repro(config(dir), data);
+  write('HERE.json', here.settings, far);
+  write('THERE.json', { ...here.settings, data: 'mnist-full', trainImages: 58000 }, near);
 
-    new Repro(config(dir), data).render();
-    const alone = readFileSync(join(dir, 'HERE.md'), 'utf8');
-    // No experiment tests either explanation of the FGSM gap yet: both are hypotheses.
-    assert.match(alone, /- \*\*Hypothesis\*\* \(no experiment here tests it\)\. Our FGSM is stronger/);
-    assert.match(alone, /- \*\*Hypothesis\*\* \(no experiment here tests it\)\. Training data: our models trained on 8,000 images/);
-    assert.ok(!alone.includes('beside THERE'), 'no comparison section without --compare');
+  new Repro(config(dir), data).render();
+  const alone = readFileSync(join(dir, 'HERE.md'), 'utf8');
+  // No experiment tests either explanation of the FGSM gap yet: both are hypotheses.
+  assert.match(alone, /- \*\*Hypothesis\*\* \(no experiment here tests it\)\. Our FGSM is stronger/);
+  assert.match(alone, /- \*\*Hypothesis\*\* \(no experiment here tests it\)\. Training data: our models trained on 8,000 images/);
+  assert.ok(!alone.includes('beside THERE'), 'no comparison section without --compare');
 
-    const compared = new Repro(config(dir, { compare: join(dir, 'THERE.md') }), data);
-    compared.render();
-    const doc = readFileSync(join(dir, 'HERE.md'), 'utf8');
-    const line = doc.split('\n').find((l) => l.includes('Training data: our models trained on 8,000 images'));
-    assert.ok(line && line.startsWith('- **Tested.**'), line);
-    // Hand-counted: 0 of 9 here, 8 of 9 there; mean distance here (in points) is the sum of |ours − paper| over 9.
-    const distHere = (44 + 34 + 21 + 45 + 49 + 49 + 36 + 22 + 12) / 9;
-    assert.ok(line.includes(`in the paper's band 0 of 9 cells here against 8 of 9 there`), line);
-    assert.ok(line.includes(`The run on more images is ${(distHere - 29 / 9).toFixed(1)} points closer to the paper`), line);
-    assert.match(doc, /## This run beside \S*THERE\.json: what the training data changed/);
-    assert.match(doc, /\| white-box FGSM \| 9 \| 0 \| 8 \|/);
-    assert.match(doc, /\| B64-s1 \| 90\.0 \| 97\.0 \| 10\.0 \| 30\.0 \| — \|/);
-    assert.match(doc, /Regenerate with: `bnn-edge repro .* --compare \S*THERE\.md --out/);
-    // Still untested: the other explanation of the same table.
-    assert.match(doc, /- \*\*Hypothesis\*\* \(no experiment here tests it\)\. Our FGSM is stronger/);
-    assert.throws(() => new Repro(config(dir, { compare: join(dir, 'NONE.md') }), data), /--compare .*NONE\.md: no results file at .*NONE\.json/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const compared = new Repro(config(dir, { compare: join(dir, 'THERE.md') }), data);
+  compared.render();
+  const doc = readFileSync(join(dir, 'HERE.md'), 'utf8');
+  const line = doc.split('\n').find((l) => l.includes('Training data: our models trained on 8,000 images'));
+  assert.ok(line && line.startsWith('- **Tested.**'), line);
+  // Hand-counted: 0 of 9 here, 8 of 9 there; mean distance here (in points) is the sum of |ours − paper| over 9.
+  const distHere = (44 + 34 + 21 + 45 + 49 + 49 + 36 + 22 + 12) / 9;
+  assert.ok(line.includes(`in the paper's band 0 of 9 cells here against 8 of 9 there`), line);
+  assert.ok(line.includes(`The run on more images is ${(distHere - 29 / 9).toFixed(1)} points closer to the paper`), line);
+  assert.match(doc, /## This run beside \S*THERE\.json: what the training data changed/);
+  assert.match(doc, /\| white-box FGSM \| 9 \| 0 \| 8 \|/);
+  assert.match(doc, /\| B64-s1 \| 90\.0 \| 97\.0 \| 10\.0 \| 30\.0 \| — \|/);
+  assert.match(doc, /Regenerate with: `bnn-edge repro .* --compare \S*THERE\.md --out/);
+  // Still untested: the other explanation of the same table.
+  assert.match(doc, /- \*\*Hypothesis\*\* \(no experiment here tests it\)\. Our FGSM is stronger/);
+  assert.throws(() => new Repro(config(dir, { compare: join(dir, 'NONE.md') }), data), /--compare .*NONE\.md: no results file at .*NONE\.json/);
+  });
 });
 
 test('plateauChart: one curve per run that has the member, none when no run has it', async () => {
@@ -112,73 +119,64 @@ test('plateauChart: one curve per run that has the member, none when no run has 
 });
 
 test('repro verdict: the data explanation reads its test either way round, and a float32 FGSM test names the models it explains', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bnn-findings-'));
-  try {
-    const data = loadData();
-    const here = new Repro(config(dir), data);
-    const write = (name: string, settings: object, results: ReproResults) => writeFileSync(join(dir, name), JSON.stringify({ settings, results }));
-    const line = (start: string) => readFileSync(join(dir, 'HERE.md'), 'utf8').split('\n').find((l) => l.includes(start)) ?? '';
-    const render = () => new Repro(config(dir, { compare: join(dir, 'THERE.json') }), data).render();
+  inTempDir((dir) => {
+  const data = loadData();
+  const here = new Repro(config(dir), data);
+  const write = (name: string, settings: object, results: ReproResults) => writeFileSync(join(dir, name), JSON.stringify({ settings, results }));
+  const line = (start: string) => readFileSync(join(dir, 'HERE.md'), 'utf8').split('\n').find((l) => l.includes(start)) ?? '';
+  const render = () => new Repro(config(dir, { compare: join(dir, 'THERE.json') }), data).render();
 
-    // The other run trained on more images yet lands further from the paper: data does not explain the gap.
-    write('HERE.json', here.settings, near);
-    write('THERE.json', { ...here.settings, data: 'mnist-full', trainImages: 58000, adv: { ...here.settings.adv, steps: 10 } }, far);
-    render();
-    assert.match(line('Training data:'), /^- \*\*Tested\.\*\* .*The run on more images is not closer to the paper: training data does not explain this gap\./);
-    assert.match(line('Training data:'), /that run also differs in --adv-steps 10 \(this run: 40\)/);
-    // This run on more images than the other, and closer: read from this side.
-    write('THERE.json', { ...here.settings, trainImages: 2000 }, far);
-    render();
-    assert.match(line('Training data:'), /in the paper's band 8 of 9 cells here against 0 of 9 there.*The run on more images is [0-9.]+ points closer to the paper/);
+  // The other run trained on more images yet lands further from the paper: data does not explain the gap.
+  write('HERE.json', here.settings, near);
+  write('THERE.json', { ...here.settings, data: 'mnist-full', trainImages: 58000, adv: { ...here.settings.adv, steps: 10 } }, far);
+  render();
+  assert.match(line('Training data:'), /^- \*\*Tested\.\*\* .*The run on more images is not closer to the paper: training data does not explain this gap\./);
+  assert.match(line('Training data:'), /that run also differs in --adv-steps 10 \(this run: 40\)/);
+  // This run on more images than the other, and closer: read from this side.
+  write('THERE.json', { ...here.settings, trainImages: 2000 }, far);
+  render();
+  assert.match(line('Training data:'), /in the paper's band 8 of 9 cells here against 0 of 9 there.*The run on more images is [0-9.]+ points closer to the paper/);
 
-    // FGSM on float32 cross-entropy (the stronger-attack table) before the paper-numerics tables ran:
-    // B64 moves from 10% to 50% (paper 59 ± 2), A64 from 1% to 80% (paper 22 ± 5), C64 from 3% to 5% (paper 15 ± 3).
-    const f32 = (acc: number) => ({ model: 'x', attack: 'fgsm', loss: 'ce-float32', images: 1000, cleanRuntimeAccuracy: 0.9, rows: [{ eps: 0.3, runtimeAccuracy: acc }] }) as unknown as WhiteboxReport;
-    write('HERE.json', here.settings, { ...far, 'fgsm-f32:A64-s1': f32(0.8), 'fgsm-f32:B64-s1': f32(0.5), 'fgsm-f32:C64-s1': f32(0.05) });
-    new Repro(config(dir), data).render();
-    const numerics = line("Our FGSM is stronger than the paper's: it ascends");
-    assert.match(numerics, /^- \*\*Tested\.\*\* /, numerics);
-    assert.ok(numerics.includes('this tests the float32 half of the explanation only'), numerics);
-    assert.ok(numerics.includes("The paper's numerics bring B64, C64 closer and the others not: the explanation holds for those models only."), numerics);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  // FGSM on float32 cross-entropy (the stronger-attack table) before the paper-numerics tables ran:
+  // B64 moves from 10% to 50% (paper 59 ± 2), A64 from 1% to 80% (paper 22 ± 5), C64 from 3% to 5% (paper 15 ± 3).
+  const f32 = (acc: number) => ({ model: 'x', attack: 'fgsm', loss: 'ce-float32', images: 1000, cleanRuntimeAccuracy: 0.9, rows: [{ eps: 0.3, runtimeAccuracy: acc }] }) as unknown as WhiteboxReport;
+  write('HERE.json', here.settings, { ...far, 'fgsm-f32:A64-s1': f32(0.8), 'fgsm-f32:B64-s1': f32(0.5), 'fgsm-f32:C64-s1': f32(0.05) });
+  new Repro(config(dir), data).render();
+  const numerics = line("Our FGSM is stronger than the paper's: it ascends");
+  assert.match(numerics, /^- \*\*Tested\.\*\* /, numerics);
+  assert.ok(numerics.includes('this tests the float32 half of the explanation only'), numerics);
+  assert.ok(numerics.includes("The paper's numerics bring B64, C64 closer and the others not: the explanation holds for those models only."), numerics);
+  });
 });
 
 test('repro: robust accuracy against ε from the ensemble evaluations, a row and a point per model measured', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bnn-findings-'));
-  try {
-    const data = loadData();
-    const here = new Repro(config(dir), data);
-    const planned = here.plan().map((t) => t.id);
-    for (const id of ['auto:A64-s1', 'auto-eps0.05:S64-s1', 'auto-eps0.2:C64-s1', 'auto:R+*64-s1']) assert.ok(planned.includes(id), id);
-    assert.ok(!planned.some((id) => id.startsWith('auto-eps') && id.includes('+')), 'the ε curve is of the clean models only');
-    const auto = (acc: number) => ({ model: 'x', attack: 'auto', loss: 'ce', images: 1000, cleanRuntimeAccuracy: 0.98, rows: [{ eps: 0.1, runtimeAccuracy: acc, members: [] }] }) as unknown as WhiteboxReport;
-    writeFileSync(join(dir, 'HERE.json'), JSON.stringify({ settings: here.settings, results: { 'auto-eps0.1:A64-s1': auto(0.4), 'auto:A64-s1': auto(0) } }));
-    new Repro(config(dir), data).render();
-    const doc = readFileSync(join(dir, 'HERE.md'), 'utf8');
-    // ± one standard error: √(0.4 · 0.6 / 1000) = 1.5 points.
-    assert.match(doc, /\| A64 \| 98\.0 \| — \| 40\.0 ± 1\.5 \| — \| 0\.0 ± 0\.0 \|/);
-    assert.ok(!/\| B64 \| /.test(doc.slice(doc.indexOf('### Robust accuracy against ε'))), 'a model with no ensemble result has no row');
-    assert.ok(readFileSync(join(dir, 'repro-HERE-robust-eps.svg'), 'utf8').includes('A64'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  inTempDir((dir) => {
+  const data = loadData();
+  const here = new Repro(config(dir), data);
+  const planned = here.plan().map((t) => t.id);
+  for (const id of ['auto:A64-s1', 'auto-eps0.05:S64-s1', 'auto-eps0.2:C64-s1', 'auto:R+*64-s1']) assert.ok(planned.includes(id), id);
+  assert.ok(!planned.some((id) => id.startsWith('auto-eps') && id.includes('+')), 'the ε curve is of the clean models only');
+  const auto = (acc: number) => ({ model: 'x', attack: 'auto', loss: 'ce', images: 1000, cleanRuntimeAccuracy: 0.98, rows: [{ eps: 0.1, runtimeAccuracy: acc, members: [] }] }) as unknown as WhiteboxReport;
+  writeFileSync(join(dir, 'HERE.json'), JSON.stringify({ settings: here.settings, results: { 'auto-eps0.1:A64-s1': auto(0.4), 'auto:A64-s1': auto(0) } }));
+  new Repro(config(dir), data).render();
+  const doc = readFileSync(join(dir, 'HERE.md'), 'utf8');
+  // ± one standard error: √(0.4 · 0.6 / 1000) = 1.5 points.
+  assert.match(doc, /\| A64 \| 98\.0 \| — \| 40\.0 ± 1\.5 \| — \| 0\.0 ± 0\.0 \|/);
+  assert.ok(!/\| B64 \| /.test(doc.slice(doc.indexOf('### Robust accuracy against ε'))), 'a model with no ensemble result has no row');
+  assert.ok(readFileSync(join(dir, 'repro-HERE-robust-eps.svg'), 'utf8').includes('A64'));
+  });
 });
 
 test('repro verdict: what the paper-numerics FGSM still leaves outside the band is listed as unexplained', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bnn-findings-'));
-  try {
-    const data = loadData();
-    const here = new Repro(config(dir), data);
-    const paperNumerics = Object.fromEntries(Object.entries(near).map(([id, r]) => [id.replace(/^fgsm:/, 'fgsm-paper:'), r]));
-    writeFileSync(join(dir, 'HERE.json'), JSON.stringify({ settings: here.settings, results: { ...far, ...paperNumerics } }));
-    new Repro(config(dir), data).render();
-    const doc = readFileSync(join(dir, 'HERE.md'), 'utf8');
-    assert.ok(doc.includes("- **Unexplained.** With the paper's numerics 1 of 9 measured cells are still outside the paper's band (B64 ε=0.3 30.0 (paper 59 ± 2)): no experiment here accounts for that gap."), doc);
-    // The numerics test now runs on the paper-numerics tables: 8 of 9 in band with them, 0 of 9 with ours.
-    assert.match(doc, /- \*\*Tested\.\*\* Our FGSM is stronger .*in the paper's band 8 of 9 cells with the paper's numerics against 0 of 9 with ours.*the explanation holds\./);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  inTempDir((dir) => {
+  const data = loadData();
+  const here = new Repro(config(dir), data);
+  const paperNumerics = Object.fromEntries(Object.entries(near).map(([id, r]) => [id.replace(/^fgsm:/, 'fgsm-paper:'), r]));
+  writeFileSync(join(dir, 'HERE.json'), JSON.stringify({ settings: here.settings, results: { ...far, ...paperNumerics } }));
+  new Repro(config(dir), data).render();
+  const doc = readFileSync(join(dir, 'HERE.md'), 'utf8');
+  assert.ok(doc.includes("- **Unexplained.** With the paper's numerics 1 of 9 measured cells are still outside the paper's band (B64 ε=0.3 30.0 (paper 59 ± 2)): no experiment here accounts for that gap."), doc);
+  // The numerics test now runs on the paper-numerics tables: 8 of 9 in band with them, 0 of 9 with ours.
+  assert.match(doc, /- \*\*Tested\.\*\* Our FGSM is stronger .*in the paper's band 8 of 9 cells with the paper's numerics against 0 of 9 with ours.*the explanation holds\./);
+  });
 });
