@@ -715,9 +715,7 @@ function reproArgs(r: Repro): string {
   const trainImages = r.settings.trainImages < r.data.train.n ? ` --train-images ${r.settings.trainImages}` : '';
   const also = c.alsoTest === undefined ? '' : ` --also-test ${c.alsoTest}`;
   const compare = c.compare === undefined ? '' : ` --compare ${c.compare}`;
-  // The checkpoint cache, unless it is the default: a resumed run must find its own models.
-  const cache = c.dir === 'runs/repro' ? '' : ` --dir ${relative(process.cwd(), c.dir) || c.dir}`;
-  return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data}${also}${trainImages} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries}${compare}${cache} --out ${relative(process.cwd(), c.out) || c.out}`;
+  return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data}${also}${trainImages} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries}${compare} --out ${relative(process.cwd(), c.out) || c.out}`;
 }
 
 /**
