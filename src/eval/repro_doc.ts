@@ -6,7 +6,7 @@ import type { BlackboxReport, HsjReport, WhiteboxReport } from './attacks.js';
 import { PAPER_BLACKBOX, PAPER_CW, PAPER_FGSM, PAPER_FGSM_ADV, type PaperFigure } from './paper.js';
 import { advMark, alsoKind, keyName, resultsPathFor, type AdvKind, type ModelKey, type Repro, type ReproResults } from './repro.js';
 import { CURVE_EPS } from './repro_plan.js';
-import { cellStat, compareCells, describeRun, paperCells, stat, TABLE_NAMES, within, type PaperTable, type Stat, type TableComparison } from './repro_compare.js';
+import { bandCount, cellStat, compareCells, describeRun, paperCells, stat, TABLE_NAMES, within, type PaperTable, type Stat, type TableComparison } from './repro_compare.js';
 import { PLATEAU_UNITS, plateauChart, type PlateauAttack } from './plateau.js';
 import { lineChart, type Series } from './svg.js';
 
@@ -50,9 +50,8 @@ function comparisonResult(x: TableComparison, here: string, there: string): stri
 
 /** One sentence comparing single-seed cells with the paper's: how many fall in its band, and the mean gap. */
 function gapSummary(cells: readonly { ours: number; paper: PaperFigure }[]): { text: string; meanDiff: number } {
-  const inBand = cells.filter((x) => within({ mean: x.ours, std: 0, n: 1 }, x.paper)).length;
-  const meanDiff = cells.length ? cells.reduce((a, x) => a + 100 * x.ours - x.paper.mean, 0) / cells.length : 0;
-  return { text: bandSentence(inBand, cells.length, meanDiff), meanDiff };
+  const b = bandCount(cells.map((x) => ({ ours: { mean: x.ours, std: 0, n: 1 }, paper: x.paper })));
+  return { text: bandSentence(b.inBand, b.cells, b.meanDiff), meanDiff: b.meanDiff };
 }
 
 function bandSentence(inBand: number, cells: number, meanDiff: number): string {
@@ -103,9 +102,7 @@ export function renderReproduction(r: Repro): void {
   // FGSM tables (clean and PGD-trained).
   const fgsmTable = (archs: readonly ('A' | 'B' | 'C')[], adv: AdvKind | false, paper: typeof PAPER_FGSM, kind = 'fgsm') => {
     const rows: string[][] = [];
-    let inBand = 0;
-    let cells = 0;
-    const diffs: number[] = [];
+    const measured: { ours: Stat; paper: PaperFigure }[] = [];
     const fewerSeeds: string[] = [];
     for (const arch of archs)
       for (const k of adv ? advWidths : c.widths) {
@@ -115,23 +112,18 @@ export function renderReproduction(r: Repro): void {
           const ours = fgsmStat(arch, k, adv, i, kind);
           const pf = paper[arch]?.[k]?.[i];
           row.push(showStat(ours), showPaper(pf));
-          if (ours && pf) {
-            cells++;
-            if (within(ours, pf)) inBand++;
-            diffs.push(100 * ours.mean - pf.mean);
-          }
+          if (ours && pf) measured.push({ ours, paper: pf });
         }
         rows.push(row);
         if (clean && clean.n < seeds(adv).length) fewerSeeds.push(`${arch}${advMark(adv)}${k} over ${clean.n} of ${seeds(adv).length}`);
       }
     // A partial run's rows may average fewer seeds than planned; say which, so a ± is read right.
     const seedNote = fewerSeeds.length ? ` Rows still short of their seeds (partial run) average those measured: ${fewerSeeds.join(', ')}.` : '';
-    const meanDiff = diffs.length ? diffs.reduce((a, b) => a + b, 0) / diffs.length : 0;
+    const band = bandCount(measured);
     return {
       md: table(['model', 'K', 'clean', 'ε=0.1 ours', 'paper', 'ε=0.2 ours', 'paper', 'ε=0.3 ours', 'paper'], rows),
-      measured: cells > 0,
-      lower: meanDiff < 0,
-      summary: bandSentence(inBand, cells, meanDiff),
+      measured: band.cells > 0,
+      summary: bandSentence(band.inBand, band.cells, band.meanDiff),
       seedNote,
     };
   };
