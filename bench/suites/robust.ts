@@ -7,7 +7,8 @@
  * it had stopped gaining.
  *
  * Hours of compute: every (model, ε) result is cached in runs/robust/ (keyed by the model file's
- * hash, ε, the images and the ensemble's settings), so a stopped run resumes where it stopped.
+ * hash, ε, the images and the ensemble's settings), so a stopped run resumes where it stopped; a
+ * cell stopped part-way resumes after its last finished attack (runs/robust/ensemble-partial/).
  * BNN_ROBUST_MINUTES ends a session: no new cell starts after that many minutes, and the cells not
  * run yet show as such. BNN_ROBUST_N sets the images (default 1,000). The attacks use one core:
  * BNN_ROBUST_SHARD=i/k makes this process run only the uncached cells whose index is i mod k (run
@@ -89,7 +90,7 @@ async function runCell(model: string, eps: number, test: Dataset, withPgd: boole
     last = performance.now();
     process.stderr.write(`robust: ${model} ε=${eps} ${Math.round((100 * d) / t)}%\n`);
   };
-  const auto = await whiteboxEval(model, m, test, { attack: 'auto', eps: [eps], n: test.n, ...ENSEMBLE, keepExamples: withPgd, onProgress });
+  const auto = await whiteboxEval(model, m, test, { attack: 'auto', eps: [eps], n: test.n, ...ENSEMBLE, keepExamples: withPgd, resumeDir: join(CACHE_DIR, 'ensemble-partial'), onProgress });
   let pgd40: WhiteboxReport | undefined;
   let pgdOnly: number | undefined;
   if (withPgd) {

@@ -48,6 +48,19 @@ export interface EnsembleOptions {
   readonly batchSize?: number;
   /** Progress of the attack at index `member` over the images it attacks. */
   readonly onProgress?: (member: number, done: number, total: number) => void;
+  /** Keeps each finished attack so that a run stopped part-way resumes after the last one finished. */
+  readonly checkpoint?: EnsembleCheckpoint;
+}
+
+/**
+ * Where an ensemble keeps its finished attacks. `load` may return what an earlier run of the same
+ * ensemble (model, images, labels, ε and options: the store's job to key on them) saved for the
+ * member at that index; runEnsemble uses it only if it ran the same attack on exactly the images
+ * this run would attack, else it runs the attack again.
+ */
+export interface EnsembleCheckpoint {
+  load(member: number, attack: EnsembleAttack): MemberOutcome | undefined;
+  save(member: number, outcome: MemberOutcome): void;
 }
 
 export interface MemberOutcome {
@@ -110,6 +123,12 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
   const members: MemberOutcome[] = [];
   for (const [m, attack] of attacks.entries()) {
     const idx = remaining(mode === 'cascade' ? fallen : cleanWrong);
+    const saved = o.checkpoint?.load(m, attack);
+    if (saved && resumable(saved, attack, idx, n, px)) {
+      for (const i of idx) if (saved.runtimeLabels[i] !== labels[i]) fallen[i] = 1;
+      members.push(saved);
+      continue;
+    }
     const x = gather(images, px, idx);
     const y = Uint8Array.from(idx, (i) => labels[i]!);
     const progress = (d: number, t: number) => o.onProgress?.(m, Math.round((d / Math.max(t, 1)) * idx.length), idx.length);
@@ -167,9 +186,23 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
         if (rtl[k] !== labels[i]) fallen[i] = 1;
       });
     }
-    members.push({ attack, attacked, adversarial, runtimeLabels, tfjsLabels, success: successAll, seconds, zeroGradientFraction: zero, ...(queriesAll ? { queries: queriesAll } : {}), ...(firstAll ? { firstSuccess: firstAll } : {}), ...(budget !== undefined ? { budget } : {}) });
+    const outcome: MemberOutcome = { attack, attacked, adversarial, runtimeLabels, tfjsLabels, success: successAll, seconds, zeroGradientFraction: zero, ...(queriesAll ? { queries: queriesAll } : {}), ...(firstAll ? { firstSuccess: firstAll } : {}), ...(budget !== undefined ? { budget } : {}) };
+    o.checkpoint?.save(m, outcome);
+    members.push(outcome);
   }
   return { eps: o.eps, mode, cleanRuntimeLabels, cleanTfjsLabels, members, ...worstCase(images, labels, px, cleanRuntimeLabels, cleanTfjsLabels, members) };
+}
+
+/** A saved member stands in for running `attack` only if it is that attack on exactly the images `idx`, with every array whole. */
+function resumable(saved: MemberOutcome, attack: EnsembleAttack, idx: readonly number[], n: number, px: number): boolean {
+  if (saved.attack !== attack || !(saved.adversarial instanceof Float32Array) || saved.adversarial.length !== n * px) return false;
+  const whole = (a: unknown, optional: boolean) => (a === undefined ? optional : ArrayBuffer.isView(a) && (a as Uint8Array).length === n);
+  if (![saved.attacked, saved.runtimeLabels, saved.tfjsLabels, saved.success].every((a) => whole(a, false))) return false;
+  if (![saved.queries, saved.firstSuccess].every((a) => whole(a, true))) return false;
+  let count = 0;
+  for (let i = 0; i < n; i++) count += saved.attacked[i] ? 1 : 0;
+  if (count !== idx.length || !idx.every((i) => saved.attacked[i] === 1)) return false;
+  return !idx.some((i) => saved.runtimeLabels[i]! < 0 || saved.tfjsLabels[i]! < 0);
 }
 
 /** Per image, the worst case over the clean image and every member's image, on both sides. */

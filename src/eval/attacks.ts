@@ -21,6 +21,7 @@ import { replay, replayLabels, type ReplayResult } from './replay.js';
 import type { SavedRun } from './save.js';
 import { AUTOATTACK_STANDARD, runEnsemble, type EnsembleAttack, type EnsembleMode, type EnsembleOutcome } from '../attacks/auto.js';
 import { fab } from '../attacks/fab.js';
+import { ensembleKey, fileEnsembleCheckpoint, type FileEnsembleCheckpoint } from './ensemble_checkpoint.js';
 
 /**
  * The `--attack` choices. Beyond the classic white-box attacks, the AutoAttack family: APGD-CE,
@@ -62,6 +63,11 @@ export interface WhiteboxOptions extends CommonOptions {
    * the paper's code used). Accuracy is always against the true labels.
    */
   readonly craftLabels?: CraftLabels;
+  /**
+   * `auto`: keep each attack of the ensemble here as it finishes, so that the same evaluation
+   * stopped part-way resumes after its last finished attack (files removed once it completes).
+   */
+  readonly resumeDir?: string;
 }
 
 export type CraftLabels = 'true' | 'predicted';
@@ -175,11 +181,12 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
   const loss = o.loss ?? 'ce';
   try {
     const cleanRuntimeAccuracy = accuracyOf(rt.predict(data.images, data.n), data.labels);
-    const saturated = saturatedFraction(rt.logits(data.images, data.n), data.labels, o.temperature ?? 1);
+    const cleanLogits = rt.logits(data.images, data.n);
+    const saturated = saturatedFraction(cleanLogits, data.labels, o.temperature ?? 1);
     const predicted = o.craftLabels === 'predicted';
     if ((AUTO_FAMILY as readonly string[]).includes(o.attack)) {
       if (predicted) throw new RangeError(`the AutoAttack family attacks the true labels; craftLabels 'predicted' applies to fgsm, pgd, eot-pgd and cw`);
-      return autoFamily(name, graph, rt, data, o, cleanRuntimeAccuracy, saturated);
+      return autoFamily(name, { graph, rt, data, cleanLogits }, o, cleanRuntimeAccuracy, saturated);
     }
     // What the attack moves away from; accuracy below is still against data.labels.
     const craft = predicted ? Uint8Array.from(predictLabels(graph.logitsFn, data.images, data.n, graph.inputShape)) : data.labels;
@@ -237,11 +244,12 @@ export async function whiteboxEval(name: string, model: BnnModel, test: Dataset,
   }
 }
 
-/** What the AutoAttack family's rows are built from: the graph, the runtime and the attacked images. */
-type Sides = { readonly graph: DeployedGraph; readonly rt: BnnRuntime; readonly data: Dataset };
+/** What the AutoAttack family's rows are built from: the graph, the runtime, the attacked images and the runtime's clean logits on them. */
+type Sides = { readonly graph: DeployedGraph; readonly rt: BnnRuntime; readonly data: Dataset; readonly cleanLogits: Float32Array };
 
 /** The AutoAttack family (attacks/auto.ts, attacks/fab.ts) as a WhiteboxReport: per ε the runtime's per-image worst case. */
-function autoFamily(name: string, graph: DeployedGraph, rt: BnnRuntime, data: Dataset, o: WhiteboxOptions, cleanRuntimeAccuracy: number, saturated: number): WhiteboxReport {
+function autoFamily(name: string, sides: Sides, o: WhiteboxOptions, cleanRuntimeAccuracy: number, saturated: number): WhiteboxReport {
+  const { graph, rt, data } = sides;
   const epsList = o.eps ?? [0.1, 0.2, 0.3];
   const settings = {
     attacks: o.attack === 'auto' ? (o.ensemble ?? AUTOATTACK_STANDARD) : o.attack === 'fab' ? [] : [o.attack as EnsembleAttack],
@@ -252,8 +260,23 @@ function autoFamily(name: string, graph: DeployedGraph, rt: BnnRuntime, data: Da
     eot: o.eot ?? (graph.stochastic ? 10 : 1),
   };
   const base = { ...o, ...settings, ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}) };
-  const sides: Sides = { graph, rt, data };
-  const runs = o.attack === 'fab' ? fabRows(sides, epsList, base) : epsList.map((eps, k) => ensembleRow(sides, runEnsemble(graph, rt, data.images, data.labels, { ...base, eps, onProgress: (m, d, t) => o.onProgress?.(k * data.n + ((m + d / Math.max(t, 1)) / settings.attacks.length) * data.n, epsList.length * data.n) })));
+  const checkpoints: FileEnsembleCheckpoint[] = [];
+  const checkpoint = (eps: number) => {
+    if (o.resumeDir === undefined) return undefined;
+    const c = fileEnsembleCheckpoint(o.resumeDir, ensembleKey(data.images, data.labels, sides.cleanLogits, { eps, ...settings, seed: o.seed ?? 0, batchSize: o.batchSize ?? null }));
+    checkpoints.push(c);
+    return c;
+  };
+  const runs =
+    o.attack === 'fab'
+      ? fabRows(sides, epsList, base)
+      : epsList.map((eps, k) => {
+          const onProgress = (m: number, d: number, t: number) => o.onProgress?.(k * data.n + ((m + d / Math.max(t, 1)) / settings.attacks.length) * data.n, epsList.length * data.n);
+          const c = checkpoint(eps);
+          return ensembleRow(sides, runEnsemble(graph, rt, data.images, data.labels, { ...base, eps, onProgress, ...(c ? { checkpoint: c } : {}) }));
+        });
+  // Every ε finished: the report is the result now, and the caller keeps it.
+  for (const c of checkpoints) c.clear();
   const warnings: string[] = [];
   for (const { row } of runs) {
     const z = Math.max(row.zeroGradientFraction, ...(row.members ?? []).map((m) => m.zeroGradientFraction ?? 0));

@@ -336,7 +336,7 @@ export class ReproPlan {
     const pgd = { attack: 'pgd', eps: [0.1, 0.3], n: c.attackImages, steps: 40, step: 0.01, seed: 1 } as const;
     // The worst case of AutoAttack's standard ensemble (the defaults: APGD-CE, APGD-T, FAB-T, Square
     // on the runtime's logits) at ε = 0.3: the robust accuracy the verdict quotes.
-    const autoAt = (kind: string, eps: number, m: ModelKey) => add(`${kind}:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'auto', eps: [eps], n: c.attackImages, seed: 1, onProgress: progress(`${kind}:${keyName(m)}`) }));
+    const autoAt = (kind: string, eps: number, m: ModelKey) => add(`${kind}:${keyName(m)}`, m, (model) => whiteboxEval(keyName(m), model, test, { attack: 'auto', eps: [eps], n: c.attackImages, seed: 1, resumeDir: join(c.dir, 'ensemble-partial'), onProgress: progress(`${kind}:${keyName(m)}`) }));
     const auto = (m: ModelKey) => autoAt('auto', 0.3, m);
     for (const m of strong) {
       const name = keyName(m);

@@ -1,0 +1,57 @@
+/**
+ * The AutoAttack ensemble's finished attacks on disk, so an evaluation stopped part-way (a session
+ * ending, Ctrl-C) resumes after the last attack it finished instead of from the start: on 1,000
+ * images one attack of the cascade can take an hour. Files are keyed by a hash of everything the
+ * attacks' results depend on; a file that does not read back whole is ignored and run again.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import type { EnsembleAttack, EnsembleCheckpoint, MemberOutcome } from '../attacks/auto.js';
+
+/**
+ * The key of one ensemble run: the images and labels attacked, the model as its clean logits on
+ * them (any change of weights changes them), and the ensemble's options (ε, attacks, budgets, seed).
+ */
+export function ensembleKey(images: Float32Array, labels: Uint8Array, cleanLogits: Float32Array, options: unknown): string {
+  const h = createHash('sha256');
+  for (const a of [images, labels, cleanLogits]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  h.update(JSON.stringify(options));
+  return h.digest('hex').slice(0, 24);
+}
+
+export interface FileEnsembleCheckpoint extends EnsembleCheckpoint {
+  /** Removes this run's files, whichever run wrote them (once its result is kept elsewhere). */
+  clear(): void;
+}
+
+/** Members of the run `key` kept in `dir` as `<key>-<index>-<attack>.v8` (written whole, then renamed). */
+export function fileEnsembleCheckpoint(dir: string, key: string): FileEnsembleCheckpoint {
+  const path = (member: number, attack: EnsembleAttack) => join(dir, `${key}-${member}-${attack}.v8`);
+  return {
+    load(member, attack) {
+      try {
+        const v: unknown = deserialize(readFileSync(path(member, attack)));
+        return typeof v === 'object' && v !== null && (v as MemberOutcome).attack === attack ? (v as MemberOutcome) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    save(member, outcome) {
+      mkdirSync(dir, { recursive: true });
+      const p = path(member, outcome.attack);
+      writeFileSync(`${p}.tmp`, serialize(outcome));
+      renameSync(`${p}.tmp`, p);
+    },
+    clear() {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const f of names) if (f.startsWith(`${key}-`)) rmSync(join(dir, f), { force: true });
+    },
+  };
+}
