@@ -33,8 +33,8 @@ interface StrongResult {
   readonly epochs: number;
   readonly pgd40: number;
   readonly pgd100x5: number;
-  /** Worst case of AutoAttack's ensemble at ε = 0.3 on 1,000 images, if the robust suite has measured it. */
-  readonly auto: { readonly acc: number; readonly images: number } | null;
+  /** AutoAttack's ensemble's worst case at ε = 0.3 (if the robust suite has measured it), and PGD-40 on the same images where the robust suite ran it. */
+  readonly auto: { readonly acc: number; readonly images: number; readonly pgd40?: number } | null;
 }
 
 /** A shipped model the attack suites evaluate, with what models/manifest.json records of it. */
@@ -112,7 +112,7 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
       pct(bb.runtimeAccuracy, 1),
       `${pct(1 - h.successAtL2, 0)} / ${Number.isFinite(h.medianL2) ? h.medianL2.toFixed(2) : '∞'}`,
       pct(whiteMin, 1),
-      ensemble ? pct(ensemble.rows[0]!.runtimeAccuracy, 1) : 'not run',
+      ensemble ? pct(ensemble.auto.rows[0]!.runtimeAccuracy, 1) : 'not run',
     ]);
     const all: WhiteboxReport[] = [f1, f32, p];
     for (const rep of all) for (const r of rep.rows) agreeRows.push([name, `${rep.attack}${rep === f32 ? ' (float32 CE)' : ''} ε=${r.eps}`, pct(r.tfjsAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), r.disagreements]);
@@ -123,7 +123,7 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
       const r = pgdStrong.rows[0]!;
       const trained = init ? `${epochs} (from ${init.name}: +${epochs - init.epochs})` : String(epochs);
       strongRows.push([name, `${arch}-${k}${arch === 'A' ? ' (no biases)' : arch === 'R' ? ' (A with biases)' : ''}`, trained, pct(p.rows[0]!.runtimeAccuracy, 1), pct(r.runtimeAccuracy, 1), pct(r.agreement, 2), pct(r.zeroGradientFraction, 1)]);
-      strong.push({ name, arch, k, epochs, pgd40: p.rows[0]!.runtimeAccuracy, pgd100x5: r.runtimeAccuracy, auto: ensemble && { acc: ensemble.rows[0]!.runtimeAccuracy, images: ensemble.images } });
+      strong.push({ name, arch, k, epochs, pgd40: p.rows[0]!.runtimeAccuracy, pgd100x5: r.runtimeAccuracy, auto: ensemble && { acc: ensemble.auto.rows[0]!.runtimeAccuracy, images: ensemble.auto.images, ...(ensemble.pgd40 ? { pgd40: ensemble.pgd40.rows[0]!.runtimeAccuracy } : {}) } });
     }
     out.push({ model: name, fgsm: f1, fgsmFloat32: f32, pgd: p, blackbox: bb, hsj, pgdStrong });
   }
@@ -174,7 +174,7 @@ function aPlusVerdict(strong: readonly StrongResult[]): string {
       (r.auto && strongest.auto && worst(r) >= worst(strongest) && r.epochs < strongest.epochs ? ': the biases A lacks make robustness cheaper to train.' : '.');
   const measured = as.filter((m) => m.auto);
   const ensembleLine = measured.length
-    ? ` Under the ensemble: ${measured.map((m) => `${m.name} (${m.epochs} epochs) ${p(m.auto!.acc)} where PGD-40 leaves ${p(m.pgd40)}`).join('; ')}.`
+    ? ` Under the ensemble: ${measured.map((m) => `${m.name} (${m.epochs} epochs) ${p(m.auto!.acc)} where PGD-40 ${m.auto!.pgd40 !== undefined ? `on the same images leaves ${p(m.auto!.pgd40)}` : `leaves ${p(m.pgd40)} on the first ${fmt(PGD40.n)}`}`).join('; ')}.`
     : '';
   return strongest.auto && worst(strongest) >= A_PLUS_ROBUST_TARGET
     ? `A+ (${strongest.name}, the paper's bias-free A at K = ${strongest.k} after ${strongest.epochs} epochs of PGD training) keeps ${figures(strongest)}: at or above the ${target} asked of it under the strongest attack.${ensembleLine}${control}`
