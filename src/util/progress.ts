@@ -9,10 +9,18 @@ export interface ProgressOptions {
   total: number;
   /** Stream to draw on; defaults to process.stderr. Pass null to disable. */
   stream?: NodeJS.WriteStream | null;
+  /** Milliseconds now; defaults to performance.now (tests pass their own). */
+  clock?: () => number;
 }
 
 export class Progress {
-  private readonly start = performance.now();
+  private readonly clock: () => number;
+  private readonly start: number;
+  /**
+   * The first update: the rate (and so the ETA) is measured from it, because work can arrive
+   * part-done (images a cascade skips, a resumed run's finished part) and that part took no time here.
+   */
+  private first?: { readonly at: number; readonly done: number };
   private lastDraw = 0;
   private done = 0;
   private info = '';
@@ -20,15 +28,18 @@ export class Progress {
   private readonly tty: boolean;
 
   constructor(private readonly opts: ProgressOptions) {
+    this.clock = opts.clock ?? (() => performance.now());
+    this.start = this.clock();
     this.stream = opts.stream === undefined ? process.stderr : opts.stream;
     this.tty = Boolean(this.stream?.isTTY);
   }
 
   /** Advance to `done` items, with a short status text such as "loss 0.31 acc 91.2%". */
   update(done: number, info = ''): void {
+    const now = this.clock();
+    this.first ??= { at: now, done };
     this.done = done;
     this.info = info;
-    const now = performance.now();
     const interval = this.tty ? 100 : 5000;
     if (now - this.lastDraw >= interval || done >= this.opts.total) {
       this.lastDraw = now;
@@ -43,7 +54,7 @@ export class Progress {
   }
 
   elapsedSeconds(): number {
-    return (performance.now() - this.start) / 1000;
+    return (this.clock() - this.start) / 1000;
   }
 
   private draw(final: boolean): void {
@@ -51,11 +62,13 @@ export class Progress {
     const { total, label } = this.opts;
     const frac = total > 0 ? Math.min(1, this.done / total) : 1;
     const elapsed = this.elapsedSeconds();
-    const eta = frac > 0 && !final ? (elapsed * (1 - frac)) / frac : 0;
+    const since = this.first ? { seconds: (this.clock() - this.first.at) / 1000, items: this.done - this.first.done } : { seconds: 0, items: 0 };
+    // Unknown until some work has been done here, after the first update.
+    const eta = since.items > 0 && since.seconds > 0 ? formatSeconds((since.seconds * Math.max(0, total - this.done)) / since.items) : '?';
     const width = 24;
     const filled = Math.round(frac * width);
     const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-    const time = final ? `${formatSeconds(elapsed)}` : `${formatSeconds(elapsed)} eta ${formatSeconds(eta)}`;
+    const time = final ? `${formatSeconds(elapsed)}` : `${formatSeconds(elapsed)} eta ${frac >= 1 ? formatSeconds(0) : eta}`;
     // Some work reports fractions of an item (an attack's share of an image): shown as whole items.
     const line = `${label} ${bar} ${Math.floor(this.done)}/${total} ${time}${this.info ? '  ' + this.info : ''}`;
     if (this.tty) {
