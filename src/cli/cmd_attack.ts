@@ -70,7 +70,8 @@ export async function runAttack(argv: string[]): Promise<number> {
   const craftLabels = craftLabelsOption(p);
   if (craftLabels === 'predicted' && (AUTO_FAMILY as readonly string[]).includes(attack)) throw new UsageError(`--craft-labels predicted applies to fgsm, pgd, eot-pgd and cw; ${attack} attacks the true labels`);
   const ensemble = stringOption(p, 'ensemble')!.split(',') as EnsembleAttack[];
-  if (stringOption(p, 'resume-dir') !== undefined && attack !== 'auto') throw new UsageError(`--resume-dir keeps the finished attacks of an ensemble: it needs --attack auto, got "${attack}"`);
+  const resumeDir = stringOption(p, 'resume-dir');
+  if (resumeDir !== undefined && attack !== 'auto') throw new UsageError(`--resume-dir keeps the finished attacks of an ensemble: it needs --attack auto, got "${attack}"`);
   for (const a of ensemble) if (!ENSEMBLE_ATTACKS.includes(a)) throw new UsageError(`--ensemble takes ${ENSEMBLE_ATTACKS.join(', ')}, got "${a}"`);
   const opened = openModel(path!);
   const { model, name } = opened;
@@ -97,7 +98,7 @@ export async function runAttack(argv: string[]): Promise<number> {
     ensemble,
     mode: p.values['standalone'] ? 'standalone' : 'cascade',
     craftLabels,
-    ...(stringOption(p, 'resume-dir') !== undefined ? { resumeDir: stringOption(p, 'resume-dir')! } : {}),
+    ...(resumeDir !== undefined ? { resumeDir } : {}),
   });
   bar.finish();
   const saveDir = stringOption(p, 'save');

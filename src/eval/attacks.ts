@@ -21,7 +21,7 @@ import { replay, replayLabels, type ReplayResult } from './replay.js';
 import type { SavedRun } from './save.js';
 import { AUTOATTACK_STANDARD, runEnsemble, type EnsembleAttack, type EnsembleMode, type EnsembleOutcome } from '../attacks/auto.js';
 import { fab } from '../attacks/fab.js';
-import { ensembleKey, fileEnsembleCheckpoint, type FileEnsembleCheckpoint } from './ensemble_checkpoint.js';
+import { ensembleKey, fileEnsembleCheckpoint } from './ensemble_checkpoint.js';
 
 /**
  * The `--attack` choices. Beyond the classic white-box attacks, the AutoAttack family: APGD-CE,
@@ -260,23 +260,17 @@ function autoFamily(name: string, sides: Sides, o: WhiteboxOptions, cleanRuntime
     eot: o.eot ?? (graph.stochastic ? 10 : 1),
   };
   const base = { ...o, ...settings, ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}) };
-  const checkpoints: FileEnsembleCheckpoint[] = [];
-  const checkpoint = (eps: number) => {
-    if (o.resumeDir === undefined) return undefined;
-    const c = fileEnsembleCheckpoint(o.resumeDir, ensembleKey(data.images, data.labels, sides.cleanLogits, { eps, ...settings, seed: o.seed ?? 0, batchSize: o.batchSize ?? null }));
-    checkpoints.push(c);
-    return c;
-  };
+  const resumeDir = o.resumeDir;
+  const stores = resumeDir === undefined ? undefined : epsList.map((eps) => fileEnsembleCheckpoint(resumeDir, ensembleKey(data.images, data.labels, sides.cleanLogits, { eps, ...settings, seed: o.seed ?? 0, batchSize: o.batchSize ?? null })));
   const runs =
     o.attack === 'fab'
       ? fabRows(sides, epsList, base)
       : epsList.map((eps, k) => {
           const onProgress = (m: number, d: number, t: number) => o.onProgress?.(k * data.n + ((m + d / Math.max(t, 1)) / settings.attacks.length) * data.n, epsList.length * data.n);
-          const c = checkpoint(eps);
-          return ensembleRow(sides, runEnsemble(graph, rt, data.images, data.labels, { ...base, eps, onProgress, ...(c ? { checkpoint: c } : {}) }));
+          return ensembleRow(sides, runEnsemble(graph, rt, data.images, data.labels, { ...base, eps, onProgress, ...(stores ? { checkpoint: stores[k]! } : {}) }));
         });
   // Every ε finished: the report is the result now, and the caller keeps it.
-  for (const c of checkpoints) c.clear();
+  for (const c of stores ?? []) c.clear();
   const warnings: string[] = [];
   for (const { row } of runs) {
     const z = Math.max(row.zeroGradientFraction, ...(row.members ?? []).map((m) => m.zeroGradientFraction ?? 0));

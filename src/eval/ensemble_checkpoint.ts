@@ -12,7 +12,7 @@ import type { EnsembleAttack, EnsembleCheckpoint, MemberOutcome } from '../attac
 
 /**
  * The key of one ensemble run: the images and labels attacked, the model as its clean logits on
- * them (any change of weights changes them), and the ensemble's options (ε, attacks, budgets, seed).
+ * them (a change of weights shows in them), and the ensemble's options (ε, attacks, budgets, seed).
  */
 export function ensembleKey(images: Float32Array, labels: Uint8Array, cleanLogits: Float32Array, options: unknown): string {
   const h = createHash('sha256');
