@@ -40,7 +40,7 @@ export {
 export { transferMatrix, type TransferOptions, type TransferReport } from './eval/transfer.js';
 export { runDemo, listModels, type DemoRow, type DemoOptions } from './eval/demo.js';
 export { Repro, keyName, type ReproConfig, type ModelKey, type ReproResults } from './eval/repro.js';
-export { renderReproduction } from './eval/repro_doc.js';
+export { renderReproduction } from './eval/repro_doc/index.js';
 export { paperCells, compareCells, bandCount, type PaperCell, type PaperTable, type BandCount, type TableComparison } from './eval/repro_compare.js';
 export { plateauChart, PLATEAU_UNITS, type PlateauAttack } from './eval/plateau.js';
 export { classifyFiles, type Classification, type ClassScore, type ClassifyOptions } from './eval/classify.js';

@@ -15,7 +15,7 @@ import { paperModelOf } from '../../src/model/presets.js';
 import { epochsInAll, readManifest, trainedFrom, type ManifestEntry } from '../../src/format/manifest.js';
 import { readModelFile } from '../../src/format/file.js';
 import type { BnnModel } from '../../src/format/model.js';
-import { A_PLUS_ROBUST_TARGET } from '../../src/eval/repro_doc.js';
+import { A_PLUS_ROBUST_TARGET } from '../../src/eval/repro_doc/index.js';
 import { fmt, mdTable, pct } from '../lib.js';
 import { MODELS_DIR } from './size.js';
 import { cachedEnsemble } from './robust.js';

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { DataSplit } from '../data/dataset.js';
-import { renderReproduction } from './repro_doc.js';
+import { renderReproduction } from './repro_doc/index.js';
 import { keyName, ReproPlan, settingsClash, settingsDiffs, type ModelKey, type ReproConfig, type ReproResult, type ReproResults, type ReproSettings, type ReproTask } from './repro_plan.js';
 import { writeAtomic } from '../util/fs.js';
 import { formatSeconds } from '../util/progress.js';

@@ -1,0 +1,160 @@
+/**
+ * What every section of the reproduction document shares: number formats, tables, the
+ * explanations of gaps, and one context that reads the run's results.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { WhiteboxReport } from '../attacks.js';
+import type { PaperFigure } from '../paper.js';
+import { keyName, type AdvKind, type Repro, type ReproResults } from '../repro.js';
+import { bandCount, compareCells, describeRun, paperCells, stat, type PaperTable, type Stat, type TableComparison } from '../repro_compare.js';
+
+export const p = (x: number) => (100 * x).toFixed(1);
+export const showStat = (s: Stat | null) => (s ? (s.n > 1 ? `${p(s.mean)} ± ${p(s.std)}` : p(s.mean)) : '—');
+export const showPaper = (f: PaperFigure | undefined) => (f ? `${f.mean} ± ${f.pm}` : '—');
+export const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
+export const mean = (xs: number[]) => stat(xs).mean;
+
+export function table(headers: string[], rows: string[][]): string {
+  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/**
+ * A reason offered for a gap between our figures and the paper's. A tested one names the
+ * experiment (of this run, or of the run it is compared with) that tests it and what it gave; one
+ * without a test is labelled a hypothesis.
+ */
+export interface Explanation {
+  readonly claim: string;
+  readonly test?: { readonly experiment: string; readonly result: string } | undefined;
+  /** What is left after every explanation offered: a gap no experiment here accounts for. */
+  readonly unexplained?: true;
+}
+
+export function explanations(xs: readonly Explanation[]): string {
+  if (!xs.length) return '';
+  const line = (x: Explanation) =>
+    x.unexplained
+      ? `- **Unexplained.** ${x.claim}`
+      : x.test
+        ? `- **Tested.** ${x.claim} *Experiment:* ${x.test.experiment}. *Result:* ${x.test.result}`
+        : `- **Hypothesis** (no experiment here tests it). ${x.claim}`;
+  return `\n\nWhat explains the gaps:\n\n${xs.map(line).join('\n')}`;
+}
+
+/** "in band 3 of 9 here against 5 of 9 there; mean gap −12.0 here, −4.0 there" for one table's comparison. */
+export function comparisonResult(x: TableComparison, here: string, there: string): string {
+  return `in the paper's band ${x.ours.inBand} of ${x.ours.cells} cells ${here} against ${x.other.inBand} of ${x.other.cells} ${there}; mean gap to the paper ${signed(x.ours.meanDiff)} points ${here}, ${signed(x.other.meanDiff)} ${there} (mean distance ${x.ours.meanDistance.toFixed(1)} and ${x.other.meanDistance.toFixed(1)}).`;
+}
+
+/** One sentence comparing single-seed cells with the paper's: how many fall in its band, and the mean gap. */
+export function gapSummary(cells: readonly { ours: number; paper: PaperFigure }[]): { text: string; meanDiff: number } {
+  const b = bandCount(cells.map((x) => ({ ours: { mean: x.ours, std: 0, n: 1 }, paper: x.paper })));
+  return { text: bandSentence(b.inBand, b.cells, b.meanDiff), meanDiff: b.meanDiff };
+}
+
+export function bandSentence(inBand: number, cells: number, meanDiff: number): string {
+  if (!cells) return 'No cell of this table has been measured yet.';
+  return `${inBand} of ${cells} ${cells === 1 ? 'cell falls' : 'cells fall'} within the paper's band (±2 spreads + 2 points); on average ours are ${Math.abs(meanDiff).toFixed(1)} points ${meanDiff >= 0 ? 'higher' : 'lower'}.`;
+}
+
+/** The plots' file-name prefix: `repro` beside REPRODUCTION.md, `repro-full` beside REPRODUCTION-full.md, `repro-NAME` beside NAME.md, so documents in one folder keep their own. */
+export function plotPrefix(out: string): string {
+  const stem = basename(out).replace(/\.md$/i, '');
+  const rest = stem.replace(/^REPRODUCTION-?/i, '');
+  return rest ? `repro-${rest}` : 'repro';
+}
+
+export type PaperArch = 'A' | 'B' | 'C';
+
+/** The run as the document's sections read it. */
+export interface DocContext {
+  readonly r: Repro;
+  readonly c: Repro['config'];
+  readonly res: ReproResults;
+  /** The number of training images, as the document prints it. */
+  readonly trainImages: string;
+  readonly advWidths: readonly number[];
+  /** The most seeds any model of the run has. */
+  readonly seedsAll: number;
+  /** The run `--compare` names, its name as the command line gave it, and the paper's cells compared with it. */
+  readonly other: Repro['compared'];
+  readonly otherName: string;
+  readonly vsOther: readonly TableComparison[];
+  wb(id: string): WhiteboxReport | undefined;
+  seeds(adv: AdvKind | false): readonly number[];
+  /** Mean ± std over seeds of an FGSM-kind evaluation's accuracy at its `i`-th ε, or of its clean accuracy. */
+  fgsmStat(arch: PaperArch, k: number, adv: AdvKind | false, i: number, kind?: string): Stat | null;
+  cleanStat(arch: PaperArch, k: number, adv: AdvKind | false, kind?: string): Stat | null;
+  /** Writes an SVG named `<prefix>-<name>` beside the document; returns its markdown image. */
+  plot(name: string, body: string): string;
+  /**
+   * What training on more (or fewer) images changed in table `t`, from the compared run (if it
+   * trained on another number of images). `fewerClaim` is the explanation of a run on fewer images
+   * than the paper's; a run on as many is only compared.
+   */
+  dataExplanation(t: PaperTable, fewerClaim: string): Explanation | null;
+}
+
+export function docContext(r: Repro): DocContext {
+  const c = r.config;
+  const res = r.results;
+  const trainImages = r.settings.trainImages.toLocaleString('en-US');
+  const wb = (id: string) => res[id] as WhiteboxReport | undefined;
+  const seeds = (adv: AdvKind | false) => r.seedsFor(adv !== false);
+  const overSeeds = (arch: PaperArch, k: number, adv: AdvKind | false, kind: string, of: (x: WhiteboxReport) => number | undefined): Stat | null => {
+    const xs = seeds(adv)
+      .map((seed) => {
+        const x = wb(`${kind}:${keyName({ arch, k, adv, seed })}`);
+        return x && of(x);
+      })
+      .filter((x): x is number => x !== undefined);
+    return xs.length ? stat(xs) : null;
+  };
+  const outDir = dirname(c.out);
+  mkdirSync(outDir, { recursive: true });
+  const other = r.compared;
+  // As the command line gave it, so the document reads the same wherever it is rendered.
+  const otherName = other ? other.path : '';
+  const seedsAll = Math.max(c.seeds, c.adv.seeds);
+  const allCells = paperCells([64, 128, 256], Math.max(3, seedsAll));
+  const vsOther = other ? compareCells({ cells: allCells, results: res }, { cells: allCells, results: other.results }) : [];
+  /** The first of a comparison is closer to the paper (by more than a point). */
+  const closer = (x: TableComparison) => x.ours.meanDistance < x.other.meanDistance - 1;
+  return {
+    r,
+    c,
+    res,
+    trainImages,
+    advWidths: r.advWidths(),
+    seedsAll,
+    other,
+    otherName,
+    vsOther,
+    wb,
+    seeds,
+    fgsmStat: (arch, k, adv, i, kind = 'fgsm') => overSeeds(arch, k, adv, kind, (x) => x.rows[i]?.runtimeAccuracy),
+    cleanStat: (arch, k, adv, kind = 'fgsm') => overSeeds(arch, k, adv, kind, (x) => x.cleanRuntimeAccuracy),
+    plot: (name, body) => {
+      const file = `${plotPrefix(c.out)}-${name}`;
+      writeFileSync(join(outDir, file), body);
+      return `![${file}](${file})`;
+    },
+    dataExplanation: (t, fewerClaim) => {
+      const fewer = r.settings.trainImages < 50000;
+      const x = other && other.settings.trainImages !== r.settings.trainImages ? vsOther.find((y) => y.table === t) : undefined;
+      const claim = fewer ? fewerClaim : `Training data: the number of training images moves these figures (here ${trainImages}, the paper 60,000).`;
+      if (!x || !other) return fewer ? { claim } : null;
+      const moreHere = r.settings.trainImages > other.settings.trainImages;
+      const moreCloser = moreHere ? closer(x) : closer({ table: t, ours: x.other, other: x.ours });
+      const gain = Math.abs(x.ours.meanDistance - x.other.meanDistance).toFixed(1);
+      return {
+        claim,
+        test: {
+          experiment: `the same cells of the run trained on ${describeRun(other.settings)}, ${otherName} (\`--compare\`; the comparison section below${other.differences.length ? `; that run also differs in ${other.differences.join(', ')}` : ''})`,
+          result: `${comparisonResult(x, 'here', 'there')} ${moreCloser ? `The run on more images is ${gain} points closer to the paper: training data explains that much of the gap.` : 'The run on more images is not closer to the paper: training data does not explain this gap.'}`,
+        },
+      };
+    },
+  };
+}
