@@ -238,8 +238,15 @@ function assertWorstCase(e: EnsembleOutcome, rt: BnnRuntime, images: Float32Arra
 test('the ensemble: per-image worst case ≤ every member, standalone and cascade', async () => {
   const { rt, graph, labels } = await selfLabelled(binary, mnist.images, mnist.n);
   const o = { eps: 0.006, iterations: 10, targets: 2, queries: 60, seed: 1 } as const;
-  const alone = runEnsemble(graph, rt, mnist.images, labels, { ...o, mode: 'standalone' });
+  const squareDone: number[] = [];
+  const alone = runEnsemble(graph, rt, mnist.images, labels, { ...o, mode: 'standalone', onProgress: (m, done) => m === 3 && squareDone.push(done) });
   assertWorstCase(alone, rt, mnist.images, labels);
+  // Square's progress counts the queries images it has not fooled spend, not only the images it fooled.
+  const squareLeft = alone.members[3]!.runtimeLabels.filter((p, i) => p === labels[i]).length;
+  assert.ok(squareLeft > 0, 'some images survive Square');
+  assert.ok(squareDone.every((d, i) => i === 0 || d >= squareDone[i - 1]!), 'progress never goes back');
+  assert.equal(squareDone[squareDone.length - 1], mnist.n);
+  assert.ok(squareDone.some((d) => d > mnist.n - squareLeft && d < mnist.n), 'the bar moves while only unfooled images are left');
   const worst = alone.robust.reduce((a, b) => a + b, 0);
   for (const m of alone.members) {
     assert.equal(m.attacked.reduce((a, b) => a + b, 0), mnist.n, `${m.attack} ran on every image`);

@@ -144,8 +144,12 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
       adv = x;
       success = new Uint8Array(0);
     } else if (attack === 'square') {
-      const oracle = new RuntimeScoreOracle(rt, idx.length * (o.queries ?? 5000));
-      const r = squareAttack(oracle, x, y, { eps: o.eps, queries: o.queries ?? 5000, seed: common.seed, onProgress: (_, active) => progress(idx.length - active, idx.length) });
+      const perImage = o.queries ?? 5000;
+      const oracle = new RuntimeScoreOracle(rt, idx.length * perImage);
+      // Work done: the images fooled, plus the share of its budget each image still attacked has spent
+      // (so the bar moves while robust images use up their queries instead of waiting for the last).
+      const onProgress = (spent: number, active: number) => progress(idx.length - active + (active * Math.min(spent, perImage)) / perImage, idx.length);
+      const r = squareAttack(oracle, x, y, { eps: o.eps, queries: perImage, seed: common.seed, onProgress });
       ({ adversarial: adv, success, firstSuccess: first } = r);
       queries = r.queries;
       budget = o.queries ?? 5000;
