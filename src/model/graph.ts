@@ -158,8 +158,10 @@ export class GraphError extends Error {
   }
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,24}$/;
-const MODEL_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
+/** A layer's name: 1 to GRAPH_LIMITS.maxNameLength characters of A–Z a–z 0–9 _ . - (the importer renames to fit). */
+export const LAYER_NAME_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{1,${GRAPH_LIMITS.maxNameLength}}$`);
+/** A model's name: 1 to 32 of the same characters. */
+export const MODEL_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
 
 // ---------------------------------------------------------------------------------------------
 // Parsing untrusted JSON into a normalized graph
@@ -243,7 +245,7 @@ function parseLayer(json: unknown, index: number, previous: string): Layer {
   if (!isObject(json)) throw new GraphError(`layer ${index} must be an object, got ${JSON.stringify(json)}`);
   const nameRaw = json['name'];
   const name = nameRaw === undefined ? `layer${index}` : nameRaw;
-  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) throw new GraphError(`layer ${index}: name must be 1–${GRAPH_LIMITS.maxNameLength} characters of A–Z, a–z, 0–9, _ . -, got ${JSON.stringify(nameRaw)}`);
+  if (typeof name !== 'string' || !LAYER_NAME_PATTERN.test(name)) throw new GraphError(`layer ${index}: name must be 1–${GRAPH_LIMITS.maxNameLength} characters of A–Z, a–z, 0–9, _ . -, got ${JSON.stringify(nameRaw)}`);
   const f = new Fields(json, name);
   f.raw('name');
   const kind = f.oneOf('kind', LAYER_KINDS, null);

@@ -32,7 +32,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { tf } from '../../tfjs/backend.js';
 import { modelFromParams, paramsFromModel, withInt8, type BnnModel, type LayerTensors } from '../../format/model.js';
 import { quantizeWeightsPerChannel } from '../../format/quantize.js';
-import { checkGraph, defineGraph, GRAPH_INPUT, GraphError, inferShapes, type ModelGraph, type Shape3 } from '../graph.js';
+import { checkGraph, defineGraph, GRAPH_INPUT, GraphError, inferShapes, LAYER_NAME_PATTERN, MODEL_NAME_PATTERN, type ModelGraph, type Shape3 } from '../graph.js';
 import type { ParamValues } from '../params.js';
 import { QuantConv2D, QuantDense, Scale, registerBnnLayers, weightKey, type QuantizerSpec } from './layers.js';
 
@@ -51,8 +51,6 @@ export class InterchangeError extends Error {
   }
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,24}$/;
-const MODEL_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
 /** tfjs's rule for names that become variable scopes. */
 const TFJS_NAME_PATTERN = /^[A-Za-z0-9][-A-Za-z0-9._/]*$/;
 
@@ -64,7 +62,7 @@ class Names {
   }
 
   /** `want` when it is valid and free, else a sanitized, shortened variant with a counter. */
-  take(want: string, valid: (s: string) => boolean = (s) => NAME_PATTERN.test(s) && TFJS_NAME_PATTERN.test(s)): string {
+  take(want: string, valid: (s: string) => boolean = (s) => LAYER_NAME_PATTERN.test(s) && TFJS_NAME_PATTERN.test(s)): string {
     if (valid(want) && !this.used.has(want)) {
       this.used.add(want);
       return want;
@@ -342,7 +340,7 @@ export function fromLayersModel(lm: tf.LayersModel, opts: ImportOptions = {}): B
   };
 
   const emit = (want: string, json: Json, weights: Map<string, Float32Array> | null, keys: readonly string[], shape: Shape3): BnnValue => {
-    const name = names.take(want, (s) => NAME_PATTERN.test(s));
+    const name = names.take(want, (s) => LAYER_NAME_PATTERN.test(s));
     layers.push({ name, ...json });
     for (const k of keys) {
       const v = weights?.get(k);
