@@ -23,6 +23,7 @@ import { whiteboxEval, type WhiteboxReport } from '../../src/eval/attacks.js';
 import { lineChart, type Series } from '../../src/eval/svg.js';
 import { PLATEAU_UNITS, plateauChart, type PlateauAttack } from '../../src/eval/plateau.js';
 import { readModelFile } from '../../src/format/file.js';
+import { Progress } from '../../src/util/progress.js';
 import { fmt, pct, mdTable } from '../lib.js';
 import { pgdOnly as countPgdOnly } from './autoattack.js';
 import { MODELS_DIR } from './size.js';
@@ -88,17 +89,15 @@ async function runCell(model: string, eps: number, test: Dataset, withPgd: boole
   if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as Cell;
   const { model: m } = readModelFile(file);
   const t0 = performance.now();
-  let last = 0;
-  const onProgress = (d: number, t: number) => {
-    if (performance.now() - last < 60_000) return;
-    last = performance.now();
-    process.stderr.write(`robust: ${model} ε=${eps} ${Math.round((100 * d) / t)}%\n`);
-  };
-  const auto = await whiteboxEval(model, m, test, { attack: 'auto', eps: [eps], n: test.n, ...ENSEMBLE, keepExamples: withPgd, resumeDir: join(CACHE_DIR, 'ensemble-partial'), onProgress });
+  const bar = new Progress({ label: `robust: ${model} ε=${eps} auto`, total: test.n });
+  const auto = await whiteboxEval(model, m, test, { attack: 'auto', eps: [eps], n: test.n, ...ENSEMBLE, keepExamples: withPgd, resumeDir: join(CACHE_DIR, 'ensemble-partial'), onProgress: (d) => bar.update(d) });
+  bar.finish();
   let pgd40: WhiteboxReport | undefined;
   let pgdOnly: number | undefined;
   if (withPgd) {
-    pgd40 = await whiteboxEval(model, m, test, { attack: 'pgd', eps: [eps], n: test.n, ...PGD40, keepExamples: true });
+    const pgdBar = new Progress({ label: `robust: ${model} ε=${eps} pgd-40`, total: test.n });
+    pgd40 = await whiteboxEval(model, m, test, { attack: 'pgd', eps: [eps], n: test.n, ...PGD40, keepExamples: true, onProgress: (d) => pgdBar.update(d) });
+    pgdBar.finish();
     pgdOnly = countPgdOnly(pgd40, auto, test.labels);
   }
   const cell: Cell = { model, eps, images: test.n, auto: strip(auto), ...(pgd40 ? { pgd40: strip(pgd40), pgdOnly } : {}), minutes: (performance.now() - t0) / 60_000 };
