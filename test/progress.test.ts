@@ -12,6 +12,8 @@ test('progress: a fractional count (an attack part-way through an image) is show
   assert.match(last, /^auto:A64-s1 [█░]{24} 262\/1000 [0-9.]+s  done\n$/);
   assert.equal(formatSeconds(59.94), '59.9s');
   assert.equal(formatSeconds(125), '2m05s');
+  assert.equal(formatSeconds(179.7), '3m00s');
+  assert.equal(formatSeconds(59.97), '1m00s');
   assert.equal(formatSeconds(7500), '2h05m');
 });
 

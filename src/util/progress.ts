@@ -80,9 +80,11 @@ export class Progress {
 }
 
 export function formatSeconds(s: number): string {
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  const r = Math.round(s - m * 60);
+  // Round once, before splitting, so 179.7 s reads 3m00s rather than 2m60s (and 59.97 s reads 1m00s).
+  if (s < 59.95) return `${s.toFixed(1)}s`;
+  const whole = Math.round(s);
+  const m = Math.floor(whole / 60);
+  const r = whole % 60;
   if (m < 60) return `${m}m${String(r).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
