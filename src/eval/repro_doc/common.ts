@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import type { WhiteboxReport } from '../attacks.js';
 import type { PaperFigure } from '../paper.js';
 import { keyName, type AdvKind, type Repro, type ReproResults } from '../repro.js';
-import { bandCount, compareCells, describeRun, paperCells, stat, type PaperTable, type Stat, type TableComparison } from '../repro_compare.js';
+import { bandCount, compareCells, describeRun, paperCells, stat, type BandCount, type PaperTable, type Stat, type TableComparison } from '../repro_compare.js';
 
 export const p = (x: number) => (100 * x).toFixed(1);
 export const showStat = (s: Stat | null) => (s ? (s.n > 1 ? `${p(s.mean)} ± ${p(s.std)}` : p(s.mean)) : '—');
@@ -50,12 +50,14 @@ export function comparisonResult(x: TableComparison, here: string, there: string
 /** One sentence comparing single-seed cells with the paper's: how many fall in its band, and the mean gap. */
 export function gapSummary(cells: readonly { ours: number; paper: PaperFigure }[]): { text: string; meanDiff: number } {
   const b = bandCount(cells.map((x) => ({ ours: { mean: x.ours, std: 0, n: 1 }, paper: x.paper })));
-  return { text: bandSentence(b.inBand, b.cells, b.meanDiff), meanDiff: b.meanDiff };
+  return { text: bandSentence(b), meanDiff: b.meanDiff };
 }
 
-export function bandSentence(inBand: number, cells: number, meanDiff: number): string {
-  if (!cells) return 'No cell of this table has been measured yet.';
-  return `${inBand} of ${cells} ${cells === 1 ? 'cell falls' : 'cells fall'} within the paper's band (±2 spreads + 2 points); on average ours are ${Math.abs(meanDiff).toFixed(1)} points ${meanDiff >= 0 ? 'higher' : 'lower'}.`;
+/** How many cells fall in the paper's band, the mean signed gap, and (when cells above and below cancel in it) the mean distance. */
+export function bandSentence(b: BandCount): string {
+  if (!b.cells) return 'No cell of this table has been measured yet.';
+  const cancel = b.meanDistance > Math.abs(b.meanDiff) + 1 ? ` (mean distance ${b.meanDistance.toFixed(1)}: some cells lie above the paper's, some below)` : '';
+  return `${b.inBand} of ${b.cells} ${b.cells === 1 ? 'cell falls' : 'cells fall'} within the paper's band (±2 spreads + 2 points); on average ours are ${Math.abs(b.meanDiff).toFixed(1)} points ${b.meanDiff >= 0 ? 'higher' : 'lower'}${cancel}.`;
 }
 
 /** The plots' file-name prefix: `repro` beside REPRODUCTION.md, `repro-full` beside REPRODUCTION-full.md, `repro-NAME` beside NAME.md, so documents in one folder keep their own. */
@@ -152,7 +154,7 @@ export function docContext(r: Repro): DocContext {
         claim,
         test: {
           experiment: `the same cells of the run trained on ${describeRun(other.settings)}, ${otherName} (\`--compare\`; the comparison section below${other.differences.length ? `; that run also differs in ${other.differences.join(', ')}` : ''})`,
-          result: `${comparisonResult(x, 'here', 'there')} ${moreCloser ? `The run on more images is ${gain} points closer to the paper: training data explains that much of the gap.` : 'The run on more images is not closer to the paper: training data does not explain this gap.'}`,
+          result: `${comparisonResult(x, 'here', 'there')} ${moreCloser ? `The run on more images is ${gain} points closer to the paper: training data explains that much of the gap${x.ours.meanDiff * x.other.meanDiff < 0 ? ` (its cells now lie ${(moreHere ? x.ours : x.other).meanDiff > 0 ? 'above' : 'below'} the paper's on average, where the run on fewer lay ${(moreHere ? x.ours : x.other).meanDiff > 0 ? 'below' : 'above'})` : ''}.` : 'The run on more images is not closer to the paper: training data does not explain this gap.'}`,
         },
       };
     },
