@@ -60,6 +60,15 @@ export function bandSentence(b: BandCount): string {
   return `${b.inBand} of ${b.cells} ${b.cells === 1 ? 'cell falls' : 'cells fall'} within the paper's band (±2 spreads + 2 points); on average ours are ${Math.abs(b.meanDiff).toFixed(1)} points ${b.meanDiff >= 0 ? 'higher' : 'lower'}${cancel}.`;
 }
 
+/**
+ * When the run on more images lies on the other side of the paper than the run on fewer: it moved
+ * past the paper's figures, so training data accounts for more than the whole gap.
+ */
+function overshoot(more: BandCount, fewer: BandCount): string | null {
+  if (more.meanDiff * fewer.meanDiff >= 0) return null;
+  return `The run on more images moves the cells ${Math.abs(more.meanDiff - fewer.meanDiff).toFixed(1)} points on average (mean gap ${signed(fewer.meanDiff)} → ${signed(more.meanDiff)}), past the paper's figures: training data accounts for more than the whole gap, and overshoots by ${Math.abs(more.meanDiff).toFixed(1)}.`;
+}
+
 /** The plots' file-name prefix: `repro` beside REPRODUCTION.md, `repro-full` beside REPRODUCTION-full.md, `repro-NAME` beside NAME.md, so documents in one folder keep their own. */
 export function plotPrefix(out: string): string {
   const stem = basename(out).replace(/\.md$/i, '');
@@ -154,7 +163,7 @@ export function docContext(r: Repro): DocContext {
         claim,
         test: {
           experiment: `the same cells of the run trained on ${describeRun(other.settings)}, ${otherName} (\`--compare\`; the comparison section below${other.differences.length ? `; that run also differs in ${other.differences.join(', ')}` : ''})`,
-          result: `${comparisonResult(x, 'here', 'there')} ${moreCloser ? `The run on more images is ${gain} points closer to the paper: training data explains that much of the gap${x.ours.meanDiff * x.other.meanDiff < 0 ? ` (its cells now lie ${(moreHere ? x.ours : x.other).meanDiff > 0 ? 'above' : 'below'} the paper's on average, where the run on fewer lay ${(moreHere ? x.ours : x.other).meanDiff > 0 ? 'below' : 'above'})` : ''}.` : 'The run on more images is not closer to the paper: training data does not explain this gap.'}`,
+          result: `${comparisonResult(x, 'here', 'there')} ${moreCloser ? overshoot(moreHere ? x.ours : x.other, moreHere ? x.other : x.ours) ?? `The run on more images is ${gain} points closer to the paper: training data explains that much of the gap.` : 'The run on more images is not closer to the paper: training data does not explain this gap.'}`,
         },
       };
     },

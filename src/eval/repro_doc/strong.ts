@@ -22,8 +22,8 @@ const MADRY_MNIST_PGD_RANGE = '89–92%';
 function saturationVerdict(name: string, f32: number, exact: number, saturated: number): string {
   const head = `${name}: FGSM on float32 cross-entropy (the paper's loss, true labels) leaves ${p(f32)}% where the same attack computed exactly leaves ${p(exact)}%`;
   return f32 - exact <= saturated + 0.02
-    ? `${head}; the ${p(saturated)}% of images whose float32 softmax rounds p(label) to 1 account for the difference: a saturated softmax, not the model, was stopping it.`
-    : `${head}. Only ${p(saturated)}% of the images have a softmax that rounds p(label) to exactly 1, which accounts for at most ${p(saturated)} of the ${p(f32 - exact)} points; that float32 rounding of the true class's term on confident images short of full saturation makes up the rest is a hypothesis no experiment here tests.`;
+    ? `${head}; the ${p(saturated)}% of images whose float32 softmax rounds p(label) to 1 could account for the difference: a saturated softmax, not the model, would be stopping it there.`
+    : `${head}. Only ${p(saturated)}% of the images have a float32 softmax that rounds p(label) to exactly 1, which accounts for at most ${p(saturated)} of the ${p(f32 - exact)} points. The rest may come from float32 rounding of the true class's term on confident images short of saturation; no experiment here tests that.`;
 }
 
 export function strongSection(ctx: DocContext): string {
@@ -43,6 +43,8 @@ export function strongSection(ctx: DocContext): string {
   const robust: Record<string, number> = {};
   /** Models whose worst case is not AutoAttack's: their figure is an upper bound the ensemble may lower a lot. */
   const bounded = new Set<string>();
+  /** S's worst case when it is AutoAttack's, which counts an image fooled if any draw was: beside it, one fresh draw's EOT-PGD. */
+  let sOneDraw: number | undefined;
   for (const [label, m] of strongKeys) {
     const name = keyName(m);
     const f = wb(`fgsm:${name}`);
@@ -61,6 +63,7 @@ export function strongSection(ctx: DocContext): string {
     const worst = Math.min(whiteMin, bb?.runtimeAccuracy ?? 1, autoAcc ?? 1);
     robust[label] = worst;
     if (autoAcc === undefined && worst > 0.005) bounded.add(label);
+    if (m.arch === 'S' && autoAcc !== undefined && autoAcc === worst) sOneDraw = eot?.rows[1]?.runtimeAccuracy;
     const hsjLast = hsj?.budgets[hsj.budgets.length - 1];
     strongRows.push([
       label,
@@ -82,12 +85,13 @@ export function strongSection(ctx: DocContext): string {
     if (pt && pt.rows[1]!.runtimeAccuracy < pg.rows[1]!.runtimeAccuracy - 0.05) verdicts.push(`${label}${k0}: PGD on logits divided by 100 (all wrong classes weighted alike) lowers accuracy from ${p(pg.rows[1]!.runtimeAccuracy)}% to ${p(pt.rows[1]!.runtimeAccuracy)}%: the plain loss follows the runner-up class into a dead end.`);
     const cwAcc = cw?.rows[0]?.runtimeAccuracy;
     if (cw && cwAcc !== undefined && cwAcc > worst + 0.2) {
-      // On the graph CW crafted against (for S: the one sample of its weights it saw) as well as on the runtime.
-      const onCraft = cw.rows[0]!.tfjsAccuracy;
+      // The accuracy CW itself saw while crafting (for S: on the draws of its weights it crafted against),
+      // against a fresh pass on the runtime: a stochastic model's new draws can undo what CW found.
+      const whileCrafting = 1 - cw.rows[0]!.successRate;
       const why =
-        m.arch === 'S' && onCraft < cwAcc - 0.2
-          ? `: CW's examples fool the sample of S's weights they were crafted against (${p(onCraft)}% left there) and miss the runtime's fresh samples, while L∞ attacks that go further past the boundary get through whatever the sample`
-          : `: its examples fail on the graph they were crafted against too (${p(onCraft)}% left there), so 100 iterations at c = 10 are too few for this model${m.arch === 'S' ? ', not the sampling' : ''}`;
+        m.arch === 'S' && whileCrafting < cwAcc - 0.2
+          ? `: CW fooled the draws of S's weights it crafted against on ${p(cw.rows[0]!.successRate)}% of the images, yet fresh draws leave ${p(cw.rows[0]!.tfjsAccuracy)}% (tfjs) and ${p(cwAcc)}% (runtime), while L∞ attacks that go further past the boundary get through whatever the draw: the sampling undoes CW's small steps, not the model`
+          : `: it fooled the model only on ${p(cw.rows[0]!.successRate)}% of the images while crafting, so 100 iterations at c = 10 are too few for this model${m.arch === 'S' ? ', not the sampling' : ''}`;
       verdicts.push(`${label}${k0}: the paper's CW leaves ${p(cwAcc)}% on the runtime, yet the worst L∞ attack leaves ${p(worst)}%${why}.`);
     }
     if (autoAcc !== undefined)
@@ -128,14 +132,22 @@ export function strongSection(ctx: DocContext): string {
   const curveMd = curveRows.length
     ? `\n\n### Robust accuracy against ε\n\nAutoAttack's worst case on the runtime (%, ± one standard error; ε = 0 is clean accuracy), ${c.attackImages.toLocaleString('en-US')} images per cell, the four clean models of K = ${k0}, seed 1${r.settings.trainImages >= 50000 ? ', trained on the full training set so that their clean accuracies are close' : ''}.\n\n${table(['model', 'clean', ...curveEps.map((e) => `ε = ${e}`)], curveRows)}\n\n${ctx.plot('robust-eps.svg', lineChart("AutoAttack's worst case on the runtime vs ε", 'ε (L∞)', 'robust accuracy', curveSeries))}\n\n(bars ± 2 standard errors)`
     : '';
-  const fmtR = (l: string) => (robust[l] === undefined ? '— (not yet measured)' : bounded.has(l) ? `at most ${p(robust[l]!)}%` : `${p(robust[l]!)}%`);
+  const fmtR = (l: string) =>
+    robust[l] === undefined
+      ? '— (not yet measured)'
+      : bounded.has(l)
+        ? `at most ${p(robust[l]!)}%`
+        : l === 'S' && sOneDraw !== undefined
+          ? `${p(robust[l]!)}% (AutoAttack, an image fooled if any draw of its weights was; on one fresh draw EOT-PGD leaves ${p(sOneDraw)}%)`
+          : `${p(robust[l]!)}%`;
+  const advBounded = bounded.has('A+*') || bounded.has('C+*');
   const boundNote = bounded.size
     ? ` "At most": AutoAttack's ensemble has not run on ${[...bounded].join(', ')} yet, so ${bounded.size === 1 ? 'its figure is an upper bound' : 'their figures are upper bounds'} (on PGD-trained models the ensemble can lie tens of points below 40-step PGD: bench/RESULTS.md, robust).`
     : '';
   const verdict =
     robust['A'] !== undefined
       ? `Under the strongest attack we ran at ε = 0.3 (minimum over both FGSMs, 40-step PGD with straight-through gradients, PGD on temperature-scaled logits, EOT for S, the substitute black-box attack that sees only the runtime's labels, and AutoAttack's ensemble where it has run), the float model A keeps ${fmtR('A')}, the binarized B ${fmtR('B')}, C ${fmtR('C')}, the stochastic S ${fmtR('S')}${robust['A+*'] !== undefined ? `; PGD adversarial training gives A+* ${fmtR('A+*')} and C+* ${fmtR('C+*')}${robust['R+*'] !== undefined ? ` (R+*, A+* with biases: ${fmtR('R+*')})` : ''}` : ''}. ` +
-        `Binarization alone ${(robust['B'] ?? 0) > (robust['A'] ?? 0) + 0.05 || (robust['C'] ?? 0) > (robust['A'] ?? 0) + 0.05 ? 'leaves some robustness at ε = 0.3 on these models' : 'does not buy robustness once the attack is adapted'}${robust['A+*'] !== undefined && Math.max(robust['A+*'] ?? 0, robust['C+*'] ?? 0) > Math.max(robust['A'] ?? 0, robust['B'] ?? 0, robust['C'] ?? 0, robust['S'] ?? 0) + 0.05 ? '; what robustness there is comes from adversarial training' : ''}.${boundNote}`
+        `Binarization alone ${(robust['B'] ?? 0) > (robust['A'] ?? 0) + 0.05 || (robust['C'] ?? 0) > (robust['A'] ?? 0) + 0.05 ? 'leaves some robustness at ε = 0.3 on these models' : 'does not buy robustness once the attack is adapted'}${robust['A+*'] !== undefined && Math.max(robust['A+*'] ?? 0, robust['C+*'] ?? 0) > Math.max(robust['A'] ?? 0, robust['B'] ?? 0, robust['C'] ?? 0, robust['S'] ?? 0) + 0.05 ? advBounded ? '; only the adversarially trained models keep more than a few percent under these attacks (upper bounds until the ensemble has run on them)' : '; what robustness there is comes from adversarial training' : ''}.${boundNote}`
       : 'The stronger-attack runs have not completed yet.';
   const aPlus = robust['A+*'];
   // The run's control for A+*'s missing biases: R+*, A with a bias per channel, the same recipe; under the ensemble where both have run, else PGD-40.
@@ -154,14 +166,14 @@ export function strongSection(ctx: DocContext): string {
     const se = Math.sqrt((a.acc * (1 - a.acc)) / a.images + (rr.acc * (1 - rr.acc)) / rr.images);
     const measured = `under ${attack} at ε = 0.3 R+* keeps ${p(rr.acc)}% where A+* keeps ${p(a.acc)}% (${gain >= 0 ? '+' : '−'}${p(Math.abs(gain))} points; one standard error of the difference is ${p(se)}, from the images only: one seed each).`;
     // PGD-40 is not converged on bias-free A: the ensemble can lower A+* far more than R+*, which would widen the gap.
-    const caveat = fa.auto && fr.auto ? '' : " Both are 40-step PGD figures, upper bounds that AutoAttack's ensemble may lower by different amounts on the two models; the reading holds only until the ensemble has run on both.";
+    const caveat = fa.auto && fr.auto ? '' : " Both are 40-step PGD figures, upper bounds that AutoAttack's ensemble may lower by different amounts on the two models; the reading is provisional until the ensemble has run on both.";
     const reading =
       Math.abs(gain) < 2 * se
-        ? 'That is within sampling noise: biases are not what holds A+* back here.'
+        ? 'That is within image-sampling noise: biases are not what holds A+* back here.'
         : gain < 0
           ? 'Biases made it worse here, so they are not what holds A+* back.'
           : rr.acc < A_PLUS_ROBUST_TARGET
-            ? `Biases help, beyond sampling noise, but R+* is still short of the ${p(A_PLUS_ROBUST_TARGET)}% asked of A+ (Madry et al.: ${MADRY_MNIST_PGD_RANGE}): the missing biases account for part of the gap.`
+            ? `Biases help, beyond image-sampling noise (the spread over seeds is unmeasured), but R+* is still short of the ${p(A_PLUS_ROBUST_TARGET)}% asked of A+ (Madry et al.: ${MADRY_MNIST_PGD_RANGE}): the missing biases account for part of the gap.`
             : `With biases the same training reaches the ${p(A_PLUS_ROBUST_TARGET)}% asked of A+: A's missing biases, not its training, cap its robustness.`;
     return { experiment: `R+*, model A with a bias per channel (not in the paper), trained with the same recipe and attacked the same way`, result: `${measured} ${reading}${caveat}` };
   })();
@@ -186,7 +198,7 @@ export function strongSection(ctx: DocContext): string {
   return `## Stronger attacks (K = ${k0}, seed 1): the honest verdict
 
 Accuracy (%) at ε = 0.3 unless noted. FGSM f32: FGSM on float32 cross-entropy, as the paper computed
-it, away from the true labels (the paper-numerics tables above also use each model's own labels); FGSM: the same attack on the exact gradient direction. PGD: 40 steps of 0.01 with random start,
+it, away from the true labels (the paper-numerics tables above instead move away from each model's own labels); FGSM: the same attack on the exact gradient direction. PGD: 40 steps of 0.01 with random start,
 gradients through sign by the straight-through estimate (BPDA). PGD T=100: the same on logits divided
 by 100, which weights all wrong classes alike. EOT: gradients averaged over 10 samples of S's stochastic weights (S's clean accuracy differs from table to table: every evaluation draws its own samples). Black-box: as above.
 AutoAttack: the per-image worst case of AutoAttack's standard ensemble (APGD-CE, APGD-T with 9 targets and FAB-T, 100
