@@ -18,7 +18,7 @@ import { attackLoss, dlrLoss, targetedDlrLoss } from '../src/attacks/loss.js';
 import { QueryBudgetExceeded } from '../src/attacks/model.js';
 import { RuntimeScoreOracle, squareAttack, squareShare } from '../src/attacks/square.js';
 import { pgd } from '../src/attacks/whitebox.js';
-import { budgetCurve, whiteboxEval } from '../src/eval/attacks.js';
+import { budgetCurve, cascadeGain, isRescaledSquare, whiteboxEval, type WhiteboxRow } from '../src/eval/attacks.js';
 import { parseBnn } from '../src/format/read.js';
 import { modelFromParams, type BnnModel } from '../src/format/model.js';
 import { defineGraph } from '../src/model/graph.js';
@@ -211,8 +211,12 @@ test("Square queries the runtime's logits, counts every query and never exceeds 
   }
   assert.ok(fooledShare(onRuntime, labels) > 0.3, `Square fooled ${fooledShare(onRuntime, labels)}`);
   assert.throws(() => squareAttack(new RuntimeScoreOracle(rt, mnist.n - 1), mnist.images, labels, { eps, queries: 10 }), QueryBudgetExceeded);
-  // AutoAttack's schedule of the window's share, rescaled to 10,000 queries.
+  // The window's share against iterations: AutoAttack's fixed schedule, whatever the budget (its
+  // resc_schedule=False), and the Square paper's, stretched to the budget.
   assert.deepEqual([0, 10, 11, 51, 201, 8001].map((it) => squareShare(0.8, it, 10000)), [0.8, 0.8, 0.4, 0.2, 0.1, 0.8 / 512]);
+  assert.equal(squareShare(0.8, 4001, 5000), 0.8 / 128);
+  assert.equal(squareShare(0.8, 4001, 5000, true), 0.8 / 512);
+  assert.equal(squareShare(0.8, 2001, 5000, true), squareShare(0.8, 4002, 10000));
   rt.dispose();
 });
 
@@ -297,7 +301,18 @@ test('whiteboxEval: auto reports the worst case per ε with a column per attack;
       for (let k = 1; k < c.length; k++) assert.ok(c[k]![0] > c[k - 1]![0] && c[k]![1] <= c[k - 1]![1], `${m.attack} curve at ${k}`);
     }
   }
-  assert.deepEqual(r.ensemble, { attacks: ['apgd-ce', 'apgd-t', 'fab-t', 'square'], mode: 'cascade', iterations: 5, targets: 2, queries: 40, eot: 1 });
+  assert.deepEqual(r.ensemble, { attacks: ['apgd-ce', 'apgd-t', 'fab-t', 'square'], mode: 'cascade', iterations: 5, targets: 2, queries: 40, eot: 1, squareSchedule: 'autoattack' });
+  // A report records AutoAttack's fixed Square schedule; one without the field (made before it) is flagged.
+  assert.equal(isRescaledSquare(r), false);
+  const { squareSchedule: _s, ...older } = r.ensemble!;
+  assert.equal(isRescaledSquare({ ensemble: older }), true);
+  // What each attack of the cascade took off: the accuracies after each member, differenced.
+  for (const row of r.rows) {
+    const m = row.members!;
+    assert.equal(cascadeGain(row, 'apgd-ce'), 0);
+    assert.ok(Math.abs(cascadeGain(row, 'square') - (m[2]!.runtimeAccuracy - m[3]!.runtimeAccuracy)) < 1e-12);
+  }
+  assert.ok(Math.abs(cascadeGain({ members: [{ attack: 'apgd-ce', runtimeAccuracy: 0.5 }, { attack: 'square', runtimeAccuracy: 0.4 }] } as unknown as WhiteboxRow, 'square') - 0.1) < 1e-12);
   const f = await whiteboxEval('c8', binary, data, { attack: 'fab', eps: [0.05, 0.2], n: 8, iterations: 10 });
   assert.equal(f.distances!.linf.length, 8);
   assert.ok(f.rows[0]!.runtimeAccuracy >= f.rows[1]!.runtimeAccuracy);

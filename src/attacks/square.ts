@@ -3,7 +3,9 @@
  * search that needs no gradient. It starts from vertical stripes of ±ε and, query after query,
  * proposes to set one random square window to ±ε (one sign per channel), keeping the proposal
  * when the margin z_y − max_{j≠y} z_j drops. The window's area is a share p of the image that
- * halves on a fixed schedule of the query budget (rescaled to it, as in AutoAttack).
+ * halves on a fixed schedule of iterations: AutoAttack's standard ensemble runs it as written for
+ * 10,000 queries even with a 5,000-query budget (`resc_schedule=False`), and so does this by default;
+ * the Square paper's own code rescales it to the budget (`rescaleSchedule`).
  *
  * Here it queries the packed runtime's logits directly — the deployed artifact, with no tfjs
  * graph and no straight-through estimate between attacker and model — through a counted
@@ -60,6 +62,8 @@ export interface SquareOptions {
   readonly queries?: number;
   /** Initial share of the image a window covers. Default 0.8. */
   readonly pInit?: number;
+  /** Stretch p's schedule to the query budget (the Square paper's default) instead of AutoAttack's fixed one. Default false. */
+  readonly rescaleSchedule?: boolean;
   readonly seed?: number;
   readonly bounds?: readonly [number, number];
   /** Called after each round of queries with the images still being attacked. */
@@ -80,9 +84,9 @@ export interface SquareOutcome {
   readonly linf: Float64Array;
 }
 
-/** AutoAttack's schedule of the window's share p, for iteration `it` of `budget` (rescaled to 10,000). */
-export function squareShare(pInit: number, it: number, budget: number): number {
-  const i = Math.floor((it / budget) * 10000);
+/** The window's share p at iteration `it`: the schedule of 10,000 iterations, stretched to `budget` when `rescale`. */
+export function squareShare(pInit: number, it: number, budget: number, rescale = false): number {
+  const i = rescale ? Math.floor((it / budget) * 10000) : it;
   const halvings = [10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000].filter((t) => i > t).length;
   return pInit / 2 ** halvings;
 }
@@ -139,7 +143,7 @@ export function squareAttack(oracle: ScoreOracle, images: Float32Array, labels: 
     for (let i = 0; i < n; i++) if (!success[i] && queries[i]! < budget) active.push(i);
     o.onProgress?.(it + 1, active.length);
     if (!active.length) break;
-    const s = Math.min(Math.max(Math.round(Math.sqrt(squareShare(o.pInit ?? 0.8, it, budget) * H * W)), 1), side);
+    const s = Math.min(Math.max(Math.round(Math.sqrt(squareShare(o.pInit ?? 0.8, it, budget, o.rescaleSchedule ?? false) * H * W)), 1), side);
     const proposals = new Float32Array(active.length * px);
     active.forEach((i, k) => {
       const cand = proposals.subarray(k * px, (k + 1) * px);

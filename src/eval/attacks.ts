@@ -140,13 +140,37 @@ export interface WhiteboxReport {
   /** Present when the attack crafted against the model's predicted labels (WhiteboxOptions.craftLabels). */
   readonly craftLabels?: 'predicted';
   /** AutoAttack family: the settings it ran with. */
-  readonly ensemble?: { readonly attacks: readonly (EnsembleAttack | 'fab')[]; readonly mode: EnsembleMode; readonly iterations: number; readonly targets: number; readonly queries: number; readonly eot: number };
+  readonly ensemble?: {
+    readonly attacks: readonly (EnsembleAttack | 'fab')[];
+    readonly mode: EnsembleMode;
+    readonly iterations: number;
+    readonly targets: number;
+    readonly queries: number;
+    readonly eot: number;
+    /**
+     * Square's schedule of window sizes: AutoAttack's fixed one. Absent from reports made before
+     * it was adopted, whose Square stretched the schedule to its query budget (`isRescaledSquare`).
+     */
+    readonly squareSchedule?: 'autoattack';
+  };
   /**
    * FAB: each image's L∞ distance to the closest adversarial found on tfjs and confirmed on the
    * runtime (0 where the runtime gets the clean image wrong; null where none was found or the
    * runtime disagreed), and their median (null when fewer than half have one).
    */
   readonly distances?: { readonly linf: (number | null)[]; readonly median: number | null; readonly found: number };
+}
+
+/** Whether an ensemble report's Square ran with its schedule stretched to the query budget (reports made before AutoAttack's fixed schedule was adopted). */
+export function isRescaledSquare(r: Pick<WhiteboxReport, 'ensemble'>): boolean {
+  return r.ensemble !== undefined && r.ensemble.attacks.includes('square') && r.ensemble.squareSchedule === undefined;
+}
+
+/** What one attack of a cascade took off its worst case: the cascade's accuracy before that attack minus after it (0 for the first or an absent one). */
+export function cascadeGain(row: WhiteboxRow, attack: EnsembleAttack): number {
+  const m = row.members ?? [];
+  const i = m.findIndex((y) => y.attack === attack);
+  return i > 0 ? m[i - 1]!.runtimeAccuracy - m[i]!.runtimeAccuracy : 0;
 }
 
 /** Logit margin above which float32 rounds p(label) to exactly 1: −ln(2⁻²⁴). */
@@ -294,7 +318,7 @@ function autoFamily(name: string, sides: Sides, o: WhiteboxOptions, cleanRuntime
     rows: runs.map((r) => r.row),
     saturatedFraction: saturated,
     warnings: [...new Set(warnings)],
-    ensemble: { ...settings, attacks: o.attack === 'fab' ? ['fab'] : settings.attacks },
+    ensemble: { ...settings, attacks: o.attack === 'fab' ? ['fab'] : settings.attacks, squareSchedule: 'autoattack' },
     ...(o.keepExamples ? { examples: runs.map((r) => r.example) } : {}),
     ...(runs[0]?.distances ? { distances: runs[0].distances } : {}),
   };
