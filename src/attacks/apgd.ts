@@ -10,7 +10,10 @@
  * APGD-CE ascends cross-entropy (as loss.ts 'ce': the same value ordering and gradient direction,
  * without float32 saturation); APGD-DLR the DLR loss; APGD-T the targeted DLR loss against the
  * top-k classes of the clean logits, one run per target. The step schedule follows the authors'
- * code (the checkpoint interval starts at 22% of the iterations and shrinks by 3% to at least 6%).
+ * code (the checkpoint interval starts at 22% of the iterations and shrinks by 3% to at least 6%),
+ * with one difference kept from the paper's text: the "no progress" condition can already halve
+ * the step at the first checkpoint, where the authors' code starts it switched off. It fires only
+ * where the best loss has not risen since the start, which the ρ test almost always catches too.
  */
 import { tf } from '../tfjs/backend.js';
 import { attackLoss, targetedDlrLoss } from './loss.js';
