@@ -9,16 +9,19 @@ import { describeRun, within } from '../repro_compare.js';
 import { lineChart, type Series } from '../svg.js';
 import { explanations, gapSummary, mean, p, showPaper, table, type DocContext, type Explanation } from './common.js';
 
+/** The paper's CW table's rows: architecture, adversarial training, and the paper's label. */
+const CW_ROWS = [['B', false, 'B'], ['B', 'fgsm', 'B+'], ['S', false, 'S']] as const;
+
 export function cwSection(ctx: DocContext): string {
   const { r, c, res, wb, advWidths, trainImages, other, otherName } = ctx;
-  const cwKeys = ([['B', false], ['B', 'fgsm'], ['S', false]] as const).flatMap(([arch, adv]) => (adv ? advWidths : c.widths).map((k) => [arch, adv, k] as const));
+  const cwKeys = CW_ROWS.flatMap(([arch, adv]) => (adv ? advWidths : c.widths).map((k) => [arch, adv, k] as const));
   const cwReport = (arch: 'B' | 'S', k: number, adv: AdvKind | false = false) => wb(`cw-paper:${keyName({ arch, k, adv, seed: 1 })}`);
   const cwRow = (arch: 'B' | 'S', k: number, adv: AdvKind | false = false) => cwReport(arch, k, adv)?.rows[0];
   const cwRows: string[][] = [];
   const cwCells: { label: string; ours: number; paper: PaperFigure }[] = [];
   let cwSmallerL2 = 0;
   let cwL2Cells = 0;
-  for (const [arch, adv, label] of [['B', false, 'B'], ['B', 'fgsm', 'B+'], ['S', false, 'S']] as const)
+  for (const [arch, adv, label] of CW_ROWS)
     for (const k of adv ? advWidths : c.widths) {
       const row = cwRow(arch, k, adv);
       const pf = PAPER_CW[label]?.[k];
@@ -174,7 +177,7 @@ export function cwSection(ctx: DocContext): string {
     });
   const cwSummary = cwCells.length ? `${cwGap.text}${explanations(cwExplanations)}` : cwGap.text;
   const cwSeries: Series[] = [];
-  for (const [arch, adv, label] of [['B', false, 'B'], ['B', 'fgsm', 'B+'], ['S', false, 'S']] as const)
+  for (const [arch, adv, label] of CW_ROWS)
     for (const k of adv ? advWidths : c.widths) {
       const curve = cwRow(arch, k, adv)?.cwCurve;
       if (curve?.length) cwSeries.push({ name: `${label}${k}`, points: curve.filter((_, i) => i % 5 === 4 || i === 0).map((y, i) => ({ x: i === 0 ? 1 : i * 5, y })) });
