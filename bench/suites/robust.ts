@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadData } from '../../src/data/index.js';
 import { head, type Dataset } from '../../src/data/dataset.js';
-import { cascadeGain, isRescaledSquare, whiteboxEval, type WhiteboxReport } from '../../src/eval/attacks.js';
+import { isRescaledSquare, rescaledSquareNote, whiteboxEval, type WhiteboxReport } from '../../src/eval/attacks.js';
 import { lineChart, type Series } from '../../src/eval/svg.js';
 import { PLATEAU_UNITS, plateauChart, type PlateauAttack } from '../../src/eval/plateau.js';
 import { readModelFile } from '../../src/format/file.js';
@@ -177,13 +177,8 @@ export async function robustSuite(): Promise<{ markdown: string; data: unknown }
     writeFileSync(`bench/robust-plateau-${attack}.svg`, chart);
     charts.push(`![${attack} plateau](robust-plateau-${attack}.svg)`);
   }
-  // What Square took off the worst case in each † cell: the cascade's accuracy before it minus after it.
-  const rescaled = [...cells.values()].filter((c) => isRescaledSquare(c.auto));
-  const squareGain = (c: Cell) => cascadeGain(c.auto.rows[0]!, 'square');
-  const gains = rescaled.filter((c) => squareGain(c) > 0).map((c) => `${fmt(100 * squareGain(c), 1)} points on ${c.model} at ε ${c.eps}`);
-  const rescaledNote = rescaled.length
-    ? `\n\n† Square ran with its window schedule stretched to the 5,000-query budget (the Square paper's default) instead of AutoAttack's fixed schedule, which cells measured since use. In those cells Square lowered the worst case by ${gains.length ? `${gains.join(', ')}${gains.length < rescaled.length ? ', and not at all in the others' : ''}` : 'nothing'}.`
-    : '';
+  const rescaled = [...cells.values()].filter((c) => isRescaledSquare(c.auto)).map((c) => ({ name: `${c.model} at ε ${c.eps}`, row: c.auto.rows[0]! }));
+  const rescaledNote = rescaled.length ? `\n\n${rescaledSquareNote(rescaled)}` : '';
   const markdown =
     `AutoAttack's standard ensemble (APGD-CE, APGD-T with 9 targets and FAB-T, 100 iterations each, crafted on the tfjs graph; Square with 5,000 queries of the runtime's logits) in AutoAttack's cascade, every adversarial image scored on the packed runtime: the per-image worst case (an image is robust only if every attack fails on it) on the first ${fmt(test.n)} images of the embedded MNIST test split (\`bnn-edge attack MODEL --attack auto --eps E --n ${test.n} --seed 1\`; results cached in ${CACHE_DIR}/, so the suite resumes). ± is one standard error. ` +
     (skipped ? `**${skipped} of ${plan.length} cells not run yet** (rerun to resume). ` : '') +

@@ -173,6 +173,16 @@ export function cascadeGain(row: WhiteboxRow, attack: EnsembleAttack): number {
   return i > 0 ? m[i - 1]!.runtimeAccuracy - m[i]!.runtimeAccuracy : 0;
 }
 
+/**
+ * The footnote for ensemble results marked † (`isRescaledSquare`): what their Square ran and what it
+ * took off each one's worst case. `runs`: each result's name (model and ε) and its row.
+ */
+export function rescaledSquareNote(runs: readonly { readonly name: string; readonly row: WhiteboxRow }[]): string {
+  if (!runs.length) return '';
+  const gains = runs.filter((x) => cascadeGain(x.row, 'square') > 0).map((x) => `${(100 * cascadeGain(x.row, 'square')).toFixed(1)} points on ${x.name}`);
+  return `† Square ran with its window schedule stretched to the 5,000-query budget (the Square paper's default) instead of AutoAttack's fixed schedule, which later runs use. There Square lowered the worst case by ${gains.length ? `${gains.join(', ')}${gains.length < runs.length ? ', and not at all in the others' : ''}` : 'nothing'}.`;
+}
+
 /** Logit margin above which float32 rounds p(label) to exactly 1: −ln(2⁻²⁴). */
 export const SATURATION_MARGIN = 24 * Math.LN2;
 

@@ -3,7 +3,7 @@
  * EOT, black-box, AutoAttack, CW, HopSkipJump), whether AutoAttack plateaued, robust accuracy
  * against ε, and the verdict, with the experiment behind A+*'s gap to a robust network.
  */
-import { cascadeGain, isRescaledSquare, type BlackboxReport, type HsjReport, type WhiteboxReport } from '../attacks.js';
+import { cascadeGain, isRescaledSquare, rescaledSquareNote, type BlackboxReport, type HsjReport, type WhiteboxReport, type WhiteboxRow } from '../attacks.js';
 import { PLATEAU_UNITS, plateauChart, type PlateauAttack } from '../plateau.js';
 import { keyName, type ModelKey } from '../repro.js';
 import { CURVE_EPS } from '../repro_plan.js';
@@ -26,9 +26,6 @@ function saturationVerdict(name: string, f32: number, exact: number, saturated: 
     : `${head}. Only ${p(saturated)}% of the images have a float32 softmax that rounds p(label) to exactly 1, which accounts for at most ${p(saturated)} of the ${p(f32 - exact)} points. The rest may come from float32 rounding of the true class's term on confident images short of saturation; no experiment here tests that.`;
 }
 
-/** What Square took off an ensemble evaluation's worst case. */
-const squareGain = (x: WhiteboxReport) => (x.rows[0] ? cascadeGain(x.rows[0], 'square') : 0);
-
 export function strongSection(ctx: DocContext): string {
   const { r, c, res, wb } = ctx;
   const k0 = c.widths[0]!;
@@ -43,8 +40,13 @@ export function strongSection(ctx: DocContext): string {
   ];
   const strongRows: string[][] = [];
   // Ensemble evaluations whose Square stretched its schedule to the query budget (before AutoAttack's fixed one was adopted): marked †.
-  const rescaled = new Map<string, number>();
-  const mark = (x: WhiteboxReport, name: string) => (isRescaledSquare(x) ? (rescaled.set(name, squareGain(x)), '†') : '');
+  // Keyed by name: the ε-0.3 column of the ε table marks the same evaluations the strong table does.
+  const rescaled = new Map<string, WhiteboxRow>();
+  const mark = (x: WhiteboxReport, name: string) => {
+    if (!isRescaledSquare(x)) return '';
+    rescaled.set(name, x.rows[0]!);
+    return '†';
+  };
   const verdicts: string[] = [];
   const robust: Record<string, number> = {};
   /** Models whose worst case is not AutoAttack's: their figure is an upper bound the ensemble may lower a lot. */
@@ -104,7 +106,7 @@ export function strongSection(ctx: DocContext): string {
       verdicts.push(
         `${label}${k0}: AutoAttack's ensemble leaves ${p(autoAcc)}% (± ${p(Math.sqrt((autoAcc * (1 - autoAcc)) / auto!.images))}, ${auto!.images.toLocaleString('en-US')} images) where 40-step PGD leaves ${p(pg.rows[1]!.runtimeAccuracy)}%${autoAcc < pg.rows[1]!.runtimeAccuracy - 0.02 ? `: PGD-40 overstates its robustness by ${p(pg.rows[1]!.runtimeAccuracy - autoAcc)} points` : ''}${m.arch === 'S' ? ". Each attack's images are scored on fresh samples of S's weights and an image counts as fooled if any one of those draws was, as AutoAttack counts randomized models: for one draw of S this is a lower bound" : ''}.`,
       );
-    const squareFound = auto ? squareGain(auto) : 0;
+    const squareFound = auto?.rows[0] ? cascadeGain(auto.rows[0], 'square') : 0;
     if (squareFound >= 0.01)
       verdicts.push(
         `${label}${k0}: Square, which reads only the runtime's logits, fooled ${p(squareFound)}% of the images that every gradient attack before it (APGD-CE, APGD-T, FAB-T) left standing: the gradients are partly masked on this model, so its gradient-attack figures overstate it.`,
@@ -143,10 +145,7 @@ export function strongSection(ctx: DocContext): string {
   const curveMd = curveRows.length
     ? `\n\n### Robust accuracy against ε\n\nAutoAttack's worst case on the runtime (%, ± one standard error; ε = 0 is clean accuracy), ${c.attackImages.toLocaleString('en-US')} images per cell, the four clean models of K = ${k0}, seed 1${r.settings.trainImages >= 50000 ? ', trained on the full training set so that their clean accuracies are close' : ''}.\n\n${table(['model', 'clean', ...curveEps.map((e) => `ε = ${e}`)], curveRows)}\n\n${ctx.plot('robust-eps.svg', lineChart("AutoAttack's worst case on the runtime vs ε", 'ε (L∞)', 'robust accuracy', curveSeries))}\n\n(bars ± 2 standard errors)`
     : '';
-  const gains = [...rescaled].filter(([, g]) => g > 0).map(([name, g]) => `${p(g)} points on ${name}`);
-  const rescaledNote = rescaled.size
-    ? `\n\n† Square ran with its window schedule stretched to the 5,000-query budget (the Square paper's default) instead of AutoAttack's fixed schedule, which evaluations made since use. There Square lowered the worst case by ${gains.length ? `${gains.join(', ')}${gains.length < rescaled.size ? ', and not at all in the others' : ''}` : 'nothing'}.`
-    : '';
+  const rescaledNote = rescaled.size ? `\n\n${rescaledSquareNote([...rescaled].map(([name, row]) => ({ name, row })))}` : '';
   const fmtR = (l: string) =>
     robust[l] === undefined
       ? '— (not yet measured)'
