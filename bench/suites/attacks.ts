@@ -8,7 +8,7 @@
  */
 import { basename, join } from 'node:path';
 import { loadData } from '../../src/data/index.js';
-import { blackboxEval, hsjEval, whiteboxEval, type WhiteboxOptions, type WhiteboxReport } from '../../src/eval/attacks.js';
+import { blackboxEval, hsjEval, saturationCovers, whiteboxEval, type WhiteboxOptions, type WhiteboxReport } from '../../src/eval/attacks.js';
 import { transferMatrix } from '../../src/eval/transfer.js';
 import { defineGraph } from '../../src/model/graph.js';
 import { paperModelOf } from '../../src/model/presets.js';
@@ -100,7 +100,7 @@ export async function attacksSuite(): Promise<{ markdown: string; data: unknown 
     const whiteMin = Math.min(f1.rows[2]!.runtimeAccuracy, f32.rows[0]!.runtimeAccuracy, p.rows[0]!.runtimeAccuracy);
     if (bb.runtimeAccuracy < whiteMin - 0.02) warnings.push(`${name}: the black-box attack (${pct(bb.runtimeAccuracy, 1)}) beats every white-box attack at ε=0.3 (best ${pct(whiteMin, 1)}) — gradient masking.`);
     if (f32.rows[0]!.runtimeAccuracy > f1.rows[2]!.runtimeAccuracy + 0.1)
-      warnings.push(`${name}: FGSM on float32 cross-entropy leaves ${pct(f32.rows[0]!.runtimeAccuracy, 1)} at ε=0.3 where the exact direction leaves ${pct(f1.rows[2]!.runtimeAccuracy, 1)}; on ${pct(f32.saturatedFraction, 0)} of the images the float32 softmax rounds p(label) to 1 and the gradient loses its true-class term${f32.saturatedFraction >= f32.rows[0]!.runtimeAccuracy - f1.rows[2]!.runtimeAccuracy - 0.02 ? ', which accounts for the gap' : ': fewer images than the gap, so saturation is not the whole cause'}.`);
+      warnings.push(`${name}: FGSM on float32 cross-entropy leaves ${pct(f32.rows[0]!.runtimeAccuracy, 1)} at ε=0.3 where the exact direction leaves ${pct(f1.rows[2]!.runtimeAccuracy, 1)}; on ${pct(f32.saturatedFraction, 0)} of the images the float32 softmax rounds p(label) to 1 and the gradient loses its true-class term${saturationCovers(f32.rows[0]!.runtimeAccuracy - f1.rows[2]!.runtimeAccuracy, f32.saturatedFraction) ? ', which accounts for the gap' : ': fewer images than the gap, so saturation is not the whole cause'}.`);
     const h = hsj.budgets[hsj.budgets.length - 1]!;
     const ensemble = cachedEnsemble(name, 0.3);
     rows.push([

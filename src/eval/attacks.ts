@@ -183,6 +183,14 @@ export function rescaledSquareNote(runs: readonly { readonly name: string; reado
   return `† Square ran with its window schedule stretched to the 5,000-query budget (the Square paper's default) instead of AutoAttack's fixed schedule, which later runs use. There Square lowered the worst case by ${gains.length ? `${gains.join(', ')}${gains.length < runs.length ? ', and not at all in the others' : ''}` : 'nothing'}.`;
 }
 
+/**
+ * Whether the images whose float32 softmax saturates (`saturated`, a share) could account for how
+ * much more FGSM on float32 cross-entropy leaves than the exact direction (`gap`, within 2 points).
+ */
+export function saturationCovers(gap: number, saturated: number): boolean {
+  return gap <= saturated + 0.02;
+}
+
 /** Logit margin above which float32 rounds p(label) to exactly 1: −ln(2⁻²⁴). */
 export const SATURATION_MARGIN = 24 * Math.LN2;
 

@@ -3,7 +3,7 @@
  * EOT, black-box, AutoAttack, CW, HopSkipJump), whether AutoAttack plateaued, robust accuracy
  * against ε, and the verdict, with the experiment behind A+*'s gap to a robust network.
  */
-import { cascadeGain, isRescaledSquare, rescaledSquareNote, type BlackboxReport, type HsjReport, type WhiteboxReport, type WhiteboxRow } from '../attacks.js';
+import { cascadeGain, isRescaledSquare, rescaledSquareNote, saturationCovers, type BlackboxReport, type HsjReport, type WhiteboxReport, type WhiteboxRow } from '../attacks.js';
 import { PLATEAU_UNITS, plateauChart, type PlateauAttack } from '../plateau.js';
 import { keyName, type ModelKey } from '../repro.js';
 import { CURVE_EPS } from '../repro_plan.js';
@@ -21,7 +21,7 @@ const MADRY_MNIST_PGD_RANGE = '89–92%';
  */
 function saturationVerdict(name: string, f32: number, exact: number, saturated: number): string {
   const head = `${name}: FGSM on float32 cross-entropy (the paper's loss, true labels) leaves ${p(f32)}% where the same attack computed exactly leaves ${p(exact)}%`;
-  return f32 - exact <= saturated + 0.02
+  return saturationCovers(f32 - exact, saturated)
     ? `${head}; the ${p(saturated)}% of images whose float32 softmax rounds p(label) to 1 could account for the difference: a saturated softmax, not the model, would be stopping it there.`
     : `${head}. Only ${p(saturated)}% of the images have a float32 softmax that rounds p(label) to exactly 1, which accounts for at most ${p(saturated)} of the ${p(f32 - exact)} points. The rest may come from float32 rounding of the true class's term on confident images short of saturation; no experiment here tests that.`;
 }
