@@ -67,7 +67,7 @@ test('stopped in its third attack, the ensemble resumes there and ends with the 
     const stopped = run({ ...OPTIONS, checkpoint: store }, 2);
     assert.equal(stopped.outcome, undefined);
     assert.deepEqual([...stopped.ran].sort(), [0, 1]);
-    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.v8')).length, 2, 'the two finished attacks are on disk');
+    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.v8.gz')).length, 2, 'the two finished attacks are on disk');
     const resumed = run({ ...OPTIONS, checkpoint: fileEnsembleCheckpoint(dir, key(OPTIONS)) });
     assert.ok(!resumed.ran.has(0) && !resumed.ran.has(1), 'the finished attacks are not run again');
     assert.ok(resumed.ran.has(2));

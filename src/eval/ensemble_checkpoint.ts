@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { EnsembleAttack, EnsembleCheckpoint, MemberOutcome } from '../attacks/auto.js';
 
 /**
@@ -26,13 +27,17 @@ export interface FileEnsembleCheckpoint extends EnsembleCheckpoint {
   clear(): void;
 }
 
-/** Members of the run `key` kept in `dir` as `<key>-<index>-<attack>.v8` (written whole, then renamed). */
+/**
+ * Members of the run `key` kept in `dir` as `<key>-<index>-<attack>.v8.gz` (written whole, then
+ * renamed). Gzipped: mostly clean digits, they shrink several times, and long runs keep them in git
+ * across machines.
+ */
 export function fileEnsembleCheckpoint(dir: string, key: string): FileEnsembleCheckpoint {
-  const path = (member: number, attack: EnsembleAttack) => join(dir, `${key}-${member}-${attack}.v8`);
+  const path = (member: number, attack: EnsembleAttack) => join(dir, `${key}-${member}-${attack}.v8.gz`);
   return {
     load(member, attack) {
       try {
-        const v: unknown = deserialize(readFileSync(path(member, attack)));
+        const v: unknown = deserialize(gunzipSync(readFileSync(path(member, attack))));
         return typeof v === 'object' && v !== null && (v as MemberOutcome).attack === attack ? (v as MemberOutcome) : undefined;
       } catch {
         return undefined;
@@ -41,7 +46,7 @@ export function fileEnsembleCheckpoint(dir: string, key: string): FileEnsembleCh
     save(member, outcome) {
       mkdirSync(dir, { recursive: true });
       const p = path(member, outcome.attack);
-      writeFileSync(`${p}.tmp`, serialize(outcome));
+      writeFileSync(`${p}.tmp`, gzipSync(serialize(outcome)));
       renameSync(`${p}.tmp`, p);
     },
     clear() {
