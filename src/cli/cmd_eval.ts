@@ -3,6 +3,7 @@ import { openModel, testImagesFor } from './files.js';
 import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, requirePositional, stringOption, type CommandSpec } from './args.js';
 import { pct } from './format.js';
+import { isStochastic } from '../model/graph.js';
 
 export const evalCommand: CommandSpec = {
   name: 'eval',
@@ -38,7 +39,7 @@ export async function runEval(argv: string[]): Promise<number> {
     `${r.model} on ${r.images} test images (${data.source}):\n` +
       `  runtime (${r.runtime.flavor}) accuracy ${pct(r.runtimeAccuracy)}   tfjs accuracy ${pct(r.tfjsAccuracy)}   agreement ${pct(r.agreement)} (${r.disagreements.length} differ)\n` +
       `  runtime throughput ${Math.round(r.runtime.imagesPerSecond)} images/s\n` +
-      (model.graph.layers.some((l) => (l.kind === 'quantConv2d' || l.kind === 'quantDense') && l.kernelQuantizer === 'stochastic')
+      (isStochastic(model.graph)
         ? '  (this model samples its stochastic layer independently on each side: agreement measures sampling noise, not a defect)\n'
         : ''),
   );

@@ -8,7 +8,10 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { DataSplit } from '../data/dataset.js';
 import { renderReproduction } from './repro_doc/index.js';
-import { keyName, ReproPlan, settingsClash, settingsDiffs, type ModelKey, type ReproConfig, type ReproResult, type ReproResults, type ReproSettings, type ReproTask } from './repro_plan.js';
+import { alsoKind, keyName, ReproPlan, settingsClash, settingsDiffs, type ModelKey, type ReproConfig, type ReproResult, type ReproResults, type ReproSettings, type ReproTask } from './repro_plan.js';
+import { checkModelIdentity, checkModelSha, modelSha256 } from './repro_identity.js';
+import { isStochastic } from '../model/graph.js';
+import { paperModel } from '../model/presets.js';
 import { writeAtomic } from '../util/fs.js';
 import { formatSeconds } from '../util/progress.js';
 
@@ -109,8 +112,12 @@ export class Repro extends ReproPlan {
       ran++;
       this.config.log(`evaluation ${index + 1}/${total}: ${task.id}`);
       const model = await this.model(task.model);
+      const sha = modelSha256(model);
+      // A model trained again must be the one the recorded results were measured on: checked before hours of attacks.
+      this.merge();
+      checkModelSha(this.results, task.id, sha);
       const t0 = performance.now();
-      this.record(task.id, await task.fn(model));
+      this.record(task.id, { ...(await task.fn(model)), modelSha256: sha });
       this.config.log(`${task.id} done in ${formatSeconds((performance.now() - t0) / 1000)} (attack and replay, training excluded)`);
     }
     this.render();
@@ -128,7 +135,10 @@ export class Repro extends ReproPlan {
 
   /** Adds results (from queue workers, say), then saves and re-renders once. */
   recordAll(entries: readonly (readonly [string, ReproResult])[]): void {
-    for (const [id, result] of entries) this.results[id] = result;
+    for (const [id, result] of entries) {
+      this.checkIdentity(id, result);
+      this.results[id] = result;
+    }
     this.merge();
     mkdirSync(dirname(this.resultsPath), { recursive: true });
     const file: ResultsFile = { settings: this.settings, results: this.results };
@@ -147,6 +157,15 @@ export class Repro extends ReproPlan {
     const clash = settingsClash(file.settings, this.settings);
     if (clash) throw new Error(`${this.resultsPath} now holds results measured with ${clash}: another run with other settings is writing it`);
     for (const [id, r] of Object.entries(file.results)) this.results[id] ??= r;
+  }
+
+  /** Throws if `result` of evaluation `id` was measured on another model than the results recorded for its model. */
+  private checkIdentity(id: string, result: ReproResult): void {
+    this.merge();
+    const task = this.plan().find((t) => t.id === id);
+    const stochastic = task ? isStochastic(paperModel(task.model.arch, task.model.k)) : true;
+    const alsoKinds = this.config.alsoTest !== undefined ? [alsoKind(this.config.alsoTest)] : [];
+    checkModelIdentity(this.results, id, result, { stochastic, alsoKinds });
   }
 
   /** Re-renders the document from the results (with what the results file has gained meanwhile). */

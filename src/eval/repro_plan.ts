@@ -101,7 +101,8 @@ export function advMark(adv: AdvKind | false): string {
   return adv === 'fgsm' ? '+' : adv === 'pgd' ? '+*' : '';
 }
 
-export type ReproResult = WhiteboxReport | BlackboxReport | HsjReport;
+/** An evaluation's report, with the SHA-256 of the .bnn it was measured on (absent in results recorded before it was kept). */
+export type ReproResult = (WhiteboxReport | BlackboxReport | HsjReport) & { readonly modelSha256?: string };
 export type ReproResults = Record<string, ReproResult>;
 
 /** The settings every cached result depends on: results made under other settings are not mixed in. */

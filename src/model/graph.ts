@@ -383,6 +383,11 @@ export function isBinaryKernel(q: KernelQuantizer | null): boolean {
   return q !== null;
 }
 
+/** Whether the graph samples weights at every forward pass (a stochastic layer): two runs of it differ. */
+export function isStochastic(graph: ModelGraph): boolean {
+  return graph.layers.some((l) => (l.kind === 'quantConv2d' || l.kind === 'quantDense') && l.kernelQuantizer === 'stochastic');
+}
+
 function values(s: Shape3): number {
   return s[0] * s[1] * s[2];
 }

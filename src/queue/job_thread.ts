@@ -92,7 +92,8 @@ async function evalJob(job: EvalJobData, dir: string, expected: string | undefin
     if (found !== expected) throw new Error(`${p.modelDir(job.model)}: this checkpoint of ${keyName(job.model)} is not the one its training job recorded (SHA-256 of its .bnn ${found.slice(0, 12)}…, recorded ${expected?.slice(0, 12) ?? 'none'}…): is --dir the shared directory?`);
     held = { sha256: found, model };
   }
-  return { kind: 'eval', result: await task.fn(model) };
+  // The model is the one its training job recorded (checked above): its SHA-256 goes with the result.
+  return { kind: 'eval', result: { ...(await task.fn(model)), ...(expected !== undefined ? { modelSha256: expected } : {}) } };
 }
 
 port?.on('message', (req: ThreadRequest) => {
