@@ -1,8 +1,8 @@
 /**
- * The ensemble resumes after its last finished attack (src/eval/ensemble_checkpoint.ts and the
- * checkpoint hook of src/attacks/auto.ts): a run stopped in its third attack and started again
- * does not rerun the first two and ends with the uninterrupted run's figures; a file from other
- * settings or one that does not read back whole is not used.
+ * The ensemble resumes after its last finished part (src/eval/ensemble_checkpoint.ts and the
+ * checkpoint hook of src/attacks/auto.ts): a run stopped in the second part of its second attack
+ * and started again does not rerun what it finished and ends with the uninterrupted run's figures;
+ * a file from other settings or one that does not read back whole is not used.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { head, type Dataset } from '../src/data/dataset.js';
 import { loadData } from '../src/data/index.js';
-import { runEnsemble, type EnsembleOptions, type EnsembleOutcome } from '../src/attacks/auto.js';
+import { partImages, runEnsemble, type EnsembleOptions, type EnsembleOutcome } from '../src/attacks/auto.js';
 import { whiteboxEval } from '../src/eval/attacks.js';
 import { ensembleKey, fileEnsembleCheckpoint } from '../src/eval/ensemble_checkpoint.js';
 import type { BnnModel } from '../src/format/model.js';
@@ -20,7 +20,8 @@ import { BnnRuntime } from '../src/runtime/index.js';
 import { initTfjs } from '../src/tfjs/backend.js';
 import { calibratedModel } from './helpers.js';
 
-const mnist = head(loadData().test, 24);
+// More images than one part of the targeted attacks: APGD-T runs in two parts.
+const mnist = head(loadData().test, 48);
 let model: BnnModel;
 let rt: BnnRuntime;
 let graph: DeployedGraph;
@@ -37,48 +38,59 @@ before(async () => {
   cleanLogits = rt.logits(mnist.images, mnist.n);
 });
 
-const OPTIONS = { eps: 0.006, iterations: 6, targets: 2, queries: 40, seed: 1 } as const;
+const OPTIONS = { eps: 0.001, iterations: 6, targets: 2, queries: 40, seed: 1 } as const;
 
 class Stop extends Error {}
 
-/** Runs the ensemble, recording which members reported progress; `stopAt` throws when that member starts. */
-function run(o: EnsembleOptions, stopAt?: number): { outcome?: EnsembleOutcome; ran: Set<number> } {
+/**
+ * Runs the ensemble, recording which members reported progress and the least work done each
+ * reported; `stopAt` throws when that member reports `after` images done or more.
+ */
+function run(o: EnsembleOptions, stopAt?: number, after = 0): { outcome?: EnsembleOutcome; ran: Set<number>; from: Map<number, number> } {
   const ran = new Set<number>();
-  const onProgress = (m: number) => {
-    if (m === stopAt) throw new Stop(`stopped in member ${m}`);
+  const from = new Map<number, number>();
+  const onProgress = (m: number, done: number) => {
+    if (m === stopAt && done >= after) throw new Stop(`stopped in member ${m}`);
     ran.add(m);
+    from.set(m, Math.min(from.get(m) ?? Infinity, done));
   };
   try {
-    return { outcome: runEnsemble(graph, rt, mnist.images, labels, { ...o, onProgress }), ran };
+    return { outcome: runEnsemble(graph, rt, mnist.images, labels, { ...o, onProgress }), ran, from };
   } catch (e) {
     if (!(e instanceof Stop)) throw e;
-    return { ran };
+    return { ran, from };
   }
 }
 
 const key = (o: object) => ensembleKey(mnist.images, labels, cleanLogits, o);
 
-test('stopped in its third attack, the ensemble resumes there and ends with the uninterrupted figures', () => {
+test('stopped in the second part of its second attack, the ensemble resumes there and ends with the uninterrupted figures', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-ens-'));
   try {
     const whole = run(OPTIONS).outcome!;
-    assert.ok(whole.members[2]!.attacked.some((v) => v === 1), 'the third attack has images to attack');
+    const part = partImages('apgd-t');
+    assert.ok(whole.members[1]!.attacked.filter((v) => v === 1).length > part, `APGD-T has more than one part of images: ${whole.members.map((m) => m.attacked.filter((v) => v === 1).length).join(' ')}`);
     const store = fileEnsembleCheckpoint(dir, key(OPTIONS));
-    const stopped = run({ ...OPTIONS, checkpoint: store }, 2);
+    const stopped = run({ ...OPTIONS, checkpoint: store }, 1, part + 1);
     assert.equal(stopped.outcome, undefined);
     assert.deepEqual([...stopped.ran].sort(), [0, 1]);
-    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.v8.gz')).length, 2, 'the two finished attacks are on disk');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.v8.gz')).map((f) => f.slice(f.indexOf('-') + 1)).sort(), ['0-apgd-ce-0.v8.gz', '1-apgd-t-0.v8.gz'], "APGD-CE's part and APGD-T's first are on disk");
     const resumed = run({ ...OPTIONS, checkpoint: fileEnsembleCheckpoint(dir, key(OPTIONS)) });
-    assert.ok(!resumed.ran.has(0) && !resumed.ran.has(1), 'the finished attacks are not run again');
-    assert.ok(resumed.ran.has(2));
+    assert.ok(!resumed.ran.has(0), 'the finished attack is not run again');
+    // Its first part, run, would report `part` images done or fewer.
+    assert.ok(resumed.from.get(1)! > part, `APGD-T's first part is not run again: it reports from ${resumed.from.get(1)} images done`);
+    assert.ok(resumed.ran.has(2) && resumed.ran.has(3));
     const r = resumed.outcome!;
     assert.deepEqual(r.robust, whole.robust);
     assert.deepEqual(r.brokenBy, whole.brokenBy);
     assert.deepEqual(r.worst, whole.worst);
     for (const [k, m] of r.members.entries()) {
-      assert.equal(m.attack, whole.members[k]!.attack);
-      assert.deepEqual(m.attacked, whole.members[k]!.attacked, `${m.attack}: the same images`);
-      assert.deepEqual(m.runtimeLabels, whole.members[k]!.runtimeLabels, `${m.attack}: the same labels`);
+      const w = whole.members[k]!;
+      assert.equal(m.attack, w.attack);
+      assert.deepEqual(m.attacked, w.attacked, `${m.attack}: the same images`);
+      assert.deepEqual(m.runtimeLabels, w.runtimeLabels, `${m.attack}: the same labels`);
+      assert.deepEqual(m.firstSuccess, w.firstSuccess, `${m.attack}: the same curve`);
+      assert.equal(m.zeroGradientFraction, w.zeroGradientFraction);
     }
     store.clear();
     assert.deepEqual(readdirSync(dir), []);
@@ -102,9 +114,13 @@ test('a file from other settings, or one that does not read back whole, is run a
     assert.ok(run({ ...OPTIONS, checkpoint: fileEnsembleCheckpoint(dir, key(OPTIONS)) }).ran.has(0));
     // A member saved for other images (a different cascade) is not used either.
     const store = fileEnsembleCheckpoint(dir, 'mismatch');
-    const first = run(OPTIONS).outcome!.members[0]!;
-    store.save(0, { ...first, attacked: new Uint8Array(mnist.n) });
-    assert.equal(store.load(0, 'apgd-ce')!.attacked.length, mnist.n, 'it reads back');
+    const first = readdirSync(dir).find((f) => f.startsWith(`${key(OPTIONS)}-0-apgd-ce-0`))!;
+    writeFileSync(join(dir, first), Buffer.from([0xff, 0x0f, 0x6f]));
+    const saved = run({ ...OPTIONS, checkpoint: fileEnsembleCheckpoint(dir, key(OPTIONS)) }, 1);
+    assert.ok(saved.ran.has(0));
+    const part = fileEnsembleCheckpoint(dir, key(OPTIONS)).load(0, 'apgd-ce', 0)!;
+    store.save(0, 0, { ...part, images: part.images.map((i) => i + 1) });
+    assert.equal(store.load(0, 'apgd-ce', 0)!.images.length, part.images.length, 'it reads back');
     assert.ok(run({ ...OPTIONS, checkpoint: store }).ran.has(0), 'but the images it ran on differ: run again');
   } finally {
     rmSync(dir, { recursive: true, force: true });

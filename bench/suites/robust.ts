@@ -8,7 +8,7 @@
  *
  * Hours of compute: every (model, ε) result is cached in runs/robust/ (keyed by the model file's
  * hash, ε, the images and the ensemble's settings), so a stopped run resumes where it stopped; a
- * cell stopped part-way resumes after its last finished attack (runs/robust/ensemble-partial/).
+ * cell stopped part-way resumes after the last part of an attack it finished (runs/robust/ensemble-partial/).
  * BNN_ROBUST_MINUTES ends a session: no new cell starts after that many minutes, and the cells not
  * run yet show as such. BNN_ROBUST_N sets the images (default 1,000). The attacks use one core:
  * BNN_ROBUST_SHARD=i/k makes this process run only the uncached cells whose index is i mod k (run

@@ -48,19 +48,45 @@ export interface EnsembleOptions {
   readonly batchSize?: number;
   /** Progress of the attack at index `member` over the images it attacks. */
   readonly onProgress?: (member: number, done: number, total: number) => void;
-  /** Keeps each finished attack so that a run stopped part-way resumes after the last one finished. */
+  /** Keeps each finished part of each attack so that a run stopped part-way resumes after the last one finished. */
   readonly checkpoint?: EnsembleCheckpoint;
 }
 
 /**
- * Where an ensemble keeps its finished attacks. `load` may return what an earlier run of the same
- * ensemble (model, images, labels, ε and options: the store's job to key on them) saved for the
- * member at that index; runEnsemble uses it only if it ran the same attack on exactly the images
- * this run would attack, else it runs the attack again.
+ * Where an ensemble keeps its finished work: each attack runs over its images in parts of
+ * `partImages(attack)` images, and each part finished is saved, so a run stopped part-way loses at
+ * most the part under way (on 1,000 images one attack can take hours). `load` may return what an
+ * earlier run of the same ensemble (model, images, labels, ε and options: the store's job to key on
+ * them) saved for that member and part; runEnsemble uses it only if it ran the same attack on
+ * exactly the images this part would attack, else it runs the part again.
  */
 export interface EnsembleCheckpoint {
-  load(member: number, attack: EnsembleAttack): MemberOutcome | undefined;
-  save(member: number, outcome: MemberOutcome): void;
+  load(member: number, attack: EnsembleAttack, part: number): MemberPart | undefined;
+  save(member: number, part: number, outcome: MemberPart): void;
+}
+
+/** One part of an attack's work: its images (indices into the ensemble's) and what the attack made of them, in their order. */
+export interface MemberPart {
+  readonly attack: EnsembleAttack;
+  readonly images: Int32Array;
+  /** images.length adversarial images, inside B∞(x, ε) ∩ [0, 1] exactly. */
+  readonly adversarial: Float32Array;
+  readonly runtimeLabels: Int32Array;
+  readonly tfjsLabels: Int32Array;
+  readonly success: Uint8Array;
+  readonly seconds: number;
+  readonly zeroGradientFraction: number | null;
+  readonly queries?: Int32Array;
+  readonly firstSuccess?: Int32Array;
+  readonly budget?: number;
+}
+
+/**
+ * Images per part: about one batch of the attack's runs (the targeted attacks run each image once
+ * per target). Part of the seeds: an ensemble's figures depend on it, so it is fixed, not tuned.
+ */
+export function partImages(attack: EnsembleAttack): number {
+  return attack === 'apgd-t' || attack === 'fab-t' ? 32 : 128;
 }
 
 export interface MemberOutcome {
@@ -123,16 +149,30 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
   const members: MemberOutcome[] = [];
   for (const [m, attack] of attacks.entries()) {
     const idx = remaining(mode === 'cascade' ? fallen : cleanWrong);
-    const saved = o.checkpoint?.load(m, attack);
-    if (saved && resumable(saved, attack, idx, n, px)) {
-      for (const i of idx) if (saved.runtimeLabels[i] !== labels[i]) fallen[i] = 1;
-      members.push(saved);
-      continue;
+    const size = partImages(attack);
+    const parts: MemberPart[] = [];
+    for (let start = 0, part = 0; start < idx.length; start += size, part++) {
+      const ids = Int32Array.from(idx.slice(start, start + size));
+      const saved = o.checkpoint?.load(m, attack, part);
+      if (saved && resumable(saved, attack, ids, px)) {
+        parts.push(saved);
+        continue;
+      }
+      const progress = (d: number, t: number) => o.onProgress?.(m, Math.round(start + (d / Math.max(t, 1)) * ids.length), idx.length);
+      // The seed moves with the part's first image: with parts a multiple of APGD's batch, its batches draw what one run over every image would.
+      const done = runPart(attack, ids, { eps: o.eps, eot, seed: (o.seed ?? 0) + 1009 * m + start, onProgress: progress, ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}) });
+      o.checkpoint?.save(m, part, done);
+      parts.push(done);
     }
-    const x = gather(images, px, idx);
-    const y = Uint8Array.from(idx, (i) => labels[i]!);
-    const progress = (d: number, t: number) => o.onProgress?.(m, Math.round((d / Math.max(t, 1)) * idx.length), idx.length);
-    const common = { eps: o.eps, eot, seed: (o.seed ?? 0) + 1009 * m, onProgress: progress, ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}) };
+    const outcome = assemble(attack, parts, images, n, px);
+    for (const i of idx) if (outcome.runtimeLabels[i] !== labels[i]) fallen[i] = 1;
+    members.push(outcome);
+  }
+
+  /** The attack on the images `ids`, scored on both sides. */
+  function runPart(attack: EnsembleAttack, ids: Int32Array, common: { eps: number; eot: number; seed: number; onProgress: (d: number, t: number) => void; batchSize?: number }): MemberPart {
+    const x = gather(images, px, [...ids]);
+    const y = Uint8Array.from(ids, (i) => labels[i]!);
     const t0 = performance.now();
     let adv: Float32Array;
     let success: Uint8Array;
@@ -140,24 +180,21 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
     let queries: Int32Array | undefined;
     let first: Int32Array | undefined;
     let budget: number | undefined;
-    if (!idx.length) {
-      adv = x;
-      success = new Uint8Array(0);
-    } else if (attack === 'square') {
+    if (attack === 'square') {
       const perImage = o.queries ?? 5000;
-      const oracle = new RuntimeScoreOracle(rt, idx.length * perImage);
+      const oracle = new RuntimeScoreOracle(rt, ids.length * perImage);
       // Work done: the images fooled, plus the share of its budget each image still attacked has spent
       // (so the bar moves while robust images use up their queries instead of waiting for the last).
-      const onProgress = (spent: number, active: number) => progress(idx.length - active + (active * Math.min(spent, perImage)) / perImage, idx.length);
-      const r = squareAttack(oracle, x, y, { eps: o.eps, queries: perImage, seed: common.seed, onProgress });
+      const onProgress = (spent: number, active: number) => common.onProgress(ids.length - active + (active * Math.min(spent, perImage)) / perImage, ids.length);
+      const r = squareAttack(oracle, x, y, { eps: common.eps, queries: perImage, seed: common.seed, onProgress });
       ({ adversarial: adv, success, firstSuccess: first } = r);
       queries = r.queries;
-      budget = o.queries ?? 5000;
+      budget = perImage;
     } else if (attack === 'fab-t') {
       const r = fab(model, x, y, { ...common, iterations: o.iterations ?? 100, targets: o.targets ?? 9 });
       adv = r.adversarial;
       // FAB returns its closest adversarial, which may lie beyond ε: at ε it is the projection, which the runtime then scores.
-      success = Uint8Array.from(r.linf, (d) => (d <= o.eps ? 1 : 0));
+      success = Uint8Array.from(r.linf, (d) => (d <= common.eps ? 1 : 0));
       zero = r.zeroGradientFraction;
     } else {
       const a = { ...common, iterations: o.iterations ?? 100 };
@@ -166,47 +203,54 @@ export function runEnsemble(model: DifferentiableModel, rt: BnnRuntime, images: 
       zero = r.zeroGradientFraction;
       budget = r.passesPerRun * r.runs;
     }
+    // Into the exact box first (a no-op for all but FAB's closest adversarials beyond ε): the runtime scores what is inside the threat model.
+    for (let k = 0; k < ids.length; k++) clipInto(adv.subarray(k * px, (k + 1) * px), box, ids[k]! * px);
+    const runtimeLabels = Int32Array.from(rt.predict(adv, ids.length));
+    const tfjsLabels = Int32Array.from(predictLabels(logits, adv, ids.length, model.inputShape));
     const seconds = (performance.now() - t0) / 1000;
-    const adversarial = images.slice();
-    const runtimeLabels = new Int32Array(n).fill(-1);
-    const tfjsLabels = new Int32Array(n).fill(-1);
-    const successAll = new Uint8Array(n);
-    const attacked = new Uint8Array(n);
-    const queriesAll = queries ? new Int32Array(n) : undefined;
-    const firstAll = first ? new Int32Array(n) : undefined;
-    if (idx.length) {
-      // Into the exact box first (a no-op for all but FAB's closest adversarials beyond ε): the runtime scores what is inside the threat model.
-      for (let k = 0; k < idx.length; k++) clipInto(adv.subarray(k * px, (k + 1) * px), box, idx[k]! * px);
-      const rtl = rt.predict(adv, idx.length);
-      const tfl = predictLabels(logits, adv, idx.length, model.inputShape);
-      idx.forEach((i, k) => {
-        adversarial.set(adv.subarray(k * px, (k + 1) * px), i * px);
-        runtimeLabels[i] = rtl[k]!;
-        tfjsLabels[i] = tfl[k]!;
-        successAll[i] = success[k]!;
-        attacked[i] = 1;
-        if (queriesAll) queriesAll[i] = queries![k]!;
-        if (firstAll) firstAll[i] = first![k]!;
-        if (rtl[k] !== labels[i]) fallen[i] = 1;
-      });
-    }
-    const outcome: MemberOutcome = { attack, attacked, adversarial, runtimeLabels, tfjsLabels, success: successAll, seconds, zeroGradientFraction: zero, ...(queriesAll ? { queries: queriesAll } : {}), ...(firstAll ? { firstSuccess: firstAll } : {}), ...(budget !== undefined ? { budget } : {}) };
-    o.checkpoint?.save(m, outcome);
-    members.push(outcome);
+    return { attack, images: ids, adversarial: adv, runtimeLabels, tfjsLabels, success, seconds, zeroGradientFraction: zero, ...(queries ? { queries } : {}), ...(first ? { firstSuccess: first } : {}), ...(budget !== undefined ? { budget } : {}) };
   }
   return { eps: o.eps, mode, cleanRuntimeLabels, cleanTfjsLabels, members, ...worstCase(images, labels, px, cleanRuntimeLabels, cleanTfjsLabels, members) };
 }
 
-/** A saved member stands in for running `attack` only if it is that attack on exactly the images `idx`, with every array whole. */
-function resumable(saved: MemberOutcome, attack: EnsembleAttack, idx: readonly number[], n: number, px: number): boolean {
-  if (saved.attack !== attack || !(saved.adversarial instanceof Float32Array) || saved.adversarial.length !== n * px) return false;
-  const whole = (a: unknown, optional: boolean) => (a === undefined ? optional : ArrayBuffer.isView(a) && (a as Uint8Array).length === n);
-  if (![saved.attacked, saved.runtimeLabels, saved.tfjsLabels, saved.success].every((a) => whole(a, false))) return false;
+/** A saved part stands in for running `attack` on `ids` only if it is that attack on exactly those images, with every array whole. */
+function resumable(saved: MemberPart, attack: EnsembleAttack, ids: Int32Array, px: number): boolean {
+  const k = ids.length;
+  if (saved.attack !== attack || !(saved.images instanceof Int32Array) || saved.images.length !== k || saved.images.some((v, j) => v !== ids[j])) return false;
+  if (!(saved.adversarial instanceof Float32Array) || saved.adversarial.length !== k * px) return false;
+  const whole = (a: unknown, optional: boolean) => (a === undefined ? optional : ArrayBuffer.isView(a) && (a as Uint8Array).length === k);
+  if (![saved.runtimeLabels, saved.tfjsLabels, saved.success].every((a) => whole(a, false))) return false;
   if (![saved.queries, saved.firstSuccess].every((a) => whole(a, true))) return false;
-  let count = 0;
-  for (let i = 0; i < n; i++) count += saved.attacked[i] ? 1 : 0;
-  if (count !== idx.length || !idx.every((i) => saved.attacked[i] === 1)) return false;
-  return !idx.some((i) => saved.runtimeLabels[i]! < 0 || saved.tfjsLabels[i]! < 0);
+  return !saved.runtimeLabels.some((l) => l < 0) && !saved.tfjsLabels.some((l) => l < 0);
+}
+
+/** An attack's parts as one outcome over all `n` images (the clean image and −1 labels where it did not run). */
+function assemble(attack: EnsembleAttack, parts: readonly MemberPart[], images: Float32Array, n: number, px: number): MemberOutcome {
+  const adversarial = images.slice();
+  const runtimeLabels = new Int32Array(n).fill(-1);
+  const tfjsLabels = new Int32Array(n).fill(-1);
+  const success = new Uint8Array(n);
+  const attacked = new Uint8Array(n);
+  const queries = parts.some((p) => p.queries) ? new Int32Array(n) : undefined;
+  const firstSuccess = parts.some((p) => p.firstSuccess) ? new Int32Array(n) : undefined;
+  let seconds = 0;
+  let zeroImages = 0;
+  let gradientImages = 0;
+  for (const p of parts) {
+    p.images.forEach((i, k) => {
+      adversarial.set(p.adversarial.subarray(k * px, (k + 1) * px), i * px);
+      runtimeLabels[i] = p.runtimeLabels[k]!;
+      tfjsLabels[i] = p.tfjsLabels[k]!;
+      success[i] = p.success[k]!;
+      attacked[i] = 1;
+      if (queries && p.queries) queries[i] = p.queries[k]!;
+      if (firstSuccess && p.firstSuccess) firstSuccess[i] = p.firstSuccess[k]!;
+    });
+    seconds += p.seconds;
+    if (p.zeroGradientFraction !== null) (zeroImages += p.zeroGradientFraction * p.images.length), (gradientImages += p.images.length);
+  }
+  const budget = parts.find((p) => p.budget !== undefined)?.budget;
+  return { attack, attacked, adversarial, runtimeLabels, tfjsLabels, success, seconds, zeroGradientFraction: gradientImages ? zeroImages / gradientImages : null, ...(queries ? { queries } : {}), ...(firstSuccess ? { firstSuccess } : {}), ...(budget !== undefined ? { budget } : {}) };
 }
 
 /** Per image, the worst case over the clean image and every member's image, on both sides. */

@@ -39,7 +39,7 @@ export const attackCommand: CommandSpec = {
     queries: { type: 'string', help: "Square's runtime queries per image", default: '5000', metavar: 'N' },
     ensemble: { type: 'string', help: `auto's attacks in order, from ${ENSEMBLE_ATTACKS.join(', ')}`, default: AUTOATTACK_STANDARD.join(','), metavar: 'LIST' },
     standalone: { type: 'boolean', help: "auto: run every attack on every image (each attack's own accuracy; slower) instead of each on the images still robust" },
-    'resume-dir': { type: 'string', help: 'auto: keep each finished attack of the ensemble in DIR, so the same command stopped part-way resumes after the last attack it finished (the files go once it completes)', metavar: 'DIR' },
+    'resume-dir': { type: 'string', help: 'auto: keep the ensemble\'s finished work in DIR (each attack in parts of 128 images, 32 for the targeted ones), so the same command stopped part-way resumes after the last part it finished (the files go once it completes)', metavar: 'DIR' },
     eot: { type: 'string', help: 'average gradients over N forward passes (default 10 for eot-pgd, else 1)', metavar: 'N' },
     loss: { type: 'string', help: `FGSM / PGD loss: ${ATTACK_LOSSES.join(', ')} (ce = cross-entropy's direction computed without float32 saturation; ce-float32 = tfjs's cross-entropy, as the paper computed it; margin = Carlini–Wagner's max other logit − true logit; dlr = Croce & Hein's difference of logits ratio, the margin over z_π1 − z_π3)`, default: 'ce', metavar: 'NAME' },
     temperature: { type: 'string', help: 'divide logits by T in the attack loss', default: '1', metavar: 'T' },
@@ -71,7 +71,7 @@ export async function runAttack(argv: string[]): Promise<number> {
   if (craftLabels === 'predicted' && (AUTO_FAMILY as readonly string[]).includes(attack)) throw new UsageError(`--craft-labels predicted applies to fgsm, pgd, eot-pgd and cw; ${attack} attacks the true labels`);
   const ensemble = stringOption(p, 'ensemble')!.split(',') as EnsembleAttack[];
   const resumeDir = stringOption(p, 'resume-dir');
-  if (resumeDir !== undefined && attack !== 'auto') throw new UsageError(`--resume-dir keeps the finished attacks of an ensemble: it needs --attack auto, got "${attack}"`);
+  if (resumeDir !== undefined && attack !== 'auto') throw new UsageError(`--resume-dir keeps the finished work of an ensemble: it needs --attack auto, got "${attack}"`);
   for (const a of ensemble) if (!ENSEMBLE_ATTACKS.includes(a)) throw new UsageError(`--ensemble takes ${ENSEMBLE_ATTACKS.join(', ')}, got "${a}"`);
   const opened = openModel(path!);
   const { model, name } = opened;

@@ -64,8 +64,8 @@ export interface WhiteboxOptions extends CommonOptions {
    */
   readonly craftLabels?: CraftLabels;
   /**
-   * `auto`: keep each attack of the ensemble here as it finishes, so that the same evaluation
-   * stopped part-way resumes after its last finished attack (files removed once it completes).
+   * `auto`: keep each part of each attack of the ensemble here as it finishes, so that the same evaluation
+   * stopped part-way resumes after its last finished part of an attack (files removed once it completes).
    */
   readonly resumeDir?: string;
 }

@@ -1,7 +1,7 @@
 /**
- * The AutoAttack ensemble's finished attacks on disk, so an evaluation stopped part-way (a session
- * ending, Ctrl-C) resumes after the last attack it finished instead of from the start: on 1,000
- * images one attack of the cascade can take an hour. Files are keyed by a hash of everything the
+ * The AutoAttack ensemble's finished work on disk, each attack's parts as they finish, so an
+ * evaluation stopped part-way (a session ending, Ctrl-C) resumes after the last part it finished
+ * instead of from the start: on 1,000 images one attack of the cascade can take hours. Files are keyed by a hash of everything the
  * attacks' results depend on; a file that does not read back whole is ignored and run again.
  */
 import { createHash } from 'node:crypto';
@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { EnsembleAttack, EnsembleCheckpoint, MemberOutcome } from '../attacks/auto.js';
+import type { EnsembleAttack, EnsembleCheckpoint, MemberPart } from '../attacks/auto.js';
 
 /**
  * The key of one ensemble run: the images and labels attacked, the model as its clean logits on
@@ -28,24 +28,24 @@ export interface FileEnsembleCheckpoint extends EnsembleCheckpoint {
 }
 
 /**
- * Members of the run `key` kept in `dir` as `<key>-<index>-<attack>.v8.gz` (written whole, then
- * renamed). Gzipped: mostly clean digits, they shrink several times, and long runs keep them in git
+ * Parts of the run `key` kept in `dir` as `<key>-<member>-<attack>-<part>.v8.gz` (written whole,
+ * then renamed). Gzipped: mostly clean digits, they shrink several times, and long runs keep them in git
  * across machines.
  */
 export function fileEnsembleCheckpoint(dir: string, key: string): FileEnsembleCheckpoint {
-  const path = (member: number, attack: EnsembleAttack) => join(dir, `${key}-${member}-${attack}.v8.gz`);
+  const path = (member: number, attack: EnsembleAttack, part: number) => join(dir, `${key}-${member}-${attack}-${part}.v8.gz`);
   return {
-    load(member, attack) {
+    load(member, attack, part) {
       try {
-        const v: unknown = deserialize(gunzipSync(readFileSync(path(member, attack))));
-        return typeof v === 'object' && v !== null && (v as MemberOutcome).attack === attack ? (v as MemberOutcome) : undefined;
+        const v: unknown = deserialize(gunzipSync(readFileSync(path(member, attack, part))));
+        return typeof v === 'object' && v !== null && (v as MemberPart).attack === attack ? (v as MemberPart) : undefined;
       } catch {
         return undefined;
       }
     },
-    save(member, outcome) {
+    save(member, part, outcome) {
       mkdirSync(dir, { recursive: true });
-      const p = path(member, outcome.attack);
+      const p = path(member, outcome.attack, part);
       writeFileSync(`${p}.tmp`, gzipSync(serialize(outcome)));
       renameSync(`${p}.tmp`, p);
     },
