@@ -69,7 +69,7 @@ test('usage errors exit 2 and say what was wrong', () => {
   assert.match(badAttack.stderr, /--attack must be one of/);
   const resumePgd = cli('attack', join(MODELS, 'b64.bnn'), '--attack', 'pgd', '--resume-dir', join(tmpdir(), 'never'));
   assert.equal(resumePgd.code, 2);
-  assert.match(resumePgd.stderr, /--resume-dir keeps the finished attacks of an ensemble: it needs --attack auto, got "pgd"/);
+  assert.match(resumePgd.stderr, /--resume-dir keeps the finished work of an ensemble: it needs --attack auto, got "pgd"/);
   const badEps = cli('transfer', '--eps', '2');
   assert.equal(badEps.code, 2);
   assert.match(badEps.stderr, /--eps must be a number in \[0, 1\]/);
