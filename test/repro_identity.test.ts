@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadData } from '../src/data/index.js';
 import type { WhiteboxReport } from '../src/eval/attacks.js';
 import { Repro, type ReproResult, type ReproResults } from '../src/eval/repro.js';
-import { checkModelIdentity, ModelIdentityError, modelSha256 } from '../src/eval/repro_identity.js';
+import { checkModelIdentity, checkRecordedCleanAccuracy, ModelIdentityError, modelSha256 } from '../src/eval/repro_identity.js';
 import { modelFromParams } from '../src/format/model.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 
@@ -34,6 +34,15 @@ test('model identity: a result on another model of the same name is refused, by 
   assert.throws(() => checkModelIdentity(results, 'fgsm:A64-s2', report('A64-s2', 0.9, 1000, 'c'.repeat(64)), opts), isIdentityError(/fgsm:A64-s2 is measured on a model A64-s2 whose \.bnn has SHA-256 cccccccccccc….*pgd:A64-s2 .* bbbbbbbbbbbb…/));
 });
 
+test('model identity before the attacks: a model trained again must score the clean accuracy its results without a SHA-256 recorded', () => {
+  const results: ReproResults = { 'fgsm:A64-s1': report('A64-s1', 0.995), 'cw-paper:A64-s1': report('A64-s1', 0.99, 500), 'fgsm-on-mnist:A64-s1': report('A64-s1', 0.9), 'pgd:A64-s1': report('A64-s1', 0.5, 1000, 'a'.repeat(64)), 'fgsm:B64-s1': report('B64-s1', 0.1) };
+  const asked: number[] = [];
+  const accuracy = (clean: Record<number, number>) => (n: number) => (asked.push(n), clean[n]!);
+  checkRecordedCleanAccuracy(results, 'auto:A64-s1', accuracy({ 1000: 0.995, 500: 0.99 }), { alsoKinds: ['fgsm-on-mnist'] });
+  assert.deepEqual(asked.sort(), [1000, 500], 'each image count measured once; the other test set, the SHA-256-keyed result and other models not at all');
+  assert.throws(() => checkRecordedCleanAccuracy(results, 'auto:A64-s1', accuracy({ 1000: 0.995, 500: 0.988 }), { alsoKinds: ['fgsm-on-mnist'] }), isIdentityError(/A64-s1 as trained now scores 0\.988 clean on the first 500 test images, but cw-paper:A64-s1 recorded 0\.99/));
+});
+
 test('repro records the SHA-256 of the model each result was measured on, and refuses to add results of a model trained again differently', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-repro-identity-'));
   try {
@@ -51,6 +60,18 @@ test('repro records the SHA-256 of the model each result was measured on, and re
     await assert.rejects(new Repro(config, data).run(1), isIdentityError(/pgd:A8-s1 is measured on a model A8-s1 .* but fgsm:A8-s1 was measured on one with ffffffffffff…/));
     const after = JSON.parse(readFileSync(path, 'utf8')) as { results: Record<string, ReproResult> };
     assert.deepEqual(Object.keys(after.results), ['fgsm:A8-s1'], 'nothing was added');
+
+    // A result recorded before SHA-256s were kept, whose clean accuracy this A8-s1 does not score.
+    const { modelSha256: _sha, ...legacy } = file.results['fgsm:A8-s1'] as WhiteboxReport & { modelSha256?: string };
+    file.results['fgsm:A8-s1'] = { ...legacy, cleanRuntimeAccuracy: legacy.cleanRuntimeAccuracy - 1 / 16 };
+    writeFileSync(path, JSON.stringify(file));
+    await assert.rejects(new Repro(config, data).run(1), isIdentityError(/A8-s1 as trained now scores .* clean on the first 16 test images, but fgsm:A8-s1 recorded/));
+    // Recorded as this model scores it: accepted, and the next result carries the SHA-256.
+    file.results['fgsm:A8-s1'] = legacy;
+    writeFileSync(path, JSON.stringify(file));
+    await new Repro(config, data).run(1);
+    const last = JSON.parse(readFileSync(path, 'utf8')) as { results: Record<string, ReproResult> };
+    assert.equal(last.results['pgd:A8-s1']?.modelSha256, modelSha256(modelFromParams(ckpt.graph, ckpt.params)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

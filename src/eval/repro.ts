@@ -9,8 +9,12 @@ import { dirname, join, resolve } from 'node:path';
 import type { DataSplit } from '../data/dataset.js';
 import { renderReproduction } from './repro_doc/index.js';
 import { alsoKind, keyName, ReproPlan, settingsClash, settingsDiffs, type ModelKey, type ReproConfig, type ReproResult, type ReproResults, type ReproSettings, type ReproTask } from './repro_plan.js';
-import { checkModelIdentity, checkModelSha, modelSha256 } from './repro_identity.js';
+import { checkModelIdentity, checkModelSha, checkRecordedCleanAccuracy, modelSha256 } from './repro_identity.js';
 import { isStochastic } from '../model/graph.js';
+import { head } from '../data/dataset.js';
+import type { BnnModel } from '../format/model.js';
+import { BnnRuntime } from '../runtime/index.js';
+import { accuracyOf } from './parity.js';
 import { paperModel } from '../model/presets.js';
 import { writeAtomic } from '../util/fs.js';
 import { formatSeconds } from '../util/progress.js';
@@ -111,7 +115,9 @@ export class Repro extends ReproPlan {
       held = task.model;
       ran++;
       this.config.log(`evaluation ${index + 1}/${total}: ${task.id}`);
+      const fresh = !this.models.has(keyName(task.model));
       const model = await this.model(task.model);
+      if (fresh) await this.checkRecordedClean(task, model);
       const sha = modelSha256(model);
       // A model trained again must be the one the recorded results were measured on: checked before hours of attacks.
       this.merge();
@@ -157,6 +163,22 @@ export class Repro extends ReproPlan {
     const clash = settingsClash(file.settings, this.settings);
     if (clash) throw new Error(`${this.resultsPath} now holds results measured with ${clash}: another run with other settings is writing it`);
     for (const [id, r] of Object.entries(file.results)) this.results[id] ??= r;
+  }
+
+  /** A model loaded or trained again must score the clean accuracy its recorded results (those without a SHA-256) measured. */
+  private async checkRecordedClean(task: ReproTask, model: BnnModel): Promise<void> {
+    if (isStochastic(model.graph)) return;
+    this.merge();
+    const rt = await BnnRuntime.fromModel(model);
+    try {
+      const alsoKinds = this.config.alsoTest !== undefined ? [alsoKind(this.config.alsoTest)] : [];
+      checkRecordedCleanAccuracy(this.results, task.id, (n) => {
+        const d = head(this.data.test, n);
+        return accuracyOf(rt.predict(d.images, d.n), d.labels);
+      }, { alsoKinds });
+    } finally {
+      rt.dispose();
+    }
   }
 
   /** Throws if `result` of evaluation `id` was measured on another model than the results recorded for its model. */

@@ -49,3 +49,19 @@ export function checkModelIdentity(results: ReproResults, id: string, result: Re
     if (result.cleanRuntimeAccuracy !== other.cleanRuntimeAccuracy) throw new ModelIdentityError(`${id} scored ${model} ${result.cleanRuntimeAccuracy} clean on its ${result.images} test images, but ${otherId} scored ${other.cleanRuntimeAccuracy} on the same images: they were measured on different models of that name (a checkpoint trained again that came out different?). Delete ${model}'s results to measure them all on one model`);
   }
 }
+
+/**
+ * Before hours of attacks on a model trained again: its clean accuracy on the first `images` test
+ * images (`cleanAccuracy`) must be what every result of model `id` recorded without a SHA-256
+ * measured on those images. Deterministic models only; the held-out test images only.
+ */
+export function checkRecordedCleanAccuracy(results: ReproResults, id: string, cleanAccuracy: (images: number) => number, opts: { alsoKinds: readonly string[] }): void {
+  const model = modelOf(id);
+  const seen = new Map<number, number>();
+  for (const [otherId, other] of Object.entries(results)) {
+    if (modelOf(otherId) !== model || other.modelSha256 !== undefined || !('cleanRuntimeAccuracy' in other) || opts.alsoKinds.includes(evalKind(otherId))) continue;
+    if (!seen.has(other.images)) seen.set(other.images, cleanAccuracy(other.images));
+    const now = seen.get(other.images)!;
+    if (now !== other.cleanRuntimeAccuracy) throw new ModelIdentityError(`${model} as trained now scores ${now} clean on the first ${other.images} test images, but ${otherId} recorded ${other.cleanRuntimeAccuracy} on them: the checkpoint was trained again and came out different (another machine or backend, e.g. without the OpenBLAS kernels?). Delete ${model}'s results to measure them all on this model, or train it where the recorded results were measured`);
+  }
+}
