@@ -65,21 +65,11 @@ export interface EnsembleCheckpoint {
   save(member: number, part: number, outcome: MemberPart): void;
 }
 
-/** One part of an attack's work: its images (indices into the ensemble's) and what the attack made of them, in their order. */
-export interface MemberPart {
-  readonly attack: EnsembleAttack;
-  readonly images: Int32Array;
-  /** images.length adversarial images, inside B∞(x, ε) ∩ [0, 1] exactly. */
-  readonly adversarial: Float32Array;
-  readonly runtimeLabels: Int32Array;
-  readonly tfjsLabels: Int32Array;
-  readonly success: Uint8Array;
-  readonly seconds: number;
-  readonly zeroGradientFraction: number | null;
-  readonly queries?: Int32Array;
-  readonly firstSuccess?: Int32Array;
-  readonly budget?: number;
-}
+/**
+ * One part of an attack's work: its images (indices into the ensemble's) and what the attack made
+ * of them — MemberOutcome's fields, each array over these images in their order.
+ */
+export type MemberPart = Omit<MemberOutcome, 'attacked'> & { readonly images: Int32Array };
 
 /**
  * Images per part: about one batch of the attack's runs (the targeted attacks run each image once

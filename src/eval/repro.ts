@@ -171,11 +171,10 @@ export class Repro extends ReproPlan {
     this.merge();
     const rt = await BnnRuntime.fromModel(model);
     try {
-      const alsoKinds = this.config.alsoTest !== undefined ? [alsoKind(this.config.alsoTest)] : [];
       checkRecordedCleanAccuracy(this.results, task.id, (n) => {
         const d = head(this.data.test, n);
         return accuracyOf(rt.predict(d.images, d.n), d.labels);
-      }, { alsoKinds });
+      }, { alsoKinds: this.alsoKinds() });
     } finally {
       rt.dispose();
     }
@@ -186,8 +185,12 @@ export class Repro extends ReproPlan {
     this.merge();
     const task = this.plan().find((t) => t.id === id);
     const stochastic = task ? isStochastic(paperModel(task.model.arch, task.model.k)) : true;
-    const alsoKinds = this.config.alsoTest !== undefined ? [alsoKind(this.config.alsoTest)] : [];
-    checkModelIdentity(this.results, id, result, { stochastic, alsoKinds });
+    checkModelIdentity(this.results, id, result, { stochastic, alsoKinds: this.alsoKinds() });
+  }
+
+  /** The kinds of evaluation scored on other test images than the held-out ones (`--also-test`). */
+  private alsoKinds(): string[] {
+    return this.config.alsoTest !== undefined ? [alsoKind(this.config.alsoTest)] : [];
   }
 
   /** Re-renders the document from the results (with what the results file has gained meanwhile). */
