@@ -1,8 +1,9 @@
 /**
  * The AutoAttack ensemble's finished work on disk, each attack's parts as they finish, so an
  * evaluation stopped part-way (a session ending, Ctrl-C) resumes after the last part it finished
- * instead of from the start: on 1,000 images one attack of the cascade can take hours. Files are keyed by a hash of everything the
- * attacks' results depend on; a file that does not read back whole is ignored and run again.
+ * instead of from the start: on 1,000 images one attack of the cascade can take hours. Files are
+ * keyed by a hash of everything the attacks' results depend on; a file that does not read back
+ * whole is ignored and run again.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,8 +30,8 @@ export interface FileEnsembleCheckpoint extends EnsembleCheckpoint {
 
 /**
  * Parts of the run `key` kept in `dir` as `<key>-<member>-<attack>-<part>.v8.gz` (written whole,
- * then renamed). Gzipped: mostly clean digits, they shrink several times, and long runs keep them in git
- * across machines.
+ * then renamed). Gzipped: mostly clean digits, they shrink several times, and long runs keep them
+ * in git across machines.
  */
 export function fileEnsembleCheckpoint(dir: string, key: string): FileEnsembleCheckpoint {
   const path = (member: number, attack: EnsembleAttack, part: number) => join(dir, `${key}-${member}-${attack}-${part}.v8.gz`);

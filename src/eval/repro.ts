@@ -107,6 +107,7 @@ export class Repro extends ReproPlan {
     const chosen = new Set(this.selected().map((t) => t.id));
     let ran = 0;
     let held: ModelKey | null = null;
+    const shas = new Map<string, string>();
     for (const { index, task } of this.pending()) {
       if (ran >= limit) break;
       if (!chosen.has(task.id)) continue;
@@ -115,13 +116,15 @@ export class Repro extends ReproPlan {
       held = task.model;
       ran++;
       this.config.log(`evaluation ${index + 1}/${total}: ${task.id}`);
-      const fresh = !this.models.has(keyName(task.model));
       const model = await this.model(task.model);
-      if (fresh) await this.checkRecordedClean(task, model);
-      const sha = modelSha256(model);
-      // A model trained again must be the one the recorded results were measured on: checked before hours of attacks.
-      this.merge();
-      checkModelSha(this.results, task.id, sha);
+      let sha = shas.get(keyName(task.model));
+      if (sha === undefined) {
+        // A model trained again must be the one the recorded results were measured on: checked once, before hours of attacks.
+        await this.checkRecordedClean(task, model);
+        sha = modelSha256(model);
+        checkModelSha(this.results, task.id, sha);
+        shas.set(keyName(task.model), sha);
+      }
       const t0 = performance.now();
       this.record(task.id, { ...(await task.fn(model)), modelSha256: sha });
       this.config.log(`${task.id} done in ${formatSeconds((performance.now() - t0) / 1000)} (attack and replay, training excluded)`);
@@ -141,11 +144,14 @@ export class Repro extends ReproPlan {
 
   /** Adds results (from queue workers, say), then saves and re-renders once. */
   recordAll(entries: readonly (readonly [string, ReproResult])[]): void {
+    this.merge();
+    const tasks = new Map(this.plan().map((t) => [t.id, t]));
     for (const [id, result] of entries) {
-      this.checkIdentity(id, result);
+      const task = tasks.get(id);
+      const stochastic = task ? isStochastic(paperModel(task.model.arch, task.model.k)) : true;
+      checkModelIdentity(this.results, id, result, { stochastic, alsoKinds: this.alsoKinds() });
       this.results[id] = result;
     }
-    this.merge();
     mkdirSync(dirname(this.resultsPath), { recursive: true });
     const file: ResultsFile = { settings: this.settings, results: this.results };
     writeAtomic(this.resultsPath, JSON.stringify(file, null, 1) + '\n');
@@ -178,14 +184,6 @@ export class Repro extends ReproPlan {
     } finally {
       rt.dispose();
     }
-  }
-
-  /** Throws if `result` of evaluation `id` was measured on another model than the results recorded for its model. */
-  private checkIdentity(id: string, result: ReproResult): void {
-    this.merge();
-    const task = this.plan().find((t) => t.id === id);
-    const stochastic = task ? isStochastic(paperModel(task.model.arch, task.model.k)) : true;
-    checkModelIdentity(this.results, id, result, { stochastic, alsoKinds: this.alsoKinds() });
   }
 
   /** The kinds of evaluation scored on other test images than the held-out ones (`--also-test`). */

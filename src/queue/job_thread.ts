@@ -17,6 +17,7 @@ import { writeAtomic } from '../util/fs.js';
 import { canonicalJson, dataIdentity, type DataIdentity, type EvalJobData, type JobData, type TrainJobData } from './jobs.js';
 import type { ModelArtifact } from './store.js';
 import type { ReproResult } from '../eval/repro_plan.js';
+import { modelSha256 } from '../eval/repro_identity.js';
 
 export interface ThreadRequest {
   readonly seq: number;
@@ -88,7 +89,7 @@ async function evalJob(job: EvalJobData, dir: string, expected: string | undefin
   if (!model) {
     const ckpt = p.trainedCheckpoint(job.model);
     model = modelFromParams(ckpt.graph, ckpt.params);
-    const found = sha256(serializeBnn(model));
+    const found = modelSha256(model);
     if (found !== expected) throw new Error(`${p.modelDir(job.model)}: this checkpoint of ${keyName(job.model)} is not the one its training job recorded (SHA-256 of its .bnn ${found.slice(0, 12)}…, recorded ${expected?.slice(0, 12) ?? 'none'}…): is --dir the shared directory?`);
     held = { sha256: found, model };
   }
