@@ -47,6 +47,10 @@ cases.push({ name: 'rect tap blocks: 8x11 k3x1 s(2,3) same', batch: 2, h: 8, w: 
 // A 1×1 output with more images than output channels: dX transposes W rather than dy.
 cases.push({ name: '1x1 output, batch > channels', batch: 4, h: 5, ci: 4, k: 5, co: 3, s: 1, pad: 'valid' });
 
+/** The CPU backend's [y, dX, dW] per case: the same inputs every time (seeded), and by far the
+ *  slowest part of the grid, so each case's reference is computed once for every kernel tested. */
+const cpuReference = new Map<(typeof cases)[number], Float32Array[]>();
+
 /** Runs case `c` on wasm (as registered now) and on the CPU reference; returns the relative errors of y, dX, dW. */
 async function parityErrors(c: (typeof cases)[number]): Promise<[number, number, number]> {
   const rng = new Rng(c.h * 1000 + c.co);
@@ -60,9 +64,13 @@ async function parityErrors(c: (typeof cases)[number]): Promise<[number, number,
   const ow = c.pad === 'same' ? Math.ceil(w_ / sw) : Math.floor((w_ - kw) / sw) + 1;
   const dy = random(c.batch * oh * ow * c.co, rng);
   const wasm = convGrads(x, xs, w, ws, dy, [c.s, sw], c.pad);
-  await useTfjsBackend('cpu');
-  const cpu = convGrads(x, xs, w, ws, dy, [c.s, sw], c.pad);
-  await useTfjsBackend('wasm');
+  let cpu = cpuReference.get(c);
+  if (!cpu) {
+    await useTfjsBackend('cpu');
+    cpu = convGrads(x, xs, w, ws, dy, [c.s, sw], c.pad);
+    cpuReference.set(c, cpu);
+    await useTfjsBackend('wasm');
+  }
   return [0, 1, 2].map((i) => maxRelErr(wasm[i]!, cpu[i]!)) as [number, number, number];
 }
 
