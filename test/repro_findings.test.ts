@@ -97,7 +97,8 @@ test('repro verdict: an explanation is Tested only where an experiment ran, with
   assert.match(doc, /## This run beside \S*THERE\.json: what the training data changed/);
   assert.match(doc, /\| white-box FGSM \| 9 \| 0 \| 8 \|/);
   assert.match(doc, /\| B64-s1 \| 90\.0 \| 97\.0 \| 10\.0 \| 30\.0 \| — \|/);
-  assert.match(doc, /Regenerate with: `bnn-edge repro .* --compare \S*THERE\.md --out/);
+  // A cache other than the default is named, so the command resumes this run, not another.
+  assert.match(doc, /Regenerate with: `bnn-edge repro .* --compare \S*THERE\.md --dir \S*runs --out/);
   // Still untested: the other explanation of the same table.
   assert.match(doc, /- \*\*Hypothesis\*\* \(no experiment here tests it\)\. Our FGSM is stronger/);
   assert.throws(() => new Repro(config(dir, { compare: join(dir, 'NONE.md') }), data), /--compare .*NONE\.md: no results file at .*NONE\.json/);

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { DATA_HELP, loadData } from '../data/index.js';
 import { Repro } from '../eval/repro.js';
+import { DEFAULT_REPRO_DIR } from '../eval/repro_plan.js';
 import { Progress } from '../util/progress.js';
 import { queueUrl } from './cmd_worker.js';
 import { helpText, numberOption, parseCommand, positiveIntListOption, stringOption, UsageError, type CommandSpec } from './args.js';
@@ -30,7 +31,7 @@ export const reproCommand: CommandSpec = {
     data: { type: 'string', help: `what every model trains on and is tested on (its training and test splits): ${DATA_HELP} (default: the embedded 8,000 / 2,000 MNIST digits; mnist-full trains on the paper's MNIST training set and tests on the held-out 2,000)`, metavar: 'NAME|DIR' },
     'also-test': { type: 'string', help: "also score the FGSM tables' models on this data's test images (evaluations fgsm-on-NAME), e.g. mnist: MNIST's official 10,000 for a run with --data mnist-full", metavar: 'NAME|DIR' },
     compare: { type: 'string', help: "another run's results (its .json or .md) to set beside this one's, cell by cell: what a change of data or training did (e.g. docs/REPRODUCTION.md, the 8,000-image run, beside a --data mnist-full run)", metavar: 'FILE' },
-    dir: { type: 'string', help: 'cache of trained checkpoints', default: 'runs/repro', metavar: 'DIR' },
+    dir: { type: 'string', help: 'cache of trained checkpoints', default: DEFAULT_REPRO_DIR, metavar: 'DIR' },
     out: { type: 'string', help: 'markdown to write; SVGs and the results (.json of the same name, which a run resumes from) go beside it', default: 'docs/REPRODUCTION.md', metavar: 'FILE' },
     models: { type: 'string', help: 'take only these models, e.g. B256-s2,C256-s2 (default: every model the document needs)', metavar: 'LIST' },
     evals: { type: 'string', help: 'take only these kinds of evaluation: fgsm, fgsm-paper, fgsm-f32, pgd, pgd-t100, eot-pgd, auto (AutoAttack at ε 0.3), auto-eps0.05 / 0.1 / 0.2, cw-paper, blackbox, blackbox-paper, hsj, fgsm-on-NAME (default: all)', metavar: 'LIST' },

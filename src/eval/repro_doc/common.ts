@@ -29,6 +29,8 @@ export interface Explanation {
   readonly test?: { readonly experiment: string; readonly result: string } | undefined;
   /** What is left after every explanation offered: a gap no experiment here accounts for. */
   readonly unexplained?: true;
+  /** For an untested claim: why, when the experiment that would test it exists but has not run here. */
+  readonly untestedBecause?: string;
 }
 
 export function explanations(xs: readonly Explanation[]): string {
@@ -38,7 +40,7 @@ export function explanations(xs: readonly Explanation[]): string {
       ? `- **Unexplained.** ${x.claim}`
       : x.test
         ? `- **Tested.** ${x.claim} *Experiment:* ${x.test.experiment}. *Result:* ${x.test.result}`
-        : `- **Hypothesis** (no experiment here tests it). ${x.claim}`;
+        : `- **Hypothesis** (${x.untestedBecause ?? 'no experiment here tests it'}). ${x.claim}`;
   return `\n\nWhat explains the gaps:\n\n${xs.map(line).join('\n')}`;
 }
 

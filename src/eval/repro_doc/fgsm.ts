@@ -188,14 +188,14 @@ export function fgsmSections(ctx: DocContext): string {
       claim: "Our FGSM is stronger than the paper's: it ascends cross-entropy's exact gradient where the paper's float32 loss saturated on confident models (see below), and moves away from the true label where the paper's code moved away from the model's own.",
       test: numericsTest(ctx, 'fgsm'),
     },
-    ctx.dataExplanation('fgsm', `Training data: our models trained on ${trainImages} images (the paper: 60,000) with the paper's constant learning rate, so B and C reach lower clean accuracy than the paper's (see the clean column), and an attacked accuracy cannot exceed its clean one.`),
+    ctx.dataExplanation('fgsm', `Training data: our models trained on ${trainImages} images (the paper: 60,000) with the paper's constant learning rate, so they may be less accurate than the paper's were (its tables give no clean accuracies; ours are in the clean column), and an attacked accuracy cannot exceed its clean one.`),
     leftOver(ctx, 'fgsm'),
   ].filter((x): x is Explanation => x !== null);
   const advExplanations = [
     { claim: "Our FGSM is stronger than the paper's (as above).", test: numericsTest(ctx, 'fgsm-adv') },
     ctx.dataExplanation(
       'fgsm-adv',
-      `Adversarial training: our "+*" models were trained with ${c.adv.steps}-step PGD on ${trainImages} images (the paper: 40 steps on 60,000), so ${c.adv.steps < 40 || ctx.r.settings.trainImages < 50000 ? `they trained on ${ctx.r.settings.trainImages < 50000 ? 'fewer ' : ''}adversarial examples${c.adv.steps < 40 ? `, crafted with ${c.adv.steps} PGD steps instead of 40` : ''}` : 'their training matches the paper\'s in steps and images'}.`,
+      `Adversarial training data: our "+*" models were PGD-trained on ${trainImages} images (the paper: 60,000)${ctx.r.settings.trainImages < 50000 ? ', so they saw fewer adversarial examples' : ''}.${c.adv.steps < 40 ? ` (Their ${c.adv.steps} PGD steps against the paper's 40 are another difference, one this experiment does not test: see Setup.)` : ''}`,
     ),
     leftOver(ctx, 'fgsm-adv'),
   ].filter((x): x is Explanation => x !== null);

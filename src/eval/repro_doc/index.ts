@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, relative } from 'node:path';
 import { dataOptionsOf } from '../../data/index.js';
 import { resultsPathFor, type Repro } from '../repro.js';
+import { DEFAULT_REPRO_DIR } from '../repro_plan.js';
 import { blackboxSection } from './blackbox.js';
 import { docContext } from './common.js';
 import { comparisonSection } from './compare.js';
@@ -16,7 +17,7 @@ import { fgsmSections } from './fgsm.js';
 import { strongSection } from './strong.js';
 
 export { plotPrefix } from './common.js';
-export { A_PLUS_ROBUST_TARGET } from './strong.js';
+export { A_PLUS_ROBUST_TARGET, A_PLUS_TARGET_NAME } from './strong.js';
 
 export function renderReproduction(r: Repro): void {
   const ctx = docContext(r);
@@ -79,6 +80,9 @@ function reproArgs(r: Repro): string {
   const trainImages = r.settings.trainImages < r.data.train.n ? ` --train-images ${r.settings.trainImages}` : '';
   const also = c.alsoTest === undefined ? '' : ` --also-test ${c.alsoTest}`;
   const compare = c.compare === undefined ? '' : ` --compare ${c.compare}`;
-  return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data}${also}${trainImages} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries}${compare} --out ${relative(process.cwd(), c.out) || c.out}`;
+  // The cache is what a re-run resumes from, so a run kept anywhere else names it.
+  const cache = relative(process.cwd(), c.dir) || '.';
+  const cacheDir = cache === DEFAULT_REPRO_DIR ? '' : ` --dir ${cache}`;
+  return `--widths ${c.widths.join(',')}${adv.length < c.widths.length ? ` --adv-widths ${adv.join(',')}` : ''}${data}${also}${trainImages} --seeds ${c.seeds} --epochs ${c.epochs} --adv-seeds ${c.adv.seeds} --adv-epochs ${c.adv.epochs} --adv-clean-epochs ${c.adv.cleanEpochs} --adv-steps ${c.adv.steps} --adv-step ${c.adv.step} --n ${c.attackImages} --cw-n ${c.cwImages} --bb-n ${c.blackboxImages} --hsj-n ${c.hsjImages} --hsj-queries ${c.hsjQueries}${compare}${cacheDir} --out ${relative(process.cwd(), c.out) || c.out}`;
 }
 
