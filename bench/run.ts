@@ -112,7 +112,18 @@ export async function runBenchQueued(url: string, suites: readonly string[]): Pr
 
 // `node dist/bench/run.js [--suite a,b] [--queue URL]` (npm run bench).
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { suite: { type: 'string' }, queue: { type: 'string' } } });
+  const { values } = parseArgs({ options: { suite: { type: 'string' }, queue: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(
+      `Usage: npm run bench -- [--suite a,b] [--queue URL]\n\nRuns benchmark suites and writes each one's section of bench/RESULTS.md (and bench/results.json)\nwith its command, machine and date.\n\n  --suite a,b   suites to run (default: ${DEFAULT_SUITES.join(', ')})\n                all: ${Object.keys(SUITES).join(', ')}\n  --queue URL   run each suite as a job on a Redis queue (bnn-edge worker --queue URL)\n  -h, --help    this help\n`,
+    );
+    process.exit(0);
+  }
+  const unknown = values.suite?.split(',').filter((x) => !(x in SUITES)) ?? [];
+  if (unknown.length) {
+    process.stderr.write(`unknown suite ${unknown.join(', ')}; suites: ${Object.keys(SUITES).join(', ')}\n`);
+    process.exit(2);
+  }
   if (values.queue) process.exit(await runBenchQueued(values.queue, values.suite?.split(',') ?? DEFAULT_SUITES));
   await runBench({ suites: values.suite?.split(','), print: true });
   process.exit(0);

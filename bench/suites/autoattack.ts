@@ -23,13 +23,17 @@ const IMAGES: Record<string, number> = { b64: 1000, c64: 1000, 'a64-pgd': 200, '
 /** Square alone on the first images of the binary models, ε = 0.1. */
 const SQUARE_ALONE = { models: ['b64', 'c64'], n: 200, eps: 0.1 };
 
+/** Images a PGD run fooled on the runtime that the ensemble (its worst-case runtime labels) left standing: should be 0. */
+export function fooledOnlyBy(pgd: WhiteboxReport, autoLabels: ArrayLike<number>, labels: Uint8Array): number {
+  const p = pgd.examples![0]!.runtimeLabels;
+  let k = 0;
+  for (let i = 0; i < p.length; i++) if (p[i] !== labels[i] && autoLabels[i] === labels[i]) k++;
+  return k;
+}
+
 /** Images PGD-40 fooled on the runtime that the ensemble's worst case left standing. */
 export function pgdOnly(pgd: WhiteboxReport, auto: WhiteboxReport, labels: Uint8Array): number {
-  const p = pgd.examples![0]!.runtimeLabels;
-  const a = auto.examples![0]!.runtimeLabels;
-  let k = 0;
-  for (let i = 0; i < p.length; i++) if (p[i] !== labels[i] && a[i] === labels[i]) k++;
-  return k;
+  return fooledOnlyBy(pgd, auto.examples![0]!.runtimeLabels, labels);
 }
 
 function progress(label: string): (done: number, total: number) => void {
