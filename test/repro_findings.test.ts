@@ -222,3 +222,25 @@ test('repro verdict: a figure no ensemble has checked is an upper bound, and flo
   assert.ok(doc.includes('- **Unexplained.** CW\'s accuracy on S64 70.0 (paper 71 ± 2)') === false, 'S64 CW is inside the paper\'s band');
   });
 });
+
+test('repro at a glance: band counts with our attacks and the paper\'s numerics, the ensemble beside PGD-40, and images per evaluation', () => {
+  inTempDir((dir) => {
+    const data = loadData();
+    const here = new Repro(config(dir), data);
+    const paperNumerics = Object.fromEntries(Object.entries(near).map(([id, r]) => [id.replace(/^fgsm:/, 'fgsm-paper:'), r]));
+    const pgd = { model: 'x', attack: 'pgd', loss: 'ce', images: 1000, cleanRuntimeAccuracy: 0.99, rows: [{ eps: 0.1, runtimeAccuracy: 0.9 }, { eps: 0.3, runtimeAccuracy: 0.7 }] } as unknown as WhiteboxReport;
+    const square = { attack: 'square', queries: { total: 5000, maxPerImage: 5000, perSecond: 1234.4 } };
+    const auto = { model: 'x', attack: 'auto', loss: 'ce', images: 1000, cleanRuntimeAccuracy: 0.99, rows: [{ eps: 0.3, runtimeAccuracy: 0.25, members: [square] }] } as unknown as WhiteboxReport;
+    const hsj = { model: 'x', images: 20 };
+    writeFileSync(join(dir, 'HERE.json'), JSON.stringify({ settings: here.settings, results: { ...far, ...paperNumerics, 'pgd:A+*64-s1': pgd, 'auto:A+*64-s1': auto, 'hsj:A64-s1': hsj } }));
+    new Repro(config(dir), data).render();
+    const doc = readFileSync(join(dir, 'HERE.md'), 'utf8');
+    const glance = doc.slice(doc.indexOf('## At a glance'), doc.indexOf('## White-box FGSM'));
+    // far: 0 of 9 FGSM cells in band; near (as the paper's numerics): 8 of 9. No FGSM-adv cell measured.
+    assert.match(glance, /\| white-box FGSM \| 0 of 9 \| 8 of 9 \|/);
+    assert.match(glance, /\| PGD-trained models under FGSM \| — \(6 in all\) \| — \(6 in all\) \|/);
+    assert.match(glance, /\| A\+\*64-s1 \| 1,000 \| 25\.0 \| 70\.0 \| 45\.0 \| 1,234 \|/);
+    assert.match(glance, /\| fgsm \| 3 \| 1,000 \|  \|/);
+    assert.match(glance, /\| hsj \| 1 \| 20 \| label-only HopSkipJump/);
+  });
+});

@@ -14,6 +14,7 @@ import { docContext } from './common.js';
 import { comparisonSection } from './compare.js';
 import { cwSection } from './cw.js';
 import { fgsmSections } from './fgsm.js';
+import { glanceSection } from './glance.js';
 import { strongSection } from './strong.js';
 
 export { plotPrefix } from './common.js';
@@ -54,6 +55,8 @@ slides' tables (Galloway, Taylor & Moussa, ICLR 2018).
 - Widths run: K = ${c.widths.join(', ')}${advWidths.length < c.widths.length ? ` (adversarially trained models: K = ${advWidths.join(', ') || 'none'})` : ''}.${c.widths.length < 3 ? ' The paper also has the other widths; run `bnn-edge repro --widths 64,128,256` to add them (hours of training on 2 cores).' : ''}
 
 Regenerate with: \`bnn-edge repro ${reproArgs(r)}\`
+
+${glanceSection(ctx)}
 
 ${fgsmSections(ctx)}${other ? comparisonSection(r, other, ctx.vsOther, ctx.otherName) : ''}
 
