@@ -12,7 +12,7 @@ function paperNumerics(cell: PaperCell): PaperCell {
   return { ...cell, ids: cell.ids.map((id) => id.replace(/^fgsm:/, 'fgsm-paper:').replace(/^blackbox:/, 'blackbox-paper:')) };
 }
 
-/** Kinds whose evaluations are a headline's evidence; the others are side experiments on a few images. */
+/** Kinds run on a few images by design (side experiments, not a headline's evidence), and why. */
 const SIDE_KINDS: Record<string, string> = { hsj: 'label-only HopSkipJump, thousands of queries per image' };
 
 export function glanceSection(ctx: DocContext): string {
