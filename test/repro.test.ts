@@ -230,20 +230,29 @@ test("repro --also-test: the FGSM tables' models are also scored on other test i
     const results = JSON.parse(readFileSync(join(dir, 'REPRODUCTION.json'), 'utf8')).results as Record<string, WhiteboxReport>;
     const own = results['fgsm:A8-s1']!;
     const other = results['fgsm-on-mnist:A8-s1']!;
-    assert.equal(other.images, 64);
+    // Every one of the other test images (FGSM is cheap), where the run's own attacks take --n.
+    const n = official.test.n;
+    assert.equal(n, 10_000);
+    assert.equal(other.images, n);
     // Scored on the other images: the clean accuracy is the model's on MNIST's official test images, not on the run's own.
     const { BnnRuntime } = await import('../src/runtime/index.js');
     const { modelFromParams } = await import('../src/format/model.js');
     const ckpt = loadCheckpoint(join(dir, 'A8-s1'));
     const rt = await BnnRuntime.fromModel(modelFromParams(ckpt.graph, ckpt.params));
     const px = 28 * 28;
-    const labels = rt.predict(official.test.images.subarray(0, 64 * px), 64);
+    const labels = rt.predict(official.test.images.subarray(0, n * px), n);
     rt.dispose();
     const correct = labels.filter((l, i) => l === official.test.labels[i]).length;
-    assert.equal(other.cleanRuntimeAccuracy, correct / 64);
+    assert.equal(other.cleanRuntimeAccuracy, correct / n);
     assert.ok(own.images === 64 && other !== own);
     const doc = readFileSync(config.out, 'utf8');
-    assert.match(doc, /## The same FGSM tables on mnist's test images \(first 64 of 10,000\)/);
+    assert.match(doc, /## The same FGSM tables on mnist's test images \(all 10,000\)/);
+    // A result measured before the run scored every image is named for what it covers.
+    const file = JSON.parse(readFileSync(join(dir, 'REPRODUCTION.json'), 'utf8'));
+    file.results['fgsm-on-mnist:B8-s1'] = { ...other, model: 'B8-s1', images: 1000 };
+    writeFileSync(join(dir, 'REPRODUCTION.json'), JSON.stringify(file));
+    new Repro(config, loadData()).render();
+    assert.match(readFileSync(config.out, 'utf8'), /## The same FGSM tables on mnist's test images \(the first 1,000 or 10,000 of 10,000: results measured before/);
     assert.match(doc, /Regenerate with: `bnn-edge repro .* --also-test mnist /);
   } finally {
     rmSync(dir, { recursive: true, force: true });

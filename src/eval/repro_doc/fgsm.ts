@@ -3,7 +3,7 @@
  * the experiment that tests it, the same tables under the paper's numerics and on other test images.
  */
 import { PAPER_FGSM, PAPER_FGSM_ADV, type PaperFigure } from '../paper.js';
-import { advMark, alsoKind, keyName, type AdvKind, type ModelKey } from '../repro.js';
+import { advMark, alsoKind, evalKind, keyName, type AdvKind, type ModelKey } from '../repro.js';
 import { bandCount, cellStat, compareCells, paperCells, stat, within, type PaperTable, type Stat } from '../repro_compare.js';
 import { lineChart, type Series } from '../svg.js';
 import { bandSentence, comparisonResult, explanations, p, showPaper, showStat, table, type DocContext, type Explanation, type PaperArch } from './common.js';
@@ -172,7 +172,12 @@ function alsoSection(ctx: DocContext): string {
   const kind = alsoKind(also.source);
   const a1 = fgsmTable(ctx, ['A', 'B', 'C'], false, PAPER_FGSM, kind);
   const a2 = fgsmTable(ctx, ['A', 'C'], 'pgd', PAPER_FGSM_ADV, kind);
-  return `\n\n## The same FGSM tables on ${also.source}'s test images (first ${Math.min(ctx.c.attackImages, also.test.n).toLocaleString('en-US')} of ${also.test.n.toLocaleString('en-US')})\n\n${a1.md}\n\n${a1.summary}${a1.seedNote}\n\n${a2.md}\n\n${a2.summary}${a2.seedNote}`;
+  // What the recorded results hold: results measured before the run scored every image cover fewer.
+  const counts = [...new Set(Object.entries(ctx.res).filter(([id]) => evalKind(id) === kind).map(([, x]) => x.images))].sort((x, y) => x - y);
+  const fmtN = (n: number) => n.toLocaleString('en-US');
+  const of = fmtN(also.test.n);
+  const images = !counts.length || (counts.length === 1 && counts[0] === also.test.n) ? `all ${of}` : counts.length === 1 ? `first ${fmtN(counts[0]!)} of ${of}` : `the first ${counts.map(fmtN).join(' or ')} of ${of}: results measured before the run scored every image cover fewer`;
+  return `\n\n## The same FGSM tables on ${also.source}'s test images (${images})\n\n${a1.md}\n\n${a1.summary}${a1.seedNote}\n\n${a2.md}\n\n${a2.summary}${a2.seedNote}`;
 }
 
 /** The document's FGSM sections, from "White-box FGSM" to the tables on --also-test's images. */
