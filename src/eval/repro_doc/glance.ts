@@ -7,10 +7,13 @@ import { evalKind } from '../repro_plan.js';
 import { bandCount, cellStat, paperCells, TABLE_NAMES, type PaperCell, type PaperTable } from '../repro_compare.js';
 import { p, table, type DocContext } from './common.js';
 
-/** The same cell measured the paper's way: FGSM on float32 loss away from the model's own label; the substitute's FGSM away from its own labels. */
-function paperNumerics(cell: PaperCell): PaperCell {
-  return { ...cell, ids: cell.ids.map((id) => id.replace(/^fgsm:/, 'fgsm-paper:').replace(/^blackbox:/, 'blackbox-paper:')) };
+/** The same cell read from other kinds of evaluation of the same models (`kinds`: ours → theirs, e.g. fgsm → fgsm-paper). */
+function asKind(cell: PaperCell, kinds: Readonly<Record<string, string>>): PaperCell {
+  return { ...cell, ids: cell.ids.map((id) => (kinds[evalKind(id)] ? `${kinds[evalKind(id)]}${id.slice(evalKind(id).length)}` : id)) };
 }
+
+/** The paper's numerics: FGSM on float32 loss away from the model's own label; the substitute's FGSM away from its own labels. */
+const PAPER_NUMERICS = { fgsm: 'fgsm-paper', blackbox: 'blackbox-paper' };
 
 /** Kinds run on a few images by design (side experiments, not a headline's evidence), and why. */
 const SIDE_KINDS: Record<string, string> = { hsj: 'label-only HopSkipJump, thousands of queries per image' };
@@ -27,15 +30,14 @@ export function glanceSection(ctx: DocContext): string {
   };
   // The FGSM tables scored on another test set too (--also-test): the same cells, read from that kind.
   const onKind = [...new Set(Object.keys(res).map(evalKind))].find((k) => k.startsWith('fgsm-on-'));
-  const onOther = (cell: PaperCell): PaperCell => ({ ...cell, ids: cell.ids.map((id) => id.replace(/^fgsm:/, `${onKind}:`)) });
   const show = ({ band, of }: ReturnType<typeof count>) => (band.cells ? `${band.inBand} of ${band.cells}${band.cells < of ? ` (${of} in all)` : ''}` : `— (${of} in all)`);
   const bandRows = (Object.keys(TABLE_NAMES) as PaperTable[]).flatMap((t) => {
     const xs = cells.filter((x) => x.table === t);
     if (!xs.length) return [];
     const ours = count(xs);
     // CW ran as the paper's code did; only FGSM and the substitute's labels have a paper-numerics variant.
-    const theirs = t === 'cw' ? null : count(xs.map(paperNumerics));
-    const other = onKind && (t === 'fgsm' || t === 'fgsm-adv') ? show(count(xs.map(onOther))) : 'n/a';
+    const theirs = t === 'cw' ? null : count(xs.map((x) => asKind(x, PAPER_NUMERICS)));
+    const other = onKind && (t === 'fgsm' || t === 'fgsm-adv') ? show(count(xs.map((x) => asKind(x, { fgsm: onKind })))) : 'n/a';
     return [[TABLE_NAMES[t], show(ours), theirs ? show(theirs) : 'the same (our CW is the paper\'s setting)', ...(onKind ? [other] : [])]];
   });
 
