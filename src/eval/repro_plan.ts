@@ -18,10 +18,10 @@ import { blackboxEval, hsjEval, whiteboxEval, type BlackboxReport, type CraftLab
 
 /** The paper's FGSM numerics: float32 cross-entropy (which saturates), away from the model's own labels (cleverhans' default). */
 const PAPER_NUMERICS = { loss: 'ce-float32', craftLabels: 'predicted' } as const;
-/** ε below the paper's 0.3 at which AutoAttack's ensemble also runs on A, B, C and S: their robust accuracy against ε (`auto-eps0.1:A64-s1`). */
 /** Where `bnn-edge repro` caches its checkpoints unless told (--dir). */
 export const DEFAULT_REPRO_DIR = 'runs/repro';
 
+/** ε below the paper's 0.3 at which AutoAttack's ensemble also runs on A, B, C and S: their robust accuracy against ε (`auto-eps0.1:A64-s1`). */
 export const CURVE_EPS = [0.05, 0.1, 0.2] as const;
 
 export interface ReproConfig {
