@@ -242,5 +242,9 @@ test('repro at a glance: band counts with our attacks and the paper\'s numerics,
     assert.match(glance, /\| A\+\*64-s1 \| 1,000 \| 25\.0 \| 70\.0 \| 45\.0 \| 1,234 \|/);
     assert.match(glance, /\| fgsm \| 3 \| 1,000 \|  \|/);
     assert.match(glance, /\| hsj \| 1 \| 20 \| label-only HopSkipJump/);
+    // The sections state the same counts as the glance (one count per table).
+    const section = (title: string) => doc.slice(doc.indexOf(title), doc.indexOf('\n## ', doc.indexOf(title) + 1));
+    assert.match(section('## White-box FGSM'), /\n0 of 9 cells fall within the paper's band/);
+    assert.match(section("### The same, with the paper's numerics"), /\n8 of 9 cells fall within the paper's band/);
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { BlackboxReport, WhiteboxReport } from './attacks.js';
 import { PAPER_BLACKBOX, PAPER_CW, PAPER_FGSM, PAPER_FGSM_ADV, type PaperFigure } from './paper.js';
-import { advMark, keyName, type AdvKind, type ModelKey, type ReproResults, type ReproSettings } from './repro_plan.js';
+import { advMark, evalKind, keyName, type AdvKind, type ModelKey, type ReproResults, type ReproSettings } from './repro_plan.js';
 
 export interface Stat {
   readonly mean: number;
@@ -71,6 +71,15 @@ export function paperCells(widths: readonly number[], seeds = 3, fgsmKind = 'fgs
       if (pf) cells.push({ table: 'blackbox', label: `${label}${k}`, model, ids: [`blackbox:${keyName(model)}`], read: (res, id) => (res[id] as BlackboxReport | undefined)?.runtimeAccuracy, paper: pf });
     }
   return cells;
+}
+
+/** The same cell read from other kinds of evaluation of the same models (`kinds`: ours → theirs, e.g. fgsm → fgsm-paper). */
+export function cellAsKind(cell: PaperCell, kinds: Readonly<Record<string, string>>): PaperCell {
+  const swap = (id: string) => {
+    const to = kinds[evalKind(id)];
+    return to ? `${to}${id.slice(evalKind(id).length)}` : id;
+  };
+  return { ...cell, ids: cell.ids.map(swap) };
 }
 
 /** A cell's figure in one run: the mean (± std) over its seeds measured, restricted to `ids` if given. */

@@ -6,7 +6,7 @@ import type { BlackboxReport } from '../attacks.js';
 import { PAPER_BLACKBOX, type PaperFigure } from '../paper.js';
 import { keyName } from '../repro.js';
 import { describeRun } from '../repro_compare.js';
-import { explanations, gapSummary, mean, p, showPaper, table, type DocContext, type Explanation } from './common.js';
+import { bandSentence, explanations, gapSummary, mean, p, showPaper, table, type DocContext, type Explanation } from './common.js';
 
 /** The black-box rows: label, model key parts. */
 const ROWS = [['A', false, 'A'], ['A', 'fgsm', 'A+'], ['A', 'pgd', 'A+*'], ['B', false, 'B'], ['B', 'fgsm', 'B+']] as const;
@@ -43,10 +43,8 @@ function binarizedTest(ctx: DocContext): Explanation['test'] {
 export function blackboxSection(ctx: DocContext): string {
   const { c, res, advWidths, trainImages } = ctx;
   const bbRows: string[][] = [];
-  const bbPaperCells: { ours: number; paper: PaperFigure }[] = [];
   // The cells measured both ways: FGSM on the substitute away from the true labels (ours) and from its own (the paper's code).
   const bbBothWays: { ours: number; paper: PaperFigure }[] = [];
-  const bbCells: { ours: number; paper: PaperFigure }[] = [];
   const substituteAcc: number[] = [];
   const bbBinaryDiffs: number[] = [];
   const bbFloatDiffs: number[] = [];
@@ -56,25 +54,23 @@ export function blackboxSection(ctx: DocContext): string {
       const repPaper = res[`blackbox-paper:${keyName({ arch, k, adv, seed: 1 })}`] as BlackboxReport | undefined;
       const pf = PAPER_BLACKBOX[label]?.[k];
       bbRows.push([label, String(k), rep ? p(rep.runtimeAccuracy) : '—', repPaper ? p(repPaper.runtimeAccuracy) : '—', showPaper(pf), rep ? p(rep.substituteAccuracy) : '—', rep ? String(rep.queries) : '—']);
-      if (repPaper && pf) bbPaperCells.push({ ours: repPaper.runtimeAccuracy, paper: pf });
       if (repPaper && rep && pf) bbBothWays.push({ ours: rep.runtimeAccuracy, paper: pf });
       if (rep && pf) {
-        bbCells.push({ ours: rep.runtimeAccuracy, paper: pf });
         (arch === 'B' ? bbBinaryDiffs : bbFloatDiffs).push(100 * rep.runtimeAccuracy - pf.mean);
         substituteAcc.push(rep.substituteAccuracy);
       }
     }
-  const bbGap = gapSummary(bbCells);
+  const [bbBand, bbPaperBand] = [ctx.band('blackbox'), ctx.band('blackbox', { blackbox: 'blackbox-paper' })];
   const bbExplanations = [
-    bbPaperCells.length
+    bbPaperBand.cells
       ? {
           claim: "The paper's code ran the substitute's FGSM away from the substitute's own labels, not the true ones.",
           test: {
             experiment: 'the same substitutes with FGSM away from their own labels (the column "ours, the paper\'s labels"), on the cells measured both ways',
             result: (() => {
-              const [theirs, ours] = [gapSummary(bbPaperCells), gapSummary(bbBothWays)];
-              const closed = Math.abs(ours.meanDiff) - Math.abs(theirs.meanDiff);
-              return `with the paper's labels: ${theirs.text} With the true labels, on the same cells: ${ours.text} ${closed > 1 ? `The paper's labels close ${closed.toFixed(1)} points of the gap${Math.abs(theirs.meanDiff) > 5 ? ', not all of it' : ''}.` : "The paper's labels do not close the gap: they do not explain it."}`;
+              const ours = gapSummary(bbBothWays);
+              const closed = Math.abs(ours.meanDiff) - Math.abs(bbPaperBand.meanDiff);
+              return `with the paper's labels: ${bandSentence(bbPaperBand)} With the true labels, on the same cells: ${ours.text} ${closed > 1 ? `The paper's labels close ${closed.toFixed(1)} points of the gap${Math.abs(bbPaperBand.meanDiff) > 5 ? ', not all of it' : ''}.` : "The paper's labels do not close the gap: they do not explain it."}`;
             })(),
           },
         }
@@ -87,7 +83,7 @@ export function blackboxSection(ctx: DocContext): string {
         }
       : null,
   ].filter((x): x is Explanation => x !== null);
-  const bbSummary = bbCells.length ? `${bbGap.text} Each cell is one substitute (one seed), whose own spread is several points.${explanations(bbExplanations)}` : bbGap.text;
+  const bbSummary = bbBand.cells ? `${bandSentence(bbBand)} Each cell is one substitute (one seed), whose own spread is several points.${explanations(bbExplanations)}` : bandSentence(bbBand);
   return `## Black-box (substitute trained on the runtime's labels; FGSM ε = 0.3 on it)
 
 ${table(['model', 'K', 'accuracy ours', "ours, the paper's labels", 'paper', 'substitute clean accuracy', 'oracle queries'], bbRows)}

@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import type { WhiteboxReport } from '../attacks.js';
 import type { PaperFigure } from '../paper.js';
 import { keyName, type AdvKind, type Repro, type ReproResults } from '../repro.js';
-import { bandCount, compareCells, describeRun, paperCells, stat, type BandCount, type PaperTable, type Stat, type TableComparison } from '../repro_compare.js';
+import { bandCount, cellAsKind, cellStat, compareCells, describeRun, paperCells, stat, type BandCount, type PaperTable, type Stat, type TableComparison } from '../repro_compare.js';
 
 export const p = (x: number) => (100 * x).toFixed(1);
 export const showStat = (s: Stat | null) => (s ? (s.n > 1 ? `${p(s.mean)} ± ${p(s.std)}` : p(s.mean)) : '—');
@@ -99,6 +99,12 @@ export interface DocContext {
   /** Mean ± std over seeds of an FGSM-kind evaluation's accuracy at its `i`-th ε, or of its clean accuracy. */
   fgsmStat(arch: PaperArch, k: number, adv: AdvKind | false, i: number, kind?: string): Stat | null;
   cleanStat(arch: PaperArch, k: number, adv: AdvKind | false, kind?: string): Stat | null;
+  /**
+   * Table `t`'s cells measured so far (over each model's seeds), counted against the paper's band;
+   * `kinds` reads the same cells from other kinds of evaluation (fgsm → fgsm-paper). Every section
+   * and At a glance count through here, so the document states one count per table.
+   */
+  band(t: PaperTable, kinds?: Readonly<Record<string, string>>): BandCount;
   /** Writes an SVG named `<prefix>-<name>` beside the document; returns its markdown image. */
   plot(name: string, body: string): string;
   /**
@@ -132,6 +138,23 @@ export function docContext(r: Repro): DocContext {
   const seedsAll = Math.max(c.seeds, c.adv.seeds);
   const allCells = paperCells([64, 128, 256], Math.max(3, seedsAll));
   const vsOther = other ? compareCells({ cells: allCells, results: res }, { cells: allCells, results: other.results }) : [];
+  const runCells = paperCells(c.widths, seedsAll);
+  const bands = new Map<string, BandCount>();
+  const band = (t: PaperTable, kinds: Readonly<Record<string, string>> = {}): BandCount => {
+    const key = `${t} ${JSON.stringify(kinds)}`;
+    const known = bands.get(key);
+    if (known) return known;
+    const stats = runCells
+      .filter((x) => x.table === t)
+      .flatMap((x) => {
+        const cell = cellAsKind(x, kinds);
+        const s = cellStat(cell, res, cell.ids.slice(0, seeds(cell.model.adv).length));
+        return s ? [{ ours: s, paper: cell.paper }] : [];
+      });
+    const b = bandCount(stats);
+    bands.set(key, b);
+    return b;
+  };
   /** The first of a comparison is closer to the paper (by more than a point). */
   const closer = (x: TableComparison) => x.ours.meanDistance < x.other.meanDistance - 1;
   return {
@@ -148,6 +171,7 @@ export function docContext(r: Repro): DocContext {
     seeds,
     fgsmStat: (arch, k, adv, i, kind = 'fgsm') => overSeeds(arch, k, adv, kind, (x) => x.rows[i]?.runtimeAccuracy),
     cleanStat: (arch, k, adv, kind = 'fgsm') => overSeeds(arch, k, adv, kind, (x) => x.cleanRuntimeAccuracy),
+    band,
     plot: (name, body) => {
       const file = `${plotPrefix(c.out)}-${name}`;
       writeFileSync(join(outDir, file), body);

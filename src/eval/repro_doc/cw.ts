@@ -7,7 +7,7 @@ import { PAPER_CW, type PaperFigure } from '../paper.js';
 import { keyName, type AdvKind } from '../repro.js';
 import { describeRun, within } from '../repro_compare.js';
 import { lineChart, type Series } from '../svg.js';
-import { explanations, gapSummary, mean, p, showPaper, table, type DocContext, type Explanation } from './common.js';
+import { bandSentence, explanations, mean, p, showPaper, table, type DocContext, type Explanation } from './common.js';
 
 /** The paper's CW table's rows: architecture, adversarial training, and the paper's label. */
 const CW_ROWS = [['B', false, 'B'], ['B', 'fgsm', 'B+'], ['S', false, 'S']] as const;
@@ -32,7 +32,8 @@ export function cwSection(ctx: DocContext): string {
         if (row.meanL2 < pf.l2.mean - pf.l2.pm) cwSmallerL2++;
       }
     }
-  const cwGap = gapSummary(cwCells);
+  const cwBand = ctx.band('cw');
+  const cwGap = { text: bandSentence(cwBand), meanDiff: cwBand.meanDiff };
   // Per-width trends of B and S, beside the paper's: the gaps the band count alone does not explain.
   const measuredWidths = (arch: 'B' | 'S') => c.widths.filter((k) => cwRow(arch, k) && PAPER_CW[arch]?.[k]);
   const span = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? p(xs[0]!) : `${p(Math.min(...xs))}–${p(Math.max(...xs))}`);

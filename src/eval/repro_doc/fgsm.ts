@@ -2,9 +2,9 @@
  * The FGSM sections: the paper's clean and PGD-trained tables, each explanation of their gaps with
  * the experiment that tests it, the same tables under the paper's numerics and on other test images.
  */
-import { PAPER_FGSM, PAPER_FGSM_ADV, type PaperFigure } from '../paper.js';
+import { PAPER_FGSM, PAPER_FGSM_ADV } from '../paper.js';
 import { advMark, alsoKind, evalKind, keyName, type AdvKind, type ModelKey } from '../repro.js';
-import { bandCount, cellStat, compareCells, paperCells, stat, within, type PaperTable, type Stat } from '../repro_compare.js';
+import { cellStat, compareCells, paperCells, stat, within, type PaperTable } from '../repro_compare.js';
 import { lineChart, type Series } from '../svg.js';
 import { bandSentence, comparisonResult, explanations, p, showPaper, showStat, table, type DocContext, type Explanation, type PaperArch } from './common.js';
 
@@ -19,24 +19,20 @@ interface FgsmTable {
 
 function fgsmTable(ctx: DocContext, archs: readonly PaperArch[], adv: AdvKind | false, paper: typeof PAPER_FGSM, kind = 'fgsm'): FgsmTable {
   const rows: string[][] = [];
-  const measured: { ours: Stat; paper: PaperFigure }[] = [];
   const fewerSeeds: string[] = [];
   for (const arch of archs)
     for (const k of adv ? ctx.advWidths : ctx.c.widths) {
       const clean = ctx.cleanStat(arch, k, adv, kind);
       const row = [`${arch}${advMark(adv)}`, String(k), showStat(clean)];
       for (let i = 0; i < 3; i++) {
-        const ours = ctx.fgsmStat(arch, k, adv, i, kind);
-        const pf = paper[arch]?.[k]?.[i];
-        row.push(showStat(ours), showPaper(pf));
-        if (ours && pf) measured.push({ ours, paper: pf });
+        row.push(showStat(ctx.fgsmStat(arch, k, adv, i, kind)), showPaper(paper[arch]?.[k]?.[i]));
       }
       rows.push(row);
       if (clean && clean.n < ctx.seeds(adv).length) fewerSeeds.push(`${arch}${advMark(adv)}${k} over ${clean.n} of ${ctx.seeds(adv).length}`);
     }
   // A partial run's rows may average fewer seeds than planned; say which, so a ± is read right.
   const seedNote = fewerSeeds.length ? ` Rows still short of their seeds (partial run) average those measured: ${fewerSeeds.join(', ')}.` : '';
-  const band = bandCount(measured);
+  const band = ctx.band(adv ? 'fgsm-adv' : 'fgsm', kind === 'fgsm' ? {} : { fgsm: kind });
   return {
     md: table(['model', 'K', 'clean', 'ε=0.1 ours', 'paper', 'ε=0.2 ours', 'paper', 'ε=0.3 ours', 'paper'], rows),
     measured: band.cells > 0,

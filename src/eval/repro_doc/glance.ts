@@ -4,13 +4,8 @@
  * 40-step PGD and Square's throughput on the runtime; and how many images each kind of evaluation used.
  */
 import { evalKind } from '../repro_plan.js';
-import { bandCount, cellStat, paperCells, TABLE_NAMES, type PaperCell, type PaperTable } from '../repro_compare.js';
+import { paperCells, TABLE_NAMES, type BandCount, type PaperTable } from '../repro_compare.js';
 import { p, table, type DocContext } from './common.js';
-
-/** The same cell read from other kinds of evaluation of the same models (`kinds`: ours → theirs, e.g. fgsm → fgsm-paper). */
-function asKind(cell: PaperCell, kinds: Readonly<Record<string, string>>): PaperCell {
-  return { ...cell, ids: cell.ids.map((id) => (kinds[evalKind(id)] ? `${kinds[evalKind(id)]}${id.slice(evalKind(id).length)}` : id)) };
-}
 
 /** The paper's numerics: FGSM on float32 loss away from the model's own label; the substitute's FGSM away from its own labels. */
 const PAPER_NUMERICS = { fgsm: 'fgsm-paper', blackbox: 'blackbox-paper' };
@@ -19,26 +14,18 @@ const PAPER_NUMERICS = { fgsm: 'fgsm-paper', blackbox: 'blackbox-paper' };
 const SIDE_KINDS: Record<string, string> = { hsj: 'label-only HopSkipJump, thousands of queries per image' };
 
 export function glanceSection(ctx: DocContext): string {
-  const { c, res, seedsAll, wb } = ctx;
-  const cells = paperCells(c.widths, Math.max(3, seedsAll));
-  const count = (xs: readonly PaperCell[]) => {
-    const stats = xs.flatMap((x) => {
-      const s = cellStat(x, res);
-      return s ? [{ ours: s, paper: x.paper }] : [];
-    });
-    return { band: bandCount(stats), of: xs.length };
-  };
+  const { c, res, wb } = ctx;
+  const cells = paperCells(c.widths);
   // The FGSM tables scored on another test set too (--also-test): the same cells, read from that kind.
   const onKind = [...new Set(Object.keys(res).map(evalKind))].find((k) => k.startsWith('fgsm-on-'));
-  const show = ({ band, of }: ReturnType<typeof count>) => (band.cells ? `${band.inBand} of ${band.cells}${band.cells < of ? ` (${of} in all)` : ''}` : `— (${of} in all)`);
   const bandRows = (Object.keys(TABLE_NAMES) as PaperTable[]).flatMap((t) => {
-    const xs = cells.filter((x) => x.table === t);
-    if (!xs.length) return [];
-    const ours = count(xs);
+    const of = cells.filter((x) => x.table === t).length;
+    if (!of) return [];
+    const show = (b: BandCount) => (b.cells ? `${b.inBand} of ${b.cells}${b.cells < of ? ` (${of} in all)` : ''}` : `— (${of} in all)`);
     // CW ran as the paper's code did; only FGSM and the substitute's labels have a paper-numerics variant.
-    const theirs = t === 'cw' ? null : count(xs.map((x) => asKind(x, PAPER_NUMERICS)));
-    const other = onKind && (t === 'fgsm' || t === 'fgsm-adv') ? show(count(xs.map((x) => asKind(x, { fgsm: onKind })))) : 'n/a';
-    return [[TABLE_NAMES[t], show(ours), theirs ? show(theirs) : 'the same (our CW is the paper\'s setting)', ...(onKind ? [other] : [])]];
+    const theirs = t === 'cw' ? 'the same (our CW is the paper\'s setting)' : show(ctx.band(t, PAPER_NUMERICS));
+    const other = onKind && (t === 'fgsm' || t === 'fgsm-adv') ? show(ctx.band(t, { fgsm: onKind })) : 'n/a';
+    return [[TABLE_NAMES[t], show(ctx.band(t)), theirs, ...(onKind ? [other] : [])]];
   });
 
   // Every model the ensemble ran on at ε = 0.3, beside 40-step PGD on the same images.
