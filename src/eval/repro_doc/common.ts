@@ -139,22 +139,16 @@ export function docContext(r: Repro): DocContext {
   const allCells = paperCells([64, 128, 256], Math.max(3, seedsAll));
   const vsOther = other ? compareCells({ cells: allCells, results: res }, { cells: allCells, results: other.results }) : [];
   const runCells = paperCells(c.widths, seedsAll);
-  const bands = new Map<string, BandCount>();
-  const band = (t: PaperTable, kinds: Readonly<Record<string, string>> = {}): BandCount => {
-    const key = `${t} ${JSON.stringify(kinds)}`;
-    const known = bands.get(key);
-    if (known) return known;
-    const stats = runCells
-      .filter((x) => x.table === t)
-      .flatMap((x) => {
-        const cell = cellAsKind(x, kinds);
-        const s = cellStat(cell, res, cell.ids.slice(0, seeds(cell.model.adv).length));
-        return s ? [{ ours: s, paper: cell.paper }] : [];
-      });
-    const b = bandCount(stats);
-    bands.set(key, b);
-    return b;
-  };
+  const band = (t: PaperTable, kinds: Readonly<Record<string, string>> = {}): BandCount =>
+    bandCount(
+      runCells
+        .filter((x) => x.table === t)
+        .flatMap((x) => {
+          const cell = cellAsKind(x, kinds);
+          const s = cellStat(cell, res, cell.ids.slice(0, seeds(cell.model.adv).length));
+          return s ? [{ ours: s, paper: cell.paper }] : [];
+        }),
+    );
   /** The first of a comparison is closer to the paper (by more than a point). */
   const closer = (x: TableComparison) => x.ours.meanDistance < x.other.meanDistance - 1;
   return {

@@ -33,7 +33,6 @@ export function cwSection(ctx: DocContext): string {
       }
     }
   const cwBand = ctx.band('cw');
-  const cwGap = { text: bandSentence(cwBand), meanDiff: cwBand.meanDiff };
   // Per-width trends of B and S, beside the paper's: the gaps the band count alone does not explain.
   const measuredWidths = (arch: 'B' | 'S') => c.widths.filter((k) => cwRow(arch, k) && PAPER_CW[arch]?.[k]);
   const span = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? p(xs[0]!) : `${p(Math.min(...xs))}–${p(Math.max(...xs))}`);
@@ -121,7 +120,7 @@ export function cwSection(ctx: DocContext): string {
         : undefined,
     });
   }
-  if (cwGap.meanDiff > 5) cwExplanations.push({ claim: 'Where ours is higher, 100 iterations at c = 10 were not enough to cross the decision boundary for those images (the stronger-attack table shows what longer L∞ attacks do to the same models).' });
+  if (cwBand.meanDiff > 5) cwExplanations.push({ claim: 'Where ours is higher, 100 iterations at c = 10 were not enough to cross the decision boundary for those images (the stronger-attack table shows what longer L∞ attacks do to the same models).' });
   // B's CW accuracy in the compared run, beside ours and the paper's: did more (or fewer) training images move it toward the paper's?
   const bAccTest = (() => {
     if (!other || other.settings.trainImages === r.settings.trainImages) return undefined;
@@ -169,14 +168,14 @@ export function cwSection(ctx: DocContext): string {
     (bTrend !== '' && bAccTest?.holds !== false && x.label.startsWith('B') && !x.label.startsWith('B+')) ||
     (bPlusTrend !== '' && x.label.startsWith('B+')) ||
     (sTrend !== '' && (cwS === undefined || sHolds) && x.label.startsWith('S')) ||
-    (cwGap.meanDiff > 5 && 100 * x.ours > x.paper.mean);
+    (cwBand.meanDiff > 5 && 100 * x.ours > x.paper.mean);
   const silent = cwCells.filter((x) => !within({ mean: x.ours, std: 0, n: 1 }, x.paper) && !covered(x));
   if (silent.length)
     cwExplanations.push({
       claim: `CW's accuracy on ${silent.map((x) => `${x.label} ${p(x.ours)} (paper ${x.paper.mean} ± ${x.paper.pm})`).join(', ')} is outside the paper's band, and no explanation here speaks to ${silent.length === 1 ? 'it' : 'them'}.`,
       unexplained: true,
     });
-  const cwSummary = cwCells.length ? `${cwGap.text}${explanations(cwExplanations)}` : cwGap.text;
+  const cwSummary = cwCells.length ? `${bandSentence(cwBand)}${explanations(cwExplanations)}` : bandSentence(cwBand);
   const cwSeries: Series[] = [];
   for (const [arch, adv, label] of CW_ROWS)
     for (const k of adv ? advWidths : c.widths) {
