@@ -49,12 +49,6 @@ export function comparisonResult(x: TableComparison, here: string, there: string
   return `in the paper's band ${x.ours.inBand} of ${x.ours.cells} cells ${here} against ${x.other.inBand} of ${x.other.cells} ${there}; mean gap to the paper ${signed(x.ours.meanDiff)} points ${here}, ${signed(x.other.meanDiff)} ${there} (mean distance ${x.ours.meanDistance.toFixed(1)} and ${x.other.meanDistance.toFixed(1)}).`;
 }
 
-/** One sentence comparing single-seed cells with the paper's: how many fall in its band, and the mean gap. */
-export function gapSummary(cells: readonly { ours: number; paper: PaperFigure }[]): { text: string; meanDiff: number } {
-  const b = bandCount(cells.map((x) => ({ ours: { mean: x.ours, std: 0, n: 1 }, paper: x.paper })));
-  return { text: bandSentence(b), meanDiff: b.meanDiff };
-}
-
 /** How many cells fall in the paper's band, the mean signed gap, and (when cells above and below cancel in it) the mean distance. */
 export function bandSentence(b: BandCount): string {
   if (!b.cells) return 'No cell of this table has been measured yet.';
