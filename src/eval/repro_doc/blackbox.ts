@@ -5,7 +5,7 @@
 import type { BlackboxReport } from '../attacks.js';
 import { PAPER_BLACKBOX } from '../paper.js';
 import { keyName } from '../repro.js';
-import { cellAsKind, compareCells, describeRun, paperCells } from '../repro_compare.js';
+import { cellAsKind, compareCells, describeRun } from '../repro_compare.js';
 import { bandSentence, explanations, mean, p, showPaper, table, type DocContext, type Explanation } from './common.js';
 
 /** The black-box rows: label, model key parts. */
@@ -59,7 +59,7 @@ export function blackboxSection(ctx: DocContext): string {
     }
   const bbBand = ctx.band('blackbox');
   // The cells measured both ways: FGSM on the substitute away from its own labels (the paper's code) and from the true ones (ours).
-  const bbCells = paperCells(c.widths, ctx.seedsAll).filter((x) => x.table === 'blackbox');
+  const bbCells = ctx.runCells.filter((x) => x.table === 'blackbox');
   const bothWays = compareCells({ cells: bbCells.map((x) => cellAsKind(x, { blackbox: 'blackbox-paper' })), results: res }, { cells: bbCells, results: res }).find((x) => x.table === 'blackbox');
   const bbExplanations = [
     bothWays

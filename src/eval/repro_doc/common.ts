@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import type { WhiteboxReport } from '../attacks.js';
 import type { PaperFigure } from '../paper.js';
 import { keyName, type AdvKind, type Repro, type ReproResults } from '../repro.js';
-import { bandCount, cellAsKind, cellStat, compareCells, describeRun, paperCells, stat, type BandCount, type PaperTable, type Stat, type TableComparison } from '../repro_compare.js';
+import { bandCount, cellAsKind, cellStat, compareCells, describeRun, paperCells, stat, type BandCount, type PaperCell, type PaperTable, type Stat, type TableComparison } from '../repro_compare.js';
 
 export const p = (x: number) => (100 * x).toFixed(1);
 export const showStat = (s: Stat | null) => (s ? (s.n > 1 ? `${p(s.mean)} ± ${p(s.std)}` : p(s.mean)) : '—');
@@ -88,6 +88,8 @@ export interface DocContext {
   readonly other: Repro['compared'];
   readonly otherName: string;
   readonly vsOther: readonly TableComparison[];
+  /** The paper's cells at this run's widths, over its seeds (FGSM tables read from `fgsm`; `cellAsKind` reads them from another kind). */
+  readonly runCells: readonly PaperCell[];
   wb(id: string): WhiteboxReport | undefined;
   seeds(adv: AdvKind | false): readonly number[];
   /** Mean ± std over seeds of an FGSM-kind evaluation's accuracy at its `i`-th ε, or of its clean accuracy. */
@@ -155,6 +157,7 @@ export function docContext(r: Repro): DocContext {
     other,
     otherName,
     vsOther,
+    runCells,
     wb,
     seeds,
     fgsmStat: (arch, k, adv, i, kind = 'fgsm') => overSeeds(arch, k, adv, kind, (x) => x.rows[i]?.runtimeAccuracy),

@@ -4,9 +4,12 @@
  */
 import { PAPER_FGSM, PAPER_FGSM_ADV } from '../paper.js';
 import { advMark, alsoKind, evalKind, keyName, type AdvKind, type ModelKey } from '../repro.js';
-import { cellStat, compareCells, paperCells, stat, within, type PaperTable } from '../repro_compare.js';
+import { cellAsKind, cellStat, compareCells, stat, within, type PaperTable } from '../repro_compare.js';
 import { lineChart, type Series } from '../svg.js';
 import { bandSentence, comparisonResult, explanations, p, showPaper, showStat, table, type DocContext, type Explanation, type PaperArch } from './common.js';
+
+/** The FGSM tables' cells read from the paper-numerics evaluations. */
+const FGSM_PAPER = { fgsm: 'fgsm-paper' };
 
 interface FgsmTable {
   readonly md: string;
@@ -91,8 +94,9 @@ function f32Test(ctx: DocContext, labels: readonly string[]): Explanation['test'
 
 /** The experiment that tests "our FGSM is stronger than the paper's": the same models under the paper's numerics. */
 function numericsTest(ctx: DocContext, t: PaperTable): Explanation['test'] {
-  const { c, res, seedsAll } = ctx;
-  const [withPaper, withOurs] = [paperCells(c.widths, seedsAll, 'fgsm-paper'), paperCells(c.widths, seedsAll)];
+  const { res } = ctx;
+  const withOurs = ctx.runCells;
+  const withPaper = withOurs.map((x) => cellAsKind(x, FGSM_PAPER));
   const x = compareCells({ cells: withPaper, results: res }, { cells: withOurs, results: res }).find((y) => y.table === t);
   if (!x) return f32Test(ctx, t === 'fgsm' ? ['A', 'B', 'C'] : ['A+*', 'C+*']);
   // Per model: do the paper's numerics bring its cells (on average) closer to the paper's? Models can differ in direction.
@@ -114,8 +118,9 @@ function numericsTest(ctx: DocContext, t: PaperTable): Explanation['test'] {
 
 /** The cells of table `t` still outside the paper's band under the paper's own numerics: what no explanation here covers. */
 function leftOver(ctx: DocContext, t: PaperTable): Explanation | null {
-  const out = paperCells(ctx.c.widths, ctx.seedsAll, 'fgsm-paper')
+  const out = ctx.runCells
     .filter((x) => x.table === t)
+    .map((x) => cellAsKind(x, FGSM_PAPER))
     .flatMap((x) => {
       const st = cellStat(x, ctx.res);
       return st ? [{ x, st }] : [];
