@@ -116,6 +116,22 @@ test('info and eval --json report what the issue promises', () => {
   assert.ok((ev['runtimeAccuracy'] as number) > 0.9);
 });
 
+test('export --json reports the format version written in the file: 2.0 for binary weights, 2.1 with ternary', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-export-'));
+  try {
+    for (const [model, expected] of [['b64', '2.0'], ['verifiable-mnist', '2.1']] as const) {
+      const out = join(dir, `${model}.bnn`);
+      const r = cli('export', join(MODELS, `${model}.bnn`), '--out', out, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const { version } = parseBnn(readFileSync(out));
+      assert.equal(`${version.major}.${version.minor}`, expected, `${model}'s header`);
+      assert.equal((JSON.parse(r.stdout) as { format: string }).format, expected, `${model}'s reported format`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('train then ship --json: the run lands in a models directory with its manifest entry', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-ship-'));
   try {

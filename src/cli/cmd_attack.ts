@@ -40,7 +40,7 @@ export const attackCommand: CommandSpec = {
     ensemble: { type: 'string', help: `auto's attacks in order, from ${ENSEMBLE_ATTACKS.join(', ')}`, default: AUTOATTACK_STANDARD.join(','), metavar: 'LIST' },
     standalone: { type: 'boolean', help: "auto: run every attack on every image (each attack's own accuracy; slower) instead of each on the images still robust" },
     'resume-dir': { type: 'string', help: 'auto: keep the ensemble\'s finished work in DIR (each attack in parts of 128 images, 32 for the targeted ones), so the same command stopped part-way resumes after the last part it finished (the files go once it completes)', metavar: 'DIR' },
-    eot: { type: 'string', help: 'average gradients over N forward passes (default 10 for eot-pgd, else 1)', metavar: 'N' },
+    eot: { type: 'string', help: 'average gradients over N forward passes (default 10 for eot-pgd, and for the apgd, fab and auto attacks on a stochastic model such as S; else 1)', metavar: 'N' },
     loss: { type: 'string', help: `FGSM / PGD loss: ${ATTACK_LOSSES.join(', ')} (ce = cross-entropy's direction computed without float32 saturation; ce-float32 = tfjs's cross-entropy, as the paper computed it; margin = Carlini–Wagner's max other logit − true logit; dlr = Croce & Hein's difference of logits ratio, the margin over z_π1 − z_π3)`, default: 'ce', metavar: 'NAME' },
     temperature: { type: 'string', help: 'divide logits by T in the attack loss', default: '1', metavar: 'T' },
     'craft-labels': { type: 'string', help: "FGSM / PGD / CW: move away from the true labels or the model's own predictions on the clean images (cleverhans' default, as the paper's code did); accuracy is always against the true labels", default: 'true', metavar: 'true|predicted' },

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { modelFromParams, type BnnModel } from '../format/model.js';
+import { formatVersion, modelFromParams, type BnnModel } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { helpText, parseCommand, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
@@ -7,7 +7,7 @@ import { findModel, openModel } from './files.js';
 
 export const exportCommand: CommandSpec = {
   name: 'export',
-  summary: 'Turn a training checkpoint directory into a deployable .bnn file (format 2.0), rewrite a .bnn of any version as 2.0 (same model, same logits), or export a model as a tfjs LayersModel (model.json + weights, --format tfjs).',
+  summary: 'Turn a training checkpoint directory into a deployable .bnn file (format 2.0, or 2.1 when it has ternary layers), rewrite a .bnn of any version as the oldest 2.x that holds it (same model, same logits), or export a model as a tfjs LayersModel (model.json + weights, --format tfjs).',
   usage: 'bnn-edge export CHECKPOINT_DIR|MODEL --out MODEL.bnn [--int8 auto|no]  |  bnn-edge export MODEL --format tfjs --out DIR  [--json]',
   options: {
     out: { type: 'string', help: 'output: a .bnn file, or with --format tfjs a directory', metavar: 'PATH' },
@@ -52,7 +52,8 @@ export async function runExport(argv: string[]): Promise<number> {
   }
   const bytes = serializeBnn(model);
   writeFileSync(out, bytes);
-  if (p.values['json']) return process.stdout.write(JSON.stringify({ path: out, bytes: bytes.length, model: model.graph.name, format: '2.0' }, null, 2) + '\n'), 0;
-  process.stdout.write(`wrote ${out} (${bytes.length} bytes, model ${model.graph.name}, format 2.0)\n`);
+  const v = formatVersion(model.graph);
+  if (p.values['json']) return process.stdout.write(JSON.stringify({ path: out, bytes: bytes.length, model: model.graph.name, format: `${v.major}.${v.minor}` }, null, 2) + '\n'), 0;
+  process.stdout.write(`wrote ${out} (${bytes.length} bytes, model ${model.graph.name}, format ${v.major}.${v.minor})\n`);
   return 0;
 }

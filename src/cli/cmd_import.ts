@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { formatVersion } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
 import { helpText, parseCommand, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
 
@@ -35,7 +36,8 @@ export async function runImport(argv: string[]): Promise<number> {
   });
   const bytes = serializeBnn(model);
   writeFileSync(out, bytes);
-  if (p.values['json']) return process.stdout.write(JSON.stringify({ path: out, bytes: bytes.length, model: model.graph.name, layers: model.graph.layers.length, format: '2.0' }, null, 2) + '\n'), 0;
+  const v = formatVersion(model.graph);
+  if (p.values['json']) return process.stdout.write(JSON.stringify({ path: out, bytes: bytes.length, model: model.graph.name, layers: model.graph.layers.length, format: `${v.major}.${v.minor}` }, null, 2) + '\n'), 0;
   process.stdout.write(`wrote ${out} (${bytes.length} bytes): ${model.graph.name}, ${model.graph.layers.length} layers ("bnn-edge info ${out}" shows them)\n`);
   return 0;
 }

@@ -15,7 +15,7 @@ export const shipCommand: CommandSpec = {
   summary: 'Copy a trained run (from `train --out DIR`) into ./models (or --models DIR) as NAME.bnn, measure it, and record it in models/manifest.json.',
   usage: 'bnn-edge ship RUN_DIR [--name NAME] [--models DIR] [--json]',
   options: {
-    name: { type: 'string', help: 'file name without .bnn (default: arch + K, e.g. b64)', metavar: 'NAME' },
+    name: { type: 'string', help: "file name without .bnn (default: the model graph's name, e.g. b64)", metavar: 'NAME' },
     models: { type: 'string', help: 'models directory (default: ./models of the working directory)', metavar: 'DIR' },
     json: { type: 'boolean', help: 'print the manifest entry written, as JSON' },
   },

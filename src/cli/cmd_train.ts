@@ -48,7 +48,7 @@ export const trainCommand: CommandSpec = {
     init: { type: 'string', help: 'start from this checkpoint directory or .bnn model instead of a fresh initialization: same architecture, and the same K or (A and R) a smaller one, widened without changing what it computes', metavar: 'PATH' },
     data: { type: 'string', help: `the data: ${DATA_HELP} (default: the embedded 8,000 / 2,000 MNIST digits)`, metavar: 'NAME|DIR' },
     limit: { type: 'string', help: 'use only the first N training images', metavar: 'N' },
-    workers: { type: 'string', help: 'worker threads (0 = this thread); default: one per core', metavar: 'N' },
+    workers: { type: 'string', help: 'worker threads (0 = this thread); default: one per data-parallel shard (training has 2), at most one per core', metavar: 'N' },
     force: { type: 'boolean', help: 'train into an --out directory that holds another run, replacing it' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress bar' },
     json: { type: 'boolean', help: 'print the result as JSON (progress still goes to stderr unless --quiet)' },

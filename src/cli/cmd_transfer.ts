@@ -23,7 +23,7 @@ export const transferCommand: CommandSpec = {
     data: dataOption,
     json: { type: 'boolean', help: 'print JSON' },
   },
-  details: `Without MODEL arguments it uses the shipped ${DEFAULT_MODELS.join(', ')}.`,
+  details: `Without MODEL arguments it uses those of ${DEFAULT_MODELS.join(', ')} that are installed (the npm package carries b64, c64 and s64; a64 is in the repository's models/).`,
 };
 
 export async function runTransfer(argv: string[]): Promise<number> {
