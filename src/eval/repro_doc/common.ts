@@ -26,7 +26,7 @@ export function table(headers: string[], rows: string[][]): string {
  */
 export interface Explanation {
   readonly claim: string;
-  readonly test?: { readonly experiment: string; readonly result: string } | undefined;
+  readonly test?: { readonly experiment: string; readonly result: string; /** Why the result may still change (e.g. it rests on upper bounds). */ readonly provisional?: string } | undefined;
   /** What is left after every explanation offered: a gap no experiment here accounts for. */
   readonly unexplained?: true;
   /** For an untested claim: why, when the experiment that would test it exists but has not run here. */
@@ -39,7 +39,7 @@ export function explanations(xs: readonly Explanation[]): string {
     x.unexplained
       ? `- **Unexplained.** ${x.claim}`
       : x.test
-        ? `- **Tested.** ${x.claim} *Experiment:* ${x.test.experiment}. *Result:* ${x.test.result}`
+        ? `- **Tested${x.test.provisional ? `, provisionally** (${x.test.provisional}).` : '.**'} ${x.claim} *Experiment:* ${x.test.experiment}. *Result:* ${x.test.result}`
         : `- **Hypothesis** (${x.untestedBecause ?? 'no experiment here tests it'}). ${x.claim}`;
   return `\n\nWhat explains the gaps:\n\n${xs.map(line).join('\n')}`;
 }
@@ -174,13 +174,24 @@ export function docContext(r: Repro): DocContext {
       const claim = fewer ? fewerClaim : `Training data: the number of training images moves these figures (here ${trainImages}, the paper 60,000).`;
       if (!x || !other) return fewer ? { claim } : null;
       const moreHere = r.settings.trainImages > other.settings.trainImages;
-      const moreCloser = moreHere ? closer(x) : closer({ table: t, ours: x.other, other: x.ours });
-      const gain = Math.abs(x.ours.meanDistance - x.other.meanDistance).toFixed(1);
+      const [moreRun, fewerRun] = moreHere ? [x.ours, x.other] : [x.other, x.ours];
+      const moreCloser = closer({ table: t, ours: moreRun, other: fewerRun });
+      // From the distances as printed, so the sentence's arithmetic checks against them.
+      const gain = Math.abs(Number(moreRun.meanDistance.toFixed(1)) - Number(fewerRun.meanDistance.toFixed(1))).toFixed(1);
+      const distances = `${moreRun.meanDistance.toFixed(1)} against ${fewerRun.meanDistance.toFixed(1)}`;
+      const notCloser =
+        `By mean distance (${distances}) the run on more images is not closer to the paper by more than a point` +
+        (moreRun.inBand > fewerRun.inBand
+          ? `, though more of its cells fall in the band (${moreRun.inBand} of ${moreRun.cells} against ${fewerRun.inBand} of ${fewerRun.cells}): training data moves some cells toward the paper and others away, and does not explain this gap as a whole.`
+          : ': training data does not explain this gap.');
+      const closerText =
+        `By mean distance (${distances}) the run on more images is ${gain} points closer to the paper: training data explains that much of the gap of the run on fewer images` +
+        (moreHere ? `; this run's own remaining gap, at ${trainImages} training images against the paper's 60,000, is left to the other explanations.` : '.');
       return {
         claim,
         test: {
           experiment: `the same cells of the run trained on ${describeRun(other.settings)}, ${otherName} (\`--compare\`; the comparison section below${other.differences.length ? `; that run also differs in ${other.differences.join(', ')}` : ''})`,
-          result: `${comparisonResult(x, 'here', 'there')} ${moreCloser ? overshoot(moreHere ? x.ours : x.other, moreHere ? x.other : x.ours) ?? `The run on more images is ${gain} points closer to the paper: training data explains that much of the gap.` : 'The run on more images is not closer to the paper: training data does not explain this gap.'}`,
+          result: `${comparisonResult(x, 'here', 'there')} ${moreCloser ? (overshoot(moreRun, fewerRun) ?? closerText) : notCloser}`,
         },
       };
     },
