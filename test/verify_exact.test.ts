@@ -14,7 +14,7 @@ import { quantizeU8 } from '../src/verify/binary_steps.js';
 import { verificationBox } from '../src/verify/bounds.js';
 import { encode, TRUE, type Encoding } from '../src/verify/exact/encode.js';
 import { loadSolver, SolverUnavailableError, type ExactSolver, type ExactSolverName, type SolveOutcome } from '../src/verify/exact/solver.js';
-import { centerAssignment, decodeLevels, imageForLevels } from '../src/verify/exact/stage.js';
+import { centerAssignment, decodeLevels, exactVerdict, imageForLevels } from '../src/verify/exact/stage.js';
 import { BnnVerifyError, DEFAULT_SOLVER, verifyRobustness } from '../src/verify/index.js';
 import { binarizedInputModel, imageNearCuts, maskCuts } from './verify_exact_models.js';
 
@@ -147,7 +147,8 @@ for (const name of ['bab-wasm', 'z3', 'highs', 'minisat'] as const) {
           const want = await bab.solve({ encoding: enc, deadline: performance.now() + 60_000, center, ...(g % 2 ? { restartUnit: 1 } : {}) });
           // bab-wasm restarts after every conflict here, so that its restarts are exercised.
           const got: SolveOutcome = await other.solve({ encoding: enc, deadline: performance.now() + 20_000, center, ...(name === 'bab-wasm' ? { restartUnit: 1 } : {}) });
-          if (got.status === 'timeout' || want.status === 'timeout') {
+          // No answer from one of them (its time, or a size or memory limit): nothing to compare.
+          if (got.status === 'timeout' || got.status === 'gave-up' || want.status === 'timeout' || want.status === 'gave-up') {
             tally.timeouts++;
             continue;
           }
@@ -222,6 +223,17 @@ test('a solver time limit leaves the image unknown (timeout), never verified', a
     for (const r of report.rows[0]!.results) assert.ok(r.verdict === 'unknown' || r.stage !== 'exact', `model ${g}: decided by the solver with no time`);
     c.rt.dispose();
   }
+});
+
+test('a solver that gives up before its time (a size or memory limit) leaves the image unknown with that reason, not a timeout', async () => {
+  const c = await makeCase(3);
+  const gaveUp: ExactSolver = { name: 'minisat', solve: async () => ({ status: 'gave-up', detail: 'the totalizers need more than 3000000 clauses' }), dispose() {} };
+  const timedOut: ExactSolver = { name: 'minisat', solve: async () => ({ status: 'timeout' }), dispose() {} };
+  const x0 = c.images.subarray(0, c.px);
+  const deadline = performance.now() + 10_000;
+  assert.deepEqual(await exactVerdict(c.rt.plan, c.rt, gaveUp, x0, c.eps, c.labels[0]!, deadline), { verdict: 'unknown', reason: 'solver-gave-up', detail: 'the totalizers need more than 3000000 clauses' });
+  assert.deepEqual(await exactVerdict(c.rt.plan, c.rt, timedOut, x0, c.eps, c.labels[0]!, deadline), { verdict: 'unknown', reason: 'timeout' });
+  c.rt.dispose();
 });
 
 test('bab and bab-wasm (clause learning) on random layered cardinality circuits: satisfiable exactly when some input assignment makes the goal true, with restarts or without', async () => {

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -53,6 +53,8 @@ export async function packageSuite(): Promise<{ markdown: string; data: unknown 
     const full = installedBytes(work, 'full', [runtime.file, main.file]);
     const gz = (f: string) => gzipSync(readFileSync(join(ROOT, 'packages/runtime/dist', f)), { level: 9 }).length;
     const browserGz = gz('bnn-edge-runtime.browser.js') + gz('bnn-simd.wasm');
+    // The demo's wall clock depends on what else the machine runs: its load is recorded beside it.
+    const load = loadavg()[0]!;
     const t0 = performance.now();
     sh(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'demo'], ROOT);
     const demoSeconds = (performance.now() - t0) / 1000;
@@ -66,13 +68,13 @@ export async function packageSuite(): Promise<{ markdown: string; data: unknown 
           ['installed: `npm install bnn-edge-runtime` (node_modules)', `${fmt(runtimeOnly.bytes)} B, ${runtimeOnly.packages} package`],
           ['installed: `npm install bnn-edge` (node_modules)', `${MB(full.bytes)}, ${full.packages} packages`],
           ['runtime in a browser, gzipped: browser bundle + bnn-simd.wasm', `${fmt(browserGz)} B`],
-          ['`npm run demo` (default models), wall clock', `${demoSeconds.toFixed(1)} s`],
+          ['`npm run demo` (default models), wall clock', `${demoSeconds.toFixed(1)} s (load average ${load.toFixed(2)} at its start)`],
         ],
       ) +
       '\n\nInstalled sizes count every file under node_modules of a fresh project after `npm install` of the packed tarballs (npm 11 runs no install scripts without approval, so the optional tfjs-node stays without its native binary). The full install is mostly TensorFlow.js (training and the attacks); a device needs only the runtime.';
     return {
       markdown,
-      data: { tarball: { main, runtime }, installed: { runtimeOnly, full }, runtimeBrowserGzip: browserGz, demoSeconds },
+      data: { tarball: { main, runtime }, installed: { runtimeOnly, full }, runtimeBrowserGzip: browserGz, demoSeconds, demoLoad: load },
     };
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -4,9 +4,10 @@
  * one still running) or else a shipped model the
  * stage can encode, the first N test images; per ε the images the bounds leave open (correctly
  * classified, not verified by the bounds) go to every solver with the same time limit per image.
- * Per solver: decided / verified / counterexample / timeouts, median and p90 ms per image. A
- * verdict that arrives after the limit (HiGHS and z3 overrun theirs while parsing) counts as a
- * timeout, so that every solver gets the same time.
+ * Per solver: decided / verified / counterexample / timeouts / gave up (a size or memory limit, or a
+ * failure, before the time was up), median and p90 ms per image. A verdict that arrives after the
+ * limit (HiGHS and z3 overrun theirs while parsing) counts as a timeout, so that every solver gets
+ * the same time.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -39,6 +40,8 @@ interface SolverRow {
   readonly verified: number;
   readonly counterexamples: number;
   readonly timeouts: number;
+  /** Images the solver stopped on without an answer before the limit (a size or memory limit, or a failure). */
+  readonly gaveUp: number;
   /** Solutions the runtime classified correctly (reported, never claimed). */
   readonly disagreements: number;
   readonly medianMs: number;
@@ -107,7 +110,7 @@ export async function verifySolversSuite(): Promise<{ markdown: string; data: un
       for (const solverName of EXACT_SOLVERS) {
         const base = { eps, solver: solverName, open: open.length };
         if (hopeless.has(solverName)) {
-          rows.push({ ...base, decided: 0, verified: 0, counterexamples: 0, timeouts: 0, disagreements: 0, medianMs: 0, p90Ms: 0, skipped: 'timed out on every image at a smaller ε' });
+          rows.push({ ...base, decided: 0, verified: 0, counterexamples: 0, timeouts: 0, gaveUp: 0, disagreements: 0, medianMs: 0, p90Ms: 0, skipped: 'decided no image at a smaller ε' });
           continue;
         }
         let solver;
@@ -115,12 +118,12 @@ export async function verifySolversSuite(): Promise<{ markdown: string; data: un
           solver = await loadSolver(solverName);
         } catch (e) {
           if (!(e instanceof SolverUnavailableError)) throw e;
-          rows.push({ ...base, decided: 0, verified: 0, counterexamples: 0, timeouts: 0, disagreements: 0, medianMs: 0, p90Ms: 0, skipped: 'package not installed' });
+          rows.push({ ...base, decided: 0, verified: 0, counterexamples: 0, timeouts: 0, gaveUp: 0, disagreements: 0, medianMs: 0, p90Ms: 0, skipped: 'package not installed' });
           continue;
         }
         process.stderr.write(`verify-solvers: ${solverName} at ε = ${eps} on ${open.length} images\n`);
         const ms: number[] = [];
-        const tally = { verified: 0, counterexamples: 0, timeouts: 0, disagreements: 0 };
+        const tally = { verified: 0, counterexamples: 0, timeouts: 0, gaveUp: 0, disagreements: 0 };
         try {
           for (const i of open) {
             const start = performance.now();
@@ -131,7 +134,8 @@ export async function verifySolversSuite(): Promise<{ markdown: string; data: un
             else if (v.verdict === 'verified') tally.verified++;
             else if (v.verdict === 'counterexample') tally.counterexamples++;
             else if (v.reason === 'runtime-disagrees') tally.disagreements++;
-            else tally.timeouts++;
+            else if (v.reason === 'timeout') tally.timeouts++;
+            else tally.gaveUp++;
           }
         } finally {
           solver.dispose();
@@ -147,15 +151,15 @@ export async function verifySolversSuite(): Promise<{ markdown: string; data: un
   const minutes = (performance.now() - t0) / 60_000;
   const load = `${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`;
   const table = mdTable(
-    ['ε', 'solver', 'open images', 'decided', 'verified', 'counterexample', 'timeouts', 'runtime disagreed', 'median ms/image', 'p90 ms/image'],
-    rows.map((r) => [r.eps, r.solver, r.open, r.skipped ? `not run (${r.skipped})` : `${r.decided} (${pct(r.open ? r.decided / r.open : 1, 0)})`, r.verified, r.counterexamples, r.timeouts, r.disagreements, r.skipped ? '–' : r.medianMs.toFixed(0), r.skipped ? '–' : r.p90Ms.toFixed(0)]),
+    ['ε', 'solver', 'open images', 'decided', 'verified', 'counterexample', 'timeouts', 'gave up', 'runtime disagreed', 'median ms/image', 'p90 ms/image'],
+    rows.map((r) => [r.eps, r.solver, r.open, r.skipped ? `not run (${r.skipped})` : `${r.decided} (${pct(r.open ? r.decided / r.open : 1, 0)})`, r.verified, r.counterexamples, r.timeouts, r.gaveUp, r.disagreements, r.skipped ? '–' : r.medianMs.toFixed(0), r.skipped ? '–' : r.p90Ms.toFixed(0)]),
   );
   const markdown =
     `The exact stage's solvers on the same encodings (src/verify/exact): model \`${name}\` (${picked.about}${picked.finished ? '' : ', training still running'}; data ${picked.data ?? 'embedded mnist'}), the first ${N} test images; at each ε the images the interval bounds leave open ` +
-    `(correctly classified, not verified by the bounds) go to each solver with a limit of ${LIMIT_MS / 1000} s per image (encoding, solving, decoding and the runtime replay included; a verdict after the limit counts as a timeout). ` +
-    'bab: our DPLL search with native cardinality propagation (TypeScript); bab-wasm: the same search in AssemblyScript; z3: z3-solver 5.2.0 (z3 in wasm), AtLeast constraints; highs: highs 1.15.3 (HiGHS wasm MILP), big-M rows; minisat: logic-solver 2.0.1 (MiniSat in JavaScript), totalizer CNF. ' +
+    `(correctly classified, not verified by the bounds) go to each solver with a limit of ${LIMIT_MS / 1000} s per image (encoding, solving, decoding and the runtime replay included; a verdict after the limit counts as a timeout; gave up: stopped before the limit without an answer, at a size or memory limit or on a failure). ` +
+    'bab: our DPLL search with native cardinality propagation (TypeScript); bab-wasm: the same search plus conflict-driven clause learning, in AssemblyScript; z3: z3-solver 5.2.0 (z3 in wasm), AtLeast constraints; highs: highs 1.15.3 (HiGHS wasm MILP), big-M rows; minisat: logic-solver 2.0.1 (MiniSat in JavaScript), totalizer CNF. ' +
     `Per ε, correctly classified / verified by the bounds / left open: ${context.map((c) => `ε ${c.eps}: ${c.correct} / ${c.boundsVerified} / ${c.open}`).join('; ')}. ` +
-    `Load average ${load} (the CPU was shared with a training run); ${minutes.toFixed(1)} minutes.\n\n` +
+    `Load average ${load}${loadBefore > 1 ? ' (the CPU was shared with other jobs)' : ''}; ${minutes.toFixed(1)} minutes.\n\n` +
     table;
   return { markdown, data: { model: name, about: picked.about, images: N, limitMs: LIMIT_MS, load, context, rows } };
 }

@@ -208,7 +208,7 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
               known.set(i, e.input);
               results.push({ ...base, verdict: 'counterexample', stage: 'exact', ...(o.keepCounterexamples ? { counterexample: e.input } : {}) });
             } else if (e.reason === 'timeout') results.push({ ...base, verdict: 'unknown', reason: 'timeout', stage: 'exact' });
-            // Not encodable, or the runtime disagreed: the attack may still find something.
+            // Not encodable, the solver gave up early, or the runtime disagreed: the attack may still find something.
             else pending.push({ index: i, ms: spent, margin: b.margin, ...(e.reason === 'runtime-disagrees' ? { disagreed: true } : {}) });
           }
         }

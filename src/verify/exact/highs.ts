@@ -69,7 +69,8 @@ export async function highsSolver(): Promise<ExactSolver> {
       if (seconds <= 0) return { status: 'timeout' };
       const r = highs.solve(lp, { time_limit: seconds, output_flag: false, presolve: 'on' });
       if (r.Status === 'Infeasible') return { status: 'unsat' };
-      if (r.Status !== 'Optimal') return { status: 'timeout' };
+      if (r.Status === 'Time limit reached') return { status: 'timeout' };
+      if (r.Status !== 'Optimal') return { status: 'gave-up', detail: `HiGHS ended with status "${r.Status}"` };
       const cols = r.Columns;
       return { status: 'sat', inputs: Uint8Array.from(enc.inputs, (_, v) => ((cols[`v${v}`]?.Primal ?? 0) > 0.5 ? 1 : 0)) };
     },

@@ -101,7 +101,7 @@ export async function minisatSolver(): Promise<ExactSolver> {
       try {
         cnf = toCnf(enc);
       } catch (e) {
-        if (e instanceof CnfTooLargeError) return { status: 'timeout', detail: e.message };
+        if (e instanceof CnfTooLargeError) return { status: 'gave-up', detail: e.message };
         throw e;
       }
       const ms = deadline - performance.now();
@@ -118,8 +118,8 @@ export async function minisatSolver(): Promise<ExactSolver> {
         // MiniSat cannot be stopped: end its thread, start afresh next time.
         void w.terminate();
         worker = null;
-        // A MiniSat failure (its memory is fixed at 64 MB) leaves the image unknown, as a time limit does.
-        return answer instanceof Error ? { status: 'timeout', detail: `minisat failed: ${answer.message}` } : { status: 'timeout' };
+        // A MiniSat failure (its memory is fixed at 64 MB) leaves the image unknown.
+        return answer instanceof Error ? { status: 'gave-up', detail: `minisat failed: ${answer.message}` } : { status: 'timeout' };
       }
       if (!answer.sat) return { status: 'unsat' };
       return { status: 'sat', inputs: answer.values!.slice(0, enc.inputs.length) };

@@ -12,8 +12,10 @@ export type SolveOutcome =
   | { readonly status: 'unsat' }
   /** A value per input variable satisfying every constraint and the goal. */
   | { readonly status: 'sat'; readonly inputs: Uint8Array }
-  /** The time limit (or, with a detail, a size limit) was reached first. */
-  | { readonly status: 'timeout'; readonly detail?: string };
+  /** The time limit was reached first. */
+  | { readonly status: 'timeout'; readonly detail?: string }
+  /** The solver stopped without an answer before its time was up: a size or memory limit, or a failure inside it. */
+  | { readonly status: 'gave-up'; readonly detail: string };
 
 export interface SolveRequest {
   readonly encoding: Encoding;

@@ -15,7 +15,7 @@ import type { ExactSolver } from './solver.js';
 export type ExactVerdict =
   | { readonly verdict: 'verified' }
   | { readonly verdict: 'counterexample'; readonly input: Float32Array }
-  | { readonly verdict: 'unknown'; readonly reason: 'timeout' | 'not-encodable' | 'runtime-disagrees'; readonly detail?: string };
+  | { readonly verdict: 'unknown'; readonly reason: 'timeout' | 'not-encodable' | 'solver-gave-up' | 'runtime-disagrees'; readonly detail?: string };
 
 /** Per input variable its value at the image: q0 ≥ cut. */
 export function centerAssignment(enc: Encoding, x0: Float32Array): Uint8Array {
@@ -76,6 +76,7 @@ export async function exactVerdict(plan: ExecutionPlan, rt: BnnRuntime, solver: 
   const out = await solver.solve({ encoding: enc, deadline, center: centerAssignment(enc, x0) });
   if (out.status === 'unsat') return { verdict: 'verified' };
   if (out.status === 'timeout') return { verdict: 'unknown', reason: 'timeout', ...(out.detail ? { detail: out.detail } : {}) };
+  if (out.status === 'gave-up') return { verdict: 'unknown', reason: 'solver-gave-up', detail: out.detail };
   const x = imageForLevels(decodeLevels(enc, x0, out.inputs), x0, box);
   if (!x) return { verdict: 'unknown', reason: 'runtime-disagrees', detail: `${solver.name}: the solution asks for a pixel level outside the ball` };
   if (rt.predict(x, 1)[0] !== label) return { verdict: 'counterexample', input: x };

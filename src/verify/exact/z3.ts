@@ -53,8 +53,8 @@ export async function z3Solver(): Promise<ExactSolver> {
         void w.terminate();
         worker = null;
         if (answer === 'overrun') return { status: 'timeout', detail: `z3 overran its time limit by ${GRACE_MS} ms; its thread was ended` };
-        // A failure inside z3 (e.g. its wasm memory) leaves the image unknown, as a time limit does.
-        return { status: 'timeout', detail: `z3 failed: ${answer instanceof Error ? answer.message : JSON.stringify(answer)}` };
+        // A failure inside z3 (e.g. its wasm memory) leaves the image unknown.
+        return { status: 'gave-up', detail: `z3 failed: ${answer instanceof Error ? answer.message : JSON.stringify(answer)}` };
       }
       if (answer.status === 'unsat') return { status: 'unsat' };
       if (answer.status === 'unknown') return { status: 'timeout' };
