@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { DataError } from '../data/dataset.js';
 import { loadData, testDataOf } from '../data/index.js';
 import { listModels, runDemo, type DemoData } from '../eval/demo.js';
 import { readManifest } from '../format/manifest.js';
@@ -46,17 +47,30 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
         const source = manifest.find((e) => e.file === `${name}.bnn`)?.training.data ?? loadData().source;
         return { name: source, test: testDataOf(source) };
       };
+  // Models picked from the directory are skipped when their data is not on this machine (Fashion-MNIST
+  // comes from a Debian package); a model named on the command line is not, so its error stands.
+  const skipped: { model: string; reason: string }[] = [];
   const rows = await runDemo(paths, data, {
     cleanImages: numberOption(p, 'n', { integer: true, min: 1 }),
     attackImages: numberOption(p, 'attack-n', { integer: true, min: 1 })!,
     eps: numberOption(p, 'eps', { min: 0, max: 1 })!,
     onModel: (name, i, total) => process.stderr.write(`[${i + 1}/${total}] ${name} …\n`),
+    ...(p.positionals.length
+      ? {}
+      : {
+          onDataMissing: (name: string, e: DataError) => {
+            skipped.push({ model: name, reason: e.message });
+            process.stderr.write(`  skipped: its test images are not here (${e.message})\n`);
+          },
+        }),
   });
   if (p.values['json']) {
-    process.stdout.write(JSON.stringify({ models: rows }, null, 2) + '\n');
-    return 0;
+    process.stdout.write(JSON.stringify({ models: rows, skipped }, null, 2) + '\n');
+    return rows.length ? 0 : 1;
   }
-  const r0 = rows[0]!;
+  const skippedNote = skipped.length ? `\nSkipped, their test images not being on this machine: ${skipped.map((x) => `${x.model} (${x.reason})`).join('; ')}.\n` : '';
+  const r0 = rows[0];
+  if (!r0) throw new DataError(dir, `no model in it could be evaluated: ${skipped.map((x) => `${x.model} (${x.reason})`).join('; ')}`);
   process.stdout.write(
     `\nbnn-edge models, each on the test images of its data: clean accuracy on up to ${r0.clean.images} images; FGSM ε=${r0.attack.eps} crafted on the tfjs graph rebuilt from each .bnn (${r0.attack.images} images) and replayed on the packed runtime\n\n`,
   );
@@ -78,6 +92,7 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
       ]),
     ),
   );
+  process.stdout.write(skippedNote);
   process.stdout.write(`\nagree = share of images where the runtime and the tfjs graph give the same label.${p.values['all'] || p.positionals.length ? '' : ' `bnn-edge demo --all` evaluates every model in models/.'}\n`);
   return 0;
 }

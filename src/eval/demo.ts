@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { head, type Dataset } from '../data/dataset.js';
+import { DataError, head, type Dataset } from '../data/dataset.js';
 import { fgsm } from '../attacks/whitebox.js';
 import { describeModel } from '../format/info.js';
 import { readModelFile } from '../format/file.js';
@@ -34,6 +34,11 @@ export interface DemoOptions {
   readonly attackImages?: number;
   readonly eps?: number;
   readonly onModel?: (name: string, i: number, total: number) => void;
+  /**
+   * When given, a model whose test images cannot be read (a DataError: Fashion-MNIST not
+   * installed, a data directory gone) is skipped and reported here instead of ending the run.
+   */
+  readonly onDataMissing?: (name: string, error: DataError) => void;
 }
 
 export function listModels(dir: string): string[] {
@@ -53,7 +58,15 @@ export async function runDemo(paths: string[], data: DemoData, opts: DemoOptions
   for (const [i, path] of paths.entries()) {
     const { name, bytes, model } = readModelFile(path);
     opts.onModel?.(name, i, paths.length);
-    const { name: source, test } = typeof data === 'function' ? data(model, name) : data;
+    let chosen: { readonly name: string; readonly test: Dataset };
+    try {
+      chosen = typeof data === 'function' ? data(model, name) : data;
+    } catch (e) {
+      if (!(e instanceof DataError) || !opts.onDataMissing) throw e;
+      opts.onDataMissing(name, e);
+      continue;
+    }
+    const { name: source, test } = chosen;
     const info = describeModel(model, bytes.length);
     const clean = await evaluateParity(name, model, test, opts.cleanImages ? { limit: opts.cleanImages } : {});
     const attacked = head(test, opts.attackImages ?? 500);
