@@ -4,9 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { classCounts, DataError, dataOptionsOf, EMBEDDED_TEST_SIZE, FULL_MNIST, loadData, loadIdxDirectory, parseIdx, readIdxFile, stratifiedSplit, type Dataset } from '../src/data/index.js';
+import { decodeImage } from '../src/data/folder.js';
+import { crc32 } from '../src/format/crc32.js';
 import { Rng } from '../src/util/rng.js';
 
 function hasFullMnist(): boolean {
@@ -206,6 +208,55 @@ test('an image folder: PNG and JPEG files in class folders, split 80/20 or by tr
   assert.deepEqual([s2.train.n, s2.test.n, s2.train.channels, s2.test.classes], [6, 6, 1, 2]);
   rmSync(dir, { recursive: true, force: true });
   rmSync(split, { recursive: true, force: true });
+});
+
+/** A PNG from chunks, CRCs computed: IHDR for a w×h image of the colour type and bit depth, then `extra` chunks. */
+function pngFile(chunks: [string, Uint8Array][]): Buffer {
+  const parts: Uint8Array[] = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)];
+  for (const [type, data] of [...chunks, ['IEND', new Uint8Array(0)] as [string, Uint8Array]]) {
+    const c = Buffer.alloc(12 + data.length);
+    c.writeUInt32BE(data.length, 0);
+    c.write(type, 4, 'latin1');
+    c.set(data, 8);
+    c.writeUInt32BE(crc32(c, 4, 8 + data.length), 8 + data.length);
+    parts.push(c);
+  }
+  return Buffer.concat(parts);
+}
+
+function ihdr(w: number, h: number, interlace: 0 | 1): Uint8Array {
+  const b = Buffer.alloc(13);
+  b.writeUInt32BE(w, 0);
+  b.writeUInt32BE(h, 4);
+  b.set([8, 0, 0, 0, interlace], 8); // 8-bit grey
+  return b;
+}
+
+test('PNG: a second IHDR and image data that inflates past its header are refused, quickly; an interlaced PNG decodes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-png-'));
+  try {
+    // A 3×2 grey interlaced image: Adam7 passes 1 (0,0), 4 (2,0), 6 (1,0), 7 (row 1), each row a filter byte then pixels.
+    const raw = Uint8Array.of(0, 10, 0, 30, 0, 20, 0, 40, 50, 60);
+    const interlaced = join(dir, 'interlaced.png');
+    writeFileSync(interlaced, pngFile([['IHDR', ihdr(3, 2, 1)], ['IDAT', deflateSync(raw)]]));
+    const img = decodeImage(interlaced);
+    assert.deepEqual([img.width, img.height], [3, 2]);
+    assert.deepEqual([...img.rgba].filter((_, i) => i % 4 === 0), [10, 20, 30, 40, 50, 60]);
+    // 1×1 declared, then a 6000×6000 IHDR: pngjs would decode the second.
+    const twice = join(dir, 'twice.png');
+    writeFileSync(twice, pngFile([['IHDR', ihdr(1, 1, 0)], ['IHDR', ihdr(6000, 6000, 0)], ['IDAT', deflateSync(new Uint8Array(2))]]));
+    assert.throws(() => decodeImage(twice), (e: unknown) => e instanceof DataError && /a second IHDR chunk at byte 33/.test(e.message));
+    // A 1×1 image whose data inflates to 64 MiB (interlaced and not): refused while inflating, memory bounded.
+    for (const interlace of [0, 1] as const) {
+      const bomb = join(dir, `bomb${interlace}.png`);
+      writeFileSync(bomb, pngFile([['IHDR', ihdr(1, 1, interlace)], ['IDAT', deflateSync(new Uint8Array(64 << 20))]]));
+      const before = process.memoryUsage().arrayBuffers;
+      assert.throws(() => decodeImage(bomb), (e: unknown) => e instanceof DataError && /inflates past the 2 bytes a 1×1 image holds/.test(e.message));
+      assert.ok(process.memoryUsage().arrayBuffers - before < 16 << 20);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a split\'s recorded source names the options that load it again (what train --resume relies on)', () => {

@@ -21,6 +21,7 @@ import { BnnRuntime } from '../src/runtime/index.js';
 
 const MODELS = fileURLToPath(new URL('../../models/', import.meta.url));
 const FILE_JS = fileURLToPath(new URL('../src/format/file.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const good = readFileSync(MODELS + 'b64.bnn');
 
 /** A sparse file of `size` bytes starting with `head` (nothing is written past it). */
@@ -92,7 +93,15 @@ test('BnnRuntime.load(path) reads as boundedly: devices, FIFOs and oversize .bnn
     await assert.rejects(BnnRuntime.load('/dev/zero'), /not a regular file/);
     const fifo = join(dir, 'fifo.bnn');
     execFileSync('mkfifo', [fifo]);
-    await assert.rejects(BnnRuntime.load(fifo), /not a regular file/);
+    await assert.rejects(BnnRuntime.load(fifo), isFile('NOT_A_FILE', /not a regular file \(a FIFO\)/));
+    await assert.rejects(BnnRuntime.load(dir), isFile('NOT_A_FILE', /a directory/));
+    await assert.rejects(BnnRuntime.load(join(dir, 'missing.bnn')), isFile('NOT_FOUND', /missing\.bnn: file not found/));
+    // 512 MiB that is not a .bnn: refused at its magic, the rest never read.
+    const junk = join(dir, 'junk.bin');
+    sparse(junk, new TextEncoder().encode('GIF89a not a model, nothing like one at all'), 2 ** 29);
+    const beforeJunk = process.memoryUsage().arrayBuffers;
+    await assert.rejects(BnnRuntime.load(junk), isFormat('BAD_MAGIC'));
+    assert.ok(process.memoryUsage().arrayBuffers - beforeJunk < 1 << 20);
     const big = join(dir, 'big.bnn');
     sparse(big, good.subarray(0, 80), 2 ** 29);
     const before = process.memoryUsage().arrayBuffers;
@@ -124,6 +133,21 @@ test('a model fetched over HTTP is read as a stream, never past the size its hea
     } else if (req.url === '/b64.bnn') {
       res.writeHead(200);
       res.end(good);
+    } else if (req.url === '/gzipped.bnn') {
+      // Compressed on the wire: Content-Length counts the gzip bytes, fetch hands over the decoded file.
+      const z = gzipSync(good);
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(z.length) });
+      res.end(z);
+    } else if (req.url === '/page.html') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.write('<!doctype html>' + ' '.repeat(200));
+      const more = () => {
+        served += 65536;
+        if (served > 64 << 20) return res.end();
+        if (res.write(Buffer.alloc(65536, 32))) setImmediate(more);
+        else res.once('drain', more);
+      };
+      more();
     } else if (req.url === '/liar.bnn') {
       res.writeHead(200, { 'content-length': String(3 * 2 ** 30) });
       res.end(good.subarray(0, 80));
@@ -135,11 +159,63 @@ test('a model fetched over HTTP is read as a stream, never past the size its hea
     await assert.rejects(BnnRuntime.load(new URL('/endless.bnn', base)), /longer than 101216 bytes/);
     assert.ok(served < 8 << 20, `the server got to send ${served} bytes`);
     await assert.rejects(BnnRuntime.load(new URL('/liar.bnn', base)), /more than 1073741824/);
-    await assert.rejects(BnnRuntime.load(new URL('/none.bnn', base)), /HTTP 404/);
+    await assert.rejects(BnnRuntime.load(new URL('/none.bnn', base)), isFile('NOT_FOUND', /HTTP 404/));
+    assert.equal((await BnnRuntime.load(new URL('/gzipped.bnn', base))).model.graph.classes, 10);
+    // Not a model (a web page without end): refused at its first bytes.
+    served = 0;
+    await assert.rejects(BnnRuntime.load(new URL('/page.html', base)), isFormat('BAD_MAGIC'));
+    assert.ok(served < 8 << 20, `the server got to send ${served} bytes`);
     assert.equal((await BnnRuntime.load(new URL('/b64.bnn', base))).model.graph.classes, 10);
   } finally {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+  }
+});
+
+test('side files a command reads beside a model (manifest.json, checkpoint.json) are bounded too: a FIFO there cannot hang the CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-side-'));
+  try {
+    writeFileSync(join(dir, 'x.bnn'), good);
+    execFileSync('mkfifo', [join(dir, 'manifest.json')]);
+    const run = join(dir, 'run');
+    mkdirSync(run);
+    writeFileSync(join(run, 'model.bnn'), good);
+    execFileSync('mkfifo', [join(run, 'checkpoint.json')]);
+    for (const target of [join(dir, 'x.bnn'), run]) {
+      const r = spawnSync(process.execPath, [CLI, 'info', target], { timeout: 30000, encoding: 'utf8' });
+      assert.equal(r.signal, null, `info ${target} must not block on a FIFO`);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /b64/);
+    }
+    // `models` lists ./models: there, the manifest is refused by name.
+    mkdirSync(join(dir, 'models'));
+    writeFileSync(join(dir, 'models', 'x.bnn'), good);
+    execFileSync('mkfifo', [join(dir, 'models', 'manifest.json')]);
+    const models = spawnSync(process.execPath, [CLI, 'models'], { cwd: dir, timeout: 30000, encoding: 'utf8' });
+    assert.equal(models.signal, null);
+    assert.equal(models.status, 1);
+    assert.match(models.stderr, /manifest\.json: not a regular file \(a FIFO\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a --model graph file built to break the reader (nested past the stack, a megabyte-long value) is a usage error with a short message', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-graphjson-'));
+  try {
+    const deep = join(dir, 'deep.json');
+    writeFileSync(deep, `{"input":${'['.repeat(200000)}${']'.repeat(200000)},"classes":10,"layers":[]}`);
+    const long = join(dir, 'long.json');
+    writeFileSync(long, JSON.stringify({ input: new Array(1_000_000).fill(1), classes: 10, layers: [] }));
+    for (const file of [deep, long]) {
+      const r = spawnSync(process.execPath, [CLI, 'train', '--model', file, '--out', join(dir, 'out'), '--epochs', '1'], { timeout: 60000, encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /input must be \[height, width, channels\], got /);
+      assert.ok(r.stderr.length < 400, `a ${r.stderr.length}-character message`);
+      assert.doesNotMatch(r.stderr, /RangeError|at .*\.js:\d+/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

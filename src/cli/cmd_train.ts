@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DATA_HELP, dataOptionsOf, loadData } from '../data/index.js';
 import { sha256, type InitRecord } from '../format/manifest.js';
@@ -10,7 +10,7 @@ import { defineGraph, sameGraph, type ModelGraph } from '../model/graph.js';
 import { paperModelOf, PRESET_HELP } from '../model/presets.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type TrainingRecord } from '../train/checkpoint.js';
 import { DEFAULT_ADV_WEIGHT, ResumeError, train, TRAIN_DEFAULTS } from '../train/train.js';
-import { writeAtomic } from '../util/fs.js';
+import { readJsonFile, writeAtomic } from '../util/fs.js';
 import { readModelFile } from '../format/file.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec, type Parsed } from './args.js';
 import { paperModelArg, resolveModel } from './model_arg.js';
@@ -86,7 +86,7 @@ function initialParams(path: string | undefined, graph: ModelGraph, seed: number
     if (!existsSync(join(path, 'checkpoint.json'))) throw new UsageError(`--init ${path}: neither a .bnn file nor a directory with checkpoint.json (the --out directory of an earlier \`bnn-edge train\`)`);
     const ckpt = loadCheckpoint(path);
     ({ graph: start, params } = ckpt);
-    if (existsSync(join(path, 'model.bnn'))) bnn = readFileSync(join(path, 'model.bnn'));
+    if (existsSync(join(path, 'model.bnn'))) bnn = readModelFile(join(path, 'model.bnn')).bytes;
     // How the start was made goes along, should it never be shipped itself (InitRecord).
     lineage = { epochs: ckpt.history.length, ...(ckpt.training.init ? { init: ckpt.training.init } : {}) };
   }
@@ -251,7 +251,7 @@ function refuseExistingRun(dir: string): void {
   if (!existsSync(join(dir, 'checkpoint.json')) && !existsSync(join(dir, 'model.bnn'))) return;
   let what = 'a run';
   try {
-    const c = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { history?: unknown[]; training?: { epochs?: number }; graph?: { name?: string } };
+    const c = readJsonFile(join(dir, 'checkpoint.json')) as { history?: unknown[]; training?: { epochs?: number }; graph?: { name?: string } };
     what = `a run of ${c.graph?.name ?? 'a model'} (${c.history?.length ?? '?'} of ${c.training?.epochs ?? '?'} epochs)`;
   } catch {
     // a model.bnn without a readable checkpoint is still someone's run

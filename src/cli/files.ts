@@ -5,13 +5,14 @@
  * manifest beside a shipped .bnn, a run's checkpoint.json), so `bnn-edge eval larq-fashion` tests
  * on Fashion-MNIST without being told.
  */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { imageSize, loadData, testDataOf, type Dataset } from '../data/index.js';
 import { readModelFile } from '../format/file.js';
 import { readManifest, type ManifestEntry } from '../format/manifest.js';
 import type { BnnModel } from '../format/model.js';
+import { readJsonFile } from '../util/fs.js';
 import { UsageError } from './args.js';
 
 /** The models installed with the package (its models/ folder). */
@@ -87,7 +88,7 @@ export function manifestEntryOf(path: string): ManifestEntry | undefined {
 function recordedData(path: string): string | undefined {
   if (statSync(path).isDirectory()) {
     try {
-      const ckpt = JSON.parse(readFileSync(join(path, 'checkpoint.json'), 'utf8')) as { training?: { data?: unknown } };
+      const ckpt = readJsonFile(join(path, 'checkpoint.json')) as { training?: { data?: unknown } };
       return typeof ckpt.training?.data === 'string' ? ckpt.training.data : undefined;
     } catch {
       return undefined;

@@ -1,7 +1,8 @@
 /** The `--model` option of the commands that build a model: a preset name or a graph JSON file. */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { GraphError, type ModelGraph } from '../model/graph.js';
 import { graphFromJson, paperModel, parseArch, presetGraph, PRESET_HELP } from '../model/presets.js';
+import { FileReadError, readJsonFile } from '../util/fs.js';
 import { UsageError } from './args.js';
 
 /** Largest graph file read (a graph is a few kB of JSON; this bounds a mistaken path). */
@@ -12,19 +13,19 @@ export function resolveModel(value: string, option = '--model'): ModelGraph {
   const preset = presetGraph(value);
   if (preset) return preset;
   if (!existsSync(value)) throw new UsageError(`${option} ${value}: neither a preset (${PRESET_HELP}) nor a file`);
-  const st = statSync(value);
-  if (!st.isFile()) throw new UsageError(`${option} ${value}: not a regular file`);
-  if (st.size > MAX_GRAPH_FILE) throw new UsageError(`${option} ${value}: ${st.size} bytes is too large for a model graph (at most ${MAX_GRAPH_FILE})`);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(value, 'utf8'));
+    json = readJsonFile(value, MAX_GRAPH_FILE);
   } catch (e) {
+    if (e instanceof FileReadError) throw new UsageError(`${option} ${e.message}`);
     throw new UsageError(`${option} ${value}: not valid JSON: ${(e as Error).message}`);
   }
   try {
     return graphFromJson(json, value);
   } catch (e) {
     if (e instanceof GraphError) throw new UsageError(`${option} ${(e as Error).message}`);
+    // A file built to break the reader (nesting past the stack): refused, not a crash.
+    if (e instanceof RangeError) throw new UsageError(`${option} ${value}: not a model graph (${e.message})`);
     throw e;
   }
 }

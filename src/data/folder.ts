@@ -7,6 +7,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { DataError, type Dataset } from './dataset.js';
@@ -23,12 +24,59 @@ interface Decoded {
   readonly rgba: Uint8Array;
 }
 
-/** Width and height a PNG's IHDR declares (checked before decoding). */
-function pngSize(bytes: Uint8Array, file: string): [number, number] {
+/** Channels of each PNG colour type (grey, RGB, palette, grey+alpha, RGBA). */
+const PNG_CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7's passes: x start, y start, x step, y step. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+/**
+ * A PNG's size as its one IHDR declares it, checked before pngjs decodes it: the chunks are walked
+ * (a second IHDR could declare another size), and the image data is inflated with its output
+ * bounded by what the header allows, so a small file cannot inflate to gigabytes.
+ */
+function checkPng(bytes: Uint8Array, file: string, tooLarge: (w: number, h: number) => boolean): [number, number] {
   const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (bytes.length < 24 || sig.some((b, i) => bytes[i] !== b)) throw new DataError(file, 'not a PNG file (signature differs)');
+  if (bytes.length < 33 || sig.some((b, i) => bytes[i] !== b)) throw new DataError(file, 'not a PNG file (signature differs)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return [view.getUint32(16, false), view.getUint32(20, false)];
+  const type = (at: number) => String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+  if (type(8) !== 'IHDR' || view.getUint32(8, false) !== 13) throw new DataError(file, 'not a PNG file (IHDR is not its first chunk)');
+  const [w, h, depth, colour, interlace] = [view.getUint32(16, false), view.getUint32(20, false), bytes[24]!, bytes[25]!, bytes[28]!];
+  if (tooLarge(w, h)) throw new DataError(file, `a ${w}×${h} image: sides must be 1–${FOLDER_LIMITS.maxSide}`);
+  const channels = PNG_CHANNELS[colour];
+  if (channels === undefined || ![1, 2, 4, 8, 16].includes(depth) || interlace > 1) throw new DataError(file, `not a PNG pngjs reads (colour type ${colour}, bit depth ${depth}, interlace ${interlace})`);
+  const rowBytes = (width: number) => 1 + Math.ceil((width * channels * depth) / 8);
+  let expected = 0;
+  if (interlace === 0) expected = h * rowBytes(w);
+  else
+    for (const [x0, y0, dx, dy] of ADAM7) {
+      const pw = Math.ceil((w - x0) / dx);
+      const ph = Math.ceil((h - y0) / dy);
+      if (pw > 0 && ph > 0) expected += ph * rowBytes(pw);
+    }
+  const idat: Uint8Array[] = [];
+  for (let at = 8; at + 12 <= bytes.length; ) {
+    const len = view.getUint32(at, false);
+    if (at + 12 + len > bytes.length) break; // pngjs reports the truncation
+    if (at > 8 && type(at) === 'IHDR') throw new DataError(file, `a second IHDR chunk at byte ${at}`);
+    if (type(at) === 'IDAT') idat.push(bytes.subarray(at + 8, at + 8 + len));
+    if (type(at) === 'IEND') break;
+    at += 12 + len;
+  }
+  try {
+    inflateSync(Buffer.concat(idat), { maxOutputLength: Math.max(1, expected) });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new DataError(file, `its image data inflates past the ${expected} bytes a ${w}×${h} image holds`);
+    // Other zlib errors are pngjs's to report.
+  }
+  return [w, h];
 }
 
 export function decodeImage(file: string): Decoded {
@@ -37,9 +85,9 @@ export function decodeImage(file: string): Decoded {
   const tooLarge = (w: number, h: number) => w < 1 || h < 1 || w > FOLDER_LIMITS.maxSide || h > FOLDER_LIMITS.maxSide;
   try {
     if (ext === '.png') {
-      const [w, h] = pngSize(bytes, file);
-      if (tooLarge(w, h)) throw new DataError(file, `a ${w}×${h} image: sides must be 1–${FOLDER_LIMITS.maxSide}`);
+      const [w, h] = checkPng(bytes, file, tooLarge);
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      if (png.width !== w || png.height !== h) throw new DataError(file, `decoded as ${png.width}×${png.height}, its header says ${w}×${h}`);
       return { width: png.width, height: png.height, rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     }
     const maxMegapixels = (FOLDER_LIMITS.maxSide * FOLDER_LIMITS.maxSide) / 1e6;

@@ -29,7 +29,7 @@ export class BnnFormatError extends Error {
   }
 }
 
-export type BnnFileErrorCode = 'NOT_FOUND' | 'NOT_A_FILE' | 'READ_FAILED';
+export type BnnFileErrorCode = 'NOT_FOUND' | 'NOT_A_FILE' | 'TOO_LARGE' | 'READ_FAILED';
 
 /**
  * A model file that cannot be read at all: missing, not a regular file (a directory without

@@ -3,8 +3,9 @@
  * and what it scored. Written by `bnn-edge ship`, read by the demo and the tests.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonFile } from '../util/fs.js';
 import { formatJson } from '../util/json.js';
 
 /**
@@ -101,7 +102,7 @@ export function epochsInAll(entries: readonly ManifestEntry[], entry: ManifestEn
 export function readManifest(dir: string): Manifest {
   const path = join(dir, 'manifest.json');
   if (!existsSync(path)) return { description: 'Trained models shipped with bnn-edge.', models: [] };
-  return JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  return readJsonFile(path) as Manifest;
 }
 
 export function writeManifest(dir: string, m: Manifest): void {

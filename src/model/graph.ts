@@ -147,6 +147,17 @@ export const GRAPH_LIMITS = {
 /** Keras's default batch-norm epsilon (the paper's models use 1e-5, see presets.ts). */
 export const DEFAULT_BN_EPSILON = 1e-3;
 
+/** A value as an error message shows it: its JSON, cut to `max` characters (a hostile graph file may hold megabytes, or nest past the stack). */
+function brief(v: unknown, max = 80): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? `an array of ${v.length}` : String(typeof v);
+  }
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
 /** A graph that cannot be built, with the layer (when there is one) and the reason. */
 export class GraphError extends Error {
   constructor(
@@ -193,7 +204,7 @@ class Fields {
   int(key: string, min: number, max: number, dflt?: number): number {
     const v = this.take(key);
     if (v === undefined && dflt !== undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(`${key} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(`${key} must be an integer in ${min}..${max}, got ${brief(v)}`);
     return v as number;
   }
 
@@ -204,20 +215,20 @@ class Fields {
     const ok = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= min && x <= max;
     if (ok(v)) return [v as number, v as number];
     if (Array.isArray(v) && v.length === 2 && ok(v[0]) && ok(v[1])) return [v[0] as number, v[1] as number];
-    return this.fail(`${key} must be an integer or a pair of integers in ${min}..${max}, got ${JSON.stringify(v)}`);
+    return this.fail(`${key} must be an integer or a pair of integers in ${min}..${max}, got ${brief(v)}`);
   }
 
   num(key: string, check: (v: number) => boolean, what: string, dflt: number): number {
     const v = this.take(key);
     if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isFinite(v) || !check(v)) this.fail(`${key} must be ${what}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || !check(v)) this.fail(`${key} must be ${what}, got ${brief(v)}`);
     return v as number;
   }
 
   bool(key: string, dflt: boolean): boolean {
     const v = this.take(key);
     if (v === undefined) return dflt;
-    if (typeof v !== 'boolean') this.fail(`${key} must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean') this.fail(`${key} must be true or false, got ${brief(v)}`);
     return v as boolean;
   }
 
@@ -226,7 +237,7 @@ class Fields {
   oneOf<T extends string>(key: string, allowed: readonly T[], dflt: T | null): T | null {
     const v = this.take(key);
     if (v === undefined || (v === null && dflt === null)) return dflt;
-    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) this.fail(`${key} must be ${dflt === null ? 'null or ' : ''}one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) this.fail(`${key} must be ${dflt === null ? 'null or ' : ''}one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${brief(v)}`);
     return v as T;
   }
 
@@ -242,10 +253,10 @@ class Fields {
 }
 
 function parseLayer(json: unknown, index: number, previous: string): Layer {
-  if (!isObject(json)) throw new GraphError(`layer ${index} must be an object, got ${JSON.stringify(json)}`);
+  if (!isObject(json)) throw new GraphError(`layer ${index} must be an object, got ${brief(json)}`);
   const nameRaw = json['name'];
   const name = nameRaw === undefined ? `layer${index}` : nameRaw;
-  if (typeof name !== 'string' || !LAYER_NAME_PATTERN.test(name)) throw new GraphError(`layer ${index}: name must be 1–${GRAPH_LIMITS.maxNameLength} characters of A–Z, a–z, 0–9, _ . -, got ${JSON.stringify(nameRaw)}`);
+  if (typeof name !== 'string' || !LAYER_NAME_PATTERN.test(name)) throw new GraphError(`layer ${index}: name must be 1–${GRAPH_LIMITS.maxNameLength} characters of A–Z, a–z, 0–9, _ . -, got ${brief(nameRaw)}`);
   const f = new Fields(json, name);
   f.raw('name');
   const kind = f.oneOf('kind', LAYER_KINDS, null);
@@ -259,7 +270,7 @@ function parseLayer(json: unknown, index: number, previous: string): Layer {
   } else {
     const list = typeof inputsRaw === 'string' ? [inputsRaw] : inputsRaw;
     if (!Array.isArray(list) || list.length !== arity || !list.every((s) => typeof s === 'string')) {
-      throw new GraphError(`inputs must be ${arity === 1 ? 'one layer name' : 'a list of two layer names'}, got ${JSON.stringify(inputsRaw)}`, name);
+      throw new GraphError(`inputs must be ${arity === 1 ? 'one layer name' : 'a list of two layer names'}, got ${brief(inputsRaw)}`, name);
     }
     inputs = list as string[];
   }
@@ -273,7 +284,7 @@ function parseLayer(json: unknown, index: number, previous: string): Layer {
       const padRaw = f.raw('padValue');
       let padValue: 0 | 1 | null = null;
       if (padRaw !== undefined && padRaw !== null) {
-        if (padRaw !== 0 && padRaw !== 1) throw new GraphError(`padValue must be 0 or 1, got ${JSON.stringify(padRaw)}`, name);
+        if (padRaw !== 0 && padRaw !== 1) throw new GraphError(`padValue must be 0 or 1, got ${brief(padRaw)}`, name);
         padValue = padRaw;
       }
       layer = {
@@ -321,14 +332,14 @@ function parseLayer(json: unknown, index: number, previous: string): Layer {
  * canonical: two descriptions of the same model give deep-equal graphs.
  */
 export function defineGraph(json: unknown): ModelGraph {
-  if (!isObject(json)) throw new GraphError(`a model graph must be a JSON object, got ${JSON.stringify(json)?.slice(0, 80)}`);
+  if (!isObject(json)) throw new GraphError(`a model graph must be a JSON object, got ${brief(json)}`);
   const f = new Fields(json, undefined);
   f.raw('format');
   const nameRaw = f.raw('name');
-  if (nameRaw !== undefined && (typeof nameRaw !== 'string' || !MODEL_NAME_PATTERN.test(nameRaw))) throw new GraphError(`name must be 1–32 characters of A–Z, a–z, 0–9, _ . -, got ${JSON.stringify(nameRaw)}`);
+  if (nameRaw !== undefined && (typeof nameRaw !== 'string' || !MODEL_NAME_PATTERN.test(nameRaw))) throw new GraphError(`name must be 1–32 characters of A–Z, a–z, 0–9, _ . -, got ${brief(nameRaw)}`);
   const inputRaw = f.raw('input');
   const inOk = Array.isArray(inputRaw) && inputRaw.length === 3 && inputRaw.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1);
-  if (!inOk) throw new GraphError(`input must be [height, width, channels], got ${JSON.stringify(inputRaw)}`);
+  if (!inOk) throw new GraphError(`input must be [height, width, channels], got ${brief(inputRaw)}`);
   const [h, w, c] = inputRaw as [number, number, number];
   if (h > GRAPH_LIMITS.maxSide || w > GRAPH_LIMITS.maxSide) throw new GraphError(`input ${h}×${w} exceeds ${GRAPH_LIMITS.maxSide} pixels a side`);
   if (c > GRAPH_LIMITS.maxInputChannels) throw new GraphError(`input has ${c} channels, at most ${GRAPH_LIMITS.maxInputChannels} are supported`);

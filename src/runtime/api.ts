@@ -10,10 +10,10 @@
 export { BnnRuntime, type RuntimeOptions, type ImageBatch, type StepTrace } from './runtime.js';
 export { BnnInputError, BnnRuntimeError, BnnConfigError, type BnnInputErrorCode, type BnnConfigErrorCode } from './errors.js';
 export { simdSupported, type WasmFlavor } from './wasm.js';
-export { setResourceLoader, type ResourceLoader } from './resource.js';
+export { setResourceLoader, type ResourceLoader, type ResourceKind } from './resource.js';
 export { lower, describePlan, UnsupportedModelError, type ExecutionPlan, type PlanStep, type PlanValue } from '../model/lower.js';
 export { parseBnn, type ParseOptions } from '../format/read.js';
-export { BnnFormatError, type BnnFormatErrorCode } from '../format/errors.js';
+export { BnnFormatError, BnnFileError, type BnnFormatErrorCode, type BnnFileErrorCode } from '../format/errors.js';
 export { describeModel, type ModelInfo, type LayerInfo } from '../format/info.js';
 export type { BnnModel, LayerTensors } from '../format/model.js';
 export type { ModelGraph, Layer, Shape3 } from '../model/graph.js';

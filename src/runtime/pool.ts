@@ -82,9 +82,11 @@ export class BnnPool {
     const runtimeOptions = checkOptions(opts);
     const count = (opts as { workers?: unknown }).workers ?? availableParallelism();
     if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > 256) throw new BnnConfigError('BAD_OPTION', `workers must be an integer in 1..256, got ${String(count)}`);
-    const { graph } = parseBnn(bytes);
-    // Each worker reads a copy of exactly the bytes checked here.
-    const own = plainBytes(bytes)!.bytes.slice();
+    // Copied first, then checked: the workers read exactly the bytes checked, even if the caller's
+    // (a SharedArrayBuffer's) change meanwhile. Input that is not bytes fails in parseBnn.
+    const copy = plainBytes(bytes)?.bytes.slice();
+    const { graph } = parseBnn(copy ?? bytes);
+    const own = copy!;
     const ws = Array.from({ length: count as number }, () => new PoolWorker(new Worker(new URL('./pool_worker.js', import.meta.url), { workerData: { bytes: own, options: runtimeOptions } })));
     try {
       await Promise.all(ws.map((w) => w.ready));

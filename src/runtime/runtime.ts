@@ -287,12 +287,13 @@ export class BnnRuntime {
 
   /**
    * Loads a .bnn onto a fresh kernel instance: its bytes, or a URL to fetch (in Node also a file
-   * path or `file:` URL). Throws BnnFormatError for a bad file.
+   * path or `file:` URL). Throws BnnFileError when it cannot be read (missing, not a regular file,
+   * HTTP error) and BnnFormatError for a bad file (refused at its header, before the rest is read).
    */
   static async load(source: Uint8Array | ArrayBuffer | DataView | URL | string, opts: RuntimeOptions = {}): Promise<BnnRuntime> {
     const o = checkOptions(opts);
     const from = typeof source === 'string' || source instanceof URL ? String(source) : undefined;
-    const bytes = from !== undefined ? await loadResource(source as URL | string) : (source as Uint8Array | ArrayBuffer | DataView);
+    const bytes = from !== undefined ? await loadResource(source as URL | string, 'model') : (source as Uint8Array | ArrayBuffer | DataView);
     return BnnRuntime.create(parseBnn(bytes, from !== undefined ? { source: from } : {}), o);
   }
 

@@ -86,7 +86,7 @@ function wasmUrl(flavor: WasmFlavor, base?: string | URL): URL | string {
 }
 
 async function compileFrom(url: URL | string): Promise<WebAssembly.Module> {
-  return WebAssembly.compile(await loadResource(url));
+  return WebAssembly.compile(await loadResource(url, 'wasm'));
 }
 
 /** Compiles (once per build and location) the kernel module. */

@@ -4,7 +4,7 @@
  * `bnn-edge export` turns it into the deployable .bnn. A checkpoint saved mid-run also holds
  * `resume-STEPS.bin` (optimizer moments and batch order), from which `train` continues the run exactly.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkParams, legacyParamName, paramInfos, type ParamValues } from '../model/params.js';
 import { defineGraph, graphToJson, type ModelGraph } from '../model/graph.js';
@@ -12,7 +12,10 @@ import { paperModel, type Arch } from '../model/presets.js';
 import { crc32 } from '../format/crc32.js';
 import type { InitRecord } from '../format/manifest.js';
 import { flatLayout } from './flat.js';
-import { writeAtomic } from '../util/fs.js';
+import { readBoundedFile, readJsonFile, writeAtomic } from '../util/fs.js';
+
+/** Largest weights.bin read: 256M float32 parameters, far beyond any BNN this trains. */
+const MAX_WEIGHTS_BYTES = 1 << 30;
 
 export const CHECKPOINT_FORMAT = 'bnn-edge-checkpoint';
 /** 2 stores the model graph; 1 (read too) stored the paper's architecture code and K. */
@@ -178,7 +181,7 @@ export function loadCheckpoint(dir: string, opts: { resume?: boolean } = {}): Ch
   const binPath = join(dir, 'weights.bin');
   let json: CheckpointJson;
   try {
-    json = JSON.parse(readFileSync(jsonPath, 'utf8')) as CheckpointJson;
+    json = readJsonFile(jsonPath) as CheckpointJson;
   } catch (e) {
     if (e instanceof SyntaxError) throw new CorruptCheckpointError(`${jsonPath}: not valid JSON: ${e.message}`);
     throw new Error(`${jsonPath}: cannot read checkpoint: ${(e as Error).message}`);
@@ -195,7 +198,7 @@ export function loadCheckpoint(dir: string, opts: { resume?: boolean } = {}): Ch
   const rename = json.version === 1 ? legacyParamName : (n: string) => n;
   let bin: Uint8Array;
   try {
-    bin = readFileSync(binPath);
+    bin = readBoundedFile(binPath, MAX_WEIGHTS_BYTES);
   } catch (e) {
     throw new Error(`${binPath}: cannot read weights: ${(e as Error).message}`);
   }
@@ -227,8 +230,8 @@ function loadResumeState(dir: string, meta: NonNullable<CheckpointJson['resume']
   if (meta.values !== params) throw new CorruptCheckpointError(`${where}: resume state for ${meta.values} parameters, the model has ${params}`);
   const path = join(dir, meta.file);
   if (!existsSync(path)) throw new CorruptCheckpointError(`${path}: missing; checkpoint.json says the run can be resumed from it`);
-  const bytes = readFileSync(path);
   const expected = 4 * (2 * meta.values + meta.images);
+  const bytes = readBoundedFile(path, expected);
   if (bytes.length !== expected) throw new CorruptCheckpointError(`${path}: ${bytes.length} bytes, expected ${expected} (${meta.values} optimizer values ×2 and ${meta.images} image indices)`);
   if (crc32(bytes) !== meta.crc32) throw new CorruptCheckpointError(`${path}: CRC-32 does not match checkpoint.json (the files come from different saves; an interrupted save?)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
