@@ -1,7 +1,8 @@
 /**
  * `bnn-edge demo`, the README's main command: on a machine without a model's data (Fashion-MNIST
  * comes from a Debian package) the models picked from the directory are skipped with a note, not
- * the whole run ended; a model the user names still fails with the data's error.
+ * the whole run ended; a model the user names (by path or name) is scored on the data recorded
+ * beside it, and fails with the data's error when that is missing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,10 +61,18 @@ test('demo skips a model whose test images are not on this machine, says so, and
   }
 });
 
+test('demo takes models by name, as every command does', { timeout: 300_000 }, () => {
+  const r = cli('demo', 'b64', '--n', '40', '--attack-n', '8', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { models: { model: string; data: string }[] };
+  assert.deepEqual(out.models.map((m) => [m.model, m.data]), [['b64', 'embedded:mnist']]);
+});
+
 test('demo on a named model whose data is missing fails with the data error; with every model skipped it fails too', { timeout: 300_000 }, () => {
   const dir = modelsWithMissingData();
   try {
-    const named = cli('demo', join(dir, 'c64.bnn'), '--models', dir, '--n', '40', '--attack-n', '8');
+    // The data recorded in the manifest beside the named file is the data it is scored on.
+    const named = cli('demo', join(dir, 'c64.bnn'), '--n', '40', '--attack-n', '8');
     assert.equal(named.code, 1);
     assert.match(named.stderr, new RegExp(`${MISSING}: data directory not found`));
     rmSync(join(dir, 'b64.bnn'));

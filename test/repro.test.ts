@@ -41,6 +41,10 @@ test('repro: generates REPRODUCTION.md from a real (partial) run, caches, resume
 
     await new Repro(config, data).run(1); // trains A8-s1 for real, attacks it, renders
     assert.ok(existsSync(join(dir, 'A8-s1', 'checkpoint.json')), 'the trained model is cached');
+    // Its .bnn beside it, as `train --out` leaves one: the CLI takes the directory as the model.
+    const info = spawnSync(process.execPath, [fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'info', join(dir, 'A8-s1'), '--json'], { encoding: 'utf8' });
+    assert.equal(info.status, 0, info.stderr);
+    assert.equal((JSON.parse(info.stdout) as { model: string }).model, 'a8');
     // The results live beside the document (its source), with the settings they were measured under.
     const file = JSON.parse(readFileSync(join(dir, 'REPRODUCTION.json'), 'utf8')) as { settings: { data: string; attackImages: number }; results: Record<string, WhiteboxReport> };
     assert.equal(file.settings.data, 'embedded:mnist');

@@ -1,15 +1,14 @@
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { DataError } from '../data/dataset.js';
 import { loadData, testDataOf } from '../data/index.js';
 import { listModels, runDemo, type DemoData } from '../eval/demo.js';
-import { readManifest } from '../format/manifest.js';
 
 /** The models `demo` runs by default: representative, and quick enough for about a minute. */
 export const DEMO_MODELS = ['b64', 'c64', 'a64-pgd', 'larq-mnist', 'larq-fashion', 'bireal-fashion'];
 import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
-import { PACKAGE_MODELS } from './files.js';
+import { checkImageShape, findModel, PACKAGE_MODELS, recordedDataOf } from './files.js';
 import { bytes, pct, table } from './format.js';
 
 export const demoCommand: CommandSpec = {
@@ -33,20 +32,19 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   const dir = stringOption(p, 'models') === demoCommand.options['models']!.default ? PACKAGE_MODELS : stringOption(p, 'models')!;
   const all = existsSync(dir) ? listModels(dir) : [];
   const chosen = p.values['all'] ? all : all.filter((f) => DEMO_MODELS.includes(basename(f, '.bnn')));
-  const paths = p.positionals.length ? p.positionals : chosen.length ? chosen : all;
+  // Models on the command line are paths or names (`b64`), as every command takes them.
+  const paths = p.positionals.length ? p.positionals.map(findModel) : chosen.length ? chosen : all;
   if (!paths.length) throw new UsageError(`no .bnn models found in ${dir}`);
   const dataDir = stringOption(p, 'data');
-  // Each model on the test images of what it was trained on (manifest.json), unless --data says otherwise.
-  const manifest = existsSync(join(dir, 'manifest.json')) ? readManifest(dir).models : [];
-  const data: DemoData = dataDir
-    ? (() => {
-        const d = loadData({ dir: dataDir, testOnly: true });
-        return { name: d.source, test: d.test };
-      })()
-    : (_model, name) => {
-        const source = manifest.find((e) => e.file === `${name}.bnn`)?.training.data ?? loadData().source;
-        return { name: source, test: testDataOf(source) };
-      };
+  // Each model on the test images of what it was trained on (the manifest beside it, a run's
+  // checkpoint.json), unless --data says otherwise; images of another shape are refused by name.
+  const fixed = dataDir ? loadData({ dir: dataDir, testOnly: true }) : undefined;
+  const data: DemoData = (model, name, path) => {
+    const source = fixed?.source ?? recordedDataOf(path) ?? loadData().source;
+    const test = fixed?.test ?? testDataOf(source);
+    checkImageShape({ name, model }, test, source, dataDir ? '' : '; give its test data with --data');
+    return { name: source, test };
+  };
   // Models picked from the directory are skipped when their data is not on this machine (Fashion-MNIST
   // comes from a Debian package); a model named on the command line is not, so its error stands.
   const skipped: { model: string; reason: string }[] = [];

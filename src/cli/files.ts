@@ -72,7 +72,7 @@ export function modelExists(value: string): boolean {
 export function openModel(value: string): OpenedModel {
   const path = findModel(value);
   const { bytes, model, name } = readModelFile(path);
-  const data = recordedData(path);
+  const data = recordedDataOf(path);
   return { bytes, model, name, path, ...(data ? { data } : {}) };
 }
 
@@ -85,7 +85,8 @@ export function manifestEntryOf(path: string): ManifestEntry | undefined {
   }
 }
 
-function recordedData(path: string): string | undefined {
+/** The data set a model at `path` (a .bnn or a run directory) was trained on, where recorded beside it. */
+export function recordedDataOf(path: string): string | undefined {
   if (statSync(path).isDirectory()) {
     try {
       const ckpt = readJsonFile(join(path, 'checkpoint.json')) as { training?: { data?: unknown } };

@@ -48,8 +48,8 @@ export function listModels(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-/** Test images for a model: a data set (and its name), or a function choosing them per model. */
-export type DemoData = { readonly name: string; readonly test: Dataset } | ((model: BnnModel, name: string) => { readonly name: string; readonly test: Dataset });
+/** Test images for a model: a data set (and its name), or a function choosing them per model (given its path too). */
+export type DemoData = { readonly name: string; readonly test: Dataset } | ((model: BnnModel, name: string, path: string) => { readonly name: string; readonly test: Dataset });
 
 export async function runDemo(paths: string[], data: DemoData, opts: DemoOptions = {}): Promise<DemoRow[]> {
   await initTfjs();
@@ -60,7 +60,7 @@ export async function runDemo(paths: string[], data: DemoData, opts: DemoOptions
     opts.onModel?.(name, i, paths.length);
     let chosen: { readonly name: string; readonly test: Dataset };
     try {
-      chosen = typeof data === 'function' ? data(model, name) : data;
+      chosen = typeof data === 'function' ? data(model, name, path) : data;
     } catch (e) {
       if (!(e instanceof DataError) || !opts.onDataMissing) throw e;
       opts.onDataMissing(name, e);

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import type { DataSplit, Dataset } from '../data/dataset.js';
 import { loadData } from '../data/index.js';
 import { modelFromParams, type BnnModel } from '../format/model.js';
+import { serializeBnn } from '../format/write.js';
 import { paperModel, type Arch } from '../model/presets.js';
+import { writeAtomic } from '../util/fs.js';
 import { sameGraph } from '../model/graph.js';
 import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { SUBSTITUTE_ROUNDS } from '../attacks/substitute.js';
@@ -227,7 +229,10 @@ export class ReproPlan {
     // epochs than it was started for, from which training continues (exactly, see train's `resume`).
     const interrupted = cachedCkpt !== null && cachedCkpt.history.length < cachedCkpt.training.epochs;
     if (cachedCkpt) this.checkCached(dir, cachedCkpt, options, interrupted);
-    if (cachedCkpt && !interrupted) return cachedCkpt;
+    if (cachedCkpt && !interrupted) {
+      if (!existsSync(join(dir, 'model.bnn'))) this.writeBnn(dir, cachedCkpt);
+      return cachedCkpt;
+    }
     let ckpt: Checkpoint | null = null;
     if (interrupted) {
       this.config.log(`resuming ${name}: its cached training stopped after ${cachedCkpt.history.length} of ${cachedCkpt.training.epochs} epochs`);
@@ -241,7 +246,13 @@ export class ReproPlan {
     } else this.config.log(`training ${name}`);
     ckpt ??= await train(options);
     saveCheckpoint(dir, ckpt);
+    this.writeBnn(dir, ckpt);
     return ckpt;
+  }
+
+  /** The finished model's .bnn beside its checkpoint, as `bnn-edge train --out` leaves it: `bnn-edge attack DIR/MODEL` reads it. */
+  private writeBnn(dir: string, ckpt: Checkpoint): void {
+    writeAtomic(join(dir, 'model.bnn'), serializeBnn(modelFromParams(ckpt.graph, ckpt.params)));
   }
 
   /**

@@ -6,14 +6,12 @@
  * loaded between jobs.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { dataOptionsOf, loadData } from '../data/index.js';
 import type { DataSplit } from '../data/dataset.js';
 import { modelFromParams, type BnnModel } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
 import { CachedModelMismatchError, keyName, ReproPlan } from '../eval/repro_plan.js';
-import { writeAtomic } from '../util/fs.js';
 import { canonicalJson, dataIdentity, type DataIdentity, type EvalJobData, type JobData, type TrainJobData } from './jobs.js';
 import type { ModelArtifact } from './store.js';
 import type { ReproResult } from '../eval/repro_plan.js';
@@ -72,9 +70,9 @@ async function trainJob(job: TrainJobData, dir: string): Promise<ThreadResult> {
   const p = planFor(job, dir);
   // From the checkpoint an earlier attempt saved after its last finished epoch, if there is one.
   const ckpt = await p.trainModel(job.model);
+  // trainModel left DIR/MODEL/model.bnn; its bytes again (serialization is deterministic) for the record.
   const bytes = serializeBnn(modelFromParams(ckpt.graph, ckpt.params));
   const name = keyName(job.model);
-  writeAtomic(join(p.modelDir(job.model), 'model.bnn'), bytes);
   return {
     kind: 'train',
     artifact: { name, bnn: `${name}/model.bnn`, sha256: sha256(bytes), bytes: bytes.length, epochs: ckpt.history.length, testAccuracy: ckpt.testAccuracy, training: ckpt.training },
