@@ -313,3 +313,36 @@ test('no surprises: --version, the nearest command, negative numbers, image and 
   assert.match(models.stdout, /^name +architecture +input +data +size +accuracy +where/);
   assert.match(models.stdout, /\nb64 +paper B, K=64 +28×28×1 +mnist \(embedded\)/);
 });
+
+test('CLI: stray words, empty ε entries, adversarial options without --adv, a zero learning rate and misspelled data names are refused, naming what is wrong', () => {
+  const refused = (args: string[], message: RegExp) => {
+    const r = cli(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  };
+  refused(['format-doc', 'extra'], /unexpected argument "extra"/);
+  refused(['serve', 'extra'], /unexpected argument "extra"/);
+  refused(['--version', 'extra'], /unexpected argument "extra"/);
+  refused(['attack', 'b64', '--eps', ''], /--eps values must be numbers in \[0, 1\].*got ""/);
+  refused(['attack', 'b64', '--eps', '0.1,,0.3'], /--eps values must be numbers in \[0, 1\].*got ""/);
+  refused(['train', '--arch', 'B', '--k', '8', '--out', join(tmpdir(), 'bnn-never'), '--adv-steps', '3'], /--adv-steps sets adversarial training, which needs --adv pgd or --adv fgsm/);
+  refused(['train', '--arch', 'B', '--k', '8', '--out', join(tmpdir(), 'bnn-never'), '--lr', '0'], /--lr must be a number in \(0, ∞\], got "0"/);
+  const data = cli('eval', 'b64', '--data', 'mnistt');
+  assert.equal(data.code, 1);
+  assert.match(data.stderr, /"mnistt" is not a data set's name \(mnist, mnist-full, fashion-mnist\)/);
+  // `help COMMAND` is the command's help; fractions are ε values in attack as in verify.
+  const help = cli('help', 'attack');
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: bnn-edge attack MODEL/);
+  assert.match(help.stdout, /8\/255/);
+});
+
+test('CLI: verify --per-image prints every image\'s verdict; models counts ternary layers apart from binary ones', () => {
+  const v = cli('verify', 'verifiable-mnist', '--eps', '1/255', '--n', '3', '--search', 'none', '--per-image');
+  assert.equal(v.code, 0, v.stderr);
+  const rows = v.stdout.split('\n').filter((l) => /^0\.003922\s+\d+\s+\d+\s+(verified|counterexample|unknown|misclassified)\b/.test(l));
+  assert.equal(rows.length, 3, v.stdout);
+  const models = cli('models');
+  assert.match(models.stdout, /verifiable-mnist: 10 layers, 0\/5 weight layers binary, 4 ternary/);
+  assert.match(models.stdout, /larq-mnist: 13 layers, 5\/5 weight layers binary\s/);
+});

@@ -84,13 +84,21 @@ function joinNegativeValues(argv: string[], cmd: CommandSpec): string[] {
 }
 
 /** Reads a numeric option, with a clear error naming it. */
-export function numberOption(p: Parsed, name: string, check: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
+export function numberOption(p: Parsed, name: string, check: { integer?: boolean; min?: number; above?: number; max?: number } = {}): number | undefined {
   const raw = p.values[name];
   if (raw === undefined) return undefined;
   const v = Number(raw);
-  const bad = typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v) || (check.integer && !Number.isInteger(v)) || (check.min !== undefined && v < check.min) || (check.max !== undefined && v > check.max);
+  const bad =
+    typeof raw !== 'string' ||
+    raw.trim() === '' ||
+    !Number.isFinite(v) ||
+    (check.integer && !Number.isInteger(v)) ||
+    (check.min !== undefined && v < check.min) ||
+    (check.above !== undefined && v <= check.above) ||
+    (check.max !== undefined && v > check.max);
   if (bad) {
-    const range = check.min !== undefined || check.max !== undefined ? ` in [${check.min ?? '-∞'}, ${check.max ?? '∞'}]` : '';
+    const low = check.above !== undefined ? `(${check.above}` : `[${check.min ?? '-∞'}`;
+    const range = check.min !== undefined || check.above !== undefined || check.max !== undefined ? ` in ${low}, ${check.max ?? '∞'}]` : '';
     throw new UsageError(`--${name} must be ${check.integer ? 'an integer' : 'a number'}${range}, got "${String(raw)}"`);
   }
   return v;
@@ -102,6 +110,21 @@ export function positiveIntListOption(p: Parsed, name: string, max = Infinity): 
   return raw?.split(',').map((s) => {
     const v = Number(s);
     if (!Number.isInteger(v) || v < 1 || v > max) throw new UsageError(`--${name} must be positive integers, got "${s}"`);
+    return v;
+  });
+}
+
+/** Refuses arguments a command that takes none was given (a stray word is a mistake, not ignored). */
+export function noPositionals(p: Parsed): void {
+  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+}
+
+/** `--eps 0.1,1/255`: L∞ radii in [0, 1], each a number or a fraction; an empty entry is an error, not 0. */
+export function epsListOption(p: Parsed, name = 'eps'): number[] {
+  return (stringOption(p, name) ?? '').split(',').map((s) => {
+    const m = /^\s*([0-9.eE+-]+)\s*(?:\/\s*([0-9.eE+-]+))?\s*$/.exec(s);
+    const v = m ? Number(m[1]) / (m[2] !== undefined ? Number(m[2]) : 1) : NaN;
+    if (!Number.isFinite(v) || v < 0 || v > 1) throw new UsageError(`--${name} values must be numbers in [0, 1] (or fractions like 1/255), got "${s}"`);
     return v;
   });
 }

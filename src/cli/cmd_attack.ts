@@ -9,7 +9,7 @@ import { ATTACKS, AUTO_FAMILY, blackboxEval, CRAFT_LABELS, hsjEval, whiteboxEval
 import { AUTOATTACK_STANDARD, ENSEMBLE_ATTACKS, type EnsembleAttack } from '../attacks/auto.js';
 import { Progress } from '../util/progress.js';
 import { openModel, testImagesFor } from './files.js';
-import { helpText, numberOption, parseCommand, positiveIntListOption, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
+import { epsListOption, helpText, numberOption, parseCommand, positiveIntListOption, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
 import { pct, table } from './format.js';
 
 /** The --data option of the commands that score a model: only its test split is read. */
@@ -29,7 +29,7 @@ export const attackCommand: CommandSpec = {
       default: 'fgsm',
       metavar: 'NAME',
     },
-    eps: { type: 'string', help: 'L∞ radii, comma-separated (FGSM / PGD)', default: '0.1,0.2,0.3', metavar: 'LIST' },
+    eps: { type: 'string', help: 'L∞ radii, comma-separated; a fraction such as 8/255 is allowed (FGSM / PGD)', default: '0.1,0.2,0.3', metavar: 'LIST' },
     n: { type: 'string', help: 'images attacked', default: '1000', metavar: 'N' },
     steps: { type: 'string', help: 'PGD iterations', default: '40', metavar: 'N' },
     step: { type: 'string', help: 'PGD step size', default: '0.01', metavar: 'X' },
@@ -58,11 +58,7 @@ export async function runAttack(argv: string[]): Promise<number> {
   const [path] = requirePositional(p, attackCommand, 'MODEL');
   const attack = stringOption(p, 'attack') as WhiteboxAttack;
   if (!ATTACKS.includes(attack)) throw new UsageError(`--attack must be one of ${ATTACKS.join(', ')}, got "${attack}"`);
-  const eps = stringOption(p, 'eps')!.split(',').map((s) => {
-    const v = Number(s);
-    if (!Number.isFinite(v) || v < 0 || v > 1) throw new UsageError(`--eps values must be numbers in [0, 1], got "${s}"`);
-    return v;
-  });
+  const eps = epsListOption(p);
   const plot = stringOption(p, 'plot');
   if (plot !== undefined && attack.startsWith('cw')) throw new UsageError('--plot draws accuracy against ε: it needs an L∞ attack (fgsm, pgd, eot-pgd), not Carlini–Wagner');
   const loss = stringOption(p, 'loss') as AttackLoss;

@@ -1,4 +1,4 @@
-import { helpText, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
+import { helpText, noPositionals, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 
 export const benchCommand: CommandSpec = {
   name: 'bench',
@@ -27,7 +27,7 @@ async function loadBench(): Promise<typeof import('../../bench/run.js')> {
 export async function runBenchCommand(argv: string[]): Promise<number> {
   const p = parseCommand(benchCommand, argv);
   if (p.help) return process.stdout.write(helpText(benchCommand)), 0;
-  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  noPositionals(p);
   const { DEFAULT_SUITES, runBench, SUITES } = await loadBench();
   const suites = stringOption(p, 'suite')?.split(',');
   for (const s of suites ?? []) if (!(s in SUITES)) throw new UsageError(`unknown suite "${s}" (have: ${Object.keys(SUITES).join(', ')}; default: ${DEFAULT_SUITES.join(', ')})`);

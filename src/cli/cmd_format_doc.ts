@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { formatDoc } from '../format/doc.js';
-import { helpText, parseCommand, stringOption, type CommandSpec } from './args.js';
+import { helpText, noPositionals, parseCommand, stringOption, type CommandSpec } from './args.js';
 
 export const formatDocCommand: CommandSpec = {
   name: 'format-doc',
@@ -12,6 +12,7 @@ export const formatDocCommand: CommandSpec = {
 export async function runFormatDoc(argv: string[]): Promise<number> {
   const p = parseCommand(formatDocCommand, argv);
   if (p.help) return process.stdout.write(helpText(formatDocCommand)), 0;
+  noPositionals(p);
   const out = stringOption(p, 'out');
   if (out) writeFileSync(out, formatDoc());
   else process.stdout.write(formatDoc());

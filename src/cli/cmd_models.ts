@@ -4,7 +4,7 @@ import { readManifest } from '../format/manifest.js';
 import { defineGraph, type ModelGraph } from '../model/graph.js';
 import { paperModelOf } from '../model/presets.js';
 import { listModels } from '../eval/demo.js';
-import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
+import { helpText, noPositionals, parseCommand, type CommandSpec } from './args.js';
 import { modelDirs } from './files.js';
 import { bytes, pct, table } from './format.js';
 
@@ -34,8 +34,10 @@ export function describeArchitecture(graph: ModelGraph): string {
   const paper = paperModelOf(graph);
   if (paper) return `paper ${paper.arch}, K=${paper.k}`;
   const weighted = graph.layers.filter((l) => l.kind === 'quantConv2d' || l.kind === 'quantDense');
-  const binary = weighted.filter((l) => (l.kind === 'quantConv2d' || l.kind === 'quantDense') && l.kernelQuantizer !== null).length;
-  return `${graph.name}: ${graph.layers.length} layers, ${binary}/${weighted.length} weight layers binary`;
+  const count = (q: (k: string | null) => boolean) => weighted.filter((l) => (l.kind === 'quantConv2d' || l.kind === 'quantDense') && q(l.kernelQuantizer)).length;
+  const binary = count((k) => k !== null && k !== 'ste_tern');
+  const ternary = count((k) => k === 'ste_tern');
+  return `${graph.name}: ${graph.layers.length} layers, ${binary}/${weighted.length} weight layers binary${ternary ? `, ${ternary} ternary` : ''}`;
 }
 
 export function listInstalledModels(): ModelListing[] {
@@ -75,7 +77,7 @@ export function listInstalledModels(): ModelListing[] {
 export async function runModels(argv: string[]): Promise<number> {
   const p = parseCommand(modelsCommand, argv);
   if (p.help) return process.stdout.write(helpText(modelsCommand)), 0;
-  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  noPositionals(p);
   const models = listInstalledModels();
   if (p.values['json']) return process.stdout.write(JSON.stringify({ folders: modelDirs(), models }, null, 2) + '\n'), 0;
   if (!models.length) return process.stdout.write(`no models in ${modelDirs().join(' or ') || './models'}\n`), 0;

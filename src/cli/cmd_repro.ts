@@ -1,12 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { DATA_HELP, loadData } from '../data/index.js';
 import { Repro } from '../eval/repro.js';
 import { DEFAULT_REPRO_DIR } from '../eval/repro_plan.js';
 import { Progress } from '../util/progress.js';
 import { queueUrl } from './cmd_worker.js';
-import { helpText, numberOption, parseCommand, positiveIntListOption, stringOption, UsageError, type CommandSpec } from './args.js';
-
-const DOC = fileURLToPath(new URL('../../../docs/REPRODUCTION.md', import.meta.url));
+import { helpText, noPositionals, numberOption, parseCommand, positiveIntListOption, stringOption, UsageError, type CommandSpec } from './args.js';
 
 export const reproCommand: CommandSpec = {
   name: 'repro',
@@ -32,7 +29,7 @@ export const reproCommand: CommandSpec = {
     'also-test': { type: 'string', help: "also score the FGSM tables' models on this data's test images (evaluations fgsm-on-NAME), e.g. mnist: MNIST's official 10,000 for a run with --data mnist-full", metavar: 'NAME|DIR' },
     compare: { type: 'string', help: "another run's results (its .json or .md) to set beside this one's, cell by cell: what a change of data or training did (e.g. docs/REPRODUCTION.md, the 8,000-image run, beside a --data mnist-full run)", metavar: 'FILE' },
     dir: { type: 'string', help: 'cache of trained checkpoints', default: DEFAULT_REPRO_DIR, metavar: 'DIR' },
-    out: { type: 'string', help: 'markdown to write; SVGs and the results (.json of the same name, which a run resumes from) go beside it', default: 'docs/REPRODUCTION.md', metavar: 'FILE' },
+    out: { type: 'string', help: 'markdown to write (relative to the working directory, like --dir); SVGs and the results (.json of the same name, which a run resumes from) go beside it', default: 'docs/REPRODUCTION.md', metavar: 'FILE' },
     models: { type: 'string', help: 'take only these models, e.g. B256-s2,C256-s2 (default: every model the document needs)', metavar: 'LIST' },
     evals: { type: 'string', help: 'take only these kinds of evaluation: fgsm, fgsm-paper, fgsm-f32, pgd, pgd-t100, eot-pgd, auto (AutoAttack at ε 0.3), auto-eps0.05 / 0.1 / 0.2, cw-paper, blackbox, blackbox-paper, hsj, fgsm-on-NAME (default: all)', metavar: 'LIST' },
     'stop-after': { type: 'string', help: 'run at most N new evaluations, then write the (partial) document', metavar: 'N' },
@@ -48,7 +45,7 @@ export const reproCommand: CommandSpec = {
 export async function runRepro(argv: string[]): Promise<number> {
   const p = parseCommand(reproCommand, argv);
   if (p.help) return process.stdout.write(helpText(reproCommand)), 0;
-  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  noPositionals(p);
   const queue = p.values.queue === undefined ? undefined : queueUrl(stringOption(p, 'queue')!);
   for (const flag of ['status', 'no-wait', 'json'] as const) if (p.values[flag] && !queue) throw new UsageError(`--${flag} needs --queue URL`);
   if (queue && p.values['stop-after'] !== undefined) throw new UsageError('--stop-after is for a local run; with --queue, stop the workers instead (a job stopped mid-way is taken up again from its checkpoint)');
@@ -80,7 +77,7 @@ export async function runRepro(argv: string[]): Promise<number> {
       hsjImages: int('hsj-n'),
       hsjQueries: int('hsj-queries', 10),
       dir: stringOption(p, 'dir')!,
-      out: out === 'docs/REPRODUCTION.md' ? DOC : out,
+      out,
       ...(p.values['train-images'] === undefined ? {} : { trainImages: int('train-images') }),
       ...(p.values['also-test'] === undefined ? {} : { alsoTest: stringOption(p, 'also-test')! }),
       ...(p.values.compare === undefined ? {} : { compare: stringOption(p, 'compare')! }),

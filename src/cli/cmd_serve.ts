@@ -1,4 +1,4 @@
-import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
+import { helpText, noPositionals, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 
 export const serveCommand: CommandSpec = {
   name: 'serve',
@@ -22,6 +22,7 @@ with a bounded queue. See docs/SECURITY.md ("Local server").`,
 export async function runServe(argv: string[]): Promise<number> {
   const p = parseCommand(serveCommand, argv);
   if (p.help) return process.stdout.write(helpText(serveCommand)), 0;
+  noPositionals(p);
   const dir = stringOption(p, 'models');
   const allowed = stringOption(p, 'allow-host')?.split(',').map((s) => s.trim());
   if (allowed?.some((s) => !/^[A-Za-z0-9.-]+$/.test(s))) throw new UsageError(`--allow-host takes host names separated by commas, got "${stringOption(p, 'allow-host')}"`);

@@ -12,7 +12,7 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint, type TrainingRecord } 
 import { DEFAULT_ADV_WEIGHT, ResumeError, train, TRAIN_DEFAULTS } from '../train/train.js';
 import { readJsonFile, writeAtomic } from '../util/fs.js';
 import { readModelFile } from '../format/file.js';
-import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec, type Parsed } from './args.js';
+import { helpText, noPositionals, numberOption, parseCommand, stringOption, UsageError, type CommandSpec, type Parsed } from './args.js';
 import { paperModelArg, resolveModel } from './model_arg.js';
 import { explainTfjsBackend, initTfjs } from '../tfjs/backend.js';
 
@@ -108,7 +108,7 @@ function initialParams(path: string | undefined, graph: ModelGraph, seed: number
 export async function runTrain(argv: string[]): Promise<number> {
   const p = parseCommand(trainCommand, argv);
   if (p.help) return process.stdout.write(helpText(trainCommand)), 0;
-  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  noPositionals(p);
   const out = stringOption(p, 'out');
   if (!out) throw new UsageError('--out DIR is required');
   // A resumed run takes its parameters from its own checkpoint (its recorded command may well hold
@@ -128,6 +128,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   const { dataDir, init, ...options } = settings;
   const graph = resume ? resumedGraph(p, resume) : named(modelOf(p), stringOption(p, 'name'));
   const initial = resume ? undefined : initialParams(init, graph, options.seed);
+  const workers = numberOption(p, 'workers', { integer: true, min: 0, max: 64 });
   const data = loadData({ dir: dataDir });
   const backend = await initTfjs();
   if (!p.values['quiet']) process.stderr.write(`training ${graph.name} on ${data.source} (${Math.min(options.limit ?? Infinity, data.train.n)} training images) with ${explainTfjsBackend(backend)}\n`);
@@ -143,7 +144,7 @@ export async function runTrain(argv: string[]): Promise<number> {
       // Not options of the command, but recorded: a run started from the library may have set them.
       shards: resume?.training.shards,
       bnMomentum: resume?.training.bnMomentum,
-      workers: numberOption(p, 'workers', { integer: true, min: 0, max: 64 }),
+      workers,
       progress: !p.values['quiet'],
       command: ['bnn-edge', 'train', ...argv].join(' '),
       // Every epoch leaves a usable model in --out (its history says how many epochs it had), so an
@@ -198,6 +199,8 @@ function resumedGraph(o: Parsed, resume: Checkpoint): ModelGraph {
     const named = modelOf(o);
     if (!sameGraph(named, resume.graph)) throw new UsageError(`--resume: the run's model is ${resume.graph.name}, but ${named.name} was given`);
   }
+  const name = stringOption(o, 'name');
+  if (name !== undefined && name !== resume.graph.name) throw new UsageError(`--name ${name}: a resumed run keeps its model's name (${resume.graph.name}); rename the .bnn afterwards with \`bnn-edge ship --name\``);
   return resume.graph;
 }
 
@@ -205,12 +208,14 @@ function resumedGraph(o: Parsed, resume: Checkpoint): ModelGraph {
 function trainSettings(o: Parsed) {
   const advKind = stringOption(o, 'adv');
   if (advKind !== undefined && advKind !== 'pgd' && advKind !== 'fgsm') throw new UsageError(`--adv must be "pgd" or "fgsm", got "${advKind}"`);
+  const strayAdv = [...o.given].find((g) => g.startsWith('adv-'));
+  if (!advKind && strayAdv) throw new UsageError(`--${strayAdv} sets adversarial training, which needs --adv pgd or --adv fgsm`);
   const schedule = stringOption(o, 'lr-schedule');
   if (schedule !== 'constant' && schedule !== 'cosine') throw new UsageError(`--lr-schedule must be constant or cosine, got "${schedule}"`);
   return {
     epochs: numberOption(o, 'epochs', { integer: true, min: 1 })!,
     batchSize: numberOption(o, 'batch-size', { integer: true, min: 2 })!,
-    learningRate: numberOption(o, 'lr', { min: 0 })!,
+    learningRate: numberOption(o, 'lr', { above: 0 })!,
     lrSchedule: schedule as 'constant' | 'cosine',
     augmentShift: numberOption(o, 'augment', { integer: true, min: 0, max: 8 })!,
     // (A recorded run's value arrives as the string 'true', see RECORDED_OPTIONS.)

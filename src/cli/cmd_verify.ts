@@ -2,7 +2,7 @@ import { COUNTEREXAMPLE_SEARCHES, DEFAULT_SOLVER, SOLVER_CHOICES, verifyRobustne
 import { Progress } from '../util/progress.js';
 import { openModel, testImagesFor } from './files.js';
 import { dataOption } from './cmd_attack.js';
-import { helpText, numberOption, parseCommand, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
+import { epsListOption, helpText, numberOption, parseCommand, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
 import { pct, table } from './format.js';
 
 export const verifyCommand: CommandSpec = {
@@ -26,7 +26,7 @@ export const verifyCommand: CommandSpec = {
     seed: { type: 'string', help: 'random seed (PGD start, corners, stochastic weights)', default: '0', metavar: 'N' },
     data: dataOption,
     json: { type: 'boolean', help: 'print JSON (the summary per ε; per-image verdicts with --per-image)' },
-    'per-image': { type: 'boolean', help: 'with --json: every image\'s verdict, proven margin and time' },
+    'per-image': { type: 'boolean', help: 'every image\'s verdict, the stage that settled it, proven margin and time (a table, or in the JSON)' },
   },
   details: `
 verified: the bounds, or the exact solver, prove the label for every float32 input within ε of the
@@ -36,19 +36,11 @@ solver or the search), each replayed on the runtime. Verified ≤ robust ≤ att
 is the unknowns. With an exact solver and enough time there are none.`,
 };
 
-/** "0.1", "1/255" → a number in [0, 1]. */
-function parseEps(s: string): number {
-  const m = /^\s*([0-9.eE+-]+)\s*(?:\/\s*([0-9.eE+-]+))?\s*$/.exec(s);
-  const v = m ? Number(m[1]) / (m[2] !== undefined ? Number(m[2]) : 1) : NaN;
-  if (!Number.isFinite(v) || v < 0 || v > 1) throw new UsageError(`--eps values must be numbers in [0, 1] (or fractions like 1/255), got "${s}"`);
-  return v;
-}
-
 export async function runVerify(argv: string[]): Promise<number> {
   const p = parseCommand(verifyCommand, argv);
   if (p.help) return process.stdout.write(helpText(verifyCommand)), 0;
   const [path] = requirePositional(p, verifyCommand, 'MODEL');
-  const eps = stringOption(p, 'eps')!.split(',').map(parseEps);
+  const eps = epsListOption(p);
   const search = stringOption(p, 'search') as CounterexampleSearch;
   if (!COUNTEREXAMPLE_SEARCHES.includes(search)) throw new UsageError(`--search must be one of ${COUNTEREXAMPLE_SEARCHES.join(', ')}, got "${search}"`);
   const solverName = stringOption(p, 'solver');
@@ -85,6 +77,17 @@ export async function runVerify(argv: string[]): Promise<number> {
       report.rows.map((r) => [Number(r.eps.toPrecision(4)), pct(r.cleanAccuracy), pct(r.verifiedAccuracy), pct(r.attackedAccuracy), pct(r.unknownFraction), r.medianMs.toFixed(1)]),
     ),
   );
+  if (p.values['per-image']) {
+    process.stdout.write('\n');
+    process.stdout.write(
+      table(
+        ['eps', 'image', 'label', 'verdict', 'stage / reason', 'margin', 'ms'],
+        report.rows.flatMap((r) =>
+          r.results.map((x) => [Number(r.eps.toPrecision(4)), x.index, x.label, x.verdict, x.reason ?? x.stage ?? '', Number.isFinite(x.margin) ? x.margin.toFixed(3) : '', x.ms.toFixed(1)]),
+        ),
+      ),
+    );
+  }
   process.stdout.write('\nverified: proven for every input of the ball; attacked: accuracy under counterexamples replayed on the runtime; robust accuracy lies between them.\n');
   for (const r of report.rows) {
     if (r.notReplayed) process.stdout.write(`note: at ε = ${r.eps.toPrecision(4)}, ${r.notReplayed} attack${r.notReplayed > 1 ? 's' : ''} fooled the tfjs graph but not the runtime (counted unknown).\n`);

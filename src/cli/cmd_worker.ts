@@ -1,5 +1,5 @@
 import { connectionOptions, QueueUrlError } from '../queue/url.js';
-import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
+import { helpText, noPositionals, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
 
 /** A --queue URL checked before anything loads (a bad one is a usage error, exit 2). */
 export function queueUrl(url: string): string {
@@ -31,7 +31,7 @@ export const workerCommand: CommandSpec = {
 export async function runWorker(argv: string[]): Promise<number> {
   const p = parseCommand(workerCommand, argv);
   if (p.help) return process.stdout.write(helpText(workerCommand)), 0;
-  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  noPositionals(p);
   const given = stringOption(p, 'queue');
   if (!given) throw new UsageError('--queue URL is required, e.g. --queue redis://127.0.0.1:6379');
   const url = queueUrl(given);

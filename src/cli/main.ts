@@ -82,12 +82,18 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [first, ...args] = argv;
+  // `bnn-edge help attack` is `bnn-edge attack --help`.
+  const [name, rest] = first === 'help' && args.length ? [args[0], ['--help']] : [first, args];
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 1;
   }
   if (name === '--version' || name === '-v' || name === 'version') {
+    if (rest.length) {
+      process.stderr.write(`bnn-edge ${name}: unexpected argument "${rest[0]}"\n`);
+      return 2;
+    }
     process.stdout.write(`${version()}\n`);
     return 0;
   }

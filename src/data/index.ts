@@ -86,6 +86,7 @@ export function loadData(opts: LoadDataOptions = {}): DataSplit {
     default: {
       // Absolute, so that the recorded source names the same files from any working directory.
       const dir = resolve(opts.dir);
+      if (!isDirectory(dir) && !/[\\/]/.test(opts.dir)) throw new DataError(dir, `data directory not found, and "${opts.dir}" is not a data set's name (${DATA_NAMES.join(', ')})`);
       if (isImageFolder(dir)) {
         const { train, test } = loadImageFolder(dir);
         if (test) return named(`${IMAGES_SOURCE}${dir}`, { train, test });
