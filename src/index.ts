@@ -16,6 +16,7 @@ export { widenParams, WIDEN_SHARE_SPREAD } from './model/widen.js';
 export { accuracy, predictLabels, type LogitsFn } from './model/tfjs/predict.js';
 export { initTfjs, useTfjsBackend, type TfjsBackendName } from './tfjs/backend.js';
 export { train, ResumeError, TRAIN_DEFAULTS, type TrainOptions, type AdversarialTraining } from './train/train.js';
+export type { CardinalityBoundDecay } from './train/shard.js';
 export { saveCheckpoint, loadCheckpoint, CorruptCheckpointError, type Checkpoint, type TrainingRecord, type EpochRecord, type TrainingState } from './train/checkpoint.js';
 export { parseBnn, type ParseOptions } from './format/read.js';
 export { readModelFile, readBnnFile } from './format/file.js';
@@ -24,9 +25,11 @@ export { modelFromParams, paramsFromModel, withInt8, layerTensorPlan, type BnnMo
 export { BnnFormatError, BnnFileError, type BnnFormatErrorCode, type BnnFileErrorCode } from './format/errors.js';
 export { describeModel, type ModelInfo, type LayerInfo } from './format/info.js';
 export { packSigns, unpackSigns, packConvSigns, unpackConvSigns } from './format/bits.js';
+export { Rng } from './util/rng.js';
+export { FileReadError, readBoundedFile } from './util/fs.js';
 export * from './runtime/index.js';
 export { BnnPool, type PoolOptions } from './runtime/pool.js';
-export { RuntimeOracle, LogitsOracle, QueryBudgetExceeded, type Oracle, type DifferentiableModel } from './attacks/model.js';
+export { RuntimeOracle, LogitsOracle, CountedOracle, QueryBudgetExceeded, type Oracle, type DifferentiableModel, type ModelShape } from './attacks/model.js';
 export { fgsm, pgd, carliniWagnerL2, meanSuccessfulL2, CW_PAPER, CW_STRONG, type AttackOutcome, type CommonOptions, type LinfOptions, type CwOptions } from './attacks/whitebox.js';
 export { attackLoss, ATTACK_LOSSES, type AttackLoss } from './attacks/loss.js';
 export { trainSubstitute, SubstituteMlp, SUBSTITUTE_ROUNDS, type SubstituteOptions, type SubstituteTraining } from './attacks/substitute.js';
@@ -34,12 +37,15 @@ export { hopSkipJump, l2AtBudget, type HsjOptions, type HsjTrace } from './attac
 export { evaluateParity, type ParityReport } from './eval/parity.js';
 export { replay, type ReplayResult } from './eval/replay.js';
 export {
-  whiteboxEval, blackboxEval, hsjEval, saturatedFraction, WHITEBOX_ATTACKS,
+  whiteboxEval, blackboxEval, hsjEval, saturatedFraction, WHITEBOX_ATTACKS, CRAFT_LABELS, type CraftLabels,
   type WhiteboxAttack, type WhiteboxOptions, type WhiteboxRow, type WhiteboxReport, type BlackboxReport, type HsjReport,
 } from './eval/attacks.js';
 export { transferMatrix, type TransferOptions, type TransferReport } from './eval/transfer.js';
-export { runDemo, listModels, type DemoRow, type DemoOptions } from './eval/demo.js';
+export { runDemo, listModels, type DemoRow, type DemoOptions, type DemoData } from './eval/demo.js';
+export { saveAdversarial, npyFloat32, pairGridPng, type SaveOptions, type SavedRun } from './eval/save.js';
+export { accuracyPlotSvg, type AccuracyPlot, type AccuracyCurve } from './eval/plot.js';
 export { Repro, keyName, type ReproConfig, type ModelKey, type ReproResults } from './eval/repro.js';
+export { ModelIdentityError } from './eval/repro_identity.js';
 export { renderReproduction } from './eval/repro_doc/index.js';
 export { paperCells, compareCells, bandCount, type PaperCell, type PaperTable, type BandCount, type TableComparison } from './eval/repro_compare.js';
 export { plateauChart, PLATEAU_UNITS, type PlateauAttack } from './eval/plateau.js';
@@ -53,7 +59,7 @@ export {
 export { apgd, apgdTargeted, apgdCheckpoints, type ApgdOptions, type ApgdOutcome } from './attacks/apgd.js';
 export { fab, projectLinfHyperplane, type FabOptions, type FabOutcome } from './attacks/fab.js';
 export { squareAttack, squareShare, RuntimeScoreOracle, CountedScoreOracle, type ScoreOracle, type SquareOptions, type SquareOutcome } from './attacks/square.js';
-export { runEnsemble, AUTOATTACK_STANDARD, ENSEMBLE_ATTACKS, type EnsembleAttack, type EnsembleMode, type EnsembleOptions, type EnsembleOutcome, type MemberOutcome } from './attacks/auto.js';
+export { runEnsemble, AUTOATTACK_STANDARD, ENSEMBLE_ATTACKS, type EnsembleAttack, type EnsembleMode, type EnsembleOptions, type EnsembleOutcome, type MemberOutcome, type EnsembleCheckpoint } from './attacks/auto.js';
 export { exactLinfBox, type ExactBox } from './attacks/box.js';
 export { dlrLoss, targetedDlrLoss } from './attacks/loss.js';
 export { AUTO_FAMILY, ATTACKS, budgetCurve, type AutoFamilyAttack, type MemberRow } from './eval/attacks.js';

@@ -27,6 +27,14 @@ test('the package entry exposes every stage of the pipeline', async () => {
   const specifier = 'bnn-edge/runtime';
   const device = (await import(specifier)) as typeof import('../src/runtime/index.js');
   assert.equal(typeof device.BnnRuntime.load, 'function');
+  // In Node it is the runtime the harness uses: one class, one error type, whichever entry a program imports.
+  assert.equal(device.BnnRuntime, lib.BnnRuntime);
+  assert.equal(device.BnnFormatError, lib.BnnFormatError);
+  // What the CLI does beyond the stages is a function too, with the types its options need.
+  for (const name of ['saveAdversarial', 'accuracyPlotSvg', 'npyFloat32', 'pairGridPng', 'ModelIdentityError', 'Rng', 'CountedOracle', 'BnnFileError', 'FileReadError', 'readBoundedFile']) {
+    assert.equal(typeof table[name], 'function', name);
+  }
+  assert.deepEqual([...lib.CRAFT_LABELS], ['true', 'predicted']);
 });
 
 test('a user script: load b64.bnn, FGSM on tfjs, replayed on the runtime, through the package entry', async () => {

@@ -51,8 +51,11 @@ before(() => {
   project = join(work, 'app');
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-app', private: true, type: 'module' }));
-  const r = run('npm', ['install', '--no-audit', '--no-fund', tarballs.runtime.file, tarballs.main.file], { cwd: project });
-  assert.equal(r.code, 0, `npm install of the tarballs failed:\n${r.stderr}`);
+  // bnn-edge alone first: it installs with nothing unpublished (bnn-edge-runtime is bundled in it).
+  const main = run('npm', ['install', '--no-audit', '--no-fund', tarballs.main.file], { cwd: project });
+  assert.equal(main.code, 0, `npm install of the bnn-edge tarball failed:\n${main.stderr}`);
+  const r = run('npm', ['install', '--no-audit', '--no-fund', tarballs.runtime.file], { cwd: project });
+  assert.equal(r.code, 0, `npm install of the bnn-edge-runtime tarball failed:\n${r.stderr}`);
 });
 
 after(() => {
@@ -66,6 +69,7 @@ test('package contents: bnn-edge ≤ 5 MB with no benchmarks or research models;
   for (const m of ['b64', 'c64', 'a64-pgd']) assert.ok(files.includes(`models/${m}.bnn`), `${m} ships`);
   assert.ok(!files.includes('models/a128-pgd149.bnn'), 'the research models stay in the repository');
   assert.ok(files.includes('LICENSE') && files.includes('CHANGELOG.md'));
+  for (const f of RUNTIME_FILES) assert.ok(files.includes(`node_modules/bnn-edge-runtime/${f}`), `bnn-edge-runtime's ${f} is bundled`);
   assert.deepEqual([...tarballs.runtime.files].sort(), [...RUNTIME_FILES].sort());
   const pkg = JSON.parse(readFileSync(join(ROOT, 'packages/runtime/package.json'), 'utf8')) as { dependencies?: object };
   assert.equal(pkg.dependencies, undefined, 'the runtime package has no dependencies');
@@ -160,8 +164,11 @@ test('serve from the installed package: the page, the runtime bundle and a model
 test('both entry points import from an ESM script and type-check in a strict TypeScript file', () => {
   const script = `
 import { BnnRuntime } from 'bnn-edge-runtime';
-import { BnnRuntime as ReExported } from 'bnn-edge/runtime';
-import { loadData, readModelFile, DeployedGraph, initTfjs, predictLabels } from 'bnn-edge';
+import { BnnRuntime as ReExported, BnnFormatError as SubpathFormatError } from 'bnn-edge/runtime';
+import { loadData, readModelFile, DeployedGraph, initTfjs, predictLabels, BnnRuntime as MainRuntime, BnnFormatError, parseBnn } from 'bnn-edge';
+// In Node, bnn-edge/runtime is the runtime bnn-edge itself uses: one class, one error type.
+if (ReExported !== MainRuntime) throw new Error('bnn-edge/runtime and bnn-edge export different BnnRuntime classes');
+try { parseBnn(new Uint8Array(8)); } catch (e) { if (!(e instanceof SubpathFormatError) || !(e instanceof BnnFormatError)) throw new Error('a BnnFormatError from bnn-edge is not one of bnn-edge/runtime'); }
 const { model } = readModelFile('node_modules/bnn-edge/models/b64.bnn');
 const test = loadData({ testOnly: true }).test;
 const images = test.images.subarray(0, 20 * 784);
@@ -184,7 +191,7 @@ console.log(JSON.stringify({ runtime: Array.from(rt.predict(images, 20)), bytes:
   const ts = `
 import { BnnRuntime, BnnInputError, type RuntimeOptions, type ModelGraph } from 'bnn-edge-runtime';
 import { BnnRuntime as ReExported } from 'bnn-edge/runtime';
-import { defineGraph, GraphBuilder, quantConv2d, quantDense, globalAvgPool2d, type Dataset } from 'bnn-edge';
+import { defineGraph, GraphBuilder, quantConv2d, quantDense, globalAvgPool2d, BnnRuntime as MainRuntime, type Dataset } from 'bnn-edge';
 
 const options: RuntimeOptions = { simd: true, maxBatch: 8 };
 export async function classify(bytes: Uint8Array, images: Float32Array, n: number): Promise<{ labels: Int32Array; p: Float32Array; graph: ModelGraph }> {
@@ -198,7 +205,9 @@ export async function classify(bytes: Uint8Array, images: Float32Array, n: numbe
     rt.dispose();
   }
 }
-export const same: typeof BnnRuntime = ReExported;
+export const same: typeof MainRuntime = ReExported;
+export const sameRuntime = (rt: MainRuntime): ReExportedInstance => rt;
+type ReExportedInstance = Awaited<ReturnType<typeof ReExported.load>>;
 const b = new GraphBuilder({ name: 'tiny', input: [8, 8, 1], classes: 2 });
 const x = quantConv2d({ name: 'c', filters: 4, kernelSize: 3, kernelQuantizer: 'ste_sign' }).apply(b.input);
 export const graph: ModelGraph = defineGraph(b.build(quantDense({ name: 'd', units: 2 }).apply(globalAvgPool2d({ name: 'g' }).apply(x))));
@@ -207,7 +216,7 @@ export const size = (d: Dataset): number => d.height * d.width * d.channels;
   writeFileSync(join(project, 'check.ts'), ts);
   // The runtime's own .d.ts is checked too (skipLibCheck off); bnn-edge's pulls in tfjs's, which do
   // not pass these flags themselves, so that file is checked against them with skipLibCheck on.
-  writeFileSync(join(project, 'check-runtime.ts'), ts.split('\n').filter((l) => !/bnn-edge'|bnn-edge\/runtime'|GraphBuilder|same: |const x =|graph: ModelGraph = |Dataset\)/.test(l)).join('\n'));
+  writeFileSync(join(project, 'check-runtime.ts'), ts.split('\n').filter((l) => !/bnn-edge'|bnn-edge\/runtime'|GraphBuilder|same: |sameRuntime|ReExportedInstance|const x =|graph: ModelGraph = |Dataset\)/.test(l)).join('\n'));
   for (const [file, skipLibCheck] of [['check-runtime.ts', false], ['check.ts', true]] as const) {
     const tsconfig = { compilerOptions: { strict: true, noEmit: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], types: [], skipLibCheck, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true }, files: [file] };
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));

@@ -35,7 +35,7 @@ export interface DifferentiableModel extends ModelShape {
  * Counts queries and enforces a budget around a classify function it keeps private: what every
  * label-only oracle shares, whatever answers the queries.
  */
-class CountedOracle implements Oracle {
+export class CountedOracle implements Oracle {
   #classify: (images: Float32Array, n: number) => Int32Array;
   #queries = 0;
   #budget: number;

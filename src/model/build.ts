@@ -16,13 +16,14 @@
  */
 import { defineGraph, GRAPH_INPUT, type InputQuantizer, type KernelQuantizer, type LayerKind, type ModelGraph, type Padding } from './graph.js';
 
-type Size = number | readonly [number, number];
+/** A kernel, stride or pool size: one number for both sides, or [height, width]. */
+export type Size2d = number | readonly [number, number];
 
 export interface QuantConv2dOptions {
   name?: string;
   filters: number;
-  kernelSize: Size;
-  strides?: Size;
+  kernelSize: Size2d;
+  strides?: Size2d;
   padding?: Padding;
   padValue?: 0 | 1;
   inputQuantizer?: InputQuantizer | null;
@@ -43,10 +44,10 @@ export interface BatchNormOptions {
   scale?: boolean;
   epsilon?: number;
 }
-export interface PoolOptions {
+export interface Pool2dOptions {
   name?: string;
-  poolSize?: Size;
-  strides?: Size;
+  poolSize?: Size2d;
+  strides?: Size2d;
   padding?: Padding;
 }
 export interface NamedOptions {
@@ -84,8 +85,8 @@ export const quantDense = (o: QuantDenseOptions): LayerDef => new LayerDef({ kin
 export const batchNorm = (o: BatchNormOptions = {}): LayerDef => new LayerDef({ kind: 'batchNorm', ...strip(o) });
 export const relu = (o: NamedOptions = {}): LayerDef => new LayerDef({ kind: 'relu', ...strip(o) });
 export const scale = (o: ScaleOptions = {}): LayerDef => new LayerDef({ kind: 'scale', ...strip(o) });
-export const maxPool2d = (o: PoolOptions = {}): LayerDef => new LayerDef({ kind: 'maxPool2d', ...strip(o) });
-export const avgPool2d = (o: PoolOptions = {}): LayerDef => new LayerDef({ kind: 'avgPool2d', ...strip(o) });
+export const maxPool2d = (o: Pool2dOptions = {}): LayerDef => new LayerDef({ kind: 'maxPool2d', ...strip(o) });
+export const avgPool2d = (o: Pool2dOptions = {}): LayerDef => new LayerDef({ kind: 'avgPool2d', ...strip(o) });
 export const globalAvgPool2d = (o: NamedOptions = {}): LayerDef => new LayerDef({ kind: 'globalAvgPool2d', ...strip(o) });
 export const add = (o: NamedOptions = {}): LayerDef => new LayerDef({ kind: 'add', ...strip(o) });
 export const flatten = (o: NamedOptions = {}): LayerDef => new LayerDef({ kind: 'flatten', ...strip(o) });

@@ -60,7 +60,7 @@ export interface Geometry2d {
   readonly padRight: number;
 }
 
-interface StepBase {
+export interface StepBase {
   /** The graph layer the step comes from. */
   readonly layer: string;
   readonly inputs: readonly number[];

@@ -11,7 +11,11 @@ export { BnnRuntime, type RuntimeOptions, type ImageBatch, type StepTrace } from
 export { BnnInputError, BnnRuntimeError, BnnConfigError, type BnnInputErrorCode, type BnnConfigErrorCode } from './errors.js';
 export { simdSupported, type WasmFlavor } from './wasm.js';
 export { setResourceLoader, type ResourceLoader, type ResourceKind } from './resource.js';
-export { lower, describePlan, UnsupportedModelError, type ExecutionPlan, type PlanStep, type PlanValue } from '../model/lower.js';
+export {
+  lower, describePlan, UnsupportedModelError, type ExecutionPlan, type PlanStep, type PlanValue, type StepBase, type ValueForm, type AccMeaning, type Geometry2d,
+  type QuantizeU8Step, type ConvStep, type QconvThresholdStep, type BitPadStep, type BconvStep, type DenseStep, type ThresholdStep, type BitMaxPoolStep,
+  type AccToF32Step, type ChainStep, type PoolStep, type GlobalAvgPoolStep, type AddStep, type FlattenStep,
+} from '../model/lower.js';
 export { parseBnn, type ParseOptions } from '../format/read.js';
 export { BnnFormatError, BnnFileError, type BnnFormatErrorCode, type BnnFileErrorCode } from '../format/errors.js';
 export { describeModel, type ModelInfo, type LayerInfo } from '../format/info.js';
