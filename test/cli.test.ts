@@ -289,7 +289,7 @@ test('no surprises: --version, the nearest command, negative numbers, image and 
   assert.match(negative.stderr, /--n must be an integer in \[1, ∞\], got "-5"/);
   const negativeEps = cli('attack', 'b64', '--eps', '-0.1');
   assert.equal(negativeEps.code, 2);
-  assert.match(negativeEps.stderr, /--eps values must be numbers in \[0, 1\], got "-0.1"/);
+  assert.match(negativeEps.stderr, /--eps values must be numbers in \[0, 1\] \(or fractions like 1\/255\), got "-0.1"/);
   const unknownModel = cli('eval', 'no-such-model');
   assert.equal(unknownModel.code, 2);
   assert.match(unknownModel.stderr, /no-such-model: no such file, and no model of that name in .*models/);
@@ -331,6 +331,8 @@ test('CLI: stray words, empty ε entries, adversarial options without --adv, a z
   assert.equal(data.code, 1);
   assert.match(data.stderr, /"mnistt" is not a data set's name \(mnist, mnist-full, fashion-mnist\)/);
   // `help COMMAND` is the command's help; fractions are ε values in attack as in verify.
+  refused(['help', 'models', 'extra'], /bnn-edge help: unexpected argument "extra"/);
+  for (const args of [['help', 'version'], ['--version', '--help']]) assert.match(cli(...args).stdout, /^\d+\.\d+\.\d+\n$/, args.join(' '));
   const help = cli('help', 'attack');
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: bnn-edge attack MODEL/);

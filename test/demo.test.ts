@@ -75,6 +75,13 @@ test('demo on a named model whose data is missing fails with the data error; wit
     const named = cli('demo', join(dir, 'c64.bnn'), '--n', '40', '--attack-n', '8');
     assert.equal(named.code, 1);
     assert.match(named.stderr, new RegExp(`${MISSING}: data directory not found`));
+    // A manifest that cannot be read: the model it would have named the data of is not scored on a guess.
+    const manifest = readFileSync(join(dir, 'manifest.json'), 'utf8');
+    writeFileSync(join(dir, 'manifest.json'), '{"models": [');
+    const broken = cli('demo', join(dir, 'b64.bnn'), '--n', '40', '--attack-n', '8');
+    assert.equal(broken.code, 1);
+    assert.match(broken.stderr, /manifest\.json: cannot tell what b64\.bnn was trained on: .*give its test data with --data/);
+    writeFileSync(join(dir, 'manifest.json'), manifest);
     rmSync(join(dir, 'b64.bnn'));
     const none = cli('demo', '--models', dir, '--all', '--n', '40', '--attack-n', '8');
     assert.equal(none.code, 1);

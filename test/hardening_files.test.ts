@@ -138,6 +138,10 @@ test('a model fetched over HTTP is read as a stream, never past the size its hea
       const z = gzipSync(good);
       res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(z.length) });
       res.end(z);
+    } else if (req.url === '/broken.bnn') {
+      // The connection drops after 4 KB of a file that declares 100 KB.
+      res.writeHead(200, { 'content-length': String(good.length) });
+      res.write(good.subarray(0, 4096), () => setTimeout(() => res.socket?.destroy(), 50));
     } else if (req.url === '/page.html') {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.write('<!doctype html>' + ' '.repeat(200));
@@ -161,6 +165,7 @@ test('a model fetched over HTTP is read as a stream, never past the size its hea
     await assert.rejects(BnnRuntime.load(new URL('/liar.bnn', base)), /more than 1073741824/);
     await assert.rejects(BnnRuntime.load(new URL('/none.bnn', base)), isFile('NOT_FOUND', /HTTP 404/));
     assert.equal((await BnnRuntime.load(new URL('/gzipped.bnn', base))).model.graph.classes, 10);
+    await assert.rejects(BnnRuntime.load(new URL('/broken.bnn', base)), isFile('READ_FAILED', /broken\.bnn: the response broke off after 4096 bytes/));
     // Not a model (a web page without end): refused at its first bytes.
     served = 0;
     await assert.rejects(BnnRuntime.load(new URL('/page.html', base)), isFormat('BAD_MAGIC'));
@@ -191,6 +196,11 @@ test('side files a command reads beside a model (manifest.json, checkpoint.json)
     mkdirSync(join(dir, 'models'));
     writeFileSync(join(dir, 'models', 'x.bnn'), good);
     execFileSync('mkfifo', [join(dir, 'models', 'manifest.json')]);
+    // A command that needs the model's test images cannot tell which: it says so, it does not guess.
+    const evaluated = spawnSync(process.execPath, [CLI, 'eval', join(dir, 'x.bnn'), '--n', '10'], { timeout: 60000, encoding: 'utf8' });
+    assert.equal(evaluated.signal, null);
+    assert.equal(evaluated.status, 1, evaluated.stderr);
+    assert.match(evaluated.stderr, /manifest\.json: cannot tell what x\.bnn was trained on: not a regular file \(a FIFO\); give its test data with --data/);
     const models = spawnSync(process.execPath, [CLI, 'models'], { cwd: dir, timeout: 30000, encoding: 'utf8' });
     assert.equal(models.signal, null);
     assert.equal(models.status, 1);

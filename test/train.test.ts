@@ -307,6 +307,11 @@ test('resuming refuses a different run, a finished run, and damaged resume state
     writeFileSync(jsonPath, json);
     const file = join(dir, resumeFiles(dir)[0]!);
     const bytes = readFileSync(file);
+    // A longer or shorter file is corrupt state (a run then trains again), not a read failure.
+    for (const wrong of [Buffer.concat([bytes, Buffer.alloc(4)]), bytes.subarray(4)]) {
+      writeFileSync(file, wrong);
+      assert.throws(() => loadCheckpoint(dir, { resume: true }), (e: Error) => e instanceof CorruptCheckpointError && new RegExp(`${wrong.length === bytes.length + 4 ? bytes.length + 1 : bytes.length - 4} bytes, expected ${bytes.length}`).test(e.message));
+    }
     bytes[10] = bytes[10]! ^ 0xff;
     writeFileSync(file, bytes);
     assert.throws(() => loadCheckpoint(dir, { resume: true }), /resume-2\.bin: CRC-32 does not match checkpoint\.json/);

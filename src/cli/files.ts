@@ -8,11 +8,11 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { imageSize, loadData, testDataOf, type Dataset } from '../data/index.js';
+import { DataError, imageSize, loadData, testDataOf, type Dataset } from '../data/index.js';
 import { readModelFile } from '../format/file.js';
 import { readManifest, type ManifestEntry } from '../format/manifest.js';
 import type { BnnModel } from '../format/model.js';
-import { readJsonFile } from '../util/fs.js';
+import { FileReadError, readJsonFile } from '../util/fs.js';
 import { UsageError } from './args.js';
 
 /** The models installed with the package (its models/ folder). */
@@ -40,6 +40,8 @@ export interface OpenedModel {
   readonly path: string;
   /** The data the model was trained on (a data source string), when recorded. */
   readonly data?: string;
+  /** Why the record beside the model (manifest.json, checkpoint.json) could not be read, if it could not. */
+  readonly dataError?: DataError;
 }
 
 const NAME = /^[\w.+-]+$/;
@@ -72,28 +74,46 @@ export function modelExists(value: string): boolean {
 export function openModel(value: string): OpenedModel {
   const path = findModel(value);
   const { bytes, model, name } = readModelFile(path);
-  const data = recordedDataOf(path);
-  return { bytes, model, name, path, ...(data ? { data } : {}) };
+  let data: string | undefined;
+  let dataError: DataError | undefined;
+  try {
+    data = recordedDataOf(path);
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    dataError = e; // only a command that needs the model's test images fails on it
+  }
+  return { bytes, model, name, path, ...(data ? { data } : {}), ...(dataError ? { dataError } : {}) };
 }
 
-/** The manifest entry of a shipped .bnn (from the manifest beside it), if any. */
+/**
+ * The manifest entry of a shipped .bnn (from the manifest beside it), if any; a manifest that is
+ * there but cannot be read (not JSON, not a regular file, too large) is a DataError, so that a
+ * command never scores the model on other data than it was trained on without saying so.
+ */
 export function manifestEntryOf(path: string): ManifestEntry | undefined {
+  const manifest = join(dirname(path), 'manifest.json');
   try {
-    return readManifest(dirname(path)).models.find((m) => m.file === basename(path));
-  } catch {
-    return undefined; // an unreadable manifest only loses the recorded data set
+    return readManifest(dirname(path)).models?.find((m) => m.file === basename(path));
+  } catch (e) {
+    throw new DataError(manifest, `cannot tell what ${basename(path)} was trained on: ${e instanceof FileReadError ? e.reason : (e as Error).message}; give its test data with --data`);
   }
 }
 
-/** The data set a model at `path` (a .bnn or a run directory) was trained on, where recorded beside it. */
+/**
+ * The data set a model at `path` (a .bnn or a run directory) was trained on, where recorded beside
+ * it; undefined when nothing is recorded, a DataError when the record cannot be read.
+ */
 export function recordedDataOf(path: string): string | undefined {
   if (statSync(path).isDirectory()) {
+    const file = join(path, 'checkpoint.json');
+    if (!existsSync(file)) return undefined;
+    let ckpt: { training?: { data?: unknown } };
     try {
-      const ckpt = readJsonFile(join(path, 'checkpoint.json')) as { training?: { data?: unknown } };
-      return typeof ckpt.training?.data === 'string' ? ckpt.training.data : undefined;
-    } catch {
-      return undefined;
+      ckpt = readJsonFile(file) as typeof ckpt;
+    } catch (e) {
+      throw new DataError(file, `cannot tell what the run was trained on: ${e instanceof FileReadError ? e.reason : (e as Error).message}; give its test data with --data`);
     }
+    return typeof ckpt.training?.data === 'string' ? ckpt.training.data : undefined;
   }
   return manifestEntryOf(path)?.training.data;
 }
@@ -103,6 +123,7 @@ export function recordedDataOf(path: string): string | undefined {
  * trained on, else the embedded MNIST digits. Refused when their shape is not the model's input.
  */
 export function testImagesFor(m: OpenedModel, dataOption: string | undefined): { source: string; test: Dataset } {
+  if (dataOption === undefined && m.dataError) throw m.dataError;
   const { source, test } = dataOption !== undefined ? loadData({ dir: dataOption, testOnly: true }) : m.data ? { source: m.data, test: testDataOf(m.data) } : loadData({ testOnly: true });
   checkImageShape(m, test, source, dataOption === undefined ? '; give its test data with --data' : '');
   return { source, test };

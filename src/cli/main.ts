@@ -84,14 +84,19 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [first, ...args] = argv;
   // `bnn-edge help attack` is `bnn-edge attack --help`.
+  if (first === 'help' && args.length > 1) {
+    process.stderr.write(`bnn-edge help: unexpected argument "${args[1]}" (bnn-edge help COMMAND)\n`);
+    return 2;
+  }
   const [name, rest] = first === 'help' && args.length ? [args[0], ['--help']] : [first, args];
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 1;
   }
   if (name === '--version' || name === '-v' || name === 'version') {
-    if (rest.length) {
-      process.stderr.write(`bnn-edge ${name}: unexpected argument "${rest[0]}"\n`);
+    const stray = rest.find((a) => a !== '--help' && a !== '-h');
+    if (stray !== undefined) {
+      process.stderr.write(`bnn-edge ${name}: unexpected argument "${stray}"\n`);
       return 2;
     }
     process.stdout.write(`${version()}\n`);

@@ -230,7 +230,14 @@ export class ReproPlan {
     const interrupted = cachedCkpt !== null && cachedCkpt.history.length < cachedCkpt.training.epochs;
     if (cachedCkpt) this.checkCached(dir, cachedCkpt, options, interrupted);
     if (cachedCkpt && !interrupted) {
-      if (!existsSync(join(dir, 'model.bnn'))) this.writeBnn(dir, cachedCkpt);
+      if (!existsSync(join(dir, 'model.bnn'))) {
+        // A convenience for `bnn-edge attack DIR/MODEL`: a cache the run may only read still serves.
+        try {
+          this.writeBnn(dir, cachedCkpt);
+        } catch (e) {
+          this.config.log(`${name}: model.bnn not written beside its checkpoint: ${(e as Error).message}`);
+        }
+      }
       return cachedCkpt;
     }
     let ckpt: Checkpoint | null = null;

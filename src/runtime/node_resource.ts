@@ -6,7 +6,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { BnnFileError } from '../format/errors.js';
+import { BnnFileError, BnnFormatError } from '../format/errors.js';
 import { checkBnnPreamble, PREAMBLE_BYTES } from '../format/read.js';
 import { fetchBytes, looksLikeBnn, MAX_RESOURCE_BYTES, type ResourceKind } from './resource.js';
 
@@ -39,6 +39,9 @@ export async function nodeLoader(url: URL | string, kind?: ResourceKind): Promis
       got += bytesRead;
     }
     return bytes.subarray(0, got) as Uint8Array<ArrayBuffer>;
+  } catch (e) {
+    if (e instanceof BnnFileError || e instanceof BnnFormatError) throw e;
+    throw new BnnFileError('READ_FAILED', path, `cannot read: ${(e as Error).message}`);
   } finally {
     await f.close();
   }

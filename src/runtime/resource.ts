@@ -40,7 +40,13 @@ async function readBody(res: Response, href: string, kind: ResourceKind | undefi
   let headChecked = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        throw new BnnFileError('READ_FAILED', href, `the response broke off after ${total} bytes: ${(e as Error).message}`);
+      }
+      const { done, value } = chunk;
       if (done) break;
       chunks.push(value);
       total += value.length;

@@ -12,7 +12,7 @@ import { paperModel, type Arch } from '../model/presets.js';
 import { crc32 } from '../format/crc32.js';
 import type { InitRecord } from '../format/manifest.js';
 import { flatLayout } from './flat.js';
-import { readBoundedFile, readJsonFile, writeAtomic } from '../util/fs.js';
+import { FileReadError, readBoundedFile, readJsonFile, writeAtomic } from '../util/fs.js';
 
 /** Largest weights.bin read: 256M float32 parameters, far beyond any BNN this trains. */
 const MAX_WEIGHTS_BYTES = 1 << 30;
@@ -184,7 +184,7 @@ export function loadCheckpoint(dir: string, opts: { resume?: boolean } = {}): Ch
     json = readJsonFile(jsonPath) as CheckpointJson;
   } catch (e) {
     if (e instanceof SyntaxError) throw new CorruptCheckpointError(`${jsonPath}: not valid JSON: ${e.message}`);
-    throw new Error(`${jsonPath}: cannot read checkpoint: ${(e as Error).message}`);
+    throw new Error(`${jsonPath}: cannot read checkpoint: ${e instanceof FileReadError ? e.reason : (e as Error).message}`);
   }
   if (json.format !== CHECKPOINT_FORMAT) throw new Error(`${jsonPath}: not a bnn-edge checkpoint (format "${json.format}")`);
   if (json.version !== CHECKPOINT_VERSION && json.version !== 1) throw new Error(`${jsonPath}: unsupported checkpoint version ${json.version} (this build reads 1 and ${CHECKPOINT_VERSION})`);
@@ -200,7 +200,7 @@ export function loadCheckpoint(dir: string, opts: { resume?: boolean } = {}): Ch
   try {
     bin = readBoundedFile(binPath, MAX_WEIGHTS_BYTES);
   } catch (e) {
-    throw new Error(`${binPath}: cannot read weights: ${(e as Error).message}`);
+    throw new Error(`${binPath}: cannot read weights: ${e instanceof FileReadError ? e.reason : (e as Error).message}`);
   }
   if (json.weightsCrc32 !== undefined && crc32(bin) !== json.weightsCrc32) {
     throw new CorruptCheckpointError(`${binPath}: CRC-32 does not match ${jsonPath} (the two files come from different saves; an interrupted save?)`);
@@ -231,7 +231,8 @@ function loadResumeState(dir: string, meta: NonNullable<CheckpointJson['resume']
   const path = join(dir, meta.file);
   if (!existsSync(path)) throw new CorruptCheckpointError(`${path}: missing; checkpoint.json says the run can be resumed from it`);
   const expected = 4 * (2 * meta.values + meta.images);
-  const bytes = readBoundedFile(path, expected);
+  // One byte past the expected size is read, so a longer file is reported as corrupt like a shorter one.
+  const bytes = readBoundedFile(path, Number.MAX_SAFE_INTEGER, expected + 1);
   if (bytes.length !== expected) throw new CorruptCheckpointError(`${path}: ${bytes.length} bytes, expected ${expected} (${meta.values} optimizer values ×2 and ${meta.images} image indices)`);
   if (crc32(bytes) !== meta.crc32) throw new CorruptCheckpointError(`${path}: CRC-32 does not match checkpoint.json (the files come from different saves; an interrupted save?)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
