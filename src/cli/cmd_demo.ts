@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { DataError } from '../data/dataset.js';
-import { loadData, testDataOf } from '../data/index.js';
+import { loadData } from '../data/index.js';
 import { listModels, runDemo, type DemoData } from '../eval/demo.js';
 
 /** The models `demo` runs by default: representative, and quick enough for about a minute. */
 export const DEMO_MODELS = ['b64', 'c64', 'a64-pgd', 'larq-mnist', 'larq-fashion', 'bireal-fashion'];
 import { dataOption } from './cmd_attack.js';
 import { helpText, numberOption, parseCommand, stringOption, UsageError, type CommandSpec } from './args.js';
-import { checkImageShape, findModel, PACKAGE_MODELS, recordedDataOf } from './files.js';
+import { checkImageShape, findModel, PACKAGE_MODELS, recordOf, testImagesFor } from './files.js';
 import { bytes, pct, table } from './format.js';
 
 export const demoCommand: CommandSpec = {
@@ -38,12 +38,15 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   const dataDir = stringOption(p, 'data');
   // Each model on the test images of what it was trained on (the manifest beside it, a run's
   // checkpoint.json), unless --data says otherwise; images of another shape are refused by name.
+  // (--data is read once for every model, not once per model.)
   const fixed = dataDir ? loadData({ dir: dataDir, testOnly: true }) : undefined;
   const data: DemoData = (model, name, path) => {
-    const source = fixed?.source ?? recordedDataOf(path) ?? loadData().source;
-    const test = fixed?.test ?? testDataOf(source);
-    checkImageShape({ name, model }, test, source, dataDir ? '' : '; give its test data with --data');
-    return { name: source, test };
+    if (!fixed) {
+      const { source, test } = testImagesFor({ name, model, ...recordOf(path) }, undefined);
+      return { name: source, test };
+    }
+    checkImageShape({ name, model }, fixed.test, fixed.source);
+    return { name: fixed.source, test: fixed.test };
   };
   // Models picked from the directory are skipped when their data is not on this machine (Fashion-MNIST
   // comes from a Debian package); a model named on the command line is not, so its error stands.
@@ -66,9 +69,9 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify({ models: rows, skipped }, null, 2) + '\n');
     return rows.length ? 0 : 1;
   }
-  const skippedNote = skipped.length ? `\nSkipped, their test images not being on this machine: ${skipped.map((x) => `${x.model} (${x.reason})`).join('; ')}.\n` : '';
+  const skippedList = skipped.map((x) => `${x.model} (${x.reason})`).join('; ');
   const r0 = rows[0];
-  if (!r0) throw new DataError(dir, `no model in it could be evaluated: ${skipped.map((x) => `${x.model} (${x.reason})`).join('; ')}`);
+  if (!r0) throw new DataError(dir, `no model in it could be evaluated: ${skippedList}`);
   process.stdout.write(
     `\nbnn-edge models, each on the test images of its data: clean accuracy on up to ${r0.clean.images} images; FGSM ε=${r0.attack.eps} crafted on the tfjs graph rebuilt from each .bnn (${r0.attack.images} images) and replayed on the packed runtime\n\n`,
   );
@@ -90,7 +93,7 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
       ]),
     ),
   );
-  process.stdout.write(skippedNote);
+  if (skipped.length) process.stdout.write(`\nSkipped, their test images not being on this machine: ${skippedList}.\n`);
   process.stdout.write(`\nagree = share of images where the runtime and the tfjs graph give the same label.${p.values['all'] || p.positionals.length ? '' : ' `bnn-edge demo --all` evaluates every model in models/.'}\n`);
   return 0;
 }

@@ -74,15 +74,18 @@ export function modelExists(value: string): boolean {
 export function openModel(value: string): OpenedModel {
   const path = findModel(value);
   const { bytes, model, name } = readModelFile(path);
-  let data: string | undefined;
-  let dataError: DataError | undefined;
+  return { bytes, model, name, path, ...recordOf(path) };
+}
+
+/** What is recorded beside the model at `path` about its data: the data set, or why the record could not be read. */
+export function recordOf(path: string): Pick<OpenedModel, 'data' | 'dataError'> {
   try {
-    data = recordedDataOf(path);
+    const data = recordedDataOf(path);
+    return data ? { data } : {};
   } catch (e) {
     if (!(e instanceof DataError)) throw e;
-    dataError = e; // only a command that needs the model's test images fails on it
+    return { dataError: e }; // only a command that needs the model's test images fails on it
   }
-  return { bytes, model, name, path, ...(data ? { data } : {}), ...(dataError ? { dataError } : {}) };
 }
 
 /**
@@ -122,7 +125,7 @@ export function recordedDataOf(path: string): string | undefined {
  * The test images a command scores `m` on: `--data` when given, else the data the model was
  * trained on, else the embedded MNIST digits. Refused when their shape is not the model's input.
  */
-export function testImagesFor(m: OpenedModel, dataOption: string | undefined): { source: string; test: Dataset } {
+export function testImagesFor(m: Pick<OpenedModel, 'name' | 'model' | 'data' | 'dataError'>, dataOption: string | undefined): { source: string; test: Dataset } {
   if (dataOption === undefined && m.dataError) throw m.dataError;
   const { source, test } = dataOption !== undefined ? loadData({ dir: dataOption, testOnly: true }) : m.data ? { source: m.data, test: testDataOf(m.data) } : loadData({ testOnly: true });
   checkImageShape(m, test, source, dataOption === undefined ? '; give its test data with --data' : '');
