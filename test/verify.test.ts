@@ -167,6 +167,53 @@ test('verifyRobustness refuses bad requests with typed errors', async () => {
   await assert.rejects(verifyRobustness(model, { images: images.map(() => 2), labels: [0] }, { eps: 0.1 }), (e) => e instanceof BnnVerifyError && e.code === 'BAD_IMAGES');
   await assert.rejects(verifyRobustness(model, { images, labels: [99] }, { eps: 0.1 }), (e) => e instanceof BnnVerifyError && e.code === 'BAD_IMAGES');
   await assert.rejects(verifyRobustness(model, { images, labels: [0] }, { eps: 0.1, timeoutMs: 0 }), (e) => e instanceof BnnVerifyError && e.code === 'BAD_OPTION');
+  await assert.rejects(verifyRobustness(model, { images, labels: [0] }, { eps: 0.1, search: 'fgsm' as 'pgd' }), (e) => e instanceof BnnVerifyError && e.code === 'BAD_OPTION' && /search/.test(e.message));
+});
+
+test('labels of a model with more than 256 classes are not wrapped', async () => {
+  // One pixel, 300 classes; the bias makes the runtime pick class `winner` for every input.
+  const graph = defineGraph({ name: 'c300', input: [1, 1, 1], classes: 300, layers: [{ kind: 'flatten', name: 'f' }, { kind: 'quantDense', name: 'd', units: 300, useBias: true }] });
+  for (const winner of [0, 256]) {
+    const bias = new Float32Array(300);
+    bias[winner] = 1;
+    const model = modelFromParams(graph, new Map([['d/kernel', new Float32Array(300)], ['d/bias', bias]]));
+    const r = (await verifyRobustness(model, { images: Float32Array.of(0.5), labels: [256] }, { eps: 0.1, search: 'none', solver: 'none' })).rows[0]!.results[0]!;
+    assert.equal(r.label, 256);
+    assert.equal(r.verdict, winner === 256 ? 'verified' : 'misclassified');
+  }
+});
+
+/** x as an exact integer multiple of 2⁻¹⁰⁷⁴ (every finite double is one). */
+function exactUnits(x: number): bigint {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(x));
+  const bits = view.getBigUint64(0);
+  const exp = Number(bits >> 52n);
+  const frac = bits & ((1n << 52n) - 1n);
+  const units = exp === 0 ? frac : (frac | (1n << 52n)) << BigInt(exp - 1);
+  return x < 0 ? -units : units;
+}
+
+test('verificationBox is the exact set of float32 inputs within ε, even where a float64 difference rounds', () => {
+  const rng = new Rng(11);
+  const cases: [number, number][] = [[0.5, 0.5 - 2 ** -54], [0.5, 0.5 + 2 ** -54], [1, 1 - 2 ** -53], [Math.fround(1 / 255), 1 / 255], [0.25, 0], [0, 0.3], [1, 0.3]];
+  for (let k = 0; k < 300; k++) {
+    const v = Math.fround(rng.next() < 0.2 ? rng.next() * 2 ** -30 : rng.next());
+    const tiny = 2 ** -(30 + rng.int(90));
+    cases.push([v, rng.next() < 0.5 ? v - tiny : 1 - v - tiny], [v, rng.next() * 0.5]);
+  }
+  const plan = { input: 0, values: [{ shape: [1, 1, 1] }] } as unknown as Parameters<typeof verificationBox>[0];
+  const within = (x: number, v: number, eps: number) => { const d = exactUnits(x) - exactUnits(v); return (d < 0n ? -d : d) <= exactUnits(eps); };
+  for (const [v, eps] of cases) {
+    if (!(eps >= 0)) continue;
+    const box = verificationBox(plan, Float32Array.of(v), eps);
+    const lo = box.lo[0]!;
+    const hi = box.hi[0]!;
+    const where = `v ${v}, ε ${eps}: box [${lo}, ${hi}]`;
+    assert.ok(within(lo, v, eps) && within(hi, v, eps) && lo >= 0 && hi <= 1, `${where} has an end outside the ball`);
+    assert.ok(lo === 0 || !within(nextFloat32(lo, -1), v, eps), `${where}: a smaller float32 is still within ε`);
+    assert.ok(hi === 1 || !within(nextFloat32(hi, 1), v, eps), `${where}: a larger float32 is still within ε`);
+  }
 });
 
 test(`soundness: ${MODELS} small random models, every verified claim survives an exhaustive search of the box, every counterexample fools the runtime`, async () => {
@@ -278,6 +325,34 @@ test('what cannot be bounded is unknown, never verified: a float that may overfl
   const slow = await verifyRobustness(modelFromParams(small, randomGraphParams(small, rng)), { images: new Float32Array(small.input[0] * small.input[1] * small.input[2]).fill(0.5), labels: [0] }, { eps: 0.01, timeoutMs: 1e-9, search: 'none' });
   const s = slow.rows[0]!.results[0]!;
   if (s.verdict !== 'misclassified') assert.deepEqual([s.verdict, s.reason], ['unknown', 'timeout']);
+});
+
+test('terms too large for float32 make a sum unbounded even when its total is finite (a partial sum may overflow)', async () => {
+  // Class 1's logit is 2¹²⁷·(x₀ + x₁ − x₂ − x₃): finite in real arithmetic, but x₀ + x₁ first reaches ∞ at the corner (1, 1, c, c).
+  const graph = defineGraph({ name: 'ovf', input: [1, 1, 4], classes: 2, layers: [{ kind: 'flatten', name: 'f' }, { kind: 'quantDense', name: 'd', units: 2, useBias: true }] });
+  const W = 2 ** 127;
+  const model = modelFromParams(graph, new Map([['d/kernel', Float32Array.from([0, W, 0, W, 0, -W, 0, -W])], ['d/bias', Float32Array.from([1e33, 0])]]));
+  const c = Math.fround(1 - 2 ** -24);
+  const rt = await BnnRuntime.fromModel(model);
+  assert.equal(rt.predict(Float32Array.of(c, c, c, c), 1)[0], 0);
+  assert.equal(rt.predict(Float32Array.of(1, 1, c, c), 1)[0], 1, 'the corner overflows to +∞ on the runtime');
+  rt.dispose();
+  const r = (await verifyRobustness(model, { images: Float32Array.of(c, c, c, c), labels: [0] }, { eps: 2 ** -24, search: 'none', solver: 'none' })).rows[0]!.results[0]!;
+  assert.deepEqual([r.verdict, r.reason], ['unknown', 'unbounded']);
+  // The counterexample search still runs on such images, and finds the corner.
+  const found = (await verifyRobustness(model, { images: Float32Array.of(c, c, c, c), labels: [0] }, { eps: 2 ** -24, search: 'random', solver: 'none' })).rows[0]!.results[0]!;
+  assert.deepEqual([found.verdict, found.stage], ['counterexample', 'search']);
+});
+
+test('images left open by the time limit are still attacked', async () => {
+  // logit₀ = x, logit₁ = 1 − x: at x = 0.6 class 0, at 0.4 (ε 0.2) class 1.
+  const graph = defineGraph({ name: 'flip', input: [1, 1, 1], classes: 2, layers: [{ kind: 'flatten', name: 'f' }, { kind: 'quantDense', name: 'd', units: 2, useBias: true }] });
+  const model = modelFromParams(graph, new Map([['d/kernel', Float32Array.from([1, -1])], ['d/bias', Float32Array.from([0, 1])]]));
+  const images = Float32Array.of(0.6);
+  const open = (await verifyRobustness(model, { images, labels: [0] }, { eps: 0.2, timeoutMs: 1e-9, search: 'none' })).rows[0]!;
+  assert.deepEqual([open.results[0]!.verdict, open.results[0]!.reason], ['unknown', 'timeout']);
+  const attacked = (await verifyRobustness(model, { images, labels: [0] }, { eps: 0.2, timeoutMs: 1e-9, search: 'random' })).rows[0]!;
+  assert.deepEqual([attacked.results[0]!.verdict, attacked.attackedAccuracy], ['counterexample', 0]);
 });
 
 test('the package entry exports verifyRobustness', async () => {

@@ -9,6 +9,9 @@ import type { BnnRuntime } from '../runtime/index.js';
 import type { Shape3 } from '../model/graph.js';
 import { predictLabels, type LogitsFn } from '../model/tfjs/predict.js';
 
+/** The true (or target) class of each of n images: any integer typed array wide enough for the model's classes. */
+export type Labels = Uint8Array | Uint16Array | Int32Array;
+
 /** What every model tells an attack: the image shape (pixels in [0, 1]) and the class count. */
 export interface ModelShape {
   readonly inputShape: Shape3;

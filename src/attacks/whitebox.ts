@@ -13,7 +13,7 @@
 import { tf } from '../tfjs/backend.js';
 import { attackLoss, type AttackLoss } from './loss.js';
 import { linfBox, linfStep, randomStart } from './pgd.js';
-import type { DifferentiableModel } from './model.js';
+import type { DifferentiableModel, Labels } from './model.js';
 
 export interface AttackOutcome {
   /** n adversarial images in [0, 1], flat (the clean image where an attack found nothing). */
@@ -107,7 +107,7 @@ function l2Norms(adv: Float32Array, clean: Float32Array, n: number): Float32Arra
 }
 
 /** L∞ PGD with random start and restarts; FGSM when steps = 1, step = ε, no random start. */
-export function pgd(model: DifferentiableModel, images: Float32Array, labels: Uint8Array, o: LinfOptions): AttackOutcome {
+export function pgd(model: DifferentiableModel, images: Float32Array, labels: Labels, o: LinfOptions): AttackOutcome {
   const n = labels.length;
   const { px, shape, classes } = geometry(model, images, n);
   const temperature = o.temperature ?? 1;
@@ -149,7 +149,7 @@ export function pgd(model: DifferentiableModel, images: Float32Array, labels: Ui
 }
 
 /** FGSM (Goodfellow et al.): x + ε · sign(∇ₓ loss), clipped to [0, 1]. */
-export function fgsm(model: DifferentiableModel, images: Float32Array, labels: Uint8Array, eps: number, o: CommonOptions = {}): AttackOutcome {
+export function fgsm(model: DifferentiableModel, images: Float32Array, labels: Labels, eps: number, o: CommonOptions = {}): AttackOutcome {
   return pgd(model, images, labels, { ...o, eps, step: eps, steps: 1, randomStart: false, restarts: 1 });
 }
 
@@ -158,7 +158,7 @@ export function fgsm(model: DifferentiableModel, images: Float32Array, labels: U
  * x' = (tanh(w) + 1)/2 with Adam, binary-searching c per image. Returns the smallest successful
  * perturbation found (the clean image where none was).
  */
-export function carliniWagnerL2(model: DifferentiableModel, images: Float32Array, labels: Uint8Array, o: CwOptions): AttackOutcome {
+export function carliniWagnerL2(model: DifferentiableModel, images: Float32Array, labels: Labels, o: CwOptions): AttackOutcome {
   const n = labels.length;
   const { px, shape, classes } = geometry(model, images, n);
   const temperature = o.temperature ?? 1;

@@ -70,7 +70,7 @@ async function run(m: JobMessage): Promise<void> {
     send({ kind: 'done', id: m.id, adversarial, l2: Math.sqrt(l2), verify }, [adversarial.buffer]);
     return;
   }
-  const y = Uint8Array.of(m.label);
+  const y = Int32Array.of(m.label);
   const out =
     m.attack === 'fgsm'
       ? fgsm(graph, m.pixels, y, m.eps)

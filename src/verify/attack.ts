@@ -12,6 +12,7 @@
 import type { BnnModel } from '../format/model.js';
 import type { BnnRuntime } from '../runtime/index.js';
 import { clipInto, exactLinfBox } from '../attacks/box.js';
+import type { Labels } from '../attacks/model.js';
 import { Rng } from '../util/rng.js';
 
 export type CounterexampleSearch = 'pgd' | 'random' | 'none';
@@ -34,7 +35,7 @@ export interface SearchOutcome {
 }
 
 /** Searches the n images for counterexamples (images [n][px], labels their true classes). */
-export async function searchCounterexamples(model: BnnModel, rt: BnnRuntime, images: Float32Array, labels: Uint8Array, o: SearchOptions): Promise<SearchOutcome> {
+export async function searchCounterexamples(model: BnnModel, rt: BnnRuntime, images: Float32Array, labels: Labels, o: SearchOptions): Promise<SearchOutcome> {
   const n = labels.length;
   const found: (Float32Array | null)[] = new Array<Float32Array | null>(n).fill(null);
   const notReplayed = new Array<boolean>(n).fill(false);
@@ -69,7 +70,7 @@ export async function searchCounterexamples(model: BnnModel, rt: BnnRuntime, ima
 }
 
 /** PGD on the tfjs graph rebuilt from the model: step 2.5·ε/steps, one random start. */
-async function pgdImages(model: BnnModel, images: Float32Array, labels: Uint8Array, o: SearchOptions): Promise<{ images: Float32Array; fooledTfjs: Uint8Array }> {
+async function pgdImages(model: BnnModel, images: Float32Array, labels: Labels, o: SearchOptions): Promise<{ images: Float32Array; fooledTfjs: Uint8Array }> {
   const [{ initTfjs }, { DeployedGraph }, { pgd }] = await Promise.all([import('../tfjs/backend.js'), import('../model/tfjs/deployed.js'), import('../attacks/whitebox.js')]);
   await initTfjs();
   const graph = new DeployedGraph(model, o.seed ?? 0);

@@ -4,6 +4,7 @@
 import { nextFloat32 } from '../attacks/box.js';
 import type { ExecutionPlan } from '../model/lower.js';
 import { rangeValue, UnboundedError, type RangeValue } from './domain.js';
+import { differenceExceeds } from './float.js';
 import { logitMargin } from './logits.js';
 import { propagate, VerifyTimeout } from './propagate.js';
 
@@ -16,13 +17,13 @@ export function verificationBox(plan: ExecutionPlan, x0: Float32Array, eps: numb
   const box = rangeValue(plan.values[plan.input]!.shape);
   for (let i = 0; i < x0.length; i++) {
     const v = x0[i]!;
-    // x0 − l is exact in float64 for float32 x0 and l: the comparisons below are exact.
+    // Exact comparisons (differenceExceeds): the first guess is then off by an ulp or two at most.
     let l = Math.fround(Math.max(v - eps, 0));
-    while (v - l > eps) l = nextFloat32(l, 1);
-    while (l > 0 && v - nextFloat32(l, -1) <= eps) l = nextFloat32(l, -1);
+    while (differenceExceeds(v, l, eps)) l = nextFloat32(l, 1);
+    while (l > 0 && !differenceExceeds(v, nextFloat32(l, -1), eps)) l = nextFloat32(l, -1);
     let u = Math.fround(Math.min(v + eps, 1));
-    while (u - v > eps) u = nextFloat32(u, -1);
-    while (u < 1 && nextFloat32(u, 1) - v <= eps) u = nextFloat32(u, 1);
+    while (differenceExceeds(u, v, eps)) u = nextFloat32(u, -1);
+    while (u < 1 && !differenceExceeds(nextFloat32(u, 1), v, eps)) u = nextFloat32(u, 1);
     box.lo[i] = l;
     box.hi[i] = u;
   }

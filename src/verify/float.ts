@@ -61,8 +61,24 @@ export function sumErrorMargin(n: number, magnitude: number): number {
  * the terms' largest magnitudes, all computed in float64 from float32 data.
  */
 export function sumBounds(lo: number, hi: number, magnitude: number, n: number): readonly [number, number] {
+  // Every partial sum, in any order, is at most magnitude·(1 + γₙ): past float32's range one may
+  // overflow to ±∞ even when the whole sum would not, so nothing is bounded (requireFinite refuses it).
+  if (!(magnitude * (1 + gamma32(n)) * (1 + 2 ** -20) <= MAX_F32)) return [-Infinity, Infinity];
   const err = sumErrorMargin(n, magnitude);
   return [roundDownF32(lo - err), roundUpF32(hi + err)];
+}
+
+/**
+ * Whether a − b > eps in real arithmetic (a, b, eps float64; a − b need not be exact in float64:
+ * 0.5 − 2⁻⁶⁰ is not). TwoSum gives the rounded difference s and its exact error; rounding is
+ * monotone, so s decides unless s equals eps, where the error's sign does.
+ */
+export function differenceExceeds(a: number, b: number, eps: number): boolean {
+  const s = a - b;
+  if (s !== eps) return s > eps;
+  const bv = s - a;
+  const err = a - (s - bv) + (-b - bv);
+  return err > 0;
 }
 
 /** An interval of float32 values with a float32 operation applied to its ends. */

@@ -9,8 +9,9 @@ import type { BnnModel } from '../format/model.js';
 import { inputSize } from '../model/graph.js';
 import { lower } from '../model/lower.js';
 import { BnnRuntime } from '../runtime/index.js';
-import { searchCounterexamples, type CounterexampleSearch } from './attack.js';
+import { COUNTEREXAMPLE_SEARCHES, searchCounterexamples, type CounterexampleSearch } from './attack.js';
 import { boundImage } from './bounds.js';
+import { differenceExceeds } from './float.js';
 import { checkEncodable, NotEncodableError } from './exact/encode.js';
 import { EXACT_SOLVERS, loadSolver, SolverUnavailableError, type ExactSolver, type ExactSolverName } from './exact/solver.js';
 import { exactVerdict } from './exact/stage.js';
@@ -18,11 +19,12 @@ import { exactVerdict } from './exact/stage.js';
 export type Verdict = 'verified' | 'counterexample' | 'unknown' | 'misclassified';
 
 /**
- * Why an image stayed unknown: the bounds were too loose (and no exact solver ran), time ran out,
- * a float may overflow, an attack fooled tfjs but not the runtime, or the exact solver's
- * counterexample was classified correctly by the runtime (reported, never claimed).
+ * Why an image stayed unknown (the attack found nothing either): the bounds were too loose and no
+ * exact solver ran, time ran out, a float may overflow, an attack fooled tfjs but not the runtime,
+ * the exact solver's counterexample was classified correctly by the runtime (reported, never
+ * claimed), the solver gave up, or the image's ball is not one the exact stage encodes.
  */
-export type UnknownReason = 'bounds' | 'timeout' | 'unbounded' | 'not-replayed' | 'runtime-disagrees';
+export type UnknownReason = 'bounds' | 'timeout' | 'unbounded' | 'not-replayed' | 'runtime-disagrees' | 'solver-gave-up' | 'not-encodable';
 
 /** Which stage settled an image: the bounds, the exact solver, or the attack. */
 export type VerifyStage = 'bounds' | 'exact' | 'search';
@@ -154,6 +156,7 @@ function checkRequest(model: BnnModel, data: VerifyImages, o: VerifyOptions): { 
   }
   if (o.timeoutMs !== undefined && !(o.timeoutMs > 0)) throw new BnnVerifyError('BAD_OPTION', `timeoutMs must be positive, got ${o.timeoutMs}`);
   if (o.steps !== undefined && !(Number.isSafeInteger(o.steps) && o.steps >= 1)) throw new BnnVerifyError('BAD_OPTION', `steps must be a positive integer, got ${o.steps}`);
+  if (o.search !== undefined && !COUNTEREXAMPLE_SEARCHES.includes(o.search)) throw new BnnVerifyError('BAD_OPTION', `search must be one of ${COUNTEREXAMPLE_SEARCHES.join(', ')}, got ${String(o.search)}`);
   if (o.solver !== undefined && !SOLVER_CHOICES.includes(o.solver)) throw new BnnVerifyError('BAD_OPTION', `solver must be one of ${SOLVER_CHOICES.join(', ')}, got ${String(o.solver)}`);
   return { eps, n };
 }
@@ -168,7 +171,8 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
   const rt = await BnnRuntime.fromModel(model, { seed: o.seed ?? 0 });
   try {
     const images = data.images.subarray(0, n * px);
-    const labels = Uint8Array.from({ length: n }, (_, i) => data.labels[i]!);
+    // Int32: a model may have up to 65535 classes.
+    const labels = Int32Array.from({ length: n }, (_, i) => data.labels[i]!);
     const clean = rt.predict(images, n);
     const total = n * epsList.length;
     let done = 0;
@@ -179,7 +183,7 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
       const results: ImageResult[] = [];
       for (let start = 0; start < n; start += CHUNK) {
         const end = Math.min(n, start + CHUNK);
-        const pending: { index: number; ms: number; margin: number; disagreed?: boolean }[] = [];
+        const pending: Pending[] = [];
         for (let i = start; i < end; i++) {
           const label = labels[i]!;
           if (clean[i] !== label) {
@@ -195,8 +199,8 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
           const b = boundImage(plan, images.subarray(i * px, (i + 1) * px), eps, label, o.timeoutMs !== undefined ? t0 + o.timeoutMs : Infinity);
           const ms = performance.now() - t0;
           if (b.verdict === 'verified') results.push({ index: i, label, verdict: 'verified', ms, margin: b.margin, stage: 'bounds' });
-          else if (b.reason !== 'bounds') results.push({ index: i, label, verdict: 'unknown', ms, margin: b.margin, reason: b.reason });
-          else if (!solver) pending.push({ index: i, ms, margin: b.margin });
+          // Open after the bounds (loose, out of time, or a float that may overflow): the solver, then the attack.
+          else if (b.reason !== 'bounds' || !solver) pending.push({ index: i, ms, margin: b.margin, reason: b.reason });
           else {
             const x0 = images.subarray(i * px, (i + 1) * px);
             const limit = o.timeoutMs ?? DEFAULT_EXACT_TIMEOUT_MS;
@@ -207,9 +211,9 @@ export async function verifyRobustness(model: BnnModel, data: VerifyImages, o: V
             else if (e.verdict === 'counterexample') {
               known.set(i, e.input);
               results.push({ ...base, verdict: 'counterexample', stage: 'exact', ...(o.keepCounterexamples ? { counterexample: e.input } : {}) });
-            } else if (e.reason === 'timeout') results.push({ ...base, verdict: 'unknown', reason: 'timeout', stage: 'exact' });
-            // Not encodable, the solver gave up early, or the runtime disagreed: the attack may still find something.
-            else pending.push({ index: i, ms: spent, margin: b.margin, ...(e.reason === 'runtime-disagrees' ? { disagreed: true } : {}) });
+            }
+            // Out of time, not encodable, the solver gave up early, or the runtime disagreed: the attack may still find something.
+            else pending.push({ index: i, ms: spent, margin: b.margin, reason: e.reason, ...(e.reason === 'timeout' ? { stage: 'exact' as const } : {}) });
           }
         }
         for (const r of await attackPending(model, rt, images, labels, pending, px, eps, search, o)) {
@@ -250,25 +254,35 @@ async function chooseSolver(plan: ReturnType<typeof lower>, asked: SolverChoice 
   }
 }
 
+/** An image the bounds and the exact stage left open, and why (kept if the attack finds nothing either). */
+interface Pending {
+  readonly index: number;
+  readonly ms: number;
+  readonly margin: number;
+  readonly reason: UnknownReason;
+  /** 'exact' when the exact stage ran out of time on it (counted in exactTimeouts). */
+  readonly stage?: VerifyStage;
+}
+
 /** The counterexample search on the images the bounds left open; each gets its share of the time. */
-async function attackPending(model: BnnModel, rt: BnnRuntime, images: Float32Array, labels: Uint8Array, pending: readonly { index: number; ms: number; margin: number; disagreed?: boolean }[], px: number, eps: number, search: CounterexampleSearch, o: VerifyOptions): Promise<ImageResult[]> {
+async function attackPending(model: BnnModel, rt: BnnRuntime, images: Float32Array, labels: Int32Array, pending: readonly Pending[], px: number, eps: number, search: CounterexampleSearch, o: VerifyOptions): Promise<ImageResult[]> {
   if (!pending.length) return [];
   const batch = new Float32Array(pending.length * px);
   pending.forEach((p, k) => batch.set(images.subarray(p.index * px, (p.index + 1) * px), k * px));
   const t0 = performance.now();
-  const { found, notReplayed } = await searchCounterexamples(model, rt, batch, Uint8Array.from(pending, (p) => labels[p.index]!), { search, eps, ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+  const { found, notReplayed } = await searchCounterexamples(model, rt, batch, Int32Array.from(pending, (p) => labels[p.index]!), { search, eps, ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
   const share = (performance.now() - t0) / pending.length;
   return pending.map((p, k): ImageResult => {
     const base = { index: p.index, label: labels[p.index]!, ms: p.ms + share, margin: p.margin };
     const x = found[k];
     if (x) return { ...base, verdict: 'counterexample', stage: 'search', counterexample: x };
-    return { ...base, verdict: 'unknown', reason: p.disagreed ? 'runtime-disagrees' : notReplayed[k] ? 'not-replayed' : 'bounds' };
+    return { ...base, verdict: 'unknown', reason: notReplayed[k] && p.reason === 'bounds' ? 'not-replayed' : p.reason, ...(p.stage ? { stage: p.stage } : {}) };
   });
 }
 
-/** Whether |x − x0|∞ ≤ ε (float64 differences of float32 values are exact). */
+/** Whether |x − x0|∞ ≤ ε in real arithmetic. */
 function withinBall(x: Float32Array, x0: Float32Array, eps: number): boolean {
-  for (let p = 0; p < x.length; p++) if (Math.abs(x[p]! - x0[p]!) > eps) return false;
+  for (let p = 0; p < x.length; p++) if (differenceExceeds(x[p]!, x0[p]!, eps) || differenceExceeds(x0[p]!, x[p]!, eps)) return false;
   return true;
 }
 
