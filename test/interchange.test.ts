@@ -354,6 +354,43 @@ test("a Larq model in the tfjs Layers format (Keras Sequential JSON, Larq's quan
   }
 });
 
+test('a hostile or broken model.json / weight file gets an InterchangeError naming the file and the weight', async () => {
+  await initTfjs();
+  const { topology, specs } = larqKerasTopology();
+  const size = (s: tf.io.WeightsManifestEntry) => s.shape.reduce((a, b) => a * b, 1);
+  const floats = specs.reduce((n, s) => n + size(s), 0);
+  const dir = tempDir();
+  const attempt = (json: unknown, data: Float32Array | Uint8Array = new Float32Array(floats).fill(0.5)) => {
+    writeFileSync(join(dir, MODEL_JSON), JSON.stringify(json));
+    writeFileSync(join(dir, 'w.bin'), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return importLayersModel(dir);
+  };
+  const good = { format: 'layers-model', modelTopology: topology, weightsManifest: [{ paths: ['w.bin'], weights: specs }] };
+  try {
+    await attempt(good);
+    const rejects = (json: unknown, re: RegExp, data?: Float32Array | Uint8Array) => assert.rejects(attempt(json, data), (e: Error) => e instanceof InterchangeError && re.test(e.message), re.source);
+    await rejects(good, /weight batch_normalization_4\/moving_variance ends at byte \d+, but the weight files hold \d+ bytes/, new Float32Array(floats - 2));
+    await rejects(good, /the weights declare \d+ bytes, but the weight files hold \d+/, new Float32Array(floats + 1));
+    await rejects(good, /declare|hold/, new Uint8Array(floats * 4 - 3));
+    await rejects({ ...good, weightsManifest: [{ paths: 'w.bin', weights: specs }] }, /weightsManifest\[0\]\.paths must be a list of file names/);
+    await rejects({ ...good, weightsManifest: [{ paths: ['w.bin'] }] }, /weightsManifest\[0\]\.weights must be a list/);
+    await rejects({ ...good, weightsManifest: [{ paths: ['w.bin'], weights: specs.map((w, i) => (i ? w : { ...w, dtype: 'complex64' })) }] }, /weight quant_conv2d\/kernel: dtype "complex64" is not supported/);
+    // Values the .bnn format refuses are refused at import, naming the layer and the weight.
+    const nan = new Float32Array(floats).fill(0.5);
+    nan[3] = NaN;
+    await rejects(good, /layer "quant_conv2d": weight kernel, element 3 is NaN/, nan);
+    const negative = new Float32Array(floats).fill(0.5);
+    negative[floats - 1] = -1;
+    await rejects(good, /weight moving_variance, element 9 is -1 \(a variance must be finite and ≥ 0\)/, negative);
+    // Keras's ReLU options tfjs drops when it rebuilds the layer: refused from the JSON.
+    const leaky = JSON.parse(JSON.stringify(topology)) as { config: { layers: unknown[] } };
+    leaky.config.layers.splice(3, 0, { class_name: 'ReLU', config: { name: 'leaky', trainable: true, dtype: 'float32', max_value: null, negative_slope: 0.3, threshold: 0 } });
+    await rejects({ ...good, modelTopology: leaky }, /layer "leaky" \(ReLU\): negative_slope 0.3 is not supported/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('unsupported layers and options are refused with the layer and its class', async () => {
   await initTfjs();
   const build = (f: (x: tf.SymbolicTensor) => tf.SymbolicTensor): tf.LayersModel => {
@@ -384,11 +421,21 @@ test('unsupported layers and options are refused with the layer and its class', 
       /layer "approx" \(QuantConv2D\): quantizer approx_sign .*approximateQuantizers/,
     ],
   ];
+  cases.push(
+    // channels_first flattens C·H·W: a different vector from a spatial tensor (tfjs transposes first).
+    ['flatten channels_first', () => build((x) => new QuantDense({ units: 3, use_bias: false }).apply(tf.layers.flatten({ name: 'fl', dataFormat: 'channelsFirst' }).apply(tf.layers.conv2d({ filters: 2, kernelSize: 3 }).apply(x))) as tf.SymbolicTensor), /layer "fl" \(Flatten\): data format "channelsFirst" is not supported/],
+    ['softmax inside the net', () => build((x) => tf.layers.dense({ units: 3 }).apply(tf.layers.dense({ name: 'inner', units: 4, activation: 'softmax' }).apply(tf.layers.flatten({}).apply(x))) as tf.SymbolicTensor), /layer "inner" \(Dense\): activation "softmax"/],
+  );
   for (const [what, make, re] of cases) {
     const lm = make();
     assert.throws(() => fromLayersModel(lm), (e: Error) => e instanceof InterchangeError && re.test(e.message), what);
     lm.dispose();
   }
+  // Keras's most common ending, Dense(activation='softmax') on the output: dropped like an Activation.
+  const softmaxHead = build((x) => tf.layers.dense({ units: 3, activation: 'softmax' }).apply(tf.layers.flatten({}).apply(x)) as tf.SymbolicTensor);
+  assert.deepEqual(fromLayersModel(softmaxHead).graph.layers.map((l) => l.kind), ['flatten', 'quantDense']);
+  assert.throws(() => fromLayersModel(softmaxHead, { softmax: 'error' }), InterchangeError);
+  softmaxHead.dispose();
   // Forward-equivalent quantizers import when asked.
   const approx = cases[4]![1]();
   assert.equal(fromLayersModel(approx, { approximateQuantizers: true }).graph.layers[1]!.kind, 'quantConv2d');

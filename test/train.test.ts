@@ -73,6 +73,8 @@ test('the adversarial loss weight: 1 trains on PGD loss only (higher than the 50
   const fresh = await train({ ...opts, initial: undefined });
   assert.ok(clean.history[0]!.loss < fresh.history[0]!.loss, `from trained ${clean.history[0]!.loss} vs fresh ${fresh.history[0]!.loss}`);
   await assert.rejects(train({ ...opts, adversarial: { ...adv, weight: 0 } }), /adversarial loss weight must be in \(0, 1\], got 0/);
+  // As many clean epochs as epochs: no epoch would be adversarial, yet the record would say it was.
+  await assert.rejects(train({ ...opts, adversarial: { ...adv, cleanEpochs: 1 } }), /after 1 clean epochs needs more than 1 epochs in all \(got 1\)/);
 });
 
 test("FGSM adversarial training (the paper's \"+\" models): recorded as one step of ε; its loss between clean and PGD-10's", async () => {

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { formatVersion } from '../format/model.js';
+import { parseBnn } from '../format/read.js';
 import { serializeBnn } from '../format/write.js';
 import { helpText, parseCommand, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
 
@@ -14,7 +15,7 @@ export const importCommand: CommandSpec = {
     'approximate-quantizers': { type: 'boolean', help: "accept Larq's ApproxSign / SwishSign / SteSign(clip≠1) as ste_sign (same forward pass, so the same .bnn; bnn-edge trains them with its own gradient)" },
     json: { type: 'boolean', help: 'print what was written as JSON' },
   },
-  details: 'Layers understood: QuantConv2D, QuantDense (Larq\'s config keys: input_quantizer, kernel_quantizer, pad_values, use_bias, …), Conv2D, Dense, BatchNormalization, ReLU / Activation, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Add, Flatten, Reshape, Dropout; a final softmax is dropped (the .bnn outputs logits). Anything else is refused, naming the layer.',
+  details: 'Layers understood: QuantConv2D, QuantDense (Larq\'s config keys: input_quantizer, kernel_quantizer, pad_values, use_bias, …), Conv2D, Dense, BatchNormalization, ReLU / Activation, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Add, Flatten, Reshape, Dropout, Scale (bnn-edge\'s); a final softmax (an Activation layer or a Dense layer\'s activation) is dropped (the .bnn outputs logits). Anything else is refused, naming the layer.',
 };
 
 export async function runImport(argv: string[]): Promise<number> {
@@ -35,6 +36,8 @@ export async function runImport(argv: string[]): Promise<number> {
     approximateQuantizers: Boolean(p.values['approximate-quantizers']),
   });
   const bytes = serializeBnn(model);
+  // What is written must read back: the reader's checks are the format's definition.
+  parseBnn(bytes, { source: out });
   writeFileSync(out, bytes);
   const v = formatVersion(model.graph);
   if (p.values['json']) return process.stdout.write(JSON.stringify({ path: out, bytes: bytes.length, model: model.graph.name, layers: model.graph.layers.length, format: `${v.major}.${v.minor}` }, null, 2) + '\n'), 0;

@@ -301,6 +301,8 @@ export async function train(opts: TrainOptions): Promise<Checkpoint> {
   if (adv && adv.weight !== undefined && !(adv.weight > 0 && adv.weight <= 1)) throw new RangeError(`adversarial loss weight must be in (0, 1], got ${adv.weight}`);
   const cbd = runRecord.cardinalityBoundDecay;
   if (cbd && !(cbd.coeff >= 0 && Number.isFinite(cbd.coeff) && Number.isFinite(cbd.bound))) throw new RangeError(`cardinality bound decay needs a finite coefficient ≥ 0 and a finite bound, got ${cbd.coeff} and ${cbd.bound}`);
+  if (adv && !(Number.isInteger(adv.cleanEpochs) && adv.cleanEpochs >= 0 && adv.cleanEpochs < epochs))
+    throw new RangeError(`adversarial training after ${adv.cleanEpochs} clean epochs needs more than ${adv.cleanEpochs} epochs in all (got ${epochs}): no epoch would be adversarial`);
   if (adv && (adv.rampEpochs ?? 0) > epochs - adv.cleanEpochs)
     throw new RangeError(`the ε ramp (${adv.rampEpochs} epochs) must end within the ${epochs - adv.cleanEpochs} adversarial epochs, or the model never trains at ε = ${adv.eps}`);
   const graph = opts.graph;

@@ -345,6 +345,8 @@ export function fromLayersModel(lm: tf.LayersModel, opts: ImportOptions = {}): B
     for (const k of keys) {
       const v = weights?.get(k);
       if (!v) throw new InterchangeError(`layer "${want}": weight ${k} is missing`);
+      const bad = v.findIndex((e) => !Number.isFinite(e) || (k === 'moving_variance' && e < 0));
+      if (bad >= 0) throw new InterchangeError(`layer "${want}": weight ${k}, element ${bad} is ${v[bad]} (${k === 'moving_variance' ? 'a variance must be finite and ≥ 0' : 'weights must be finite'})`);
       params.set(`${name}/${k}`, v);
     }
     return { ref: name, shape };
@@ -404,7 +406,8 @@ export function fromLayersModel(lm: tf.LayersModel, opts: ImportOptions = {}): B
         } else {
           if (cls === 'QuantDense') throw new InterchangeError(`${where}: not bnn-edge's QuantDense class (import model/tfjs/layers.ts before loading the model)`);
           const act = cfg['activation'];
-          if (act !== undefined && act !== null && act !== 'linear' && act !== 'relu') throw new InterchangeError(`${where}: activation ${JSON.stringify(act)} is not supported (linear or relu)`);
+          const finalSoftmax = act === 'softmax' && t === outputT && opts.softmax !== 'error';
+          if (act !== undefined && act !== null && act !== 'linear' && act !== 'relu' && !finalSoftmax) throw new InterchangeError(`${where}: activation ${JSON.stringify(act)} is not supported (linear or relu, or softmax on the output)`);
           dense = { units: cfg['units'] as number, iq: null, kq: null, useBias: cfg['useBias'] !== false, relu: act === 'relu' };
         }
         const v = emit(layer.name, { kind: 'quantDense', inputs: [x.ref], units: dense.units, inputQuantizer: dense.iq, kernelQuantizer: dense.kq, useBias: dense.useBias }, readWeights(layer), dense.useBias ? ['kernel', 'bias'] : ['kernel'], [1, 1, dense.units]);
@@ -460,6 +463,8 @@ export function fromLayersModel(lm: tf.LayersModel, opts: ImportOptions = {}): B
       }
       case 'Flatten':
         one();
+        // channels_first flattens in C·H·W order: the same as ours only when H·W = 1.
+        if (x.shape[0] * x.shape[1] > 1) channelsLast(cfg, where);
         return emit(layer.name, { kind: 'flatten', inputs: [x.ref] }, null, [], [1, 1, x.shape[0] * x.shape[1] * x.shape[2]]);
       case 'Reshape': {
         one();
@@ -590,21 +595,26 @@ export async function loadLayersModelFrom(path: string): Promise<tf.LayersModel>
     throw new InterchangeError(`${file}: not a JSON file (${(e as Error).message})`);
   }
   if (typeof json !== 'object' || json === null || !json['modelTopology']) throw new InterchangeError(`${file}: no modelTopology (not a tfjs Layers-format model.json)`);
+  refuseDroppedKeys(json['modelTopology'], file);
   const specs: tf.io.WeightsManifestEntry[] = [];
   const parts: Uint8Array[] = [];
-  const manifest = (json['weightsManifest'] ?? []) as tf.io.WeightsManifestConfig;
+  const manifest = (json['weightsManifest'] ?? []) as unknown;
   if (!Array.isArray(manifest)) throw new InterchangeError(`${file}: weightsManifest must be a list`);
-  for (const group of manifest) {
-    for (const p of group.paths) {
+  for (const [g, group] of (manifest as unknown[]).entries()) {
+    const { paths, weights } = (group ?? {}) as { paths?: unknown; weights?: unknown };
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) throw new InterchangeError(`${file}: weightsManifest[${g}].paths must be a list of file names`);
+    if (!Array.isArray(weights) || !weights.every((w) => typeof w === 'object' && w !== null)) throw new InterchangeError(`${file}: weightsManifest[${g}].weights must be a list of weight entries`);
+    for (const p of paths as string[]) {
       const full = resolve(dir, p);
       const rel = relative(dir, full);
       if (rel.startsWith('..') || isAbsolute(rel)) throw new InterchangeError(`${file}: weight file ${JSON.stringify(p)} is outside ${dir}`);
       parts.push(readDataFile(full, MAX_DATA_FILE_BYTES));
       if (parts.reduce((n, b) => n + b.byteLength, 0) > MAX_DATA_FILE_BYTES) throw new InterchangeError(`${file}: weight files add up to more than ${MAX_DATA_FILE_BYTES} bytes`);
     }
-    specs.push(...group.weights);
+    specs.push(...(weights as tf.io.WeightsManifestEntry[]));
   }
   const total = parts.reduce((n, b) => n + b.byteLength, 0);
+  checkWeightSizes(specs, total, file);
   const data = new Uint8Array(total);
   let at = 0;
   for (const b of parts) {
@@ -621,6 +631,44 @@ export async function loadLayersModelFrom(path: string): Promise<tf.LayersModel>
   };
   if (json['trainingConfig']) artifacts.trainingConfig = json['trainingConfig'] as tf.io.TrainingConfig;
   return tf.loadLayersModel(tf.io.fromMemory(artifacts));
+}
+
+/** Bytes per element of a weight as stored (its quantization's dtype when quantized). */
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+/** The weights' declared sizes add up to the data given; else an error naming the first that does not fit. */
+function checkWeightSizes(specs: readonly tf.io.WeightsManifestEntry[], total: number, file: string): void {
+  let at = 0;
+  for (const [i, w] of specs.entries()) {
+    const name = typeof w.name === 'string' ? w.name : `#${i}`;
+    const shape = w.shape as unknown;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new InterchangeError(`${file}: weight ${name}: shape ${JSON.stringify(shape)} is not a list of sizes`);
+    const dtype = w.quantization?.dtype ?? w.dtype;
+    const bytes = DTYPE_BYTES[dtype as string];
+    if (bytes === undefined) throw new InterchangeError(`${file}: weight ${name}: dtype ${JSON.stringify(dtype)} is not supported`);
+    at += (shape as number[]).reduce((n, d) => n * d, 1) * bytes;
+    if (at > total) throw new InterchangeError(`${file}: weight ${name} ends at byte ${at}, but the weight files hold ${total} bytes`);
+  }
+  if (at !== total) throw new InterchangeError(`${file}: the weights declare ${at} bytes, but the weight files hold ${total}`);
+}
+
+/**
+ * Layer options tfjs drops when it rebuilds a layer (so getConfig cannot show them), refused from
+ * the JSON itself: Keras's ReLU(negative_slope, threshold) would otherwise load as a plain ReLU.
+ */
+function refuseDroppedKeys(topology: unknown, file: string): void {
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (typeof v !== 'object' || v === null) return;
+    const o = v as Json;
+    if (o['class_name'] === 'ReLU' && typeof o['config'] === 'object' && o['config'] !== null) {
+      const cfg = o['config'] as Json;
+      for (const key of ['negative_slope', 'threshold'])
+        if (cfg[key] !== undefined && cfg[key] !== null && cfg[key] !== 0) throw new InterchangeError(`${file}: layer ${JSON.stringify(cfg['name'])} (ReLU): ${key} ${JSON.stringify(cfg[key])} is not supported (plain ReLU only)`);
+    }
+    for (const x of Object.values(o)) walk(x);
+  };
+  walk(topology);
 }
 
 /** loadLayersModelFrom + fromLayersModel: a tfjs Layers-format model on disk as a bnn-edge model. */
