@@ -14,7 +14,7 @@ import { loadData } from '../src/data/index.js';
 import type { DataSplit } from '../src/data/dataset.js';
 import type { WhiteboxReport } from '../src/eval/attacks.js';
 import { Repro, ReproPlan, type ReproConfig } from '../src/eval/repro.js';
-import { connectionOptions, openQueue, QueueUrlError } from '../src/queue/connection.js';
+import { connectionOptions, openQueue, QueueUnreachableError, QueueUrlError, redactUrls, safeUrl } from '../src/queue/connection.js';
 import { runOnQueue } from '../src/queue/coordinator.js';
 import { priorityOf } from '../src/queue/enqueue.js';
 import { canonicalJson, planJobs } from '../src/queue/jobs.js';
@@ -107,6 +107,15 @@ test('queue URLs: host, port, database, credentials and TLS; anything else is re
   for (const [url, re] of [['http://lab:6379', /expected redis:\/\/HOST:PORT/], ['lab:6379x', /expected redis:\/\/|not a URL/], ['redis://lab/x', /database after the "\/" must be a number/]] as const) {
     assert.throws(() => connectionOptions(url), (e: Error) => e instanceof QueueUrlError && re.test(e.message), url);
   }
+});
+
+test('a queue password stays out of messages and the recorded command; --status gives up on a queue that does not answer', async () => {
+  assert.throws(() => connectionOptions('redis://u:s3cret@host/abc'), (e: Error) => e instanceof QueueUrlError && !e.message.includes('s3cret') && e.message.includes('***'));
+  assert.throws(() => connectionOptions('redis://u:s3cret@host:99999'), (e: Error) => !e.message.includes('s3cret'));
+  assert.equal(safeUrl('redis://u:s3cret@host:99999/0'), 'redis://u:***@host:99999/0');
+  assert.equal(redactUrls('bnn-edge repro --queue redis://:p%40ss@lab1:6379/2 --n 10 --queue=rediss://me:x@h'), 'bnn-edge repro --queue redis://:***@lab1:6379/2 --n 10 --queue=rediss://me:***@h');
+  // Nothing listens on port 1: an error in a few seconds, naming the URL without its password.
+  await assert.rejects(queueStatus('redis://u:s3cret@127.0.0.1:1/0'), (e: Error) => e instanceof QueueUnreachableError && /redis:\/\/u:\*\*\*@127\.0\.0\.1:1\/0: no answer/.test(e.message));
 });
 
 test('the CLI loads BullMQ only for --queue and the worker, and refuses a bad queue URL before loading it', () => {
@@ -219,6 +228,13 @@ test('on a queue: a job failing 3 times is reported and blocks only its own; re-
     const fgsm = (out: string) => (JSON.parse(readFileSync(out, 'utf8')) as { results: Record<string, WhiteboxReport> }).results['fgsm:A8-s1']!;
     assert.equal(fgsm(join(root, 'doc8', 'R.json')).images, 8);
     assert.equal(fgsm(join(root, 'doc', 'R.json')).images, 16, 'the first run\'s results are its own');
+
+    // Other data, the settings of the run just before, same --dir, same worker: the worker's plan is
+    // not the one it kept from that run (which would train and score on mnist), so the cached mnist
+    // model is refused by name.
+    const full = await runOnQueue(new Repro(config(join(root, 'shared'), { attackImages: 8, out: join(root, 'docfull', 'R.md'), only: ['A8-s1'], evals: ['fgsm'] }), loadData({ dir: 'mnist-full' })), { url: redis.url, log: () => {}, retry: { attempts: 1, delayMs: 100 }, pollMs: 100 });
+    assert.deepEqual([full.done, full.failed.length], [0, 1]);
+    assert.match(full.failed[0]!.error, /the cached model is not the one this run trains: .*Give another --dir/);
   } finally {
     await worker.close();
     await redis.stop();

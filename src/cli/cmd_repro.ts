@@ -107,7 +107,9 @@ async function runQueued(repro: Repro, url: string, noWait: boolean, argv: strin
     log('stopped; the queued jobs go on on the workers: run the same command again to collect their results');
     process.exit(130);
   });
-  const s = await runOnQueue(repro, { url, log, wait: !noWait, command: ['bnn-edge repro', ...argv].join(' ') });
+  const { redactUrls } = await import('../queue/url.js');
+  // The command is kept in Redis and shown by --status: without the queue's password.
+  const s = await runOnQueue(repro, { url, log, wait: !noWait, command: redactUrls(['bnn-edge repro', ...argv].join(' ')) });
   if (noWait) {
     process.stdout.write(`queued run ${s.runId}: ${s.done} of ${s.total} evaluations already done; follow it with --status\n`);
     return 0;

@@ -55,7 +55,7 @@ export function benchAvailable(): boolean {
 export function codeIdentity(root = ROOT): string {
   const git = (args: string[]) => {
     const r = spawnSync('git', args, { cwd: root, encoding: 'utf8', maxBuffer: 256 << 20 });
-    if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed in ${root}: ${r.stderr.trim() || r.error?.message}`);
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed in ${root}: ${r.stderr?.trim() || r.error?.message}`);
     return r.stdout;
   };
   const head = git(['rev-parse', 'HEAD']).trim();
@@ -82,9 +82,11 @@ function openBenchQueue(url: string, onError: (e: Error) => void): Queue<BenchJo
 function runSuiteChild(job: BenchJobData, log: (msg: string) => void): Promise<Omit<BenchSuiteResult, 'worker'>> {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-bench-job-'));
   const out = join(dir, 'result.json');
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !SETTINGS.test(k) || /REDIS/.test(k))), ...job.env };
+  // Only the settings a job may carry (BNN_*, FUZZ_*): whoever can write to the queue must not set NODE_OPTIONS or PATH here.
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !SETTINGS.test(k) || /REDIS/.test(k))), ...benchSettings(job.env) };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SUITE_CHILD, job.suite, out], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a Ctrl-C at the worker's terminal lets the suite finish (the worker stops after it).
+    const child = spawn(process.execPath, [SUITE_CHILD, job.suite, out], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let tail = '';
     const keep = (d: Buffer) => {
       tail = (tail + d.toString()).slice(-2000);
@@ -122,6 +124,7 @@ export async function startBenchWorker(c: BenchWorkerConfig): Promise<{ close(fo
     const client = await queue.client;
     const stored = await client.hget(BENCH_RESULTS, job.id!);
     if (stored) return JSON.parse(stored) as BenchSuiteResult;
+    if (benchJobId(job.data) !== job.id) throw new UnrecoverableError(`${job.id}: its id does not match its suite, code and settings (the job was not queued by bnn-edge)`);
     if (job.data.code !== code) throw new UnrecoverableError(`this worker's checkout holds ${code}, the job measures ${job.data.code}: check out the same code (and changes) to run it here`);
     const r = { ...(await runSuiteChild(job.data, (m) => c.log(`${job.id}: ${m}`))), worker: name };
     await client.hset(BENCH_RESULTS, { [job.id!]: JSON.stringify(r) });

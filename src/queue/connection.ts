@@ -5,7 +5,7 @@
 import { Queue, type WorkerOptions } from 'bullmq';
 import { connectionOptions } from './url.js';
 
-export { connectionOptions, QueueUrlError, safeUrl } from './url.js';
+export { connectionOptions, QueueUnreachableError, QueueUrlError, redactUrls, safeUrl } from './url.js';
 
 /** Every key bnn-edge writes starts with this (BullMQ's own keys: `bnn-edge:repro:…`). */
 export const PREFIX = 'bnn-edge';
@@ -21,9 +21,12 @@ export const STORE_KEYS = {
   runs: `${PREFIX}:repro-store:runs`,
 } as const;
 
-/** The queue of repro's jobs; errors (a lost connection, while it reconnects) go to `onError`. */
-export function openQueue(url: string, onError: (e: Error) => void): Queue {
-  const queue = new Queue(QUEUE_NAME, { connection: connectionOptions(url), prefix: PREFIX });
+/**
+ * The queue of repro's jobs; errors (a lost connection, while it reconnects) go to `onError`.
+ * `failFast`: commands fail after a few tries instead of waiting for Redis to come back.
+ */
+export function openQueue(url: string, onError: (e: Error) => void, o: { failFast?: boolean } = {}): Queue {
+  const queue = new Queue(QUEUE_NAME, { connection: connectionOptions(url, o), prefix: PREFIX });
   queue.on('error', onError);
   return queue;
 }

@@ -116,6 +116,13 @@ async function enqueue(queue: Queue, store: Store, groups: readonly ModelJobs[],
     } else if (state === 'completed') {
       // Completed, yet its result is not stored (the store was cleared): run it again.
       await (await queue.getJob(job.id))?.remove();
+    } else if (state !== 'unknown' && job.data.kind === 'train') {
+      // Another run's training job for this model, still to finish: adding it again would keep
+      // that run's evaluations only, so this run's go into it (its worker reads them when done).
+      const queued = await queue.getJob(job.id);
+      const have = new Set((queued?.data as ModelJobs['train']['data'] | undefined)?.evals.map((e) => e.id) ?? []);
+      const extra = job.data.evals.filter((e) => !have.has(e.id));
+      if (queued && extra.length) await queued.updateData({ ...(queued.data as ModelJobs['train']['data']), evals: [...(queued.data as ModelJobs['train']['data']).evals, ...extra] });
     }
   }
   if (retried.length) log(`retrying ${retried.length} jobs that failed before: ${retried.join(', ')}`);

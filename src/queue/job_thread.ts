@@ -56,7 +56,8 @@ function dataFor(want: DataIdentity): DataSplit {
 }
 
 function planFor(job: JobData, dir: string): ReproPlan {
-  const key = canonicalJson({ config: job.config, dir });
+  // The data is part of the plan: a plan kept from a run on other data would train and score on that.
+  const key = canonicalJson({ config: job.config, data: job.data, dir });
   if (plan?.key !== key) {
     const log = (msg: string) => post({ seq, type: 'log', msg });
     const onProgress = (task: string, done: number, total: number) => post({ seq, type: 'progress', task, done, total });

@@ -5,7 +5,7 @@
  */
 import type { Job, Queue } from 'bullmq';
 import { formatSeconds } from '../util/progress.js';
-import { connectionOptions, openQueue } from './connection.js';
+import { connectionOptions, openQueue, QueueUnreachableError, safeUrl } from './connection.js';
 import type { JobData } from './jobs.js';
 import { Store, type JobOutcome, type RunRecord } from './store.js';
 
@@ -41,8 +41,13 @@ function kindOf(id: string, task?: string): string {
 }
 
 export async function queueStatus(url: string): Promise<QueueStatus> {
-  const queue = openQueue(url, () => {});
+  const queue = openQueue(url, () => {}, { failFast: true });
   try {
+    try {
+      await queue.getJobCounts();
+    } catch (e) {
+      throw new QueueUnreachableError(`--queue ${safeUrl(url)}: no answer (${(e as Error).message})`);
+    }
     const store = new Store(queue);
     // CLIENT LIST shows the workers of every database on the server: ours are those on our database.
     const db = String((connectionOptions(url) as { db?: number }).db ?? 0);

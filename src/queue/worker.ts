@@ -74,9 +74,10 @@ export async function startWorker(c: WorkerConfig): Promise<ReproWorker> {
     }
     // The evaluations waiting for this model, but for those already measured. Queued after the
     // model's record is stored: a worker that dies between the two leaves this job to be retried,
-    // which finds the model and queues them then.
-    const done = await store.results(data.evals.map((e) => e.id));
-    await addJobs(queue, data.evals.filter((e) => !done.has(e.id)), retryOf(job.opts));
+    // which finds the model and queues them then. Read again: another run may have added some.
+    const evals = ((await queue.getJob(id))?.data as TrainJobData | undefined)?.evals ?? data.evals;
+    const done = await store.results(evals.map((e) => e.id));
+    await addJobs(queue, evals.filter((e) => !done.has(e.id)), retryOf(job.opts));
     return cached;
   };
 
@@ -111,14 +112,23 @@ export async function startWorker(c: WorkerConfig): Promise<ReproWorker> {
   worker.on('stalled', (id) => c.log(`${id}: its worker stopped renewing its lock (killed?): queued again`));
   await worker.waitUntilReady();
   // From a clone of the repository, the benchmark suites' jobs too (`npm run bench -- --queue URL`).
-  const bench = c.bench !== false && benchAvailable() ? await startBenchWorker({ url: c.url, lockMs, log: c.log }) : null;
+  let bench: Awaited<ReturnType<typeof startBenchWorker>> | null = null;
+  try {
+    if (c.bench !== false && benchAvailable()) bench = await startBenchWorker({ url: c.url, lockMs, log: c.log });
+  } catch (e) {
+    // Not half a worker: the repro worker would go on taking jobs with nobody to stop it.
+    await worker.close();
+    await runner.close();
+    await queue.close();
+    throw e;
+  }
   c.log(`worker ${name} waiting for jobs on ${safeUrl(c.url)}${bench ? ' (repro and bench)' : ''}`);
 
   return {
     name,
     close: async (force = false) => {
-      await bench?.close(force);
-      await worker.close(force);
+      // Both at once: neither takes a new job while the other finishes its own.
+      await Promise.all([bench?.close(force), worker.close(force)]);
       await runner.close();
       await queue.close();
     },
