@@ -593,3 +593,15 @@ test('cardinality bound decay: the penalty is Σ max(0, b − bound) over thresh
   }
   assert.ok(decayed.testAccuracy > 0.3, `test accuracy ${decayed.testAccuracy}`);
 });
+
+test('a training thread that died between calls fails the next call instead of leaving it waiting for ever', { timeout: 60_000 }, async () => {
+  const { createRunner } = await import('../src/train/pool.js');
+  const runner = await createRunner({ graph: paperModel('A', 8) }, 1);
+  try {
+    const thread = (runner as unknown as { handles: { worker: import('node:worker_threads').Worker }[] }).handles[0]!.worker;
+    await thread.terminate();
+    await assert.rejects(runner.predict([{ params: new Float32Array(0), moving: new Float32Array(0), images: new Float32Array(0), sampleSeed: 0 }]), /training worker exited with code \d+/);
+  } finally {
+    await runner.close();
+  }
+});

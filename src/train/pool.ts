@@ -44,6 +44,8 @@ type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 class WorkerHandle {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
+  /** Why the thread is gone (it died between calls): later calls fail with it instead of waiting for ever. */
+  private dead: Error | null = null;
   readonly worker: Worker;
 
   constructor(model: ShardModel) {
@@ -55,9 +57,13 @@ class WorkerHandle {
       if (msg.ok) p.resolve(msg.result);
       else p.reject(new Error(`training worker failed: ${msg.error}`));
     });
-    this.worker.on('error', (e) => this.failAll(e));
+    this.worker.on('error', (e) => {
+      this.dead ??= e;
+      this.failAll(e);
+    });
     this.worker.on('exit', (code) => {
-      if (this.pending.size) this.failAll(new Error(`training worker exited with code ${code}`));
+      this.dead ??= new Error(`training worker exited with code ${code}`);
+      this.failAll(this.dead);
     });
   }
 
@@ -69,6 +75,7 @@ class WorkerHandle {
   call<T>(kind: Kind, req: Request): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      if (this.dead) return reject(this.dead);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.worker.postMessage({ id, kind, req });
     });
