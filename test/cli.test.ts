@@ -348,3 +348,20 @@ test('CLI: verify --per-image prints every image\'s verdict; models counts terna
   assert.match(models.stdout, /verifiable-mnist: 10 layers, 0\/5 weight layers binary, 4 ternary/);
   assert.match(models.stdout, /larq-mnist: 13 layers, 5\/5 weight layers binary\s/);
 });
+
+test('CLI: output piped into a reader that stops early ends quietly; export --int8 no gives a first layer Larq can load', () => {
+  // `true` reads nothing and exits at once (long before node has started): the first write meets EPIPE.
+  const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" info b64 | true; echo "status \${PIPESTATUS[0]}"`], { encoding: 'utf8', cwd: join(MODELS, '..'), timeout: 60_000 });
+  assert.match(piped.stdout, /status 0/);
+  assert.doesNotMatch(piped.stderr, /EPIPE|Unhandled/, piped.stderr);
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-export-'));
+  try {
+    const x = cli('export', 'b64', '--format', 'tfjs', '--int8', 'no', '--out', join(dir, 'tfjs'));
+    assert.equal(x.code, 0, x.stderr);
+    const json = readFileSync(join(dir, 'tfjs', 'model.json'), 'utf8');
+    assert.doesNotMatch(json, /"int8":true|weight_scale/);
+    assert.match(cli('export', 'b64', '--int8', 'auto', '--out', join(dir, 'x.bnn')).stderr, /--int8 auto applies to a checkpoint/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

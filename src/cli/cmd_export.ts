@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { formatVersion, modelFromParams, type BnnModel } from '../format/model.js';
+import { formatVersion, modelFromParams, paramsFromModel, type BnnModel } from '../format/model.js';
 import { serializeBnn } from '../format/write.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { helpText, parseCommand, requirePositional, stringOption, UsageError, type CommandSpec } from './args.js';
@@ -12,10 +12,10 @@ export const exportCommand: CommandSpec = {
   options: {
     out: { type: 'string', help: 'output: a .bnn file, or with --format tfjs a directory', metavar: 'PATH' },
     format: { type: 'string', help: 'bnn, or tfjs: a tfjs Layers-format model (tf.loadLayersModel, with bnn-edge\'s layer classes registered: `import \'bnn-edge\'` registers them)', default: 'bnn', metavar: 'bnn|tfjs' },
-    int8: { type: 'string', help: 'from a checkpoint: ship float first layers whose output is only binarized as int8 on a u8 image (auto) or keep them float32 (no)', default: 'auto', metavar: 'auto|no' },
+    int8: { type: 'string', help: 'from a checkpoint: ship float first layers whose output is only binarized as int8 on a u8 image (auto) or keep them float32 (no); from a .bnn, no turns its int8 layers into float32 ones (dequantized weights, the image no longer rounded to u8: logits differ slightly)', default: 'auto', metavar: 'auto|no' },
     json: { type: 'boolean', help: 'print what was written as JSON' },
   },
-  details: 'A tfjs export keeps Larq\'s layer and config names (QuantConv2D, input_quantizer, kernel_quantizer, pad_values, …); `bnn-edge import` reads it (or a Larq-style model saved in the tfjs Layers format) back into a .bnn.',
+  details: 'A tfjs export keeps Larq\'s layer and config names (QuantConv2D, input_quantizer, kernel_quantizer, pad_values, …); an int8 first layer also carries bnn-edge\'s `int8: true` and a `weight_scale` weight, which Larq does not know (`--int8 no` exports it as a plain float layer). `bnn-edge import` reads it (or a Larq-style model saved in the tfjs Layers format) back into a .bnn.',
 };
 
 export async function runExport(argv: string[]): Promise<number> {
@@ -34,8 +34,12 @@ export async function runExport(argv: string[]): Promise<number> {
     const ckpt = loadCheckpoint(path);
     model = modelFromParams(ckpt.graph, ckpt.params, { int8: int8 === 'auto' ? 'auto' : false });
   } else {
-    if (p.given.has('int8')) throw new UsageError('--int8 applies to a checkpoint; a .bnn is rewritten as it is');
+    if (p.given.has('int8') && int8 !== 'no') throw new UsageError('--int8 auto applies to a checkpoint: a .bnn keeps the int8 layers it has (--int8 no turns them into float32)');
     model = openModel(path).model;
+    if (int8 === 'no' && p.given.has('int8')) {
+      const { graph, params } = paramsFromModel(model);
+      model = modelFromParams(graph, params, { int8: false });
+    }
   }
   if (format === 'tfjs') {
     if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).some((f) => f !== 'model.json' && f !== 'model.weights.bin'))) {

@@ -128,6 +128,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Output piped into a command that stops reading (`bnn-edge info m.bnn | head`): stop quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
