@@ -193,6 +193,24 @@ test('serve: malformed and loose input is a 400 with a typed error, never a 500'
     const big = await postJson(s, { model: 'c64', pixels: new Array(400000).fill(0.123456789), label: 1 });
     assert.equal(big.status, 413, 'a body over the limit');
     assert.equal(big.json.code, 'TOO_LARGE');
+    // What Node's HTTP parser refuses before any route sees it: the same error shape.
+    const url = new URL(s.url);
+    const raw = (bytes: string) =>
+      new Promise<string>((resolve) => {
+        const sock = connect(Number(url.port), url.hostname, () => sock.write(bytes));
+        let got = '';
+        sock.on('data', (c: Buffer) => (got += c.toString()));
+        sock.on('error', () => {});
+        sock.on('close', () => resolve(got));
+      });
+    for (const [what, bytes, status, code] of [
+      ['a garbled request line', 'GARBAGE \x01\x02 nonsense\r\n\r\n', 400, 'BAD_REQUEST'],
+      ['headers over the limit', `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20 << 10)}\r\n\r\n`, 431, 'TOO_LARGE'],
+    ] as const) {
+      const answer = await raw(bytes);
+      assert.match(answer, new RegExp(`^HTTP/1.1 ${status} `), `${what}: ${answer}`);
+      assert.equal((JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code: string }).code, code, what);
+    }
   });
 });
 
@@ -288,7 +306,7 @@ test('serve: connections are capped and a client that sends its headers slowly i
     });
     // All six are closed by the server: two at once (over the cap), four at the headers timeout.
     const answers = await Promise.all(slow.map((c) => c.closed));
-    assert.equal(answers.filter((a) => a.startsWith('HTTP/1.1 408')).length, 4, `the slow clients are timed out: ${JSON.stringify(answers)}`);
+    assert.equal(answers.filter((a) => a.startsWith('HTTP/1.1 408') && a.includes('"code":"REQUEST_TIMEOUT"')).length, 4, `the slow clients are timed out: ${JSON.stringify(answers)}`);
     assert.equal((await call(s, '/app.js')).status, 200, 'and the server answers again');
   });
 });

@@ -18,6 +18,7 @@ export type ServeErrorCode =
   | 'ATTACK_TIMEOUT'
   | 'ATTACK_FAILED'
   | 'SHUTTING_DOWN'
+  | 'REQUEST_TIMEOUT'
   | 'INTERNAL';
 
 export class ServeError extends Error {
@@ -49,4 +50,19 @@ export class QueueFullError extends ServeError {
 export interface ErrorBody {
   readonly error: string;
   readonly code: ServeErrorCode | string;
+}
+
+/**
+ * The raw HTTP answer to a request Node's parser refused before any route saw it (a garbled
+ * request line, headers too large, a request too slow): the API's error shape, connection closed.
+ */
+export function clientErrorResponse(err: NodeJS.ErrnoException): string {
+  const [status, reason, body] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? ([408, 'Request Timeout', { error: 'the request did not arrive in time', code: 'REQUEST_TIMEOUT' }] as const)
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? ([431, 'Request Header Fields Too Large', { error: 'the request headers are too large', code: 'TOO_LARGE' }] as const)
+        : ([400, 'Bad Request', { error: `not an HTTP request this server reads (${err.code ?? 'parse error'})`, code: 'BAD_REQUEST' }] as const);
+  const json = JSON.stringify(body satisfies ErrorBody);
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${json}`;
 }

@@ -21,7 +21,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { AttackPool } from './attack_pool.js';
 import { attackRoute } from './attack.js';
 import { verifyRoute } from './verify.js';
-import { ServeError, QueueFullError, type ErrorBody, type ServeErrorCode } from './errors.js';
+import { clientErrorResponse, ServeError, QueueFullError, type ErrorBody, type ServeErrorCode } from './errors.js';
 import { guardRequest, hostChecker, isLoopbackHost, securityHeaders, setSecurityHeaders } from './guard.js';
 import { samplesRoute } from './samples.js';
 import { staticRoutes, type Mount } from './static.js';
@@ -124,6 +124,12 @@ function build(opts: ServeOptions, modelsRoot: string, pool: AttackPool, host: s
         .header('cache-control', 'no-store')
         .type('application/json; charset=utf-8')
         .send({ error: err.code === 'FST_ERR_BAD_URL' ? 'malformed URL (a bad %-escape?)' : err.message, code: 'BAD_REQUEST' } satisfies ErrorBody);
+    },
+    // Requests Node's HTTP parser refuses get the API's error shape too (fastify's own lacks `code`).
+    clientErrorHandler: (err, socket) => {
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) socket.write(clientErrorResponse(err as NodeJS.ErrnoException));
+      socket.destroy();
     },
     // Coercion off: a JSON `label: true` must be refused, not read as 1 (query numbers are
     // strings checked by pattern); nothing removed silently, every field checked.
