@@ -47,8 +47,50 @@ cases.push({ name: 'rect tap blocks: 8x11 k3x1 s(2,3) same', batch: 2, h: 8, w: 
 // A 1×1 output with more images than output channels: dX transposes W rather than dy.
 cases.push({ name: '1x1 output, batch > channels', batch: 4, h: 5, ci: 4, k: 5, co: 3, s: 1, pad: 'valid' });
 
-/** The CPU backend's [y, dX, dW] per case: the same inputs every time (seeded), and by far the
- *  slowest part of the grid, so each case's reference is computed once for every kernel tested. */
+/**
+ * The scalar reference: [y, dX, dW] of Σ conv2d(x, w) ⊙ dy by plain loops in float64 (TF's SAME
+ * padding: the odd pixel at the bottom / right). Checked against tfjs's CPU backend below on the
+ * small shapes; it replaces that backend on the large ones, where it took minutes.
+ */
+function referenceConvGrads(x: Float32Array, xs: number[], w: Float32Array, ws: number[], dy: Float32Array, [sh, sw]: [number, number], pad: 'same' | 'valid'): Float32Array[] {
+  const [n, h, wd, ci] = xs as [number, number, number, number];
+  const [kh, kw, , co] = ws as [number, number, number, number];
+  const oh = pad === 'same' ? Math.ceil(h / sh) : Math.floor((h - kh) / sh) + 1;
+  const ow = pad === 'same' ? Math.ceil(wd / sw) : Math.floor((wd - kw) / sw) + 1;
+  const pt = pad === 'same' ? Math.floor(Math.max((oh - 1) * sh + kh - h, 0) / 2) : 0;
+  const pl = pad === 'same' ? Math.floor(Math.max((ow - 1) * sw + kw - wd, 0) / 2) : 0;
+  const y = new Float64Array(n * oh * ow * co);
+  const dx = new Float64Array(x.length);
+  const dw = new Float64Array(w.length);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        const yAt = ((b * oh + oy) * ow + ox) * co;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * sh + ky - pt;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * sw + kx - pl;
+            if (ix < 0 || ix >= wd) continue;
+            const xAt = ((b * h + iy) * wd + ix) * ci;
+            for (let c = 0; c < ci; c++) {
+              const xv = x[xAt + c]!;
+              const wAt = ((ky * kw + kx) * ci + c) * co;
+              let back = 0;
+              for (let o = 0; o < co; o++) {
+                y[yAt + o] += xv * w[wAt + o]!;
+                dw[wAt + o] += xv * dy[yAt + o]!;
+                back += w[wAt + o]! * dy[yAt + o]!;
+              }
+              dx[xAt + c] += back;
+            }
+          }
+        }
+      }
+  return [Float32Array.from(y), Float32Array.from(dx), Float32Array.from(dw)];
+}
+
+/** The reference's [y, dX, dW] per case: the same inputs every time (seeded), computed once for every kernel tested. */
 const cpuReference = new Map<(typeof cases)[number], Float32Array[]>();
 
 /** Runs case `c` on wasm (as registered now) and on the CPU reference; returns the relative errors of y, dX, dW. */
@@ -66,13 +108,34 @@ async function parityErrors(c: (typeof cases)[number]): Promise<[number, number,
   const wasm = convGrads(x, xs, w, ws, dy, [c.s, sw], c.pad);
   let cpu = cpuReference.get(c);
   if (!cpu) {
-    await useTfjsBackend('cpu');
-    cpu = convGrads(x, xs, w, ws, dy, [c.s, sw], c.pad);
+    cpu = referenceConvGrads(x, xs, w, ws, dy, [c.s, sw], c.pad);
     cpuReference.set(c, cpu);
-    await useTfjsBackend('wasm');
   }
   return [0, 1, 2].map((i) => maxRelErr(wasm[i]!, cpu[i]!)) as [number, number, number];
 }
+
+test('the scalar reference agrees with tfjs\'s CPU backend (rel. error ≤ 1e-5) on every shape small enough for it', async () => {
+  await initTfjs('wasm');
+  await useTfjsBackend('cpu');
+  try {
+    for (const c of cases.filter((c) => c.ci * c.co <= 64 * 128)) {
+      const rng = new Rng(c.h * 77 + c.co);
+      const [w_, kw, sw] = [c.w ?? c.h, c.kw ?? c.k, c.sw ?? c.s];
+      const xs = [c.batch, c.h, w_, c.ci];
+      const ws = [c.k, kw, c.ci, c.co];
+      const oh = c.pad === 'same' ? Math.ceil(c.h / c.s) : Math.floor((c.h - c.k) / c.s) + 1;
+      const ow = c.pad === 'same' ? Math.ceil(w_ / sw) : Math.floor((w_ - kw) / sw) + 1;
+      const x = random(xs.reduce((a, b) => a * b), rng);
+      const w = random(ws.reduce((a, b) => a * b), rng);
+      const dy = random(c.batch * oh * ow * c.co, rng);
+      const tfCpu = convGrads(x, xs, w, ws, dy, [c.s, sw], c.pad);
+      const ref = referenceConvGrads(x, xs, w, ws, dy, [c.s, sw], c.pad);
+      for (const i of [0, 1, 2]) assert.ok(maxRelErr(ref[i]!, tfCpu[i]!) <= 1e-5, `${c.name}: ${['y', 'dX', 'dW'][i]} differs by ${maxRelErr(ref[i]!, tfCpu[i]!)}`);
+    }
+  } finally {
+    await useTfjsBackend('wasm');
+  }
+});
 
 test('wasm conv gradient kernels match the CPU reference (rel. error ≤ 1e-4), with either dX algorithm', async (t) => {
   await initTfjs('wasm');

@@ -9,7 +9,7 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { extname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { loadData } from '../src/data/index.js';
@@ -71,6 +71,11 @@ test('package contents: bnn-edge ≤ 5 MB with no benchmarks or research models;
   assert.ok(files.includes('LICENSE') && files.includes('CHANGELOG.md'));
   for (const f of RUNTIME_FILES) assert.ok(files.includes(`node_modules/bnn-edge-runtime/${f}`), `bnn-edge-runtime's ${f} is bundled`);
   assert.deepEqual([...tarballs.runtime.files].sort(), [...RUNTIME_FILES].sort());
+  // No shipped module names a source map that is not there (bundlers' source-map loaders warn on each).
+  for (const js of files.filter((f) => f.endsWith('.js'))) {
+    const map = /\/\/# sourceMappingURL=(?!data:)(\S+)\s*$/.exec(readFileSync(join(ROOT, js), 'utf8'))?.[1];
+    if (map) assert.ok(files.includes(posix.join(posix.dirname(js), map)), `${js} names ${map}, which does not ship`);
+  }
   const pkg = JSON.parse(readFileSync(join(ROOT, 'packages/runtime/package.json'), 'utf8')) as { dependencies?: object };
   assert.equal(pkg.dependencies, undefined, 'the runtime package has no dependencies');
 });
