@@ -210,6 +210,93 @@ test('an image folder: PNG and JPEG files in class folders, split 80/20 or by tr
   rmSync(split, { recursive: true, force: true });
 });
 
+/** A JPEG with an EXIF APP1 segment carrying `orientation` inserted after its SOI marker. */
+function withOrientation(jpegBytes: Uint8Array, orientation: number, little: boolean): Buffer {
+  const tiff = Buffer.alloc(8 + 2 + 12 + 4);
+  tiff.write(little ? 'II' : 'MM', 0, 'latin1');
+  const u16 = (v: number, at: number) => (little ? tiff.writeUInt16LE(v, at) : tiff.writeUInt16BE(v, at));
+  const u32 = (v: number, at: number) => (little ? tiff.writeUInt32LE(v, at) : tiff.writeUInt32BE(v, at));
+  u16(42, 2);
+  u32(8, 4);
+  u16(1, 8);
+  u16(0x0112, 10);
+  u16(3, 12);
+  u32(1, 14);
+  u16(orientation, 18);
+  const body = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  const app1 = Buffer.alloc(4);
+  app1.writeUInt16BE(0xffe1, 0);
+  app1.writeUInt16BE(body.length + 2, 2);
+  return Buffer.concat([Buffer.from(jpegBytes.subarray(0, 2)), app1, body, Buffer.from(jpegBytes.subarray(2))]);
+}
+
+test('image folders as users have them: EXIF-rotated photos and transparency read as classify reads them; hidden files skipped; empty, test-only and unreadable classes refused by name', async () => {
+  const { PNG } = await import('pngjs');
+  const jpeg = (await import('jpeg-js')).default;
+  const { readImageAs } = await import('../src/data/resize.js');
+  const dir = mkdtempSync(join(tmpdir(), 'bnn-folder-user-'));
+  try {
+    // An 8×4 photo (its top-left quarter white, the rest black: no flip or turn leaves it as it
+    // is), stored with each orientation: the folder loader turns it upright as sharp (classify) does.
+    const png = new PNG({ width: 8, height: 4 });
+    for (let y = 0; y < 4; y++) for (let x = 0; x < 8; x++) png.data.set(x < 4 && y < 2 ? [250, 250, 250, 255] : [5, 5, 5, 255], 4 * (y * 8 + x));
+    const plain = jpeg.encode({ data: png.data, width: 8, height: 4 }, 100).data;
+    for (const orientation of [1, 2, 3, 4, 5, 6, 7, 8])
+      for (const little of [true, false]) {
+        const file = join(dir, `o${orientation}${little ? 'le' : 'be'}.jpg`);
+        writeFileSync(file, withOrientation(plain, orientation, little));
+        const mine = decodeImage(file);
+        const [w, h] = orientation >= 5 ? [4, 8] : [8, 4];
+        assert.deepEqual([mine.width, mine.height], [w, h], `orientation ${orientation}: upright size`);
+        const theirs = await readImageAs(file, [h, w, 3]);
+        let worst = 0;
+        for (let p = 0; p < w * h; p++) for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(mine.rgba[4 * p + c]! / 255 - theirs[3 * p + c]!));
+        assert.ok(worst < 0.1, `orientation ${orientation} (${little ? 'II' : 'MM'}): the loader and classify differ by ${worst}`);
+      }
+    // A folder as it comes from a Mac and a notebook: hidden files and folders are not data.
+    const folder = join(dir, 'set');
+    const gray = (file: string, v: number, alpha = 255) => {
+      const img = new PNG({ width: 4, height: 4 });
+      for (let i = 0; i < 16; i++) img.data.set([v, v, v, alpha], 4 * i);
+      writeFileSync(file, PNG.sync.write(img));
+    };
+    for (const c of ['cat', 'dog']) {
+      mkdirSync(join(folder, c), { recursive: true });
+      for (let i = 0; i < 3; i++) gray(join(folder, c, `${i}.png`), 200);
+    }
+    mkdirSync(join(folder, '.ipynb_checkpoints'));
+    mkdirSync(join(folder, '__MACOSX', 'cat'), { recursive: true });
+    writeFileSync(join(folder, 'cat', '._0.png'), 'AppleDouble');
+    writeFileSync(join(folder, '.DS_Store'), 'x');
+    // White at alpha 0 is black, as classify's default background makes it.
+    gray(join(folder, 'dog', 'clear.png'), 255, 0);
+    const d = loadData({ dir: folder });
+    assert.deepEqual(d.train.classNames, ['cat', 'dog']);
+    assert.equal(d.train.n + d.test.n, 7);
+    const all = [...d.train.images, ...d.test.images];
+    assert.ok(all.some((v) => v === 0) && all.every((v) => v === 0 || Math.abs(v - 200 / 255) < 1e-6), 'transparent pixels are black, the rest as they are');
+    // An empty class folder, a test class without training images, a WebP: each refused by name.
+    mkdirSync(join(folder, 'eel'));
+    assert.throws(() => loadData({ dir: folder }), (e: unknown) => e instanceof DataError && /class folder "eel" has no PNG or JPEG images/.test(e.message));
+    writeFileSync(join(folder, 'eel', 'a.webp'), 'RIFF');
+    assert.throws(() => loadData({ dir: folder }), (e: unknown) => e instanceof DataError && /a\.webp/.test(e.file) && /WEBP is not read in image folders/.test(e.message));
+    rmSync(join(folder, 'eel'), { recursive: true });
+    const split = join(dir, 'split');
+    for (const [part, c] of [['train', 'a'], ['train', 'b'], ['test', 'a'], ['test', 'b'], ['test', 'z']] as const) {
+      mkdirSync(join(split, part, c), { recursive: true });
+      gray(join(split, part, c, '0.png'), 9);
+    }
+    assert.throws(() => loadData({ dir: split }), (e: unknown) => e instanceof DataError && /class folders z are not in .*train/.test(e.message));
+    // Images straight in the folder: the message says what to do (it used to ask for IDX files).
+    const loose = join(dir, 'loose');
+    mkdirSync(loose);
+    gray(join(loose, 'a.png'), 1);
+    assert.throws(() => loadData({ dir: loose }), /holds images but no class folders: put the images in one sub-folder per class/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** A PNG from chunks, CRCs computed: IHDR for a w×h image of the colour type and bit depth, then `extra` chunks. */
 function pngFile(chunks: [string, Uint8Array][]): Buffer {
   const parts: Uint8Array[] = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)];

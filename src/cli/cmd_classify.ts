@@ -7,7 +7,7 @@ import { openModel } from './files.js';
 export const classifyCommand: CommandSpec = {
   name: 'classify',
   summary: "Classify image files (PNG, JPEG, WebP, …) on the packed runtime: each is resized to the model's input and gets its label, probability and top classes.",
-  usage: 'bnn-edge classify MODEL IMAGE… [--top 3] [--fit fill|contain|cover] [--invert] [--json]',
+  usage: 'bnn-edge classify MODEL IMAGE… [--top 3] [--fit fill|contain|cover] [--background black|white] [--invert] [--scalar] [--json]',
   options: {
     top: { type: 'string', help: 'classes listed per image', default: '3', metavar: 'K' },
     fit: { type: 'string', help: "how an image is fitted to the model's height × width: fill (stretch), contain (letterbox), cover (crop)", default: 'fill', metavar: 'MODE' },
@@ -29,7 +29,7 @@ export async function runClassify(argv: string[]): Promise<number> {
   const background = stringOption(p, 'background');
   if (background !== 'black' && background !== 'white') throw new UsageError(`--background must be black or white, got "${background}"`);
   const opened = openModel(modelArg);
-  const classNames = opened.data ? classNamesOf(opened.data) : undefined;
+  const classNames = opened.data ? classNamesOf(opened.data, opened.model.graph.classes) : undefined;
   const results = await classifyFiles(opened.model, files, {
     top: Math.min(numberOption(p, 'top', { integer: true, min: 1 })!, opened.model.graph.classes),
     fit,

@@ -1,9 +1,11 @@
 /**
  * A user's own images: a folder with one sub-folder of PNG or JPEG files per class
  * (`DIR/cat/*.png`, `DIR/dog/*.jpg`), or `DIR/train/<class>/…` and `DIR/test/<class>/…` for a
- * given split. Class names are the folder names, sorted. Decoding is pngjs's and jpeg-js's; every
- * file's size and declared image dimensions are checked before it is decoded. All images must
- * have the same height and width; they load as one channel when every image is gray, else three.
+ * given split. Class names are the folder names, sorted; hidden files and folders are not data.
+ * Decoding is pngjs's and jpeg-js's (a JPEG turned upright by its EXIF orientation, transparency
+ * over black: what `classify` sees); every file's size and declared image dimensions are checked
+ * before it is decoded. All images must have the same height and width; they load as one channel
+ * when every image is gray, else three.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
@@ -11,9 +13,14 @@ import { inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { DataError, type Dataset } from './dataset.js';
+import { applyOrientation, jpegOrientation } from './exif.js';
 import { readDataFile } from './files.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+/** Image files this loader does not decode: refused by name rather than skipped without a word. */
+const OTHER_IMAGE_EXTENSIONS = new Set(['.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif', '.heic', '.heif']);
+/** Hidden files and folders (.DS_Store, macOS's ._x.png, .ipynb_checkpoints) and zip tools' __MACOSX are not data. */
+const visible = (name: string) => !name.startsWith('.') && name !== '__MACOSX';
 /** Bounds on what a folder may ask of memory. */
 export const FOLDER_LIMITS = { maxFileBytes: 32 << 20, maxSide: 4096, maxImages: 1_000_000, maxValues: 1 << 30 } as const;
 
@@ -93,22 +100,28 @@ export function decodeImage(file: string): Decoded {
     const maxMegapixels = (FOLDER_LIMITS.maxSide * FOLDER_LIMITS.maxSide) / 1e6;
     const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxMegapixels, maxMemoryUsageInMB: 256 });
     if (tooLarge(img.width, img.height)) throw new DataError(file, `a ${img.width}×${img.height} image: sides must be 1–${FOLDER_LIMITS.maxSide}`);
-    return { width: img.width, height: img.height, rgba: img.data };
+    return applyOrientation({ width: img.width, height: img.height, rgba: img.data }, jpegOrientation(bytes));
   } catch (e) {
     if (e instanceof DataError) throw e;
     throw new DataError(file, `cannot decode ${ext.slice(1).toUpperCase()}: ${(e as Error).message}`);
   }
 }
 
+/** A folder's visible entries, sorted by code point. */
 function listDir(dir: string): string[] {
   try {
-    return readdirSync(dir).sort();
+    return readdirSync(dir).filter(visible).sort();
   } catch (e) {
     throw new DataError(dir, `cannot list: ${(e as Error).message}`);
   }
 }
 
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+
+/** Whether `dir` holds PNG or JPEG files itself (not in class folders). */
+export function holdsLooseImages(dir: string): boolean {
+  return isDir(dir) && listDir(dir).some((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()) && !isDir(join(dir, f)));
+}
 
 /** Whether `dir` looks like an image folder (class sub-folders holding images, or train/ and test/ of them). */
 export function isImageFolder(dir: string): boolean {
@@ -130,7 +143,13 @@ function decodeClasses(root: string, classNames: readonly string[], size?: Decod
   classNames.forEach((c, label) => {
     const dir = join(root, c);
     if (!isDir(dir)) return;
-    for (const f of listDir(dir)) if (IMAGE_EXTENSIONS.has(extname(f).toLowerCase())) files.push({ file: join(dir, f), label });
+    const before = files.length;
+    for (const f of listDir(dir)) {
+      const ext = extname(f).toLowerCase();
+      if (IMAGE_EXTENSIONS.has(ext)) files.push({ file: join(dir, f), label });
+      else if (OTHER_IMAGE_EXTENSIONS.has(ext)) throw new DataError(join(dir, f), `${ext.slice(1).toUpperCase()} is not read in image folders (PNG or JPEG): convert it, or move it out`);
+    }
+    if (!size && files.length === before) throw new DataError(dir, `class folder "${c}" has no PNG or JPEG images`);
     if (files.length > FOLDER_LIMITS.maxImages) throw new DataError(root, `more than ${FOLDER_LIMITS.maxImages} images`);
   });
   if (!files.length) throw new DataError(root, `no PNG or JPEG images in class folders ${classNames.join(', ')}`);
@@ -142,7 +161,7 @@ function decodeClasses(root: string, classNames: readonly string[], size?: Decod
     first ??= { file, width: d.width, height: d.height };
     if (d.width !== first.width || d.height !== first.height) throw new DataError(file, `is ${d.width}×${d.height}, but ${first.file} is ${first.width}×${first.height}: all images must have one size`);
     if (files.length * d.width * d.height * 3 > FOLDER_LIMITS.maxValues) throw new DataError(root, `${files.length} images of ${d.width}×${d.height} are more than ${FOLDER_LIMITS.maxValues} values`);
-    for (let i = 0; gray && i < d.rgba.length; i += 4) gray = d.rgba[i] === d.rgba[i + 1] && d.rgba[i] === d.rgba[i + 2];
+    for (let i = 0; gray && i < d.rgba.length; i += 4) gray = d.rgba[i + 3] === 0 || (d.rgba[i] === d.rgba[i + 1] && d.rgba[i] === d.rgba[i + 2]);
     images.push(d);
   }
   return { files, images, gray, first: first! };
@@ -153,7 +172,8 @@ function toDataset(d: Decoded_, channels: number, classNames: readonly string[],
   const c = channels;
   const images = new Float32Array(d.files.length * h * w * c);
   d.images.forEach((img, i) => {
-    for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) images[(i * h * w + p) * c + ch] = img.rgba[4 * p + ch]! / 255;
+    // Transparency over black, as `classify` flattens it by default.
+    for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) images[(i * h * w + p) * c + ch] = (img.rgba[4 * p + ch]! * img.rgba[4 * p + 3]!) / (255 * 255);
   });
   return { name, n: d.files.length, height: h, width: w, channels: c, images, labels: Uint8Array.from(d.files, (f) => f.label), classes: classNames.length, classNames };
 }
@@ -166,6 +186,10 @@ function toDataset(d: Decoded_, channels: number, classNames: readonly string[],
 export function loadImageFolder(dir: string): { train: Dataset; test: Dataset | null } {
   const { root, split, classNames } = imageFolderClasses(dir);
   const train = decodeClasses(root, classNames);
+  if (split) {
+    const unknown = listDir(join(dir, 'test')).filter((c) => isDir(join(dir, 'test', c)) && !classNames.includes(c));
+    if (unknown.length) throw new DataError(join(dir, 'test'), `class folders ${unknown.join(', ')} are not in ${root}: every test class needs training images`);
+  }
   const test = split ? decodeClasses(join(dir, 'test'), classNames, train.first) : null;
   const channels = train.gray && (test?.gray ?? true) ? 1 : 3;
   return { train: toDataset(train, channels, classNames, `${root} [images]`), test: test ? toDataset(test, channels, classNames, `${join(dir, 'test')} [images]`) : null };

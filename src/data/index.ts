@@ -15,7 +15,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadEmbeddedMnist } from './embedded.js';
 import { loadFullMnistTrain, mnistDataDir } from './full.js';
-import { imageFolderClasses, isImageFolder, loadImageFolder } from './folder.js';
+import { holdsLooseImages, imageFolderClasses, isImageFolder, loadImageFolder } from './folder.js';
 import { emptyLike, loadIdxDirectory } from './idx.js';
 import { stratifiedSplit } from './split.js';
 import { DataError, type Dataset, type DataSplit } from './dataset.js';
@@ -94,6 +94,7 @@ export function loadData(opts: LoadDataOptions = {}): DataSplit {
         if (train.n < 2) throw new DataError(dir, `${train.n} image: too few to split into training and test images`);
         return named(`${IMAGES_SOURCE}${dir}`, stratifiedSplit(train, testSize, FOLDER_SPLIT_SEED));
       }
+      if (holdsLooseImages(dir)) throw new DataError(dir, 'holds images but no class folders: put the images in one sub-folder per class (DIR/cat/*.png, DIR/dog/*.png)');
       return named(`${IDX_SOURCE}${dir}`, loadIdxDirectory(dir, { testOnly: opts.testOnly }));
     }
   }
@@ -133,13 +134,15 @@ export function testDataOf(source: string): Dataset {
  * The class names of the data a recorded `source` names, without reading its images: the digits,
  * Fashion-MNIST's ten, an image folder's folder names (if it is still there); IDX files have none.
  */
-export function classNamesOf(source: string): readonly string[] | undefined {
+export function classNamesOf(source: string, classes?: number): readonly string[] | undefined {
   const { dir } = dataOptionsOf(source);
   if (dir === undefined || dir === MNIST || dir === FULL_MNIST) return DIGIT_CLASSES;
   if (dir === FASHION_MNIST) return FASHION_MNIST_CLASSES;
   if (!source.startsWith(IMAGES_SOURCE) || !isImageFolder(dir)) return undefined;
   try {
-    return imageFolderClasses(dir).classNames;
+    const names = imageFolderClasses(dir).classNames;
+    // A class folder added or removed since training: the names no longer line up with the labels.
+    return classes === undefined || names.length === classes ? names : undefined;
   } catch {
     return undefined; // the folder changed since training: labels are shown as numbers
   }
