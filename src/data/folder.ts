@@ -21,8 +21,8 @@ const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 const OTHER_IMAGE_EXTENSIONS = new Set(['.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif', '.heic', '.heif']);
 /** Hidden files and folders (.DS_Store, macOS's ._x.png, .ipynb_checkpoints) and zip tools' __MACOSX are not data. */
 const visible = (name: string) => !name.startsWith('.') && name !== '__MACOSX';
-/** Bounds on what a folder may ask of memory. */
-export const FOLDER_LIMITS = { maxFileBytes: 32 << 20, maxSide: 4096, maxImages: 1_000_000, maxValues: 1 << 30 } as const;
+/** Bounds on what a folder may ask of memory: maxValues (float32 pixel values per split, 1 GiB) as the IDX reader's 2^28 elements. */
+export const FOLDER_LIMITS = { maxFileBytes: 32 << 20, maxSide: 4096, maxImages: 1_000_000, maxValues: 1 << 28 } as const;
 
 interface Decoded {
   readonly width: number;
