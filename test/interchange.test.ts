@@ -436,6 +436,10 @@ test('unsupported layers and options are refused with the layer and its class', 
   assert.deepEqual(fromLayersModel(softmaxHead).graph.layers.map((l) => l.kind), ['flatten', 'quantDense']);
   assert.throws(() => fromLayersModel(softmaxHead, { softmax: 'error' }), InterchangeError);
   softmaxHead.dispose();
+  // A channels_first Flatten of an 8×1×1 column reads it in the same order: imported.
+  const column = build((x) => tf.layers.dense({ units: 3 }).apply(tf.layers.flatten({ dataFormat: 'channelsFirst' }).apply(tf.layers.conv2d({ filters: 1, kernelSize: [1, 8] }).apply(x))) as tf.SymbolicTensor);
+  assert.deepEqual(fromLayersModel(column).graph.layers.map((l) => l.kind), ['quantConv2d', 'flatten', 'quantDense']);
+  column.dispose();
   // Forward-equivalent quantizers import when asked.
   const approx = cases[4]![1]();
   assert.equal(fromLayersModel(approx, { approximateQuantizers: true }).graph.layers[1]!.kind, 'quantConv2d');

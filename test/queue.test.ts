@@ -114,6 +114,7 @@ test('a queue password stays out of messages and the recorded command; --status 
   assert.throws(() => connectionOptions('redis://u:s3cret@host:99999'), (e: Error) => !e.message.includes('s3cret'));
   assert.equal(safeUrl('redis://u:s3cret@host:99999/0'), 'redis://u:***@host:99999/0');
   assert.equal(redactUrls('bnn-edge repro --queue redis://:p%40ss@lab1:6379/2 --n 10 --queue=rediss://me:x@h'), 'bnn-edge repro --queue redis://:***@lab1:6379/2 --n 10 --queue=rediss://me:***@h');
+  assert.equal(redactUrls('--queue rediss://user:p@ss@host:6380 --queue REDIS://u:pw@h/1'), '--queue rediss://user:***@host:6380 --queue REDIS://u:***@h/1');
   // Nothing listens on port 1: an error in a few seconds, naming the URL without its password.
   await assert.rejects(queueStatus('redis://u:s3cret@127.0.0.1:1/0'), (e: Error) => e instanceof QueueUnreachableError && /redis:\/\/u:\*\*\*@127\.0\.0\.1:1\/0: no answer/.test(e.message));
 });

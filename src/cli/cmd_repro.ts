@@ -63,6 +63,7 @@ export async function runRepro(argv: string[]): Promise<number> {
   };
   const modelList = (list: string) => nameList('models', list);
   const out = stringOption(p, 'out')!;
+  if (int('adv-clean-epochs', 0) >= int('adv-epochs')) throw new UsageError(`--adv-clean-epochs ${int('adv-clean-epochs', 0)} leaves no adversarial epoch of --adv-epochs ${int('adv-epochs')}`);
   let bar: { label: string; progress: Progress } | undefined;
   const repro = new Repro(
     {

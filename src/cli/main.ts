@@ -128,11 +128,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Output piped into a command that stops reading (`bnn-edge info m.bnn | head`): stop quietly, as Unix tools do.
+// Output piped into a command that stops reading (`bnn-edge info m.bnn | head`): stop quietly
+// with the status of a process SIGPIPE ended (128 + 13), as Unix tools do, or the command's own.
 for (const stream of [process.stdout, process.stderr])
   stream.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
-    process.exit(process.exitCode ?? 0);
+    process.exit(process.exitCode ?? 141);
   });
 
 main(process.argv.slice(2)).then(

@@ -78,6 +78,18 @@ function openBenchQueue(url: string, onError: (e: Error) => void): Queue<BenchJo
   return queue;
 }
 
+/** Suites running in their own process groups: stopped with this process (a stop-now), never left behind. */
+const suiteChildren = new Set<number>();
+function stopSuiteChildren(): void {
+  for (const pid of suiteChildren)
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+}
+process.on('exit', stopSuiteChildren);
+
 /** Runs one suite in a child process of this checkout, with the job's settings as its environment. */
 function runSuiteChild(job: BenchJobData, log: (msg: string) => void): Promise<Omit<BenchSuiteResult, 'worker'>> {
   const dir = mkdtempSync(join(tmpdir(), 'bnn-bench-job-'));
@@ -87,6 +99,7 @@ function runSuiteChild(job: BenchJobData, log: (msg: string) => void): Promise<O
   return new Promise((resolve, reject) => {
     // Its own process group: a Ctrl-C at the worker's terminal lets the suite finish (the worker stops after it).
     const child = spawn(process.execPath, [SUITE_CHILD, job.suite, out], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid !== undefined) suiteChildren.add(child.pid);
     let tail = '';
     const keep = (d: Buffer) => {
       tail = (tail + d.toString()).slice(-2000);
@@ -96,6 +109,7 @@ function runSuiteChild(job: BenchJobData, log: (msg: string) => void): Promise<O
     child.stderr.on('data', keep);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      if (child.pid !== undefined) suiteChildren.delete(child.pid);
       try {
         if (code !== 0) return reject(new Error(`suite ${job.suite} exited ${code ?? signal}: ${tail.trim().split('\n').slice(-3).join(' | ')}`));
         resolve(JSON.parse(readFileSync(out, 'utf8')) as Omit<BenchSuiteResult, 'worker'>);
@@ -137,6 +151,7 @@ export async function startBenchWorker(c: BenchWorkerConfig): Promise<{ close(fo
   await worker.waitUntilReady();
   return {
     close: async (force = false) => {
+      if (force) stopSuiteChildren();
       await worker.close(force);
       await queue.close();
     },

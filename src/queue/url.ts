@@ -49,7 +49,8 @@ export function connectionOptions(url: string, o: { failFast?: boolean } = {}): 
 
 /** Text with the password of every redis:// URL in it hidden (a command line, a message). */
 export function redactUrls(text: string): string {
-  return text.replace(/(rediss?:\/\/[^:@/\s]*:)[^@/\s]*@/g, '$1***@');
+  // Up to the last @ before the host: a password may hold an @ of its own (rediss://u:p@ss@host).
+  return text.replace(/(rediss?:\/\/[^:@/\s]*:)[^/\s]*@/gi, '$1***@');
 }
 
 /** A URL with its password hidden, for logs. */

@@ -69,8 +69,8 @@ export function sumBounds(lo: number, hi: number, magnitude: number, n: number):
 }
 
 /**
- * Whether a − b > eps in real arithmetic (a, b, eps float64; a − b need not be exact in float64:
- * 0.5 − 2⁻⁶⁰ is not). TwoSum gives the rounded difference s and its exact error; rounding is
+ * Whether a − b > eps in real arithmetic, for finite a, b, eps below 2¹⁰²³ in magnitude (the
+ * verifier's pixels and ε are in [0, 1]); a − b need not be exact in float64 (0.5 − 2⁻⁶⁰ is not). TwoSum gives the rounded difference s and its exact error; rounding is
  * monotone, so s decides unless s equals eps, where the error's sign does.
  */
 export function differenceExceeds(a: number, b: number, eps: number): boolean {

@@ -48,6 +48,8 @@ export interface ImageResult {
   readonly reason?: UnknownReason;
   /** The stage that settled it (verified / counterexample), or the exact stage for its timeouts. */
   readonly stage?: VerifyStage;
+  /** The exact stage ran out of time on it (whatever the attack after it found). */
+  readonly exactTimeout?: true;
   /** The runtime-confirmed counterexample (when `keepCounterexamples`). */
   readonly counterexample?: Float32Array;
 }
@@ -63,7 +65,7 @@ export interface VerifyRow {
   readonly notReplayed: number;
   /** Images the exact solver settled (verified or counterexample). */
   readonly exactDecided: number;
-  /** Images the exact solver left at its time limit. */
+  /** Images the exact solver left at its time limit (some of them then settled by the attack). */
   readonly exactTimeouts: number;
   readonly cleanAccuracy: number;
   /** Proven robust accuracy (a lower bound). */
@@ -273,10 +275,11 @@ async function attackPending(model: BnnModel, rt: BnnRuntime, images: Float32Arr
   const { found, notReplayed } = await searchCounterexamples(model, rt, batch, Int32Array.from(pending, (p) => labels[p.index]!), { search, eps, ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
   const share = (performance.now() - t0) / pending.length;
   return pending.map((p, k): ImageResult => {
-    const base = { index: p.index, label: labels[p.index]!, ms: p.ms + share, margin: p.margin };
+    const base = { index: p.index, label: labels[p.index]!, ms: p.ms + share, margin: p.margin, ...(p.stage === 'exact' ? { exactTimeout: true as const } : {}) };
     const x = found[k];
     if (x) return { ...base, verdict: 'counterexample', stage: 'search', counterexample: x };
-    return { ...base, verdict: 'unknown', reason: notReplayed[k] && p.reason === 'bounds' ? 'not-replayed' : p.reason, ...(p.stage ? { stage: p.stage } : {}) };
+    // An attack that fooled tfjs but not the runtime is the news, unless the runtime disagreed with the solver.
+    return { ...base, verdict: 'unknown', reason: notReplayed[k] && p.reason !== 'runtime-disagrees' ? 'not-replayed' : p.reason, ...(p.stage ? { stage: p.stage } : {}) };
   });
 }
 
@@ -301,7 +304,7 @@ function summarize(eps: number, n: number, results: readonly ImageResult[]): Ver
     unknown,
     notReplayed: results.filter((r) => r.reason === 'not-replayed').length,
     exactDecided: results.filter((r) => r.stage === 'exact' && r.verdict !== 'unknown').length,
-    exactTimeouts: results.filter((r) => r.stage === 'exact' && r.reason === 'timeout').length,
+    exactTimeouts: results.filter((r) => r.exactTimeout).length,
     cleanAccuracy: (n - misclassified) / n,
     verifiedAccuracy: verified / n,
     attackedAccuracy: (n - misclassified - counterexamples) / n,

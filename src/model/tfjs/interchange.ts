@@ -463,8 +463,8 @@ export function fromLayersModel(lm: tf.LayersModel, opts: ImportOptions = {}): B
       }
       case 'Flatten':
         one();
-        // channels_first flattens in C·H·W order: the same as ours only when H·W = 1.
-        if (x.shape[0] * x.shape[1] > 1) channelsLast(cfg, where);
+        // channels_first moves our H axis last before flattening (W·C·H order): the same as ours only when H = 1 or W·C = 1.
+        if (x.shape[0] > 1 && x.shape[1] * x.shape[2] > 1) channelsLast(cfg, where);
         return emit(layer.name, { kind: 'flatten', inputs: [x.ref] }, null, [], [1, 1, x.shape[0] * x.shape[1] * x.shape[2]]);
       case 'Reshape': {
         one();
