@@ -120,9 +120,10 @@ async function enqueue(queue: Queue, store: Store, groups: readonly ModelJobs[],
       // Another run's training job for this model, still to finish: adding it again would keep
       // that run's evaluations only, so this run's go into it (its worker reads them when done).
       const queued = await queue.getJob(job.id);
-      const have = new Set((queued?.data as ModelJobs['train']['data'] | undefined)?.evals.map((e) => e.id) ?? []);
+      const data = queued?.data as ModelJobs['train']['data'] | undefined;
+      const have = new Set(data?.evals.map((e) => e.id) ?? []);
       const extra = job.data.evals.filter((e) => !have.has(e.id));
-      if (queued && extra.length) await queued.updateData({ ...(queued.data as ModelJobs['train']['data']), evals: [...(queued.data as ModelJobs['train']['data']).evals, ...extra] });
+      if (queued && data && extra.length) await queued.updateData({ ...data, evals: [...data.evals, ...extra] });
     }
   }
   if (retried.length) log(`retrying ${retried.length} jobs that failed before: ${retried.join(', ')}`);
